@@ -1,0 +1,53 @@
+# Kuzet build. `make run` starts the demo; `make test` runs every test.
+GO          ?= go
+BIN         := bin/kuzet
+VERSION     := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_FLAGS  ?= -count=1 -timeout 25m
+BENCH_N     ?= 1,10,50,100
+BENCH_WINDOW ?= 30s
+
+.PHONY: all deps build run test race lint fuzz bench clean
+
+all: build
+
+# deps fetches Go modules and checks the tools tests need (ffmpeg, ffprobe).
+deps:
+	$(GO) mod download
+	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
+		{ echo "ffmpeg/ffprobe missing: apt-get install -y ffmpeg"; exit 1; }
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/node
+
+run: build
+	./$(BIN) demo
+
+test: deps build
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || \
+		{ echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	KUZET_BIN=$(CURDIR)/$(BIN) $(GO) test $(TEST_FLAGS) ./...
+
+race: build
+	KUZET_BIN=$(CURDIR)/$(BIN) $(GO) test -race $(TEST_FLAGS) ./...
+
+lint:
+	gofmt -l .
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Short fuzz runs of every parser; FUZZTIME=10m for a longer one.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test ./archive -run '^$$' -fuzz FuzzScanLayout -fuzztime $(FUZZTIME)
+	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./testcam -run '^$$' -fuzz FuzzParseAnnexB -fuzztime $(FUZZTIME)
+
+# Records N cameras from a local RTSP source and compares with ffmpeg.
+bench: build
+	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,174 @@
+// Package agent is one running node: it opens the stores, starts the roles
+// its configuration asks for (site cameras, archive, HTTP) and stops them in
+// order, so that every recorder closes its file before the index closes.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kuzet/kuzet/api"
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/site"
+)
+
+// RecorderQueue is how many access units may wait for the recorder (about
+// 20 s at 25 fps): a slow disk is absorbed, not passed on to ingest.
+const RecorderQueue = 512
+
+// Agent is a running node.
+type Agent struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	events  *event.Log
+	archive *archive.Archive
+	site    *site.Site
+	ln      net.Listener
+	started time.Time
+	version string
+}
+
+// Options tune an agent beyond its config (tests, demo).
+type Options struct {
+	Version  string
+	Now      func() time.Time
+	DiskFree func(string) (uint64, error)
+}
+
+// New opens the node's stores, repairing the archive after a crash, and
+// binds the HTTP listener. Run starts the work.
+func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
+	if err := os.MkdirAll(cfg.Node.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	a := &Agent{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version}
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var err error
+	a.events, err = event.OpenLog(filepath.Join(cfg.Node.DataDir, "events.db"), cfg.Node.ID, log.With("component", "events"))
+	if err != nil {
+		return nil, err
+	}
+	retention := map[string]time.Duration{}
+	for _, c := range cfg.Cameras {
+		retention[c.ID] = cfg.RetentionFor(c)
+	}
+	defaultRetention := time.Duration(cfg.Archive.RetentionDays) * 24 * time.Hour
+	a.archive, err = archive.Open(archive.Options{
+		Root:         cfg.Archive.Root,
+		IndexPath:    filepath.Join(cfg.Node.DataDir, "archive.db"),
+		Segment:      cfg.Archive.Segment.Std(),
+		MaxFileBytes: int64(cfg.Archive.MaxFileMB) << 20,
+		MaxWidth:     cfg.Archive.MaxResolution.Width,
+		MaxHeight:    cfg.Archive.MaxResolution.Height,
+		Location:     cfg.Location(),
+		Events:       a.events,
+		Logger:       log.With("component", "archive"),
+		Metrics:      archive.NewMetrics(a.reg),
+		Now:          o.Now,
+		MinFreeBytes: uint64(cfg.Archive.MinFreeGB * (1 << 30)),
+		DiskFree:     o.DiskFree,
+		Retention: func(cam string) time.Duration {
+			if d, ok := retention[cam]; ok {
+				return d
+			}
+			return defaultRetention
+		},
+	})
+	if err != nil {
+		_ = a.events.Close()
+		return nil, err
+	}
+	a.site = site.New(site.Options{
+		Cameras:    cfg.Cameras,
+		Events:     a.events,
+		Logger:     log.With("component", "site"),
+		Registerer: a.reg,
+		Consumers: []site.Consumer{{
+			Name: "recorder", Queue: RecorderQueue, Critical: true,
+			Open: func(camera string, tr media.Track, reason string) (site.Sink, error) {
+				return a.archive.NewRecorder(camera, tr, reason), nil
+			},
+		}},
+	})
+	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		_ = a.archive.Close()
+		_ = a.events.Close()
+		return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	return a, nil
+}
+
+// HTTPAddr is the bound API address.
+func (a *Agent) HTTPAddr() string { return a.ln.Addr().String() }
+
+// Events is the node's event log.
+func (a *Agent) Events() *event.Log { return a.events }
+
+// Archive is the node's archive.
+func (a *Agent) Archive() *archive.Archive { return a.archive }
+
+// Site is the node's camera set.
+func (a *Agent) Site() *site.Site { return a.site }
+
+// Run works until ctx ends, then stops cameras (closing their files), the
+// archive and the API, in that order.
+func (a *Agent) Run(ctx context.Context) error {
+	var allow []netip.Prefix
+	for _, s := range a.cfg.HTTP.Allow {
+		p, _ := config.ParsePrefix(s) // validated on load
+		allow = append(allow, p)
+	}
+	srv := &http.Server{
+		Handler: api.Handler(api.Deps{
+			NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
+			Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
+			Logger: a.log.With("component", "http"),
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- srv.Serve(a.ln) }()
+
+	archCtx, stopArchive := context.WithCancel(context.Background())
+	var archWG sync.WaitGroup
+	archWG.Add(1)
+	go func() {
+		defer archWG.Done()
+		a.archive.Run(archCtx)
+	}()
+
+	a.log.Info("node running", "id", a.cfg.Node.ID, "http", "http://"+a.HTTPAddr(),
+		"archive", a.cfg.Archive.Root, "cameras", len(a.cfg.Cameras))
+	a.site.Run(ctx) // returns when ctx ends and every recorder has closed
+
+	stopArchive()
+	archWG.Wait()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	err := <-httpErr
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, a.archive.Close(), a.events.Close())
+}

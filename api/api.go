@@ -1,0 +1,173 @@
+// Package api serves the node's HTTP API: status, cameras, the archive
+// index, events and /metrics, behind an IP allow-list.
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/site"
+)
+
+// Deps are what the API reads from.
+type Deps struct {
+	NodeID   string
+	Version  string
+	Started  time.Time
+	Site     *site.Site
+	Index    *archive.Index
+	Events   *event.Log
+	Gatherer prometheus.Gatherer
+	Allow    []netip.Prefix
+	Logger   *slog.Logger
+}
+
+// Handler builds the router.
+func Handler(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /api/v1/node", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": d.NodeID, "version": d.Version, "started": d.Started.UTC(),
+			"uptime_seconds": int(time.Since(d.Started).Seconds()),
+		})
+	})
+	mux.HandleFunc("GET /api/v1/cameras", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, d.Site.Status())
+	})
+	mux.HandleFunc("GET /api/v1/cameras/{camera}/segments", func(w http.ResponseWriter, r *http.Request) {
+		from, to, ok := timeRange(w, r)
+		if !ok {
+			return
+		}
+		segs, err := d.Index.Segments(r.PathValue("camera"), from, to)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, nonNil(segs))
+	})
+	mux.HandleFunc("GET /api/v1/cameras/{camera}/gaps", func(w http.ResponseWriter, r *http.Request) {
+		from, to, ok := timeRange(w, r)
+		if !ok {
+			return
+		}
+		gaps, err := d.Index.Gaps(r.PathValue("camera"), from, to)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, nonNil(gaps))
+	})
+	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		after, limit := uint64(0), 100
+		if v := r.URL.Query().Get("after"); v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("after: %q is not a sequence number", v))
+				return
+			}
+			after = n
+		}
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000 {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q must be 1..1000", v))
+				return
+			}
+			limit = n
+		}
+		evs, err := d.Events.Range(after, limit)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, nonNil(evs))
+	})
+	return allowList(d.Allow, d.Logger, mux)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// timeRange parses ?from=&to= (RFC 3339). Missing from means the last hour.
+func timeRange(w http.ResponseWriter, r *http.Request) (time.Time, time.Time, bool) {
+	q := r.URL.Query()
+	to := time.Time{}
+	from := time.Now().Add(-time.Hour)
+	if v := q.Get("from"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("from: %q is not an RFC 3339 time", v))
+			return from, to, false
+		}
+		from = t
+	}
+	if v := q.Get("to"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("to: %q is not an RFC 3339 time", v))
+			return from, to, false
+		}
+		if !t.After(from) {
+			writeError(w, http.StatusBadRequest, "to must be after from")
+			return from, to, false
+		}
+		to = t
+	}
+	return from, to, true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// allowList refuses clients outside the configured prefixes (CGR-5).
+func allowList(allow []netip.Prefix, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		addr, perr := netip.ParseAddr(host)
+		if err != nil || perr != nil {
+			writeError(w, http.StatusForbidden, "client address not recognised")
+			return
+		}
+		addr = addr.Unmap()
+		for _, p := range allow {
+			if p.Contains(addr) {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		if log != nil {
+			log.Warn("HTTP client refused by allow-list", "remote", r.RemoteAddr, "path", r.URL.Path)
+		}
+		writeError(w, http.StatusForbidden, "client address "+addr.String()+" is not allowed")
+	})
+}

@@ -1,0 +1,432 @@
+package archive
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
+
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/media"
+)
+
+const (
+	trackID = 1
+	// A frame interval outside (0, maxFrameGap] is a timestamp jump: the
+	// file timeline continues with the previous interval instead.
+	maxFrameGap     = 5 * media.ClockRate
+	defaultFrameDur = media.ClockRate / 25
+	sampleOverhead  = 16 // trun entry bytes per sample, for size estimates
+)
+
+// Recorder writes one camera session into segment files. It is driven by
+// one goroutine (WriteUnit, then Close).
+type Recorder struct {
+	a         *Archive
+	camera    string
+	track     media.Track
+	gapReason string
+	log       *slog.Logger
+
+	h264DTS h264.DTSExtractor
+	h265DTS h265.DTSExtractor
+
+	started    bool      // a random-access unit with parameters has been seen
+	anchorWall time.Time // wall clock of the session's first recorded unit
+	lastDTS    int64
+	lastDur    int64
+	reCut      bool // parameters changed: start a new file at this keyframe
+	gapChecked bool
+	failed     bool // a write failed; the next keyframe opens a new file
+
+	// current file
+	file       *segFile
+	rel        string
+	fileStart  time.Time
+	fileTicks  int64 // session ticks at the file's first sample
+	size       int64
+	sum        hash.Hash
+	seqNo      uint32
+	boundary   time.Time
+	width      int
+	height     int
+	frames     int
+	endTicks   int64 // session ticks after the last appended sample
+	gopBytes   int64
+	buf        seekablebuffer.Buffer
+	part       []*fmp4.Sample
+	partTicks  int64 // session ticks of the part's first sample
+	partBytes  int64
+	partDur    int64
+	pending    *fmp4.Sample // waits for the next unit to know its duration
+	pendTicks  int64
+	pendingRA  bool
+	fileFrames int
+}
+
+// NewRecorder starts recording a session of camera. gapReason explains the
+// hole, if any, between the camera's last segment and this session.
+func (a *Archive) NewRecorder(camera string, track media.Track, gapReason string) *Recorder {
+	r := &Recorder{
+		a: a, camera: camera, track: track.Clone(), gapReason: gapReason,
+		log: a.o.Logger.With("camera", camera),
+	}
+	r.h264DTS.Initialize()
+	r.h265DTS.Initialize()
+	return r
+}
+
+// WriteUnit records one access unit. It returns an error only for a failed
+// file write; the recorder then retries with a new file at the next keyframe.
+func (r *Recorder) WriteUnit(u *media.Unit) error {
+	ra := u.RandomAccess(r.track.Codec)
+	changed := r.track.UpdateParams(u)
+	if !r.started {
+		if !ra || !r.track.Ready() {
+			r.skip("waiting_keyframe")
+			return nil
+		}
+		r.started = true
+		r.anchorWall = u.Time
+		r.h264DTS.Initialize()
+		r.h265DTS.Initialize()
+		r.checkResolution()
+	} else if changed && ra {
+		r.checkResolution()
+		r.reCut = true
+	}
+
+	dts, err := r.extractDTS(u)
+	if err != nil {
+		r.skip("bad_timestamp")
+		r.log.Debug("drop unit", "err", err)
+		if !ra {
+			return nil
+		}
+		r.h264DTS.Initialize()
+		r.h265DTS.Initialize()
+		if dts, err = r.extractDTS(u); err != nil {
+			return nil
+		}
+	}
+
+	now := int64(0)
+	if r.pending != nil {
+		d := dts - r.lastDTS
+		if d <= 0 || d > maxFrameGap {
+			d = r.lastDur
+			if d == 0 {
+				d = defaultFrameDur
+			}
+			r.skip("timestamp_jump")
+		}
+		r.lastDur = d
+		r.pending.Duration = uint32(d)
+		r.appendPending()
+		now = r.endTicks
+	} else if r.started && r.endTicks > 0 {
+		now = r.endTicks
+	}
+	r.lastDTS = dts
+
+	if ra {
+		wall := r.wallAt(now)
+		if r.file != nil && (!wall.Before(r.boundary) || r.reCut || r.wouldExceed()) {
+			err = r.finishFile()
+		}
+		r.reCut = false
+		if r.file == nil {
+			if oerr := r.openFile(wall, now); oerr != nil {
+				r.fail(oerr)
+				return oerr
+			}
+		}
+		r.gopBytes = 0
+	}
+	if r.file == nil {
+		r.skip("waiting_keyframe")
+		return err
+	}
+
+	s := &fmp4.Sample{IsNonSyncSample: !ra}
+	if ferr := r.fill(s, u, dts); ferr != nil {
+		r.skip("bad_unit")
+		return err
+	}
+	r.pending, r.pendTicks, r.pendingRA = s, now, ra
+	r.gopBytes += int64(len(s.Payload))
+	if r.partDur >= int64(r.a.o.PartDuration)*media.ClockRate/int64(time.Second) {
+		if ferr := r.flushPart(); ferr != nil {
+			r.fail(ferr)
+			return ferr
+		}
+	}
+	return err
+}
+
+// Close finishes the current file, indexing it.
+func (r *Recorder) Close() error {
+	if r.file == nil {
+		return nil
+	}
+	if r.pending != nil {
+		d := r.lastDur
+		if d == 0 {
+			d = defaultFrameDur
+		}
+		r.pending.Duration = uint32(d)
+		r.appendPending()
+	}
+	return r.finishFile()
+}
+
+func (r *Recorder) skip(reason string) {
+	r.a.o.Metrics.FramesSkipped.WithLabelValues(r.camera, reason).Inc()
+}
+
+func (r *Recorder) extractDTS(u *media.Unit) (int64, error) {
+	if r.track.Codec == media.H265 {
+		return r.h265DTS.Extract(u.NALUs, u.PTS)
+	}
+	return r.h264DTS.Extract(u.NALUs, u.PTS)
+}
+
+func (r *Recorder) fill(s *fmp4.Sample, u *media.Unit, dts int64) error {
+	nalus := make([][]byte, 0, len(u.NALUs))
+	for _, n := range u.NALUs {
+		if len(n) == 0 {
+			continue
+		}
+		// access unit delimiters carry nothing a player needs
+		if r.track.Codec == media.H265 {
+			if h265.NALUType((n[0]>>1)&0b111111) == h265.NALUType_AUD_NUT {
+				continue
+			}
+		} else if h264.NALUType(n[0]&0x1f) == h264.NALUTypeAccessUnitDelimiter {
+			continue
+		}
+		nalus = append(nalus, n)
+	}
+	if len(nalus) == 0 {
+		return errors.New("empty access unit")
+	}
+	off := int32(u.PTS - dts)
+	if r.track.Codec == media.H265 {
+		return s.FillH265(off, nalus)
+	}
+	return s.FillH264(off, nalus)
+}
+
+func (r *Recorder) wallAt(ticks int64) time.Time {
+	return r.anchorWall.Add(time.Duration(ticks) * time.Second / media.ClockRate)
+}
+
+func (r *Recorder) appendPending() {
+	if len(r.part) == 0 {
+		r.partTicks = r.pendTicks
+	}
+	r.part = append(r.part, r.pending)
+	r.partBytes += int64(len(r.pending.Payload)) + sampleOverhead
+	r.partDur += int64(r.pending.Duration)
+	r.endTicks = r.pendTicks + int64(r.pending.Duration)
+	r.pending = nil
+}
+
+// wouldExceed estimates, at a keyframe, whether one more GOP like the last
+// one would push the file past the size cap (CGR-4.2b): then cut now.
+func (r *Recorder) wouldExceed() bool {
+	projected := r.size + r.partBytes + r.gopBytes + r.gopBytes/8
+	return projected > r.a.o.MaxFileBytes
+}
+
+func (r *Recorder) checkResolution() {
+	w, h, ok := r.track.Resolution()
+	if !ok {
+		r.log.Warn("cannot parse SPS; resolution unknown")
+		return
+	}
+	r.width, r.height = w, h
+	o := r.a.o
+	if o.MaxWidth > 0 && (w > o.MaxWidth || h > o.MaxHeight) {
+		msg := fmt.Sprintf("camera %s streams %dx%d, above the archive limit %dx%d (CGR-4.2b); "+
+			"recording anyway, configure its sub-stream or a smaller profile", r.camera, w, h, o.MaxWidth, o.MaxHeight)
+		r.log.Warn(msg)
+		r.a.emit(event.New(event.KindAlarmRaised, r.camera, event.SeverityMinor, event.Alarm{
+			Key: event.AlarmResolutionExceeded + ":" + r.camera, Type: event.AlarmResolutionExceeded, Message: msg}))
+	}
+}
+
+func (r *Recorder) codec() mp4.Codec {
+	if r.track.Codec == media.H265 {
+		return &mp4.CodecH265{VPS: r.track.VPS, SPS: r.track.SPS, PPS: r.track.PPS}
+	}
+	return &mp4.CodecH264{SPS: r.track.SPS, PPS: r.track.PPS}
+}
+
+// openFile starts a segment whose first sample is a keyframe at wall.
+func (r *Recorder) openFile(wall time.Time, ticks int64) error {
+	a := r.a
+	if !r.gapChecked {
+		r.gapChecked = true
+		a.recordGap(r.camera, wall, r.gapReason)
+	}
+	var rel string
+	for v := 0; ; v++ {
+		rel = SegmentPath(r.camera, wall, a.o.Location, v)
+		taken, err := a.index.PathTaken(r.camera, rel, wall)
+		if err != nil {
+			return fmt.Errorf("check segment path %s: %w", rel, err)
+		}
+		if _, serr := os.Stat(a.Abs(rel)); !taken && errors.Is(serr, fs.ErrNotExist) {
+			break
+		}
+	}
+	abs := a.Abs(rel)
+	dir := filepath.Dir(abs)
+	if err := mkdirDurable(a.o.Root, dir); err != nil {
+		return fmt.Errorf("create segment directory %s: %w", dir, err)
+	}
+	// The open record is durable before the file exists, so a crash at any
+	// point after this leaves something repair can find.
+	if err := a.index.markOpen(openSegment{Camera: r.camera, Start: wall.UTC(), Path: rel, Codec: string(r.track.Codec)}); err != nil {
+		return fmt.Errorf("record open segment %s: %w", rel, err)
+	}
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		_ = a.index.dropOpen(rel)
+		return fmt.Errorf("create segment %s: %w", rel, err)
+	}
+	r.file = &segFile{f: f}
+	r.rel, r.fileStart, r.fileTicks = rel, wall.UTC(), ticks
+	r.size, r.sum, r.seqNo, r.fileFrames = 0, sha256.New(), 1, 0
+	r.endTicks = ticks
+	r.boundary = nextBoundary(wall, a.o.Segment, a.o.Location)
+	r.part, r.partBytes, r.partDur = r.part[:0], 0, 0
+
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: trackID, TimeScale: media.ClockRate, Codec: r.codec()}}}
+	r.buf.Reset()
+	if err := init.Marshal(&r.buf); err != nil {
+		return fmt.Errorf("encode init of %s: %w", rel, err)
+	}
+	if err := r.write(r.buf.Bytes()); err != nil {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	r.log.Debug("segment opened", "path", rel)
+	return nil
+}
+
+func (r *Recorder) write(b []byte) error {
+	n, err := r.file.f.Write(b)
+	r.size += int64(n)
+	r.sum.Write(b[:n])
+	r.a.o.Metrics.BytesWritten.WithLabelValues(r.camera).Add(float64(n))
+	if err != nil {
+		return fmt.Errorf("write segment %s: %w", r.rel, err)
+	}
+	r.a.syncer.markDirty(r.file)
+	return nil
+}
+
+// flushPart writes the buffered samples as one moof+mdat fragment.
+func (r *Recorder) flushPart() error {
+	if len(r.part) == 0 {
+		return nil
+	}
+	p := fmp4.Part{SequenceNumber: r.seqNo, Tracks: []*fmp4.PartTrack{{
+		ID: trackID, BaseTime: uint64(r.partTicks - r.fileTicks), Samples: r.part,
+	}}}
+	r.buf.Reset()
+	if err := p.Marshal(&r.buf); err != nil {
+		return fmt.Errorf("encode fragment of %s: %w", r.rel, err)
+	}
+	if err := r.write(r.buf.Bytes()); err != nil {
+		return err
+	}
+	r.seqNo++
+	r.frames += len(r.part)
+	r.fileFrames += len(r.part)
+	r.a.o.Metrics.FramesWritten.WithLabelValues(r.camera).Add(float64(len(r.part)))
+	clear(r.part)
+	r.part, r.partBytes, r.partDur = r.part[:0], 0, 0
+	return nil
+}
+
+// finishFile flushes, syncs, closes and indexes the current file.
+func (r *Recorder) finishFile() error {
+	ferr := r.flushPart()
+	a := r.a
+	a.syncer.forget(r.file)
+	cerr := r.file.close()
+	r.file = nil
+	if ferr != nil || cerr != nil {
+		err := errors.Join(ferr, cerr)
+		r.fail(err)
+		return err
+	}
+	seg := Segment{
+		Camera: r.camera, Start: r.fileStart, End: r.wallAt(r.endTicks).UTC(), Path: r.rel,
+		Bytes: r.size, SHA256: hex.EncodeToString(r.sum.Sum(nil)), Codec: string(r.track.Codec),
+		Width: r.width, Height: r.height,
+	}
+	if err := a.index.closeSegment(seg); err != nil {
+		return fmt.Errorf("index segment %s: %w", r.rel, err)
+	}
+	a.o.Metrics.SegmentsClosed.WithLabelValues(r.camera).Inc()
+	a.emit(event.New(event.KindSegmentClosed, r.camera, event.SeverityInfo, seg))
+	r.log.Debug("segment closed", "path", seg.Path, "bytes", seg.Bytes, "duration", seg.Duration())
+	return nil
+}
+
+// fail handles a write error: the file is closed and repaired to its last
+// complete fragment right away, and the next keyframe opens a new file.
+func (r *Recorder) fail(err error) {
+	a := r.a
+	a.o.Metrics.WriteErrors.WithLabelValues(r.camera).Inc()
+	r.log.Error("archive write failed", "err", err)
+	a.emit(event.New(event.KindAlarmRaised, r.camera, event.SeverityGrave, event.Alarm{
+		Key: event.AlarmArchiveWrite + ":" + r.camera, Type: event.AlarmArchiveWrite,
+		Message: fmt.Sprintf("recording of %s failed: %v", r.camera, err)}))
+	if r.file != nil {
+		a.syncer.forget(r.file)
+		_ = r.file.close()
+		r.file = nil
+	}
+	if r.rel != "" {
+		a.repairOne(openSegment{Camera: r.camera, Start: r.fileStart, Path: r.rel, Codec: string(r.track.Codec)})
+	}
+	r.pending, r.part = nil, r.part[:0]
+	r.partBytes, r.partDur = 0, 0
+	r.failed = true
+}
+
+// mkdirDurable creates dir and makes each new directory entry durable.
+func mkdirDurable(root, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir && parent != root {
+		if err := mkdirDurable(root, parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
+}

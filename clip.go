@@ -1,0 +1,14 @@
+// Package kuzet holds assets shared by the packages of the kuzet binary; the
+// code lives in the subpackages (see DESIGN.md).
+package kuzet
+
+import _ "embed"
+
+// DemoClip is the synthetic camera's clip: 20 s of 1280x720 H.264 at 25 fps
+// (Annex-B, an access unit delimiter before every frame, SPS/PPS before every
+// IDR, an IDR every 25 frames, no B-frames) showing trucks with readable
+// licence plates. testdata/make-clip.sh generates it; testdata/plates720p.txt
+// lists the plates and when each is fully in view.
+//
+//go:embed testdata/plates720p.h264
+var DemoClip []byte

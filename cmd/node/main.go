@@ -1,0 +1,67 @@
+// Command kuzet is the Kuzet node: one binary for site and parent nodes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+const usage = `kuzet — hierarchical video federation node
+
+Usage:
+  kuzet run -c node.yaml          run a node from its configuration
+  kuzet demo [--dir DIR]          synthetic camera + site node recording it
+  kuzet testcam [--listen ADDR]   serve the synthetic RTSP camera (cam1, cam2, ...)
+  kuzet archive repair FILE...    truncate segment files to their last complete fragment
+  kuzet version                   print the version
+  kuzet help                      this text
+
+Run 'kuzet COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "kuzet:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stderr)
+	case "demo":
+		return cmdDemo(ctx, args[1:], stdout, stderr)
+	case "testcam":
+		return cmdTestcam(ctx, args[1:], stdout, stderr)
+	case "archive":
+		return cmdArchive(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "kuzet", version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "kuzet: unknown command %q\n\n%s", args[0], usage)
+		return errUsage
+	}
+}

@@ -1,0 +1,241 @@
+// Package config holds the node configuration and its strict YAML loader:
+// an unknown key or a bad value is an error naming the key and its line.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// Config is one node's configuration (`kuzet run -c node.yaml`).
+type Config struct {
+	Node    Node     `yaml:"node"`
+	Log     Log      `yaml:"log"`
+	HTTP    HTTP     `yaml:"http"`
+	Archive Archive  `yaml:"archive"`
+	Cameras []Camera `yaml:"cameras"`
+}
+
+// Node identifies the node and where it keeps its state.
+type Node struct {
+	ID       string `yaml:"id"`
+	DataDir  string `yaml:"data_dir"`
+	TimeZone string `yaml:"time_zone"` // IANA name; archive paths use it (CGR-4.2c)
+}
+
+// Log selects the log format and level.
+type Log struct {
+	Format string `yaml:"format"` // text | json
+	Level  string `yaml:"level"`  // debug | info | warn | error
+}
+
+// HTTP is the listener for the API and /metrics.
+type HTTP struct {
+	Listen string   `yaml:"listen"`
+	Allow  []string `yaml:"allow"` // CIDR prefixes or addresses allowed to connect
+}
+
+// Archive configures the recorder's file archive (CGR-4.2, CGR-6, NVMS-6.10).
+type Archive struct {
+	Root          string     `yaml:"root"`
+	Segment       Duration   `yaml:"segment"`
+	MaxFileMB     int        `yaml:"max_file_mb"`
+	MaxResolution Resolution `yaml:"max_resolution"`
+	RetentionDays int        `yaml:"retention_days"`
+	MinFreeGB     float64    `yaml:"min_free_gb"`
+}
+
+// Camera is one RTSP source.
+type Camera struct {
+	ID            string   `yaml:"id"`
+	URL           string   `yaml:"url"`
+	Transport     string   `yaml:"transport"` // tcp | udp
+	Direction     string   `yaml:"direction"` // entry | exit | auto
+	Disabled      bool     `yaml:"disabled"`
+	RetentionDays int      `yaml:"retention_days"` // 0 = archive.retention_days
+	OfflineAfter  Duration `yaml:"offline_after"`  // silence before camera-offline alarm
+}
+
+// Defaults fill what a config leaves out.
+const (
+	DefaultHTTPListen    = "127.0.0.1:8080"
+	DefaultSegment       = 5 * time.Minute
+	DefaultMaxFileMB     = 50
+	DefaultRetentionDays = 60
+	DefaultMinFreeGB     = 5
+	DefaultOfflineAfter  = 10 * time.Second
+	minRetentionDays     = 30 // NVMS-6.10: never less than 30 days
+)
+
+func (c *Config) applyDefaults() {
+	if c.Node.DataDir == "" {
+		c.Node.DataDir = "./data"
+	}
+	if c.Node.TimeZone == "" {
+		c.Node.TimeZone = "Local"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = DefaultHTTPListen
+	}
+	if len(c.HTTP.Allow) == 0 {
+		c.HTTP.Allow = []string{"127.0.0.0/8", "::1/128"}
+	}
+	if c.Archive.Root == "" {
+		c.Archive.Root = filepath.Join(c.Node.DataDir, "archive")
+	}
+	if c.Archive.Segment == 0 {
+		c.Archive.Segment = Duration(DefaultSegment)
+	}
+	if c.Archive.MaxFileMB == 0 {
+		c.Archive.MaxFileMB = DefaultMaxFileMB
+	}
+	if c.Archive.MaxResolution == (Resolution{}) {
+		c.Archive.MaxResolution = Resolution{Width: 1280, Height: 720}
+	}
+	if c.Archive.RetentionDays == 0 {
+		c.Archive.RetentionDays = DefaultRetentionDays
+	}
+	for i := range c.Cameras {
+		cam := &c.Cameras[i]
+		if cam.Transport == "" {
+			cam.Transport = "tcp"
+		}
+		if cam.Direction == "" {
+			cam.Direction = "entry"
+		}
+		if cam.OfflineAfter == 0 {
+			cam.OfflineAfter = Duration(DefaultOfflineAfter)
+		}
+	}
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// validate checks values; lines maps a key path to its line for messages.
+func (c *Config) validate(lines map[string]int, allowShortRetention bool) error {
+	bad := func(key, format string, args ...any) error {
+		return &KeyError{Key: key, Line: lines[key], Msg: fmt.Sprintf(format, args...)}
+	}
+	if !idPattern.MatchString(c.Node.ID) {
+		return bad("node.id", "must be 1-64 letters, digits, '-' or '_' (got %q)", c.Node.ID)
+	}
+	if _, err := time.LoadLocation(c.Node.TimeZone); err != nil {
+		return bad("node.time_zone", "unknown time zone %q", c.Node.TimeZone)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "must be text or json (got %q)", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+	}
+	if _, err := netip.ParseAddrPort(c.HTTP.Listen); err != nil {
+		return bad("http.listen", "must be address:port, e.g. 127.0.0.1:8080 (got %q)", c.HTTP.Listen)
+	}
+	for i, a := range c.HTTP.Allow {
+		if _, err := ParsePrefix(a); err != nil {
+			return bad(fmt.Sprintf("http.allow[%d]", i), "%v", err)
+		}
+	}
+	seg := time.Duration(c.Archive.Segment)
+	if seg < time.Second || seg > time.Hour {
+		return bad("archive.segment", "must be between 1s and 1h (got %v)", seg)
+	}
+	if c.Archive.MaxFileMB < 1 || c.Archive.MaxFileMB > 4096 {
+		return bad("archive.max_file_mb", "must be between 1 and 4096 (got %d)", c.Archive.MaxFileMB)
+	}
+	if err := c.checkRetention("archive.retention_days", c.Archive.RetentionDays, allowShortRetention); err != "" {
+		return bad("archive.retention_days", "%s", err)
+	}
+	if c.Archive.MinFreeGB < 0 {
+		return bad("archive.min_free_gb", "must not be negative (got %v)", c.Archive.MinFreeGB)
+	}
+	seen := map[string]bool{}
+	for i := range c.Cameras {
+		cam := &c.Cameras[i]
+		key := func(k string) string { return fmt.Sprintf("cameras[%d].%s", i, k) }
+		if !idPattern.MatchString(cam.ID) {
+			return bad(key("id"), "must be 1-64 letters, digits, '-' or '_' (got %q)", cam.ID)
+		}
+		if seen[cam.ID] {
+			return bad(key("id"), "duplicate camera id %q", cam.ID)
+		}
+		seen[cam.ID] = true
+		u, err := url.Parse(cam.URL)
+		if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+			return bad(key("url"), "must be an rtsp:// or rtsps:// URL with a host (camera %s)", cam.ID)
+		}
+		switch cam.Transport {
+		case "tcp", "udp":
+		default:
+			return bad(key("transport"), "must be tcp or udp (camera %s, got %q)", cam.ID, cam.Transport)
+		}
+		switch cam.Direction {
+		case "entry", "exit", "auto":
+		default:
+			return bad(key("direction"), "must be entry, exit or auto (camera %s, got %q)", cam.ID, cam.Direction)
+		}
+		if cam.RetentionDays != 0 {
+			if err := c.checkRetention(key("retention_days"), cam.RetentionDays, allowShortRetention); err != "" {
+				return bad(key("retention_days"), "%s (camera %s)", err, cam.ID)
+			}
+		}
+		if d := time.Duration(cam.OfflineAfter); d < time.Second {
+			return bad(key("offline_after"), "must be at least 1s (camera %s, got %v)", cam.ID, d)
+		}
+	}
+	return nil
+}
+
+func (c *Config) checkRetention(_ string, days int, allowShort bool) string {
+	if days < 1 || days > 3650 {
+		return fmt.Sprintf("must be between 1 and 3650 days (got %d)", days)
+	}
+	if days < minRetentionDays && !allowShort {
+		return fmt.Sprintf("must be at least %d days (NVMS-6.10; got %d)", minRetentionDays, days)
+	}
+	return ""
+}
+
+// Location returns the node's time zone (validated on load).
+func (c *Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Node.TimeZone)
+	if err != nil {
+		return time.Local
+	}
+	return loc
+}
+
+// RetentionFor returns the retention of one camera.
+func (c *Config) RetentionFor(cam Camera) time.Duration {
+	days := cam.RetentionDays
+	if days == 0 {
+		days = c.Archive.RetentionDays
+	}
+	return time.Duration(days) * 24 * time.Hour
+}
+
+// ParsePrefix accepts a CIDR prefix or a single address.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

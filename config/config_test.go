@@ -1,0 +1,145 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `node:
+  id: khorgos-1
+  data_dir: /tmp/kuzet
+  time_zone: Asia/Almaty
+http:
+  listen: 127.0.0.1:8080
+  allow: [127.0.0.0/8, "::1"]
+archive:
+  segment: 5m
+  max_file_mb: 50
+  max_resolution: 1280x720
+  retention_days: 60
+cameras:
+  - id: Camera1
+    url: rtsp://user:pass@10.0.0.5:554/Streaming/Channels/102
+    transport: tcp
+    direction: entry
+  - id: Camera2
+    url: rtsp://10.0.0.6/sub
+    transport: udp
+    retention_days: 90
+`
+
+func TestParseGood(t *testing.T) {
+	c, err := Parse([]byte(good), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Archive.Segment.Std() != 5*time.Minute || c.Archive.MaxResolution != (Resolution{1280, 720}) {
+		t.Fatalf("archive = %+v", c.Archive)
+	}
+	if c.Archive.Root != "/tmp/kuzet/archive" {
+		t.Fatalf("default root = %q", c.Archive.Root)
+	}
+	if got := c.RetentionFor(c.Cameras[1]); got != 90*24*time.Hour {
+		t.Fatalf("camera retention = %v", got)
+	}
+	if got := c.RetentionFor(c.Cameras[0]); got != 60*24*time.Hour {
+		t.Fatalf("default retention = %v", got)
+	}
+	if c.Cameras[0].OfflineAfter.Std() != DefaultOfflineAfter {
+		t.Fatalf("offline_after default = %v", c.Cameras[0].OfflineAfter)
+	}
+	if c.Location().String() != "Asia/Almaty" {
+		t.Fatalf("location = %v", c.Location())
+	}
+}
+
+// Every bad input names the key and its line.
+func TestParseErrorsNameKeyAndLine(t *testing.T) {
+	cases := []struct {
+		name, edit, key string
+		line            int
+	}{
+		{"unknown top key", "node:\n", "nodes", 1},
+		{"unknown camera key", "    transport: tcp\n    direction: entry\n", "cameras[0].colour", 17},
+		{"bad duration", "  segment: 5m\n", "archive.segment", 9},
+		{"bad resolution", "  max_resolution: 1280x720\n", "archive.max_resolution", 11},
+		{"bad int", "  max_file_mb: 50\n", "archive.max_file_mb", 10},
+		{"bad transport", "    transport: udp\n", "cameras[1].transport", 20},
+		{"bad url", "    url: rtsp://10.0.0.6/sub\n", "cameras[1].url", 19},
+		{"short retention", "  retention_days: 60\n", "archive.retention_days", 12},
+		{"bad zone", "  time_zone: Asia/Almaty\n", "node.time_zone", 4},
+		{"bad allow", "  allow: [127.0.0.0/8, \"::1\"]\n", "http.allow[1]", 7},
+	}
+	repl := map[string]string{
+		"unknown top key":    "nodes:\n",
+		"unknown camera key": "    transport: tcp\n    colour: red\n",
+		"bad duration":       "  segment: five minutes\n",
+		"bad resolution":     "  max_resolution: huge\n",
+		"bad int":            "  max_file_mb: lots\n",
+		"bad transport":      "    transport: carrier-pigeon\n",
+		"bad url":            "    url: http://10.0.0.6/sub\n",
+		"short retention":    "  retention_days: 7\n",
+		"bad zone":           "  time_zone: Mars/Olympus\n",
+		"bad allow":          "  allow: [127.0.0.0/8, \"not-an-ip\"]\n",
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(good, tc.edit, repl[tc.name], 1)
+			if src == good {
+				t.Fatalf("edit %q not applied", tc.edit)
+			}
+			_, err := Parse([]byte(src), Options{})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var ke *KeyError
+			if !errors.As(err, &ke) {
+				t.Fatalf("error %q does not name a key", err)
+			}
+			if ke.Key != tc.key || ke.Line != tc.line {
+				t.Fatalf("got key %q line %d (%v), want %q line %d", ke.Key, ke.Line, err, tc.key, tc.line)
+			}
+		})
+	}
+}
+
+func TestDuplicateCamera(t *testing.T) {
+	src := strings.Replace(good, "id: Camera2", "id: Camera1", 1)
+	_, err := Parse([]byte(src), Options{})
+	if err == nil || !strings.Contains(err.Error(), "duplicate camera id") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestShortRetentionAllowedForTests(t *testing.T) {
+	src := strings.Replace(good, "retention_days: 60", "retention_days: 1", 1)
+	if _, err := Parse([]byte(src), Options{AllowShortRetention: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEmptyAndMultiDoc(t *testing.T) {
+	if _, err := Parse(nil, Options{}); err == nil {
+		t.Fatal("empty accepted")
+	}
+	if _, err := Parse([]byte(good+"---\nnode: {id: x}\n"), Options{}); err == nil {
+		t.Fatal("second document accepted")
+	}
+	if _, err := Parse([]byte("- a\n- b\n"), Options{}); err == nil {
+		t.Fatal("list at top accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("node: {id: a}\ncameras: [{id: c, url: 'rtsp://h/x'}]\n"))
+	f.Add([]byte("archive:\n  segment: [1, 2]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b, Options{})
+		if err == nil && c.Node.ID == "" {
+			t.Fatal("accepted a config without node.id")
+		}
+	})
+}

@@ -1,0 +1,82 @@
+// Package event defines the one envelope for everything that happens on a
+// node (segment closed, camera state, alarms, later plate reads and audit
+// entries) and its durable, per-origin ordered local log.
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Kinds emitted by the recording slice.
+const (
+	KindSegmentClosed = "segment.closed"
+	KindCameraState   = "camera.state"
+	KindAlarmRaised   = "alarm.raised"
+	KindAlarmCleared  = "alarm.cleared"
+	KindGap           = "archive.gap"
+	KindSegmentPurged = "archive.purged"
+)
+
+// Severity follows UA-3.4: grave, medium, minor; info for the rest.
+type Severity string
+
+// Severities.
+const (
+	SeverityInfo   Severity = ""
+	SeverityMinor  Severity = "minor"
+	SeverityMedium Severity = "medium"
+	SeverityGrave  Severity = "grave"
+)
+
+// Event is identified everywhere by Origin+Seq.
+type Event struct {
+	Origin   string          `json:"origin"`
+	Seq      uint64          `json:"seq"`
+	Kind     string          `json:"kind"`
+	Time     time.Time       `json:"time"`
+	Camera   string          `json:"camera,omitempty"`
+	Severity Severity        `json:"severity,omitempty"`
+	Payload  json.RawMessage `json:"payload,omitempty"`
+	Path     []string        `json:"path,omitempty"` // nodes it passed through
+}
+
+// ID is the printable identity, "origin/seq".
+func (e Event) ID() string { return fmt.Sprintf("%s/%d", e.Origin, e.Seq) }
+
+// Alarm is the payload of alarm.raised and alarm.cleared. Key identifies the
+// condition so a clear matches its raise (e.g. "camera_offline:Camera1").
+type Alarm struct {
+	Key     string `json:"key"`
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// Alarm types raised by the recording slice.
+const (
+	AlarmCameraOffline      = "camera_offline"
+	AlarmResolutionExceeded = "resolution_exceeded"
+	AlarmUnsupportedCodec   = "unsupported_codec"
+	AlarmRecorderBehind     = "recorder_behind"
+	AlarmDiskFloor          = "disk_floor"
+	AlarmArchiveWrite       = "archive_write_failed"
+)
+
+// Emitter stores an event; Append assigns Origin, Seq and Time if unset.
+type Emitter interface {
+	Append(e Event) (Event, error)
+}
+
+// New builds an event with a JSON payload.
+func New(kind, camera string, sev Severity, payload any) Event {
+	e := Event{Kind: kind, Camera: camera, Severity: sev}
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			b, _ = json.Marshal(map[string]string{"marshal_error": err.Error()})
+		}
+		e.Payload = b
+	}
+	return e
+}

@@ -1,0 +1,122 @@
+// Package media holds the types that flow from a camera session to its
+// consumers (recorder, live muxers, analytics): tracks and access units.
+package media
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+)
+
+// Codec names a video codec.
+type Codec string
+
+// Codecs a session can deliver.
+const (
+	H264 Codec = "h264"
+	H265 Codec = "h265"
+)
+
+// ClockRate of every video RTP stream (RFC 6184, RFC 7798).
+const ClockRate = 90000
+
+// Track describes the video a session delivers. Parameter sets come from
+// the SDP and may be empty; in-band ones win.
+type Track struct {
+	Codec Codec
+	VPS   []byte // H.265 only
+	SPS   []byte
+	PPS   []byte
+}
+
+// Unit is one access unit. NALUs are owned by the unit: consumers may keep
+// them, never modify them.
+type Unit struct {
+	NALUs [][]byte
+	PTS   int64     // in ClockRate ticks, from the session's RTP timeline
+	Time  time.Time // wall clock when it arrived
+	Size  int       // payload bytes
+}
+
+// RandomAccess reports whether u starts a GOP (IDR / IRAP).
+func (u *Unit) RandomAccess(c Codec) bool {
+	if c == H265 {
+		return h265.IsRandomAccess(u.NALUs)
+	}
+	return h264.IsRandomAccess(u.NALUs)
+}
+
+// UpdateParams copies in-band parameter sets of u into t and reports
+// whether any of them changed.
+func (t *Track) UpdateParams(u *Unit) bool {
+	changed := false
+	set := func(dst *[]byte, n []byte) {
+		if !bytes.Equal(*dst, n) {
+			*dst = append([]byte(nil), n...)
+			changed = true
+		}
+	}
+	for _, n := range u.NALUs {
+		if len(n) == 0 {
+			continue
+		}
+		if t.Codec == H265 {
+			if len(n) < 2 {
+				continue
+			}
+			switch h265.NALUType((n[0] >> 1) & 0b111111) {
+			case h265.NALUType_VPS_NUT:
+				set(&t.VPS, n)
+			case h265.NALUType_SPS_NUT:
+				set(&t.SPS, n)
+			case h265.NALUType_PPS_NUT:
+				set(&t.PPS, n)
+			}
+			continue
+		}
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			set(&t.SPS, n)
+		case h264.NALUTypePPS:
+			set(&t.PPS, n)
+		}
+	}
+	return changed
+}
+
+// Ready reports whether the track has every parameter set its codec needs.
+func (t *Track) Ready() bool {
+	if t.Codec == H265 {
+		return len(t.VPS) > 0 && len(t.SPS) > 0 && len(t.PPS) > 0
+	}
+	return len(t.SPS) > 0 && len(t.PPS) > 0
+}
+
+// Resolution parses the SPS; ok is false when it cannot be parsed.
+func (t *Track) Resolution() (w, h int, ok bool) {
+	if t.Codec == H265 {
+		var s h265.SPS
+		if err := s.Unmarshal(t.SPS); err != nil {
+			return 0, 0, false
+		}
+		return s.Width(), s.Height(), true
+	}
+	var s h264.SPS
+	if err := s.Unmarshal(t.SPS); err != nil {
+		return 0, 0, false
+	}
+	return s.Width(), s.Height(), true
+}
+
+// Clone returns a deep copy, so consumers can keep their own.
+func (t Track) Clone() Track {
+	cp := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		return append([]byte(nil), b...)
+	}
+	return Track{Codec: t.Codec, VPS: cp(t.VPS), SPS: cp(t.SPS), PPS: cp(t.PPS)}
+}

@@ -1,0 +1,415 @@
+// Package testcam is a synthetic IP camera for tests, the demo and benchmarks:
+// an RTSP server that loops an H.264 clip in real time on paths cam1..camN and,
+// like a tiny MediaMTX, relays whatever a client publishes to any other path.
+package testcam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/pion/rtp"
+
+	"github.com/kuzet/kuzet"
+)
+
+const (
+	h264ClockRate   = 90000
+	h264PayloadType = 96
+	// maxLag is how far the loop may fall behind real time before it gives up
+	// catching up (which would burst frames) and shifts its schedule instead.
+	maxLag = time.Second
+)
+
+// Options configures a Server. The zero value serves the demo clip on cam1
+// at 25 fps on a free loopback port, over TCP and UDP.
+type Options struct {
+	// Listen is the RTSP (TCP) address, e.g. "127.0.0.1:8554". Port 0 picks
+	// a free port (see Server.Addr); empty means "127.0.0.1:0".
+	Listen string
+	// Clip is Annex-B H.264 with an access unit delimiter before every frame
+	// (see ParseAnnexB); nil means kuzet.DemoClip.
+	Clip []byte
+	// FPS is the rate the clip is played at; default 25.
+	FPS int
+	// Cameras is how many paths (cam1..camN) loop the clip; default 1. Any
+	// other path can be published to.
+	Cameras int
+	// DisableUDP turns the UDP transport off; TCP is always available.
+	DisableUDP bool
+	// UDPPort is the even UDP port for RTP on the Listen host; RTCP uses
+	// UDPPort+1 (gortsplib needs such a pair). 0 picks a free pair.
+	UDPPort int
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a running synthetic camera. Create it with Start; stop it with
+// Close.
+type Server struct {
+	log     *slog.Logger
+	rtsp    *gortsplib.Server
+	addr    string
+	fps     int
+	cameras int
+	order   []*camera // in path order; complete before the loop starts
+	packets [][]*rtp.Packet
+	tsBase  uint32 // owned by the loop goroutine, like seq
+	seq     uint16
+
+	mu        sync.Mutex
+	cams      map[string]*camera // by path; filled while the server already listens
+	published map[string]*publication
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// camera is one looping path.
+type camera struct {
+	path   string
+	stream *gortsplib.ServerStream
+	media  *description.Media
+}
+
+// publication is a path a client is recording to.
+type publication struct {
+	session *gortsplib.ServerSession
+	stream  *gortsplib.ServerStream
+}
+
+// Start parses the clip, listens and starts looping it on every camera path.
+func Start(o Options) (*Server, error) {
+	return start(o, true)
+}
+
+// start is Start with the frame loop optional, so that a benchmark can drive
+// writeFrame itself.
+func start(o Options, runLoop bool) (*Server, error) {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if o.Clip == nil {
+		o.Clip = kuzet.DemoClip
+	}
+	if o.FPS == 0 {
+		o.FPS = 25
+	}
+	if o.Cameras == 0 {
+		o.Cameras = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.FPS < 0 || o.FPS > h264ClockRate {
+		return nil, fmt.Errorf("testcam: FPS %d out of range", o.FPS)
+	}
+	if o.Cameras < 0 {
+		return nil, fmt.Errorf("testcam: negative camera count %d", o.Cameras)
+	}
+
+	clip, err := ParseAnnexB(o.Clip)
+	if err != nil {
+		return nil, fmt.Errorf("testcam: parse clip: %w", err)
+	}
+
+	s := &Server{
+		log:       o.Logger,
+		fps:       o.FPS,
+		cameras:   o.Cameras,
+		cams:      make(map[string]*camera, o.Cameras),
+		published: make(map[string]*publication),
+		tsBase:    rand.Uint32(), // random initial values, as RFC 3550 asks
+		seq:       uint16(rand.Uint32()),
+	}
+	if s.packets, err = packetize(clip); err != nil {
+		return nil, err
+	}
+	if err := s.listen(o); err != nil {
+		return nil, err
+	}
+
+	for i := 1; i <= o.Cameras; i++ {
+		// Each path gets its own description so no two streams share state.
+		forma := &format.H264{
+			PayloadTyp:        h264PayloadType,
+			SPS:               clip.SPS,
+			PPS:               clip.PPS,
+			PacketizationMode: 1,
+		}
+		c := &camera{
+			path:  "cam" + strconv.Itoa(i),
+			media: &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{forma}},
+		}
+		c.stream = &gortsplib.ServerStream{
+			Server: s.rtsp,
+			Desc:   &description.Session{Title: "kuzet testcam " + c.path, Medias: []*description.Media{c.media}},
+		}
+		if err := c.stream.Initialize(); err != nil {
+			s.closeStreams()
+			s.rtsp.Close()
+			return nil, fmt.Errorf("testcam: create stream %s: %w", c.path, err)
+		}
+		// Clients may already be connecting: the handler reads cams under mu.
+		s.mu.Lock()
+		s.cams[c.path] = c
+		s.mu.Unlock()
+		s.order = append(s.order, c)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if runLoop {
+		s.wg.Add(1)
+		go s.loop(ctx)
+	}
+
+	s.log.Info("testcam started", "addr", s.addr, "cameras", o.Cameras, "fps", o.FPS,
+		"frames", len(clip.Frames), "width", clip.Width, "height", clip.Height)
+	return s, nil
+}
+
+// listen binds the sockets itself, so that port 0 works and Addr can tell
+// the real port, then hands them to gortsplib through its Listen hooks.
+func (s *Server) listen(o Options) error {
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return fmt.Errorf("testcam: listen address %q: %w", o.Listen, err)
+	}
+	network := "tcp"
+	if host == "0.0.0.0" {
+		network = "tcp4" // as gortsplib does: 0.0.0.0 means IPv4 only
+	}
+	ln, err := net.Listen(network, o.Listen)
+	if err != nil {
+		return fmt.Errorf("testcam: listen on %s: %w", o.Listen, err)
+	}
+	s.addr = ln.Addr().String()
+
+	s.rtsp = &gortsplib.Server{
+		Handler:     &handler{s: s},
+		RTSPAddress: s.addr,
+		Listen: func(string, string) (net.Listener, error) {
+			return ln, nil
+		},
+	}
+
+	var udp [2]net.PacketConn
+	if !o.DisableUDP {
+		udp, err = listenUDPPair(host, o.UDPPort)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("testcam: UDP transport: %w", err)
+		}
+		addrs := [2]string{udp[0].LocalAddr().String(), udp[1].LocalAddr().String()}
+		s.rtsp.UDPRTPAddress, s.rtsp.UDPRTCPAddress = addrs[0], addrs[1]
+		s.rtsp.ListenPacket = func(_, address string) (net.PacketConn, error) {
+			for i, a := range addrs {
+				if a == address {
+					return udp[i], nil
+				}
+			}
+			return nil, fmt.Errorf("unexpected UDP listen on %s", address)
+		}
+	}
+
+	if err := s.rtsp.Start(); err != nil {
+		// gortsplib closes what it took over only on some paths; closing
+		// twice is harmless.
+		ln.Close()
+		for _, c := range udp {
+			if c != nil {
+				c.Close()
+			}
+		}
+		return fmt.Errorf("testcam: start RTSP server on %s: %w", s.addr, err)
+	}
+	if !o.DisableUDP {
+		s.log.Debug("UDP transport enabled", "rtp", s.rtsp.UDPRTPAddress, "rtcp", s.rtsp.UDPRTCPAddress)
+	}
+	return nil
+}
+
+// listenUDPPair binds an even RTP port and the next (RTCP) port on host, as
+// gortsplib requires. With port 0 it tries free ports until a pair fits.
+func listenUDPPair(host string, port int) ([2]net.PacketConn, error) {
+	var pair [2]net.PacketConn
+	bind := func(p int) (net.PacketConn, error) {
+		return net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
+	}
+	if port != 0 {
+		if port%2 != 0 || port < 0 || port > 65534 {
+			return pair, fmt.Errorf("UDP port %d must be even and below 65535", port)
+		}
+		var err error
+		if pair[0], err = bind(port); err != nil {
+			return pair, err
+		}
+		if pair[1], err = bind(port + 1); err != nil {
+			pair[0].Close()
+			return pair, err
+		}
+		return pair, nil
+	}
+
+	for range 100 {
+		rtpConn, err := bind(0)
+		if err != nil {
+			return pair, err
+		}
+		p := rtpConn.LocalAddr().(*net.UDPAddr).Port
+		if p%2 != 0 || p == 65534 {
+			rtpConn.Close()
+			continue
+		}
+		rtcpConn, err := bind(p + 1)
+		if err != nil {
+			rtpConn.Close()
+			continue
+		}
+		return [2]net.PacketConn{rtpConn, rtcpConn}, nil
+	}
+	return pair, errors.New("no free pair of consecutive UDP ports found")
+}
+
+// packetize turns every frame into RTP packets once, up front; the loop only
+// stamps sequence numbers and timestamps on them, which keeps the per-frame
+// cost tiny even with many cameras.
+func packetize(clip *Clip) ([][]*rtp.Packet, error) {
+	forma := &format.H264{PayloadTyp: h264PayloadType, PacketizationMode: 1}
+	enc, err := forma.CreateEncoder()
+	if err != nil {
+		return nil, fmt.Errorf("testcam: create RTP encoder: %w", err)
+	}
+	out := make([][]*rtp.Packet, len(clip.Frames))
+	for i, f := range clip.Frames {
+		if out[i], err = enc.Encode(f.NALUs); err != nil {
+			return nil, fmt.Errorf("testcam: packetize frame %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+// loop writes one frame to every camera stream each 1/FPS s. Timestamps
+// follow the frame count and never reset, so the loop is seamless: the clip
+// starts with an IDR and the RTP clock just keeps going.
+func (s *Server) loop(ctx context.Context) {
+	defer s.wg.Done()
+
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+
+	for k := int64(0); ; k++ {
+		offset := time.Duration(k) * time.Second / time.Duration(s.fps)
+		if wait := time.Until(start.Add(offset)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		} else if -wait > maxLag {
+			start = start.Add(-wait)
+			s.log.Warn("frame loop fell behind real time; shifting its schedule", "lag", -wait)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.writeFrame(k, start.Add(offset))
+	}
+}
+
+// writeFrame sends frame number k (counted from the start, across loops) to
+// every camera. Only the loop goroutine may call it.
+func (s *Server) writeFrame(k int64, ntp time.Time) {
+	ts := s.tsBase + uint32(k*h264ClockRate/int64(s.fps))
+	pkts := s.packets[k%int64(len(s.packets))]
+	for _, p := range pkts {
+		p.Timestamp = ts
+		p.SequenceNumber = s.seq
+		s.seq++
+	}
+	// The same packets go to every stream: gortsplib marshals them
+	// synchronously (setting its own SSRC), so sharing them is safe here.
+	for _, c := range s.order {
+		for _, p := range pkts {
+			if err := c.stream.WritePacketRTPWithNTP(c.media, p, ntp); err != nil {
+				s.log.Debug("write frame", "path", c.path, "error", err)
+				break
+			}
+		}
+	}
+}
+
+// Addr returns the host:port the RTSP server is bound to.
+func (s *Server) Addr() string { return s.addr }
+
+// URL returns rtsp://host:port/path for a path such as "cam1".
+func (s *Server) URL(path string) string {
+	return "rtsp://" + s.addr + "/" + strings.TrimPrefix(path, "/")
+}
+
+// Close stops the loop, disconnects every client and releases the ports;
+// it returns when all goroutines are gone. It is safe to call twice.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+		s.rtsp.Close() // also ends publishers, whose streams close in OnSessionClose
+		s.closeStreams()
+		s.log.Info("testcam stopped", "addr", s.addr)
+	})
+}
+
+func (s *Server) closeStreams() {
+	for _, c := range s.order {
+		c.stream.Close()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for path, p := range s.published {
+		p.stream.Close()
+		delete(s.published, path)
+	}
+}
+
+// stream returns the stream served on path, or nil.
+func (s *Server) stream(path string) *gortsplib.ServerStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.cams[path]; c != nil {
+		return c.stream
+	}
+	if p := s.published[path]; p != nil {
+		return p.stream
+	}
+	return nil
+}
+
+// isCamera reports whether path is one of cam1..camN, which only the loop
+// feeds. It does not need cams, so it is right even while Start runs.
+func (s *Server) isCamera(path string) bool {
+	n, ok := strings.CutPrefix(path, "cam")
+	if !ok {
+		return false
+	}
+	i, err := strconv.Atoi(n)
+	return err == nil && i >= 1 && i <= s.cameras && strconv.Itoa(i) == n
+}
+
+// cleanPath turns gortsplib's "/cam1" or "/cam1/" into "cam1".
+func cleanPath(p string) string {
+	return strings.Trim(p, "/")
+}
