@@ -63,7 +63,9 @@ func (o *Options) defaults() {
 		o.SyncInterval = time.Second
 	}
 	if o.GapTolerance == 0 {
-		o.GapTolerance = time.Second
+		// segments of one session are contiguous by construction, so any
+		// hole before a new session is lost video; only clock jitter is forgiven
+		o.GapTolerance = 100 * time.Millisecond
 	}
 	if o.Retention == nil {
 		o.Retention = func(string) time.Duration { return 60 * 24 * time.Hour }

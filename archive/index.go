@@ -334,3 +334,34 @@ func (x *Index) expired(camera string, cutoff time.Time) ([]Segment, error) {
 	})
 	return out, err
 }
+
+// Check verifies the index file's internal consistency (bbolt's page
+// checks) and that no record fails to decode.
+func (x *Index) Check() error {
+	return x.db.View(func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() { // drain: the checker goroutine sends them all
+			if first == nil {
+				first = fmt.Errorf("index corrupt: %w", err)
+			}
+		}
+		if first != nil {
+			return first
+		}
+		for _, name := range [][]byte{bucketSegments, bucketGaps} {
+			err := tx.Bucket(name).ForEachBucket(func(cam []byte) error {
+				return tx.Bucket(name).Bucket(cam).ForEach(func(k, v []byte) error {
+					var m map[string]any
+					if err := json.Unmarshal(v, &m); err != nil {
+						return fmt.Errorf("%s/%s record %x: %w", name, cam, k, err)
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
