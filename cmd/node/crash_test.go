@@ -185,4 +185,3 @@ func sha(t *testing.T, path string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
-
