@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,13 +12,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -31,19 +29,39 @@ const gop = time.Second // the demo clip's keyframe interval
 // like an encoder pushing to a media server.
 func startFFmpegPublisher(t *testing.T, url string) {
 	t.Helper()
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		t.Skip("ffmpeg not installed")
-	}
+	ffmpeg := needFFmpeg(t)
 	// raw H.264 cannot be looped by seeking: remux into MP4 first
 	clip := filepath.Join(t.TempDir(), "clip.mp4")
 	if out, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "h264",
 		"-framerate", "25", "-i", "../testdata/plates720p.h264", "-c", "copy", clip).CombinedOutput(); err != nil {
 		t.Fatalf("remux clip: %v: %s", err, out)
 	}
+	startFFmpeg(t, "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", url)
+}
+
+// startEncoder publishes a live test pattern encoded by ffmpeg with the
+// given video codec arguments.
+func startEncoder(t *testing.T, url string, codecArgs ...string) {
+	t.Helper()
+	args := append([]string{"-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"}, codecArgs...)
+	startFFmpeg(t, append(args, "-f", "rtsp", "-rtsp_transport", "tcp", url)...)
+}
+
+func needFFmpeg(t *testing.T) string {
+	t.Helper()
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	return ffmpeg
+}
+
+// startFFmpeg runs ffmpeg for the rest of the test; only this process is
+// killed at the end.
+func startFFmpeg(t *testing.T, args ...string) {
+	t.Helper()
 	var stderr strings.Builder
-	cmd := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-		"-re", "-stream_loop", "-1", "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", url)
+	cmd := exec.Command(needFFmpeg(t), append([]string{"-hide_banner", "-nostdin", "-loglevel", "error"}, args...)...)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -52,7 +70,7 @@ func startFFmpegPublisher(t *testing.T, url string) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("ffmpeg: %s", stderr.String())
+			t.Logf("ffmpeg %v: %s", args, stderr.String())
 		}
 	})
 }
@@ -149,16 +167,16 @@ cameras:
 				t.Errorf("%s: path %q does not match start %v", camera, s.Path, st)
 			}
 			abs := filepath.Join(dir, "archive", filepath.FromSlash(s.Path))
-			if sum := sha(t, abs); sum != s.SHA256 {
+			if sum := mediatest.SHA256(t, abs); sum != s.SHA256 {
 				t.Errorf("%s: sha256 %s, index %s", s.Path, sum, s.SHA256)
 			}
-			p := ffprobe(t, abs)
-			if p.codec != "h264" || p.width != 1280 || p.height != 720 {
+			p := mediatest.Probe(t, abs)
+			if p.Codec != "h264" || p.Width != 1280 || p.Height != 720 {
 				t.Errorf("%s: ffprobe %+v", s.Path, p)
 			}
 			// the first and last files are partial; the rest are one segment long, within a GOP
-			if i > 0 && i < len(segs)-1 && math.Abs(p.duration-seg.Seconds()) > gop.Seconds() {
-				t.Errorf("%s: %.2f s, want %v ± %v", s.Path, p.duration, seg, gop)
+			if i > 0 && i < len(segs)-1 && math.Abs(p.Duration-seg.Seconds()) > gop.Seconds() {
+				t.Errorf("%s: %.2f s, want %v ± %v", s.Path, p.Duration, seg, gop)
 			}
 			if i > 0 && !s.Start.Equal(segs[i-1].End) {
 				t.Errorf("%s: starts %v but the previous ended %v", s.Path, s.Start, segs[i-1].End)
@@ -181,42 +199,56 @@ func getStatus(t *testing.T, a *Agent) []site.Status {
 	return st
 }
 
-type probed struct {
-	codec         string
-	width, height int
-	duration      float64
-}
-
-func ffprobe(t *testing.T, path string) probed {
-	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
-		"-show_entries", "stream=codec_name,width,height:format=duration", "-of", "default=nw=1", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	var p probed
-	for _, line := range strings.Split(string(out), "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		switch k {
-		case "codec_name":
-			p.codec = v
-		case "width":
-			p.width, _ = strconv.Atoi(v)
-		case "height":
-			p.height, _ = strconv.Atoi(v)
-		case "duration":
-			p.duration, _ = strconv.ParseFloat(v, 64)
-		}
-	}
-	return p
-}
-
-func sha(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
+// NVMS-6.14: H.265 is recorded, and B-frames (reordered presentation) keep
+// correct timing in H.264 and H.265 alike.
+func TestRecordsH265AndBFrames(t *testing.T) {
+	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	defer src.Close()
+	startEncoder(t, src.URL("hevc"), "-c:v", "libx265", "-preset", "ultrafast",
+		"-x265-params", "keyint=25:min-keyint=25:bframes=2:log-level=error")
+	startEncoder(t, src.URL("bframes"), "-c:v", "libx264", "-preset", "ultrafast",
+		"-bf", "2", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0")
+	time.Sleep(time.Second) // let the encoders announce their paths
+
+	dir := t.TempDir()
+	const seg = 3 * time.Second
+	_, stop := startAgent(t, fmt.Sprintf(`
+node: {id: it-codecs, data_dir: %s, time_zone: UTC}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: %s}
+cameras:
+  - {id: Camera4, url: %q}
+  - {id: Camera5, url: %q}
+`, dir, seg, src.URL("hevc"), src.URL("bframes")))
+	time.Sleep(4*seg + time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := archive.OpenIndex(filepath.Join(dir, "archive.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	for camera, codec := range map[string]string{"Camera4": "hevc", "Camera5": "h264"} {
+		segs, _ := idx.Segments(camera, time.Time{}, time.Time{})
+		if len(segs) < 3 {
+			t.Fatalf("%s: %d segments", camera, len(segs))
+		}
+		for _, s := range segs {
+			abs := filepath.Join(dir, "archive", filepath.FromSlash(s.Path))
+			p := mediatest.Probe(t, abs)
+			if p.Codec != codec || p.Width != 640 || p.Height != 360 {
+				t.Errorf("%s: %+v", s.Path, p)
+			}
+			if math.Abs(p.Duration-s.Duration().Seconds()) > 0.1 {
+				t.Errorf("%s: ffprobe %.3f s, index %v", s.Path, p.Duration, s.Duration())
+			}
+			if msg := mediatest.DecodeErrors(t, abs); msg != "" {
+				t.Errorf("%s does not decode cleanly: %s", s.Path, msg)
+			}
+		}
+	}
 }

@@ -1,18 +1,13 @@
 package archive
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	kuzet "github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -81,61 +76,10 @@ func openTestArchive(t testing.TB, o Options) (*Archive, *event.Log) {
 	return a, ev
 }
 
-type probe struct {
-	Codec    string
-	Width    int
-	Height   int
-	Duration float64
-	Frames   int
-	FirstKey bool
-}
-
 // ffprobeFile reads a file the way an external player would.
-func ffprobeFile(t testing.TB, path string) probe {
-	t.Helper()
-	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("ffprobe not installed")
-	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0",
-		"-show_entries", "stream=codec_name,width,height,nb_read_packets:format=duration", "-of", "json", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	var r struct {
-		Streams []struct {
-			CodecName string `json:"codec_name"`
-			Width     int    `json:"width"`
-			Height    int    `json:"height"`
-			Packets   string `json:"nb_read_packets"`
-		} `json:"streams"`
-		Format struct {
-			Duration string `json:"duration"`
-		} `json:"format"`
-	}
-	if err := json.Unmarshal(out, &r); err != nil || len(r.Streams) != 1 {
-		t.Fatalf("ffprobe %s: %s", path, out)
-	}
-	p := probe{Codec: r.Streams[0].CodecName, Width: r.Streams[0].Width, Height: r.Streams[0].Height}
-	p.Duration, _ = strconv.ParseFloat(r.Format.Duration, 64)
-	p.Frames, _ = strconv.Atoi(r.Streams[0].Packets)
-	key, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
-		"-show_entries", "frame=key_frame", "-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe first frame of %s: %v", path, err)
-	}
-	p.FirstKey = len(key) > 0 && key[0] == '1'
-	return p
-}
+func ffprobeFile(t testing.TB, path string) mediatest.Info { return mediatest.Probe(t, path) }
 
-func fileSHA(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
+func fileSHA(t testing.TB, path string) string { return mediatest.SHA256(t, path) }
 
 func eventsOf(t testing.TB, l *event.Log, kind string) []event.Event {
 	t.Helper()

@@ -49,31 +49,32 @@ type Recorder struct {
 	lastDur    int64
 	reCut      bool // parameters changed: start a new file at this keyframe
 	gapChecked bool
-	failed     bool // a write failed; the next keyframe opens a new file
+	alarmed    bool // an archive_write_failed alarm is raised
 
 	// current file
-	file       *segFile
-	rel        string
-	fileStart  time.Time
-	fileTicks  int64 // session ticks at the file's first sample
-	size       int64
-	sum        hash.Hash
-	seqNo      uint32
-	boundary   time.Time
-	width      int
-	height     int
-	frames     int
-	endTicks   int64 // session ticks after the last appended sample
-	gopBytes   int64
-	buf        seekablebuffer.Buffer
-	part       []*fmp4.Sample
-	partTicks  int64 // session ticks of the part's first sample
-	partBytes  int64
-	partDur    int64
-	pending    *fmp4.Sample // waits for the next unit to know its duration
-	pendTicks  int64
-	pendingRA  bool
-	fileFrames int
+	file      *segFile
+	rel       string
+	fileStart time.Time
+	fileTicks int64 // session ticks at the file's first sample
+	size      int64
+	sum       hash.Hash
+	seqNo     uint32
+	boundary  time.Time
+	width     int
+	height    int
+	endTicks  int64 // session ticks after the last appended sample
+	gopBytes  int64
+	buf       seekablebuffer.Buffer
+	header    []byte   // scratch: moof + mdat header
+	lens      []byte   // scratch: AVCC length prefixes
+	vecs      [][]byte // scratch: writev list
+	part      []sample
+	partTicks int64 // session ticks of the part's first sample
+	partBytes int64
+	partDur   int64
+	pending   *sample // waits for the next unit to know its duration
+	pendBuf   sample
+	pendTicks int64
 }
 
 // NewRecorder starts recording a session of camera. gapReason explains the
@@ -133,7 +134,7 @@ func (r *Recorder) WriteUnit(u *media.Unit) error {
 			r.skip("timestamp_jump")
 		}
 		r.lastDur = d
-		r.pending.Duration = uint32(d)
+		r.pending.duration = uint32(d)
 		r.appendPending()
 		now = r.endTicks
 	} else if r.started && r.endTicks > 0 {
@@ -160,13 +161,13 @@ func (r *Recorder) WriteUnit(u *media.Unit) error {
 		return err
 	}
 
-	s := &fmp4.Sample{IsNonSyncSample: !ra}
-	if ferr := r.fill(s, u, dts); ferr != nil {
+	s := &r.pendBuf
+	if ferr := r.fill(s, u, dts, ra); ferr != nil {
 		r.skip("bad_unit")
 		return err
 	}
-	r.pending, r.pendTicks, r.pendingRA = s, now, ra
-	r.gopBytes += int64(len(s.Payload))
+	r.pending, r.pendTicks = s, now
+	r.gopBytes += int64(s.size)
 	if r.partDur >= int64(r.a.o.PartDuration)*media.ClockRate/int64(time.Second) {
 		if ferr := r.flushPart(); ferr != nil {
 			r.fail(ferr)
@@ -186,7 +187,7 @@ func (r *Recorder) Close() error {
 		if d == 0 {
 			d = defaultFrameDur
 		}
-		r.pending.Duration = uint32(d)
+		r.pending.duration = uint32(d)
 		r.appendPending()
 	}
 	return r.finishFile()
@@ -197,19 +198,26 @@ func (r *Recorder) skip(reason string) {
 }
 
 func (r *Recorder) extractDTS(u *media.Unit) (int64, error) {
-	if r.track.Codec == media.H265 {
-		return r.h265DTS.Extract(u.NALUs, u.PTS)
+	nalus := u.NALUs
+	if u.RandomAccess(r.track.Codec) && !r.track.HasInbandParams(u) {
+		// cameras and encoders that send parameter sets only in the SDP:
+		// the extractor needs the SPS next to each keyframe
+		nalus = append(r.track.ParamNALUs(), u.NALUs...)
 	}
-	return r.h264DTS.Extract(u.NALUs, u.PTS)
+	if r.track.Codec == media.H265 {
+		return r.h265DTS.Extract(nalus, u.PTS)
+	}
+	return r.h264DTS.Extract(nalus, u.PTS)
 }
 
-func (r *Recorder) fill(s *fmp4.Sample, u *media.Unit, dts int64) error {
-	nalus := make([][]byte, 0, len(u.NALUs))
+// fill makes s reference u's NAL units, without access unit delimiters
+// (they carry nothing a player needs).
+func (r *Recorder) fill(s *sample, u *media.Unit, dts int64, ra bool) error {
+	*s = sample{nalus: make([][]byte, 0, len(u.NALUs)), ptsOff: int32(u.PTS - dts), sync: ra}
 	for _, n := range u.NALUs {
 		if len(n) == 0 {
 			continue
 		}
-		// access unit delimiters carry nothing a player needs
 		if r.track.Codec == media.H265 {
 			if h265.NALUType((n[0]>>1)&0b111111) == h265.NALUType_AUD_NUT {
 				continue
@@ -217,16 +225,13 @@ func (r *Recorder) fill(s *fmp4.Sample, u *media.Unit, dts int64) error {
 		} else if h264.NALUType(n[0]&0x1f) == h264.NALUTypeAccessUnitDelimiter {
 			continue
 		}
-		nalus = append(nalus, n)
+		s.nalus = append(s.nalus, n)
+		s.size += 4 + uint32(len(n))
 	}
-	if len(nalus) == 0 {
+	if len(s.nalus) == 0 {
 		return errors.New("empty access unit")
 	}
-	off := int32(u.PTS - dts)
-	if r.track.Codec == media.H265 {
-		return s.FillH265(off, nalus)
-	}
-	return s.FillH264(off, nalus)
+	return nil
 }
 
 func (r *Recorder) wallAt(ticks int64) time.Time {
@@ -237,10 +242,10 @@ func (r *Recorder) appendPending() {
 	if len(r.part) == 0 {
 		r.partTicks = r.pendTicks
 	}
-	r.part = append(r.part, r.pending)
-	r.partBytes += int64(len(r.pending.Payload)) + sampleOverhead
-	r.partDur += int64(r.pending.Duration)
-	r.endTicks = r.pendTicks + int64(r.pending.Duration)
+	r.part = append(r.part, *r.pending)
+	r.partBytes += int64(r.pending.size) + sampleOverhead
+	r.partDur += int64(r.pending.duration)
+	r.endTicks = r.pendTicks + int64(r.pending.duration)
 	r.pending = nil
 }
 
@@ -310,7 +315,7 @@ func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 	}
 	r.file = &segFile{f: f}
 	r.rel, r.fileStart, r.fileTicks = rel, wall.UTC(), ticks
-	r.size, r.sum, r.seqNo, r.fileFrames = 0, sha256.New(), 1, 0
+	r.size, r.sum, r.seqNo = 0, sha256.New(), 1
 	r.endTicks = ticks
 	r.boundary = nextBoundary(wall, a.o.Segment, a.o.Location)
 	r.part, r.partBytes, r.partDur = r.part[:0], 0, 0
@@ -347,21 +352,23 @@ func (r *Recorder) flushPart() error {
 	if len(r.part) == 0 {
 		return nil
 	}
-	p := fmp4.Part{SequenceNumber: r.seqNo, Tracks: []*fmp4.PartTrack{{
-		ID: trackID, BaseTime: uint64(r.partTicks - r.fileTicks), Samples: r.part,
-	}}}
-	r.buf.Reset()
-	if err := p.Marshal(&r.buf); err != nil {
-		return fmt.Errorf("encode fragment of %s: %w", r.rel, err)
+	var err error
+	r.header, err = appendFragmentHeader(r.header[:0], r.seqNo, trackID, uint64(r.partTicks-r.fileTicks), r.part)
+	if err != nil {
+		return fmt.Errorf("fragment of %s: %w", r.rel, err)
 	}
-	if err := r.write(r.buf.Bytes()); err != nil {
-		return err
+	r.vecs, r.lens = fragmentVecs(r.header, r.part, r.lens, r.vecs)
+	n, err := writeVecs(r.file.f, r.sum, r.vecs)
+	r.size += n
+	r.a.o.Metrics.BytesWritten.WithLabelValues(r.camera).Add(float64(n))
+	if err != nil {
+		return fmt.Errorf("write segment %s: %w", r.rel, err)
 	}
+	r.a.syncer.markDirty(r.file)
 	r.seqNo++
-	r.frames += len(r.part)
-	r.fileFrames += len(r.part)
 	r.a.o.Metrics.FramesWritten.WithLabelValues(r.camera).Add(float64(len(r.part)))
-	clear(r.part)
+	clear(r.part) // release the units' memory now
+	clear(r.vecs)
 	r.part, r.partBytes, r.partDur = r.part[:0], 0, 0
 	return nil
 }
@@ -369,15 +376,17 @@ func (r *Recorder) flushPart() error {
 // finishFile flushes, syncs, closes and indexes the current file.
 func (r *Recorder) finishFile() error {
 	ferr := r.flushPart()
+	if ferr != nil {
+		r.fail(ferr)
+		return ferr
+	}
 	a := r.a
 	a.syncer.forget(r.file)
-	cerr := r.file.close()
-	r.file = nil
-	if ferr != nil || cerr != nil {
-		err := errors.Join(ferr, cerr)
-		r.fail(err)
+	if err := r.file.close(); err != nil {
+		r.fail(err) // the data may not be durable: repair decides what is
 		return err
 	}
+	r.file = nil
 	seg := Segment{
 		Camera: r.camera, Start: r.fileStart, End: r.wallAt(r.endTicks).UTC(), Path: r.rel,
 		Bytes: r.size, SHA256: hex.EncodeToString(r.sum.Sum(nil)), Codec: string(r.track.Codec),
@@ -388,30 +397,37 @@ func (r *Recorder) finishFile() error {
 	}
 	a.o.Metrics.SegmentsClosed.WithLabelValues(r.camera).Inc()
 	a.emit(event.New(event.KindSegmentClosed, r.camera, event.SeverityInfo, seg))
+	if r.alarmed {
+		r.alarmed = false
+		a.emit(event.New(event.KindAlarmCleared, r.camera, event.SeverityInfo, event.Alarm{
+			Key: event.AlarmArchiveWrite + ":" + r.camera, Type: event.AlarmArchiveWrite,
+			Message: fmt.Sprintf("recording of %s works again", r.camera)}))
+	}
 	r.log.Debug("segment closed", "path", seg.Path, "bytes", seg.Bytes, "duration", seg.Duration())
 	return nil
 }
 
-// fail handles a write error: the file is closed and repaired to its last
-// complete fragment right away, and the next keyframe opens a new file.
+// fail handles a write error: an open file is closed and repaired to its
+// last complete fragment right away, and the next keyframe opens a new file.
+// The alarm is raised once until a file closes cleanly again.
 func (r *Recorder) fail(err error) {
 	a := r.a
 	a.o.Metrics.WriteErrors.WithLabelValues(r.camera).Inc()
 	r.log.Error("archive write failed", "err", err)
-	a.emit(event.New(event.KindAlarmRaised, r.camera, event.SeverityGrave, event.Alarm{
-		Key: event.AlarmArchiveWrite + ":" + r.camera, Type: event.AlarmArchiveWrite,
-		Message: fmt.Sprintf("recording of %s failed: %v", r.camera, err)}))
+	if !r.alarmed {
+		r.alarmed = true
+		a.emit(event.New(event.KindAlarmRaised, r.camera, event.SeverityGrave, event.Alarm{
+			Key: event.AlarmArchiveWrite + ":" + r.camera, Type: event.AlarmArchiveWrite,
+			Message: fmt.Sprintf("recording of %s failed: %v", r.camera, err)}))
+	}
 	if r.file != nil {
 		a.syncer.forget(r.file)
 		_ = r.file.close()
 		r.file = nil
-	}
-	if r.rel != "" {
 		a.repairOne(openSegment{Camera: r.camera, Start: r.fileStart, Path: r.rel, Codec: string(r.track.Codec)})
 	}
 	r.pending, r.part = nil, r.part[:0]
 	r.partBytes, r.partDur = 0, 0
-	r.failed = true
 }
 
 // mkdirDurable creates dir and makes each new directory entry durable.

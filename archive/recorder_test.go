@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/media"
 )
 
 // CGR-4.2a/c: files are cut at the first keyframe after each wall-clock
@@ -156,5 +158,35 @@ func TestRecorderWaitsForKeyframe(t *testing.T) {
 	}
 	if p := ffprobeFile(t, a.Abs(segs[0].Path)); !p.FirstKey || p.Frames != 75-20 {
 		t.Fatalf("probe = %+v", p)
+	}
+}
+
+// A failed write closes and repairs the file, raises one alarm, and the
+// next keyframe starts a new file; a clean close clears the alarm.
+func TestRecorderRecoversFromWriteError(t *testing.T) {
+	a, ev := openTestArchive(t, Options{})
+	start := time.Date(2025, 8, 18, 14, 0, 10, 0, time.UTC)
+	f := newFeeder(t, start)
+	r := a.NewRecorder("Camera1", f.track(), "")
+	f.feed(t, r, 2500*time.Millisecond)
+	_ = r.file.f.Close() // the disk goes away under the writer
+	for i := 0; i < 75; i++ {
+		fr := f.clip.Frames[f.n%len(f.clip.Frames)]
+		u := &media.Unit{NALUs: fr.NALUs, PTS: int64(f.n) * 3600, Time: f.start.Add(time.Duration(f.n) * 40 * time.Millisecond)}
+		_ = r.WriteUnit(u) // errors are reported, not fatal
+		f.n++
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs := mustSegments(t, a, "Camera1")
+	if len(segs) != 2 || !segs[0].Repaired || segs[0].Duration() != 2*time.Second {
+		t.Fatalf("segments %+v", segs)
+	}
+	if p := ffprobeFile(t, a.Abs(segs[0].Path)); p.Frames != 50 {
+		t.Fatalf("repaired file %+v", p)
+	}
+	if len(eventsOf(t, ev, "alarm.raised")) != 1 || len(eventsOf(t, ev, "alarm.cleared")) != 1 {
+		t.Fatal("want one raised and one cleared archive_write_failed alarm")
 	}
 }

@@ -86,6 +86,31 @@ func (t *Track) UpdateParams(u *Unit) bool {
 	return changed
 }
 
+// HasInbandParams reports whether u carries its own SPS.
+func (t *Track) HasInbandParams(u *Unit) bool {
+	for _, n := range u.NALUs {
+		if len(n) == 0 {
+			continue
+		}
+		if t.Codec == H265 {
+			if h265.NALUType((n[0]>>1)&0b111111) == h265.NALUType_SPS_NUT {
+				return true
+			}
+		} else if h264.NALUType(n[0]&0x1f) == h264.NALUTypeSPS {
+			return true
+		}
+	}
+	return false
+}
+
+// ParamNALUs returns the parameter sets in decoding order.
+func (t *Track) ParamNALUs() [][]byte {
+	if t.Codec == H265 {
+		return [][]byte{t.VPS, t.SPS, t.PPS}
+	}
+	return [][]byte{t.SPS, t.PPS}
+}
+
 // Ready reports whether the track has every parameter set its codec needs.
 func (t *Track) Ready() bool {
 	if t.Codec == H265 {

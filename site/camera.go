@@ -179,9 +179,14 @@ func (c *Camera) updateRates(now time.Time) {
 		if dt > 0 {
 			fps := float64(frames-c.rateFrames) / dt
 			kbps := float64(bytes-c.rateBytes) * 8 / 1000 / dt
-			// smooth over a few seconds so the figure does not flicker
-			c.st.FPS = 0.6*c.st.FPS + 0.4*fps
-			c.st.BitrateKbps = 0.6*c.st.BitrateKbps + 0.4*kbps
+			// smooth over a few seconds so the figure does not flicker;
+			// the first reading of a session is taken as is
+			if c.st.FPS == 0 || fps == 0 {
+				c.st.FPS, c.st.BitrateKbps = fps, kbps
+			} else {
+				c.st.FPS = 0.6*c.st.FPS + 0.4*fps
+				c.st.BitrateKbps = 0.6*c.st.BitrateKbps + 0.4*kbps
+			}
 			c.m.fps.WithLabelValues(c.cfg.ID).Set(c.st.FPS)
 			c.m.bitrate.WithLabelValues(c.cfg.ID).Set(c.st.BitrateKbps * 1000)
 		}

@@ -7,6 +7,7 @@ type metrics struct {
 	framesReceived *prometheus.CounterVec
 	bytesReceived  *prometheus.CounterVec
 	framesDropped  *prometheus.CounterVec
+	framesUntimed  *prometheus.CounterVec
 	packetsLost    *prometheus.CounterVec
 	decodeErrors   *prometheus.CounterVec
 	reconnects     *prometheus.CounterVec
@@ -26,6 +27,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		framesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kuzet_camera_frames_dropped_total", Help: "Access units a consumer could not take in time."},
 			[]string{"camera", "consumer"}),
+		framesUntimed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_camera_frames_before_sync_total", Help: "Access units received before the first keyframe gave the stream a timeline; not recordable."}, cam),
 		packetsLost: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kuzet_camera_packets_lost_total", Help: "RTP packets lost on the way from the camera."}, cam),
 		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -38,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kuzet_camera_bitrate_bps", Help: "Video bits per second received, smoothed."}, cam),
 	}
 	if reg != nil {
-		reg.MustRegister(m.up, m.framesReceived, m.bytesReceived, m.framesDropped, m.packetsLost,
+		reg.MustRegister(m.up, m.framesReceived, m.bytesReceived, m.framesDropped, m.framesUntimed, m.packetsLost,
 			m.decodeErrors, m.reconnects, m.fps, m.bitrate)
 	}
 	return m

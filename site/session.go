@@ -100,12 +100,15 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 		now := time.Now()
 		c.lastPacket.Store(now.UnixNano())
 		c.m.bytesReceived.WithLabelValues(c.cfg.ID).Add(float64(len(pkt.Payload)))
-		pts, ok := client.PacketPTS2(medi, pkt)
-		if !ok {
-			return
-		}
+		pts, timed := client.PacketPTS2(medi, pkt)
 		nalus, err := unit(pkt)
 		if err != nil {
+			return
+		}
+		c.m.framesReceived.WithLabelValues(c.cfg.ID).Inc()
+		if !timed {
+			// gortsplib starts the timeline at the first keyframe
+			c.m.framesUntimed.WithLabelValues(c.cfg.ID).Inc()
 			return
 		}
 		u := newUnit(nalus, pts, now)
@@ -115,7 +118,6 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 		}
 		c.frames.Add(1)
 		c.bytes.Add(uint64(u.Size))
-		c.m.framesReceived.WithLabelValues(c.cfg.ID).Inc()
 		fo.publish(u, c.dropped)
 	})
 	c.lastPacket.Store(time.Now().UnixNano())

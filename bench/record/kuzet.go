@@ -194,7 +194,11 @@ func benchKuzet(ctx context.Context, r *reaper, o options, n int) (*kuzetResult,
 	const sk = "kuzet_recorder_frames_skipped_total"
 	res.FramesReceived = int64(final.sum(fr, nil))
 	res.FramesWrittenMetric = int64(final.sum("kuzet_recorder_frames_written_total", nil))
-	res.SkippedWaitingKey = int64(final.sum(sk, map[string]string{"reason": "waiting_keyframe"}))
+	// frames before a session's first keyframe are not recordable: the
+	// session counts those it gets before the stream has a timeline, the
+	// recorder those after it
+	const bs = "kuzet_camera_frames_before_sync_total"
+	res.SkippedWaitingKey = int64(final.sum(sk, map[string]string{"reason": "waiting_keyframe"}) + final.sum(bs, nil))
 	for reason, v := range final.byLabel(sk, "reason") {
 		if reason != "waiting_keyframe" && v != 0 {
 			if res.SkippedOther == nil {
@@ -227,6 +231,7 @@ func benchKuzet(ctx context.Context, r *reaper, o options, n int) (*kuzetResult,
 		cam := map[string]string{"camera": id}
 		lost := int64(final.sum(fr, cam)) -
 			int64(final.sum(sk, map[string]string{"camera": id, "reason": "waiting_keyframe"})) -
+			int64(final.sum(bs, cam)) -
 			int64(fc.Frames)
 		res.Lost += lost
 		if lost != 0 {

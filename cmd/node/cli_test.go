@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	out, err := exec.Command(kuzetBin, args...).CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, string(out)
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	_ = os.WriteFile(bad, []byte("node:\n  id: a\n  data_dir: "+dir+"\ncameras:\n  - id: Camera1\n    url: rtsp://127.0.0.1/x\n    trasport: tcp\n"), 0o644)
+	cases := []struct {
+		args     []string
+		code     int
+		contains string
+	}{
+		{[]string{"version"}, 0, "kuzet "},
+		{[]string{"--help"}, 0, "kuzet run -c node.yaml"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"run", "-c", bad}, 2, `line 7: cameras[0].trasport: unknown key`},
+		{[]string{"run", "-c", filepath.Join(dir, "missing.yaml")}, 2, "no such file"},
+		{[]string{"archive", "repair", bad}, 2, "not a fragmented MP4"},
+	}
+	for _, c := range cases {
+		code, out := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(out, c.contains) {
+			t.Errorf("kuzet %s: exit %d, output %q", strings.Join(c.args, " "), code, out)
+		}
+	}
+}
