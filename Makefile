@@ -12,6 +12,9 @@ BENCH_WINDOW ?= 30s
 
 all: build
 
+# Component makefiles (model and runtime downloads, ...).
+-include mk/*.mk
+
 # deps fetches Go modules and checks the tools tests need (ffmpeg, ffprobe).
 deps:
 	$(GO) mod download
