@@ -47,6 +47,7 @@ fuzz:
 	$(GO) test ./archive -run '^$$' -fuzz FuzzScanLayout -fuzztime $(FUZZTIME)
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./testcam -run '^$$' -fuzz FuzzParseAnnexB -fuzztime $(FUZZTIME)
+	$(GO) test ./federation -run '^$$' -fuzz FuzzReadFrame -fuzztime $(FUZZTIME)
 
 # Records N cameras from a local RTSP source and compares with ffmpeg.
 bench: build

@@ -30,7 +30,8 @@ const (
 	SeverityGrave  Severity = "grave"
 )
 
-// Event is identified everywhere by Origin+Seq.
+// Event is identified everywhere by Origin+Seq: Seq is gap-free and
+// monotonic per origin, assigned when the origin first stores it.
 type Event struct {
 	Origin   string          `json:"origin"`
 	Seq      uint64          `json:"seq"`
@@ -40,6 +41,9 @@ type Event struct {
 	Severity Severity        `json:"severity,omitempty"`
 	Payload  json.RawMessage `json:"payload,omitempty"`
 	Path     []string        `json:"path,omitempty"` // nodes it passed through
+	// Pos is the event's position in the log of the node holding it; it
+	// means nothing on another node.
+	Pos uint64 `json:"pos,omitempty"`
 }
 
 // ID is the printable identity, "origin/seq".
@@ -61,6 +65,8 @@ const (
 	AlarmRecorderBehind     = "recorder_behind"
 	AlarmDiskFloor          = "disk_floor"
 	AlarmArchiveWrite       = "archive_write_failed"
+	AlarmLinkDown           = "link_down"
+	AlarmClockSkew          = "clock_skew"
 )
 
 // Emitter stores an event; Append assigns Origin, Seq and Time if unset.

@@ -5,25 +5,33 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-var bucketEvents = []byte("events")
+var (
+	bucketEvents  = []byte("events")  // local position -> Event
+	bucketHWM     = []byte("hwm")     // origin -> highest Seq stored
+	bucketCursors = []byte("cursors") // sink name -> local position delivered
+)
 
-// Log is the node's durable event log: a bbolt bucket keyed by Seq. Append
-// returns only after the event is committed (bbolt fsyncs on commit).
+// Log is the node's durable event log. Every event, its own and those
+// received from children, gets the next local position; its own events also
+// get the next per-origin Seq. Append and Ingest return only after the
+// commit (bbolt fsyncs on commit), so whatever they acknowledge is durable.
 type Log struct {
 	db     *bolt.DB
 	origin string
 	now    func() time.Time
 	logger *slog.Logger
 
-	mu   sync.Mutex
-	last uint64
-	subs map[chan Event]struct{}
+	mu      sync.Mutex
+	lastPos uint64
+	lastSeq uint64 // this node's own Seq
+	subs    map[chan Event]struct{}
 }
 
 // OpenLog opens or creates the log at path for events originating at origin.
@@ -34,12 +42,16 @@ func OpenLog(path, origin string, logger *slog.Logger) (*Log, error) {
 	}
 	l := &Log{db: db, origin: origin, now: time.Now, logger: logger, subs: map[chan Event]struct{}{}}
 	err = db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketEvents)
-		if err != nil {
-			return err
+		for _, name := range [][]byte{bucketEvents, bucketHWM, bucketCursors} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
 		}
-		if k, _ := b.Cursor().Last(); k != nil {
-			l.last = binary.BigEndian.Uint64(k)
+		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
+			l.lastPos = binary.BigEndian.Uint64(k)
+		}
+		if v := tx.Bucket(bucketHWM).Get([]byte(origin)); v != nil {
+			l.lastSeq = binary.BigEndian.Uint64(v)
 		}
 		return nil
 	})
@@ -53,62 +65,145 @@ func OpenLog(path, origin string, logger *slog.Logger) (*Log, error) {
 // Close closes the store.
 func (l *Log) Close() error { return l.db.Close() }
 
-// Append stores e durably with the next sequence number.
+// Origin is this node's ID.
+func (l *Log) Origin() string { return l.origin }
+
+// Append stores one of this node's events durably.
 func (l *Log) Append(e Event) (Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e.Origin == "" {
-		e.Origin = l.origin
-	}
+	e.Origin = l.origin
 	if e.Time.IsZero() {
 		e.Time = l.now()
 	}
 	e.Time = e.Time.UTC()
-	e.Seq = l.last + 1
-	if len(e.Path) == 0 {
-		e.Path = []string{l.origin}
-	}
+	e.Seq = l.lastSeq + 1
+	e.Pos = l.lastPos + 1
+	e.Path = []string{l.origin}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return e, fmt.Errorf("encode event %s: %w", e.Kind, err)
 	}
 	err = l.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEvents).Put(seqKey(e.Seq), b)
+		if err := tx.Bucket(bucketEvents).Put(u64(e.Pos), b); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketHWM).Put([]byte(l.origin), u64(e.Seq))
 	})
 	if err != nil {
 		return e, fmt.Errorf("store event %s: %w", e.Kind, err)
 	}
-	l.last = e.Seq
+	l.lastPos, l.lastSeq = e.Pos, e.Seq
 	if l.logger != nil {
 		l.logger.Info("event", "id", e.ID(), "kind", e.Kind, "camera", e.Camera,
 			"severity", string(e.Severity), "payload", string(e.Payload))
 	}
+	l.notify(e)
+	return e, nil
+}
+
+// Ingest stores events received from another node, in one durable commit.
+// An event at or below its origin's high-water mark is a replay and is
+// skipped, which makes redelivery harmless. via is appended to each stored
+// event's path. It returns the events stored.
+func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var stored []Event
+	pos := l.lastPos
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		stored = stored[:0]
+		pos = l.lastPos
+		hwm := tx.Bucket(bucketHWM)
+		marks := map[string]uint64{}
+		for _, e := range events {
+			if e.Origin == "" || e.Seq == 0 {
+				return fmt.Errorf("event without origin or seq from %s", via)
+			}
+			if e.Origin == l.origin {
+				continue // our own event coming back: never store it twice
+			}
+			mark, ok := marks[e.Origin]
+			if !ok {
+				if v := hwm.Get([]byte(e.Origin)); v != nil {
+					mark = binary.BigEndian.Uint64(v)
+				}
+			}
+			if e.Seq <= mark {
+				continue
+			}
+			pos++
+			e.Pos = pos
+			if len(e.Path) == 0 || e.Path[len(e.Path)-1] != via {
+				e.Path = append(slices.Clone(e.Path), via)
+			}
+			e.Path = append(e.Path, l.origin)
+			b, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("encode event %s: %w", e.ID(), err)
+			}
+			if err := tx.Bucket(bucketEvents).Put(u64(pos), b); err != nil {
+				return err
+			}
+			marks[e.Origin] = e.Seq
+			stored = append(stored, e)
+		}
+		for origin, m := range marks {
+			if err := hwm.Put([]byte(origin), u64(m)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest %d events from %s: %w", len(events), via, err)
+	}
+	l.lastPos = pos
+	for _, e := range stored {
+		l.notify(e)
+	}
+	return stored, nil
+}
+
+func (l *Log) notify(e Event) {
 	for ch := range l.subs {
 		select {
 		case ch <- e:
 		default: // a slow watcher misses live events; it can re-read the log
 		}
 	}
-	return e, nil
 }
 
-// Last returns the highest stored sequence number.
+// Last returns the highest local position.
 func (l *Log) Last() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.last
+	return l.lastPos
 }
 
-// Range returns up to limit events with Seq > after, in order.
+// HighWater returns the highest Seq stored for origin.
+func (l *Log) HighWater(origin string) (uint64, error) {
+	var m uint64
+	err := l.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketHWM).Get([]byte(origin)); v != nil {
+			m = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return m, err
+}
+
+// Range returns up to limit events with local position > after, in order.
 func (l *Log) Range(after uint64, limit int) ([]Event, error) {
 	var out []Event
 	err := l.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(seqKey(after + 1)); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+		for k, v := c.Seek(u64(after + 1)); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
 			var e Event
 			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
+				return fmt.Errorf("decode event at %d: %w", binary.BigEndian.Uint64(k), err)
 			}
+			e.Pos = binary.BigEndian.Uint64(k)
 			out = append(out, e)
 		}
 		return nil
@@ -116,7 +211,26 @@ func (l *Log) Range(after uint64, limit int) ([]Event, error) {
 	return out, err
 }
 
-// Watch delivers events appended from now on until cancel is called.
+// Cursor returns how far sink name has durably received the log.
+func (l *Log) Cursor(name string) (uint64, error) {
+	var pos uint64
+	err := l.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketCursors).Get([]byte(name)); v != nil {
+			pos = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return pos, err
+}
+
+// SetCursor records durably that sink name holds everything up to pos.
+func (l *Log) SetCursor(name string, pos uint64) error {
+	return l.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCursors).Put([]byte(name), u64(pos))
+	})
+}
+
+// Watch delivers events stored from now on until cancel is called.
 func (l *Log) Watch(buffer int) (<-chan Event, func()) {
 	ch := make(chan Event, buffer)
 	l.mu.Lock()
@@ -129,7 +243,7 @@ func (l *Log) Watch(buffer int) (<-chan Event, func()) {
 	}
 }
 
-func seqKey(s uint64) []byte {
+func u64(s uint64) []byte {
 	var k [8]byte
 	binary.BigEndian.PutUint64(k[:], s)
 	return k[:]

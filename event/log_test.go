@@ -49,3 +49,36 @@ func TestLogSequenceSurvivesRestart(t *testing.T) {
 		t.Fatalf("all = %+v", all)
 	}
 }
+
+// Ingest stores foreign events once, in order, and extends their path;
+// replays and our own events coming back are discarded.
+func TestIngestDedupesByHighWaterMark(t *testing.T) {
+	l, err := OpenLog(filepath.Join(t.TempDir(), "events.db"), "region", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	batch := []Event{
+		{Origin: "site", Seq: 1, Kind: "k", Path: []string{"site"}},
+		{Origin: "site", Seq: 2, Kind: "k", Path: []string{"site"}},
+		{Origin: "region", Seq: 7, Kind: "k"},
+	}
+	got, err := l.Ingest(batch, "site")
+	if err != nil || len(got) != 2 || got[1].Pos != 2 || len(got[0].Path) != 2 || got[0].Path[1] != "region" {
+		t.Fatalf("first ingest %+v %v", got, err)
+	}
+	got, err = l.Ingest(append(batch[:2:2], Event{Origin: "site", Seq: 3, Kind: "k"}), "site")
+	if err != nil || len(got) != 1 || got[0].Seq != 3 {
+		t.Fatalf("replay stored %+v %v", got, err)
+	}
+	if hw, _ := l.HighWater("site"); hw != 3 {
+		t.Fatalf("high-water mark %d", hw)
+	}
+	own, _ := l.Append(New("x", "", "", nil))
+	if own.Seq != 1 || own.Pos != 4 {
+		t.Fatalf("own event %+v", own)
+	}
+	if _, err := l.Ingest([]Event{{Kind: "no origin"}}, "site"); err == nil {
+		t.Fatal("event without origin accepted")
+	}
+}

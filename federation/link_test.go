@@ -1,0 +1,286 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/netfault"
+)
+
+// pki builds a CA in dir and issues certificates on demand.
+type pki struct {
+	t   *testing.T
+	dir string
+}
+
+func newPKI(t *testing.T) *pki {
+	dir := t.TempDir()
+	if err := InitCA(dir, "test federation", 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	return &pki{t: t, dir: dir}
+}
+
+func (p *pki) identity(id string, notBefore time.Time, validity time.Duration, revoked ...string) (*Identity, Issued) {
+	p.t.Helper()
+	iss, err := IssueNode(p.dir, id, p.dir, notBefore, validity)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ident, err := LoadIdentity(filepath.Join(p.dir, CACertFile), iss.CertPath, iss.KeyPath, revoked)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return ident, iss
+}
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func openLog(t *testing.T, origin string) *event.Log {
+	t.Helper()
+	l, err := event.OpenLog(filepath.Join(t.TempDir(), "events.db"), origin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func startServer(t *testing.T, ident *Identity, log *event.Log, logs *syncBuffer) *Server {
+	t.Helper()
+	lg := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		lg = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	s, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: ident, Log: log, Logger: lg, LinkDownAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s
+}
+
+func startClient(t *testing.T, ident *Identity, log *event.Log, upstream ...string) (*Client, func()) {
+	t.Helper()
+	c := NewClient(ClientOptions{Upstream: upstream, Identity: ident, Log: log, Heartbeat: 200 * time.Millisecond,
+		IdleTimeout: 2 * time.Second, BackoffMax: 500 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return c, stop
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Peers that must not link are refused during the handshake, with the
+// reason in the parent's log.
+func TestLinkRefusesBadPeers(t *testing.T) {
+	ca := newPKI(t)
+	other := newPKI(t)
+	now := time.Now()
+	parentID, _ := ca.identity("region-1", time.Time{}, time.Hour)
+	_, revokedCert := ca.identity("site-revoked", time.Time{}, time.Hour)
+	parentID.SetRevoked([]string{revokedCert.Serial})
+	var logs syncBuffer
+	srv := startServer(t, parentID, openLog(t, "region-1"), &logs)
+
+	good, _ := ca.identity("site-good", time.Time{}, time.Hour)
+	wrongCA, _ := other.identity("site-foreign", time.Time{}, time.Hour)
+	// it trusts our CA, so the refusal comes from the parent
+	caPEM, _ := os.ReadFile(filepath.Join(ca.dir, CACertFile))
+	wrongCA.roots.AppendCertsFromPEM(caPEM)
+	revoked, err := LoadIdentity(filepath.Join(ca.dir, CACertFile), revokedCert.CertPath, revokedCert.KeyPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired, _ := ca.identity("site-expired", now.Add(-30*time.Minute), 10*time.Minute)
+	liar, _ := ca.identity("site-liar", time.Time{}, time.Hour)
+	liar.NodeID = "site-good" // claims another node's name in its hello
+
+	cases := []struct {
+		ident  *Identity
+		reason string
+	}{
+		{wrongCA, `"site-foreign" is not signed by the federation CA`},
+		{revoked, "is revoked"},
+		{expired, `certificate of "site-expired" expired`},
+		{liar, `node ID "site-good" does not match its certificate, which names "site-liar"`},
+	}
+	for _, c := range cases {
+		cl, stop := startClient(t, c.ident, openLog(t, c.ident.NodeID), srv.Addr())
+		defer func() {
+			if t.Failed() {
+				t.Logf("parent log:\n%s\nchild: %+v", logs.String(), cl.Status())
+			}
+		}()
+		waitFor(t, 5*time.Second, "refusal of "+c.ident.NodeID, func() bool {
+			parentLog := strings.ReplaceAll(logs.String(), `\"`, `"`)
+			return strings.Contains(parentLog, c.reason) && cl.Status().LastError != ""
+		})
+		stop()
+		if cl.Status().Connected {
+			t.Errorf("%s linked", c.ident.NodeID)
+		}
+		t.Logf("%s: child saw %q", c.ident.NodeID, cl.Status().LastError)
+	}
+	for _, ch := range srv.Children() {
+		t.Errorf("refused peer listed as child: %+v", ch)
+	}
+
+	// and the good one links, measuring RTT and clock offset
+	cl, _ := startClient(t, good, openLog(t, "site-good"), srv.Addr())
+	waitFor(t, 5*time.Second, "good link", func() bool { st := cl.Status(); return st.Connected && st.RTT > 0 })
+	st := cl.Status()
+	if st.Parent != "region-1" || st.ClockOffset > time.Second || st.ClockOffset < -time.Second {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// A child's parent must also present a valid federation certificate.
+func TestChildRefusesForeignParent(t *testing.T) {
+	ca, other := newPKI(t), newPKI(t)
+	parent, _ := other.identity("region-x", time.Time{}, time.Hour)
+	srv := startServer(t, parent, openLog(t, "region-x"), nil)
+	child, _ := ca.identity("site-1", time.Time{}, time.Hour)
+	cl, _ := startClient(t, child, openLog(t, "site-1"), srv.Addr())
+	waitFor(t, 5*time.Second, "refusal", func() bool {
+		return strings.Contains(cl.Status().LastError, `"region-x" is not signed by the federation CA`)
+	})
+}
+
+// NVMS-6.17/6.18/6.7: site → region → centre. The site keeps logging while
+// its uplink is cut and is restarted once; afterwards the centre holds every
+// site event exactly once, in order, with its path.
+func TestEventsReachCentreExactlyOnceAcrossCutAndRestart(t *testing.T) {
+	ca := newPKI(t)
+	centreID, _ := ca.identity("centre", time.Time{}, time.Hour)
+	regionID, _ := ca.identity("region", time.Time{}, time.Hour)
+	siteID, _ := ca.identity("site", time.Time{}, time.Hour)
+	centreLog, regionLog := openLog(t, "centre"), openLog(t, "region")
+	siteDB := filepath.Join(t.TempDir(), "events.db")
+	siteLog, err := event.OpenLog(siteDB, "site", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	centre := startServer(t, centreID, centreLog, nil)
+	region := startServer(t, regionID, regionLog, nil)
+	startClient(t, regionID, regionLog, centre.Addr())
+	relay, err := netfault.NewRelay(region.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	siteClient, stopSite := startClient(t, siteID, siteLog, relay.Addr())
+
+	emit := func(l *event.Log, from, to int) {
+		for i := from; i < to; i++ {
+			if _, err := l.Append(event.New("test.tick", "Camera1", "", map[string]int{"n": i})); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	emit(siteLog, 0, 50)
+	waitFor(t, 10*time.Second, "first 50 at the centre", func() bool { return countOrigin(t, centreLog, "site") == 50 })
+
+	relay.Cut()
+	emit(siteLog, 50, 100) // the site keeps working while cut off
+	time.Sleep(2500 * time.Millisecond) // longer than the region's link-down threshold
+	if siteClient.Status().Backlog == 0 {
+		t.Fatal("nothing waiting while the link is cut")
+	}
+	// restart: process state goes, the durable log and cursor stay
+	stopSite()
+	siteLog.Close()
+	siteLog, err = event.OpenLog(siteDB, "site", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer siteLog.Close()
+	emit(siteLog, 100, 120)
+	startClient(t, siteID, siteLog, relay.Addr())
+	time.Sleep(500 * time.Millisecond)
+	relay.Heal()
+
+	waitFor(t, 15*time.Second, "all 120 at the centre", func() bool { return countOrigin(t, centreLog, "site") >= 120 })
+	time.Sleep(500 * time.Millisecond) // any duplicate would arrive now
+	all, _ := centreLog.Range(0, 0)
+	var seqs []uint64
+	for _, e := range all {
+		if e.Origin != "site" {
+			continue
+		}
+		seqs = append(seqs, e.Seq)
+		if fmt.Sprint(e.Path) != "[site region centre]" {
+			t.Fatalf("event %s path %v", e.ID(), e.Path)
+		}
+	}
+	if len(seqs) != 120 {
+		t.Fatalf("centre holds %d site events, want 120 exactly once", len(seqs))
+	}
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("site events out of order or missing at %d: seq %d", i, s)
+		}
+	}
+	// the region's own link alarm (the site went silent) reached the centre too
+	if countOrigin(t, centreLog, "region") == 0 {
+		r, _ := regionLog.Range(0, 0)
+		for _, e := range r {
+			if e.Origin == "region" {
+				t.Logf("region event %s %s", e.Kind, e.Payload)
+			}
+		}
+		t.Fatal("no region events at the centre")
+	}
+}
+
+func countOrigin(t *testing.T, l *event.Log, origin string) int {
+	t.Helper()
+	all, err := l.Range(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range all {
+		if e.Origin == origin {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,171 @@
+package federation
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/kuzet/kuzet/event"
+)
+
+// Frame layout on every stream (docs/protocol.md):
+//
+//	version:uint8 type:uint8 length:uint32 (big endian) payload:length bytes
+//
+// Payloads are JSON objects. A frame with an unknown version or type, or
+// longer than the stream's limit, ends the stream with an error.
+const (
+	WireVersion = 1
+	headerLen   = 6
+	// MaxControlFrame bounds frames on control, alarm and event streams.
+	MaxControlFrame = 8 << 20
+)
+
+// MsgType identifies a frame's payload.
+type MsgType uint8
+
+// Message types.
+const (
+	MsgHello   MsgType = 0x01 // child → parent, first frame of the control stream
+	MsgWelcome MsgType = 0x02 // parent → child, answer to Hello
+	MsgPing    MsgType = 0x03 // child → parent, heartbeat
+	MsgPong    MsgType = 0x04 // parent → child
+	MsgOpen    MsgType = 0x05 // first frame of every other stream: its kind
+	MsgEvents  MsgType = 0x10 // a batch of events
+	MsgAck     MsgType = 0x11 // the receiver stored a batch
+	MsgError   MsgType = 0x7f // the sender refuses; payload says why
+)
+
+var msgNames = map[MsgType]string{
+	MsgHello: "hello", MsgWelcome: "welcome", MsgPing: "ping", MsgPong: "pong", MsgOpen: "open",
+	MsgEvents: "events", MsgAck: "ack", MsgError: "error",
+}
+
+func (t MsgType) String() string {
+	if n, ok := msgNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("0x%02x", uint8(t))
+}
+
+// Stream kinds, named in MsgOpen. Alarms have their own stream so that
+// they never wait behind a batch of ordinary events (NVMS-7.1, UA-3.19).
+const (
+	StreamEvents = "events"
+	StreamAlarms = "alarms"
+)
+
+// Hello introduces a child. NodeID must match its certificate.
+type Hello struct {
+	NodeID  string `json:"node_id"`
+	Version string `json:"version"`
+	Time    int64  `json:"time_unix_nano"`
+}
+
+// Welcome answers Hello.
+type Welcome struct {
+	NodeID string `json:"node_id"`
+	Time   int64  `json:"time_unix_nano"`
+}
+
+// Ping carries the sender's clock; Pong adds the receiver's.
+type Ping struct {
+	Sent int64 `json:"sent_unix_nano"`
+}
+
+// Pong answers Ping.
+type Pong struct {
+	Sent     int64 `json:"sent_unix_nano"`
+	Received int64 `json:"received_unix_nano"`
+}
+
+// Open names a stream's kind.
+type Open struct {
+	Kind string `json:"kind"`
+}
+
+// Events is a batch; Ack confirms it was stored.
+type Events struct {
+	Events []event.Event `json:"events"`
+}
+
+// Ack confirms the batch ending with Through (the sender's log position).
+type Ack struct {
+	Through uint64 `json:"through"`
+	Stored  int    `json:"stored"`
+}
+
+// ErrorMsg explains a refusal.
+type ErrorMsg struct {
+	Message string `json:"message"`
+}
+
+// FrameError is a malformed or unacceptable frame.
+type FrameError struct{ Msg string }
+
+func (e *FrameError) Error() string { return "bad frame: " + e.Msg }
+
+// WriteFrame writes one frame.
+func WriteFrame(w io.Writer, t MsgType, v any) error {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", t, err)
+	}
+	buf := make([]byte, headerLen, headerLen+len(payload))
+	buf[0] = WireVersion
+	buf[1] = byte(t)
+	binary.BigEndian.PutUint32(buf[2:], uint32(len(payload)))
+	buf = append(buf, payload...)
+	_, err = w.Write(buf)
+	return err
+}
+
+// ReadFrame reads one frame of at most limit payload bytes.
+func ReadFrame(r io.Reader, limit int) (MsgType, []byte, error) {
+	var h [headerLen]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	if h[0] != WireVersion {
+		return 0, nil, &FrameError{fmt.Sprintf("wire version %d, this node speaks %d", h[0], WireVersion)}
+	}
+	t := MsgType(h[1])
+	if _, ok := msgNames[t]; !ok {
+		return 0, nil, &FrameError{fmt.Sprintf("unknown message type %s", t)}
+	}
+	n := binary.BigEndian.Uint32(h[2:])
+	if int64(n) > int64(limit) {
+		return 0, nil, &FrameError{fmt.Sprintf("%s frame of %d bytes exceeds the %d-byte limit", t, n, limit)}
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, nil, fmt.Errorf("read %s payload: %w", t, err)
+	}
+	return t, payload, nil
+}
+
+// Expect reads one frame of type want into v; an error frame from the peer
+// becomes an error carrying its message.
+func Expect(r io.Reader, want MsgType, v any) error {
+	t, payload, err := ReadFrame(r, MaxControlFrame)
+	if err != nil {
+		return err
+	}
+	if t == MsgError && want != MsgError {
+		var e ErrorMsg
+		_ = json.Unmarshal(payload, &e)
+		return fmt.Errorf("peer refused: %s", e.Message)
+	}
+	if t != want {
+		return &FrameError{fmt.Sprintf("got %s, expected %s", t, want)}
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return &FrameError{fmt.Sprintf("%s payload: %v", t, err)}
+	}
+	return nil
+}
