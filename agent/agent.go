@@ -23,6 +23,7 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 )
@@ -39,6 +40,8 @@ type Agent struct {
 	events  *event.Log
 	archive *archive.Archive
 	site    *site.Site
+	fedSrv  *federation.Server
+	fedCli  *federation.Client
 	ln      net.Listener
 	started time.Time
 	version string
@@ -107,13 +110,66 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 			},
 		}},
 	})
+	if err := a.openFederation(); err != nil {
+		_ = a.archive.Close()
+		_ = a.events.Close()
+		return nil, err
+	}
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
+		if a.fedSrv != nil {
+			a.fedSrv.Close()
+		}
 		_ = a.archive.Close()
 		_ = a.events.Close()
 		return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
 	return a, nil
+}
+
+// openFederation loads the node's identity and binds the parent listener.
+func (a *Agent) openFederation() error {
+	f := a.cfg.Federation
+	if !f.Enabled() {
+		return nil
+	}
+	ident, err := federation.LoadIdentity(f.TLS.CA, f.TLS.Cert, f.TLS.Key, f.Revoked)
+	if err != nil {
+		return err
+	}
+	if ident.NodeID != a.cfg.Node.ID {
+		return fmt.Errorf("federation.tls.cert names node %q but node.id is %q", ident.NodeID, a.cfg.Node.ID)
+	}
+	if time.Now().After(ident.NotAfter()) {
+		a.log.Error("federation certificate expired: links will be refused until it is renewed",
+			"not_after", ident.NotAfter())
+	}
+	m := federation.NewMetrics(a.reg)
+	log := a.log.With("component", "federation")
+	if f.Listen != "" {
+		a.fedSrv, err = federation.Listen(federation.ServerOptions{
+			Listen: f.Listen, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
+			LinkDownAfter: f.LinkDownAfter.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(f.Upstream) > 0 {
+		a.fedCli = federation.NewClient(federation.ClientOptions{
+			Upstream: f.Upstream, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
+			Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
+		})
+	}
+	return nil
+}
+
+// FederationAddr is the bound child-link address ("" when not a parent).
+func (a *Agent) FederationAddr() string {
+	if a.fedSrv == nil {
+		return ""
+	}
+	return a.fedSrv.Addr()
 }
 
 // HTTPAddr is the bound API address.
@@ -140,7 +196,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		Handler: api.Handler(api.Deps{
 			NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
 			Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
-			Logger: a.log.With("component", "http"),
+			Logger: a.log.With("component", "http"), Federation: a.federationStatus,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -157,9 +213,26 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.archive.Run(archCtx)
 	}()
 
+	var fedWG sync.WaitGroup
+	if a.fedSrv != nil {
+		fedWG.Add(1)
+		go func() {
+			defer fedWG.Done()
+			a.fedSrv.Run(ctx)
+		}()
+	}
+	if a.fedCli != nil {
+		fedWG.Add(1)
+		go func() {
+			defer fedWG.Done()
+			a.fedCli.Run(ctx)
+		}()
+	}
+
 	a.log.Info("node running", "id", a.cfg.Node.ID, "http", "http://"+a.HTTPAddr(),
 		"archive", a.cfg.Archive.Root, "cameras", len(a.cfg.Cameras))
 	a.site.Run(ctx) // returns when ctx ends and every recorder has closed
+	fedWG.Wait()
 
 	stopArchive()
 	archWG.Wait()
@@ -171,4 +244,22 @@ func (a *Agent) Run(ctx context.Context) error {
 		err = nil
 	}
 	return errors.Join(err, a.archive.Close(), a.events.Close())
+}
+
+// FederationStatus is the node's place in the hierarchy as the API shows it.
+type FederationStatus struct {
+	Upstream *federation.LinkStatus   `json:"upstream,omitempty"`
+	Children []federation.ChildStatus `json:"children,omitempty"`
+}
+
+func (a *Agent) federationStatus() any {
+	var st FederationStatus
+	if a.fedCli != nil {
+		s := a.fedCli.Status()
+		st.Upstream = &s
+	}
+	if a.fedSrv != nil {
+		st.Children = a.fedSrv.Children()
+	}
+	return st
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
@@ -251,4 +252,80 @@ cameras:
 			}
 		}
 	}
+}
+
+// A site node with an upstream ships its recording events to the parent
+// node over QUIC (NVMS-6.17), and a certificate naming another node is
+// refused at start.
+func TestSiteEventsReachParent(t *testing.T) {
+	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	if err := federation.InitCA(pki, "test", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"centre", "site"} {
+		if _, err := federation.IssueNode(pki, id, pki, time.Time{}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tls := func(id string) string {
+		return fmt.Sprintf("{ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}", pki, pki, id, pki, id)
+	}
+	if _, err := New(mustParse(t, fmt.Sprintf(`
+node: {id: not-centre, data_dir: %s/x}
+federation: {listen: "127.0.0.1:0", tls: %s}
+`, dir, tls("centre"))), slog.New(slog.DiscardHandler), Options{}); err == nil ||
+		!strings.Contains(err.Error(), `federation.tls.cert names node "centre" but node.id is "not-centre"`) {
+		t.Fatalf("mismatched identity: %v", err)
+	}
+
+	centre, stopCentre := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
+`, dir, tls("centre")))
+	_, stopSite := startAgent(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s/site}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 2s}
+cameras: [{id: Camera1, url: %q}]
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, src.URL("cam1"), centre.FederationAddr(), tls("site")))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		evs, _ := centre.Events().Range(0, 0)
+		closed := 0
+		for _, e := range evs {
+			if e.Origin == "site" && e.Kind == "segment.closed" {
+				closed++
+			}
+		}
+		if closed >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("centre got %d segment.closed events from the site", closed)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := stopSite(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopCentre(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustParse(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	c, err := config.Parse([]byte(yaml), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

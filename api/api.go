@@ -31,6 +31,8 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	Allow    []netip.Prefix
 	Logger   *slog.Logger
+	// Federation reports links to the parent and children (nil: none).
+	Federation func() any
 }
 
 // Handler builds the router.
@@ -46,6 +48,13 @@ func Handler(d Deps) http.Handler {
 			"id": d.NodeID, "version": d.Version, "started": d.Started.UTC(),
 			"uptime_seconds": int(time.Since(d.Started).Seconds()),
 		})
+	})
+	mux.HandleFunc("GET /api/v1/federation", func(w http.ResponseWriter, _ *http.Request) {
+		if d.Federation == nil {
+			writeJSON(w, http.StatusOK, map[string]any{})
+			return
+		}
+		writeJSON(w, http.StatusOK, d.Federation())
 	})
 	mux.HandleFunc("GET /api/v1/cameras", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, d.Site.Status())

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -13,12 +14,35 @@ import (
 
 // Config is one node's configuration (`kuzet run -c node.yaml`).
 type Config struct {
-	Node    Node     `yaml:"node"`
-	Log     Log      `yaml:"log"`
-	HTTP    HTTP     `yaml:"http"`
-	Archive Archive  `yaml:"archive"`
-	Cameras []Camera `yaml:"cameras"`
+	Node       Node       `yaml:"node"`
+	Log        Log        `yaml:"log"`
+	HTTP       HTTP       `yaml:"http"`
+	Archive    Archive    `yaml:"archive"`
+	Cameras    []Camera   `yaml:"cameras"`
+	Federation Federation `yaml:"federation"`
 }
+
+// Federation places the node in the hierarchy: listen makes it a parent,
+// upstream gives it one (NVMS-6.17).
+type Federation struct {
+	Listen        string   `yaml:"listen"`   // UDP address for child links (QUIC)
+	Upstream      []string `yaml:"upstream"` // parent replicas, tried in turn
+	TLS           TLS      `yaml:"tls"`
+	Revoked       []string `yaml:"revoked"` // certificate serials (hex) refused on links
+	Heartbeat     Duration `yaml:"heartbeat"`
+	LinkDownAfter Duration `yaml:"link_down_after"`
+	MaxClockSkew  Duration `yaml:"max_clock_skew"`
+}
+
+// TLS names the federation CA and this node's certificate and key.
+type TLS struct {
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Enabled reports whether the node takes part in a federation.
+func (f Federation) Enabled() bool { return f.Listen != "" || len(f.Upstream) > 0 }
 
 // Node identifies the node and where it keeps its state.
 type Node struct {
@@ -105,6 +129,16 @@ func (c *Config) applyDefaults() {
 	if c.Archive.RetentionDays == 0 {
 		c.Archive.RetentionDays = DefaultRetentionDays
 	}
+	f := &c.Federation
+	if f.Heartbeat == 0 {
+		f.Heartbeat = Duration(5 * time.Second)
+	}
+	if f.LinkDownAfter == 0 {
+		f.LinkDownAfter = Duration(30 * time.Second)
+	}
+	if f.MaxClockSkew == 0 {
+		f.MaxClockSkew = Duration(2 * time.Second)
+	}
 	for i := range c.Cameras {
 		cam := &c.Cameras[i]
 		if cam.Transport == "" {
@@ -163,6 +197,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	if c.Archive.MinFreeGB < 0 {
 		return bad("archive.min_free_gb", "must not be negative (got %v)", c.Archive.MinFreeGB)
 	}
+	if err := c.validateFederation(bad); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i := range c.Cameras {
 		cam := &c.Cameras[i]
@@ -196,6 +233,34 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		if d := time.Duration(cam.OfflineAfter); d < time.Second {
 			return bad(key("offline_after"), "must be at least 1s (camera %s, got %v)", cam.ID, d)
 		}
+	}
+	return nil
+}
+
+func (c *Config) validateFederation(bad func(key, format string, args ...any) error) error {
+	f := c.Federation
+	if f.Listen != "" {
+		if _, err := netip.ParseAddrPort(f.Listen); err != nil {
+			return bad("federation.listen", "must be address:port, e.g. 0.0.0.0:7443 (got %q)", f.Listen)
+		}
+	}
+	for i, u := range f.Upstream {
+		if _, port, err := net.SplitHostPort(u); err != nil || port == "" {
+			return bad(fmt.Sprintf("federation.upstream[%d]", i), "must be host:port (got %q)", u)
+		}
+	}
+	if f.Enabled() {
+		for _, kv := range [][2]string{{"federation.tls.ca", f.TLS.CA}, {"federation.tls.cert", f.TLS.Cert}, {"federation.tls.key", f.TLS.Key}} {
+			if kv[1] == "" {
+				return bad(kv[0], "required when federation.listen or federation.upstream is set (see 'kuzet pki')")
+			}
+		}
+	}
+	if d := f.Heartbeat.Std(); d < 100*time.Millisecond || d > time.Minute {
+		return bad("federation.heartbeat", "must be between 100ms and 1m (got %v)", d)
+	}
+	if f.LinkDownAfter.Std() < f.Heartbeat.Std() {
+		return bad("federation.link_down_after", "must be at least the heartbeat (%v)", f.Heartbeat.Std())
 	}
 	return nil
 }

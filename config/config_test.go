@@ -143,3 +143,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFederationKeys(t *testing.T) {
+	base := "node: {id: site-1}\n"
+	cases := []struct{ yaml, key string }{
+		{"federation: {upstream: [region-a1:7443]}\n", "federation.tls.ca"},
+		{"federation: {upstream: [region-a1], tls: {ca: a, cert: b, key: c}}\n", "federation.upstream[0]"},
+		{"federation: {listen: nowhere, tls: {ca: a, cert: b, key: c}}\n", "federation.listen"},
+		{"federation: {heartbeat: 1h}\n", "federation.heartbeat"},
+		{"federation: {heartbeat: 10s, link_down_after: 5s}\n", "federation.link_down_after"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(base+c.yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != c.key {
+			t.Errorf("%q: %v, want an error naming %s", c.yaml, err, c.key)
+		}
+	}
+	c, err := Parse([]byte(base+"federation: {upstream: [\"region-a1:7443\", \"10.0.0.2:7443\"], tls: {ca: a, cert: b, key: c}}\n"), Options{})
+	if err != nil || !c.Federation.Enabled() || c.Federation.Heartbeat.Std() != 5*time.Second {
+		t.Fatalf("%+v %v", c, err)
+	}
+}

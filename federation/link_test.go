@@ -219,7 +219,7 @@ func TestEventsReachCentreExactlyOnceAcrossCutAndRestart(t *testing.T) {
 	waitFor(t, 10*time.Second, "first 50 at the centre", func() bool { return countOrigin(t, centreLog, "site") == 50 })
 
 	relay.Cut()
-	emit(siteLog, 50, 100) // the site keeps working while cut off
+	emit(siteLog, 50, 100)              // the site keeps working while cut off
 	time.Sleep(2500 * time.Millisecond) // longer than the region's link-down threshold
 	if siteClient.Status().Backlog == 0 {
 		t.Fatal("nothing waiting while the link is cut")

@@ -71,6 +71,9 @@ func Listen(o ServerOptions) (*Server, error) {
 	return &Server{o: o, ln: ln, children: map[string]*ChildStatus{}}, nil
 }
 
+// Close releases the listener of a server that will not Run.
+func (s *Server) Close() { _ = s.ln.Close() }
+
 // Addr is the bound UDP address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 

@@ -45,3 +45,23 @@ func TestCLI(t *testing.T) {
 		}
 	}
 }
+
+func TestPKICommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, out := runCLI(t, "pki", "init", "--dir", dir); code != 0 || !strings.Contains(out, "ca.pem") {
+		t.Fatalf("init: %d %s", code, out)
+	}
+	if code, out := runCLI(t, "pki", "init", "--dir", dir); code != 2 || !strings.Contains(out, "already exists") {
+		t.Fatalf("second init: %d %s", code, out)
+	}
+	code, out := runCLI(t, "pki", "issue", "--dir", dir, "--node", "khorgos-1")
+	if code != 0 || !strings.Contains(out, "khorgos-1.pem") || !strings.Contains(out, "serial") {
+		t.Fatalf("issue: %d %s", code, out)
+	}
+	if code, out := runCLI(t, "pki", "issue", "--dir", dir, "--node", "bad/id"); code != 2 || !strings.Contains(out, `node id "bad/id"`) {
+		t.Fatalf("bad id: %d %s", code, out)
+	}
+	if code, out := runCLI(t, "pki", "issue", "--dir", filepath.Join(dir, "none"), "--node", "x"); code != 2 || !strings.Contains(out, "kuzet pki init") {
+		t.Fatalf("no CA: %d %s", code, out)
+	}
+}

@@ -2,24 +2,28 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/kuzet/kuzet/agent"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/testcam"
 )
 
-const demoConfig = `node:
+const demoSiteConfig = `node:
   id: demo-site
-  data_dir: %[1]s
+  data_dir: %[1]s/site
 http:
   listen: %[2]s
 archive:
-  root: %[1]s/archive
   segment: %[4]s
 cameras:
   - id: Camera1
@@ -28,13 +32,28 @@ cameras:
   - id: Camera2
     url: %[3]s/cam2
     transport: udp
+federation:
+  upstream: [%[5]s]
+  tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-site.pem, key: %[1]s/pki/demo-site-key.pem}
+`
+
+const demoCentreConfig = `node:
+  id: demo-centre
+  data_dir: %[1]s/centre
+http:
+  listen: %[2]s
+federation:
+  listen: %[3]s
+  tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-centre.pem, key: %[1]s/pki/demo-centre-key.pem}
 `
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "data directory (default: a new temporary directory)")
-	httpAddr := fs.String("http", "127.0.0.1:8080", "HTTP API address")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "site node's HTTP API address")
+	centreHTTP := fs.String("centre-http", "127.0.0.1:8081", "centre node's HTTP API address")
+	fedAddr := fs.String("federation", "127.0.0.1:7443", "centre's QUIC address for child links")
 	rtspAddr := fs.String("rtsp", "127.0.0.1:8554", "synthetic camera address")
 	segment := fs.String("segment", "1m", "archive segment length (production default 5m)")
 	if err := fs.Parse(args); err != nil {
@@ -52,36 +71,76 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	log := newLogger(config.Log{Format: "text", Level: "info"}, stderr)
+	if err := demoPKI(filepath.Join(abs, "pki")); err != nil {
+		return fmt.Errorf("demo certificates: %w", err)
+	}
 	cam, err := testcam.Start(testcam.Options{Listen: *rtspAddr, Cameras: 2, Logger: log.With("component", "testcam")})
 	if err != nil {
 		return fmt.Errorf("start synthetic camera: %w", err)
 	}
 	defer cam.Close()
 
-	yaml := fmt.Sprintf(demoConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment)
-	if err := os.WriteFile(filepath.Join(abs, "node.yaml"), []byte(yaml), 0o644); err != nil {
+	centre, err := demoAgent(abs, "centre.yaml", fmt.Sprintf(demoCentreConfig, abs, *centreHTTP, *fedAddr), log.With("node", "demo-centre"))
+	if err != nil {
 		return err
+	}
+	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment, centre.FederationAddr()), log.With("node", "demo-site"))
+	if err != nil {
+		return err
+	}
+	siteURL, centreURL := "http://"+site.HTTPAddr(), "http://"+centre.HTTPAddr()
+	fmt.Fprintf(stdout, `
+Kuzet demo running (Ctrl-C to stop)
+  synthetic camera  rtsp://%[1]s/cam1  rtsp://%[1]s/cam2
+  data              %[2]s   (site.yaml, centre.yaml, pki/)
+  site archive      %[2]s/site/archive   (Camera/Year/Month/Day/Hour/File.mp4, %[4]s segments)
+  site node         %[3]s/api/v1/cameras
+                    %[3]s/api/v1/cameras/Camera1/segments
+                    %[3]s/api/v1/federation   (link to the centre: RTT, clock offset, backlog)
+                    %[3]s/metrics
+  centre node       %[5]s/api/v1/federation   (children)
+                    %[5]s/api/v1/events       (the site's events, replicated over QUIC)
+
+`, cam.Addr(), abs, siteURL, *segment, centreURL)
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, a := range []*agent.Agent{centre, site} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = a.Run(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// demoPKI creates the demo federation's CA and node certificates once.
+func demoPKI(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, federation.CACertFile)); err != nil {
+		if err := federation.InitCA(dir, "Kuzet demo CA", 365*24*time.Hour); err != nil {
+			return err
+		}
+	}
+	for _, id := range []string{"demo-centre", "demo-site"} {
+		if _, err := os.Stat(filepath.Join(dir, id+".pem")); err == nil {
+			continue
+		}
+		if _, err := federation.IssueNode(dir, id, dir, time.Time{}, 365*24*time.Hour); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func demoAgent(dir, name, yaml string, log *slog.Logger) (*agent.Agent, error) {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(yaml), 0o644); err != nil {
+		return nil, err
 	}
 	cfg, err := config.Parse([]byte(yaml), config.Options{})
 	if err != nil {
-		return fmt.Errorf("demo config: %w", err)
+		return nil, fmt.Errorf("demo %s: %w", name, err)
 	}
-	a, err := agent.New(cfg, log, agent.Options{Version: version})
-	if err != nil {
-		return err
-	}
-	base := "http://" + a.HTTPAddr()
-	fmt.Fprintf(stdout, `
-Kuzet demo running (Ctrl-C to stop)
-  synthetic camera  %[1]s/cam1  %[1]s/cam2
-  configuration     %[2]s/node.yaml
-  archive           %[2]s/archive   (Camera/Year/Month/Day/Hour/File.mp4, %[4]s segments)
-  cameras           %[3]s/api/v1/cameras
-  segments          %[3]s/api/v1/cameras/Camera1/segments
-  gaps              %[3]s/api/v1/cameras/Camera1/gaps
-  events            %[3]s/api/v1/events
-  metrics           %[3]s/metrics
-
-`, cam.URL("")[:len(cam.URL(""))-1], abs, base, *segment)
-	return a.Run(ctx)
+	return agent.New(cfg, log, agent.Options{Version: version})
 }

@@ -20,6 +20,8 @@ Usage:
   kuzet run -c node.yaml          run a node from its configuration
   kuzet demo [--dir DIR]          synthetic camera + site node recording it
   kuzet testcam [--listen ADDR]   serve the synthetic RTSP camera (cam1, cam2, ...)
+  kuzet pki init --dir DIR        create the federation CA
+  kuzet pki issue --dir DIR --node ID   certify a node (ECDSA P-256, node ID in a URI SAN)
   kuzet archive repair FILE...    truncate segment files to their last complete fragment
   kuzet version                   print the version
   kuzet help                      this text
@@ -54,6 +56,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdTestcam(ctx, args[1:], stdout, stderr)
 	case "archive":
 		return cmdArchive(args[1:], stdout, stderr)
+	case "pki":
+		return cmdPKI(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "kuzet", version)
 		return nil

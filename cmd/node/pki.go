@@ -1,0 +1,57 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/kuzet/kuzet/federation"
+)
+
+func cmdPKI(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "init" && args[0] != "issue") {
+		fmt.Fprintln(stderr, "usage: kuzet pki init --dir DIR [--name NAME] [--days N]\n       kuzet pki issue --dir DIR --node ID [--out DIR] [--days N]")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("pki "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "pki", "directory of the federation CA")
+	name := fs.String("name", "Kuzet federation CA", "CA name (init)")
+	node := fs.String("node", "", "node ID to certify (issue)")
+	out := fs.String("out", "", "where to write the node's files (issue; default --dir)")
+	days := fs.Int("days", 0, "validity in days (default: CA 3650, node 825)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if args[0] == "init" {
+		d := *days
+		if d == 0 {
+			d = 3650
+		}
+		if err := federation.InitCA(*dir, *name, time.Duration(d)*24*time.Hour); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "CA certificate %s\nCA key         %s (keep it offline; it signs every node)\n",
+			filepath.Join(*dir, federation.CACertFile), filepath.Join(*dir, federation.CAKeyFile))
+		return nil
+	}
+	if *node == "" {
+		return fmt.Errorf("pki issue: --node is required")
+	}
+	if *out == "" {
+		*out = *dir
+	}
+	d := *days
+	if d == 0 {
+		d = 825
+	}
+	iss, err := federation.IssueNode(*dir, *node, *out, time.Time{}, time.Duration(d)*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "certificate %s\nkey         %s\nserial      %s (list it under federation.revoked to revoke)\nexpires     %s\n",
+		iss.CertPath, iss.KeyPath, iss.Serial, iss.NotAfter.UTC().Format(time.RFC3339))
+	return nil
+}
