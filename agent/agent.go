@@ -25,6 +25,7 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/site"
 )
 
@@ -42,6 +43,8 @@ type Agent struct {
 	site    *site.Site
 	fedSrv  *federation.Server
 	fedCli  *federation.Client
+	fetchQ  *replicate.Queue
+	planner *replicate.Planner
 	ln      net.Listener
 	started time.Time
 	version string
@@ -147,11 +150,22 @@ func (a *Agent) openFederation() error {
 	m := federation.NewMetrics(a.reg)
 	log := a.log.With("component", "federation")
 	if f.Listen != "" {
+		a.fetchQ, err = replicate.OpenQueue(filepath.Join(a.cfg.Node.DataDir, "replicate.db"))
+		if err != nil {
+			return err
+		}
+		a.planner = &replicate.Planner{Log: a.events, Queue: a.fetchQ, Policy: f.Fragments.PolicyFor, Logger: log}
 		a.fedSrv, err = federation.Listen(federation.ServerOptions{
 			Listen: f.Listen, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
 			LinkDownAfter: f.LinkDownAfter.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
+			Fragments: &federation.Fragments{
+				Queue: a.fetchQ, Store: a.archive,
+				PerChild: f.Fragments.ChildMbps * 1e6 / 8,
+				Total:    replicate.NewLimiter(f.Fragments.TotalMbps * 1e6 / 8),
+			},
 		})
 		if err != nil {
+			_ = a.fetchQ.Close()
 			return err
 		}
 	}
@@ -159,6 +173,7 @@ func (a *Agent) openFederation() error {
 		a.fedCli = federation.NewClient(federation.ClientOptions{
 			Upstream: f.Upstream, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
 			Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
+			Files: func(origin, rel string) (string, error) { return a.archive.File(a.cfg.Node.ID, origin, rel) },
 		})
 	}
 	return nil
@@ -221,6 +236,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.fedSrv.Run(ctx)
 		}()
 	}
+	if a.planner != nil {
+		fedWG.Add(1)
+		go func() {
+			defer fedWG.Done()
+			if err := a.planner.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("fragment planner stopped", "err", err)
+			}
+		}()
+	}
 	if a.fedCli != nil {
 		fedWG.Add(1)
 		go func() {
@@ -242,6 +266,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	err := <-httpErr
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
+	}
+	if a.fetchQ != nil {
+		err = errors.Join(err, a.fetchQ.Close())
 	}
 	return errors.Join(err, a.archive.Close(), a.events.Close())
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/netfault"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -328,4 +329,92 @@ func mustParse(t *testing.T, yaml string) *config.Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// NVMS-6.7/6.9/6.19: the site records while its uplink is cut and is
+// restarted; afterwards every segment it recorded is at the parent,
+// byte-identical, pulled under the bandwidth cap.
+func TestSegmentsReplicateAcrossCutAndRestart(t *testing.T) {
+	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	if err := federation.InitCA(pki, "test", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"centre", "site"} {
+		if _, err := federation.IssueNode(pki, id, pki, time.Time{}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tls := func(id string) string {
+		return fmt.Sprintf("{ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}", pki, pki, id, pki, id)
+	}
+	const capMbps = 3.0
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, link_down_after: 1s, tls: %s, fragments: {policy: all, child_mbps: %v}}
+`, dir, tls("centre"), capMbps))
+	relay, err := netfault.NewRelay(centre.FederationAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	siteYAML := fmt.Sprintf(`
+node: {id: site, data_dir: %s/site}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 2s}
+cameras: [{id: Camera1, url: %q}]
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, src.URL("cam1"), relay.Addr(), tls("site"))
+	_, stopSite := startAgent(t, siteYAML)
+	time.Sleep(5 * time.Second)
+	relay.Cut()
+	time.Sleep(4 * time.Second)
+	if err := stopSite(); err != nil { // restart while cut off
+		t.Fatal(err)
+	}
+	site, stopSite := startAgent(t, siteYAML)
+	time.Sleep(4 * time.Second)
+	relay.Heal()
+	healed := time.Now()
+	time.Sleep(time.Second)
+	want, _ := site.Archive().Index().Segments("Camera1", time.Time{}, time.Time{})
+	if len(want) < 6 {
+		t.Fatalf("site recorded only %d segments", len(want))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		have, _ := centre.Archive().Index().Segments("site/Camera1", time.Time{}, want[len(want)-1].End)
+		if len(have) >= len(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("centre holds %d of %d segments", len(have), len(want))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	elapsed := time.Since(healed)
+	if err := stopSite(); err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, s := range want {
+		total += s.Bytes
+	}
+	for _, s := range want {
+		local := filepath.Join(dir, "site", "archive", filepath.FromSlash(s.Path))
+		replica := filepath.Join(dir, "centre", "archive", "site", filepath.FromSlash(s.Path))
+		if a, b := mediatest.SHA256(t, local), mediatest.SHA256(t, replica); a != b || a != s.SHA256 {
+			t.Errorf("%s: site %s, centre %s, index %s", s.Path, a, b, s.SHA256)
+		}
+		if _, err := os.Stat(replica + ".part"); err == nil {
+			t.Errorf("%s: part file left beside the replica", s.Path)
+		}
+	}
+	t.Logf("%d segments, %d bytes replicated; caught up %.1fs after the link returned", len(want), total, elapsed.Seconds())
 }

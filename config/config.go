@@ -25,13 +25,31 @@ type Config struct {
 // Federation places the node in the hierarchy: listen makes it a parent,
 // upstream gives it one (NVMS-6.17).
 type Federation struct {
-	Listen        string   `yaml:"listen"`   // UDP address for child links (QUIC)
-	Upstream      []string `yaml:"upstream"` // parent replicas, tried in turn
-	TLS           TLS      `yaml:"tls"`
-	Revoked       []string `yaml:"revoked"` // certificate serials (hex) refused on links
-	Heartbeat     Duration `yaml:"heartbeat"`
-	LinkDownAfter Duration `yaml:"link_down_after"`
-	MaxClockSkew  Duration `yaml:"max_clock_skew"`
+	Listen        string    `yaml:"listen"`   // UDP address for child links (QUIC)
+	Upstream      []string  `yaml:"upstream"` // parent replicas, tried in turn
+	TLS           TLS       `yaml:"tls"`
+	Revoked       []string  `yaml:"revoked"` // certificate serials (hex) refused on links
+	Heartbeat     Duration  `yaml:"heartbeat"`
+	LinkDownAfter Duration  `yaml:"link_down_after"`
+	MaxClockSkew  Duration  `yaml:"max_clock_skew"`
+	Fragments     Fragments `yaml:"fragments"`
+}
+
+// Fragments is a parent's replication of its children's segment files
+// (NVMS-6.7, NVMS-6.19).
+type Fragments struct {
+	Policy    string            `yaml:"policy"`     // all | none (default all)
+	Children  map[string]string `yaml:"children"`   // per-child policy overrides
+	ChildMbps float64           `yaml:"child_mbps"` // cap per child link, Mbit/s (0: none)
+	TotalMbps float64           `yaml:"total_mbps"` // cap over all parallel downloads, Mbit/s (0: none)
+}
+
+// PolicyFor returns the replication policy of one child.
+func (f Fragments) PolicyFor(child string) string {
+	if p, ok := f.Children[child]; ok {
+		return p
+	}
+	return f.Policy
 }
 
 // TLS names the federation CA and this node's certificate and key.
@@ -138,6 +156,9 @@ func (c *Config) applyDefaults() {
 	}
 	if f.MaxClockSkew == 0 {
 		f.MaxClockSkew = Duration(2 * time.Second)
+	}
+	if f.Fragments.Policy == "" {
+		f.Fragments.Policy = "all"
 	}
 	for i := range c.Cameras {
 		cam := &c.Cameras[i]
@@ -261,6 +282,18 @@ func (c *Config) validateFederation(bad func(key, format string, args ...any) er
 	}
 	if f.LinkDownAfter.Std() < f.Heartbeat.Std() {
 		return bad("federation.link_down_after", "must be at least the heartbeat (%v)", f.Heartbeat.Std())
+	}
+	okPolicy := func(p string) bool { return p == "all" || p == "none" }
+	if !okPolicy(f.Fragments.Policy) {
+		return bad("federation.fragments.policy", "must be all or none (got %q)", f.Fragments.Policy)
+	}
+	for child, p := range f.Fragments.Children {
+		if !okPolicy(p) {
+			return bad("federation.fragments.children."+child, "must be all or none (got %q)", p)
+		}
+	}
+	if f.Fragments.ChildMbps < 0 || f.Fragments.TotalMbps < 0 {
+		return bad("federation.fragments", "bandwidth caps must not be negative")
 	}
 	return nil
 }

@@ -165,3 +165,15 @@ func TestFederationKeys(t *testing.T) {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
+
+func TestFragmentPolicies(t *testing.T) {
+	c, err := Parse([]byte("node: {id: region}\nfederation:\n  fragments:\n    policy: none\n    children: {site-1: all}\n    total_mbps: 50\n"), Options{})
+	if err != nil || c.Federation.Fragments.PolicyFor("site-1") != "all" || c.Federation.Fragments.PolicyFor("site-2") != "none" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = Parse([]byte("node: {id: region}\nfederation:\n  fragments:\n    children: {site-1: some}\n"), Options{})
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.Key != "federation.fragments.children.site-1" || ke.Line != 4 {
+		t.Fatalf("bad child policy: %v", err)
+	}
+}

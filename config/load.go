@@ -121,6 +121,20 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[string]int) 
 				return err
 			}
 		}
+	case reflect.Map:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return nil
+		}
+		if n.Kind != yaml.MappingNode {
+			return &KeyError{Key: orRoot(path), Line: n.Line, Msg: "must be a mapping"}
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := join(path, n.Content[i].Value)
+			lines[key] = n.Content[i].Line
+			if err := checkKeys(n.Content[i+1], t.Elem(), key, lines); err != nil {
+				return err
+			}
+		}
 	case reflect.Slice:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 			return nil

@@ -17,6 +17,7 @@ const (
 	KindAlarmCleared  = "alarm.cleared"
 	KindGap           = "archive.gap"
 	KindSegmentPurged = "archive.purged"
+	KindReplicaStored = "replica.stored" // a child's segment arrived and verified
 )
 
 // Severity follows UA-3.4: grave, medium, minor; info for the rest.

@@ -27,6 +27,7 @@ type ClientOptions struct {
 	MaxClockSkew time.Duration // offset beyond which clock_skew is raised (default 2s; NVMS-6.2)
 	IdleTimeout  time.Duration // QUIC idle timeout (default 15s)
 	BackoffMax   time.Duration // reconnect cap (default 30s)
+	Files        FileSource    // segment files the parent may fetch (nil: none)
 }
 
 // LinkStatus is the child's view of its upstream link.
@@ -148,12 +149,14 @@ func (c *Client) session(ctx context.Context, addr string) (time.Duration, error
 
 	sessCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- c.heartbeat(sessCtx, ctrl) }()
 	go func() { errc <- c.shipEvents(sessCtx, conn) }()
+	go func() { errc <- c.serveFetches(sessCtx, conn) }()
 	err = <-errc
 	stop()
 	_ = conn.CloseWithError(0, "")
+	<-errc
 	<-errc
 	return time.Since(start), err
 }

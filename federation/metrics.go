@@ -8,6 +8,8 @@ type Metrics struct {
 	EventsReceived  *prometheus.CounterVec
 	EventsDuplicate *prometheus.CounterVec
 	EventsSent      prometheus.Counter
+	Fragments       *prometheus.CounterVec
+	FragmentBytes   *prometheus.CounterVec
 	RTT             prometheus.Gauge
 	ClockOffset     prometheus.Gauge
 }
@@ -23,13 +25,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kuzet_link_events_duplicate_total", Help: "Replayed events a child sent again and were discarded."}, []string{"child"}),
 		EventsSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kuzet_link_events_sent_total", Help: "Events acknowledged by the parent."}),
+		Fragments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_link_fragments_total", Help: "Segment files pulled from a child and verified."}, []string{"child"}),
+		FragmentBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_link_fragment_bytes_total", Help: "Segment bytes received from a child."}, []string{"child"}),
 		RTT: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kuzet_link_rtt_seconds", Help: "Round-trip time to the parent, last heartbeat."}),
 		ClockOffset: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kuzet_link_clock_offset_seconds", Help: "Parent clock minus this node's clock, last heartbeat."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsSent, m.RTT, m.ClockOffset)
+		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsSent, m.Fragments, m.FragmentBytes, m.RTT, m.ClockOffset)
 	}
 	return m
 }

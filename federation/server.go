@@ -25,6 +25,7 @@ type ServerOptions struct {
 	Metrics       *Metrics
 	Version       string
 	LinkDownAfter time.Duration // silence before a link_down alarm (default 30s)
+	Fragments     *Fragments    // pull children's segment files (nil: none)
 	IdleTimeout   time.Duration // QUIC idle timeout (default 15s)
 }
 
@@ -167,6 +168,13 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 		defer cancel()
 		s.control(ctrl, st)
 	}()
+	if s.o.Fragments != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.fetchLoop(connCtx, conn, certID)
+		}()
+	}
 	for {
 		str, err := conn.AcceptStream(connCtx)
 		if err != nil {

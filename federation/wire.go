@@ -28,19 +28,21 @@ type MsgType uint8
 
 // Message types.
 const (
-	MsgHello   MsgType = 0x01 // child → parent, first frame of the control stream
-	MsgWelcome MsgType = 0x02 // parent → child, answer to Hello
-	MsgPing    MsgType = 0x03 // child → parent, heartbeat
-	MsgPong    MsgType = 0x04 // parent → child
-	MsgOpen    MsgType = 0x05 // first frame of every other stream: its kind
-	MsgEvents  MsgType = 0x10 // a batch of events
-	MsgAck     MsgType = 0x11 // the receiver stored a batch
-	MsgError   MsgType = 0x7f // the sender refuses; payload says why
+	MsgHello     MsgType = 0x01 // child → parent, first frame of the control stream
+	MsgWelcome   MsgType = 0x02 // parent → child, answer to Hello
+	MsgPing      MsgType = 0x03 // child → parent, heartbeat
+	MsgPong      MsgType = 0x04 // parent → child
+	MsgOpen      MsgType = 0x05 // first frame of every other stream: its kind
+	MsgEvents    MsgType = 0x10 // a batch of events
+	MsgAck       MsgType = 0x11 // the receiver stored a batch
+	MsgFetch     MsgType = 0x20 // parent → child: send a segment file from an offset
+	MsgFetchHead MsgType = 0x21 // child → parent: the file's size; raw bytes follow
+	MsgError     MsgType = 0x7f // the sender refuses; payload says why
 )
 
 var msgNames = map[MsgType]string{
 	MsgHello: "hello", MsgWelcome: "welcome", MsgPing: "ping", MsgPong: "pong", MsgOpen: "open",
-	MsgEvents: "events", MsgAck: "ack", MsgError: "error",
+	MsgEvents: "events", MsgAck: "ack", MsgFetch: "fetch", MsgFetchHead: "fetch-head", MsgError: "error",
 }
 
 func (t MsgType) String() string {
@@ -54,7 +56,7 @@ func (t MsgType) String() string {
 // they never wait behind a batch of ordinary events (NVMS-7.1, UA-3.19).
 const (
 	StreamEvents = "events"
-	StreamAlarms = "alarms"
+	StreamFetch  = "fetch" // opened by the parent, one per file
 )
 
 // Hello introduces a child. NodeID must match its certificate.
@@ -95,6 +97,19 @@ type Events struct {
 type Ack struct {
 	Through uint64 `json:"through"`
 	Stored  int    `json:"stored"`
+}
+
+// FetchReq asks for a segment file recorded by Origin, from Offset on.
+type FetchReq struct {
+	Origin string `json:"origin"`
+	Path   string `json:"path"`
+	Offset int64  `json:"offset"`
+}
+
+// FetchHead announces the file's size; Size-Offset raw bytes follow and
+// the stream ends.
+type FetchHead struct {
+	Size int64 `json:"size"`
 }
 
 // ErrorMsg explains a refusal.

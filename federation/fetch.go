@@ -1,0 +1,229 @@
+package federation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/replicate"
+)
+
+// FragmentStore is where a parent assembles and keeps children's segments.
+type FragmentStore interface {
+	PartPath(origin, rel string) (string, error)
+	MkdirFor(file string) error
+	ImportReplica(origin string, s archive.Segment, part string) error
+}
+
+// Fragments configure a parent's pulling of segment files (NVMS-6.7,
+// NVMS-6.19): a durable queue, where files go, and the bandwidth caps.
+type Fragments struct {
+	Queue    *replicate.Queue
+	Store    FragmentStore
+	PerChild float64 // bytes per second per child link (0: unlimited)
+	Total    *replicate.Limiter
+}
+
+// FileSource resolves a segment a child serves: its own or a replica.
+type FileSource func(origin, rel string) (string, error)
+
+// fetchLoop pulls the child's queued files one at a time until the link or
+// ctx ends. Files resume from what the part file already holds.
+func (s *Server) fetchLoop(ctx context.Context, conn *quic.Conn, child string) {
+	fr := s.o.Fragments
+	perChild := replicate.NewLimiter(fr.PerChild)
+	log := s.o.Logger.With("child", child)
+	for {
+		f, ok, err := fr.Queue.Next(child)
+		if err != nil {
+			log.Error("read fetch queue", "err", err)
+			return
+		}
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-fr.Queue.Wake(child):
+			case <-time.After(5 * time.Second):
+			}
+			continue
+		}
+		start := time.Now()
+		n, err := s.fetchOne(ctx, conn, f, perChild)
+		s.o.Metrics.FragmentBytes.WithLabelValues(child).Add(float64(n))
+		if err == nil {
+			if derr := fr.Queue.Done(f); derr != nil {
+				log.Error("dequeue fetch", "err", derr)
+			}
+			s.o.Metrics.Fragments.WithLabelValues(child).Inc()
+			log.Info("fragment stored", "origin", f.Origin, "path", f.Path, "bytes", f.Bytes,
+				"resumed_from", f.Bytes-n, "seconds", time.Since(start).Seconds())
+			continue
+		}
+		if ctx.Err() != nil || conn.Context().Err() != nil {
+			return
+		}
+		log.Warn("fragment fetch failed", "origin", f.Origin, "path", f.Path, "err", err)
+		_ = fr.Queue.Failed(f)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// fetchOne pulls one file into its part file, verifies it and hands it to
+// the store. It returns the bytes transferred.
+func (s *Server) fetchOne(ctx context.Context, conn *quic.Conn, f replicate.Fetch, perChild *replicate.Limiter) (int64, error) {
+	fr := s.o.Fragments
+	part, err := fr.Store.PartPath(f.Origin, f.Path)
+	if err != nil {
+		return 0, err
+	}
+	if err := fr.Store.MkdirFor(part); err != nil {
+		return 0, err
+	}
+	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return 0, err
+	}
+	offset := st.Size()
+	if offset > f.Bytes {
+		offset = 0 // not this file: start over
+		if err := file.Truncate(0); err != nil {
+			return 0, err
+		}
+	}
+	var n int64
+	if offset < f.Bytes {
+		n, err = s.download(ctx, conn, f, file, offset, perChild)
+		if err != nil {
+			return n, err
+		}
+	}
+	if err := file.Sync(); err != nil {
+		return n, err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(file, 0, f.Bytes)); err != nil {
+		return n, err
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != f.SHA256 {
+		_ = os.Remove(part) // corrupt: the next attempt starts clean
+		return n, fmt.Errorf("sha256 %s does not match the recorded %s", sum, f.SHA256)
+	}
+	seg := archive.Segment{Camera: f.Camera, Start: f.Start, End: f.End, Path: f.Path, Bytes: f.Bytes, SHA256: f.SHA256}
+	return n, fr.Store.ImportReplica(f.Origin, seg, part)
+}
+
+func (s *Server) download(ctx context.Context, conn *quic.Conn, f replicate.Fetch, file *os.File, offset int64, perChild *replicate.Limiter) (int64, error) {
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("open fetch stream: %w", err)
+	}
+	defer str.CancelRead(0)
+	defer str.Close()
+	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamFetch}); err != nil {
+		return 0, err
+	}
+	if err := WriteFrame(str, MsgFetch, FetchReq{Origin: f.Origin, Path: f.Path, Offset: offset}); err != nil {
+		return 0, err
+	}
+	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var head FetchHead
+	if err := Expect(str, MsgFetchHead, &head); err != nil {
+		return 0, err
+	}
+	if head.Size != f.Bytes {
+		return 0, fmt.Errorf("child holds %d bytes, the segment has %d", head.Size, f.Bytes)
+	}
+	if _, err := file.Seek(offset, io.SeekStart); err != nil {
+		return 0, err
+	}
+	_ = str.SetReadDeadline(time.Time{})
+	src := &replicate.LimitedReader{Ctx: ctx, R: &idleReader{str: str}, Limiters: []*replicate.Limiter{perChild, s.o.Fragments.Total}}
+	n, err := io.CopyN(file, src, f.Bytes-offset)
+	if err != nil {
+		return n, fmt.Errorf("receive %s at %d: %w", f.Path, offset+n, err)
+	}
+	return n, nil
+}
+
+// idleReader fails a read that waits longer than a minute, so a stalled
+// child does not hold a fetch forever.
+type idleReader struct{ str *quic.Stream }
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	_ = r.str.SetReadDeadline(time.Now().Add(time.Minute))
+	return r.str.Read(p)
+}
+
+// serveFetches answers the parent's fetch streams from files.
+func (c *Client) serveFetches(ctx context.Context, conn *quic.Conn) error {
+	for {
+		str, err := conn.AcceptStream(ctx)
+		if err != nil {
+			return err
+		}
+		go func() {
+			if err := c.serveFetch(str); err != nil && !errors.Is(err, io.EOF) {
+				c.o.Logger.Warn("fetch not served", "err", err)
+			}
+		}()
+	}
+}
+
+func (c *Client) serveFetch(str *quic.Stream) error {
+	defer str.Close()
+	var open Open
+	if err := Expect(str, MsgOpen, &open); err != nil {
+		return err
+	}
+	if open.Kind != StreamFetch {
+		return WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
+	}
+	var req FetchReq
+	if err := Expect(str, MsgFetch, &req); err != nil {
+		return err
+	}
+	if c.o.Files == nil {
+		return WriteFrame(str, MsgError, ErrorMsg{Message: "this node serves no files"})
+	}
+	path, err := c.o.Files(req.Origin, req.Path)
+	if err != nil {
+		_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		_ = WriteFrame(str, MsgError, ErrorMsg{Message: "segment unreadable"})
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if req.Offset < 0 || req.Offset > st.Size() {
+		return WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("offset %d outside the file's %d bytes", req.Offset, st.Size())})
+	}
+	if err := WriteFrame(str, MsgFetchHead, FetchHead{Size: st.Size()}); err != nil {
+		return err
+	}
+	_, err = io.Copy(str, io.NewSectionReader(f, req.Offset, st.Size()-req.Offset))
+	return err
+}

@@ -1,0 +1,117 @@
+package federation
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/replicate"
+)
+
+// A fragment interrupted by a dead link resumes from what the parent
+// already holds, arrives byte-identical, and moves at the configured cap.
+func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
+	ca := newPKI(t)
+	parentID, _ := ca.identity("region", time.Time{}, time.Hour)
+	childID, _ := ca.identity("site", time.Time{}, time.Hour)
+	dir := t.TempDir()
+
+	// the child's file: 3 MB of noise, as incompressible as video
+	const size = 3 << 20
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	rel := "Camera1/2025/08/18/14/Camera1_2025_08_18_14_05.mp4"
+	src := filepath.Join(dir, "child", rel)
+	_ = os.MkdirAll(filepath.Dir(src), 0o755)
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+
+	arch, err := archive.Open(archive.Options{Root: filepath.Join(dir, "parent")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arch.Close()
+	q, err := replicate.OpenQueue(filepath.Join(dir, "replicate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	const capBytes = 1 << 20 // 8 Mbit/s
+	m := NewMetrics(nil)
+	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: openLog(t, "region"),
+		Metrics: m, IdleTimeout: time.Second, Fragments: &Fragments{Queue: q, Store: arch, PerChild: capBytes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	relay, err := netfault.NewRelay(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+
+	c := NewClient(ClientOptions{Upstream: []string{relay.Addr()}, Identity: childID, Log: openLog(t, "site"),
+		Heartbeat: 200 * time.Millisecond, IdleTimeout: time.Second, BackoffMax: 300 * time.Millisecond,
+		Files: func(origin, r string) (string, error) { return filepath.Join(dir, "child", r), nil }})
+	cctx, ccancel := context.WithCancel(context.Background())
+	cdone := make(chan struct{})
+	go func() { c.Run(cctx); close(cdone) }()
+	defer func() { ccancel(); <-cdone }()
+
+	start := time.Date(2025, 8, 18, 9, 5, 0, 0, time.UTC)
+	if err := q.Add(replicate.Fetch{Child: "site", Origin: "site", Camera: "Camera1", Start: start, End: start.Add(time.Minute),
+		Path: rel, Bytes: size, SHA256: hex.EncodeToString(sum[:])}); err != nil {
+		t.Fatal(err)
+	}
+	part, _ := arch.PartPath("site", rel)
+	waitFor(t, 10*time.Second, "the transfer to start", func() bool {
+		st, err := os.Stat(part)
+		return err == nil && st.Size() > size/4
+	})
+	// throughput while it runs undisturbed
+	st0, _ := os.Stat(part)
+	t0 := time.Now()
+	time.Sleep(time.Second)
+	st1, _ := os.Stat(part)
+	rate := float64(st1.Size()-st0.Size()) / time.Since(t0).Seconds()
+	relay.Cut()
+	time.Sleep(2500 * time.Millisecond) // the connection times out
+	relay.Heal()
+	waitFor(t, 20*time.Second, "the replica", func() bool {
+		segs, _ := arch.Index().Segments("site/Camera1", time.Time{}, time.Time{})
+		return len(segs) == 1
+	})
+	replica := filepath.Join(dir, "parent", "site", rel)
+	if got := mediatest.SHA256(t, replica); got != hex.EncodeToString(sum[:]) {
+		t.Fatalf("replica sha256 %s", got)
+	}
+	if _, err := os.Stat(part); err == nil {
+		t.Fatal("part file left")
+	}
+	if n, _, _ := q.Len("site"); n != 0 {
+		t.Fatalf("%d fetches still queued", n)
+	}
+	got := testutil.ToFloat64(m.FragmentBytes.WithLabelValues("site"))
+	if got != size {
+		t.Fatalf("%.0f bytes transferred for a %d-byte file: the transfer restarted instead of resuming", got, size)
+	}
+	t.Logf("rate before the cut %.0f B/s = %.2f of the cap", rate, rate/capBytes)
+	if rate > capBytes*1.2 {
+		t.Fatalf("rate %.0f B/s above the %d B/s cap", rate, capBytes)
+	}
+}
