@@ -16,6 +16,7 @@ var (
 	bucketEvents  = []byte("events")  // local position -> Event
 	bucketHWM     = []byte("hwm")     // origin -> highest Seq stored
 	bucketCursors = []byte("cursors") // sink name -> local position delivered
+	bucketUrgent  = []byte("urgent")  // "origin/seq" -> Event that overtook the ordered stream
 )
 
 // Log is the node's durable event log. Every event, its own and those
@@ -32,6 +33,7 @@ type Log struct {
 	lastPos uint64
 	lastSeq uint64 // this node's own Seq
 	subs    map[chan Event]struct{}
+	urgent  map[chan Event]struct{}
 }
 
 // OpenLog opens or creates the log at path for events originating at origin.
@@ -40,9 +42,9 @@ func OpenLog(path, origin string, logger *slog.Logger) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open event log %s: %w", path, err)
 	}
-	l := &Log{db: db, origin: origin, now: time.Now, logger: logger, subs: map[chan Event]struct{}{}}
+	l := &Log{db: db, origin: origin, now: time.Now, logger: logger, subs: map[chan Event]struct{}{}, urgent: map[chan Event]struct{}{}}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEvents, bucketHWM, bucketCursors} {
+		for _, name := range [][]byte{bucketEvents, bucketHWM, bucketCursors, bucketUrgent} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -94,6 +96,9 @@ func (l *Log) Append(e Event) (Event, error) {
 		return e, fmt.Errorf("store event %s: %w", e.Kind, err)
 	}
 	l.lastPos, l.lastSeq = e.Pos, e.Seq
+	if Urgent(e) {
+		l.notifyUrgent(e)
+	}
 	if l.logger != nil {
 		l.logger.Info("event", "id", e.ID(), "kind", e.Kind, "camera", e.Camera,
 			"severity", string(e.Severity), "payload", string(e.Payload))
@@ -163,6 +168,93 @@ func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
 		l.notify(e)
 	}
 	return stored, nil
+}
+
+// Urgent reports whether e must overtake ordinary traffic on its way up:
+// grave and medium alarms (UA-3.19, NVMS-7.1).
+func Urgent(e Event) bool {
+	return (e.Kind == KindAlarmRaised || e.Kind == KindAlarmCleared) &&
+		(e.Severity == SeverityGrave || e.Severity == SeverityMedium)
+}
+
+// StoreUrgent keeps an urgent event that arrived ahead of its origin's
+// ordered stream. It reports false when the event is already known, in
+// order or ahead. The ordered copy still arrives later through Ingest.
+func (l *Log) StoreUrgent(e Event, via string) (bool, error) {
+	if e.Origin == "" || e.Seq == 0 {
+		return false, fmt.Errorf("urgent event without origin or seq from %s", via)
+	}
+	if e.Origin == l.origin {
+		return false, nil
+	}
+	key := []byte(e.ID())
+	stored := false
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketHWM).Get([]byte(e.Origin)); v != nil && binary.BigEndian.Uint64(v) >= e.Seq {
+			return nil
+		}
+		b := tx.Bucket(bucketUrgent)
+		if b.Get(key) != nil {
+			return nil
+		}
+		e.Path = append(slices.Clone(e.Path), l.origin)
+		e.Pos = 0
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		stored = true
+		return b.Put(key, raw)
+	})
+	if err != nil || !stored {
+		return false, err
+	}
+	l.mu.Lock()
+	l.notifyUrgent(e)
+	l.mu.Unlock()
+	return true, nil
+}
+
+// notifyUrgent is called with l.mu held. Urgent events are few, so their
+// watchers' buffers do not fill behind bulk traffic.
+func (l *Log) notifyUrgent(e Event) {
+	for ch := range l.urgent {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
+// UrgentEvents lists urgent events received ahead of their ordered copy.
+func (l *Log) UrgentEvents() ([]Event, error) {
+	var out []Event
+	err := l.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUrgent).ForEach(func(_, v []byte) error {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// WatchUrgent delivers urgent events (see Urgent) as this node raises
+// them and as they arrive ahead of order from children, so a link can pass
+// them on at once.
+func (l *Log) WatchUrgent(buffer int) (<-chan Event, func()) {
+	ch := make(chan Event, buffer)
+	l.mu.Lock()
+	l.urgent[ch] = struct{}{}
+	l.mu.Unlock()
+	return ch, func() {
+		l.mu.Lock()
+		delete(l.urgent, ch)
+		l.mu.Unlock()
+	}
 }
 
 func (l *Log) notify(e Event) {

@@ -82,3 +82,40 @@ func TestIngestDedupesByHighWaterMark(t *testing.T) {
 		t.Fatal("event without origin accepted")
 	}
 }
+
+// An urgent event is kept once when it arrives ahead of its ordered copy,
+// and not at all when the ordered copy is already here.
+func TestStoreUrgent(t *testing.T) {
+	l, err := OpenLog(filepath.Join(t.TempDir(), "events.db"), "region", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ch, cancel := l.WatchUrgent(4)
+	defer cancel()
+	alarm := Event{Origin: "site", Seq: 5, Kind: KindAlarmRaised, Severity: SeverityGrave, Path: []string{"site"}}
+	if ok, err := l.StoreUrgent(alarm, "site"); !ok || err != nil {
+		t.Fatalf("first: %v %v", ok, err)
+	}
+	if ok, _ := l.StoreUrgent(alarm, "site"); ok {
+		t.Fatal("stored twice")
+	}
+	if got := <-ch; got.ID() != "site/5" {
+		t.Fatalf("watch got %v", got.ID())
+	}
+	_, _ = l.Ingest([]Event{{Origin: "site", Seq: 6, Kind: "k"}}, "site")
+	if ok, _ := l.StoreUrgent(Event{Origin: "site", Seq: 6, Kind: KindAlarmRaised, Severity: SeverityGrave}, "site"); ok {
+		t.Fatal("stored an urgent copy of an event already here in order")
+	}
+	own, _ := l.Append(New(KindAlarmRaised, "", SeverityMedium, nil))
+	if got := <-ch; got.ID() != own.ID() || !Urgent(got) {
+		t.Fatalf("own urgent alarm not watched: %v", got.ID())
+	}
+	if Urgent(Event{Kind: KindAlarmRaised, Severity: SeverityMinor}) {
+		t.Fatal("a minor alarm is urgent")
+	}
+	u, _ := l.UrgentEvents()
+	if len(u) != 1 || u[0].Path[len(u[0].Path)-1] != "region" {
+		t.Fatalf("urgent store %+v", u)
+	}
+}

@@ -149,15 +149,17 @@ func (c *Client) session(ctx context.Context, addr string) (time.Duration, error
 
 	sessCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- c.heartbeat(sessCtx, ctrl) }()
 	go func() { errc <- c.shipEvents(sessCtx, conn) }()
+	go func() { errc <- c.shipAlarms(sessCtx, conn) }()
 	go func() { errc <- c.serveFetches(sessCtx, conn) }()
 	err = <-errc
 	stop()
 	_ = conn.CloseWithError(0, "")
-	<-errc
-	<-errc
+	for range 3 {
+		<-errc
+	}
 	return time.Since(start), err
 }
 
@@ -241,4 +243,38 @@ func (c *Client) shipEvents(ctx context.Context, conn *quic.Conn) error {
 		c.o.Metrics.EventsSent.Add(float64(len(batch)))
 		return nil
 	})
+}
+
+// shipAlarms sends grave and medium alarms on their own stream the moment
+// they are stored here — raised on this node or arrived from a child — so
+// they never wait behind a backlog of ordinary events (UA-3.19, NVMS-7.1).
+// The ordered stream still delivers them in sequence later.
+func (c *Client) shipAlarms(ctx context.Context, conn *quic.Conn) error {
+	urgent, stopUrgent := c.o.Log.WatchUrgent(256)
+	defer stopUrgent()
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return fmt.Errorf("open alarm stream: %w", err)
+	}
+	defer str.Close()
+	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamAlarms}); err != nil {
+		return err
+	}
+	for {
+		var e event.Event
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e = <-urgent:
+		}
+		if err := WriteFrame(str, MsgEvents, Events{Events: []event.Event{e}}); err != nil {
+			return fmt.Errorf("send alarm: %w", err)
+		}
+		_ = str.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var ack Ack
+		if err := Expect(str, MsgAck, &ack); err != nil {
+			return fmt.Errorf("alarm not acknowledged: %w", err)
+		}
+		c.o.Metrics.UrgentSent.Inc()
+	}
 }

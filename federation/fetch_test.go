@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
 	"github.com/kuzet/kuzet/replicate"
@@ -113,5 +114,100 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 	t.Logf("rate before the cut %.0f B/s = %.2f of the cap", rate, rate/capBytes)
 	if rate > capBytes*1.2 {
 		t.Fatalf("rate %.0f B/s above the %d B/s cap", rate, capBytes)
+	}
+}
+
+// UA-3.19 / NVMS-7.1: while the parent pulls a backlog of fragments at its
+// cap and a backlog of events is still being replayed, a grave alarm
+// overtakes both.
+func TestAlarmOvertakesBacklog(t *testing.T) {
+	ca := newPKI(t)
+	parentID, _ := ca.identity("region", time.Time{}, time.Hour)
+	childID, _ := ca.identity("site", time.Time{}, time.Hour)
+	dir := t.TempDir()
+	const size = 8 << 20
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	rel := "Camera1/2025/08/18/14/Camera1_2025_08_18_14_05.mp4"
+	src := filepath.Join(dir, "child", rel)
+	_ = os.MkdirAll(filepath.Dir(src), 0o755)
+	_ = os.WriteFile(src, data, 0o644)
+	sum := sha256.Sum256(data)
+	arch, err := archive.Open(archive.Options{Root: filepath.Join(dir, "parent")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arch.Close()
+	q, err := replicate.OpenQueue(filepath.Join(dir, "replicate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	regionLog, siteLog := openLog(t, "region"), openLog(t, "site")
+	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: regionLog,
+		Fragments: &Fragments{Queue: q, Store: arch, PerChild: 1 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// a site that was cut off: a large event backlog and a file to replay
+	for i := 0; i < 20000; i++ {
+		if _, err := siteLog.Append(event.New("test.tick", "Camera1", "", map[string]int{"n": i})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	_ = q.Add(replicate.Fetch{Child: "site", Origin: "site", Camera: "Camera1", Start: start, End: start,
+		Path: rel, Bytes: size, SHA256: hex.EncodeToString(sum[:])})
+	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: siteLog,
+		Files: func(_, r string) (string, error) { return filepath.Join(dir, "child", r), nil }})
+	part, _ := arch.PartPath("site", rel)
+	waitFor(t, 10*time.Second, "the fragment replay", func() bool {
+		st, err := os.Stat(part)
+		return err == nil && st.Size() > 1<<20
+	})
+	// a burst of events the site relays from below, still to be replayed
+	const burst = 50000
+	bulk := make([]event.Event, burst)
+	for i := range bulk {
+		bulk[i] = event.Event{Origin: "grandchild", Seq: uint64(i + 1), Kind: "test.tick", Time: time.Now()}
+	}
+	if _, err := siteLog.Ingest(bulk, "grandchild"); err != nil {
+		t.Fatal(err)
+	}
+	raised := time.Now()
+	alarm, err := siteLog.Append(event.New(event.KindAlarmRaised, "Camera1", event.SeverityGrave,
+		event.Alarm{Key: "tamper:Camera1", Type: "tamper", Message: "lens covered"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var backlogDone uint64
+	waitFor(t, 20*time.Second, "the alarm at the parent", func() bool {
+		urgent, _ := regionLog.UrgentEvents()
+		for _, e := range urgent {
+			if e.ID() == alarm.ID() {
+				backlogDone, _ = regionLog.HighWater("grandchild")
+				return true
+			}
+		}
+		if hw, _ := regionLog.HighWater("site"); hw >= alarm.Seq {
+			backlogDone, _ = regionLog.HighWater("grandchild")
+			return true
+		}
+		return false
+	})
+	latency := time.Since(raised)
+	st, _ := os.Stat(part)
+	t.Logf("alarm at the parent after %v, with %d of %d backlog events delivered; fragment at %d of %d bytes",
+		latency, backlogDone, burst, st.Size(), size)
+	if backlogDone >= burst {
+		t.Fatal("the alarm waited for the event backlog")
+	}
+	if st.Size() >= size {
+		t.Fatal("the fragment replay was over before the alarm arrived: nothing was overtaken")
 	}
 }

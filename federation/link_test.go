@@ -85,8 +85,14 @@ func startServer(t *testing.T, ident *Identity, log *event.Log, logs *syncBuffer
 
 func startClient(t *testing.T, ident *Identity, log *event.Log, upstream ...string) (*Client, func()) {
 	t.Helper()
-	c := NewClient(ClientOptions{Upstream: upstream, Identity: ident, Log: log, Heartbeat: 200 * time.Millisecond,
-		IdleTimeout: 2 * time.Second, BackoffMax: 500 * time.Millisecond})
+	return startClientWith(t, ClientOptions{Upstream: upstream, Identity: ident, Log: log})
+}
+
+// startClientWith runs a child link with test timings.
+func startClientWith(t *testing.T, o ClientOptions) (*Client, func()) {
+	t.Helper()
+	o.Heartbeat, o.IdleTimeout, o.BackoffMax = 200*time.Millisecond, 2*time.Second, 500*time.Millisecond
+	c := NewClient(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()

@@ -8,6 +8,8 @@ type Metrics struct {
 	EventsReceived  *prometheus.CounterVec
 	EventsDuplicate *prometheus.CounterVec
 	EventsSent      prometheus.Counter
+	UrgentReceived  *prometheus.CounterVec
+	UrgentSent      prometheus.Counter
 	Fragments       *prometheus.CounterVec
 	FragmentBytes   *prometheus.CounterVec
 	RTT             prometheus.Gauge
@@ -25,6 +27,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kuzet_link_events_duplicate_total", Help: "Replayed events a child sent again and were discarded."}, []string{"child"}),
 		EventsSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kuzet_link_events_sent_total", Help: "Events acknowledged by the parent."}),
+		UrgentReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_link_urgent_received_total", Help: "Grave and medium alarms received ahead of the ordered events."}, []string{"child"}),
+		UrgentSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kuzet_link_urgent_sent_total", Help: "Grave and medium alarms sent ahead of the ordered events."}),
 		Fragments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kuzet_link_fragments_total", Help: "Segment files pulled from a child and verified."}, []string{"child"}),
 		FragmentBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -35,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kuzet_link_clock_offset_seconds", Help: "Parent clock minus this node's clock, last heartbeat."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsSent, m.Fragments, m.FragmentBytes, m.RTT, m.ClockOffset)
+		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsSent, m.UrgentReceived, m.UrgentSent, m.Fragments, m.FragmentBytes, m.RTT, m.ClockOffset)
 	}
 	return m
 }

@@ -117,6 +117,8 @@ func (s *Server) Children() []ChildStatus {
 }
 
 func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
+	stop := context.AfterFunc(ctx, func() { _ = conn.CloseWithError(0, "parent shutting down") })
+	defer stop()
 	log := s.o.Logger.With("remote", conn.RemoteAddr().String())
 	certID, err := s.o.Identity.peerID(conn.ConnectionState().TLS)
 	if err != nil {
@@ -212,7 +214,7 @@ func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus) error {
 	if err := Expect(str, MsgOpen, &open); err != nil {
 		return err
 	}
-	if open.Kind != StreamEvents {
+	if open.Kind != StreamEvents && open.Kind != StreamAlarms {
 		_ = WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
 		return fmt.Errorf("unknown stream kind %q", open.Kind)
 	}
@@ -229,6 +231,25 @@ func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus) error {
 		if err := json.Unmarshal(payload, &batch); err != nil || len(batch.Events) == 0 {
 			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "malformed events batch"})
 			return &FrameError{fmt.Sprintf("malformed events batch: %v", err)}
+		}
+		if open.Kind == StreamAlarms {
+			n := 0
+			for _, e := range batch.Events {
+				ok, err := s.o.Log.StoreUrgent(e, child)
+				if err != nil {
+					_ = WriteFrame(str, MsgError, ErrorMsg{Message: "store failed"})
+					return err
+				}
+				if ok {
+					n++
+					s.o.Metrics.UrgentReceived.WithLabelValues(child).Inc()
+				}
+			}
+			s.heard(st)
+			if err := WriteFrame(str, MsgAck, Ack{Through: batch.Events[len(batch.Events)-1].Pos, Stored: n}); err != nil {
+				return err
+			}
+			continue
 		}
 		stored, err := s.o.Log.Ingest(batch.Events, child)
 		if err != nil {

@@ -56,7 +56,8 @@ func (t MsgType) String() string {
 // they never wait behind a batch of ordinary events (NVMS-7.1, UA-3.19).
 const (
 	StreamEvents = "events"
-	StreamFetch  = "fetch" // opened by the parent, one per file
+	StreamAlarms = "alarms" // urgent copies, ahead of the ordered events
+	StreamFetch  = "fetch"  // opened by the parent, one per file
 )
 
 // Hello introduces a child. NodeID must match its certificate.
