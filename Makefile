@@ -15,8 +15,9 @@ all: build
 # Component makefiles (model and runtime downloads, ...).
 -include mk/*.mk
 
-# deps fetches Go modules and checks the tools tests need (ffmpeg, ffprobe).
-deps:
+# deps fetches Go modules, the plate-recognition runtime and models
+# (mk/anpr.mk), and checks the tools tests need (ffmpeg, ffprobe).
+deps: anpr-deps
 	$(GO) mod download
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
 		{ echo "ffmpeg/ffprobe missing: apt-get install -y ffmpeg"; exit 1; }
@@ -48,6 +49,7 @@ fuzz:
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./testcam -run '^$$' -fuzz FuzzParseAnnexB -fuzztime $(FUZZTIME)
 	$(GO) test ./federation -run '^$$' -fuzz FuzzReadFrame -fuzztime $(FUZZTIME)
+	$(GO) test ./anpr -run '^$$' -fuzz FuzzParseTruth -fuzztime $(FUZZTIME)
 
 # Records N cameras from a local RTSP source and compares with ffmpeg.
 bench: build

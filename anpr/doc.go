@@ -1,5 +1,17 @@
-// Package anpr will own licence-plate recognition on the node's own
-// streams: supervised frame decoding, detection and recognition in ONNX
-// Runtime, plate grammars, multi-frame voting, direction and snapshots. It
-// never opens a second connection to a camera.
+// Package anpr reads licence plates in still frames and across the frames of
+// one vehicle pass.
+//
+// The pipeline (see docs/anpr.md): a PP-OCRv4 DB text detector finds text
+// boxes in a region of interest, each box is rectified by a perspective warp,
+// a PP-OCRv4 CTC recogniser turns it into per-step character probabilities,
+// and a decoder constrained by plate grammars (KZ, RU, UA, BY, KG, UZ, BR and a
+// generic European pattern) picks the most likely plate strings. A Tracker
+// votes across frames and emits one read per vehicle pass with its direction
+// of motion. Vehicle class is never used to filter reads.
+//
+// Models and the ONNX Runtime library are fetched by `make anpr-deps` into
+// .cache/anpr/ and opened with LoadModels. The ONNX Runtime environment is
+// process-wide (onnxruntime_go keeps it in package variables), so this package
+// initialises it once per process behind a mutex; that is its only
+// package-level mutable state.
 package anpr

@@ -23,6 +23,8 @@ Usage:
   kuzet pki init --dir DIR        create the federation CA
   kuzet pki issue --dir DIR --node ID   certify a node (ECDSA P-256, node ID in a URI SAN)
   kuzet archive repair FILE...    truncate segment files to their last complete fragment
+  kuzet anpr eval DIR [--json]    measure plate recognition on labelled images
+  kuzet anpr synth OUTDIR --country kz|ru|ua   generate a synthetic plate test set
   kuzet version                   print the version
   kuzet help                      this text
 
@@ -58,6 +60,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdArchive(args[1:], stdout, stderr)
 	case "pki":
 		return cmdPKI(args[1:], stdout, stderr)
+	case "anpr":
+		return cmdANPR(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "kuzet", version)
 		return nil

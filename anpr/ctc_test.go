@@ -1,0 +1,96 @@
+package anpr
+
+import (
+	"math"
+	"testing"
+)
+
+// steps builds recogniser output for a sequence of frames, each given as the
+// symbol it shows most and that symbol's probability; an optional rival
+// symbol gets the rest of the mass.
+type frame struct {
+	top   byte
+	p     float64
+	rival byte
+}
+
+func steps(frames ...frame) logProbs {
+	lp := make(logProbs, len(frames))
+	for t, f := range frames {
+		probs := make([]float64, nSym)
+		rest := 1 - f.p
+		probs[symOf(f.top)] = f.p
+		if f.rival != 0 {
+			probs[symOf(f.rival)] += rest * 0.9
+			rest *= 0.1
+		}
+		for k := range probs {
+			probs[k] += rest / nSym
+		}
+		for k := range probs {
+			lp[t][k] = float32(math.Log(probs[k]))
+		}
+	}
+	return lp
+}
+
+// text spells s with a separator after each character.
+func text(s string, p float64) []frame {
+	var f []frame
+	for i := 0; i < len(s); i++ {
+		f = append(f, frame{s[i], p, 0}, frame{'_', 0.95, 0})
+	}
+	return f
+}
+
+func TestGreedy(t *testing.T) {
+	d := greedy(steps(text("123ABC02", 0.9)...))
+	if d.text != "123ABC02" || len(d.probs) != 8 {
+		t.Fatalf("greedy = %q %v", d.text, d.probs)
+	}
+	// Repeats without a separator collapse; with one they do not.
+	d = greedy(steps(frame{'7', 0.9, 0}, frame{'7', 0.9, 0}, frame{'_', 0.9, 0}, frame{'7', 0.9, 0}))
+	if d.text != "77" {
+		t.Fatalf("greedy repeats = %q", d.text)
+	}
+}
+
+func TestConstrainedFixesLookAlikes(t *testing.T) {
+	// The recogniser prefers 0 for the first glyph of a RU plate, where a
+	// letter must be; the grammar turns it into O.
+	f := append([]frame{{'0', 0.6, 'O'}, {'_', 0.95, 0}}, text("123BC77", 0.9)...)
+	lp := steps(f...)
+	if g := greedy(lp); g.text != "0123BC77" {
+		t.Fatalf("greedy = %q", g.text)
+	}
+	d, ok := constrained(lp, formatSets("LNNNLLNN", ruLetters), junkPenalty)
+	if !ok || d.text != "O123BC77" {
+		t.Fatalf("constrained = %q %v", d.text, ok)
+	}
+	if c := d.confidence(); c <= 0 || c >= 1 {
+		t.Fatalf("confidence %v", c)
+	}
+}
+
+func TestConstrainedDropsBand(t *testing.T) {
+	// "KZ" from the country band precedes the number.
+	lp := steps(append(text("KZ", 0.9), text("123ABC02", 0.9)...)...)
+	d, ok := constrained(lp, formatSets("NNNLLLNN", latinLetters), junkPenalty)
+	if !ok || d.text != "123ABC02" {
+		t.Fatalf("constrained = %q %v", d.text, ok)
+	}
+}
+
+func TestConstrainedTooShort(t *testing.T) {
+	if _, ok := constrained(steps(text("12", 0.9)...)[:2], formatSets("NNNLLLNN", latinLetters), junkPenalty); ok {
+		t.Fatal("decoded 8 characters from 2 steps")
+	}
+}
+
+func TestJoinRows(t *testing.T) {
+	lp := joinRows(steps(text("A123", 0.9)...), steps(text("BC77", 0.9)...))
+	d, ok := constrained(lp, formatSets("LNNNLLNN", ruLetters), junkPenalty)
+	if !ok || d.text != "A123BC77" {
+		t.Fatalf("two rows = %q %v", d.text, ok)
+	}
+}

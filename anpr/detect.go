@@ -1,0 +1,151 @@
+package anpr
+
+import (
+	"fmt"
+	"image"
+	"math"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// DB post-processing parameters (PP-OCR defaults, box threshold lowered a
+// little because plates are small in a wide frame).
+const (
+	detBinThresh = 0.3
+	detBoxThresh = 0.5
+	detUnclip    = 1.5
+	detMinSide   = 3 // pixels in the detector's input
+)
+
+// ImageNet normalisation PP-OCR's detector was trained with, in its BGR
+// channel order.
+var detMean = [3]float32{0.485, 0.456, 0.406}
+var detStd = [3]float32{0.229, 0.224, 0.225}
+
+// textBox is a detected text line.
+type textBox struct {
+	quad  Quad
+	score float64
+}
+
+// detect runs the DB text detector on img (already cut to the region of
+// interest), scaled so its longer side is at most maxSide, and returns the
+// text boxes in img's coordinates.
+func detect(sess *ort.DynamicAdvancedSession, img *image.RGBA, maxSide int) ([]textBox, error) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	if w < 8 || h < 8 {
+		return nil, nil
+	}
+	s := math.Min(1, float64(maxSide)/float64(max(w, h)))
+	dw := max(32, int(math.Round(float64(w)*s/32))*32)
+	dh := max(32, int(math.Round(float64(h)*s/32))*32)
+	sx, sy := float64(w)/float64(dw), float64(h)/float64(dh)
+
+	data := make([]float32, 3*dw*dh)
+	plane := dw * dh
+	ox, oy := img.Rect.Min.X, img.Rect.Min.Y
+	for y := 0; y < dh; y++ {
+		y0 := oy + int(float64(y)*sy)
+		y1 := oy + int(float64(y+1)*sy)
+		for x := 0; x < dw; x++ {
+			var r, g, b float32
+			if sx > 1.5 || sy > 1.5 {
+				r, g, b = boxSample(img, ox+int(float64(x)*sx), y0, ox+int(float64(x+1)*sx), y1)
+			} else {
+				r, g, b = bilinear(img, float64(ox)+(float64(x)+0.5)*sx, float64(oy)+(float64(y)+0.5)*sy)
+			}
+			i := y*dw + x
+			data[i] = (b/255 - detMean[0]) / detStd[0]
+			data[plane+i] = (g/255 - detMean[1]) / detStd[1]
+			data[2*plane+i] = (r/255 - detMean[2]) / detStd[2]
+		}
+	}
+	in, err := ort.NewTensor(ort.NewShape(1, 3, int64(dh), int64(dw)), data)
+	if err != nil {
+		return nil, fmt.Errorf("detector input tensor: %w", err)
+	}
+	defer in.Destroy()
+	out, err := ort.NewEmptyTensor[float32](ort.NewShape(1, 1, int64(dh), int64(dw)))
+	if err != nil {
+		return nil, fmt.Errorf("detector output tensor: %w", err)
+	}
+	defer out.Destroy()
+	if err := sess.Run([]ort.Value{in}, []ort.Value{out}); err != nil {
+		return nil, fmt.Errorf("run text detector: %w", err)
+	}
+	boxes := dbBoxes(out.GetData(), dw, dh)
+	for i := range boxes {
+		for k := range boxes[i].quad {
+			p := &boxes[i].quad[k]
+			p.X = float64(ox) + p.X*sx
+			p.Y = float64(oy) + p.Y*sy
+		}
+	}
+	return boxes, nil
+}
+
+// dbBoxes turns a DB probability map into text boxes: connected regions above
+// detBinThresh, scored by their mean probability, fitted with a rotated
+// rectangle and grown by the unclip ratio (DB shrinks text regions in
+// training, so the raw region is smaller than the text).
+func dbBoxes(prob []float32, w, h int) []textBox {
+	label := make([]int32, w*h)
+	var boxes []textBox
+	var stack []int
+	next := int32(0)
+	for start := range prob {
+		if prob[start] <= detBinThresh || label[start] != 0 {
+			continue
+		}
+		next++
+		label[start] = next
+		stack = append(stack[:0], start)
+		// Per row extremes suffice for the convex hull.
+		minX := map[int]int{}
+		maxX := map[int]int{}
+		sum, n := 0.0, 0
+		for len(stack) > 0 {
+			i := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			x, y := i%w, i/w
+			sum += float64(prob[i])
+			n++
+			if v, ok := minX[y]; !ok || x < v {
+				minX[y] = x
+			}
+			if v, ok := maxX[y]; !ok || x > v {
+				maxX[y] = x
+			}
+			for _, d := range [4][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
+				nx, ny := x+d[0], y+d[1]
+				if nx < 0 || ny < 0 || nx >= w || ny >= h {
+					continue
+				}
+				j := ny*w + nx
+				if label[j] == 0 && prob[j] > detBinThresh {
+					label[j] = next
+					stack = append(stack, j)
+				}
+			}
+		}
+		score := sum / float64(n)
+		if n < 4 || score < detBoxThresh {
+			continue
+		}
+		pts := make([]point, 0, 4*len(minX))
+		for y, x0 := range minX {
+			x1 := maxX[y]
+			fy := float64(y)
+			pts = append(pts, point{float64(x0), fy}, point{float64(x0), fy + 1},
+				point{float64(x1 + 1), fy}, point{float64(x1 + 1), fy + 1})
+		}
+		c, u, hw, hh := minAreaRect(convexHull(pts))
+		if 2*math.Min(hw, hh) < detMinSide {
+			continue
+		}
+		// Unclip: offset distance = area * ratio / perimeter.
+		d := (4 * hw * hh) * detUnclip / (4 * (hw + hh))
+		boxes = append(boxes, textBox{quad: rectQuad(c, u, hw+d, hh+d), score: score})
+	}
+	return boxes
+}

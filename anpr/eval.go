@@ -1,0 +1,128 @@
+package anpr
+
+import (
+	"image"
+	"sort"
+	"time"
+)
+
+// EditDistance is the Levenshtein distance between two plate strings.
+func EditDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Outcome is how one evaluation image went.
+type Outcome struct {
+	File       string   `json:"file"`
+	Truth      string   `json:"truth"`
+	Read       string   `json:"read"`
+	Confidence float64  `json:"confidence"`
+	Candidates []string `json:"candidates,omitempty"`
+	Found      bool     `json:"found"`
+	Exact      bool     `json:"exact"`
+	Edits      int      `json:"edits"`
+	DetectMS   float64  `json:"detect_ms"`
+	RecogMS    float64  `json:"recognize_ms"`
+}
+
+// Score compares the reads of one image with its truth. A plate counts as
+// found when some read's box overlaps the truth box (or, with no truth box,
+// when some read is within one edit of the truth); the read scored is the
+// best one.
+func Score(t Truth, reads []Read, tm Timing) Outcome {
+	o := Outcome{File: t.File, Truth: t.Plate, Edits: len(t.Plate),
+		DetectMS: ms(tm.Detect), RecogMS: ms(tm.Recognize)}
+	if len(reads) > 0 {
+		best := reads[0]
+		o.Read, o.Confidence = best.Text, best.Confidence
+		for _, c := range best.Candidates {
+			o.Candidates = append(o.Candidates, c.Text)
+		}
+		o.Edits = EditDistance(best.Text, t.Plate)
+		o.Exact = o.Edits == 0
+	}
+	for _, rd := range reads {
+		if t.Box.Empty() {
+			if EditDistance(rd.Text, t.Plate) <= 1 {
+				o.Found = true
+			}
+		} else if overlaps(rd.Box, t.Box) {
+			o.Found = true
+		}
+	}
+	return o
+}
+
+func overlaps(a, b image.Rectangle) bool {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return false
+	}
+	return float64(in.Dx()*in.Dy()) >= 0.3*float64(min(a.Dx()*a.Dy(), b.Dx()*b.Dy()))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Summary aggregates outcomes.
+type Summary struct {
+	Images        int     `json:"images"`
+	Exact         float64 `json:"exact"`    // share read exactly
+	OneEdit       float64 `json:"one_edit"` // share within one edit
+	Found         float64 `json:"found"`    // share where the plate was found
+	MedianDetect  float64 `json:"median_detect_ms"`
+	MedianRecog   float64 `json:"median_recognize_ms"`
+	MedianTotalMS float64 `json:"median_total_ms"`
+}
+
+// Summarize computes the shares and median times of outcomes.
+func Summarize(outs []Outcome) Summary {
+	s := Summary{Images: len(outs)}
+	if len(outs) == 0 {
+		return s
+	}
+	var det, rec, tot []float64
+	for _, o := range outs {
+		if o.Exact {
+			s.Exact++
+		}
+		if o.Edits <= 1 {
+			s.OneEdit++
+		}
+		if o.Found {
+			s.Found++
+		}
+		det = append(det, o.DetectMS)
+		rec = append(rec, o.RecogMS)
+		tot = append(tot, o.DetectMS+o.RecogMS)
+	}
+	n := float64(len(outs))
+	s.Exact /= n
+	s.OneEdit /= n
+	s.Found /= n
+	s.MedianDetect, s.MedianRecog, s.MedianTotalMS = median(det), median(rec), median(tot)
+	return s
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}

@@ -1,0 +1,380 @@
+package anpr
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Options tune a Recognizer. The zero value gives the defaults.
+type Options struct {
+	// Countries restricts and orders the plate grammars (ISO codes such as
+	// "KZ", "RU"); empty means every built-in grammar. Plates of other
+	// countries are still read through the generic pattern unless
+	// NoGeneric is set.
+	Countries []string
+	NoGeneric bool
+	// DetectMaxSide caps the longer side of the detector's input (default
+	// 960); the region of interest is downscaled to fit.
+	DetectMaxSide int
+	// MaxBoxes caps the text boxes recognised per frame (default 12), the
+	// most plate-like first.
+	MaxBoxes int
+	// MinConfidence drops weaker reads (default 0.1).
+	MinConfidence float64
+	// Threads is ONNX Runtime's intra-op thread count (default 1).
+	Threads int
+}
+
+func (o Options) withDefaults() Options {
+	if o.DetectMaxSide <= 0 {
+		o.DetectMaxSide = 960
+	}
+	if o.MaxBoxes <= 0 {
+		o.MaxBoxes = 12
+	}
+	if o.MinConfidence <= 0 {
+		o.MinConfidence = 0.1
+	}
+	if o.Threads <= 0 {
+		o.Threads = 1
+	}
+	return o
+}
+
+// Read is one plate found in a frame.
+type Read struct {
+	Text    string // normalised: upper-case Latin letters and digits
+	Country string // grammar that matched ("EU" for the generic pattern)
+	// Confidence (0–1) combines the recogniser's character probabilities
+	// with how plate-like the text and its box are; reads are sorted by it.
+	Confidence float64
+	Box        image.Rectangle // in the input image's coordinates
+	Quad       Quad            // the rectified outline, same coordinates
+	Rows       int             // 1, or 2 for a two-row plate
+	// Candidates are the alternative readings, best first (Text is the first).
+	Candidates []Candidate
+
+	pieces int // text boxes the read was made from
+}
+
+// Candidate is one reading of a plate.
+type Candidate struct {
+	Text       string
+	Country    string
+	Confidence float64
+}
+
+// Timing splits the time Recognize spent between text detection (including
+// preparing the image) and recognition of the boxes.
+type Timing struct {
+	Detect    time.Duration
+	Recognize time.Duration
+	Boxes     int // text boxes recognised
+}
+
+// Recognizer reads plates. It holds two ONNX Runtime sessions and scratch
+// buffers, so one Recognizer must be used by one goroutine at a time; create
+// one per worker.
+type Recognizer struct {
+	opts     Options
+	det, rec *ort.DynamicAdvancedSession
+	symbols  []uint8
+	classes  int
+	formats  []compiledFormat
+}
+
+type compiledFormat struct {
+	country, format string
+	sets            []symSet
+}
+
+// NewRecognizer opens the detector and recogniser sessions.
+func NewRecognizer(m *Models, opts Options) (*Recognizer, error) {
+	opts = opts.withDefaults()
+	grammars := Grammars()
+	if len(opts.Countries) > 0 {
+		var unknown []string
+		grammars, unknown = GrammarsFor(opts.Countries)
+		if len(unknown) > 0 {
+			return nil, fmt.Errorf("new recognizer: unknown plate countries %s", strings.Join(unknown, ", "))
+		}
+	}
+	r := &Recognizer{opts: opts, classes: len(m.dict) + 1}
+	for _, g := range grammars {
+		for _, f := range g.Formats {
+			r.formats = append(r.formats, compiledFormat{g.Country, f, formatSets(f, g.Letters)})
+		}
+	}
+	r.symbols = symMap(m.dict, r.classes)
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("new recognizer: session options: %w", err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(opts.Threads); err != nil {
+		return nil, fmt.Errorf("new recognizer: intra-op threads: %w", err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("new recognizer: inter-op threads: %w", err)
+	}
+	r.det, err = ort.NewDynamicAdvancedSession(filepath.Join(m.Dir, DetectorFile), []string{"x"}, []string{"sigmoid_0.tmp_0"}, so)
+	if err != nil {
+		return nil, fmt.Errorf("new recognizer: open detector %s: %w", DetectorFile, err)
+	}
+	r.rec, err = ort.NewDynamicAdvancedSession(filepath.Join(m.Dir, RecognizerFile), []string{"x"}, []string{"softmax_11.tmp_0"}, so)
+	if err != nil {
+		r.det.Destroy()
+		return nil, fmt.Errorf("new recognizer: open recogniser %s: %w", RecognizerFile, err)
+	}
+	return r, nil
+}
+
+// Close releases the sessions.
+func (r *Recognizer) Close() error {
+	return errors.Join(r.det.Destroy(), r.rec.Destroy())
+}
+
+// Recognize finds and reads the plates inside roi of img (the whole image
+// when roi is empty), best first.
+func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
+	var tm Timing
+	if roi.Empty() {
+		roi = img.Bounds()
+	}
+	roi = roi.Intersect(img.Bounds())
+	if roi.Empty() {
+		return nil, tm, nil
+	}
+	t0 := time.Now()
+	rgba := toRGBA(img, roi)
+	boxes, err := detect(r.det, rgba, r.opts.DetectMaxSide)
+	tm.Detect = time.Since(t0)
+	if err != nil {
+		return nil, tm, fmt.Errorf("recognize: %w", err)
+	}
+	t1 := time.Now()
+	reads, n, err := r.readBoxes(rgba, boxes)
+	tm.Recognize = time.Since(t1)
+	tm.Boxes = n
+	if err != nil {
+		return nil, tm, fmt.Errorf("recognize: %w", err)
+	}
+	return reads, tm, nil
+}
+
+// line is a recognised text box.
+type line struct {
+	quad Quad
+	lp   logProbs
+}
+
+func (r *Recognizer) readBoxes(img *image.RGBA, boxes []textBox) ([]Read, int, error) {
+	boxes = plateLikeBoxes(boxes, r.opts.MaxBoxes)
+	lines := make([]line, 0, len(boxes))
+	for _, b := range boxes {
+		lp, err := r.recognizeQuad(img, padQuad(b.quad))
+		if err != nil {
+			return nil, len(lines), err
+		}
+		lines = append(lines, line{b.quad, lp})
+	}
+	var reads []Read
+	n := len(lines)
+	for _, g := range lineGroups(lines) {
+		var lp logProbs
+		switch {
+		case len(g.idx) == 1:
+			lp = lines[g.idx[0]].lp
+		case g.rows == 2:
+			lp = joinRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)
+		default:
+			// Pieces of one row (number, region cell, band) overlap after
+			// unclipping; reading their union once avoids doubled glyphs.
+			var err error
+			if lp, err = r.recognizeQuad(img, padQuad(g.quad)); err != nil {
+				return nil, n, err
+			}
+			n++
+		}
+		if rd, ok := r.decodeRead(lp, g.quad, g.rows); ok {
+			rd.pieces = len(g.idx)
+			reads = append(reads, rd)
+		}
+	}
+	return suppress(reads, r.opts.MinConfidence), len(lines), nil
+}
+
+// padQuad widens a detected box before rectification: DB boxes can clip the
+// first or last glyph, and the decoder drops surplus text at the ends anyway.
+func padQuad(q Quad) Quad {
+	h := q.height()
+	w := q.width()
+	if w == 0 || h == 0 {
+		return q
+	}
+	px, py := 0.2*h/w, 0.08
+	lerp := func(a, b point, t float64) point { return point{a.X + (b.X-a.X)*t, a.Y + (b.Y-a.Y)*t} }
+	top0, top1 := lerp(q[0], q[1], -px), lerp(q[0], q[1], 1+px)
+	bot0, bot1 := lerp(q[3], q[2], -px), lerp(q[3], q[2], 1+px)
+	return Quad{lerp(bot0, top0, 1+py), lerp(bot1, top1, 1+py), lerp(top1, bot1, 1+py), lerp(top0, bot0, 1+py)}
+}
+
+// group is a set of text lines read as one plate: a single line, up to
+// three pieces of one row (country band, number, region cell) or the two
+// rows of a square plate.
+type group struct {
+	idx  []int
+	quad Quad
+	rows int
+}
+
+func lineGroups(lines []line) []group {
+	var out []group
+	for i, l := range lines {
+		out = append(out, group{[]int{i}, l.quad, 1})
+		// Pieces of the same row, left to right.
+		chain := []int{i}
+		for len(chain) < 3 {
+			last := lines[chain[len(chain)-1]].quad
+			nextIdx := -1
+			for j, m := range lines {
+				if j != i && sameRow(last, m.quad) && (nextIdx < 0 || m.quad[0].X < lines[nextIdx].quad[0].X) {
+					nextIdx = j
+				}
+			}
+			if nextIdx < 0 {
+				break
+			}
+			chain = append(chain, nextIdx)
+			out = append(out, group{append([]int(nil), chain...), unionQuad(lines, chain), 1})
+		}
+		// Two rows.
+		for j, m := range lines {
+			if i != j && stacked(l.quad, m.quad) {
+				out = append(out, group{[]int{i, j}, Quad{l.quad[0], l.quad[1], m.quad[2], m.quad[3]}, 2})
+			}
+		}
+	}
+	return out
+}
+
+// unionQuad is the rotated rectangle, aligned with the first piece, that
+// holds every piece of a row.
+func unionQuad(lines []line, idx []int) Quad {
+	q0 := lines[idx[0]].quad
+	l := dist(q0[0], q0[1])
+	if l == 0 {
+		return q0
+	}
+	u := point{(q0[1].X - q0[0].X) / l, (q0[1].Y - q0[0].Y) / l}
+	minU, maxU, minV, maxV := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, i := range idx {
+		for _, p := range lines[i].quad {
+			pu, pv := p.X*u.X+p.Y*u.Y, -p.X*u.Y+p.Y*u.X
+			minU, maxU = math.Min(minU, pu), math.Max(maxU, pu)
+			minV, maxV = math.Min(minV, pv), math.Max(maxV, pv)
+		}
+	}
+	cu, cv := (minU+maxU)/2, (minV+maxV)/2
+	c := point{cu*u.X - cv*u.Y, cu*u.Y + cv*u.X}
+	return rectQuad(c, u, (maxU-minU)/2, (maxV-minV)/2)
+}
+
+// sameRow reports whether b continues the row of a to the right: vertically
+// overlapping, close, of a comparable height (a region cell's digits are
+// smaller than the number's).
+func sameRow(a, b Quad) bool {
+	ra, rb := a.Bounds(), b.Bounds()
+	ha, hb := a.height(), b.height()
+	if hb > 2.2*ha || ha > 2.2*hb {
+		return false
+	}
+	ov := math.Min(float64(ra.Max.Y), float64(rb.Max.Y)) - math.Max(float64(ra.Min.Y), float64(rb.Min.Y))
+	if ov < 0.5*math.Min(ha, hb) {
+		return false
+	}
+	gap := math.Min(b[0].X, b[3].X) - math.Max(a[1].X, a[2].X)
+	return gap > -0.8*math.Min(ha, hb) && gap < 1.2*math.Max(ha, hb) && b.center().X > a.center().X
+}
+
+// plateLikeBoxes drops boxes that cannot hold a plate row and keeps the
+// maxBoxes most plate-like ones: plate rows are wider than tall, and the
+// characters are the largest text on a vehicle's rear or front.
+func plateLikeBoxes(boxes []textBox, maxBoxes int) []textBox {
+	out := boxes[:0]
+	for _, b := range boxes {
+		w, h := b.quad.width(), b.quad.height()
+		if h < 8 || w < 0.9*h || w > 15*h {
+			continue
+		}
+		out = append(out, b)
+	}
+	prior := func(b textBox) float64 {
+		w, h := b.quad.width(), b.quad.height()
+		a := w / h
+		shape := 1.0
+		if a < 2 {
+			shape = 0.6
+		} else if a > 9 {
+			shape = 0.6
+		}
+		return b.score * shape * math.Sqrt(h)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return prior(out[i]) > prior(out[j]) })
+	if len(out) > maxBoxes {
+		out = out[:maxBoxes]
+	}
+	return out
+}
+
+// stacked reports whether b sits right below a with a similar width: the two
+// rows of a square plate.
+func stacked(a, b Quad) bool {
+	ra, rb := a.Bounds(), b.Bounds()
+	ha, hb := a.height(), b.height()
+	if hb > 2.2*ha || ha > 2.2*hb {
+		return false
+	}
+	gap := float64(rb.Min.Y - ra.Max.Y)
+	if gap < -0.35*math.Min(ha, hb) || gap > 0.6*math.Max(ha, hb) {
+		return false
+	}
+	ov := math.Min(float64(ra.Max.X), float64(rb.Max.X)) - math.Max(float64(ra.Min.X), float64(rb.Min.X))
+	return ov > 0.5*math.Min(float64(ra.Dx()), float64(rb.Dx()))
+}
+
+// suppress keeps the best read among overlapping ones (a two-row read and
+// its single rows, duplicates of the same box) and drops weak reads.
+func suppress(reads []Read, minConf float64) []Read {
+	// A reading that also explains the neighbouring pieces of its row (a
+	// region cell, a second row) beats one of the pieces read alone unless
+	// it is clearly less certain.
+	key := func(rd Read) float64 { return rd.Confidence * (1 + 0.15*float64(rd.pieces-1)) }
+	sort.SliceStable(reads, func(i, j int) bool { return key(reads[i]) > key(reads[j]) })
+	var out []Read
+	for _, rd := range reads {
+		if rd.Confidence < minConf {
+			continue
+		}
+		keep := true
+		for _, o := range out {
+			in := rd.Box.Intersect(o.Box)
+			if !in.Empty() && float64(in.Dx()*in.Dy()) > 0.5*float64(min(rd.Box.Dx()*rd.Box.Dy(), o.Box.Dx()*o.Box.Dy())) {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, rd)
+		}
+	}
+	return out
+}

@@ -1,0 +1,205 @@
+package anpr
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// TrackerConfig tunes a Tracker. The zero value gives the defaults.
+type TrackerConfig struct {
+	// Axis is the image direction a vehicle moves in when it enters (for
+	// example {0, 1}: downwards); zero leaves Direction empty.
+	Axis struct{ X, Y float64 }
+	// MinMotion is the travel along Axis, in pixels, below which a pass has
+	// no direction (default 20).
+	MinMotion float64
+	// Gap ends a pass when its plate has not been seen for this long
+	// (default 2 s).
+	Gap time.Duration
+	// MaxEdits is how far a read's text may be from a pass's to join it
+	// (default 2); reads whose boxes are close join regardless of text.
+	MaxEdits int
+	// MinFrames is the number of frames a pass needs to be emitted
+	// (default 1).
+	MinFrames int
+}
+
+func (c TrackerConfig) withDefaults() TrackerConfig {
+	if c.MinMotion <= 0 {
+		c.MinMotion = 20
+	}
+	if c.Gap <= 0 {
+		c.Gap = 2 * time.Second
+	}
+	if c.MaxEdits <= 0 {
+		c.MaxEdits = 2
+	}
+	if c.MinFrames <= 0 {
+		c.MinFrames = 1
+	}
+	return c
+}
+
+// Pass is one vehicle pass: the voted plate text and where it went.
+type Pass struct {
+	Text       string
+	Country    string
+	Confidence float64 // share of the vote the text won, times its mean read confidence
+	Frames     int     // frames the plate was read in
+	First      time.Time
+	Last       time.Time
+	Best       Read      // the most confident read of the winning text (for the snapshot)
+	BestAt     time.Time // when Best was read
+	Motion     float64   // travel of the plate's centre along Axis, pixels
+	Direction  string    // "entry", "exit" or "" when unknown
+	Candidates []Candidate
+}
+
+type track struct {
+	first, last time.Time
+	start, end  point
+	width       float64
+	frames      int
+	votes       map[string]float64
+	confs       map[string][]float64
+	country     map[string]string
+	best        Read
+	bestAt      time.Time
+	lastText    string
+	lastBox     Quad
+}
+
+// Tracker turns per-frame reads of one camera into one Pass per vehicle,
+// voting over the texts read in each frame. Not safe for concurrent use.
+type Tracker struct {
+	cfg    TrackerConfig
+	tracks []*track
+}
+
+// NewTracker returns a tracker with cfg.
+func NewTracker(cfg TrackerConfig) *Tracker {
+	return &Tracker{cfg: cfg.withDefaults()}
+}
+
+// Observe adds the reads of the frame taken at time at and returns the passes
+// that ended before it (not seen for Gap).
+func (t *Tracker) Observe(at time.Time, reads []Read) []Pass {
+	// Expire first, so a new vehicle at the same place starts a new pass.
+	var done []Pass
+	keep := t.tracks[:0]
+	for _, tr := range t.tracks {
+		if at.Sub(tr.last) > t.cfg.Gap {
+			if p, ok := t.pass(tr); ok {
+				done = append(done, p)
+			}
+			continue
+		}
+		keep = append(keep, tr)
+	}
+	t.tracks = keep
+	used := make([]bool, len(t.tracks))
+	for _, rd := range reads {
+		k := t.match(rd, used)
+		if k < 0 {
+			t.tracks = append(t.tracks, &track{first: at, start: rd.Quad.center(), width: rd.Quad.width(),
+				votes: map[string]float64{}, confs: map[string][]float64{}, country: map[string]string{}})
+			used = append(used, false)
+			k = len(t.tracks) - 1
+		}
+		used[k] = true
+		tr := t.tracks[k]
+		tr.last, tr.end, tr.lastText, tr.lastBox = at, rd.Quad.center(), rd.Text, rd.Quad
+		tr.frames++
+		tr.votes[rd.Text] += rd.Confidence
+		tr.confs[rd.Text] = append(tr.confs[rd.Text], rd.Confidence)
+		tr.country[rd.Text] = rd.Country
+		// Alternatives get a small share so a text read second-best in many
+		// frames can still win over one read first in a few.
+		for _, c := range rd.Candidates[min(1, len(rd.Candidates)):] {
+			tr.votes[c.Text] += 0.1 * c.Confidence * rd.Confidence
+			if _, ok := tr.country[c.Text]; !ok {
+				tr.country[c.Text] = c.Country
+			}
+		}
+		if rd.Confidence > tr.best.Confidence {
+			tr.best, tr.bestAt = rd, at
+		}
+	}
+	return done
+}
+
+// Flush ends every open pass (at the end of a stream).
+func (t *Tracker) Flush() []Pass {
+	var done []Pass
+	for _, tr := range t.tracks {
+		if p, ok := t.pass(tr); ok {
+			done = append(done, p)
+		}
+	}
+	t.tracks = nil
+	return done
+}
+
+// match finds the open track a read continues: same or nearly the same text,
+// or a box close to the track's last one (a misread of the same plate).
+func (t *Tracker) match(rd Read, used []bool) int {
+	best, bestD := -1, math.Inf(1)
+	c := rd.Quad.center()
+	for i, tr := range t.tracks {
+		if used[i] {
+			continue
+		}
+		d := dist(c, tr.end) / math.Max(tr.width, 1)
+		e := EditDistance(rd.Text, tr.lastText)
+		if e > t.cfg.MaxEdits && d > 1.5 {
+			continue
+		}
+		score := d + float64(e)
+		if score < bestD {
+			best, bestD = i, score
+		}
+	}
+	return best
+}
+
+func (t *Tracker) pass(tr *track) (Pass, bool) {
+	if tr.frames < t.cfg.MinFrames {
+		return Pass{}, false
+	}
+	total := 0.0
+	var cands []Candidate
+	for text, v := range tr.votes {
+		total += v
+		cands = append(cands, Candidate{Text: text, Country: tr.country[text], Confidence: v})
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].Confidence != cands[j].Confidence {
+			return cands[i].Confidence > cands[j].Confidence
+		}
+		return cands[i].Text < cands[j].Text
+	})
+	for i := range cands {
+		cands[i].Confidence /= total
+	}
+	win := cands[0]
+	mean := 0.0
+	for _, c := range tr.confs[win.Text] {
+		mean += c
+	}
+	if n := len(tr.confs[win.Text]); n > 0 {
+		mean /= float64(n)
+	}
+	p := Pass{Text: win.Text, Country: win.Country, Confidence: win.Confidence * mean, Frames: tr.frames,
+		First: tr.first, Last: tr.last, Best: tr.best, BestAt: tr.bestAt, Candidates: cands}
+	if ax := math.Hypot(t.cfg.Axis.X, t.cfg.Axis.Y); ax > 0 {
+		p.Motion = ((tr.end.X-tr.start.X)*t.cfg.Axis.X + (tr.end.Y-tr.start.Y)*t.cfg.Axis.Y) / ax
+		switch {
+		case p.Motion >= t.cfg.MinMotion:
+			p.Direction = "entry"
+		case p.Motion <= -t.cfg.MinMotion:
+			p.Direction = "exit"
+		}
+	}
+	return p, true
+}
