@@ -25,7 +25,7 @@ deps: anpr-deps
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/node
 
-run: build
+run: anpr-deps build
 	./$(BIN) demo
 
 test: deps build

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
@@ -101,17 +102,30 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		_ = a.events.Close()
 		return nil, err
 	}
+	consumers := []site.Consumer{{
+		Name: "recorder", Queue: RecorderQueue, Critical: true,
+		Open: func(camera string, tr media.Track, reason string) (site.Sink, error) {
+			return a.archive.NewRecorder(camera, tr, reason), nil
+		},
+	}}
+	for _, c := range cfg.Cameras {
+		if c.ANPR.Enabled && !c.Disabled {
+			models, err := anpr.LoadModels(cfg.ANPR.Models)
+			if err != nil {
+				_ = a.archive.Close()
+				_ = a.events.Close()
+				return nil, fmt.Errorf("anpr.models: %w", err)
+			}
+			consumers = append(consumers, a.plateConsumer(models))
+			break
+		}
+	}
 	a.site = site.New(site.Options{
 		Cameras:    cfg.Cameras,
 		Events:     a.events,
 		Logger:     log.With("component", "site"),
 		Registerer: a.reg,
-		Consumers: []site.Consumer{{
-			Name: "recorder", Queue: RecorderQueue, Critical: true,
-			Open: func(camera string, tr media.Track, reason string) (site.Sink, error) {
-				return a.archive.NewRecorder(camera, tr, reason), nil
-			},
-		}},
+		Consumers:  consumers,
 	})
 	if err := a.openFederation(); err != nil {
 		_ = a.archive.Close()

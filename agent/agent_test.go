@@ -18,6 +18,7 @@ import (
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
@@ -417,4 +418,82 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		}
 	}
 	t.Logf("%d segments, %d bytes replicated; caught up %.1fs after the link returned", len(want), total, elapsed.Seconds())
+}
+
+// CGR-4.3 / UA-3.3.1: the synthetic camera's trucks, read on the node's
+// own stream: one plate.read per pass with the right text, snapshots, and
+// a link to the archive file that holds the moment.
+func TestPlateReadsFromCamera(t *testing.T) {
+	models, _ := filepath.Abs("../.cache/anpr")
+	if _, err := os.Stat(filepath.Join(models, "libonnxruntime.so.1")); err != nil {
+		t.Fatalf("plate models missing in %s: run make anpr-deps", models)
+	}
+	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := t.TempDir()
+	_, stop := startAgent(t, fmt.Sprintf(`
+node: {id: plates, data_dir: %s, time_zone: UTC}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 10s}
+anpr: {models: %s}
+cameras:
+  - id: Camera1
+    url: %q
+    direction: entry
+    anpr: {enabled: true, fps: 2, countries: [KZ, RU, UA]}
+`, dir, models, src.URL("cam1")))
+	time.Sleep(25 * time.Second) // one loop of the clip and a bit
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string]bool{"123ABC02": true, "A123BC77": true, "AA1234BB": true, "456KTA05": true}
+	log, err := event.OpenLog(filepath.Join(dir, "events.db"), "plates", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	evs, _ := log.Range(0, 0)
+	seen := map[string]int{}
+	idx, err := archive.OpenIndex(filepath.Join(dir, "archive.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	for _, e := range evs {
+		if e.Kind != KindPlateRead {
+			continue
+		}
+		var pr PlateRead
+		if err := json.Unmarshal(e.Payload, &pr); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("read %s (%.2f, %d frames) at %v -> %s +%.1fs", pr.Plate, pr.Confidence, pr.Frames, e.Time, pr.ArchiveLink, pr.Offset)
+		seen[pr.Plate]++
+		if !truth[pr.Plate] {
+			t.Errorf("read %q, which is no plate in the clip", pr.Plate)
+		}
+		if pr.Direction != "entry" || pr.Overview == "" || pr.Crop == "" {
+			t.Errorf("read %+v lacks direction or snapshots", pr)
+		}
+		for _, f := range []string{pr.Overview, pr.Crop} {
+			if st, err := os.Stat(filepath.Join(dir, "plates", filepath.FromSlash(f))); err != nil || st.Size() == 0 {
+				t.Errorf("snapshot %s: %v", f, err)
+			}
+		}
+		segs, _ := idx.Segments("Camera1", e.Time, e.Time.Add(time.Nanosecond))
+		if len(segs) != 1 || segs[0].Path != pr.Archive || !strings.HasPrefix(pr.ArchiveLink, `Camera1\`) {
+			t.Errorf("read at %v links %q; the archive holds %+v", e.Time, pr.Archive, segs)
+		}
+	}
+	for plate := range truth {
+		if seen[plate] == 0 {
+			t.Errorf("plate %s never read", plate)
+		}
+		if seen[plate] > 2 { // the run spans one loop and a bit: at most two passes each
+			t.Errorf("plate %s read %d times: more than one read per pass", plate, seen[plate])
+		}
+	}
 }

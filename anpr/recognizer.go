@@ -67,9 +67,9 @@ type Read struct {
 
 // Candidate is one reading of a plate.
 type Candidate struct {
-	Text       string
-	Country    string
-	Confidence float64
+	Text       string  `json:"text"`
+	Country    string  `json:"country"`
+	Confidence float64 `json:"confidence"`
 }
 
 // Timing splits the time Recognize spent between text detection (including

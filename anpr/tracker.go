@@ -203,3 +203,14 @@ func (t *Tracker) pass(tr *track) (Pass, bool) {
 	}
 	return p, true
 }
+
+// HoldsFrame reports whether an open pass's best read so far was taken at
+// at, so the caller keeps that frame for the pass's snapshot.
+func (t *Tracker) HoldsFrame(at time.Time) bool {
+	for _, tr := range t.tracks {
+		if tr.bestAt.Equal(at) {
+			return true
+		}
+	}
+	return false
+}

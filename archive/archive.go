@@ -87,9 +87,9 @@ type Archive struct {
 	index  *Index
 	syncer *syncer
 
-	mu        sync.Mutex
-	floorHit  bool // a disk-floor alarm is raised and not yet cleared
-	recording map[string]bool
+	mu       sync.Mutex
+	floorHit bool                   // a disk-floor alarm is raised and not yet cleared
+	current  map[string]openSegment // camera -> file being written
 }
 
 // Open opens the archive and repairs files left open by a crash before
@@ -106,7 +106,7 @@ func Open(o Options) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{o: o, index: idx, syncer: newSyncer(o.Metrics, o.Logger), recording: map[string]bool{}}
+	a := &Archive{o: o, index: idx, syncer: newSyncer(o.Metrics, o.Logger), current: map[string]openSegment{}}
 	if err := a.repairOpen(); err != nil {
 		_ = idx.Close()
 		return nil, err

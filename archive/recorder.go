@@ -315,6 +315,7 @@ func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 	}
 	r.file = &segFile{f: f}
 	r.rel, r.fileStart, r.fileTicks = rel, wall.UTC(), ticks
+	a.setCurrent(r.camera, &openSegment{Camera: r.camera, Start: r.fileStart, Path: rel})
 	r.size, r.sum, r.seqNo = 0, sha256.New(), 1
 	r.endTicks = ticks
 	r.boundary = nextBoundary(wall, a.o.Segment, a.o.Location)
@@ -381,6 +382,7 @@ func (r *Recorder) finishFile() error {
 		return ferr
 	}
 	a := r.a
+	a.setCurrent(r.camera, nil)
 	a.syncer.forget(r.file)
 	if err := r.file.close(); err != nil {
 		r.fail(err) // the data may not be durable: repair decides what is
@@ -421,6 +423,7 @@ func (r *Recorder) fail(err error) {
 			Message: fmt.Sprintf("recording of %s failed: %v", r.camera, err)}))
 	}
 	if r.file != nil {
+		a.setCurrent(r.camera, nil)
 		a.syncer.forget(r.file)
 		_ = r.file.close()
 		r.file = nil

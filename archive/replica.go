@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/kuzet/kuzet/event"
 )
@@ -88,3 +89,29 @@ func (a *Archive) ImportReplica(origin string, s Segment, part string) error {
 
 // MkdirFor creates the directories of a file inside the archive durably.
 func (a *Archive) MkdirFor(file string) error { return mkdirDurable(a.o.Root, filepath.Dir(file)) }
+
+// Locate names the file holding camera's video at t — the one being
+// written or a closed one — and how far into it t lies.
+func (a *Archive) Locate(camera string, t time.Time) (rel string, offset time.Duration, ok bool) {
+	a.mu.Lock()
+	cur, open := a.current[camera]
+	a.mu.Unlock()
+	if open && !t.Before(cur.Start) {
+		return cur.Path, t.Sub(cur.Start), true
+	}
+	segs, err := a.index.Segments(camera, t, t.Add(time.Nanosecond))
+	if err != nil || len(segs) == 0 {
+		return "", 0, false
+	}
+	return segs[0].Path, t.Sub(segs[0].Start), true
+}
+
+func (a *Archive) setCurrent(camera string, o *openSegment) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if o == nil {
+		delete(a.current, camera)
+		return
+	}
+	a.current[camera] = *o
+}

@@ -20,6 +20,22 @@ type Config struct {
 	Archive    Archive    `yaml:"archive"`
 	Cameras    []Camera   `yaml:"cameras"`
 	Federation Federation `yaml:"federation"`
+	ANPR       ANPR       `yaml:"anpr"`
+}
+
+// ANPR holds node-wide plate-recognition settings.
+type ANPR struct {
+	Models string `yaml:"models"` // directory of the runtime and models (make anpr-deps)
+}
+
+// CameraANPR turns plate reading on for one camera.
+type CameraANPR struct {
+	Enabled   bool     `yaml:"enabled"`
+	FPS       float64  `yaml:"fps"`            // frames analysed per second (default 5)
+	Keyframes bool     `yaml:"keyframes_only"` // analyse keyframes only: cheapest
+	ROI       []int    `yaml:"roi"`            // [x, y, width, height] in pixels; empty: whole frame
+	Countries []string `yaml:"countries"`      // plate grammars to try first, e.g. [KZ, RU]
+	Axis      string   `yaml:"axis"`           // down | up | left | right: how an entering vehicle moves
 }
 
 // Federation places the node in the hierarchy: listen makes it a parent,
@@ -93,13 +109,14 @@ type Archive struct {
 
 // Camera is one RTSP source.
 type Camera struct {
-	ID            string   `yaml:"id"`
-	URL           string   `yaml:"url"`
-	Transport     string   `yaml:"transport"` // tcp | udp
-	Direction     string   `yaml:"direction"` // entry | exit | auto
-	Disabled      bool     `yaml:"disabled"`
-	RetentionDays int      `yaml:"retention_days"` // 0 = archive.retention_days
-	OfflineAfter  Duration `yaml:"offline_after"`  // silence before camera-offline alarm
+	ID            string     `yaml:"id"`
+	URL           string     `yaml:"url"`
+	Transport     string     `yaml:"transport"` // tcp | udp
+	Direction     string     `yaml:"direction"` // entry | exit | auto
+	Disabled      bool       `yaml:"disabled"`
+	RetentionDays int        `yaml:"retention_days"` // 0 = archive.retention_days
+	OfflineAfter  Duration   `yaml:"offline_after"`  // silence before camera-offline alarm
+	ANPR          CameraANPR `yaml:"anpr"`
 }
 
 // Defaults fill what a config leaves out.
@@ -157,6 +174,9 @@ func (c *Config) applyDefaults() {
 	if f.MaxClockSkew == 0 {
 		f.MaxClockSkew = Duration(2 * time.Second)
 	}
+	if c.ANPR.Models == "" {
+		c.ANPR.Models = ".cache/anpr"
+	}
 	if f.Fragments.Policy == "" {
 		f.Fragments.Policy = "all"
 	}
@@ -170,6 +190,9 @@ func (c *Config) applyDefaults() {
 		}
 		if cam.OfflineAfter == 0 {
 			cam.OfflineAfter = Duration(DefaultOfflineAfter)
+		}
+		if cam.ANPR.FPS == 0 {
+			cam.ANPR.FPS = 5
 		}
 	}
 }
@@ -253,6 +276,21 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if d := time.Duration(cam.OfflineAfter); d < time.Second {
 			return bad(key("offline_after"), "must be at least 1s (camera %s, got %v)", cam.ID, d)
+		}
+		an := cam.ANPR
+		if an.FPS < 0 || an.FPS > 30 {
+			return bad(key("anpr.fps"), "must be between 0 and 30 (camera %s, got %v)", cam.ID, an.FPS)
+		}
+		if len(an.ROI) != 0 && (len(an.ROI) != 4 || an.ROI[0] < 0 || an.ROI[1] < 0 || an.ROI[2] <= 0 || an.ROI[3] <= 0) {
+			return bad(key("anpr.roi"), "must be [x, y, width, height] with a positive size (camera %s)", cam.ID)
+		}
+		switch an.Axis {
+		case "", "down", "up", "left", "right":
+		default:
+			return bad(key("anpr.axis"), "must be down, up, left or right (camera %s, got %q)", cam.ID, an.Axis)
+		}
+		if cam.Direction == "auto" && an.Enabled && an.Axis == "" {
+			return bad(key("anpr.axis"), "direction: auto needs the axis an entering vehicle moves along (camera %s)", cam.ID)
 		}
 	}
 	return nil

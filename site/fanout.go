@@ -26,7 +26,8 @@ type Consumer struct {
 	// raises an alarm.
 	Critical bool
 	// Open starts the consumer for one session. reason explains why the
-	// session starts (node start, reconnect) for gap records.
+	// session starts (node start, reconnect) for gap records. A nil Sink
+	// means the consumer does not take this camera.
 	Open func(camera string, track media.Track, reason string) (Sink, error)
 }
 

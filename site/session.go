@@ -90,6 +90,9 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 			}
 			return 0, fmt.Errorf("start %s: %w", cons.Name, err)
 		}
+		if sink == nil {
+			continue // this consumer does not take this camera
+		}
 		fo.outlets = append(fo.outlets, &outlet{c: cons, ch: make(chan *media.Unit, cons.Queue), sink: sink})
 	}
 	fo.start()

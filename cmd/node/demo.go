@@ -25,10 +25,14 @@ http:
   listen: %[2]s
 archive:
   segment: %[4]s
+anpr:
+  models: %[6]s
 cameras:
   - id: Camera1
     url: %[3]s/cam1
     transport: tcp
+    direction: entry
+    anpr: {enabled: true, fps: 2, countries: [KZ, RU, UA]}
   - id: Camera2
     url: %[3]s/cam2
     transport: udp
@@ -56,6 +60,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fedAddr := fs.String("federation", "127.0.0.1:7443", "centre's QUIC address for child links")
 	rtspAddr := fs.String("rtsp", "127.0.0.1:8554", "synthetic camera address")
 	segment := fs.String("segment", "1m", "archive segment length (production default 5m)")
+	models := fs.String("models", ".cache/anpr", "plate-recognition runtime and models (make anpr-deps)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -84,7 +89,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment, centre.FederationAddr()), log.With("node", "demo-site"))
+	modelDir, err := filepath.Abs(*models)
+	if err != nil {
+		return err
+	}
+	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment,
+		centre.FederationAddr(), modelDir), log.With("node", "demo-site"))
 	if err != nil {
 		return err
 	}
@@ -94,6 +104,8 @@ Kuzet demo running (Ctrl-C to stop)
   synthetic camera  rtsp://%[1]s/cam1  rtsp://%[1]s/cam2
   data              %[2]s   (site.yaml, centre.yaml, pki/)
   site archive      %[2]s/site/archive   (Camera/Year/Month/Day/Hour/File.mp4, %[4]s segments)
+  plate reads       %[3]s/api/v1/events   (kind plate.read: Camera1 reads the trucks' plates;
+                    snapshots in %[2]s/site/plates)
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments
                     %[3]s/api/v1/federation   (link to the centre: RTT, clock offset, backlog)

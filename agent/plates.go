@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
+
+	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/site"
+)
+
+// KindPlateRead is one vehicle pass read by a camera (CGR-4.3, UA-3.3.1).
+const KindPlateRead = "plate.read"
+
+// PlateRead is the payload of a plate.read event.
+type PlateRead struct {
+	Plate       string           `json:"plate"`
+	Country     string           `json:"country"`
+	Confidence  float64          `json:"confidence"`
+	Direction   string           `json:"direction,omitempty"` // entry | exit
+	First       time.Time        `json:"first_seen"`
+	Last        time.Time        `json:"last_seen"`
+	Frames      int              `json:"frames"`
+	Overview    string           `json:"overview,omitempty"` // JPEG, relative to the plates directory
+	Crop        string           `json:"crop,omitempty"`
+	Archive     string           `json:"archive,omitempty"`      // segment path in the archive
+	ArchiveLink string           `json:"archive_link,omitempty"` // CGR-4.3 form: Camera1\2025\08\...
+	Offset      float64          `json:"offset_seconds"`         // into the archive file
+	Candidates  []anpr.Candidate `json:"candidates,omitempty"`
+}
+
+// plateConsumer feeds cameras with anpr.enabled to their analyzers.
+func (a *Agent) plateConsumer(models *anpr.Models) site.Consumer {
+	cams := map[string]config.Camera{}
+	for _, c := range a.cfg.Cameras {
+		cams[c.ID] = c
+	}
+	return site.Consumer{
+		Name: "anpr", Queue: 64,
+		Open: func(camera string, tr media.Track, _ string) (site.Sink, error) {
+			cam, ok := cams[camera]
+			if !ok || !cam.ANPR.Enabled {
+				return nil, nil
+			}
+			return a.startAnalyzer(models, cam, tr)
+		},
+	}
+}
+
+type plateSink struct {
+	an    *anpr.Analyzer
+	codec media.Codec
+}
+
+func (p *plateSink) WriteUnit(u *media.Unit) error {
+	p.an.Push(u.NALUs, u.RandomAccess(p.codec), u.Time)
+	return nil
+}
+
+func (p *plateSink) Close() error { return p.an.Close() }
+
+func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.Track) (site.Sink, error) {
+	w, h, ok := tr.Resolution()
+	if !ok {
+		return nil, fmt.Errorf("camera %s: plate reading needs the frame size, and the SDP carries no SPS", cam.ID)
+	}
+	every, streamFPS := 0, spsFPS(tr)
+	if !cam.ANPR.Keyframes {
+		every = max(1, int(math.Round(streamFPS/cam.ANPR.FPS)))
+	}
+	codec := "h264"
+	if tr.Codec == media.H265 {
+		codec = "hevc"
+	}
+	var roi image.Rectangle
+	if r := cam.ANPR.ROI; len(r) == 4 {
+		roi = image.Rect(r[0], r[1], r[0]+r[2], r[1]+r[3])
+	}
+	var axis struct{ X, Y float64 }
+	switch cam.ANPR.Axis {
+	case "down":
+		axis.Y = 1
+	case "up":
+		axis.Y = -1
+	case "right":
+		axis.X = 1
+	case "left":
+		axis.X = -1
+	}
+	log := a.log.With("component", "anpr", "camera", cam.ID)
+	an, err := anpr.StartAnalyzer(anpr.AnalyzerOptions{
+		Camera: cam.ID, Models: models, ROI: roi,
+		Recognizer: anpr.Options{Countries: cam.ANPR.Countries},
+		Tracker:    anpr.TrackerConfig{Axis: axis},
+		Decoder:    anpr.DecoderOptions{Codec: codec, Every: every, Width: w, Height: h},
+		OnPass:     func(s anpr.Snapshot) { a.plateRead(cam, s) },
+		Logger:     log,
+	}, tr.ParamNALUs())
+	if err != nil {
+		return nil, fmt.Errorf("camera %s: start plate reading: %w", cam.ID, err)
+	}
+	log.Info("plate reading on", "every_nth_frame", every, "width", w, "height", h)
+	return &plateSink{an: an, codec: tr.Codec}, nil
+}
+
+func spsFPS(tr media.Track) float64 {
+	fps := 0.0
+	if tr.Codec == media.H265 {
+		var s h265.SPS
+		if s.Unmarshal(tr.SPS) == nil {
+			fps = s.FPS()
+		}
+	} else {
+		var s h264.SPS
+		if s.Unmarshal(tr.SPS) == nil {
+			fps = s.FPS()
+		}
+	}
+	if fps <= 0 || fps > 120 {
+		return 25
+	}
+	return fps
+}
+
+// plateRead stores a pass's snapshots and its plate.read event.
+func (a *Agent) plateRead(cam config.Camera, s anpr.Snapshot) {
+	p := s.Pass
+	at := p.BestAt
+	if at.IsZero() {
+		at = p.First
+	}
+	pr := PlateRead{
+		Plate: p.Text, Country: p.Country, Confidence: p.Confidence, First: p.First.UTC(), Last: p.Last.UTC(),
+		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction,
+	}
+	if cam.Direction == "auto" {
+		pr.Direction = p.Direction
+	}
+	if rel, off, ok := a.archive.Locate(cam.ID, at); ok {
+		pr.Archive, pr.ArchiveLink, pr.Offset = rel, archive.CGRLink(rel), off.Seconds()
+	}
+	if s.Frame != nil {
+		base := filepath.Join(cam.ID, at.In(a.cfg.Location()).Format("2006/01/02"),
+			fmt.Sprintf("%s_%s", at.In(a.cfg.Location()).Format("150405.000"), safeName(p.Text)))
+		if err := a.writeJPEG(base+"_overview.jpg", s.Frame, image.Rectangle{}); err == nil {
+			pr.Overview = filepath.ToSlash(base + "_overview.jpg")
+		} else {
+			a.log.Error("store plate overview", "camera", cam.ID, "err", err)
+		}
+		crop := p.Best.Box.Inset(-max(p.Best.Box.Dy()/2, 8)).Intersect(s.Frame.Bounds())
+		if !crop.Empty() && a.writeJPEG(base+"_crop.jpg", s.Frame, crop) == nil {
+			pr.Crop = filepath.ToSlash(base + "_crop.jpg")
+		}
+	}
+	e := event.New(KindPlateRead, cam.ID, event.SeverityInfo, pr)
+	e.Time = at
+	if _, err := a.events.Append(e); err != nil {
+		a.log.Error("store plate read", "camera", cam.ID, "plate", p.Text, "err", err)
+	}
+}
+
+// PlatesDir holds plate snapshots.
+func (a *Agent) PlatesDir() string { return filepath.Join(a.cfg.Node.DataDir, "plates") }
+
+func (a *Agent) writeJPEG(rel string, img *image.RGBA, crop image.Rectangle) error {
+	var src image.Image = img
+	if !crop.Empty() {
+		sub := image.NewRGBA(image.Rect(0, 0, crop.Dx(), crop.Dy()))
+		draw.Draw(sub, sub.Bounds(), img, crop.Min, draw.Src)
+		src = sub
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, src, &jpeg.Options{Quality: 85}); err != nil {
+		return err
+	}
+	path := filepath.Join(a.PlatesDir(), rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
+}
