@@ -260,24 +260,7 @@ cameras:
 // node over QUIC (NVMS-6.17), and a certificate naming another node is
 // refused at start.
 func TestSiteEventsReachParent(t *testing.T) {
-	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dir := t.TempDir()
-	pki := filepath.Join(dir, "pki")
-	if err := federation.InitCA(pki, "test", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"centre", "site"} {
-		if _, err := federation.IssueNode(pki, id, pki, time.Time{}, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tls := func(id string) string {
-		return fmt.Sprintf("{ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}", pki, pki, id, pki, id)
-	}
+	src, dir, tls := federationRig(t)
 	if _, err := New(mustParse(t, fmt.Sprintf(`
 node: {id: not-centre, data_dir: %s/x}
 federation: {listen: "127.0.0.1:0", tls: %s}
@@ -336,24 +319,7 @@ func mustParse(t *testing.T, yaml string) *config.Config {
 // restarted; afterwards every segment it recorded is at the parent,
 // byte-identical, pulled under the bandwidth cap.
 func TestSegmentsReplicateAcrossCutAndRestart(t *testing.T) {
-	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dir := t.TempDir()
-	pki := filepath.Join(dir, "pki")
-	if err := federation.InitCA(pki, "test", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"centre", "site"} {
-		if _, err := federation.IssueNode(pki, id, pki, time.Time{}, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tls := func(id string) string {
-		return fmt.Sprintf("{ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}", pki, pki, id, pki, id)
-	}
+	src, dir, tls := federationRig(t)
 	const capMbps = 3.0
 	centre, _ := startAgent(t, fmt.Sprintf(`
 node: {id: centre, data_dir: %s/centre}
@@ -495,5 +461,29 @@ cameras:
 		if seen[plate] > 2 { // the run spans one loop and a bit: at most two passes each
 			t.Errorf("plate %s read %d times: more than one read per pass", plate, seen[plate])
 		}
+	}
+}
+
+// federationRig starts a synthetic camera and certifies nodes "centre" and
+// "site"; tls(id) is the node's federation.tls YAML.
+func federationRig(t *testing.T) (src *testcam.Server, dir string, tls func(id string) string) {
+	t.Helper()
+	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	dir = t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	if err := federation.InitCA(pki, "test", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"centre", "site"} {
+		if _, err := federation.IssueNode(pki, id, pki, time.Time{}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return src, dir, func(id string) string {
+		return fmt.Sprintf("{ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}", pki, pki, id, pki, id)
 	}
 }

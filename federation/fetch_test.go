@@ -25,30 +25,9 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 	ca := newPKI(t)
 	parentID, _ := ca.identity("region", time.Time{}, time.Hour)
 	childID, _ := ca.identity("site", time.Time{}, time.Hour)
-	dir := t.TempDir()
-
-	// the child's file: 3 MB of noise, as incompressible as video
 	const size = 3 << 20
-	data := make([]byte, size)
-	_, _ = rand.Read(data)
-	rel := "Camera1/2025/08/18/14/Camera1_2025_08_18_14_05.mp4"
-	src := filepath.Join(dir, "child", rel)
-	_ = os.MkdirAll(filepath.Dir(src), 0o755)
-	if err := os.WriteFile(src, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-
-	arch, err := archive.Open(archive.Options{Root: filepath.Join(dir, "parent")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer arch.Close()
-	q, err := replicate.OpenQueue(filepath.Join(dir, "replicate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	rig := newFragRig(t, size)
+	dir, rel, arch, q := rig.dir, rig.rel, rig.arch, rig.q
 	const capBytes = 1 << 20 // 8 Mbit/s
 	m := NewMetrics(nil)
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: openLog(t, "region"),
@@ -74,9 +53,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 	go func() { c.Run(cctx); close(cdone) }()
 	defer func() { ccancel(); <-cdone }()
 
-	start := time.Date(2025, 8, 18, 9, 5, 0, 0, time.UTC)
-	if err := q.Add(replicate.Fetch{Child: "site", Origin: "site", Camera: "Camera1", Start: start, End: start.Add(time.Minute),
-		Path: rel, Bytes: size, SHA256: hex.EncodeToString(sum[:])}); err != nil {
+	if err := q.Add(rig.fetch()); err != nil {
 		t.Fatal(err)
 	}
 	part, _ := arch.PartPath("site", rel)
@@ -98,7 +75,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 		return len(segs) == 1
 	})
 	replica := filepath.Join(dir, "parent", "site", rel)
-	if got := mediatest.SHA256(t, replica); got != hex.EncodeToString(sum[:]) {
+	if got := mediatest.SHA256(t, replica); got != rig.sum {
 		t.Fatalf("replica sha256 %s", got)
 	}
 	if _, err := os.Stat(part); err == nil {
@@ -124,25 +101,9 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 	ca := newPKI(t)
 	parentID, _ := ca.identity("region", time.Time{}, time.Hour)
 	childID, _ := ca.identity("site", time.Time{}, time.Hour)
-	dir := t.TempDir()
 	const size = 8 << 20
-	data := make([]byte, size)
-	_, _ = rand.Read(data)
-	rel := "Camera1/2025/08/18/14/Camera1_2025_08_18_14_05.mp4"
-	src := filepath.Join(dir, "child", rel)
-	_ = os.MkdirAll(filepath.Dir(src), 0o755)
-	_ = os.WriteFile(src, data, 0o644)
-	sum := sha256.Sum256(data)
-	arch, err := archive.Open(archive.Options{Root: filepath.Join(dir, "parent")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer arch.Close()
-	q, err := replicate.OpenQueue(filepath.Join(dir, "replicate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
+	rig := newFragRig(t, size)
+	dir, rel, arch, q := rig.dir, rig.rel, rig.arch, rig.q
 	regionLog, siteLog := openLog(t, "region"), openLog(t, "site")
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: regionLog,
 		Fragments: &Fragments{Queue: q, Store: arch, PerChild: 1 << 20}})
@@ -160,9 +121,7 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	start := time.Now()
-	_ = q.Add(replicate.Fetch{Child: "site", Origin: "site", Camera: "Camera1", Start: start, End: start,
-		Path: rel, Bytes: size, SHA256: hex.EncodeToString(sum[:])})
+	_ = q.Add(rig.fetch())
 	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: siteLog,
 		Files: func(_, r string) (string, error) { return filepath.Join(dir, "child", r), nil }})
 	part, _ := arch.PartPath("site", rel)
@@ -210,4 +169,43 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 	if st.Size() >= size {
 		t.Fatal("the fragment replay was over before the alarm arrived: nothing was overtaken")
 	}
+}
+
+// fragRig is a child's segment file of random bytes (as incompressible as
+// video) and the parent's archive and fetch queue.
+type fragRig struct {
+	dir, rel, sum string
+	size          int64
+	arch          *archive.Archive
+	q             *replicate.Queue
+}
+
+func newFragRig(t *testing.T, size int) *fragRig {
+	t.Helper()
+	r := &fragRig{dir: t.TempDir(), rel: "Camera1/2025/08/18/14/Camera1_2025_08_18_14_05.mp4", size: int64(size)}
+	data := make([]byte, size)
+	_, _ = rand.Read(data)
+	src := filepath.Join(r.dir, "child", r.rel)
+	_ = os.MkdirAll(filepath.Dir(src), 0o755)
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	r.sum = hex.EncodeToString(sum[:])
+	var err error
+	if r.arch, err = archive.Open(archive.Options{Root: filepath.Join(r.dir, "parent")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.arch.Close() })
+	if r.q, err = replicate.OpenQueue(filepath.Join(r.dir, "replicate.db")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.q.Close() })
+	return r
+}
+
+func (r *fragRig) fetch() replicate.Fetch {
+	start := time.Date(2025, 8, 18, 9, 5, 0, 0, time.UTC)
+	return replicate.Fetch{Child: "site", Origin: "site", Camera: "Camera1", Start: start, End: start.Add(time.Minute),
+		Path: r.rel, Bytes: r.size, SHA256: r.sum}
 }
