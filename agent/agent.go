@@ -26,6 +26,7 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/plateapi"
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/site"
 )
@@ -257,6 +258,16 @@ func (a *Agent) Run(ctx context.Context) error {
 			if err := a.planner.Run(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("fragment planner stopped", "err", err)
 			}
+		}()
+	}
+	if a.cfg.PlateAPI.URL != "" {
+		fedWG.Add(1)
+		go func() {
+			defer fedWG.Done()
+			plateapi.Run(ctx, plateapi.Options{
+				URL: a.cfg.PlateAPI.URL, AuthHeader: a.cfg.PlateAPI.AuthHeader, Timeout: a.cfg.PlateAPI.Timeout.Std(),
+				Log: a.events, PlatesDir: a.PlatesDir(), Kind: KindPlateRead, Logger: a.log.With("component", "plate-api"),
+			})
 		}()
 	}
 	if a.fedCli != nil {

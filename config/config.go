@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,14 @@ type Config struct {
 	Cameras    []Camera   `yaml:"cameras"`
 	Federation Federation `yaml:"federation"`
 	ANPR       ANPR       `yaml:"anpr"`
+	PlateAPI   PlateAPI   `yaml:"plate_api"`
+}
+
+// PlateAPI is the external API every plate read is POSTed to (CGR-4.3).
+type PlateAPI struct {
+	URL        string   `yaml:"url"`         // empty: no push
+	AuthHeader string   `yaml:"auth_header"` // e.g. "Authorization: Bearer ..."
+	Timeout    Duration `yaml:"timeout"`     // per request (default 10s)
 }
 
 // ANPR holds node-wide plate-recognition settings.
@@ -174,6 +183,9 @@ func (c *Config) applyDefaults() {
 	if f.MaxClockSkew == 0 {
 		f.MaxClockSkew = Duration(2 * time.Second)
 	}
+	if c.PlateAPI.Timeout == 0 {
+		c.PlateAPI.Timeout = Duration(10 * time.Second)
+	}
 	if c.ANPR.Models == "" {
 		c.ANPR.Models = ".cache/anpr"
 	}
@@ -243,6 +255,15 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	}
 	if err := c.validateFederation(bad); err != nil {
 		return err
+	}
+	if u := c.PlateAPI.URL; u != "" {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return bad("plate_api.url", "must be an http:// or https:// URL (got %q)", u)
+		}
+	}
+	if h := c.PlateAPI.AuthHeader; h != "" && !strings.Contains(h, ":") {
+		return bad("plate_api.auth_header", "must be \"Name: value\"")
 	}
 	seen := map[string]bool{}
 	for i := range c.Cameras {

@@ -177,3 +177,16 @@ func TestFragmentPolicies(t *testing.T) {
 		t.Fatalf("bad child policy: %v", err)
 	}
 }
+
+func TestPlateAPIKeys(t *testing.T) {
+	for yaml, key := range map[string]string{
+		"plate_api: {url: ftp://x/y}\n":                              "plate_api.url",
+		"plate_api: {url: 'https://x/y', auth_header: Bearer abc}\n": "plate_api.auth_header",
+	} {
+		_, err := Parse([]byte("node: {id: a}\n"+yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+}
