@@ -51,9 +51,12 @@ fuzz:
 	$(GO) test ./federation -run '^$$' -fuzz FuzzReadFrame -fuzztime $(FUZZTIME)
 	$(GO) test ./anpr -run '^$$' -fuzz FuzzParseTruth -fuzztime $(FUZZTIME)
 
-# Records N cameras from a local RTSP source and compares with ffmpeg.
+# Records N cameras from a local RTSP source and compares with ffmpeg;
+# then federation links: replay against the caps, alarm latency under
+# saturation, parent cost per link.
 bench: build
 	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
+	$(GO) run ./bench/federation
 
 clean:
 	rm -rf bin

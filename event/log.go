@@ -29,11 +29,15 @@ type Log struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	mu      sync.Mutex
+	mu      sync.Mutex // serialises writers
 	lastPos uint64
 	lastSeq uint64 // this node's own Seq
-	subs    map[chan Event]struct{}
-	urgent  map[chan Event]struct{}
+
+	// subscribers have their own lock, so that announcing an event never
+	// waits for another writer's commit
+	subMu  sync.Mutex
+	subs   map[chan Event]struct{}
+	urgent map[chan Event]struct{}
 }
 
 // OpenLog opens or creates the log at path for events originating at origin.
@@ -114,10 +118,10 @@ func (l *Log) Append(e Event) (Event, error) {
 func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var stored []Event
+	var stored, firstSeen []Event
 	pos := l.lastPos
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		stored = stored[:0]
+		stored, firstSeen = stored[:0], firstSeen[:0]
 		pos = l.lastPos
 		hwm := tx.Bucket(bucketHWM)
 		marks := map[string]uint64{}
@@ -150,6 +154,17 @@ func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
 			if err := tx.Bucket(bucketEvents).Put(u64(pos), b); err != nil {
 				return err
 			}
+			if Urgent(e) {
+				// the ordered copy is here: the early one is no longer needed
+				ub := tx.Bucket(bucketUrgent)
+				if ub.Get([]byte(e.ID())) != nil {
+					if err := ub.Delete([]byte(e.ID())); err != nil {
+						return err
+					}
+				} else {
+					firstSeen = append(firstSeen, e)
+				}
+			}
 			marks[e.Origin] = e.Seq
 			stored = append(stored, e)
 		}
@@ -166,6 +181,10 @@ func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
 	l.lastPos = pos
 	for _, e := range stored {
 		l.notify(e)
+	}
+	for _, e := range firstSeen {
+		// urgent, and it came in order first: pass it on ahead from here
+		l.notifyUrgent(e)
 	}
 	return stored, nil
 }
@@ -209,15 +228,15 @@ func (l *Log) StoreUrgent(e Event, via string) (bool, error) {
 	if err != nil || !stored {
 		return false, err
 	}
-	l.mu.Lock()
 	l.notifyUrgent(e)
-	l.mu.Unlock()
 	return true, nil
 }
 
-// notifyUrgent is called with l.mu held. Urgent events are few, so their
+// notifyUrgent announces an urgent event. Urgent events are few, so their
 // watchers' buffers do not fill behind bulk traffic.
 func (l *Log) notifyUrgent(e Event) {
+	l.subMu.Lock()
+	defer l.subMu.Unlock()
 	for ch := range l.urgent {
 		select {
 		case ch <- e:
@@ -243,21 +262,23 @@ func (l *Log) UrgentEvents() ([]Event, error) {
 }
 
 // WatchUrgent delivers urgent events (see Urgent) as this node raises
-// them and as they arrive ahead of order from children, so a link can pass
-// them on at once.
+// them and as they first arrive from children — ahead of order or in it —
+// so a link can pass them on at once.
 func (l *Log) WatchUrgent(buffer int) (<-chan Event, func()) {
 	ch := make(chan Event, buffer)
-	l.mu.Lock()
+	l.subMu.Lock()
 	l.urgent[ch] = struct{}{}
-	l.mu.Unlock()
+	l.subMu.Unlock()
 	return ch, func() {
-		l.mu.Lock()
+		l.subMu.Lock()
 		delete(l.urgent, ch)
-		l.mu.Unlock()
+		l.subMu.Unlock()
 	}
 }
 
 func (l *Log) notify(e Event) {
+	l.subMu.Lock()
+	defer l.subMu.Unlock()
 	for ch := range l.subs {
 		select {
 		case ch <- e:
@@ -325,13 +346,13 @@ func (l *Log) SetCursor(name string, pos uint64) error {
 // Watch delivers events stored from now on until cancel is called.
 func (l *Log) Watch(buffer int) (<-chan Event, func()) {
 	ch := make(chan Event, buffer)
-	l.mu.Lock()
+	l.subMu.Lock()
 	l.subs[ch] = struct{}{}
-	l.mu.Unlock()
+	l.subMu.Unlock()
 	return ch, func() {
-		l.mu.Lock()
+		l.subMu.Lock()
 		delete(l.subs, ch)
-		l.mu.Unlock()
+		l.subMu.Unlock()
 	}
 }
 

@@ -260,13 +260,7 @@ func (c *Client) shipAlarms(ctx context.Context, conn *quic.Conn) error {
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamAlarms}); err != nil {
 		return err
 	}
-	for {
-		var e event.Event
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e = <-urgent:
-		}
+	send := func(e event.Event) error {
 		if err := WriteFrame(str, MsgEvents, Events{Events: []event.Event{e}}); err != nil {
 			return fmt.Errorf("send alarm: %w", err)
 		}
@@ -276,5 +270,44 @@ func (c *Client) shipAlarms(ctx context.Context, conn *quic.Conn) error {
 			return fmt.Errorf("alarm not acknowledged: %w", err)
 		}
 		c.o.Metrics.UrgentSent.Inc()
+		return nil
 	}
+	// alarms stored while the link was down go first, ahead of the
+	// backlog the events stream is about to replay
+	if err := c.pendingAlarms(ctx, send); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e := <-urgent:
+			if err := send(e); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// pendingAlarms sends the urgent events the parent has not acknowledged.
+func (c *Client) pendingAlarms(ctx context.Context, send func(event.Event) error) error {
+	after, err := c.o.Log.Cursor(c.outbox.Name)
+	if err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		page, err := c.o.Log.Range(after, 1024)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		for _, e := range page {
+			if event.Urgent(e) {
+				if err := send(e); err != nil {
+					return err
+				}
+			}
+		}
+		after = page[len(page)-1].Pos
+	}
+	return ctx.Err()
 }

@@ -209,3 +209,74 @@ func (r *fragRig) fetch() replicate.Fetch {
 	return replicate.Fetch{Child: "site", Origin: "site", Camera: "Camera1", Start: start, End: start.Add(time.Minute),
 		Path: r.rel, Bytes: r.size, SHA256: r.sum}
 }
+
+// An alarm crosses a middle node ahead of that node's own upstream
+// backlog, and one raised while the site was cut off goes ahead of the
+// site's backlog once the link returns.
+func TestAlarmsOvertakeAcrossTiersAndOutages(t *testing.T) {
+	ca := newPKI(t)
+	centreID, _ := ca.identity("centre", time.Time{}, time.Hour)
+	regionID, _ := ca.identity("region", time.Time{}, time.Hour)
+	siteID, _ := ca.identity("site", time.Time{}, time.Hour)
+	centreLog, regionLog, siteLog := openLog(t, "centre"), openLog(t, "region"), openLog(t, "site")
+	centre := startServer(t, centreID, centreLog, nil)
+	region := startServer(t, regionID, regionLog, nil)
+	bulk := func(l *event.Log, origin string, n int) {
+		b := make([]event.Event, n)
+		for i := range b {
+			b[i] = event.Event{Origin: origin, Seq: uint64(i + 1), Kind: "test.tick", Time: time.Now()}
+		}
+		if _, err := l.Ingest(b, origin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arrived := func(l *event.Log, id, origin string, seq uint64) bool {
+		if hw, _ := l.HighWater(origin); hw >= seq {
+			return true
+		}
+		u, _ := l.UrgentEvents()
+		for _, e := range u {
+			if e.ID() == id {
+				return true
+			}
+		}
+		return false
+	}
+	grave := func(msg string) event.Event {
+		e, err := siteLog.Append(event.New(event.KindAlarmRaised, "Camera1", event.SeverityGrave,
+			event.Alarm{Key: "tamper:Camera1", Type: "tamper", Message: msg}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+
+	// the site is cut off: an alarm and a backlog pile up
+	const backlog = 100000
+	bulk(siteLog, "cam-sim", backlog)
+	early := grave("raised while cut off")
+	bulk(regionLog, "other-site", backlog) // the region has its own backlog towards the centre
+	startClient(t, regionID, regionLog, centre.Addr())
+	startClient(t, siteID, siteLog, region.Addr())
+	waitFor(t, 20*time.Second, "the early alarm at the centre", func() bool {
+		return arrived(centreLog, early.ID(), "site", early.Seq)
+	})
+	siteBacklog, _ := centreLog.HighWater("cam-sim")
+	regionBacklog, _ := centreLog.HighWater("other-site")
+	t.Logf("early alarm at the centre with %d/%d site and %d/%d region backlog events delivered",
+		siteBacklog, backlog, regionBacklog, backlog)
+	if siteBacklog >= backlog && regionBacklog >= backlog {
+		t.Fatal("the alarm raised during the outage waited for the backlogs")
+	}
+	// and one raised now, while the region still replays towards the centre
+	late := grave("raised after the link returned")
+	raised := time.Now()
+	waitFor(t, 20*time.Second, "the late alarm at the centre", func() bool {
+		return arrived(centreLog, late.ID(), "site", late.Seq)
+	})
+	regionBacklog, _ = centreLog.HighWater("other-site")
+	t.Logf("late alarm at the centre after %v with %d/%d region backlog events delivered", time.Since(raised), regionBacklog, backlog)
+	if regionBacklog >= backlog {
+		t.Fatal("the late alarm waited for the region's backlog")
+	}
+}
