@@ -266,7 +266,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			defer fedWG.Done()
 			plateapi.Run(ctx, plateapi.Options{
 				URL: a.cfg.PlateAPI.URL, AuthHeader: a.cfg.PlateAPI.AuthHeader, Timeout: a.cfg.PlateAPI.Timeout.Std(),
-				Log: a.events, PlatesDir: a.PlatesDir(), Kind: KindPlateRead, Logger: a.log.With("component", "plate-api"),
+				Log: a.events, PlatesDir: a.PlatesDir(), Kind: anpr.KindPlateRead, Logger: a.log.With("component", "plate-api"),
 			})
 		}()
 	}

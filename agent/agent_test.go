@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
@@ -442,10 +443,10 @@ cameras:
 	}
 	defer idx.Close()
 	for _, e := range evs {
-		if e.Kind != KindPlateRead {
+		if e.Kind != anpr.KindPlateRead {
 			continue
 		}
-		var pr PlateRead
+		var pr anpr.PlateRead
 		if err := json.Unmarshal(e.Payload, &pr); err != nil {
 			t.Fatal(err)
 		}

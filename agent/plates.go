@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
@@ -22,26 +21,6 @@ import (
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 )
-
-// KindPlateRead is one vehicle pass read by a camera (CGR-4.3, UA-3.3.1).
-const KindPlateRead = "plate.read"
-
-// PlateRead is the payload of a plate.read event.
-type PlateRead struct {
-	Plate       string           `json:"plate"`
-	Country     string           `json:"country"`
-	Confidence  float64          `json:"confidence"`
-	Direction   string           `json:"direction,omitempty"` // entry | exit
-	First       time.Time        `json:"first_seen"`
-	Last        time.Time        `json:"last_seen"`
-	Frames      int              `json:"frames"`
-	Overview    string           `json:"overview,omitempty"` // JPEG, relative to the plates directory
-	Crop        string           `json:"crop,omitempty"`
-	Archive     string           `json:"archive,omitempty"`      // segment path in the archive
-	ArchiveLink string           `json:"archive_link,omitempty"` // CGR-4.3 form: Camera1\2025\08\...
-	Offset      float64          `json:"offset_seconds"`         // into the archive file
-	Candidates  []anpr.Candidate `json:"candidates,omitempty"`
-}
 
 // plateConsumer feeds cameras with anpr.enabled to their analyzers.
 func (a *Agent) plateConsumer(models *anpr.Models) site.Consumer {
@@ -143,7 +122,7 @@ func (a *Agent) plateRead(cam config.Camera, s anpr.Snapshot) {
 	if at.IsZero() {
 		at = p.First
 	}
-	pr := PlateRead{
+	pr := anpr.PlateRead{
 		Plate: p.Text, Country: p.Country, Confidence: p.Confidence, First: p.First.UTC(), Last: p.Last.UTC(),
 		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction,
 	}
@@ -166,7 +145,7 @@ func (a *Agent) plateRead(cam config.Camera, s anpr.Snapshot) {
 			pr.Crop = filepath.ToSlash(base + "_crop.jpg")
 		}
 	}
-	e := event.New(KindPlateRead, cam.ID, event.SeverityInfo, pr)
+	e := event.New(anpr.KindPlateRead, cam.ID, event.SeverityInfo, pr)
 	e.Time = at
 	if _, err := a.events.Append(e); err != nil {
 		a.log.Error("store plate read", "camera", cam.ID, "plate", p.Text, "err", err)

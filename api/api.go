@@ -83,6 +83,7 @@ func Handler(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, nonNil(gaps))
 	})
+	mux.HandleFunc("GET /api/v1/plates", d.searchPlates)
 	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
 		after, limit := uint64(0), 100
 		if v := r.URL.Query().Get("after"); v != "" {
@@ -120,9 +121,17 @@ func nonNil[T any](s []T) []T {
 
 // timeRange parses ?from=&to= (RFC 3339). Missing from means the last hour.
 func timeRange(w http.ResponseWriter, r *http.Request) (time.Time, time.Time, bool) {
+	return parseRange(w, r, time.Now().Add(-time.Hour))
+}
+
+// timeRangeOpen is timeRange with no default start.
+func timeRangeOpen(w http.ResponseWriter, r *http.Request) (time.Time, time.Time, bool) {
+	return parseRange(w, r, time.Time{})
+}
+
+func parseRange(w http.ResponseWriter, r *http.Request, from time.Time) (time.Time, time.Time, bool) {
 	q := r.URL.Query()
 	to := time.Time{}
-	from := time.Now().Add(-time.Hour)
 	if v := q.Get("from"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/site"
@@ -104,5 +105,82 @@ func TestAllowList(t *testing.T) {
 	code, body := get(t, srv.URL+"/api/v1/cameras")
 	if code != http.StatusForbidden || !strings.Contains(body, "127.0.0.1 is not allowed") {
 		t.Fatalf("%d %s", code, body)
+	}
+}
+
+// Plate search answers from the node's log, which on a parent holds its
+// children's reads too.
+func TestPlateSearch(t *testing.T) {
+	dir := t.TempDir()
+	idx, _ := archive.OpenIndex(filepath.Join(dir, "archive.db"))
+	defer idx.Close()
+	ev, err := event.OpenLog(filepath.Join(dir, "events.db"), "region", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	t0 := time.Date(2025, 8, 18, 10, 0, 0, 0, time.UTC)
+	read := func(origin string, seq uint64, cam, plate string, at time.Time) event.Event {
+		e := event.New(anpr.KindPlateRead, cam, "", anpr.PlateRead{Plate: plate, Country: "KZ", Direction: "entry",
+			ArchiveLink: `Camera1\2025\08\18\10\Camera1_2025_08_18_10_00.mp4`})
+		e.Origin, e.Seq, e.Time, e.Path = origin, seq, at, []string{origin}
+		return e
+	}
+	if _, err := ev.Ingest([]event.Event{
+		read("site-a", 1, "Camera1", "123ABC02", t0),
+		read("site-a", 2, "Camera1", "123ABD02", t0.Add(time.Minute)),
+		read("site-a", 3, "Camera2", "A123BC77", t0.Add(2*time.Minute)),
+	}, "site-a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ev.Ingest([]event.Event{read("site-b", 1, "Camera1", "123ABC02", t0.Add(3*time.Minute))}, "site-b"); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	srv := httptest.NewServer(Handler(Deps{NodeID: "region", Site: site.New(site.Options{Registerer: reg}),
+		Index: idx, Events: ev, Gatherer: reg, Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}))
+	defer srv.Close()
+	search := func(q string) []PlateHit {
+		t.Helper()
+		code, body := get(t, srv.URL+"/api/v1/plates?"+q)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", q, code, body)
+		}
+		var hits []PlateHit
+		if err := json.Unmarshal([]byte(body), &hits); err != nil {
+			t.Fatal(err)
+		}
+		return hits
+	}
+	cases := []struct {
+		q    string
+		want []string
+	}{
+		{"plate=123abc02", []string{"site-b/1", "site-a/1"}},
+		{"plate=123ABC02&node=site-a", []string{"site-a/1"}},
+		{"plate=123AB&match=prefix", []string{"site-b/1", "site-a/2", "site-a/1"}},
+		{"plate=123ABC02&match=fuzzy", []string{"site-b/1", "site-a/2", "site-a/1"}},
+		{"plate=A123&match=prefix&camera=Camera2", []string{"site-a/3"}},
+		{"plate=123ABC02&from=2025-08-18T10:02:00Z", []string{"site-b/1"}},
+		{"plate=123ABC02&to=2025-08-18T10:02:00Z", []string{"site-a/1"}},
+		{"plate=999ZZZ99", nil},
+	}
+	for _, c := range cases {
+		hits := search(c.q)
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.ID)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s: %v, want %v", c.q, got, c.want)
+		}
+	}
+	if h := search("plate=A123BC77"); len(h) != 1 || h[0].Read.ArchiveLink == "" || h[0].Camera != "Camera2" {
+		t.Errorf("hit %+v", h)
+	}
+	for q, msg := range map[string]string{"": "plate: required", "plate=1&match=soundex": "match", "plate=1&from=x": "from", "plate=1&limit=0": "limit"} {
+		if code, body := get(t, srv.URL+"/api/v1/plates?"+q); code != 400 || !strings.Contains(body, msg) {
+			t.Errorf("%q: %d %s", q, code, body)
+		}
 	}
 }

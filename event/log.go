@@ -361,3 +361,25 @@ func u64(s uint64) []byte {
 	binary.BigEndian.PutUint64(k[:], s)
 	return k[:]
 }
+
+// Search walks the log from the newest event back and returns up to limit
+// events that match, newest first. It reads every event it passes: fine
+// for operator queries over a node's log, not for high rates.
+func (l *Log) Search(limit int, match func(Event) bool) ([]Event, error) {
+	var out []Event
+	err := l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode event at %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			e.Pos = binary.BigEndian.Uint64(k)
+			if match(e) {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

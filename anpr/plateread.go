@@ -1,0 +1,24 @@
+package anpr
+
+import "time"
+
+// KindPlateRead is the event kind of one vehicle pass read by a camera
+// (CGR-4.3, UA-3.3.1).
+const KindPlateRead = "plate.read"
+
+// PlateRead is the payload of a plate.read event.
+type PlateRead struct {
+	Plate       string      `json:"plate"`
+	Country     string      `json:"country"`
+	Confidence  float64     `json:"confidence"`
+	Direction   string      `json:"direction,omitempty"` // entry | exit
+	First       time.Time   `json:"first_seen"`
+	Last        time.Time   `json:"last_seen"`
+	Frames      int         `json:"frames"`
+	Overview    string      `json:"overview,omitempty"` // JPEG, relative to the node's plates directory
+	Crop        string      `json:"crop,omitempty"`
+	Archive     string      `json:"archive,omitempty"`      // segment path in the archive
+	ArchiveLink string      `json:"archive_link,omitempty"` // CGR-4.3 form: Camera1\2025\08\...
+	Offset      float64     `json:"offset_seconds"`         // into the archive file
+	Candidates  []Candidate `json:"candidates,omitempty"`
+}
