@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/federation"
+
+	"github.com/kuzet/kuzet/bench/internal/procfs"
 )
 
 type options struct {
@@ -181,7 +183,7 @@ func run() int {
 		delete(want, "3")
 	}
 
-	b := &bench{o: o, clk: clockTicks(), reg: &registry{}, ids: map[string]*federation.Identity{},
+	b := &bench{o: o, clk: procfs.ClockTicks(), reg: &registry{}, ids: map[string]*federation.Identity{},
 		capBps: o.capMbps * 1e6 / 8, totalBps: o.totalMbps * 1e6 / 8}
 	rep := &report{StartedAt: time.Now().UTC(), Machine: describeMachine(b.clk)}
 
@@ -318,7 +320,7 @@ func run() int {
 		}
 	}
 
-	rep.Machine.LoadEnd = loadAvg()
+	rep.Machine.LoadEnd = procfs.LoadAvg()
 	if r, ok := why.Load().(string); ok {
 		rep.Interrupted = r
 	}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
+
+	"github.com/kuzet/kuzet/bench/internal/procfs"
 )
 
 // scaleResult is part 3: one parent process, many children.
@@ -133,7 +135,7 @@ func (p *parentProc) stop() {
 	}
 }
 
-func (p *parentProc) cpuTicks() (uint64, error) { return cpuTicks(strconv.Itoa(p.pid)) }
+func (p *parentProc) cpuTicks() (uint64, error) { return procfs.CPUTicks(strconv.Itoa(p.pid)) }
 
 func (b *bench) runScale(ctx context.Context) (res *scaleResult, err error) {
 	L := b.o.links
@@ -276,7 +278,7 @@ func (b *bench) runScale(ctx context.Context) (res *scaleResult, err error) {
 	if err != nil {
 		return nil, err
 	}
-	self0, _ := cpuTicks("self")
+	self0, _ := procfs.CPUTicks("self")
 	sent0, w0 := sent.Load(), time.Now()
 	if err := sleepCtx(ctx, b.o.window); err != nil {
 		return nil, err
@@ -285,7 +287,7 @@ func (b *bench) runScale(ctx context.Context) (res *scaleResult, err error) {
 	if err != nil {
 		return nil, err
 	}
-	self1, _ := cpuTicks("self")
+	self1, _ := procfs.CPUTicks("self")
 	sent1, el := sent.Load(), time.Since(w0).Seconds()
 	st1, err := p.stat()
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kuzet/kuzet/bench/internal/procfs"
 )
 
 type options struct {
@@ -125,7 +127,7 @@ func run() int {
 	})
 	ctx := context.Background()
 
-	o.clk = clockTicks()
+	o.clk = procfs.ClockTicks()
 	rep := report{
 		Machine:   describeMachine(o.kuzet, o.ffmpeg, o.clk),
 		Window:    o.window.String(),
@@ -157,7 +159,7 @@ func run() int {
 		}
 		rep.Results = append(rep.Results, res)
 	}
-	rep.LoadAvgEnd = loadAvg()
+	rep.LoadAvgEnd = procfs.LoadAvg()
 
 	printTables(os.Stdout, rep)
 	if o.jsonPath != "" {
