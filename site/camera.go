@@ -156,10 +156,10 @@ func (c *Camera) watch(ctx context.Context) {
 			streaming := c.st.State == StateStreaming
 			reason := c.st.Reason
 			wasOffline := c.offline
-			c.offline = now.Sub(last) > silence && !streaming
-			c.st.Offline = c.offline
+			offline := now.Sub(last) > silence && !streaming
+			c.offline, c.st.Offline = offline, offline
 			c.mu.Unlock()
-			if c.offline && !wasOffline {
+			if offline && !wasOffline {
 				msg := fmt.Sprintf("camera %s offline: no video for more than %v", c.cfg.ID, silence)
 				if reason != "" {
 					msg += " (" + reason + ")"
