@@ -6,6 +6,8 @@ LDFLAGS     := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -count=1 -timeout 25m
 BENCH_N     ?= 1,10,50,100
+# the concurrent core also runs under the race detector in make test
+RACE_PKGS   := ./event ./replicate ./federation ./site ./archive ./plateapi ./api ./config
 BENCH_WINDOW ?= 30s
 
 .PHONY: all deps build run test race lint fuzz bench clean
@@ -33,6 +35,7 @@ test: deps build
 		{ echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	KUZET_BIN=$(CURDIR)/$(BIN) $(GO) test $(TEST_FLAGS) ./...
+	$(GO) test -race $(TEST_FLAGS) $(RACE_PKGS)
 
 race: build
 	KUZET_BIN=$(CURDIR)/$(BIN) $(GO) test -race $(TEST_FLAGS) ./...
