@@ -38,6 +38,7 @@ const RecorderQueue = 512
 // Agent is a running node.
 type Agent struct {
 	cfg     *config.Config
+	loc     *time.Location // node time zone, loaded once
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	events  *event.Log
@@ -65,7 +66,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	if err := os.MkdirAll(cfg.Node.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	a := &Agent{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version}
+	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var err error
@@ -85,7 +86,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		MaxFileBytes: int64(cfg.Archive.MaxFileMB) << 20,
 		MaxWidth:     cfg.Archive.MaxResolution.Width,
 		MaxHeight:    cfg.Archive.MaxResolution.Height,
-		Location:     cfg.Location(),
+		Location:     a.loc,
 		Events:       a.events,
 		Logger:       log.With("component", "archive"),
 		Metrics:      archive.NewMetrics(a.reg),

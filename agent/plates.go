@@ -133,8 +133,9 @@ func (a *Agent) plateRead(cam config.Camera, s anpr.Snapshot) {
 		pr.Archive, pr.ArchiveLink, pr.Offset = rel, archive.CGRLink(rel), off.Seconds()
 	}
 	if s.Frame != nil {
-		base := filepath.Join(cam.ID, at.In(a.cfg.Location()).Format("2006/01/02"),
-			fmt.Sprintf("%s_%s", at.In(a.cfg.Location()).Format("150405.000"), safeName(p.Text)))
+		local := at.In(a.loc)
+		base := filepath.Join(cam.ID, local.Format("2006/01/02"),
+			fmt.Sprintf("%s_%s", local.Format("150405.000"), safeName(p.Text)))
 		if err := a.writeJPEG(base+"_overview.jpg", s.Frame, image.Rectangle{}); err == nil {
 			pr.Overview = filepath.ToSlash(base + "_overview.jpg")
 		} else {

@@ -93,7 +93,7 @@ func (a *Archive) NewRecorder(camera string, track media.Track, gapReason string
 // file write; the recorder then retries with a new file at the next keyframe.
 func (r *Recorder) WriteUnit(u *media.Unit) error {
 	ra := u.RandomAccess(r.track.Codec)
-	changed := r.track.UpdateParams(u)
+	changed, inband := r.track.UpdateParams(u)
 	if !r.started {
 		if !ra || !r.track.Ready() {
 			r.skip("waiting_keyframe")
@@ -109,7 +109,7 @@ func (r *Recorder) WriteUnit(u *media.Unit) error {
 		r.reCut = true
 	}
 
-	dts, err := r.extractDTS(u)
+	dts, err := r.extractDTS(u, ra && !inband)
 	if err != nil {
 		r.skip("bad_timestamp")
 		r.log.Debug("drop unit", "err", err)
@@ -118,7 +118,7 @@ func (r *Recorder) WriteUnit(u *media.Unit) error {
 		}
 		r.h264DTS.Initialize()
 		r.h265DTS.Initialize()
-		if dts, err = r.extractDTS(u); err != nil {
+		if dts, err = r.extractDTS(u, !inband); err != nil {
 			return nil
 		}
 	}
@@ -197,9 +197,11 @@ func (r *Recorder) skip(reason string) {
 	r.a.o.Metrics.FramesSkipped.WithLabelValues(r.camera, reason).Inc()
 }
 
-func (r *Recorder) extractDTS(u *media.Unit) (int64, error) {
+// extractDTS computes u's decoding time; addParams is set for a keyframe
+// without its own SPS.
+func (r *Recorder) extractDTS(u *media.Unit, addParams bool) (int64, error) {
 	nalus := u.NALUs
-	if u.RandomAccess(r.track.Codec) && !r.track.HasInbandParams(u) {
+	if addParams {
 		// cameras and encoders that send parameter sets only in the SDP:
 		// the extractor needs the SPS next to each keyframe
 		nalus = append(r.track.ParamNALUs(), u.NALUs...)

@@ -49,9 +49,8 @@ func (u *Unit) RandomAccess(c Codec) bool {
 }
 
 // UpdateParams copies in-band parameter sets of u into t and reports
-// whether any of them changed.
-func (t *Track) UpdateParams(u *Unit) bool {
-	changed := false
+// whether any of them changed and whether u carried an SPS of its own.
+func (t *Track) UpdateParams(u *Unit) (changed, inbandSPS bool) {
 	set := func(dst *[]byte, n []byte) {
 		if !bytes.Equal(*dst, n) {
 			*dst = append([]byte(nil), n...)
@@ -71,6 +70,7 @@ func (t *Track) UpdateParams(u *Unit) bool {
 				set(&t.VPS, n)
 			case h265.NALUType_SPS_NUT:
 				set(&t.SPS, n)
+				inbandSPS = true
 			case h265.NALUType_PPS_NUT:
 				set(&t.PPS, n)
 			}
@@ -79,28 +79,12 @@ func (t *Track) UpdateParams(u *Unit) bool {
 		switch h264.NALUType(n[0] & 0x1f) {
 		case h264.NALUTypeSPS:
 			set(&t.SPS, n)
+			inbandSPS = true
 		case h264.NALUTypePPS:
 			set(&t.PPS, n)
 		}
 	}
-	return changed
-}
-
-// HasInbandParams reports whether u carries its own SPS.
-func (t *Track) HasInbandParams(u *Unit) bool {
-	for _, n := range u.NALUs {
-		if len(n) == 0 {
-			continue
-		}
-		if t.Codec == H265 {
-			if h265.NALUType((n[0]>>1)&0b111111) == h265.NALUType_SPS_NUT {
-				return true
-			}
-		} else if h264.NALUType(n[0]&0x1f) == h264.NALUTypeSPS {
-			return true
-		}
-	}
-	return false
+	return changed, inbandSPS
 }
 
 // ParamNALUs returns the parameter sets in decoding order.

@@ -91,22 +91,11 @@ func (q *Queue) Add(fs ...Fetch) error {
 func (q *Queue) Next(child string) (Fetch, bool, error) {
 	var best Fetch
 	found := false
-	err := q.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketFetch).Bucket([]byte(child))
-		if b == nil {
-			return nil
+	err := q.each(child, func(f Fetch) {
+		// fewer failures first, then oldest: one bad file never blocks the rest
+		if !found || f.Tries < best.Tries || (f.Tries == best.Tries && f.Start.Before(best.Start)) {
+			best, found = f, true
 		}
-		return b.ForEach(func(_, v []byte) error {
-			var f Fetch
-			if err := json.Unmarshal(v, &f); err != nil {
-				return err
-			}
-			// fewer failures first, then oldest: one bad file never blocks the rest
-			if !found || f.Tries < best.Tries || (f.Tries == best.Tries && f.Start.Before(best.Start)) {
-				best, found = f, true
-			}
-			return nil
-		})
 	})
 	return best, found, err
 }
@@ -139,7 +128,16 @@ func (q *Queue) Failed(f Fetch) error {
 
 // Len counts the child's queued fetches and their bytes.
 func (q *Queue) Len(child string) (n int, bytes int64, err error) {
-	err = q.db.View(func(tx *bolt.Tx) error {
+	err = q.each(child, func(f Fetch) {
+		n++
+		bytes += f.Bytes
+	})
+	return n, bytes, err
+}
+
+// each visits the child's queued fetches.
+func (q *Queue) each(child string, visit func(Fetch)) error {
+	return q.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketFetch).Bucket([]byte(child))
 		if b == nil {
 			return nil
@@ -147,14 +145,12 @@ func (q *Queue) Len(child string) (n int, bytes int64, err error) {
 		return b.ForEach(func(_, v []byte) error {
 			var f Fetch
 			if err := json.Unmarshal(v, &f); err != nil {
-				return err
+				return fmt.Errorf("decode queued fetch of %s: %w", child, err)
 			}
-			n++
-			bytes += f.Bytes
+			visit(f)
 			return nil
 		})
 	})
-	return n, bytes, err
 }
 
 // Wake returns a channel signalled when the child's queue grows.
