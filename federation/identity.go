@@ -166,3 +166,15 @@ func (i *Identity) peerID(cs tls.ConnectionState) (string, error) {
 	}
 	return i.verifyPeer(raw)
 }
+
+// MutualTLS is the same mutual TLS for another protocol between nodes (the
+// catalogue's Raft transport, say): federation certificates and revocation,
+// with alpn instead of the link protocol's. PeerNodeID names the verified peer.
+func (i *Identity) MutualTLS(server bool, alpn string, log *slog.Logger) *tls.Config {
+	cfg := i.tlsConfig(server, log)
+	cfg.NextProtos = []string{alpn}
+	return cfg
+}
+
+// PeerNodeID returns the verified node ID of a finished handshake.
+func (i *Identity) PeerNodeID(cs tls.ConnectionState) (string, error) { return i.peerID(cs) }
