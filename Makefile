@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./testcam -run '^$$' -fuzz FuzzParseAnnexB -fuzztime $(FUZZTIME)
 	$(GO) test ./federation -run '^$$' -fuzz FuzzReadFrame -fuzztime $(FUZZTIME)
+	$(GO) test ./federation -run '^$$' -fuzz FuzzDecodeUnit -fuzztime $(FUZZTIME)
 	$(GO) test ./anpr -run '^$$' -fuzz FuzzParseTruth -fuzztime $(FUZZTIME)
 
 # Records N cameras from a local RTSP source and compares with ffmpeg;

@@ -48,6 +48,7 @@ type Agent struct {
 	fedCli  *federation.Client
 	fetchQ  *replicate.Queue
 	planner *replicate.Planner
+	tap     *site.Tap // live relays to ancestors
 	ln      net.Listener
 	started time.Time
 	version string
@@ -122,6 +123,10 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 			break
 		}
 	}
+	if len(cfg.Federation.Upstream) > 0 {
+		a.tap = site.NewTap()
+		consumers = append(consumers, a.tap.Consumer())
+	}
 	a.site = site.New(site.Options{
 		Cameras:    cfg.Cameras,
 		Events:     a.events,
@@ -144,55 +149,6 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
 	return a, nil
-}
-
-// openFederation loads the node's identity and binds the parent listener.
-func (a *Agent) openFederation() error {
-	f := a.cfg.Federation
-	if !f.Enabled() {
-		return nil
-	}
-	ident, err := federation.LoadIdentity(f.TLS.CA, f.TLS.Cert, f.TLS.Key, f.Revoked)
-	if err != nil {
-		return err
-	}
-	if ident.NodeID != a.cfg.Node.ID {
-		return fmt.Errorf("federation.tls.cert names node %q but node.id is %q", ident.NodeID, a.cfg.Node.ID)
-	}
-	if time.Now().After(ident.NotAfter()) {
-		a.log.Error("federation certificate expired: links will be refused until it is renewed",
-			"not_after", ident.NotAfter())
-	}
-	m := federation.NewMetrics(a.reg)
-	log := a.log.With("component", "federation")
-	if f.Listen != "" {
-		a.fetchQ, err = replicate.OpenQueue(filepath.Join(a.cfg.Node.DataDir, "replicate.db"))
-		if err != nil {
-			return err
-		}
-		a.planner = &replicate.Planner{Log: a.events, Queue: a.fetchQ, Policy: f.Fragments.PolicyFor, Logger: log}
-		a.fedSrv, err = federation.Listen(federation.ServerOptions{
-			Listen: f.Listen, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
-			LinkDownAfter: f.LinkDownAfter.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
-			Fragments: &federation.Fragments{
-				Queue: a.fetchQ, Store: a.archive,
-				PerChild: f.Fragments.ChildMbps * 1e6 / 8,
-				Total:    replicate.NewLimiter(f.Fragments.TotalMbps * 1e6 / 8),
-			},
-		})
-		if err != nil {
-			_ = a.fetchQ.Close()
-			return err
-		}
-	}
-	if len(f.Upstream) > 0 {
-		a.fedCli = federation.NewClient(federation.ClientOptions{
-			Upstream: f.Upstream, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
-			Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
-			Files: func(origin, rel string) (string, error) { return a.archive.File(a.cfg.Node.ID, origin, rel) },
-		})
-	}
-	return nil
 }
 
 // FederationAddr is the bound child-link address ("" when not a parent).
@@ -271,6 +227,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			})
 		}()
 	}
+	fedWG.Add(1)
+	go func() {
+		defer fedWG.Done()
+		a.runPassages(ctx)
+	}()
 	if a.fedCli != nil {
 		fedWG.Add(1)
 		go func() {

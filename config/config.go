@@ -35,6 +35,17 @@ type PlateAPI struct {
 // ANPR holds node-wide plate-recognition settings.
 type ANPR struct {
 	Models string `yaml:"models"` // directory of the runtime and models (make anpr-deps)
+	// Passages pair a tractor's front plate with its trailer's rear plate
+	// read by two cameras (UA-3.3.1).
+	Passages []Passage `yaml:"passages"`
+}
+
+// Passage names the two cameras of one lane and how far apart in time
+// their reads of one vehicle may be.
+type Passage struct {
+	Front  string   `yaml:"front"`
+	Rear   string   `yaml:"rear"`
+	Window Duration `yaml:"window"` // default 60s
 }
 
 // CameraANPR turns plate reading on for one camera.
@@ -63,10 +74,13 @@ type Federation struct {
 // Fragments is a parent's replication of its children's segment files
 // (NVMS-6.7, NVMS-6.19).
 type Fragments struct {
-	Policy    string            `yaml:"policy"`     // all | none (default all)
+	Policy    string            `yaml:"policy"`     // all | referenced | none (default all)
 	Children  map[string]string `yaml:"children"`   // per-child policy overrides
 	ChildMbps float64           `yaml:"child_mbps"` // cap per child link, Mbit/s (0: none)
 	TotalMbps float64           `yaml:"total_mbps"` // cap over all parallel downloads, Mbit/s (0: none)
+	// Backfill is how far back the parent compares a child's index with its
+	// own after every reconnect (default 7 days).
+	Backfill Duration `yaml:"backfill"`
 }
 
 // PolicyFor returns the replication policy of one child.
@@ -189,6 +203,9 @@ func (c *Config) applyDefaults() {
 	if c.ANPR.Models == "" {
 		c.ANPR.Models = ".cache/anpr"
 	}
+	if f.Fragments.Backfill == 0 {
+		f.Fragments.Backfill = Duration(7 * 24 * time.Hour)
+	}
 	if f.Fragments.Policy == "" {
 		f.Fragments.Policy = "all"
 	}
@@ -256,6 +273,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	if err := c.validateFederation(bad); err != nil {
 		return err
 	}
+	if err := c.validatePassages(bad); err != nil {
+		return err
+	}
 	if u := c.PlateAPI.URL; u != "" {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
@@ -317,6 +337,34 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	return nil
 }
 
+func (c *Config) validatePassages(bad func(key, format string, args ...any) error) error {
+	cams := map[string]bool{}
+	for _, cam := range c.Cameras {
+		cams[cam.ID] = true
+	}
+	used := map[string]bool{}
+	for i := range c.ANPR.Passages {
+		p := &c.ANPR.Passages[i]
+		key := func(k string) string { return fmt.Sprintf("anpr.passages[%d].%s", i, k) }
+		for _, side := range []struct{ k, cam string }{{"front", p.Front}, {"rear", p.Rear}} {
+			if !cams[side.cam] {
+				return bad(key(side.k), "names no configured camera (got %q)", side.cam)
+			}
+			if used[side.cam] {
+				return bad(key(side.k), "camera %s is already in a passage", side.cam)
+			}
+			used[side.cam] = true
+		}
+		if p.Window == 0 {
+			p.Window = Duration(time.Minute)
+		}
+		if d := p.Window.Std(); d < time.Second || d > time.Hour {
+			return bad(key("window"), "must be between 1s and 1h (got %v)", d)
+		}
+	}
+	return nil
+}
+
 func (c *Config) validateFederation(bad func(key, format string, args ...any) error) error {
 	f := c.Federation
 	if f.Listen != "" {
@@ -342,13 +390,13 @@ func (c *Config) validateFederation(bad func(key, format string, args ...any) er
 	if f.LinkDownAfter.Std() < f.Heartbeat.Std() {
 		return bad("federation.link_down_after", "must be at least the heartbeat (%v)", f.Heartbeat.Std())
 	}
-	okPolicy := func(p string) bool { return p == "all" || p == "none" }
+	okPolicy := func(p string) bool { return p == "all" || p == "referenced" || p == "none" }
 	if !okPolicy(f.Fragments.Policy) {
-		return bad("federation.fragments.policy", "must be all or none (got %q)", f.Fragments.Policy)
+		return bad("federation.fragments.policy", "must be all, referenced or none (got %q)", f.Fragments.Policy)
 	}
 	for child, p := range f.Fragments.Children {
 		if !okPolicy(p) {
-			return bad("federation.fragments.children."+child, "must be all or none (got %q)", p)
+			return bad("federation.fragments.children."+child, "must be all, referenced or none (got %q)", p)
 		}
 	}
 	if f.Fragments.ChildMbps < 0 || f.Fragments.TotalMbps < 0 {

@@ -190,3 +190,25 @@ func TestPlateAPIKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestPassageKeys(t *testing.T) {
+	base := "node: {id: a}\ncameras: [{id: F, url: 'rtsp://h/1'}, {id: R, url: 'rtsp://h/2'}]\n"
+	c, err := Parse([]byte(base+"anpr: {passages: [{front: F, rear: R}]}\n"), Options{})
+	if err != nil || c.ANPR.Passages[0].Window.Std() != time.Minute {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for yaml, key := range map[string]string{
+		"anpr: {passages: [{front: X, rear: R}]}\n":              "anpr.passages[0].front",
+		"anpr: {passages: [{front: F, rear: F}]}\n":              "anpr.passages[0].rear",
+		"anpr: {passages: [{front: F, rear: R, window: 2h}]}\n":  "anpr.passages[0].window",
+		"anpr: {passages: [{front: F, rear: R, windw: 2s}]}\n":   "anpr.passages[0].windw",
+		"anpr: {passages: [{front: F, rear: R}, {front: R}]}\n":  "anpr.passages[1].front",
+		"anpr: {passages: [{front: F, rear: R, window: -1s}]}\n": "anpr.passages[0].window",
+	} {
+		_, err := Parse([]byte(base+yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+}

@@ -28,6 +28,10 @@ type ClientOptions struct {
 	IdleTimeout  time.Duration // QUIC idle timeout (default 15s)
 	BackoffMax   time.Duration // reconnect cap (default 30s)
 	Files        FileSource    // segment files the parent may fetch (nil: none)
+	// Index lists the segments this node holds, its own and its subtree's,
+	// for the parent's back-fill (nil: none).
+	Index func(since time.Time) ([]IndexEntry, error)
+	Live  LiveSource // cameras the parent may watch live (nil: none)
 }
 
 // LinkStatus is the child's view of its upstream link.
@@ -153,7 +157,7 @@ func (c *Client) session(ctx context.Context, addr string) (time.Duration, error
 	go func() { errc <- c.heartbeat(sessCtx, ctrl) }()
 	go func() { errc <- c.shipEvents(sessCtx, conn) }()
 	go func() { errc <- c.shipAlarms(sessCtx, conn) }()
-	go func() { errc <- c.serveFetches(sessCtx, conn) }()
+	go func() { errc <- c.serveRequests(sessCtx, conn) }()
 	err = <-errc
 	stop()
 	_ = conn.CloseWithError(0, "")

@@ -30,6 +30,10 @@ type Fragments struct {
 	Store    FragmentStore
 	PerChild float64 // bytes per second per child link (0: unlimited)
 	Total    *replicate.Limiter
+	// Reconcile gets a child's index after every link-up and queues what
+	// this node lacks (NVMS-6.9); Backfill is how far back it looks.
+	Reconcile func(child string, listed []IndexEntry) (queued int, err error)
+	Backfill  time.Duration
 }
 
 // FileSource resolves a segment a child serves: its own or a replica.
@@ -143,7 +147,9 @@ func (s *Server) download(ctx context.Context, conn *quic.Conn, f replicate.Fetc
 	if err := WriteFrame(str, MsgFetch, FetchReq{Origin: f.Origin, Path: f.Path, Offset: offset}); err != nil {
 		return 0, err
 	}
-	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
+	// a child may first pull the file from its own child (on-demand fetch
+	// of a grandchild's segment), so its answer may take a while
+	_ = str.SetReadDeadline(time.Now().Add(2 * time.Minute))
 	var head FetchHead
 	if err := Expect(str, MsgFetchHead, &head); err != nil {
 		return 0, err
@@ -172,30 +178,40 @@ func (r *idleReader) Read(p []byte) (int, error) {
 	return r.str.Read(p)
 }
 
-// serveFetches answers the parent's fetch streams from files.
-func (c *Client) serveFetches(ctx context.Context, conn *quic.Conn) error {
+// serveRequests answers the streams the parent opens: file fetches, index
+// listings and live relays.
+func (c *Client) serveRequests(ctx context.Context, conn *quic.Conn) error {
 	for {
 		str, err := conn.AcceptStream(ctx)
 		if err != nil {
 			return err
 		}
 		go func() {
-			if err := c.serveFetch(str); err != nil && !errors.Is(err, io.EOF) {
-				c.o.Logger.Warn("fetch not served", "err", err)
+			if err := c.serveRequest(str); err != nil && !errors.Is(err, io.EOF) {
+				c.o.Logger.Warn("parent request not served", "err", err)
 			}
 		}()
 	}
 }
 
-func (c *Client) serveFetch(str *quic.Stream) error {
+func (c *Client) serveRequest(str *quic.Stream) error {
 	defer str.Close()
 	var open Open
 	if err := Expect(str, MsgOpen, &open); err != nil {
 		return err
 	}
-	if open.Kind != StreamFetch {
-		return WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
+	switch open.Kind {
+	case StreamFetch:
+		return c.serveFetch(str)
+	case StreamIndex:
+		return c.serveIndex(str)
+	case StreamLive:
+		return c.serveLive(str)
 	}
+	return WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
+}
+
+func (c *Client) serveFetch(str *quic.Stream) error {
 	var req FetchReq
 	if err := Expect(str, MsgFetch, &req); err != nil {
 		return err

@@ -47,6 +47,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	children map[string]*ChildStatus
+	conns    map[string]*quic.Conn // linked children
+	routes   map[string]string     // origin -> the child whose link its events came over
 }
 
 // Listen binds the QUIC listener.
@@ -69,7 +71,9 @@ func Listen(o ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("federation.listen %s: %w", o.Listen, err)
 	}
-	return &Server{o: o, ln: ln, children: map[string]*ChildStatus{}}, nil
+	s := &Server{o: o, ln: ln, children: map[string]*ChildStatus{}, conns: map[string]*quic.Conn{}, routes: map[string]string{}}
+	s.learnRoutes()
+	return s, nil
 }
 
 // Close releases the listener of a server that will not Run.
@@ -151,11 +155,11 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 	if err := WriteFrame(ctrl, MsgWelcome, Welcome{NodeID: s.o.Identity.NodeID, Time: time.Now().UnixNano()}); err != nil {
 		return
 	}
-	st := s.connected(certID, conn.RemoteAddr().String())
+	st := s.connected(certID, conn)
 	log.Info("child linked", "version", hello.Version)
 	s.o.Metrics.LinkUp.WithLabelValues(certID, "child").Set(1)
 	defer func() {
-		s.disconnected(st)
+		s.disconnected(st, conn)
 		s.o.Metrics.LinkUp.WithLabelValues(certID, "child").Set(0)
 		log.Info("child link closed")
 	}()
@@ -171,10 +175,14 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 		s.control(ctrl, st)
 	}()
 	if s.o.Fragments != nil {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			s.fetchLoop(connCtx, conn, certID)
+		}()
+		go func() {
+			defer wg.Done()
+			s.backfill(connCtx, conn, certID)
 		}()
 	}
 	for {
@@ -251,6 +259,7 @@ func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus) error {
 			}
 			continue
 		}
+		s.learn(batch.Events, child)
 		stored, err := s.o.Log.Ingest(batch.Events, child)
 		if err != nil {
 			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "store failed"})
@@ -268,9 +277,12 @@ func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus) error {
 	}
 }
 
-func (s *Server) connected(id, remote string) *ChildStatus {
+func (s *Server) connected(id string, conn *quic.Conn) *ChildStatus {
+	remote := conn.RemoteAddr().String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.conns[id] = conn
+	s.routes[id] = id
 	st, ok := s.children[id]
 	if !ok {
 		st = &ChildStatus{NodeID: id}
@@ -286,8 +298,11 @@ func (s *Server) connected(id, remote string) *ChildStatus {
 	return st
 }
 
-func (s *Server) disconnected(st *ChildStatus) {
+func (s *Server) disconnected(st *ChildStatus, conn *quic.Conn) {
 	s.mu.Lock()
+	if s.conns[st.NodeID] == conn {
+		delete(s.conns, st.NodeID)
+	}
 	st.Connected = false
 	st.Since = time.Now()
 	s.mu.Unlock()

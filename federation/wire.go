@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -37,12 +38,19 @@ const (
 	MsgAck       MsgType = 0x11 // the receiver stored a batch
 	MsgFetch     MsgType = 0x20 // parent → child: send a segment file from an offset
 	MsgFetchHead MsgType = 0x21 // child → parent: the file's size; raw bytes follow
+	MsgIndexReq  MsgType = 0x22 // parent → child: list your segments since a time
+	MsgIndex     MsgType = 0x23 // child → parent: a batch of that list
+	MsgLiveReq   MsgType = 0x30 // ancestor → child: relay a camera's live stream
+	MsgLiveTrack MsgType = 0x31 // child → ancestor: the stream's codec and parameter sets
+	MsgLiveUnit  MsgType = 0x32 // child → ancestor: one access unit (binary payload)
 	MsgError     MsgType = 0x7f // the sender refuses; payload says why
 )
 
 var msgNames = map[MsgType]string{
 	MsgHello: "hello", MsgWelcome: "welcome", MsgPing: "ping", MsgPong: "pong", MsgOpen: "open",
-	MsgEvents: "events", MsgAck: "ack", MsgFetch: "fetch", MsgFetchHead: "fetch-head", MsgError: "error",
+	MsgEvents: "events", MsgAck: "ack", MsgFetch: "fetch", MsgFetchHead: "fetch-head",
+	MsgIndexReq: "index-request", MsgIndex: "index", MsgLiveReq: "live-request", MsgLiveTrack: "live-track",
+	MsgLiveUnit: "live-unit", MsgError: "error",
 }
 
 func (t MsgType) String() string {
@@ -58,6 +66,8 @@ const (
 	StreamEvents = "events"
 	StreamAlarms = "alarms" // urgent copies, ahead of the ordered events
 	StreamFetch  = "fetch"  // opened by the parent, one per file
+	StreamIndex  = "index"  // opened by the parent after every link-up (back-fill)
+	StreamLive   = "live"   // opened by the parent, one per relayed camera
 )
 
 // Hello introduces a child. NodeID must match its certificate.
@@ -111,6 +121,39 @@ type FetchReq struct {
 // the stream ends.
 type FetchHead struct {
 	Size int64 `json:"size"`
+}
+
+// IndexReq asks for the segments a child holds (its own and its
+// subtree's replicas) that started at or after Since.
+type IndexReq struct {
+	Since int64 `json:"since_unix_nano"`
+}
+
+// IndexEntry is one segment in a child's index.
+type IndexEntry struct {
+	Origin  string          `json:"origin"`
+	Segment archive.Segment `json:"segment"`
+}
+
+// IndexBatch is part of the answer; the last has More false.
+type IndexBatch struct {
+	Segments []IndexEntry `json:"segments"`
+	More     bool         `json:"more"`
+}
+
+// LiveReq asks for Origin's camera live: the child relays its own camera
+// or asks its own child in turn.
+type LiveReq struct {
+	Origin string `json:"origin"`
+	Camera string `json:"camera"`
+}
+
+// LiveTrack describes the relayed stream; access units follow.
+type LiveTrack struct {
+	Codec string `json:"codec"`
+	VPS   []byte `json:"vps,omitempty"`
+	SPS   []byte `json:"sps,omitempty"`
+	PPS   []byte `json:"pps,omitempty"`
 }
 
 // ErrorMsg explains a refusal.

@@ -20,6 +20,8 @@ type Fetch struct {
 	Bytes  int64     `json:"bytes"`
 	SHA256 string    `json:"sha256"`
 	Tries  int       `json:"tries,omitempty"`
+	// Urgent fetches were asked for by an operator and go first.
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 // Key identifies a fetch within its child's queue.
@@ -42,8 +44,12 @@ func OpenQueue(path string) (*Queue, error) {
 		return nil, fmt.Errorf("open fetch queue %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketFetch)
-		return err
+		for _, name := range [][]byte{bucketFetch, bucketKnown, bucketRefs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -54,7 +60,8 @@ func OpenQueue(path string) (*Queue, error) {
 // Close closes the file.
 func (q *Queue) Close() error { return q.db.Close() }
 
-// Add enqueues fetches durably; ones already queued are left as they are.
+// Add enqueues fetches durably; ones already queued are left as they are,
+// except that an urgent request makes a queued fetch urgent.
 func (q *Queue) Add(fs ...Fetch) error {
 	if len(fs) == 0 {
 		return nil
@@ -65,8 +72,11 @@ func (q *Queue) Add(fs ...Fetch) error {
 			if err != nil {
 				return err
 			}
-			if b.Get([]byte(f.Key())) != nil {
-				continue
+			if old := b.Get([]byte(f.Key())); old != nil {
+				var was Fetch
+				if !f.Urgent || (json.Unmarshal(old, &was) == nil && was.Urgent) {
+					continue
+				}
 			}
 			raw, err := json.Marshal(f)
 			if err != nil {
@@ -92,12 +102,23 @@ func (q *Queue) Next(child string) (Fetch, bool, error) {
 	var best Fetch
 	found := false
 	err := q.each(child, func(f Fetch) {
-		// fewer failures first, then oldest: one bad file never blocks the rest
-		if !found || f.Tries < best.Tries || (f.Tries == best.Tries && f.Start.Before(best.Start)) {
+		// urgent first, then fewer failures, then oldest: one bad file never
+		// blocks the rest
+		if !found || f.before(best) {
 			best, found = f, true
 		}
 	})
 	return best, found, err
+}
+
+func (f Fetch) before(o Fetch) bool {
+	if f.Urgent != o.Urgent {
+		return f.Urgent
+	}
+	if f.Tries != o.Tries {
+		return f.Tries < o.Tries
+	}
+	return f.Start.Before(o.Start)
 }
 
 // Done removes a completed fetch.

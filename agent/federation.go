@@ -1,0 +1,238 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/replicate"
+)
+
+// openFederation loads the node's identity and binds the parent listener.
+func (a *Agent) openFederation() error {
+	f := a.cfg.Federation
+	if !f.Enabled() {
+		return nil
+	}
+	ident, err := federation.LoadIdentity(f.TLS.CA, f.TLS.Cert, f.TLS.Key, f.Revoked)
+	if err != nil {
+		return err
+	}
+	if ident.NodeID != a.cfg.Node.ID {
+		return fmt.Errorf("federation.tls.cert names node %q but node.id is %q", ident.NodeID, a.cfg.Node.ID)
+	}
+	if time.Now().After(ident.NotAfter()) {
+		a.log.Error("federation certificate expired: links will be refused until it is renewed",
+			"not_after", ident.NotAfter())
+	}
+	m := federation.NewMetrics(a.reg)
+	log := a.log.With("component", "federation")
+	if f.Listen != "" {
+		a.fetchQ, err = replicate.OpenQueue(filepath.Join(a.cfg.Node.DataDir, "replicate.db"))
+		if err != nil {
+			return err
+		}
+		a.planner = &replicate.Planner{Log: a.events, Queue: a.fetchQ, Policy: f.Fragments.PolicyFor,
+			References: references, Logger: log}
+		a.fedSrv, err = federation.Listen(federation.ServerOptions{
+			Listen: f.Listen, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
+			LinkDownAfter: f.LinkDownAfter.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
+			Fragments: &federation.Fragments{
+				Queue: a.fetchQ, Store: a.archive,
+				PerChild:  f.Fragments.ChildMbps * 1e6 / 8,
+				Total:     replicate.NewLimiter(f.Fragments.TotalMbps * 1e6 / 8),
+				Reconcile: a.reconcile,
+				Backfill:  f.Fragments.Backfill.Std(),
+			},
+		})
+		if err != nil {
+			_ = a.fetchQ.Close()
+			return err
+		}
+	}
+	if len(f.Upstream) > 0 {
+		a.fedCli = federation.NewClient(federation.ClientOptions{
+			Upstream: f.Upstream, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
+			Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
+			Files: a.serveFile, Index: a.listIndex, Live: a.openLive,
+		})
+	}
+	return nil
+}
+
+// references says what a plate read or a camera alarm points to, for the
+// referenced replication policy: the pass itself, or a little either side
+// of the alarm.
+func references(e event.Event) (string, time.Time, time.Time, bool) {
+	if e.Camera == "" {
+		return "", time.Time{}, time.Time{}, false
+	}
+	switch e.Kind {
+	case anpr.KindPlateRead:
+		var r anpr.PlateRead
+		if json.Unmarshal(e.Payload, &r) != nil || r.First.IsZero() {
+			return e.Camera, e.Time, e.Time, true
+		}
+		return e.Camera, r.First, r.Last, true
+	case event.KindAlarmRaised:
+		return e.Camera, e.Time.Add(-10 * time.Second), e.Time.Add(10 * time.Second), true
+	}
+	return "", time.Time{}, time.Time{}, false
+}
+
+// splitCamera parses an index camera key: "Camera1" is this node's own,
+// "site-a/Camera1" a replica of site-a's.
+func (a *Agent) splitCamera(key string) (origin, camera string) {
+	if o, c, ok := strings.Cut(key, "/"); ok {
+		return o, c
+	}
+	return a.cfg.Node.ID, key
+}
+
+// listIndex is this node's index for the parent's back-fill: its own
+// segments and every replica it holds, in the origins' layout.
+func (a *Agent) listIndex(since time.Time) ([]federation.IndexEntry, error) {
+	x := a.archive.Index()
+	cams, err := x.Cameras()
+	if err != nil {
+		return nil, err
+	}
+	var out []federation.IndexEntry
+	for _, key := range cams {
+		segs, err := x.Segments(key, since, time.Unix(math.MaxInt32*4, 0))
+		if err != nil {
+			return nil, err
+		}
+		origin, camera := a.splitCamera(key)
+		for _, s := range segs {
+			if s.Start.Before(since) {
+				continue
+			}
+			s.Camera = camera
+			if origin != a.cfg.Node.ID {
+				s.Path = strings.TrimPrefix(s.Path, origin+"/") // a replica's path in its origin's layout
+			}
+			out = append(out, federation.IndexEntry{Origin: origin, Segment: s})
+		}
+	}
+	return out, nil
+}
+
+// reconcile queues what a child holds and this node lacks.
+func (a *Agent) reconcile(child string, listed []federation.IndexEntry) (int, error) {
+	fs := make([]replicate.Fetch, 0, len(listed))
+	for _, e := range listed {
+		s := e.Segment
+		if e.Origin == a.cfg.Node.ID || archive.CheckRel(s.Path) != nil || s.SHA256 == "" {
+			continue
+		}
+		fs = append(fs, replicate.Fetch{Origin: e.Origin, Camera: s.Camera, Start: s.Start, End: s.End,
+			Path: s.Path, Bytes: s.Bytes, SHA256: s.SHA256})
+	}
+	return a.planner.Reconcile(child, fs, func(origin, rel string) bool {
+		_, err := a.archive.File(a.cfg.Node.ID, origin, rel)
+		return err == nil
+	})
+}
+
+// serveFile resolves a segment the parent asks for. A descendant's segment
+// this node does not hold is first pulled from the child leading to it, so
+// an ancestor can reach a range kept only at the site (NVMS-6.20).
+func (a *Agent) serveFile(origin, rel string) (string, error) {
+	p, err := a.archive.File(a.cfg.Node.ID, origin, rel)
+	if err == nil || origin == a.cfg.Node.ID || a.fedSrv == nil {
+		return p, err
+	}
+	f, ok, kerr := a.fetchQ.KnownPath(origin, rel)
+	if kerr != nil || !ok {
+		return "", errors.Join(err, kerr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	if err := a.fetchNow(ctx, []replicate.Fetch{f}); err != nil {
+		return "", err
+	}
+	return a.archive.File(a.cfg.Node.ID, origin, rel)
+}
+
+// FetchRange pulls the segments of a descendant's camera ("origin/Camera")
+// overlapping [from, to) that this node does not hold yet, ahead of every
+// other fetch, and waits for them. It returns how many it pulled.
+func (a *Agent) FetchRange(ctx context.Context, key string, from, to time.Time) (int, error) {
+	origin, camera := a.splitCamera(key)
+	if origin == a.cfg.Node.ID {
+		return 0, nil
+	}
+	if a.fedSrv == nil {
+		return 0, fmt.Errorf("camera %s: this node has no children", key)
+	}
+	known, err := a.fetchQ.Known(origin, camera, from, to)
+	if err != nil {
+		return 0, err
+	}
+	var missing []replicate.Fetch
+	for _, f := range known {
+		if _, err := a.archive.File(a.cfg.Node.ID, f.Origin, f.Path); err != nil {
+			missing = append(missing, f)
+		}
+	}
+	return len(missing), a.fetchNow(ctx, missing)
+}
+
+// fetchNow queues fetches as urgent on the link leading to their origin
+// and waits until every one is held here.
+func (a *Agent) fetchNow(ctx context.Context, fs []replicate.Fetch) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	routes := a.fedSrv.Descendants()
+	for i := range fs {
+		child, ok := routes[fs[i].Origin]
+		if !ok {
+			return fmt.Errorf("segment %s of %s: %w", fs[i].Path, fs[i].Origin, federation.ErrNoRoute)
+		}
+		fs[i].Child, fs[i].Urgent, fs[i].Tries = child, true, 0
+	}
+	if err := a.fetchQ.Add(fs...); err != nil {
+		return err
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for _, f := range fs {
+		for {
+			if _, err := a.archive.File(a.cfg.Node.ID, f.Origin, f.Path); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("segment %s of %s not fetched in time: %w", f.Path, f.Origin, ctx.Err())
+			case <-t.C:
+			}
+		}
+	}
+	return nil
+}
+
+// openLive is a camera feed for a relay to the parent: this node's own
+// camera, or a descendant's relayed through the child leading to it.
+func (a *Agent) openLive(ctx context.Context, origin, camera string) (federation.LiveFeed, error) {
+	if origin == a.cfg.Node.ID {
+		if a.tap == nil {
+			return nil, fmt.Errorf("camera %s: this node relays no cameras", camera)
+		}
+		return a.tap.Subscribe(camera)
+	}
+	if a.fedSrv == nil {
+		return nil, fmt.Errorf("node %s: %w", origin, federation.ErrNoRoute)
+	}
+	return a.fedSrv.OpenLive(ctx, origin, camera)
+}

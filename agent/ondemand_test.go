@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/media"
+)
+
+// NVMS-6.20, NVMS-6.9: with nothing replicated by policy, the centre pulls
+// a range kept only at the site through the region, and watches the
+// site's camera live through two links; a region whose policy changes to
+// "all" back-fills what it lacks by comparing indexes after the reconnect.
+func TestOnDemandThroughRegion(t *testing.T) {
+	src, dir, tls := federationRig(t)
+	if _, err := federation.IssueNode(filepath.Join(dir, "pki"), "region", filepath.Join(dir, "pki"), time.Time{}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s, fragments: {policy: none}}
+`, dir, tls("centre")))
+	regionYAML := func(policy string) string {
+		return fmt.Sprintf(`
+node: {id: region, data_dir: %s/region}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:47833", upstream: [%q], heartbeat: 200ms, tls: %s, fragments: {policy: %s}}
+`, dir, centre.FederationAddr(), tls("region"), policy)
+	}
+	_, stopRegion := startAgent(t, regionYAML("none"))
+	site, _ := startAgent(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s/site}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 2s}
+cameras: [{id: Camera1, url: %q}]
+federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
+`, dir, src.URL("cam1"), tls("site")))
+
+	// the centre learns of the site's segments from their events alone
+	var want []string
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		segs, _ := site.Archive().Index().Segments("Camera1", time.Time{}, time.Time{})
+		known, _ := centre.fetchQ.Known("site", "Camera1", time.Time{}, time.Now().Add(time.Hour))
+		if len(segs) >= 3 && len(known) >= 3 {
+			for _, s := range segs[:3] {
+				want = append(want, s.Path)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("site has %d segments, the centre knows %d", len(segs), len(known))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if held, _ := centre.Archive().Index().Segments("site/Camera1", time.Time{}, time.Time{}); len(held) != 0 {
+		t.Fatalf("policy none, yet the centre holds %d segments", len(held))
+	}
+	segs, _ := site.Archive().Index().Segments("Camera1", time.Time{}, time.Time{})
+	from, to := segs[1].Start.Add(100*time.Millisecond), segs[2].End.Add(-100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := centre.FetchRange(ctx, "site/Camera1", from, to)
+	if err != nil || n != 2 {
+		t.Fatalf("fetch range: %d segments, %v; want 2", n, err)
+	}
+	for _, s := range segs[1:3] {
+		local := filepath.Join(dir, "site", "archive", filepath.FromSlash(s.Path))
+		for _, node := range []string{"centre", "region"} {
+			replica := filepath.Join(dir, node, "archive", "site", filepath.FromSlash(s.Path))
+			if a, b := mediatest.SHA256(t, local), mediatest.SHA256(t, replica); a != b {
+				t.Errorf("%s at %s: %s, site %s", s.Path, node, b, a)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "centre", "archive", "site", filepath.FromSlash(segs[0].Path))); err == nil {
+		t.Error("a segment outside the range was fetched")
+	}
+
+	// live through two links, starting at a keyframe
+	feed, err := centre.openLive(ctx, "site", "Camera1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := feed.Track()
+	var last int64
+	for i := range 60 {
+		u, err := feed.Next(ctx)
+		if err != nil {
+			t.Fatalf("unit %d: %v", i, err)
+		}
+		if i == 0 && !u.RandomAccess(tr.Codec) {
+			t.Fatal("the relay did not start at a keyframe")
+		}
+		if i > 0 && u.PTS <= last {
+			t.Fatalf("unit %d: PTS %d after %d", i, u.PTS, last)
+		}
+		last = u.PTS
+	}
+	if tr.Codec != media.H264 || len(tr.SPS) == 0 {
+		t.Fatalf("relayed track %+v", tr)
+	}
+	_ = feed.Close()
+	if _, err := centre.openLive(ctx, "site", "NoSuchCamera"); err == nil {
+		t.Fatal("an unknown camera was relayed")
+	}
+
+	// back-fill: the region's cursor has passed every segment event under
+	// policy none; with policy all, only the index comparison brings them
+	if err := stopRegion(); err != nil {
+		t.Fatal(err)
+	}
+	region, _ := startAgent(t, regionYAML("all"))
+	deadline = time.Now().Add(40 * time.Second)
+	for {
+		missing := 0
+		for _, p := range want {
+			if _, err := region.Archive().File("region", "site", p); err != nil {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("region still lacks %d of the site's first %d segments after back-fill", missing, len(want))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,87 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/quic-go/quic-go"
+)
+
+// indexBatch bounds one index frame.
+const indexBatch = 500
+
+// backfill asks a newly linked child for its index and hands it to
+// Reconcile, so that whatever this node missed is pulled under the caps.
+func (s *Server) backfill(ctx context.Context, conn *quic.Conn, child string) {
+	fr := s.o.Fragments
+	if fr.Reconcile == nil {
+		return
+	}
+	since := time.Now().Add(-fr.Backfill)
+	if fr.Backfill <= 0 {
+		since = time.Time{}
+	}
+	listed, err := s.requestIndex(ctx, conn, since)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.o.Logger.Warn("back-fill: child index not read", "child", child, "err", err)
+		}
+		return
+	}
+	n, err := fr.Reconcile(child, listed)
+	if err != nil {
+		s.o.Logger.Error("back-fill: reconcile", "child", child, "err", err)
+		return
+	}
+	s.o.Logger.Info("back-fill compared indexes", "child", child, "listed", len(listed), "queued", n)
+}
+
+func (s *Server) requestIndex(ctx context.Context, conn *quic.Conn, since time.Time) ([]IndexEntry, error) {
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open index stream: %w", err)
+	}
+	defer str.Close()
+	defer str.CancelRead(0)
+	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamIndex}); err != nil {
+		return nil, err
+	}
+	if err := WriteFrame(str, MsgIndexReq, IndexReq{Since: since.UnixNano()}); err != nil {
+		return nil, err
+	}
+	var out []IndexEntry
+	for {
+		_ = str.SetReadDeadline(time.Now().Add(time.Minute))
+		var b IndexBatch
+		if err := Expect(str, MsgIndex, &b); err != nil {
+			return nil, err
+		}
+		out = append(out, b.Segments...)
+		if !b.More {
+			return out, nil
+		}
+	}
+}
+
+func (c *Client) serveIndex(str *quic.Stream) error {
+	var req IndexReq
+	if err := Expect(str, MsgIndexReq, &req); err != nil {
+		return err
+	}
+	if c.o.Index == nil {
+		return WriteFrame(str, MsgIndex, IndexBatch{})
+	}
+	all, err := c.o.Index(time.Unix(0, req.Since))
+	if err != nil {
+		_ = WriteFrame(str, MsgError, ErrorMsg{Message: "index unreadable"})
+		return err
+	}
+	for len(all) > indexBatch {
+		if err := WriteFrame(str, MsgIndex, IndexBatch{Segments: all[:indexBatch], More: true}); err != nil {
+			return err
+		}
+		all = all[indexBatch:]
+	}
+	return WriteFrame(str, MsgIndex, IndexBatch{Segments: all})
+}
