@@ -49,9 +49,14 @@ type Agent struct {
 	fetchQ  *replicate.Queue
 	planner *replicate.Planner
 	tap     *site.Tap // live relays to ancestors
-	ln      net.Listener
-	started time.Time
-	version string
+
+	camMu     sync.Mutex
+	cams      map[string]config.Camera // current camera settings (catalogue changes them)
+	models    *anpr.Models
+	modelsErr error
+	ln        net.Listener
+	started   time.Time
+	version   string
 }
 
 // Options tune an agent beyond its config (tests, demo).
@@ -75,10 +80,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	retention := map[string]time.Duration{}
-	for _, c := range cfg.Cameras {
-		retention[c.ID] = cfg.RetentionFor(c)
-	}
+	a.setCameras(cfg.Cameras)
 	defaultRetention := time.Duration(cfg.Archive.RetentionDays) * 24 * time.Hour
 	a.archive, err = archive.Open(archive.Options{
 		Root:         cfg.Archive.Root,
@@ -95,8 +97,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		MinFreeBytes: uint64(cfg.Archive.MinFreeGB * (1 << 30)),
 		DiskFree:     o.DiskFree,
 		Retention: func(cam string) time.Duration {
-			if d, ok := retention[cam]; ok {
-				return d
+			if c, ok := a.camera(cam); ok {
+				return cfg.RetentionFor(c)
 			}
 			return defaultRetention
 		},
@@ -112,17 +114,16 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		},
 	}}
 	for _, c := range cfg.Cameras {
-		if c.ANPR.Enabled && !c.Disabled {
-			models, err := anpr.LoadModels(cfg.ANPR.Models)
-			if err != nil {
+		if c.ANPR.Enabled && !c.Disabled { // fail at start, not at the first frame
+			if _, err := a.plateModels(); err != nil {
 				_ = a.archive.Close()
 				_ = a.events.Close()
-				return nil, fmt.Errorf("anpr.models: %w", err)
+				return nil, err
 			}
-			consumers = append(consumers, a.plateConsumer(models))
 			break
 		}
 	}
+	consumers = append(consumers, a.plateConsumer())
 	if len(cfg.Federation.Upstream) > 0 {
 		a.tap = site.NewTap()
 		consumers = append(consumers, a.tap.Consumer())
@@ -241,7 +242,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	a.log.Info("node running", "id", a.cfg.Node.ID, "http", "http://"+a.HTTPAddr(),
-		"archive", a.cfg.Archive.Root, "cameras", len(a.cfg.Cameras))
+		"archive", a.cfg.Archive.Root, "cameras", len(a.site.Status()))
 	a.site.Run(ctx) // returns when ctx ends and every recorder has closed
 	fedWG.Wait()
 

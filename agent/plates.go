@@ -22,22 +22,37 @@ import (
 	"github.com/kuzet/kuzet/site"
 )
 
-// plateConsumer feeds cameras with anpr.enabled to their analyzers.
-func (a *Agent) plateConsumer(models *anpr.Models) site.Consumer {
-	cams := map[string]config.Camera{}
-	for _, c := range a.cfg.Cameras {
-		cams[c.ID] = c
-	}
+// plateConsumer feeds cameras with anpr.enabled to their analyzers; the
+// settings are read when each session opens, so a camera changed in the
+// catalogue takes its new ones with its restart.
+func (a *Agent) plateConsumer() site.Consumer {
 	return site.Consumer{
 		Name: "anpr", Queue: 64,
 		Open: func(camera string, tr media.Track, _ string) (site.Sink, error) {
-			cam, ok := cams[camera]
+			cam, ok := a.camera(camera)
 			if !ok || !cam.ANPR.Enabled {
 				return nil, nil
+			}
+			models, err := a.plateModels()
+			if err != nil {
+				return nil, err
 			}
 			return a.startAnalyzer(models, cam, tr)
 		},
 	}
+}
+
+// plateModels loads the recognition runtime and models once.
+func (a *Agent) plateModels() (*anpr.Models, error) {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	if a.models == nil && a.modelsErr == nil {
+		a.models, a.modelsErr = anpr.LoadModels(a.cfg.ANPR.Models)
+		if a.modelsErr != nil {
+			a.modelsErr = fmt.Errorf("anpr.models: %w", a.modelsErr)
+		}
+	}
+	return a.models, a.modelsErr
 }
 
 type plateSink struct {

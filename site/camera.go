@@ -253,6 +253,9 @@ func (c *Camera) alarm(kind, typ string, sev event.Severity, msg string) {
 
 func (c *Camera) setState(s State, reason string) {
 	c.mu.Lock()
+	if s == StateConnecting && reason == "" && c.st.State == StateFailed {
+		reason = c.st.Reason // a retry keeps showing why the last attempt failed
+	}
 	changed := c.st.State != s || c.st.Reason != reason
 	if changed {
 		c.st.State, c.st.Reason, c.st.Since = s, reason, time.Now()

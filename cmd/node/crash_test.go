@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -153,19 +154,27 @@ cameras:
 	if repaired < kills-1 {
 		t.Errorf("%d repaired segments, want %d (one per kill)", repaired, kills)
 	}
-	if len(gaps) != kills {
-		t.Fatalf("%d gaps, want %d (one per restart): %+v", len(gaps), kills, gaps)
+	// one gap per restart; a run killed before its first complete fragment
+	// leaves nothing, and its gap merges with the next one
+	if len(gaps) > kills || len(gaps) < repaired {
+		t.Fatalf("%d gaps after %d restarts and %d repaired files: %+v", len(gaps), kills, repaired, gaps)
 	}
-	// each gap opens where the killed file's last complete fragment ends
+	// each gap opens where the killed file's last complete fragment ends,
+	// shortly before a kill, and closes after it
 	var worst time.Duration
 	for i, g := range gaps {
-		lost := killedAt[i].Sub(g.Start)
-		worst = max(worst, lost)
-		if lost < 0 || lost > 2500*time.Millisecond {
-			t.Errorf("kill %d: video lost before the kill = %v", i, lost)
+		k := sort.Search(len(killedAt), func(j int) bool { return !killedAt[j].Before(g.Start) })
+		if k == len(killedAt) {
+			t.Errorf("gap %d starts %v, after the last kill", i, g.Start)
+			continue
 		}
-		if i+1 < len(killedAt) && (g.End.Before(killedAt[i]) || g.End.After(killedAt[i+1])) {
-			t.Errorf("gap %d ends %v, outside restart window", i, g.End)
+		lost := killedAt[k].Sub(g.Start)
+		worst = max(worst, lost)
+		if lost > 2500*time.Millisecond {
+			t.Errorf("kill %d: video lost before the kill = %v", k, lost)
+		}
+		if !g.End.After(killedAt[k]) {
+			t.Errorf("gap %d ends %v, before the kill it follows", i, g.End)
 		}
 	}
 	t.Logf("%d segments, %d repaired, %d gaps; worst loss before a kill %v", len(segs), repaired, len(gaps), worst)
