@@ -27,6 +27,7 @@ import (
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/plateapi"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/site"
 )
@@ -49,6 +50,7 @@ type Agent struct {
 	fetchQ  *replicate.Queue
 	planner *replicate.Planner
 	tap     *site.Tap // live relays to ancestors
+	plates  *plates.Index
 
 	camMu     sync.Mutex
 	cams      map[string]config.Camera // current camera settings (catalogue changes them)
@@ -135,7 +137,14 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		Registerer: a.reg,
 		Consumers:  consumers,
 	})
+	a.plates, err = plates.Open(filepath.Join(cfg.Node.DataDir, "plates.db"))
+	if err != nil {
+		_ = a.archive.Close()
+		_ = a.events.Close()
+		return nil, err
+	}
 	if err := a.openFederation(); err != nil {
+		_ = a.plates.Close()
 		_ = a.archive.Close()
 		_ = a.events.Close()
 		return nil, err
@@ -145,6 +154,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		if a.fedSrv != nil {
 			a.fedSrv.Close()
 		}
+		_ = a.plates.Close()
 		_ = a.archive.Close()
 		_ = a.events.Close()
 		return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
@@ -184,7 +194,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		Handler: api.Handler(api.Deps{
 			NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
 			Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
-			Logger: a.log.With("component", "http"), Federation: a.federationStatus,
+			Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -228,10 +238,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			})
 		}()
 	}
-	fedWG.Add(1)
+	fedWG.Add(2)
 	go func() {
 		defer fedWG.Done()
 		a.runPassages(ctx)
+	}()
+	go func() {
+		defer fedWG.Done()
+		a.plates.Follow(ctx, a.events, anpr.KindPlateRead, a.log.With("component", "plates"))
 	}()
 	if a.fedCli != nil {
 		fedWG.Add(1)
@@ -258,7 +272,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.fetchQ != nil {
 		err = errors.Join(err, a.fetchQ.Close())
 	}
-	return errors.Join(err, a.archive.Close(), a.events.Close())
+	return errors.Join(err, a.plates.Close(), a.archive.Close(), a.events.Close())
 }
 
 // FederationStatus is the node's place in the hierarchy as the API shows it.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/site"
 )
 
@@ -33,6 +34,12 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Federation reports links to the parent and children (nil: none).
 	Federation func() any
+	// Plates is the plate index (nil: searches walk the event log).
+	Plates *plates.Index
+	// User names the authenticated caller of a request ("" when unknown);
+	// Audit records an operator's action.
+	User  func(*http.Request) string
+	Audit func(r *http.Request, action, object, detail string)
 }
 
 // Handler builds the router.
@@ -84,6 +91,7 @@ func Handler(d Deps) http.Handler {
 		writeJSON(w, http.StatusOK, nonNil(gaps))
 	})
 	mux.HandleFunc("GET /api/v1/plates", d.searchPlates)
+	mux.HandleFunc("POST /api/v1/plates/{origin}/{seq}/correction", d.correctPlate)
 	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
 		after, limit := uint64(0), 100
 		if v := r.URL.Query().Get("after"); v != "" {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/site"
 )
 
@@ -136,10 +138,64 @@ func TestPlateSearch(t *testing.T) {
 	if _, err := ev.Ingest([]event.Event{read("site-b", 1, "Camera1", "123ABC02", t0.Add(3*time.Minute))}, "site-b"); err != nil {
 		t.Fatal(err)
 	}
+	px, err := plates.Open(filepath.Join(dir, "plates.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	if err := px.Sync(ev, anpr.KindPlateRead); err != nil {
+		t.Fatal(err)
+	}
+	for _, ix := range []*plates.Index{nil, px} {
+		t.Run(fmt.Sprintf("index=%v", ix != nil), func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			srv := httptest.NewServer(Handler(Deps{NodeID: "region", Site: site.New(site.Options{Registerer: reg}),
+				Index: idx, Events: ev, Gatherer: reg, Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Plates: ix}))
+			defer srv.Close()
+			plateSearchCases(t, srv)
+		})
+	}
+	// a correction re-files the read under its new plate
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(Handler(Deps{NodeID: "region", Site: site.New(site.Options{Registerer: reg}),
-		Index: idx, Events: ev, Gatherer: reg, Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}))
+		Index: idx, Events: ev, Gatherer: reg, Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Plates: px,
+		User: func(*http.Request) string { return "op1" }}))
 	defer srv.Close()
+	post := func(path, body string) (int, string) {
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for body, want := range map[string]int{
+		`{"plate": "123ABD02"}`: 409, `{"plate": ""}`: 400, `{"plate": "ABCDEFGHIJKLMNOP"}`: 400, `{plate`: 400,
+	} {
+		if code, msg := post("/api/v1/plates/site-a/2/correction", body); code != want {
+			t.Errorf("%s: %d %s, want %d", body, code, msg, want)
+		}
+	}
+	if code, msg := post("/api/v1/plates/site-a/99/correction", `{"plate": "1"}`); code != 404 {
+		t.Errorf("unknown read: %d %s", code, msg)
+	}
+	if code, msg := post("/api/v1/plates/site-a/2/correction", `{"plate": "123abc02", "comment": "B read as D"}`); code != 200 {
+		t.Fatalf("correction: %d %s", code, msg)
+	}
+	if err := px.Sync(ev, anpr.KindPlateRead); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, srv.URL+"/api/v1/plates?plate=123ABC02")
+	var hits []PlateHit
+	_ = json.Unmarshal([]byte(body), &hits)
+	if code != 200 || len(hits) != 3 || hits[1].ID != "site-a/2" || hits[1].Plate != "123ABC02" || hits[1].Read.Plate != "123ABD02" ||
+		hits[1].Corrected == nil || hits[1].Corrected.User != "op1" || hits[1].Corrected.Comment != "B read as D" {
+		t.Fatalf("after correction: %d %s", code, body)
+	}
+}
+
+func plateSearchCases(t *testing.T, srv *httptest.Server) {
 	search := func(q string) []PlateHit {
 		t.Helper()
 		code, body := get(t, srv.URL+"/api/v1/plates?"+q)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // PlateHit is one plate read found by a search.
@@ -17,7 +18,10 @@ type PlateHit struct {
 	Node   string         `json:"node"`
 	Camera string         `json:"camera"`
 	Time   string         `json:"time"`
-	Read   anpr.PlateRead `json:"read"`
+	Plate  string         `json:"plate"` // current: corrected if it was
+	Read   anpr.PlateRead `json:"read"`  // as recognised
+	// Corrected is the operator's correction, if any.
+	Corrected *plates.Correction `json:"corrected,omitempty"`
 }
 
 // searchPlates answers GET /api/v1/plates: exact, prefix or one-edit fuzzy
@@ -61,6 +65,10 @@ func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	camera, node := q.Get("camera"), q.Get("node")
+	if d.Plates != nil {
+		d.searchIndex(w, plates.Query{Plate: plate, Match: mode, From: from, To: to, Camera: camera, Node: node, Limit: limit})
+		return
+	}
 	evs, err := d.Events.Search(limit, func(e event.Event) bool {
 		if e.Kind != anpr.KindPlateRead || (camera != "" && e.Camera != camera) || (node != "" && e.Origin != node) {
 			return false
@@ -77,9 +85,98 @@ func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 	}
 	hits := make([]PlateHit, 0, len(evs))
 	for _, e := range evs {
-		h := PlateHit{ID: e.ID(), Node: e.Origin, Camera: e.Camera, Time: e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
-		_ = json.Unmarshal(e.Payload, &h.Read)
-		hits = append(hits, h)
+		hits = append(hits, hit(e, nil))
 	}
 	writeJSON(w, http.StatusOK, hits)
+}
+
+func hit(e event.Event, ix *plates.Entry) PlateHit {
+	h := PlateHit{ID: e.ID(), Node: e.Origin, Camera: e.Camera, Time: e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+	_ = json.Unmarshal(e.Payload, &h.Read)
+	h.Plate = h.Read.Plate
+	if ix != nil {
+		h.Plate, h.Corrected = ix.Plate, ix.Corrected
+	}
+	return h
+}
+
+// searchIndex answers from the plate index.
+func (d Deps) searchIndex(w http.ResponseWriter, q plates.Query) {
+	found, err := d.Plates.Search(q)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	pos := make([]uint64, len(found))
+	for i, f := range found {
+		pos[i] = f.Pos
+	}
+	evs, err := d.Events.Get(pos...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	byPos := map[uint64]event.Event{}
+	for _, e := range evs {
+		byPos[e.Pos] = e
+	}
+	hits := make([]PlateHit, 0, len(found))
+	for i := range found {
+		if e, ok := byPos[found[i].Pos]; ok {
+			hits = append(hits, hit(e, &found[i]))
+		}
+	}
+	writeJSON(w, http.StatusOK, hits)
+}
+
+// correctPlate answers POST /api/v1/plates/{origin}/{seq}/correction with
+// {"plate", "comment"}: the read is re-filed under the corrected plate here
+// and, as an event, everywhere above.
+func (d Deps) correctPlate(w http.ResponseWriter, r *http.Request) {
+	if d.Plates == nil {
+		writeError(w, http.StatusNotFound, "this node keeps no plate index")
+		return
+	}
+	id := r.PathValue("origin") + "/" + r.PathValue("seq")
+	var body struct {
+		Plate   string `json:"plate"`
+		Comment string `json:"comment"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "body: expected JSON {\"plate\": \"...\", \"comment\": \"...\"}: "+err.Error())
+		return
+	}
+	plate := anpr.Normalize(strings.ToUpper(strings.TrimSpace(body.Plate)))
+	if plate == "" || len(plate) > 12 {
+		writeError(w, http.StatusBadRequest, "plate: 1 to 12 letters and digits required")
+		return
+	}
+	entry, ok, err := d.Plates.Lookup(id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, "no plate read "+id)
+		return
+	}
+	if entry.Plate == plate {
+		writeError(w, http.StatusConflict, "the read already says "+plate)
+		return
+	}
+	user := ""
+	if d.User != nil {
+		user = d.User(r)
+	}
+	c := plates.Correction{Read: id, Plate: plate, Previous: entry.Plate, User: user, Comment: body.Comment}
+	e, err := d.Events.Append(event.New(plates.KindCorrected, entry.Camera, event.SeverityInfo, c))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if d.Audit != nil {
+		d.Audit(r, "plate.correct", id, entry.Plate+" -> "+plate+" "+body.Comment)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"correction": c, "event": e.ID()})
 }

@@ -383,3 +383,26 @@ func (l *Log) Search(limit int, match func(Event) bool) ([]Event, error) {
 	})
 	return out, err
 }
+
+// Get returns the events at the given local positions, in the order
+// asked; positions not in the log are skipped.
+func (l *Log) Get(pos ...uint64) ([]Event, error) {
+	out := make([]Event, 0, len(pos))
+	err := l.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents)
+		for _, p := range pos {
+			v := b.Get(u64(p))
+			if v == nil {
+				continue
+			}
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode event at %d: %w", p, err)
+			}
+			e.Pos = p
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,91 @@
+package plates
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kuzet/kuzet/event"
+)
+
+// Follow indexes the log's plate reads (events of kind readKind whose
+// payload has a "plate") and corrections until ctx ends. The index keeps
+// its own position, so it is rebuilt from the log if its file is lost.
+func (x *Index) Follow(ctx context.Context, log *event.Log, readKind string, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	wake, stop := log.Watch(16)
+	defer stop()
+	for {
+		n, err := x.catchUp(log, readKind)
+		if err != nil {
+			logger.Error("plate index", "err", err)
+		}
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// catchUp indexes the next batch of the log; it returns how many events it
+// read.
+func (x *Index) catchUp(log *event.Log, readKind string) (int, error) {
+	pos, err := x.Position()
+	if err != nil {
+		return 0, err
+	}
+	batch, err := log.Range(pos, 512)
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	err = x.db.Update(func(tx *bolt.Tx) error {
+		for _, e := range batch {
+			switch e.Kind {
+			case readKind:
+				var r struct {
+					Plate string `json:"plate"`
+				}
+				if json.Unmarshal(e.Payload, &r) != nil || r.Plate == "" {
+					continue
+				}
+				if tx.Bucket(bucketByRead).Get([]byte(e.ID())) != nil {
+					continue
+				}
+				if err := put(tx, Entry{ID: e.ID(), Origin: e.Origin, Camera: e.Camera, Plate: r.Plate, Time: e.Time, Pos: e.Pos}); err != nil {
+					return err
+				}
+			case KindCorrected:
+				var c Correction
+				if json.Unmarshal(e.Payload, &c) != nil || c.Read == "" || c.Plate == "" {
+					continue
+				}
+				if err := correct(tx, c); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyPos, binary.BigEndian.AppendUint64(nil, batch[len(batch)-1].Pos))
+	})
+	return len(batch), err
+}
+
+// Sync indexes everything the log holds now.
+func (x *Index) Sync(log *event.Log, readKind string) error {
+	for {
+		n, err := x.catchUp(log, readKind)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
