@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -count=1 -timeout 25m
 BENCH_N     ?= 1,10,50,100
 # the concurrent core also runs under the race detector in make test
-RACE_PKGS   := ./event ./replicate ./federation ./site ./archive ./plateapi ./api ./config
+RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates
 BENCH_WINDOW ?= 30s
 
 .PHONY: all deps build run test race lint fuzz bench clean
@@ -54,6 +54,10 @@ fuzz:
 	$(GO) test ./federation -run '^$$' -fuzz FuzzReadFrame -fuzztime $(FUZZTIME)
 	$(GO) test ./federation -run '^$$' -fuzz FuzzDecodeUnit -fuzztime $(FUZZTIME)
 	$(GO) test ./anpr -run '^$$' -fuzz FuzzParseTruth -fuzztime $(FUZZTIME)
+	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzRelPath -fuzztime $(FUZZTIME)
+	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzSubsystemName -fuzztime $(FUZZTIME)
+	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzParseArgon2id -fuzztime $(FUZZTIME)
+	$(GO) test ./archive/sftppush -run '^$$' -fuzz FuzzParseKnownHostKey -fuzztime $(FUZZTIME)
 
 # Records N cameras from a local RTSP source and compares with ffmpeg;
 # then federation links: replay against the caps, alarm latency under

@@ -22,6 +22,8 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/archive/sftpd"
+	"github.com/kuzet/kuzet/archive/sftppush"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
@@ -51,6 +53,8 @@ type Agent struct {
 	planner *replicate.Planner
 	tap     *site.Tap // live relays to ancestors
 	plates  *plates.Index
+	sftp    *sftpd.Server
+	push    *sftppush.Pusher
 
 	camMu     sync.Mutex
 	cams      map[string]config.Camera // current camera settings (catalogue changes them)
@@ -149,8 +153,18 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		_ = a.events.Close()
 		return nil, err
 	}
+	if err := a.openAccess(); err != nil {
+		if a.fedSrv != nil {
+			a.fedSrv.Close()
+		}
+		_ = a.plates.Close()
+		_ = a.archive.Close()
+		_ = a.events.Close()
+		return nil, err
+	}
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
+		a.closeAccess()
 		if a.fedSrv != nil {
 			a.fedSrv.Close()
 		}
@@ -238,6 +252,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			})
 		}()
 	}
+	a.runAccess(ctx, &fedWG)
 	fedWG.Add(2)
 	go func() {
 		defer fedWG.Done()
@@ -259,6 +274,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		"archive", a.cfg.Archive.Root, "cameras", len(a.site.Status()))
 	a.site.Run(ctx) // returns when ctx ends and every recorder has closed
 	fedWG.Wait()
+	if a.push != nil {
+		_ = a.push.Close()
+	}
 
 	stopArchive()
 	archWG.Wait()

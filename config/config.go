@@ -23,6 +23,8 @@ type Config struct {
 	Federation Federation `yaml:"federation"`
 	ANPR       ANPR       `yaml:"anpr"`
 	PlateAPI   PlateAPI   `yaml:"plate_api"`
+	SFTP       SFTP       `yaml:"sftp"`
+	SFTPPush   SFTPPush   `yaml:"sftp_push"`
 }
 
 // PlateAPI is the external API every plate read is POSTed to (CGR-4.3).
@@ -274,6 +276,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return err
 	}
 	if err := c.validatePassages(bad); err != nil {
+		return err
+	}
+	if err := c.validateSFTP(bad); err != nil {
 		return err
 	}
 	if u := c.PlateAPI.URL; u != "" {

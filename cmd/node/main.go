@@ -25,6 +25,7 @@ Usage:
   kuzet archive repair FILE...    truncate segment files to their last complete fragment
   kuzet anpr eval DIR [--json]    measure plate recognition on labelled images
   kuzet anpr synth OUTDIR --country kz|ru|ua   generate a synthetic plate test set
+  kuzet sftp passwd < PASSWORD    print an argon2id hash for sftp.accounts[].password_hash
   kuzet version                   print the version
   kuzet help                      this text
 
@@ -62,6 +63,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdPKI(args[1:], stdout, stderr)
 	case "anpr":
 		return cmdANPR(ctx, args[1:], stdout, stderr)
+	case "sftp":
+		return cmdSFTP(args[1:], os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "kuzet", version)
 		return nil

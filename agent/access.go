@@ -1,0 +1,85 @@
+package agent
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+
+	"github.com/kuzet/kuzet/archive/sftpd"
+	"github.com/kuzet/kuzet/archive/sftppush"
+)
+
+// openAccess binds the archive's SFTP server and prepares the SFTP push,
+// when configured.
+func (a *Agent) openAccess() error {
+	if s := a.cfg.SFTP; s.Listen != "" {
+		var accts []sftpd.Account
+		for _, ac := range s.Accounts {
+			accts = append(accts, sftpd.Account{Name: ac.Name, PasswordHash: ac.PasswordHash, AuthorizedKeys: ac.Keys, Allow: ac.Allow})
+		}
+		srv, err := sftpd.New(sftpd.Options{
+			Listen: s.Listen, Root: a.cfg.Archive.Root, HostKeyPath: s.HostKey, Accounts: accts,
+			MaxSessions: s.MaxSessions, IdleTimeout: s.IdleTimeout.Std(), LoginTimeout: s.LoginTimeout.Std(),
+			Logger: a.log.With("component", "sftp"), Registerer: a.reg,
+		})
+		if err != nil {
+			return err
+		}
+		a.sftp = srv
+	}
+	if p := a.cfg.SFTPPush; p.Host != "" {
+		push, err := sftppush.New(sftppush.Options{
+			Host: p.Host, Port: p.Port, User: p.User, Password: p.Password, KeyFile: p.Key,
+			KnownHostKey: p.KnownHostKey, Root: p.Root, ArchiveRoot: a.cfg.Archive.Root,
+			QueuePath: filepath.Join(a.cfg.Node.DataDir, "sftp-push.db"), Log: a.events,
+			MaxBytesPerSecond: p.MaxMbps * 1e6 / 8, BackoffMax: p.BackoffMax.Std(), AlarmAfter: p.AlarmAfter.Std(),
+			Timeout: p.Timeout.Std(), Logger: a.log.With("component", "sftp-push"), Registerer: a.reg,
+		})
+		if err != nil {
+			a.closeAccess()
+			return err
+		}
+		a.push = push
+	}
+	return nil
+}
+
+// runAccess serves SFTP and pushes until ctx ends.
+func (a *Agent) runAccess(ctx context.Context, wg *sync.WaitGroup) {
+	if a.sftp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.sftp.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("sftp server stopped", "err", err)
+			}
+		}()
+	}
+	if a.push != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.push.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("sftp push stopped", "err", err)
+			}
+		}()
+	}
+}
+
+// closeAccess releases what openAccess opened and Run did not use.
+func (a *Agent) closeAccess() {
+	if a.sftp != nil {
+		_ = a.sftp.Close()
+	}
+	if a.push != nil {
+		_ = a.push.Close()
+	}
+}
+
+// SFTPAddr is the bound SFTP address ("" when not serving).
+func (a *Agent) SFTPAddr() string {
+	if a.sftp == nil {
+		return ""
+	}
+	return a.sftp.Addr().String()
+}

@@ -1,0 +1,177 @@
+package sftpd
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"encoding/pem"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	kuzet "github.com/kuzet/kuzet"
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/testcam"
+)
+
+// recordSegments records total worth of the demo clip into a fresh archive
+// under dir, cut every seg, and returns the archive root and its segments.
+func recordSegments(t testing.TB, dir string, seg, total time.Duration) (string, []archive.Segment) {
+	t.Helper()
+	clip, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "archive")
+	a, err := archive.Open(archive.Options{Root: root, IndexPath: filepath.Join(dir, "archive.db"),
+		Segment: seg, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	start := time.Date(2025, 8, 18, 14, 4, 0, 0, time.UTC)
+	r := a.NewRecorder("Camera1", media.Track{Codec: media.H264, SPS: clip.SPS, PPS: clip.PPS}, "test")
+	for n := 0; n < int(total/(40*time.Millisecond)); n++ {
+		fr := clip.Frames[n%len(clip.Frames)]
+		u := &media.Unit{NALUs: fr.NALUs, PTS: int64(n) * 3600, Time: start.Add(time.Duration(n) * 40 * time.Millisecond)}
+		if err := r.WriteUnit(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, err := a.Index().Segments("Camera1", start.Add(-time.Hour), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) == 0 {
+		t.Fatal("no segments recorded")
+	}
+	return root, segs
+}
+
+// logBuffer collects JSON log records for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// records returns the records with message msg.
+func (l *logBuffer) records(msg string) []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		var r map[string]any
+		if json.Unmarshal([]byte(line), &r) == nil && r["msg"] == msg {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitRecord waits for a record with msg whose attributes include want.
+func (l *logBuffer) waitRecord(t testing.TB, msg string, want map[string]any) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, r := range l.records(msg) {
+			ok := true
+			for k, v := range want {
+				if r[k] != v {
+					ok = false
+				}
+			}
+			if ok {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log record %q with %v; have %v", msg, want, l.records(msg))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startServer runs a server until the test ends.
+func startServer(t testing.TB, o Options) *Server {
+	t.Helper()
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	if o.HostKeyPath == "" {
+		o.HostKeyPath = filepath.Join(t.TempDir(), "host_ed25519")
+	}
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	return s
+}
+
+// clientKey makes an ed25519 key pair: the private key file (OpenSSH
+// format) and the authorized_keys line.
+func clientKey(t testing.TB, dir, name string) (keyFile, authorized string, signer ssh.Signer) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile = filepath.Join(dir, name)
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err = ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyFile, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), signer
+}
+
+func needTools(t testing.TB, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (apt-get install -y openssh-client sshpass)", tool)
+		}
+	}
+}
