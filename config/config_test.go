@@ -212,3 +212,29 @@ func TestPassageKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestSFTPKeys(t *testing.T) {
+	base := "node: {id: a, data_dir: /d}\n"
+	c, err := Parse([]byte(base+"sftp: {listen: ':2222', accounts: [{name: au, keys: ['ssh-ed25519 AAAA']}]}\n"), Options{})
+	if err != nil || c.SFTP.HostKey != "/d/sftp_host_ed25519" || c.SFTP.MaxSessions != 8 {
+		t.Fatalf("%+v %v", c.SFTP, err)
+	}
+	for yaml, key := range map[string]string{
+		"sftp: {listen: nope}\n":  "sftp.listen",
+		"sftp: {listen: ':22'}\n": "sftp.accounts",
+		"sftp: {listen: ':22', accounts: [{name: 'a b', keys: [k]}]}\n":                       "sftp.accounts[0].name",
+		"sftp: {listen: ':22', accounts: [{name: a, password_hash: secret}]}\n":               "sftp.accounts[0].password_hash",
+		"sftp: {listen: ':22', accounts: [{name: a}]}\n":                                      "sftp.accounts[0].password_hash",
+		"sftp: {listen: ':22', accounts: [{name: a, keys: [k], allow: [10.0.0.0/33]}]}\n":     "sftp.accounts[0].allow",
+		"sftp_push: {host: h, user: u, key: k, root: /r}\n":                                   "sftp_push.known_host_key",
+		"sftp_push: {host: h, user: u, known_host_key: x, root: /r}\n":                        "sftp_push.key",
+		"sftp_push: {host: h, user: u, key: k, known_host_key: x, root: rel}\n":               "sftp_push.root",
+		"sftp_push: {host: h, user: u, key: k, known_host_key: x, root: /r, port: 0x10000}\n": "sftp_push.port",
+	} {
+		_, err := Parse([]byte(base+yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+}
