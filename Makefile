@@ -54,6 +54,7 @@ fuzz:
 	$(GO) test ./federation -run '^$$' -fuzz FuzzReadFrame -fuzztime $(FUZZTIME)
 	$(GO) test ./federation -run '^$$' -fuzz FuzzDecodeUnit -fuzztime $(FUZZTIME)
 	$(GO) test ./anpr -run '^$$' -fuzz FuzzParseTruth -fuzztime $(FUZZTIME)
+	$(GO) test ./archive/playback -run '^$$' -fuzz FuzzScanFile -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzRelPath -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzSubsystemName -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzParseArgon2id -fuzztime $(FUZZTIME)

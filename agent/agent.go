@@ -40,21 +40,22 @@ const RecorderQueue = 512
 
 // Agent is a running node.
 type Agent struct {
-	cfg     *config.Config
-	loc     *time.Location // node time zone, loaded once
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	events  *event.Log
-	archive *archive.Archive
-	site    *site.Site
-	fedSrv  *federation.Server
-	fedCli  *federation.Client
-	fetchQ  *replicate.Queue
-	planner *replicate.Planner
-	tap     *site.Tap // live relays to ancestors
-	plates  *plates.Index
-	sftp    *sftpd.Server
-	push    *sftppush.Pusher
+	cfg      *config.Config
+	loc      *time.Location // node time zone, loaded once
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	events   *event.Log
+	archive  *archive.Archive
+	site     *site.Site
+	fedSrv   *federation.Server
+	fedCli   *federation.Client
+	fetchQ   *replicate.Queue
+	planner  *replicate.Planner
+	tap      *site.Tap // live relays to ancestors
+	plates   *plates.Index
+	sftp     *sftpd.Server
+	handlers map[string]http.Handler // other components' HTTP handlers
+	push     *sftppush.Pusher
 
 	camMu     sync.Mutex
 	cams      map[string]config.Camera // current camera settings (catalogue changes them)
@@ -153,7 +154,10 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		_ = a.events.Close()
 		return nil, err
 	}
-	if err := a.openAccess(); err != nil {
+	if a.handlers, err = a.mounts(); err == nil {
+		err = a.openAccess()
+	}
+	if err != nil {
 		if a.fedSrv != nil {
 			a.fedSrv.Close()
 		}
@@ -206,6 +210,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{
 		Handler: api.Handler(api.Deps{
+			Mounts: a.handlers, Snapshot: a.Snapshot,
 			NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
 			Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
 			Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,

@@ -63,7 +63,7 @@ func (a *Agent) openFederation() error {
 		a.fedCli = federation.NewClient(federation.ClientOptions{
 			Upstream: f.Upstream, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
 			Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
-			Files: a.serveFile, Index: a.listIndex, Live: a.openLive,
+			Files: a.serveFile, Snapshots: a.serveSnapshot, Index: a.listIndex, Live: a.openLive,
 		})
 	}
 	return nil

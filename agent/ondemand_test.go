@@ -3,11 +3,16 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/media"
@@ -49,7 +54,7 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	for {
 		segs, _ := site.Archive().Index().Segments("Camera1", time.Time{}, time.Time{})
 		known, _ := centre.fetchQ.Known("site", "Camera1", time.Time{}, time.Now().Add(time.Hour))
-		if len(segs) >= 3 && len(known) >= 3 {
+		if len(segs) >= 5 && len(known) >= 5 {
 			for _, s := range segs[:3] {
 				want = append(want, s.Path)
 			}
@@ -82,6 +87,43 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "centre", "archive", "site", filepath.FromSlash(segs[0].Path))); err == nil {
 		t.Error("a segment outside the range was fetched")
+	}
+
+	// the same through the HTTP API: an export of a range the centre does
+	// not hold pulls it first
+	segs, _ = site.Archive().Index().Segments("Camera1", time.Time{}, time.Time{})
+	from, to = segs[3].Start.Add(200*time.Millisecond), segs[4].End.Add(-200*time.Millisecond)
+	url := fmt.Sprintf("http://%s/api/v1/archive/export.mp4?camera=site%%2FCamera1&from=%s&to=%s", centre.HTTPAddr(),
+		from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	out := filepath.Join(t.TempDir(), "export.mp4")
+	if code := download(t, url, out); code != 200 {
+		t.Fatalf("export at the centre: HTTP %d", code)
+	}
+	if p := mediatest.Probe(t, out); p.Codec != "h264" || p.Frames < 50 {
+		t.Fatalf("exported range: %+v", p)
+	}
+
+	// a plate snapshot kept only at the site, shown at the centre
+	crop := []byte("\xff\xd8 not really a jpeg \xff\xd9")
+	if err := os.MkdirAll(filepath.Join(site.PlatesDir(), "Camera1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(site.PlatesDir(), "Camera1", "x_crop.jpg"), crop, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read, err := site.Events().Append(event.New(anpr.KindPlateRead, "Camera1", "", anpr.PlateRead{Plate: "123ABC02", Crop: "Camera1/x_crop.jpg"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(t.TempDir(), "crop.jpg")
+	imgURL := fmt.Sprintf("http://%s/api/v1/plates/site/%d/crop.jpg", centre.HTTPAddr(), read.Seq)
+	for deadline := time.Now().Add(30 * time.Second); download(t, imgURL, img) != 200; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the site's snapshot never reached the centre's API")
+		}
+	}
+	if got, _ := os.ReadFile(img); string(got) != string(crop) {
+		t.Fatalf("snapshot at the centre: %q", got)
 	}
 
 	// live through two links, starting at a keyframe
@@ -117,6 +159,17 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	if err := stopRegion(); err != nil {
 		t.Fatal(err)
 	}
+	// the stopped region's UDP socket may take a moment to be released
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:47833")
+		if err == nil {
+			pc.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("region's port still held: %v", err)
+		}
+	}
 	region, _ := startAgent(t, regionYAML("all"))
 	deadline = time.Now().Add(40 * time.Second)
 	for {
@@ -134,4 +187,23 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// download saves url's body to path and returns the HTTP status.
+func download(t *testing.T, url, path string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode
 }

@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,12 @@ type Deps struct {
 	// Audit records an operator's action.
 	User  func(*http.Request) string
 	Audit func(r *http.Request, action, object, detail string)
+	// Snapshot resolves a plate snapshot of a node to a local file,
+	// fetching it from the child leading there if need be.
+	Snapshot func(ctx context.Context, origin, rel string) (string, error)
+	// Mounts are other components' handlers by ServeMux pattern
+	// (live video, archive playback, alarms, ...).
+	Mounts map[string]http.Handler
 }
 
 // Handler builds the router.
@@ -92,6 +99,10 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.HandleFunc("GET /api/v1/plates", d.searchPlates)
 	mux.HandleFunc("POST /api/v1/plates/{origin}/{seq}/correction", d.correctPlate)
+	mux.HandleFunc("GET /api/v1/plates/{origin}/{seq}/{image}", d.plateImage)
+	for pattern, h := range d.Mounts {
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
 		after, limit := uint64(0), 100
 		if v := r.URL.Query().Get("after"); v != "" {

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/event"
@@ -179,4 +182,64 @@ func (d Deps) correctPlate(w http.ResponseWriter, r *http.Request) {
 		d.Audit(r, "plate.correct", id, entry.Plate+" -> "+plate+" "+body.Comment)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"correction": c, "event": e.ID()})
+}
+
+// plateImage answers GET /api/v1/plates/{origin}/{seq}/{image} with the
+// read's overview.jpg or crop.jpg, pulled from the site if need be.
+func (d Deps) plateImage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("origin") + "/" + r.PathValue("seq")
+	img := r.PathValue("image")
+	if img != "overview.jpg" && img != "crop.jpg" {
+		writeError(w, http.StatusNotFound, "image: overview.jpg or crop.jpg")
+		return
+	}
+	if d.Plates == nil || d.Snapshot == nil {
+		writeError(w, http.StatusNotFound, "this node keeps no plate snapshots")
+		return
+	}
+	entry, ok, err := d.Plates.Lookup(id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, "no plate read "+id)
+		return
+	}
+	evs, err := d.Events.Get(entry.Pos)
+	if err != nil || len(evs) == 0 {
+		writeError(w, http.StatusNotFound, "plate read "+id+" is no longer in the log")
+		return
+	}
+	var pr anpr.PlateRead
+	_ = json.Unmarshal(evs[0].Payload, &pr)
+	rel := pr.Overview
+	if img == "crop.jpg" {
+		rel = pr.Crop
+	}
+	if rel == "" {
+		writeError(w, http.StatusNotFound, "plate read "+id+" has no "+img)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	path, err := d.Snapshot(ctx, entry.Origin, rel)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, "snapshot unavailable: "+err.Error())
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		writeError(w, http.StatusNotFound, "snapshot missing: "+err.Error())
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
+	http.ServeContent(w, r, img, st.ModTime(), f)
 }

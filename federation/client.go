@@ -28,6 +28,7 @@ type ClientOptions struct {
 	IdleTimeout  time.Duration // QUIC idle timeout (default 15s)
 	BackoffMax   time.Duration // reconnect cap (default 30s)
 	Files        FileSource    // segment files the parent may fetch (nil: none)
+	Snapshots    FileSource    // plate snapshots the parent may fetch (nil: none)
 	// Index lists the segments this node holds, its own and its subtree's,
 	// for the parent's back-fill (nil: none).
 	Index func(since time.Time) ([]IndexEntry, error)

@@ -216,10 +216,14 @@ func (c *Client) serveFetch(str *quic.Stream) error {
 	if err := Expect(str, MsgFetch, &req); err != nil {
 		return err
 	}
-	if c.o.Files == nil {
-		return WriteFrame(str, MsgError, ErrorMsg{Message: "this node serves no files"})
+	files := c.o.Files
+	if req.Kind == FetchSnapshot {
+		files = c.o.Snapshots
 	}
-	path, err := c.o.Files(req.Origin, req.Path)
+	if files == nil {
+		return WriteFrame(str, MsgError, ErrorMsg{Message: "this node serves no such files"})
+	}
+	path, err := files(req.Origin, req.Path)
 	if err != nil {
 		_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
 		return err

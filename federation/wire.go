@@ -110,12 +110,17 @@ type Ack struct {
 	Stored  int    `json:"stored"`
 }
 
-// FetchReq asks for a segment file recorded by Origin, from Offset on.
+// FetchReq asks for a segment file recorded by Origin, from Offset on, or
+// with Kind "snapshot" for one of its plate snapshots (a JPEG).
 type FetchReq struct {
 	Origin string `json:"origin"`
 	Path   string `json:"path"`
 	Offset int64  `json:"offset"`
+	Kind   string `json:"kind,omitempty"`
 }
+
+// FetchSnapshot is the FetchReq kind of plate snapshots.
+const FetchSnapshot = "snapshot"
 
 // FetchHead announces the file's size; Size-Offset raw bytes follow and
 // the stream ends.

@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kuzet/kuzet/archive/playback"
+)
+
+// mounts are the handlers of other components served beside the API.
+func (a *Agent) mounts() (map[string]http.Handler, error) {
+	pb, err := playback.New(playback.Options{
+		Archive: a.archive, Prefix: "/api/v1/archive",
+		Logger: a.log.With("component", "playback"), Registerer: a.reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]http.Handler{
+		"/api/v1/archive/": a.pullRemoteRange(pb),
+	}, nil
+}
+
+// pullRemoteRange makes a descendant's range playable here: before a
+// playlist or an export of a replica camera ("site-a/Camera1"), the
+// segments of the range this node lacks are pulled through the links
+// (NVMS-6.20), ahead of policy replication.
+func (a *Agent) pullRemoteRange(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		camera := q.Get("camera")
+		wants := strings.HasSuffix(r.URL.Path, "/play.m3u8") || strings.HasSuffix(r.URL.Path, "/export.mp4")
+		if wants && a.fedSrv != nil && strings.Contains(camera, "/") {
+			from, ferr := time.Parse(time.RFC3339Nano, q.Get("from"))
+			to, terr := time.Parse(time.RFC3339Nano, q.Get("to"))
+			if ferr == nil && terr == nil && to.After(from) {
+				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
+				n, err := a.FetchRange(ctx, camera, from, to)
+				cancel()
+				if err != nil {
+					a.log.Warn("range not pulled from the site; playing what is here", "camera", camera, "err", err)
+				} else if n > 0 {
+					a.log.Info("range pulled from the site", "camera", camera, "segments", n)
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

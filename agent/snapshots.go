@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// checkSnapshotRel refuses a snapshot path that could leave the plates
+// directory or is not a JPEG.
+func checkSnapshotRel(rel string) error {
+	if rel == "" || path.IsAbs(rel) || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") ||
+		strings.Contains(rel, "\\") || !strings.HasSuffix(rel, ".jpg") {
+		return fmt.Errorf("snapshot path %q is not a clean relative .jpg path", rel)
+	}
+	return nil
+}
+
+// snapshotFile is where origin's snapshot rel is or would be kept here:
+// this node's own under the plates directory, others' under plates/<origin>/.
+func (a *Agent) snapshotFile(origin, rel string) (string, error) {
+	if err := checkSnapshotRel(rel); err != nil {
+		return "", err
+	}
+	if origin == a.cfg.Node.ID {
+		return filepath.Join(a.PlatesDir(), filepath.FromSlash(rel)), nil
+	}
+	if strings.ContainsAny(origin, "/\\.") || origin == "" {
+		return "", fmt.Errorf("origin %q is not a node ID", origin)
+	}
+	return filepath.Join(a.PlatesDir(), origin, filepath.FromSlash(rel)), nil
+}
+
+// Snapshot returns a plate snapshot's file: this node's own, a copy kept
+// from an earlier request, or one pulled now from the child leading to its
+// origin (and kept).
+func (a *Agent) Snapshot(ctx context.Context, origin, rel string) (string, error) {
+	p, err := a.snapshotFile(origin, rel)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err == nil || origin == a.cfg.Node.ID || a.fedSrv == nil {
+		return p, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".snapshot-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name())
+	if err := a.fedSrv.FetchSnapshot(ctx, origin, rel, tmp); err != nil {
+		_ = tmp.Close()
+		return "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	return p, os.Rename(tmp.Name(), p)
+}
+
+// serveSnapshot answers the parent's request for a snapshot.
+func (a *Agent) serveSnapshot(origin, rel string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	return a.Snapshot(ctx, origin, rel)
+}

@@ -1,0 +1,235 @@
+package playback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/bits"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/kuzet/kuzet/archive"
+)
+
+// piece is the part of one segment file that a time range plays.
+type piece struct {
+	Seg         archive.Segment // Start is the wall clock of decode time 0
+	Index       *fileIndex
+	First, Last int           // selected fragments [First, Last)
+	Shift       int64         // ticks added to the file's decode times on the output timeline
+	Start       time.Time     // wall clock of the first selected fragment
+	Duration    time.Duration // of the selected fragments
+}
+
+// fragments returns the selected fragments.
+func (p *piece) fragments() []fragment { return p.Index.Fragments[p.First:p.Last] }
+
+// wallAt is the wall clock of a decode time of the file.
+func (p *piece) wallAt(ticks uint64) time.Time {
+	return p.Seg.Start.Add(ticksToDur(ticks, p.Index.TimeScale))
+}
+
+// untilTicks is the decode time of the file at wall clock t.
+func (p *piece) untilTicks(t time.Time) uint64 {
+	return durToTicks(t.Sub(p.Seg.Start), p.Index.TimeScale)
+}
+
+// skipped is a file of the range that could not be read.
+type skipped struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+// plan is a time range laid out as a continuous timeline over files: each
+// piece's decode times are shifted to follow the previous piece's end, so
+// the output plays without jumps (holes between files are closed up;
+// their wall clock stays in the playlist's program date-times).
+type plan struct {
+	Camera   string
+	From, To time.Time
+	Pieces   []piece
+	Holes    int // places where the next piece does not follow the previous one
+	Skipped  []skipped
+}
+
+// holeTolerance is how far apart two pieces may be and still count as
+// continuous: the archive's own tolerance for clock jitter.
+const holeTolerance = 100 * time.Millisecond
+
+// buildPlan selects, for each file of camera overlapping [from, to), the
+// fragments covering the range. The first piece starts at the last sync
+// fragment at or before from, so it decodes from its first frame; the
+// last ends with the fragment holding to.
+func (h *Handler) buildPlan(ctx context.Context, camera string, from, to time.Time) (*plan, error) {
+	pl := &plan{Camera: camera, From: from, To: to}
+	idx := h.o.Archive.Index()
+	segs, err := idx.Segments(camera, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("list segments of %s: %w", camera, err)
+	}
+	open := map[string]bool{}
+	// The file being written is not indexed yet: Locate names it.
+	if rel, off, ok := h.o.Archive.Locate(camera, to.Add(-time.Nanosecond)); ok {
+		known := false
+		for _, s := range segs {
+			known = known || s.Path == rel
+		}
+		if !known {
+			start := to.Add(-time.Nanosecond).Add(-off)
+			segs = append(segs, archive.Segment{Camera: camera, Start: start, Path: rel})
+			open[rel] = true
+		}
+	}
+	sort.SliceStable(segs, func(i, j int) bool { return segs[i].Start.Before(segs[j].Start) })
+
+	root, err := os.OpenRoot(h.o.Archive.Root())
+	if err != nil {
+		return nil, fmt.Errorf("open archive root: %w", err)
+	}
+	defer root.Close()
+
+	var tTicks uint64 // output timeline position, in tScale ticks
+	var tScale uint32
+	var prevEnd time.Time
+	for _, s := range segs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fi, err := scanArchiveFile(root, s.Path)
+		if err != nil && open[s.Path] {
+			continue // a file just created has no complete init yet
+		}
+		if err != nil {
+			// a file retention removed meanwhile, or one that cannot be
+			// read: play around it rather than refuse the whole range
+			h.o.Logger.Warn("archive file left out of playback", "camera", camera, "path", s.Path, "err", err)
+			h.m.skipped.Inc()
+			pl.Skipped = append(pl.Skipped, skipped{Path: s.Path, Reason: err.Error()})
+			continue
+		}
+		p := piece{Seg: s, Index: fi, First: -1}
+		for i, fr := range fi.Fragments {
+			fs, fe := p.wallAt(fr.BaseTime), p.wallAt(fr.End())
+			if fs.Before(to) && fe.After(from) {
+				if p.First < 0 {
+					p.First = i
+				}
+				p.Last = i + 1
+			}
+		}
+		if p.First < 0 {
+			continue
+		}
+		for p.First > 0 && !fi.Fragments[p.First].SyncStart {
+			p.First-- // a decoder needs the keyframe before from
+		}
+		var ticks uint64
+		for _, fr := range p.fragments() {
+			ticks += fr.Duration
+		}
+		first := fi.Fragments[p.First]
+		p.Start = p.wallAt(first.BaseTime)
+		p.Duration = ticksToDur(ticks, fi.TimeScale)
+
+		if tScale != fi.TimeScale {
+			tTicks = durToTicks(ticksToDur(tTicks, tScale), fi.TimeScale)
+			tScale = fi.TimeScale
+		}
+		p.Shift = int64(tTicks) - int64(first.BaseTime)
+		tTicks += ticks
+		if len(pl.Pieces) > 0 && absDur(p.Start.Sub(prevEnd)) > holeTolerance {
+			pl.Holes++
+		}
+		prevEnd = p.Start.Add(p.Duration)
+		pl.Pieces = append(pl.Pieces, p)
+	}
+	return pl, nil
+}
+
+// scanArchiveFile opens an archive-relative path safely and indexes it.
+func scanArchiveFile(root *os.Root, rel string) (*fileIndex, error) {
+	f, st, err := openArchiveFile(root, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := scanFile(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", rel, err)
+	}
+	return fi, nil
+}
+
+// openArchiveFile opens rel inside root: a clean relative .mp4 path, not
+// a symbolic link, a regular file. os.Root refuses anything that would
+// leave the archive, ".." and links pointing outside included.
+func openArchiveFile(root *os.Root, rel string) (*os.File, fs.FileInfo, error) {
+	if err := archive.CheckRel(rel); err != nil {
+		return nil, nil, errBadPath{err}
+	}
+	lst, err := root.Lstat(rel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("archive file %s: %w", rel, fs.ErrNotExist)
+	}
+	if !lst.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("archive file %s is not a regular file: %w", rel, fs.ErrNotExist)
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open archive file %s: %w", rel, fs.ErrNotExist)
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("archive file %s is not a regular file: %w", rel, fs.ErrNotExist)
+	}
+	return f, st, nil
+}
+
+// errBadPath is a request path that can never name an archive file.
+type errBadPath struct{ err error }
+
+func (e errBadPath) Error() string { return e.err.Error() }
+func (e errBadPath) Unwrap() error { return e.err }
+
+func isBadPath(err error) bool {
+	var b errBadPath
+	return errors.As(err, &b)
+}
+
+// ticksToDur converts ticks of a time scale to a duration without
+// overflowing in between (a day of 90 kHz ticks times 1e9 does not fit).
+func ticksToDur(ticks uint64, scale uint32) time.Duration {
+	if scale == 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(ticks, uint64(time.Second))
+	if hi >= uint64(scale) {
+		return time.Duration(math.MaxInt64)
+	}
+	q, _ := bits.Div64(hi, lo, uint64(scale))
+	if q > math.MaxInt64 {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(q)
+}
+
+// durToTicks converts a non-negative duration to ticks, rounding down.
+func durToTicks(d time.Duration, scale uint32) uint64 {
+	if d <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(d), uint64(scale))
+	q, _ := bits.Div64(hi, lo, uint64(time.Second))
+	return q
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
