@@ -24,6 +24,8 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/archive/sftpd"
 	"github.com/kuzet/kuzet/archive/sftppush"
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
@@ -54,7 +56,9 @@ type Agent struct {
 	tap      *site.Tap // live relays to ancestors
 	plates   *plates.Index
 	sftp     *sftpd.Server
-	handlers map[string]http.Handler // other components' HTTP handlers
+	handlers []api.Mount // other components' HTTP handlers
+	audit    *audit.Recorder
+	auth     *auth.Auth // nil: no users configured
 	push     *sftppush.Pusher
 
 	camMu     sync.Mutex
@@ -154,30 +158,40 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		_ = a.events.Close()
 		return nil, err
 	}
-	if a.handlers, err = a.mounts(); err == nil {
-		err = a.openAccess()
+	if err = a.openSecurity(); err == nil {
+		if a.handlers, err = a.mounts(); err == nil {
+			err = a.openAccess()
+		}
 	}
 	if err != nil {
-		if a.fedSrv != nil {
-			a.fedSrv.Close()
-		}
-		_ = a.plates.Close()
-		_ = a.archive.Close()
-		_ = a.events.Close()
+		a.abort()
 		return nil, err
 	}
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
-		a.closeAccess()
-		if a.fedSrv != nil {
-			a.fedSrv.Close()
-		}
-		_ = a.plates.Close()
-		_ = a.archive.Close()
-		_ = a.events.Close()
+		a.abort()
 		return nil, fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
 	return a, nil
+}
+
+// abort releases whatever New opened before it failed.
+func (a *Agent) abort() {
+	a.closeAccess()
+	if a.fedSrv != nil {
+		a.fedSrv.Close()
+	}
+	if a.fetchQ != nil {
+		_ = a.fetchQ.Close()
+	}
+	if a.auth != nil {
+		_ = a.auth.Close()
+	}
+	if a.plates != nil {
+		_ = a.plates.Close()
+	}
+	_ = a.archive.Close()
+	_ = a.events.Close()
 }
 
 // FederationAddr is the bound child-link address ("" when not a parent).
@@ -210,7 +224,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{
 		Handler: api.Handler(api.Deps{
-			Mounts: a.handlers, Snapshot: a.Snapshot,
+			Mounts: a.handlers, Snapshot: a.Snapshot, Guard: a.guard(), User: a.userName, Audit: a.record,
 			NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
 			Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
 			Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
@@ -294,6 +308,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.fetchQ != nil {
 		err = errors.Join(err, a.fetchQ.Close())
+	}
+	if a.auth != nil {
+		err = errors.Join(err, a.auth.Close())
 	}
 	return errors.Join(err, a.plates.Close(), a.archive.Close(), a.events.Close())
 }

@@ -6,11 +6,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive/playback"
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/auth"
 )
 
-// mounts are the handlers of other components served beside the API.
-func (a *Agent) mounts() (map[string]http.Handler, error) {
+// mounts are the handlers of other components served beside the API,
+// each with the least role that may use it.
+func (a *Agent) mounts() ([]api.Mount, error) {
 	pb, err := playback.New(playback.Options{
 		Archive: a.archive, Prefix: "/api/v1/archive",
 		Logger: a.log.With("component", "playback"), Registerer: a.reg,
@@ -18,9 +22,19 @@ func (a *Agent) mounts() (map[string]http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]http.Handler{
-		"/api/v1/archive/": a.pullRemoteRange(pb),
-	}, nil
+	archive := a.pullRemoteRange(pb)
+	rangeOf := func(r *http.Request) string {
+		q := r.URL.Query()
+		return q.Get("camera") + " " + q.Get("from") + ".." + q.Get("to")
+	}
+	out := []api.Mount{
+		{Pattern: "/api/v1/archive/", Role: auth.RoleViewer, Handler: archive},
+		{Pattern: "GET /api/v1/archive/play.m3u8", Role: auth.RoleViewer,
+			Handler: a.audit.Wrap(audit.ActionPlayArchive, rangeOf, a.who, archive)},
+		{Pattern: "GET /api/v1/archive/export.mp4", Role: auth.RoleOperator,
+			Handler: a.audit.Wrap(audit.ActionExportArchive, rangeOf, a.who, archive)},
+	}
+	return append(out, a.securityMounts()...), nil
 }
 
 // pullRemoteRange makes a descendant's range playable here: before a

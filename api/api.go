@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/site"
@@ -44,36 +45,54 @@ type Deps struct {
 	// Snapshot resolves a plate snapshot of a node to a local file,
 	// fetching it from the child leading there if need be.
 	Snapshot func(ctx context.Context, origin, rel string) (string, error)
-	// Mounts are other components' handlers by ServeMux pattern
-	// (live video, archive playback, alarms, ...).
-	Mounts map[string]http.Handler
+	// Mounts are other components' handlers (live video, archive
+	// playback, alarms, ...).
+	Mounts []Mount
+	// Guard requires a login with at least a role (nil: no users are
+	// configured and only the allow-list guards the API).
+	Guard func(min auth.Role, h http.Handler) http.Handler
 }
 
-// Handler builds the router.
+// Mount serves a handler at a ServeMux pattern to users of at least Role.
+type Mount struct {
+	Pattern string
+	Role    auth.Role
+	Handler http.Handler
+}
+
+// Handler builds the router. Every route names the least role that may
+// use it; /healthz and /metrics need none.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
+	guard := func(role auth.Role, h http.Handler) http.Handler {
+		if d.Guard == nil {
+			return h
+		}
+		return d.Guard(role, h)
+	}
+	handle := func(pattern string, role auth.Role, h http.HandlerFunc) { mux.Handle(pattern, guard(role, h)) }
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /api/v1/node", func(w http.ResponseWriter, _ *http.Request) {
+	handle("GET /api/v1/node", auth.RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": d.NodeID, "version": d.Version, "started": d.Started.UTC(),
-			"uptime_seconds": int(time.Since(d.Started).Seconds()),
+			"uptime_seconds": int(time.Since(d.Started).Seconds()), "login_required": d.Guard != nil,
 		})
 	})
-	mux.HandleFunc("GET /api/v1/federation", func(w http.ResponseWriter, _ *http.Request) {
+	handle("GET /api/v1/federation", auth.RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
 		if d.Federation == nil {
 			writeJSON(w, http.StatusOK, map[string]any{})
 			return
 		}
 		writeJSON(w, http.StatusOK, d.Federation())
 	})
-	mux.HandleFunc("GET /api/v1/cameras", func(w http.ResponseWriter, _ *http.Request) {
+	handle("GET /api/v1/cameras", auth.RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, d.Site.Status())
 	})
-	mux.HandleFunc("GET /api/v1/cameras/{camera}/segments", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /api/v1/cameras/{camera}/segments", auth.RoleViewer, func(w http.ResponseWriter, r *http.Request) {
 		from, to, ok := timeRange(w, r)
 		if !ok {
 			return
@@ -85,7 +104,7 @@ func Handler(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, nonNil(segs))
 	})
-	mux.HandleFunc("GET /api/v1/cameras/{camera}/gaps", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /api/v1/cameras/{camera}/gaps", auth.RoleViewer, func(w http.ResponseWriter, r *http.Request) {
 		from, to, ok := timeRange(w, r)
 		if !ok {
 			return
@@ -97,13 +116,10 @@ func Handler(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, nonNil(gaps))
 	})
-	mux.HandleFunc("GET /api/v1/plates", d.searchPlates)
-	mux.HandleFunc("POST /api/v1/plates/{origin}/{seq}/correction", d.correctPlate)
-	mux.HandleFunc("GET /api/v1/plates/{origin}/{seq}/{image}", d.plateImage)
-	for pattern, h := range d.Mounts {
-		mux.Handle(pattern, h)
-	}
-	mux.HandleFunc("GET /api/v1/events", func(w http.ResponseWriter, r *http.Request) {
+	handle("GET /api/v1/plates", auth.RoleViewer, d.searchPlates)
+	handle("POST /api/v1/plates/{origin}/{seq}/correction", auth.RoleOperator, d.correctPlate)
+	handle("GET /api/v1/plates/{origin}/{seq}/{image}", auth.RoleViewer, d.plateImage)
+	handle("GET /api/v1/events", auth.RoleViewer, func(w http.ResponseWriter, r *http.Request) {
 		after, limit := uint64(0), 100
 		if v := r.URL.Query().Get("after"); v != "" {
 			n, err := strconv.ParseUint(v, 10, 64)
@@ -128,6 +144,13 @@ func Handler(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, nonNil(evs))
 	})
+	for _, m := range d.Mounts {
+		if m.Role == 0 {
+			mux.Handle(m.Pattern, m.Handler) // guards itself (login)
+			continue
+		}
+		mux.Handle(m.Pattern, guard(m.Role, m.Handler))
+	}
 	return allowList(d.Allow, d.Logger, mux)
 }
 

@@ -23,6 +23,7 @@ type Config struct {
 	Federation Federation `yaml:"federation"`
 	ANPR       ANPR       `yaml:"anpr"`
 	PlateAPI   PlateAPI   `yaml:"plate_api"`
+	Users      []User     `yaml:"users"`
 	SFTP       SFTP       `yaml:"sftp"`
 	SFTPPush   SFTPPush   `yaml:"sftp_push"`
 }
@@ -120,6 +121,13 @@ type Log struct {
 type HTTP struct {
 	Listen string   `yaml:"listen"`
 	Allow  []string `yaml:"allow"` // CIDR prefixes or addresses allowed to connect
+	// AdminFrom are the workstation ranges administrative actions are
+	// accepted from (UA-3.8; default loopback).
+	AdminFrom     []string      `yaml:"admin_from"`
+	TLS           HTTPTLS       `yaml:"tls"`
+	SecureCookie  bool          `yaml:"secure_cookie"`
+	Session       Session       `yaml:"session"`
+	LoginThrottle LoginThrottle `yaml:"login_throttle"`
 }
 
 // Archive configures the recorder's file archive (CGR-4.2, CGR-6, NVMS-6.10).
@@ -279,6 +287,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return err
 	}
 	if err := c.validateSFTP(bad); err != nil {
+		return err
+	}
+	if err := c.validateUsers(bad); err != nil {
 		return err
 	}
 	if u := c.PlateAPI.URL; u != "" {

@@ -26,6 +26,8 @@ Usage:
   kuzet anpr eval DIR [--json]    measure plate recognition on labelled images
   kuzet anpr synth OUTDIR --country kz|ru|ua   generate a synthetic plate test set
   kuzet sftp passwd < PASSWORD    print an argon2id hash for sftp.accounts[].password_hash
+  kuzet user hash < PASSWORD      print an argon2id hash for users[].password_hash
+  kuzet audit verify --data DIR   check the hash-chained audit log of a stopped node
   kuzet version                   print the version
   kuzet help                      this text
 
@@ -65,6 +67,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdANPR(ctx, args[1:], stdout, stderr)
 	case "sftp":
 		return cmdSFTP(args[1:], os.Stdin, stdout, stderr)
+	case "user":
+		return cmdUser(args[1:], os.Stdin, stdout, stderr)
+	case "audit":
+		return cmdAudit(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "kuzet", version)
 		return nil

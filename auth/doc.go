@@ -1,0 +1,5 @@
+// Package auth authenticates and authorises HTTP API callers: users with
+// ordered roles and argon2id password hashes, cookie sessions with CSRF
+// tokens, bearer API tokens for other systems, failed-login throttling and
+// the workstation ranges that administration is confined to (UA-3.8).
+package auth
