@@ -55,6 +55,7 @@ type Agent struct {
 	planner  *replicate.Planner
 	tap      *site.Tap // live relays to ancestors
 	plates   *plates.Index
+	tree     *treeTracker
 	sftp     *sftpd.Server
 	handlers []api.Mount // other components' HTTP handlers
 	audit    *audit.Recorder
@@ -83,7 +84,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	if err := os.MkdirAll(cfg.Node.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version}
+	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version,
+		tree: newTreeTracker(cfg.Node.ID)}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var err error
@@ -272,10 +274,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	a.runAccess(ctx, &fedWG)
-	fedWG.Add(2)
+	fedWG.Add(3)
 	go func() {
 		defer fedWG.Done()
 		a.runPassages(ctx)
+	}()
+	go func() {
+		defer fedWG.Done()
+		a.tree.follow(ctx, a.events)
 	}()
 	go func() {
 		defer fedWG.Done()

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -34,6 +35,8 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 		{Pattern: "GET /api/v1/archive/export.mp4", Role: auth.RoleOperator,
 			Handler: a.audit.Wrap(audit.ActionExportArchive, rangeOf, a.who, archive)},
 	}
+	out = append(out, api.Mount{Pattern: "GET /api/v1/tree", Role: auth.RoleViewer,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) })})
 	return append(out, a.securityMounts()...), nil
 }
 
@@ -62,4 +65,11 @@ func (a *Agent) pullRemoteRange(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }

@@ -65,6 +65,16 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// the centre's tree places the site under the region, with its camera
+	tree := centre.Tree()
+	if len(tree.Children) != 1 || tree.Children[0].ID != "region" || tree.Children[0].Status != "online" ||
+		len(tree.Children[0].Children) != 1 || tree.Children[0].Children[0].ID != "site" {
+		t.Fatalf("centre's tree: %+v", tree)
+	}
+	if cams := tree.Children[0].Children[0].Cameras; len(cams) != 1 || cams[0].Key != "site/Camera1" ||
+		cams[0].State != "streaming" || cams[0].Live != "/live/site/Camera1/index.m3u8" {
+		t.Fatalf("site's cameras at the centre: %+v", cams)
+	}
 	if held, _ := centre.Archive().Index().Segments("site/Camera1", time.Time{}, time.Time{}); len(held) != 0 {
 		t.Fatalf("policy none, yet the centre holds %d segments", len(held))
 	}
