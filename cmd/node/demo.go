@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/kuzet/kuzet/agent"
+	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/testcam"
@@ -36,6 +38,10 @@ cameras:
   - id: Camera2
     url: %[3]s/cam2
     transport: udp
+  - id: Camera3
+    url: %[3]s/gate-unplugged
+    offline_after: 5s
+%[7]s
 federation:
   upstream: [%[5]s]
   tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-site.pem, key: %[1]s/pki/demo-site-key.pem}
@@ -49,6 +55,8 @@ http:
 federation:
   listen: %[3]s
   tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-centre.pem, key: %[1]s/pki/demo-centre-key.pem}
+  fragments: {policy: all}
+%[4]s
 `
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -85,7 +93,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer cam.Close()
 
-	centre, err := demoAgent(abs, "centre.yaml", fmt.Sprintf(demoCentreConfig, abs, *centreHTTP, *fedAddr), log.With("node", "demo-centre"))
+	users, err := demoUsers()
+	if err != nil {
+		return err
+	}
+	centre, err := demoAgent(abs, "centre.yaml", fmt.Sprintf(demoCentreConfig, abs, *centreHTTP, *fedAddr, users), log.With("node", "demo-centre"))
 	if err != nil {
 		return err
 	}
@@ -94,7 +106,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment,
-		centre.FederationAddr(), modelDir), log.With("node", "demo-site"))
+		centre.FederationAddr(), modelDir, users), log.With("node", "demo-site"))
 	if err != nil {
 		return err
 	}
@@ -112,6 +124,9 @@ Kuzet demo running (Ctrl-C to stop)
                     %[3]s/metrics
   centre node       %[5]s/api/v1/federation   (children)
                     %[5]s/api/v1/events       (the site's events, replicated over QUIC)
+                    %[5]s/api/v1/tree         (centre -> site -> cameras, with status)
+  logins            admin/kuzet-admin  engineer/kuzet-engineer  operator/kuzet-operator  viewer/kuzet-viewer
+                    (curl: POST /api/v1/auth/login {"user","password"}, then the cookie)
 
 `, cam.Addr(), abs, siteURL, *segment, centreURL)
 
@@ -126,6 +141,30 @@ Kuzet demo running (Ctrl-C to stop)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// demoLogins are the demo's users, printed at start: one of each role.
+var demoLogins = [][3]string{
+	{"admin", "admin", "kuzet-admin"},
+	{"engineer", "engineer", "kuzet-engineer"},
+	{"operator", "operator", "kuzet-operator"},
+	{"viewer", "viewer", "kuzet-viewer"},
+}
+
+// demoUsers is the users: section of both demo nodes.
+func demoUsers() (string, error) {
+	var b strings.Builder
+	b.WriteString("users:\n")
+	p := auth.DefaultParams
+	p.Memory, p.Time = 8*1024, 1 // demo passwords: quick logins
+	for _, u := range demoLogins {
+		h, err := auth.HashPasswordParams(u[2], p)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  - {name: %s, role: %s, password_hash: %q}\n", u[0], u[1], h)
+	}
+	return b.String(), nil
 }
 
 // demoPKI creates the demo federation's CA and node certificates once.
