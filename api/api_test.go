@@ -220,6 +220,8 @@ func plateSearchCases(t *testing.T, srv *httptest.Server) {
 		{"plate=123ABC02&from=2025-08-18T10:02:00Z", []string{"site-b/1"}},
 		{"plate=123ABC02&to=2025-08-18T10:02:00Z", []string{"site-a/1"}},
 		{"plate=999ZZZ99", nil},
+		{"camera=Camera1&node=site-a", []string{"site-a/2", "site-a/1"}},
+		{"camera=site-a%2FCamera2", []string{"site-a/3"}},
 	}
 	for _, c := range cases {
 		hits := search(c.q)

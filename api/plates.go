@@ -28,13 +28,14 @@ type PlateHit struct {
 }
 
 // searchPlates answers GET /api/v1/plates: exact, prefix or one-edit fuzzy
-// match, by time range, camera and node. On a parent it covers every
-// descendant whose events reached it.
+// match, by time range, camera and node; without a plate, every read of
+// one camera in the range (the archive timeline's markers). On a parent it
+// covers every descendant whose events reached it.
 func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	plate := strings.ToUpper(strings.TrimSpace(q.Get("plate")))
-	if plate == "" {
-		writeError(w, http.StatusBadRequest, "plate: required (letters and digits, e.g. 123ABC02)")
+	if plate == "" && q.Get("camera") == "" {
+		writeError(w, http.StatusBadRequest, "plate: required (letters and digits, e.g. 123ABC02) unless camera is given")
 		return
 	}
 	plate = anpr.Normalize(plate)
@@ -43,12 +44,14 @@ func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 		mode = "exact"
 	}
 	var ok func(string) bool
-	switch mode {
-	case "exact":
+	switch {
+	case plate == "":
+		ok = func(string) bool { return true }
+	case mode == "exact":
 		ok = func(p string) bool { return p == plate }
-	case "prefix":
+	case mode == "prefix":
 		ok = func(p string) bool { return strings.HasPrefix(p, plate) }
-	case "fuzzy":
+	case mode == "fuzzy":
 		ok = func(p string) bool { return anpr.EditDistance(p, plate) <= 1 }
 	default:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("match: %q must be exact, prefix or fuzzy", mode))
@@ -68,7 +71,10 @@ func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	camera, node := q.Get("camera"), q.Get("node")
-	if d.Plates != nil {
+	if n, c, ok := strings.Cut(camera, "/"); ok { // a descendant's camera as keyed here
+		node, camera = n, c
+	}
+	if d.Plates != nil && plate != "" {
 		d.searchIndex(w, plates.Query{Plate: plate, Match: mode, From: from, To: to, Camera: camera, Node: node, Limit: limit})
 		return
 	}
@@ -88,7 +94,13 @@ func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 	}
 	hits := make([]PlateHit, 0, len(evs))
 	for _, e := range evs {
-		hits = append(hits, hit(e, nil))
+		var ix *plates.Entry
+		if d.Plates != nil {
+			if en, ok, _ := d.Plates.Lookup(e.ID()); ok {
+				ix = &en
+			}
+		}
+		hits = append(hits, hit(e, ix))
 	}
 	writeJSON(w, http.StatusOK, hits)
 }
