@@ -5,6 +5,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -232,11 +233,20 @@ func (a *Agent) Run(ctx context.Context) error {
 			Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		// bodies are small JSON; responses may be long downloads and
+		// blocking playlist reloads, so writes have no deadline
+		ReadTimeout:    30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
 	httpErr := make(chan error, 1)
-	go func() { httpErr <- srv.Serve(a.ln) }()
+	if t := a.cfg.HTTP.TLS; t.Cert != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		go func() { httpErr <- srv.ServeTLS(a.ln, t.Cert, t.Key) }()
+	} else {
+		go func() { httpErr <- srv.Serve(a.ln) }()
+	}
 
 	archCtx, stopArchive := context.WithCancel(context.Background())
 	var archWG sync.WaitGroup

@@ -151,7 +151,22 @@ func Handler(d Deps) http.Handler {
 		}
 		mux.Handle(m.Pattern, guard(m.Role, m.Handler))
 	}
-	return allowList(d.Allow, d.Logger, mux)
+	return allowList(d.Allow, d.Logger, limitBody(mux))
+}
+
+// maxBody bounds request bodies: the API takes small JSON only.
+const maxBody = 1 << 20
+
+// limitBody refuses larger bodies with 413 before any handler reads them.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBody {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes exceeds %d", r.ContentLength, maxBody))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func nonNil[T any](s []T) []T {

@@ -242,3 +242,15 @@ func plateSearchCases(t *testing.T, srv *httptest.Server) {
 		}
 	}
 }
+
+func TestBodyLimit(t *testing.T) {
+	srv := server(t, "127.0.0.0/8")
+	resp, err := http.Post(srv.URL+"/api/v1/plates/a/1/correction", "application/json", strings.NewReader(strings.Repeat("x", 2<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("2 MiB body: %d", resp.StatusCode)
+	}
+}
