@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -count=1 -timeout 25m
 BENCH_N     ?= 1,10,50,100
 # the concurrent core also runs under the race detector in make test
-RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit
+RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream
 BENCH_WINDOW ?= 30s
 
 .PHONY: all deps build run test race lint fuzz bench clean
@@ -59,6 +59,9 @@ fuzz:
 	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzSubsystemName -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzParseArgon2id -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/sftppush -run '^$$' -fuzz FuzzParseKnownHostKey -fuzztime $(FUZZTIME)
+	$(GO) test ./live -run '^$$' -fuzz FuzzParseFile -fuzztime $(FUZZTIME)
+	$(GO) test ./live -run '^$$' -fuzz FuzzParseDirectives -fuzztime $(FUZZTIME)
+	$(GO) test ./live -run '^$$' -fuzz FuzzMuxerUnits -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz FuzzParsePHC -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 
@@ -68,6 +71,7 @@ fuzz:
 bench: build
 	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
 	$(GO) run ./bench/federation
+	$(GO) run ./bench/live
 
 clean:
 	rm -rf bin

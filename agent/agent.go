@@ -30,10 +30,12 @@ import (
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/plateapi"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/replicate"
+	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
 )
 
@@ -57,6 +59,11 @@ type Agent struct {
 	tap      *site.Tap // live relays to ancestors
 	plates   *plates.Index
 	tree     *treeTracker
+	live     *live.Server
+	rtsp     *restream.Server
+	relays   relays
+	views    viewAudit
+	runCtx   context.Context // Run's context, for work started by requests
 	sftp     *sftpd.Server
 	handlers []api.Mount // other components' HTTP handlers
 	audit    *audit.Recorder
@@ -86,7 +93,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version,
-		tree: newTreeTracker(cfg.Node.ID)}
+		tree: newTreeTracker(cfg.Node.ID), relays: relays{m: map[string]*relay{}}, views: viewAudit{last: map[string]time.Time{}},
+		runCtx: context.Background()}
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var err error
@@ -138,6 +146,12 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		}
 	}
 	consumers = append(consumers, a.plateConsumer())
+	liveConsumers, err := a.openLiveView()
+	if err != nil {
+		a.abort()
+		return nil, err
+	}
+	consumers = append(consumers, liveConsumers...)
 	if len(cfg.Federation.Upstream) > 0 {
 		a.tap = site.NewTap()
 		consumers = append(consumers, a.tap.Consumer())
@@ -150,18 +164,13 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		Consumers:  consumers,
 	})
 	a.plates, err = plates.Open(filepath.Join(cfg.Node.DataDir, "plates.db"))
-	if err != nil {
-		_ = a.archive.Close()
-		_ = a.events.Close()
-		return nil, err
+	if err == nil {
+		err = a.openFederation()
 	}
-	if err := a.openFederation(); err != nil {
-		_ = a.plates.Close()
-		_ = a.archive.Close()
-		_ = a.events.Close()
-		return nil, err
+	if err == nil {
+		err = a.openSecurity()
 	}
-	if err = a.openSecurity(); err == nil {
+	if err == nil {
 		if a.handlers, err = a.mounts(); err == nil {
 			err = a.openAccess()
 		}
@@ -181,6 +190,9 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 // abort releases whatever New opened before it failed.
 func (a *Agent) abort() {
 	a.closeAccess()
+	if a.rtsp != nil {
+		a.rtsp.Close()
+	}
 	if a.fedSrv != nil {
 		a.fedSrv.Close()
 	}
@@ -220,6 +232,7 @@ func (a *Agent) Site() *site.Site { return a.site }
 // Run works until ctx ends, then stops cameras (closing their files), the
 // archive and the API, in that order.
 func (a *Agent) Run(ctx context.Context) error {
+	a.runCtx = ctx
 	var allow []netip.Prefix
 	for _, s := range a.cfg.HTTP.Allow {
 		p, _ := config.ParsePrefix(s) // validated on load
@@ -284,7 +297,18 @@ func (a *Agent) Run(ctx context.Context) error {
 		}()
 	}
 	a.runAccess(ctx, &fedWG)
-	fedWG.Add(3)
+	fedWG.Add(4)
+	go func() {
+		defer fedWG.Done()
+		a.live.Run(ctx)
+	}()
+	if a.rtsp != nil {
+		fedWG.Add(1)
+		go func() {
+			defer fedWG.Done()
+			a.rtsp.Run(ctx)
+		}()
+	}
 	go func() {
 		defer fedWG.Done()
 		a.runPassages(ctx)

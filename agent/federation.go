@@ -56,6 +56,7 @@ func (a *Agent) openFederation() error {
 		})
 		if err != nil {
 			_ = a.fetchQ.Close()
+			a.fetchQ = nil
 			return err
 		}
 	}

@@ -35,6 +35,7 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 		{Pattern: "GET /api/v1/archive/export.mp4", Role: auth.RoleOperator,
 			Handler: a.audit.Wrap(audit.ActionExportArchive, rangeOf, a.who, archive)},
 	}
+	out = append(out, api.Mount{Pattern: "/live/", Role: auth.RoleViewer, Handler: a.liveHandler()})
 	out = append(out, api.Mount{Pattern: "GET /api/v1/tree", Role: auth.RoleViewer,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) })})
 	return append(out, a.securityMounts()...), nil

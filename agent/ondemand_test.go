@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -162,6 +163,17 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	_ = feed.Close()
 	if _, err := centre.openLive(ctx, "site", "NoSuchCamera"); err == nil {
 		t.Fatal("an unknown camera was relayed")
+	}
+
+	// the site's camera on the centre's own live view, relayed on demand
+	liveOut := filepath.Join(t.TempDir(), "relayed.mp4")
+	cmd := exec.Command(needFFmpeg(t), "-v", "error", "-y", "-i", "http://"+centre.HTTPAddr()+"/live/site/Camera1/index.m3u8",
+		"-t", "3", "-c", "copy", liveOut)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg reading the relayed live view at the centre: %v\n%s", err, b)
+	}
+	if p := mediatest.Probe(t, liveOut); p.Codec != "h264" || p.Frames < 50 {
+		t.Fatalf("relayed live view: %+v", p)
 	}
 
 	// back-fill: the region's cursor has passed every segment event under

@@ -24,6 +24,8 @@ type Config struct {
 	ANPR       ANPR       `yaml:"anpr"`
 	PlateAPI   PlateAPI   `yaml:"plate_api"`
 	Users      []User     `yaml:"users"`
+	Live       Live       `yaml:"live"`
+	RTSP       RTSP       `yaml:"rtsp"`
 	SFTP       SFTP       `yaml:"sftp"`
 	SFTPPush   SFTPPush   `yaml:"sftp_push"`
 }
@@ -290,6 +292,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return err
 	}
 	if err := c.validateUsers(bad); err != nil {
+		return err
+	}
+	if err := c.validateLive(bad); err != nil {
 		return err
 	}
 	if u := c.PlateAPI.URL; u != "" {

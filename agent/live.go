@@ -1,0 +1,230 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/live"
+	"github.com/kuzet/kuzet/restream"
+	"github.com/kuzet/kuzet/site"
+)
+
+// openLive prepares the LL-HLS live view and, if configured, the RTSP
+// re-stream; both are consumers of the camera sessions.
+func (a *Agent) openLiveView() ([]site.Consumer, error) {
+	var ids []string
+	for _, c := range a.cfg.Cameras {
+		ids = append(ids, c.ID)
+	}
+	l := a.cfg.Live
+	var err error
+	a.live, err = live.New(live.Options{Part: l.Part.Std(), Segment: l.Segment.Std(), Segments: l.Segments,
+		IdleStop: l.IdleStop.Std(), Cameras: ids, Logger: a.log.With("component", "live"), Registerer: a.reg})
+	if err != nil {
+		return nil, err
+	}
+	out := []site.Consumer{a.live.Consumer()}
+	if r := a.cfg.RTSP; r.Listen != "" {
+		a.rtsp, err = restream.New(restream.Options{Listen: r.Listen, UDPPort: r.UDPPort, DisableUDP: r.UDPPort == 0,
+			User: r.User, Password: r.Password, Cameras: ids, Logger: a.log.With("component", "rtsp"), Registerer: a.reg})
+		if err != nil {
+			return nil, fmt.Errorf("rtsp.listen: %w", err)
+		}
+		out = append(out, a.rtsp.Consumer())
+	}
+	return out, nil
+}
+
+// RTSPAddr is the re-stream's bound address ("" when off).
+func (a *Agent) RTSPAddr() string {
+	if a.rtsp == nil {
+		return ""
+	}
+	return a.rtsp.Addr()
+}
+
+// relayIdle is how long a relayed camera stays up after its last request.
+const relayIdle = time.Minute
+
+// relays keeps descendants' cameras flowing into this node's live view
+// while someone watches them (NVMS-6.20).
+type relays struct {
+	mu sync.Mutex
+	m  map[string]*relay
+}
+
+type relay struct {
+	mu      sync.Mutex
+	lastUse time.Time
+	ready   chan struct{} // closed when the first session opened
+	err     error         // why it is not ready yet
+}
+
+func (r *relay) touch() {
+	r.mu.Lock()
+	r.lastUse = time.Now()
+	r.mu.Unlock()
+}
+
+func (r *relay) idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return time.Since(r.lastUse) > relayIdle
+}
+
+// ensureRelay starts relaying a descendant's camera ("site-a/Camera1") into
+// the live view if it is not flowing yet, and waits for its first session.
+func (a *Agent) ensureRelay(ctx context.Context, key string) error {
+	origin, camera := a.splitCamera(key)
+	if origin == a.cfg.Node.ID {
+		return nil
+	}
+	if a.fedSrv == nil || !a.fedSrv.Leads(origin) {
+		return fmt.Errorf("no link leads to node %q", origin)
+	}
+	a.relays.mu.Lock()
+	r, ok := a.relays.m[key]
+	if !ok {
+		r = &relay{lastUse: time.Now(), ready: make(chan struct{})}
+		a.relays.m[key] = r
+		go a.runRelay(key, origin, camera, r)
+	}
+	a.relays.mu.Unlock()
+	r.touch()
+	select {
+	case <-r.ready:
+		return nil
+	case <-ctx.Done():
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return errors.Join(fmt.Errorf("camera %s did not start in time", key), r.err)
+	}
+}
+
+// runRelay feeds the relayed camera to the live view (and the re-stream)
+// until nobody asked for it for relayIdle, reopening it if the link drops.
+func (a *Agent) runRelay(key, origin, camera string, r *relay) {
+	ctx, cancel := context.WithCancel(a.runCtx)
+	defer cancel()
+	defer func() {
+		a.relays.mu.Lock()
+		delete(a.relays.m, key)
+		a.relays.mu.Unlock()
+	}()
+	go func() { // the watchdog ends an unwatched relay
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if r.idle() {
+					cancel()
+				}
+			}
+		}
+	}()
+	log := a.log.With("component", "relay", "camera", key)
+	consumers := []site.Consumer{a.live.Consumer()}
+	if a.rtsp != nil {
+		consumers = append(consumers, a.rtsp.Consumer())
+	}
+	once := sync.Once{}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		feed, err := a.fedSrv.OpenLive(ctx, origin, camera)
+		if err != nil {
+			r.mu.Lock()
+			r.err = err
+			r.mu.Unlock()
+			log.Warn("live relay not opened", "err", err, "retry_in", backoff)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 10*time.Second)
+			continue
+		}
+		backoff = time.Second
+		var sinks []site.Sink
+		for _, c := range consumers {
+			if s, err := c.Open(key, feed.Track(), "relay from "+origin); err == nil && s != nil {
+				sinks = append(sinks, s)
+			}
+		}
+		once.Do(func() { close(r.ready) })
+		log.Info("live relay up")
+		for {
+			u, err := feed.Next(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("live relay interrupted", "err", err)
+				}
+				break
+			}
+			for _, s := range sinks {
+				_ = s.WriteUnit(u)
+			}
+		}
+		for _, s := range sinks {
+			_ = s.Close()
+		}
+		_ = feed.Close()
+	}
+	log.Info("live relay stopped")
+}
+
+// viewAudit remembers when a user's viewing of a camera was last recorded,
+// so that a player's playlist reloads make one audit entry, not thousands.
+type viewAudit struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// liveHandler serves the live view: a descendant's camera is relayed on
+// demand, and each user's viewing is recorded in the audit log.
+func (a *Agent) liveHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest := strings.TrimPrefix(r.URL.Path, "/live/")
+		key := rest
+		if i := strings.LastIndexByte(rest, '/'); i > 0 {
+			key = rest[:i]
+		}
+		if strings.Count(key, "/") == 1 && strings.HasSuffix(r.URL.Path, "/index.m3u8") {
+			ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+			err := a.ensureRelay(ctx, key)
+			cancel()
+			if err != nil {
+				http.Error(w, "live relay: "+err.Error(), http.StatusBadGateway)
+				return
+			}
+		} else if strings.Count(key, "/") == 1 {
+			a.relays.mu.Lock()
+			if rl, ok := a.relays.m[key]; ok {
+				rl.touch()
+			}
+			a.relays.mu.Unlock()
+		}
+		if strings.HasSuffix(r.URL.Path, "/index.m3u8") {
+			user := a.userName(r)
+			a.views.mu.Lock()
+			k := user + "\x00" + key
+			due := time.Since(a.views.last[k]) > 10*time.Minute
+			if due {
+				a.views.last[k] = time.Now()
+			}
+			a.views.mu.Unlock()
+			if due {
+				a.record(r, audit.ActionViewLive, key, "")
+			}
+		}
+		a.live.ServeHTTP(w, r)
+	})
+}

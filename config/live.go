@@ -1,0 +1,53 @@
+package config
+
+import (
+	"net"
+	"time"
+)
+
+// Live tunes the LL-HLS live view (docs/live.md).
+type Live struct {
+	Part     Duration `yaml:"part"`      // partial segment target (default 200ms)
+	Segment  Duration `yaml:"segment"`   // shortest segment (default 1s)
+	Segments int      `yaml:"segments"`  // complete segments listed (default 7)
+	IdleStop Duration `yaml:"idle_stop"` // stop a muxer unwatched this long (default 60s)
+}
+
+// RTSP re-streams every camera from the node's own RTSP server (NVMS-6.6);
+// no listen: off.
+type RTSP struct {
+	Listen   string `yaml:"listen"`
+	UDPPort  int    `yaml:"udp_port"` // even RTP port, RTCP on +1; 0: TCP only
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+}
+
+func (c *Config) validateLive(bad func(key, format string, args ...any) error) error {
+	l := c.Live
+	if l.Part != 0 && (l.Part.Std() < 50*time.Millisecond || l.Part.Std() > 2*time.Second) {
+		return bad("live.part", "must be between 50ms and 2s (got %v)", l.Part.Std())
+	}
+	if l.Segment != 0 && (l.Segment.Std() < 500*time.Millisecond || l.Segment.Std() > 10*time.Second) {
+		return bad("live.segment", "must be between 500ms and 10s (got %v)", l.Segment.Std())
+	}
+	if l.Segments < 0 || l.Segments > 100 {
+		return bad("live.segments", "must be 0..100 (got %d)", l.Segments)
+	}
+	if l.IdleStop < 0 {
+		return bad("live.idle_stop", "must not be negative")
+	}
+	r := c.RTSP
+	if r.Listen == "" {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(r.Listen); err != nil || port == "" {
+		return bad("rtsp.listen", "must be host:port, e.g. 0.0.0.0:8554 (got %q)", r.Listen)
+	}
+	if r.UDPPort < 0 || r.UDPPort > 65534 || r.UDPPort%2 != 0 {
+		return bad("rtsp.udp_port", "must be an even port (RTCP uses the next), or 0 for TCP only (got %d)", r.UDPPort)
+	}
+	if (r.User == "") != (r.Password == "") {
+		return bad("rtsp.user", "user and password go together")
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+package restream
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	readers *prometheus.GaugeVec
+	errors  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		readers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kuzet_restream_readers", Help: "RTSP readers playing the camera from the node."}, []string{"camera"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_restream_units_dropped_total", Help: "Access units the RTSP packetizer refused."}, []string{"camera"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.readers, m.errors} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register re-stream metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}

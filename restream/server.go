@@ -1,0 +1,267 @@
+// Package restream serves every camera again from the node's own RTSP
+// server at rtsp://node:port/{camera}, over TCP and UDP, fed by the node's
+// camera sessions: viewers never open a connection to a camera.
+package restream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/site"
+)
+
+// DefaultQueue is the consumer queue length in access units.
+const DefaultQueue = 128
+
+// Options configure the RTSP server.
+type Options struct {
+	// Listen is the RTSP (TCP) address, e.g. ":8554"; port 0 picks one
+	// (see Server.Addr).
+	Listen string
+	// DisableUDP turns the UDP transport off; TCP is always offered.
+	DisableUDP bool
+	// UDPPort is the even UDP port for RTP on Listen's host; RTCP uses
+	// UDPPort+1. 0 picks a free pair.
+	UDPPort int
+	// User and Password, when User is set, are required from readers
+	// (basic or digest authentication).
+	User, Password string
+	// Cameras are the configured camera IDs: a reader of one that is not
+	// streaming gets 503 instead of 404.
+	Cameras []string
+	// Queue is the consumer queue length in access units.
+	Queue int
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Server is the node's RTSP server for its cameras.
+type Server struct {
+	o    Options
+	log  *slog.Logger
+	met  *metrics
+	rtsp *gortsplib.Server
+	addr string
+
+	mu      sync.Mutex
+	known   map[string]bool
+	streams map[string]*stream
+	readers map[*gortsplib.ServerSession]string
+	closed  bool
+
+	down      atomic.Bool // closing: writes may fail quietly
+	closeOnce sync.Once
+}
+
+// New binds the RTSP listeners and starts serving; Run (or Close) stops it.
+func New(o Options) (*Server, error) {
+	if o.Listen == "" {
+		o.Listen = ":8554"
+	}
+	if o.Queue == 0 {
+		o.Queue = DefaultQueue
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Queue < 1 {
+		return nil, fmt.Errorf("rtsp queue %d: must be positive", o.Queue)
+	}
+	if o.User == "" && o.Password != "" {
+		return nil, errors.New("rtsp.password set without rtsp.user")
+	}
+	met, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		o: o, log: o.Logger, met: met,
+		known: map[string]bool{}, streams: map[string]*stream{}, readers: map[*gortsplib.ServerSession]string{},
+	}
+	for _, id := range o.Cameras {
+		s.known[id] = true
+		s.met.readers.WithLabelValues(id).Set(0)
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	s.log.Info("RTSP re-stream listening", "addr", s.addr, "udp", !o.DisableUDP, "auth", o.User != "")
+	return s, nil
+}
+
+// listen binds the sockets itself, so that port 0 works and Addr tells
+// the real port, then hands them to gortsplib.
+func (s *Server) listen() error {
+	host, _, err := net.SplitHostPort(s.o.Listen)
+	if err != nil {
+		return fmt.Errorf("rtsp.listen %q: %w", s.o.Listen, err)
+	}
+	network := "tcp"
+	if host == "0.0.0.0" {
+		network = "tcp4" // as gortsplib does
+	}
+	ln, err := net.Listen(network, s.o.Listen)
+	if err != nil {
+		return fmt.Errorf("rtsp.listen %s: %w", s.o.Listen, err)
+	}
+	s.addr = ln.Addr().String()
+	s.rtsp = &gortsplib.Server{
+		Handler:     &handler{s: s},
+		RTSPAddress: s.addr,
+		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
+	}
+	var udp [2]net.PacketConn
+	if !s.o.DisableUDP {
+		if udp, err = listenUDPPair(host, s.o.UDPPort); err != nil {
+			ln.Close()
+			return fmt.Errorf("rtsp UDP transport on %s: %w", host, err)
+		}
+		addrs := [2]string{udp[0].LocalAddr().String(), udp[1].LocalAddr().String()}
+		s.rtsp.UDPRTPAddress, s.rtsp.UDPRTCPAddress = addrs[0], addrs[1]
+		s.rtsp.ListenPacket = func(_, address string) (net.PacketConn, error) {
+			for i, a := range addrs {
+				if a == address {
+					return udp[i], nil
+				}
+			}
+			return nil, fmt.Errorf("unexpected UDP listen on %s", address)
+		}
+	}
+	if err := s.rtsp.Start(); err != nil {
+		ln.Close()
+		for _, c := range udp {
+			if c != nil {
+				c.Close()
+			}
+		}
+		return fmt.Errorf("start RTSP server on %s: %w", s.addr, err)
+	}
+	return nil
+}
+
+// listenUDPPair binds an even RTP port and the next one for RTCP, as
+// gortsplib requires; port 0 tries free ports until a pair fits.
+func listenUDPPair(host string, port int) ([2]net.PacketConn, error) {
+	var pair [2]net.PacketConn
+	bind := func(p int) (net.PacketConn, error) {
+		return net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
+	}
+	if port != 0 {
+		if port%2 != 0 || port < 0 || port > 65534 {
+			return pair, fmt.Errorf("rtsp.udp_port %d must be even and below 65535", port)
+		}
+		var err error
+		if pair[0], err = bind(port); err != nil {
+			return pair, err
+		}
+		if pair[1], err = bind(port + 1); err != nil {
+			pair[0].Close()
+			return pair, err
+		}
+		return pair, nil
+	}
+	for range 100 {
+		rtpConn, err := bind(0)
+		if err != nil {
+			return pair, err
+		}
+		p := rtpConn.LocalAddr().(*net.UDPAddr).Port
+		if p%2 != 0 || p == 65534 {
+			rtpConn.Close()
+			continue
+		}
+		rtcpConn, err := bind(p + 1)
+		if err != nil {
+			rtpConn.Close()
+			continue
+		}
+		return [2]net.PacketConn{rtpConn, rtcpConn}, nil
+	}
+	return pair, errors.New("no free pair of consecutive UDP ports found")
+}
+
+// Addr returns the host:port the RTSP server is bound to.
+func (s *Server) Addr() string { return s.addr }
+
+// Run serves until ctx ends, then disconnects every reader.
+func (s *Server) Run(ctx context.Context) {
+	<-ctx.Done()
+	s.Close()
+}
+
+// Close stops the server and its streams; it is safe to call twice.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.down.Store(true)
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.rtsp.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for id, st := range s.streams {
+			st.close()
+			delete(s.streams, id)
+		}
+		s.log.Info("RTSP re-stream stopped", "addr", s.addr)
+	})
+}
+
+// Consumer is what the site feeds: one sink per camera session.
+func (s *Server) Consumer() site.Consumer {
+	return site.Consumer{Name: "restream", Queue: s.o.Queue, Open: s.open}
+}
+
+// open never fails: an error would stop the session, and with it the
+// recording, for the sake of the re-stream.
+func (s *Server) open(camera string, track media.Track, _ string) (site.Sink, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil
+	}
+	s.known[camera] = true
+	st := s.streams[camera]
+	if st != nil && st.codec != track.Codec {
+		// readers cannot switch codecs within a session: they reconnect
+		st.close()
+		delete(s.streams, camera)
+		st = nil
+	}
+	if st == nil {
+		var err error
+		if st, err = newStream(s.rtsp, camera, track); err != nil {
+			s.log.Warn("no RTSP re-stream", "camera", camera, "err", err)
+			return nil, nil
+		}
+		s.streams[camera] = st
+		s.met.readers.WithLabelValues(camera).Set(0)
+	}
+	st.sessions++
+	return &sink{s: s, st: st, track: track.Clone(), rebase: true}, nil
+}
+
+// lookup answers DESCRIBE and SETUP: the stream, or the status to answer.
+func (s *Server) lookup(path string) (*stream, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.streams[path]
+	switch {
+	case st != nil && st.sessions > 0:
+		return st, 0
+	case s.known[path]:
+		return nil, 503
+	}
+	return nil, 404
+}
