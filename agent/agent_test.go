@@ -143,7 +143,8 @@ cameras:
 		t.Fatal(err)
 	}
 	for _, st := range status {
-		if st.State != site.StateStreaming || st.Width != 1280 || st.FPS < 20 {
+		// 25 fps sources; a loaded machine slows the synthetic camera itself
+		if st.State != site.StateStreaming || st.Width != 1280 || st.FPS < 15 {
 			t.Errorf("status %+v", st)
 		}
 	}
