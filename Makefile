@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -count=1 -timeout 25m
 BENCH_N     ?= 1,10,50,100
 # the concurrent core also runs under the race detector in make test
-RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream
+RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream ./topology
 BENCH_WINDOW ?= 30s
 
 .PHONY: all deps build run test race lint fuzz bench clean
@@ -62,6 +62,10 @@ fuzz:
 	$(GO) test ./live -run '^$$' -fuzz FuzzParseFile -fuzztime $(FUZZTIME)
 	$(GO) test ./live -run '^$$' -fuzz FuzzParseDirectives -fuzztime $(FUZZTIME)
 	$(GO) test ./live -run '^$$' -fuzz FuzzMuxerUnits -fuzztime $(FUZZTIME)
+	$(GO) test ./topology -run '^$$' -fuzz FuzzDecodeCommand -fuzztime $(FUZZTIME)
+	$(GO) test ./topology -run '^$$' -fuzz FuzzDecodeSnapshot -fuzztime $(FUZZTIME)
+	$(GO) test ./topology -run '^$$' -fuzz FuzzParseSlice -fuzztime $(FUZZTIME)
+	$(GO) test ./topology -run '^$$' -fuzz FuzzForwardRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz FuzzParsePHC -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 
@@ -72,6 +76,7 @@ bench: build
 	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
 	$(GO) run ./bench/federation
 	$(GO) run ./bench/live
+	$(GO) run ./bench/topology
 
 clean:
 	rm -rf bin

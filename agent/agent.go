@@ -37,6 +37,7 @@ import (
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
+	"github.com/kuzet/kuzet/topology"
 )
 
 // RecorderQueue is how many access units may wait for the recorder (about
@@ -64,6 +65,9 @@ type Agent struct {
 	relays   relays
 	views    viewAudit
 	runCtx   context.Context // Run's context, for work started by requests
+	ident    *federation.Identity
+	topo     *topology.Replica // this node's catalogue replica (nil: none)
+	topoStop context.CancelFunc
 	sftp     *sftpd.Server
 	handlers []api.Mount // other components' HTTP handlers
 	audit    *audit.Recorder
@@ -156,8 +160,14 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		a.tap = site.NewTap()
 		consumers = append(consumers, a.tap.Consumer())
 	}
+	cams, err := a.sliceCameras(a.cachedSlice())
+	if err != nil {
+		a.log.Error("cached catalogue slice refused; running the file's cameras only", "err", err)
+		cams = cfg.Cameras
+	}
+	a.setCameras(cams)
 	a.site = site.New(site.Options{
-		Cameras:    cfg.Cameras,
+		Cameras:    cams,
 		Events:     a.events,
 		Logger:     log.With("component", "site"),
 		Registerer: a.reg,
@@ -166,6 +176,9 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	a.plates, err = plates.Open(filepath.Join(cfg.Node.DataDir, "plates.db"))
 	if err == nil {
 		err = a.openFederation()
+	}
+	if err == nil {
+		err = a.openCatalogue()
 	}
 	if err == nil {
 		err = a.openSecurity()
@@ -192,6 +205,10 @@ func (a *Agent) abort() {
 	a.closeAccess()
 	if a.rtsp != nil {
 		a.rtsp.Close()
+	}
+	if a.topo != nil {
+		_ = a.topo.Close()
+		a.topoStop()
 	}
 	if a.fedSrv != nil {
 		a.fedSrv.Close()
@@ -309,6 +326,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.rtsp.Run(ctx)
 		}()
 	}
+	if a.topo != nil {
+		fedWG.Add(1)
+		go func() {
+			defer fedWG.Done()
+			a.watchCatalogue(ctx)
+		}()
+	}
 	go func() {
 		defer fedWG.Done()
 		a.runPassages(ctx)
@@ -335,6 +359,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	fedWG.Wait()
 	if a.push != nil {
 		_ = a.push.Close()
+	}
+	if a.topo != nil {
+		_ = a.topo.Close()
+		a.topoStop()
 	}
 
 	stopArchive()

@@ -34,6 +34,7 @@ func (a *Agent) openFederation() error {
 		a.log.Error("federation certificate expired: links will be refused until it is renewed",
 			"not_after", ident.NotAfter())
 	}
+	a.ident = ident
 	m := federation.NewMetrics(a.reg)
 	log := a.log.With("component", "federation")
 	if f.Listen != "" {
@@ -53,6 +54,7 @@ func (a *Agent) openFederation() error {
 				Reconcile: a.reconcile,
 				Backfill:  f.Fragments.Backfill.Std(),
 			},
+			Slices: a.childSlices(),
 		})
 		if err != nil {
 			_ = a.fetchQ.Close()
@@ -64,7 +66,7 @@ func (a *Agent) openFederation() error {
 		a.fedCli = federation.NewClient(federation.ClientOptions{
 			Upstream: f.Upstream, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
 			Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
-			Files: a.serveFile, Snapshots: a.serveSnapshot, Index: a.listIndex, Live: a.openLive,
+			Files: a.serveFile, Snapshots: a.serveSnapshot, Index: a.listIndex, Live: a.openLive, OnConfig: a.onSlice,
 		})
 	}
 	return nil
@@ -236,4 +238,13 @@ func (a *Agent) openLive(ctx context.Context, origin, camera string) (federation
 		return nil, fmt.Errorf("node %s: %w", origin, federation.ErrNoRoute)
 	}
 	return a.fedSrv.OpenLive(ctx, origin, camera)
+}
+
+// childSlices is the federation server's source of catalogue slices, when
+// this node keeps the catalogue.
+func (a *Agent) childSlices() federation.SliceSource {
+	if a.cfg.Topology.Listen == "" {
+		return nil
+	}
+	return a.slices
 }

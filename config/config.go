@@ -25,6 +25,7 @@ type Config struct {
 	PlateAPI   PlateAPI   `yaml:"plate_api"`
 	Users      []User     `yaml:"users"`
 	Live       Live       `yaml:"live"`
+	Topology   Topology   `yaml:"topology"`
 	RTSP       RTSP       `yaml:"rtsp"`
 	SFTP       SFTP       `yaml:"sftp"`
 	SFTPPush   SFTPPush   `yaml:"sftp_push"`
@@ -297,6 +298,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	if err := c.validateLive(bad); err != nil {
 		return err
 	}
+	if err := c.validateTopology(bad); err != nil {
+		return err
+	}
 	if u := c.PlateAPI.URL; u != "" {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
@@ -464,4 +468,16 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// CheckCameras validates a camera list that arrives while the node runs
+// (the catalogue's slice) as if it were in the file, with defaults filled.
+func (c *Config) CheckCameras(cams []Camera) ([]Camera, error) {
+	c2 := *c
+	c2.Cameras = append([]Camera(nil), cams...)
+	c2.applyDefaults()
+	if err := c2.validate(map[string]int{}, true); err != nil {
+		return nil, err
+	}
+	return c2.Cameras, nil
 }

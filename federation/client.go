@@ -33,6 +33,9 @@ type ClientOptions struct {
 	// for the parent's back-fill (nil: none).
 	Index func(since time.Time) ([]IndexEntry, error)
 	Live  LiveSource // cameras the parent may watch live (nil: none)
+	// OnConfig stores and applies a catalogue slice from the parent; it
+	// returns once the slice is durable (nil: slices are refused).
+	OnConfig func(revision uint64, slice []byte) error
 }
 
 // LinkStatus is the child's view of its upstream link.

@@ -207,6 +207,8 @@ func (c *Client) serveRequest(str *quic.Stream) error {
 		return c.serveIndex(str)
 	case StreamLive:
 		return c.serveLive(str)
+	case StreamConfig:
+		return c.serveConfig(str)
 	}
 	return WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
 }

@@ -27,6 +27,7 @@ type ServerOptions struct {
 	LinkDownAfter time.Duration // silence before a link_down alarm (default 30s)
 	Fragments     *Fragments    // pull children's segment files (nil: none)
 	IdleTimeout   time.Duration // QUIC idle timeout (default 15s)
+	Slices        SliceSource   // catalogue slices for children (nil: none)
 }
 
 // ChildStatus is what the parent knows of one child link.
@@ -49,6 +50,9 @@ type Server struct {
 	children map[string]*ChildStatus
 	conns    map[string]*quic.Conn // linked children
 	routes   map[string]string     // origin -> the child whose link its events came over
+
+	cfgMu   sync.Mutex
+	cfgWake map[*quic.Conn]chan struct{}
 }
 
 // Listen binds the QUIC listener.
@@ -71,7 +75,8 @@ func Listen(o ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("federation.listen %s: %w", o.Listen, err)
 	}
-	s := &Server{o: o, ln: ln, children: map[string]*ChildStatus{}, conns: map[string]*quic.Conn{}, routes: map[string]string{}}
+	s := &Server{o: o, ln: ln, children: map[string]*ChildStatus{}, conns: map[string]*quic.Conn{}, routes: map[string]string{},
+		cfgWake: map[*quic.Conn]chan struct{}{}}
 	s.learnRoutes()
 	return s, nil
 }
@@ -174,6 +179,13 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 		defer cancel()
 		s.control(ctrl, st)
 	}()
+	if s.o.Slices != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.configLoop(connCtx, conn, certID)
+		}()
+	}
 	if s.o.Fragments != nil {
 		wg.Add(2)
 		go func() {

@@ -43,6 +43,7 @@ const (
 	MsgLiveReq   MsgType = 0x30 // ancestor → child: relay a camera's live stream
 	MsgLiveTrack MsgType = 0x31 // child → ancestor: the stream's codec and parameter sets
 	MsgLiveUnit  MsgType = 0x32 // child → ancestor: one access unit (binary payload)
+	MsgConfig    MsgType = 0x40 // parent → child: the child's slice of the catalogue
 	MsgError     MsgType = 0x7f // the sender refuses; payload says why
 )
 
@@ -50,7 +51,7 @@ var msgNames = map[MsgType]string{
 	MsgHello: "hello", MsgWelcome: "welcome", MsgPing: "ping", MsgPong: "pong", MsgOpen: "open",
 	MsgEvents: "events", MsgAck: "ack", MsgFetch: "fetch", MsgFetchHead: "fetch-head",
 	MsgIndexReq: "index-request", MsgIndex: "index", MsgLiveReq: "live-request", MsgLiveTrack: "live-track",
-	MsgLiveUnit: "live-unit", MsgError: "error",
+	MsgLiveUnit: "live-unit", MsgConfig: "config", MsgError: "error",
 }
 
 func (t MsgType) String() string {
@@ -68,6 +69,7 @@ const (
 	StreamFetch  = "fetch"  // opened by the parent, one per file
 	StreamIndex  = "index"  // opened by the parent after every link-up (back-fill)
 	StreamLive   = "live"   // opened by the parent, one per relayed camera
+	StreamConfig = "config" // opened by the parent: catalogue slices as they change
 )
 
 // Hello introduces a child. NodeID must match its certificate.
@@ -159,6 +161,13 @@ type LiveTrack struct {
 	VPS   []byte `json:"vps,omitempty"`
 	SPS   []byte `json:"sps,omitempty"`
 	PPS   []byte `json:"pps,omitempty"`
+}
+
+// Config carries a child's slice of the catalogue at a revision; the
+// child stores it durably and answers Ack{Through: Revision}.
+type Config struct {
+	Revision uint64          `json:"revision"`
+	Slice    json.RawMessage `json:"slice"`
 }
 
 // ErrorMsg explains a refusal.

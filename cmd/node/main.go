@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kuzet/kuzet/topology"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -27,6 +29,7 @@ Usage:
   kuzet anpr synth OUTDIR --country kz|ru|ua   generate a synthetic plate test set
   kuzet sftp passwd < PASSWORD    print an argon2id hash for sftp.accounts[].password_hash
   kuzet user hash < PASSWORD      print an argon2id hash for users[].password_hash
+  kuzet topology show|status|bootstrap|join|remove|apply|delete|export   the catalogue, through a node's API
   kuzet audit verify --data DIR   check the hash-chained audit log of a stopped node
   kuzet version                   print the version
   kuzet help                      this text
@@ -69,6 +72,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdSFTP(args[1:], os.Stdin, stdout, stderr)
 	case "user":
 		return cmdUser(args[1:], os.Stdin, stdout, stderr)
+	case "topology":
+		return topology.RunCLI(args[1:], stdout, stderr)
 	case "audit":
 		return cmdAudit(args[1:], stdout, stderr)
 	case "version", "--version", "-v":

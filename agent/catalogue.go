@@ -1,0 +1,183 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path/filepath"
+
+	"github.com/kuzet/kuzet/api"
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/topology"
+)
+
+// The catalogue (NVMS-6.3, 6.17, 6.18): a parent tier runs a replica of
+// its level's Raft catalogue and sends each child its slice over the
+// link; a site caches the slice and runs the cameras it names beside
+// those of its own file, which win on the same ID (local overrides).
+
+// slicePath is where a site caches its slice.
+func (a *Agent) slicePath() string { return filepath.Join(a.cfg.Node.DataDir, "catalogue-slice.json") }
+
+// cachedSlice loads the cached slice, if any.
+func (a *Agent) cachedSlice() *topology.Slice {
+	s, err := topology.LoadSlice(a.slicePath())
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			a.log.Error("cached catalogue slice unreadable; running the file's cameras only", "err", err)
+		}
+		return nil
+	}
+	a.log.Info("cameras from the cached catalogue slice", "revision", s.Revision, "cameras", len(s.Cameras))
+	return s
+}
+
+// sliceCameras merges the file's cameras with the slice's.
+func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, error) {
+	out := append([]config.Camera(nil), a.cfg.Cameras...)
+	if s == nil {
+		return out, nil
+	}
+	local := map[string]bool{}
+	for _, c := range a.cfg.Cameras {
+		local[c.ID] = true
+	}
+	for _, c := range s.Cameras {
+		if local[c.ID] {
+			a.log.Info("camera kept as in the node's file (local override of the catalogue)", "camera", c.ID)
+			continue
+		}
+		an := c.Analytics.ANPR
+		out = append(out, config.Camera{ID: c.ID, URL: c.URL, Transport: c.Transport, Direction: c.Direction,
+			RetentionDays: c.RetentionDays, Disabled: c.Disabled,
+			ANPR: config.CameraANPR{Enabled: an.Enabled, FPS: an.FPS, Keyframes: an.KeyframesOnly, ROI: an.ROI,
+				Countries: an.Countries, Axis: an.Axis}})
+	}
+	return a.cfg.CheckCameras(out)
+}
+
+// onSlice stores a slice from the parent and applies it.
+func (a *Agent) onSlice(rev uint64, b []byte) error {
+	s, err := topology.ParseSlice(b)
+	if err != nil {
+		return err
+	}
+	if s.Node != a.cfg.Node.ID {
+		return fmt.Errorf("slice is for node %q, this is %q", s.Node, a.cfg.Node.ID)
+	}
+	cams, err := a.sliceCameras(s)
+	if err != nil {
+		return fmt.Errorf("slice revision %d: %w", rev, err)
+	}
+	if err := topology.SaveSlice(a.slicePath(), s); err != nil {
+		return err
+	}
+	if a.ident != nil {
+		a.ident.SetRevoked(append(append([]string(nil), a.cfg.Federation.Revoked...), s.RevokedSerials()...))
+	}
+	a.ApplyCameras(cams)
+	return nil
+}
+
+// openCatalogue starts this node's catalogue replica, if configured.
+func (a *Agent) openCatalogue() error {
+	t := a.cfg.Topology
+	if t.Listen == "" {
+		return nil
+	}
+	if a.ident == nil {
+		return errors.New("topology.listen: the catalogue needs federation.tls")
+	}
+	var peers []topology.Peer
+	for _, p := range t.Peers {
+		peers = append(peers, topology.Peer{ID: p.ID, Address: p.Address})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r, err := topology.Start(ctx, topology.Options{
+		Identity: a.ident, Dir: t.Dir, Listen: t.Listen, Advertise: t.Advertise, Bootstrap: t.Bootstrap, Peers: peers,
+		HeartbeatTimeout: t.HeartbeatTimeout.Std(), ElectionTimeout: t.ElectionTimeout.Std(),
+		LeaderLeaseTimeout: t.LeaderLeaseTimeout.Std(), CommitTimeout: t.CommitTimeout.Std(), ApplyTimeout: t.ApplyTimeout.Std(),
+		SnapshotInterval: t.SnapshotInterval.Std(), SnapshotThreshold: t.SnapshotThreshold, TrailingLogs: t.TrailingLogs,
+		Logger: a.log.With("component", "topology"), Registerer: a.reg,
+	})
+	if err != nil {
+		cancel()
+		return fmt.Errorf("topology: %w", err)
+	}
+	a.topo, a.topoStop = r, cancel
+	return nil
+}
+
+// slices answers the federation server: a child's slice of the catalogue.
+func (a *Agent) slices(child string) (uint64, []byte, bool) {
+	s, err := a.topo.SliceFor(child)
+	if err != nil {
+		return 0, nil, false
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return 0, nil, false
+	}
+	return s.Revision, b, true
+}
+
+// watchCatalogue wakes the children's config loops on every change.
+func (a *Agent) watchCatalogue(ctx context.Context) {
+	for range a.topo.Watch(ctx) {
+		if a.fedSrv != nil {
+			a.fedSrv.NotifyConfig()
+		}
+	}
+}
+
+// catalogueMounts serve the catalogue API: reading the tree for viewers,
+// changes for engineers, users and membership for admins.
+func (a *Agent) catalogueMounts() []api.Mount {
+	if a.topo == nil {
+		return nil
+	}
+	h := http.StripPrefix(topology.APIPath, a.topo.Handler(topology.HandlerOptions{Status: a.nodeStatus}))
+	changes := auditWrites(a, h)
+	var out []api.Mount
+	for _, p := range []string{topology.APIPath, topology.APIPath + "/"} {
+		out = append(out, api.Mount{Pattern: p, Role: auth.RoleEngineer, Handler: changes})
+	}
+	for _, p := range []string{"GET " + topology.APIPath, "GET " + topology.APIPath + "/{$}", "GET " + topology.APIPath + "/status"} {
+		out = append(out, api.Mount{Pattern: p, Role: auth.RoleViewer, Handler: h})
+	}
+	for _, p := range []string{"/users", "/users/", "/members", "/members/"} {
+		out = append(out, api.Mount{Pattern: topology.APIPath + p, Role: auth.RoleAdmin, Handler: changes})
+	}
+	return out
+}
+
+// nodeStatus is the liveness the tree shows beside the catalogue.
+func (a *Agent) nodeStatus() map[string]string {
+	out := map[string]string{}
+	var walk func(n *TreeNode)
+	walk = func(n *TreeNode) {
+		out[n.ID] = n.Status
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(a.Tree())
+	return out
+}
+
+// auditWrites records every change request (not reads) before serving it.
+func auditWrites(a *Agent, h http.Handler) http.Handler {
+	audited := a.audit.Wrap(audit.ActionTopologyChange, nil, a.who, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		audited.ServeHTTP(w, r)
+	})
+}

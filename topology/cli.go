@@ -1,0 +1,291 @@
+package topology
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// CLIUsage describes `kuzet topology`.
+const CLIUsage = `usage: kuzet topology COMMAND [--api URL] [--timeout D] ...
+
+  bootstrap [--peer ID=HOST:PORT ...]   found a new catalogue cluster on the node (once)
+  join ID HOST:PORT                     add a replica (its Raft address)
+  remove ID                             take a replica out
+  status [--json]                       Raft state, leader, members
+  show [--json] [--consistent]          the tree: centre, regions, sites, cameras
+  apply FILE                            upsert the records in a YAML or JSON file (- for stdin):
+                                        nodes, zones, cameras, users, policies
+  delete KIND ID                        KIND: node, camera (ID is SITE/ID), zone, user, policy
+  export [--consistent]                 every record as JSON (password hashes left out)
+
+--api is the node's HTTP address (default $KUZET_API or http://127.0.0.1:8080).
+`
+
+// RunCLI runs `kuzet topology ARGS...` against a node's HTTP API.
+func RunCLI(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, CLIUsage)
+		if len(args) == 0 {
+			return errors.New("topology: missing command")
+		}
+		return nil
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("kuzet topology "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	api := os.Getenv("KUZET_API")
+	if api == "" {
+		api = "http://127.0.0.1:8080"
+	}
+	fs.StringVar(&api, "api", api, "node HTTP address")
+	token := fs.String("token", os.Getenv("KUZET_TOKEN"), "API token, for nodes that require logins (default $KUZET_TOKEN)")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up after")
+	asJSON := fs.Bool("json", false, "print JSON")
+	consistent := fs.Bool("consistent", false, "linearizable read through the leader")
+	var peers []Peer
+	fs.Func("peer", "a founding replica ID=HOST:PORT (repeat)", func(s string) error {
+		id, addr, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("want ID=HOST:PORT, got %q", s)
+		}
+		peers = append(peers, Peer{ID: id, Address: addr})
+		return nil
+	})
+	// flags may come before, between or after the arguments
+	var rest []string
+	for more := args[1:]; ; {
+		if err := fs.Parse(more); err != nil {
+			return fmt.Errorf("topology %s: %w", cmd, err)
+		}
+		if more = fs.Args(); len(more) == 0 {
+			break
+		}
+		rest, more = append(rest, more[0]), more[1:]
+	}
+	c, err := NewClient(api, nil)
+	if err != nil {
+		return fmt.Errorf("topology: %w", err)
+	}
+	c.Token = *token
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	want := func(n int, usage string) error {
+		if len(rest) != n {
+			return fmt.Errorf("topology %s: usage: kuzet topology %s %s", cmd, cmd, usage)
+		}
+		return nil
+	}
+	switch cmd {
+	case "bootstrap":
+		if err := want(0, "[--peer ID=HOST:PORT ...]"); err != nil {
+			return err
+		}
+		st, err := c.Bootstrap(ctx, peers)
+		if err != nil {
+			return fmt.Errorf("topology bootstrap: %w", err)
+		}
+		return printStatus(stdout, st, *asJSON)
+	case "join":
+		if err := want(2, "ID HOST:PORT"); err != nil {
+			return err
+		}
+		st, err := c.Join(ctx, Peer{ID: rest[0], Address: rest[1]})
+		if err != nil {
+			return fmt.Errorf("topology join %s: %w", rest[0], err)
+		}
+		return printStatus(stdout, st, *asJSON)
+	case "remove":
+		if err := want(1, "ID"); err != nil {
+			return err
+		}
+		st, err := c.Remove(ctx, rest[0])
+		if err != nil {
+			return fmt.Errorf("topology remove %s: %w", rest[0], err)
+		}
+		return printStatus(stdout, st, *asJSON)
+	case "status":
+		if err := want(0, "[--json]"); err != nil {
+			return err
+		}
+		st, err := c.Status(ctx)
+		if err != nil {
+			return fmt.Errorf("topology status: %w", err)
+		}
+		return printStatus(stdout, st, *asJSON)
+	case "show":
+		if err := want(0, "[--json] [--consistent]"); err != nil {
+			return err
+		}
+		path := "/" + consistentQuery(*consistent)
+		var t Tree
+		if err := c.do(ctx, "GET", path, nil, &t); err != nil {
+			return fmt.Errorf("topology show: %w", err)
+		}
+		if *asJSON {
+			return printJSON(stdout, t)
+		}
+		return t.Render(stdout)
+	case "export":
+		if err := want(0, "[--consistent]"); err != nil {
+			return err
+		}
+		ct, err := c.Catalogue(ctx, *consistent)
+		if err != nil {
+			return fmt.Errorf("topology export: %w", err)
+		}
+		return printJSON(stdout, ct)
+	case "apply":
+		if err := want(1, "FILE"); err != nil {
+			return err
+		}
+		return applyFile(ctx, c, rest[0], stdout)
+	case "delete":
+		if err := want(2, "KIND ID"); err != nil {
+			return err
+		}
+		kind, ok := map[string]string{"node": KindNodes, "camera": KindCameras, "zone": KindZones, "user": KindUsers, "policy": KindPolicies}[strings.TrimSuffix(rest[0], "s")]
+		if !ok && rest[0] == "policies" {
+			kind, ok = KindPolicies, true
+		}
+		if !ok {
+			return fmt.Errorf("topology delete: unknown kind %q (node, camera, zone, user, policy)", rest[0])
+		}
+		if kind == KindCameras && strings.Count(rest[1], "/") != 1 {
+			return fmt.Errorf("topology delete camera: give SITE/ID (got %q)", rest[1])
+		}
+		rev, err := c.Delete(ctx, kind, rest[1])
+		if err != nil {
+			return fmt.Errorf("topology delete %s %s: %w", rest[0], rest[1], err)
+		}
+		fmt.Fprintf(stdout, "deleted %s %s (revision %d)\n", singular(kind), rest[1], rev)
+		return nil
+	}
+	fmt.Fprint(stderr, CLIUsage)
+	return fmt.Errorf("topology: unknown command %q", cmd)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printStatus(w io.Writer, st Status, asJSON bool) error {
+	if asJSON {
+		return printJSON(w, st)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "replica\t%s\t%s\t%s, term %d\n", st.ID, st.Address, st.State, st.Term)
+	leader := st.Leader
+	if leader == "" {
+		leader = "(none: election under way or no quorum)"
+	}
+	fmt.Fprintf(tw, "leader\t%s\t%s\t\n", leader, st.LeaderAddress)
+	fmt.Fprintf(tw, "revision\t%d\tcommit %d, applied %d, last %d\t\n", st.Revision, st.CommitIndex, st.AppliedIndex, st.LastIndex)
+	fmt.Fprintf(tw, "members\t%d\t\t\n", len(st.Members))
+	for _, m := range st.Members {
+		role := m.Suffrage
+		if m.Leader {
+			role += ", leader"
+		}
+		fmt.Fprintf(tw, "\t%s\t%s\t%s\n", m.ID, m.Address, role)
+	}
+	return tw.Flush()
+}
+
+// ApplyFile is the file `kuzet topology apply` reads.
+type ApplyFile struct {
+	Nodes    []Node   `json:"nodes"`
+	Zones    []Zone   `json:"zones"`
+	Cameras  []Camera `json:"cameras"`
+	Users    []User   `json:"users"`
+	Policies []Policy `json:"policies"`
+}
+
+// ParseApplyFile reads YAML or JSON (JSON is YAML) with the API's field
+// names; unknown keys are errors.
+func ParseApplyFile(b []byte) (ApplyFile, error) {
+	var raw any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return ApplyFile{}, fmt.Errorf("parse: %w", err)
+	}
+	if raw == nil {
+		return ApplyFile{}, nil
+	}
+	j, err := json.Marshal(raw)
+	if err != nil {
+		return ApplyFile{}, fmt.Errorf("parse: %w (keys must be strings)", err)
+	}
+	var f ApplyFile
+	if err := strictJSON(j, &f); err != nil {
+		return ApplyFile{}, fmt.Errorf("parse: %w", err)
+	}
+	return f, nil
+}
+
+func applyFile(ctx context.Context, c *Client, path string, out io.Writer) error {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, maxSnapshotBytes))
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return fmt.Errorf("topology apply: %w", err)
+	}
+	f, err := ParseApplyFile(b)
+	if err != nil {
+		return fmt.Errorf("topology apply %s: %w", path, err)
+	}
+	// parents before children, zones before the cameras that name them
+	slices.SortStableFunc(f.Nodes, func(a, b Node) int { return cmp.Compare(roleRank(b.Role), roleRank(a.Role)) })
+	type item struct {
+		kind, id string
+		rec      any
+	}
+	var items []item
+	for _, n := range f.Nodes {
+		items = append(items, item{KindNodes, n.ID, n})
+	}
+	for _, z := range f.Zones {
+		items = append(items, item{KindZones, z.ID, z})
+	}
+	for _, cam := range f.Cameras {
+		items = append(items, item{KindCameras, cam.Key(), cam})
+	}
+	for _, u := range f.Users {
+		items = append(items, item{KindUsers, u.Name, u})
+	}
+	for _, p := range f.Policies {
+		items = append(items, item{KindPolicies, p.Node, p})
+	}
+	for _, it := range items {
+		rev, err := c.Put(ctx, it.kind, it.rec, false)
+		if err != nil {
+			return fmt.Errorf("topology apply %s: %s %s: %w", path, singular(it.kind), it.id, err)
+		}
+		fmt.Fprintf(out, "put %s %s (revision %d)\n", singular(it.kind), it.id, rev)
+	}
+	fmt.Fprintf(out, "%d records applied\n", len(items))
+	return nil
+}
+
+func singular(kind string) string {
+	if kind == KindPolicies {
+		return "policy"
+	}
+	return strings.TrimSuffix(kind, "s")
+}

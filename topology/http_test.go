@@ -1,0 +1,318 @@
+package topology
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// serveAPI mounts a replica's handler as the node does.
+func serveAPI(t *testing.T, r *Replica, o HandlerOptions) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.Handle(APIPath+"/", http.StripPrefix(APIPath, r.Handler(o)))
+	mux.Handle(APIPath, http.StripPrefix(APIPath, r.Handler(o)))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func call(t *testing.T, method, url, body string) (int, map[string]any, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m, string(b)
+}
+
+// The API on a follower: writes go to the leader; bad requests get a JSON
+// error with the right status and a reason naming what was wrong.
+func TestHTTPAPIOnFollower(t *testing.T) {
+	pki := newTestPKI(t)
+	reps := startCluster(t, pki, "centre-1", "centre-2", "centre-3")
+	leader := waitLeader(t, reps...)
+	f := followers(reps, leader)[0]
+	srv := serveAPI(t, f, HandlerOptions{Status: func() map[string]string { return map[string]string{"khorgos-1": "up"} }})
+	api := srv.URL + APIPath
+
+	mustOK := func(method, path, body string) map[string]any {
+		t.Helper()
+		for {
+			code, m, raw := call(t, method, api+path, body)
+			if code == http.StatusServiceUnavailable { // an election on a loaded machine
+				continue
+			}
+			if code != http.StatusOK {
+				t.Fatalf("%s %s: %d %s", method, path, code, raw)
+			}
+			return m
+		}
+	}
+	mustOK("POST", "/nodes", `{"id":"centre","role":"centre","addresses":["centre-1:7443"]}`)
+	mustOK("POST", "/nodes", `{"id":"region-a","role":"region","parent":"centre","addresses":["10.1.0.1:7443","10.1.0.2:7443"]}`)
+	mustOK("POST", "/nodes", `{"id":"khorgos-1","role":"site","parent":"region-a","cert_serial":"0A:1B"}`)
+	mustOK("POST", "/zones", `{"id":"lane-1","site":"khorgos-1"}`)
+	m := mustOK("POST", "/cameras", `{"id":"Camera1","site":"khorgos-1","url":"rtsp://u:secret@10.0.0.5/ch1","zone":"lane-1","analytics":{"anpr":{"enabled":true,"fps":5}}}`)
+	if rev, _ := m["revision"].(float64); rev == 0 {
+		t.Fatalf("write answer %v", m)
+	}
+	mustOK("POST", "/users", `{"name":"admin","role":"admin","password_hash":"$argon2id$h"}`)
+	mustOK("POST", "/policies", `{"node":"khorgos-1","fragments":"referenced","mbps":20}`)
+
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		want               string
+	}{
+		{"POST", "/nodes", `{"id":"x","role":"site","parent":"ghost"}`, 400, "unknown parent ghost"},
+		{"POST", "/nodes?create=true", `{"id":"centre","role":"centre"}`, 409, "node centre already exists"},
+		{"POST", "/nodes?create=maybe", `{"id":"y","role":"centre"}`, 400, "create must be true or false"},
+		{"POST", "/nodes", `{"id":"x","role":"site","parnet":"centre"}`, 400, `unknown field "parnet"`},
+		{"POST", "/nodes", `{"id":"x",`, 400, "request body"},
+		{"POST", "/nodes", `{"id":"x","role":"site","name":"` + strings.Repeat("a", maxBody) + `"}`, 400, "exceeds"},
+		{"DELETE", "/nodes/ghost", "", 404, "node ghost does not exist"},
+		{"DELETE", "/nodes/khorgos-1", "", 409, "still has cameras khorgos-1/Camera1"},
+		{"DELETE", "/cameras/khorgos-1/Camera9", "", 404, "khorgos-1/Camera9 does not exist"},
+		{"GET", "/cameras/khorgos-1/Camera9", "", 404, "camera khorgos-1/Camera9 does not exist"},
+		{"GET", "/slices/ghost", "", 404, "ghost is not in the catalogue"},
+		{"GET", "/catalogue?consistent=perhaps", "", 400, "consistent must be true or false"},
+		{"POST", "/members", `{"id":"centre-4","address":"nowhere"}`, 400, "address"},
+		{"DELETE", "/members/ghost", "", 404, "ghost is not a replica"},
+		{"POST", "/bootstrap", `{}`, 409, "already belongs to a catalogue cluster"},
+		{"POST", "/users", `{"name":"admin","role":"viewer"}`, 409, "last enabled admin"},
+	} {
+		code, m, raw := call(t, tc.method, api+tc.path, tc.body)
+		msg, _ := m["error"].(string)
+		if code != tc.status || !strings.Contains(msg, tc.want) || m["code"] == "" {
+			t.Errorf("%s %s: %d %.200s, want %d with %q", tc.method, tc.path, code, raw, tc.status, tc.want)
+		}
+	}
+
+	// reads: the tree with status, no password hashes, the slice
+	code, _, raw := call(t, "GET", api+"?consistent=true", "")
+	var tree Tree
+	if code != 200 || json.Unmarshal([]byte(raw), &tree) != nil || len(tree.Roots) != 1 {
+		t.Fatalf("tree: %d %s", code, raw)
+	}
+	site := tree.Roots[0].Children[0].Children[0]
+	if site.ID != "khorgos-1" || site.Status != "up" || len(site.Cameras) != 1 || strings.Contains(site.Cameras[0].URL, "secret") {
+		t.Fatalf("tree site %+v", site)
+	}
+	if _, _, raw := call(t, "GET", api+"/users", ""); strings.Contains(raw, "argon2") {
+		t.Fatalf("password hash served: %s", raw)
+	}
+	var sl Slice
+	_, _, raw = call(t, "GET", api+"/slices/khorgos-1?consistent=true", "")
+	if err := json.Unmarshal([]byte(raw), &sl); err != nil || len(sl.Cameras) != 1 || sl.Policy.Mbps != 20 ||
+		len(sl.Upstream) != 2 || sl.Cameras[0].URL != "rtsp://u:secret@10.0.0.5/ch1" {
+		t.Fatalf("slice %s", raw)
+	}
+	code, m, _ = call(t, "GET", api+"/status", "")
+	if code != 200 || m["id"] != f.ID() || m["leader"] == "" {
+		t.Fatalf("status %v", m)
+	}
+	// and a delete through the follower
+	mustOK("DELETE", "/cameras/khorgos-1/Camera1", "")
+	if _, ok := f.Catalogue().Camera("khorgos-1", "Camera1"); ok {
+		t.Fatal("camera still there after an acknowledged delete")
+	}
+}
+
+// The CLI against a node: apply a YAML file, show, status, delete, export.
+func TestCLI(t *testing.T) {
+	pki := newTestPKI(t)
+	r := startReplica(t, pki, "centre-1", t.TempDir(), func(o *Options) { o.Bootstrap = true })
+	waitLeader(t, r)
+	srv := serveAPI(t, r, HandlerOptions{})
+	file := filepath.Join(t.TempDir(), "hierarchy.yaml")
+	os.WriteFile(file, []byte(`
+cameras:   # order in the file does not matter: parents go first
+  - {id: Camera1, site: khorgos-1, url: "rtsp://viewer:pw@10.20.1.5/ch1", zone: lane-1,
+     analytics: {anpr: {enabled: true, fps: 5}}}
+nodes:
+  - {id: khorgos-1, role: site, parent: region-east}
+  - {id: almaty, role: centre}
+  - {id: region-east, role: region, parent: almaty, addresses: ["10.20.0.1:7443"]}
+zones:
+  - {id: lane-1, site: khorgos-1, name: Entry lane}
+policies:
+  - {node: khorgos-1, fragments: referenced, mbps: 20}
+`), 0o600)
+	run := func(args ...string) (string, error) {
+		var out, errb bytes.Buffer
+		err := RunCLI(append(args, "--api", srv.URL), &out, &errb)
+		return out.String() + errb.String(), err
+	}
+	if out, err := run("apply", file); err != nil || !strings.Contains(out, "6 records applied") {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	out, err := run("show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"almaty (centre)", "└─ region-east (region)", "khorgos-1 (site)  fragments referenced, 20 Mbit/s",
+		"camera Camera1  rtsp://viewer:xxxxx@10.20.1.5/ch1  tcp entry  zone lane-1  anpr 5 fps"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	if out, err := run("status"); err != nil || !strings.Contains(out, "centre-1") || !strings.Contains(out, "voter, leader") {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	if out, err := run("delete", "camera", "khorgos-1/Camera1"); err != nil || !strings.Contains(out, "deleted camera khorgos-1/Camera1") {
+		t.Fatalf("delete: %v\n%s", err, out)
+	}
+	if _, err := run("delete", "node", "region-east"); CodeOf(err) != CodeConflict || !strings.Contains(err.Error(), "still has children khorgos-1") {
+		t.Fatalf("delete parent: %v", err)
+	}
+	out, err = run("export", "--consistent")
+	var ct Contents
+	if err != nil || json.Unmarshal([]byte(out), &ct) != nil || len(ct.Nodes) != 3 || len(ct.Cameras) != 0 {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	if _, err := run("join", "centre-2"); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Fatalf("join without address: %v", err)
+	}
+	if _, err := run("frobnicate"); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("nodes:\n  - {id: x, role: site, colour: red}\n"), 0o600)
+	if _, err := run("apply", bad); err == nil || !strings.Contains(err.Error(), `unknown field "colour"`) {
+		t.Fatalf("apply with an unknown key: %v", err)
+	}
+}
+
+func TestSliceSaveLoad(t *testing.T) {
+	c := sample(t)
+	s, err := c.SliceFor("khorgos-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Cameras) != 2 || len(s.Zones) != 1 || s.Policy.Mbps != 20 || len(s.Upstream) != 2 {
+		t.Fatalf("slice %+v", s)
+	}
+	if other, _ := c.SliceFor("khorgos-2"); other.Policy.Fragments != FragmentsAll || len(other.Cameras) != 1 {
+		t.Fatalf("slice without a policy %+v", other)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "catalogue-slice.json")
+	if err := SaveSlice(path, s); err != nil {
+		t.Fatal(err)
+	}
+	// an older file is replaced whole
+	s2 := *s
+	s2.Revision++
+	if err := SaveSlice(path, &s2); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadSlice(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Revision != s.Revision+1 || len(got.Cameras) != 2 || got.Cameras[0].URL != s.Cameras[0].URL {
+		t.Fatalf("loaded %+v", got)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("slice file mode %v: it may hold camera passwords", fi.Mode())
+	}
+	os.WriteFile(path, []byte(`{"schema":2,"node":"khorgos-1","role":"site","cameras":[{"id":"C","site":"other","url":"rtsp://h/"}],"policy":{"node":"khorgos-1","fragments":"all"},"revoked_nodes":[]}`), 0o600)
+	if _, err := LoadSlice(path); err == nil || !strings.Contains(err.Error(), "camera other/C of another node") {
+		t.Fatalf("foreign camera: %v", err)
+	}
+	os.WriteFile(path, []byte(`{"schema":2,"node":"khorgos-1"`), 0o600)
+	if _, err := LoadSlice(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("torn file: %v", err)
+	}
+}
+
+// Metrics are registered, move with writes, and go away with the replica.
+func TestMetrics(t *testing.T) {
+	pki := newTestPKI(t)
+	reg := prometheus.NewRegistry()
+	r := startReplica(t, pki, "centre-1", t.TempDir(), func(o *Options) { o.Bootstrap = true; o.Registerer = reg })
+	waitLeader(t, r)
+	applyR(t, r, putNode("centre", RoleCentre, ""))
+	if _, err := r.Apply(ctxT(t), putNode("x", RoleSite, "ghost")); CodeOf(err) != CodeInvalid {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(r.met.writes.WithLabelValues("ok")); got < 1 {
+		t.Fatalf("ok writes %v", got)
+	}
+	if got := testutil.ToFloat64(r.met.writes.WithLabelValues("invalid")); got != 1 {
+		t.Fatalf("invalid writes %v", got)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]float64{}
+	for _, mf := range mfs {
+		if m := mf.GetMetric(); len(m) > 0 && m[0].GetGauge() != nil {
+			names[mf.GetName()] = m[0].GetGauge().GetValue()
+		} else {
+			names[mf.GetName()] = -1
+		}
+	}
+	if names["kuzet_topology_is_leader"] != 1 || names["kuzet_topology_revision"] < 1 || names["kuzet_topology_write_seconds"] != -1 {
+		t.Fatalf("gathered %v", names)
+	}
+	r.Close()
+	if mfs, _ := reg.Gather(); len(mfs) != 0 {
+		t.Fatalf("%d metric families left after close", len(mfs))
+	}
+	// and a closed replica refuses writes at once
+	if _, err := r.Apply(ctxT(t), putNode("y", RoleCentre, "")); CodeOf(err) != CodeUnavailable {
+		t.Fatalf("write on a closed replica: %v", err)
+	}
+}
+
+func TestOptionsChecked(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tc := range []struct {
+		mod  func(*Options)
+		want string
+	}{
+		{func(o *Options) { o.Identity = nil }, "federation identity is required"},
+		{func(o *Options) { o.HeartbeatTimeout = time.Millisecond }, "heartbeat_timeout must be between"},
+		{func(o *Options) { o.LeaderLeaseTimeout = time.Second }, "leader_lease_timeout (1s) must not exceed heartbeat_timeout"},
+		{func(o *Options) { o.ElectionTimeout = 100 * time.Millisecond }, "election_timeout (100ms) must be at least"},
+		{func(o *Options) { o.Peers = []Peer{{ID: "b", Address: "nohost"}} }, "replica b: address"},
+		{func(o *Options) { o.Listen = "0.0.0.0:0" }, "set the advertised address"},
+	} {
+		o := Options{Identity: pki.identity(t, "a"), Dir: t.TempDir(), Listen: "127.0.0.1:0"}
+		tc.mod(&o)
+		r, err := Start(context.Background(), o)
+		if err == nil {
+			r.Close()
+			t.Errorf("accepted options wanting %q", tc.want)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package topology
+
+import "slices"
+
+// Node roles, from the top of the hierarchy down.
+const (
+	RoleCentre = "centre"
+	RoleRegion = "region"
+	RoleSite   = "site"
+)
+
+// User roles, from most to least privileged.
+const (
+	UserAdmin    = "admin"
+	UserEngineer = "engineer"
+	UserOperator = "operator"
+	UserViewer   = "viewer"
+)
+
+// Fragment replication policies of a child's link to its parent.
+const (
+	FragmentsAll        = "all"
+	FragmentsReferenced = "referenced" // only segments that events point at
+	FragmentsNone       = "none"
+)
+
+// Node is one Kuzet node of the subtree.
+type Node struct {
+	ID        string   `json:"id"`
+	Role      string   `json:"role"`             // centre | region | site
+	Name      string   `json:"name,omitempty"`   // for people, e.g. "Khorgos crossing"
+	Parent    string   `json:"parent,omitempty"` // empty: root of this catalogue
+	Addresses []string `json:"addresses,omitempty"`
+	// CertFingerprint is the SHA-256 of the node certificate (hex, DER).
+	CertFingerprint string `json:"cert_fingerprint,omitempty"`
+	// CertSerial is the certificate serial (hex), as revocation lists name it.
+	CertSerial string `json:"cert_serial,omitempty"`
+	Revoked    bool   `json:"revoked,omitempty"`
+}
+
+// ANPR is a camera's plate-reading settings.
+type ANPR struct {
+	Enabled       bool     `json:"enabled"`
+	FPS           float64  `json:"fps,omitempty"` // frames analysed per second
+	KeyframesOnly bool     `json:"keyframes_only,omitempty"`
+	ROI           []int    `json:"roi,omitempty"` // x, y, width, height
+	Countries     []string `json:"countries,omitempty"`
+	Axis          string   `json:"axis,omitempty"` // down | up | left | right
+}
+
+// Analytics groups a camera's analysis settings.
+type Analytics struct {
+	ANPR ANPR `json:"anpr"`
+}
+
+// Camera is one camera stream recorded by a node. Camera IDs are unique
+// within their node, as in the node's own configuration.
+type Camera struct {
+	ID            string    `json:"id"`
+	Site          string    `json:"site"`
+	Name          string    `json:"name,omitempty"`
+	URL           string    `json:"url"`
+	Transport     string    `json:"transport,omitempty"` // tcp | udp (default tcp)
+	Zone          string    `json:"zone,omitempty"`
+	Direction     string    `json:"direction,omitempty"`      // entry | exit | auto (default entry)
+	RetentionDays int       `json:"retention_days,omitempty"` // 0: the node's default
+	Disabled      bool      `json:"disabled,omitempty"`
+	Analytics     Analytics `json:"analytics"`
+}
+
+// Key names a camera in the catalogue: site/id.
+func (c Camera) Key() string { return CameraKey(c.Site, c.ID) }
+
+// CameraKey is the catalogue key of camera id at site.
+func CameraKey(site, id string) string { return site + "/" + id }
+
+// Zone is an area cameras watch (a lane, a truck waiting zone).
+type Zone struct {
+	ID          string `json:"id"`
+	Name        string `json:"name,omitempty"`
+	Site        string `json:"site,omitempty"` // empty: not tied to one node
+	Description string `json:"description,omitempty"`
+}
+
+// User is an operator account. PasswordHash is stored as given: hashing
+// and checking passwords belongs to the authentication layer. The HTTP API
+// never shows it, and a put without one keeps the stored one.
+type User struct {
+	Name         string   `json:"name"`
+	Role         string   `json:"role"` // admin | engineer | operator | viewer
+	PasswordHash string   `json:"password_hash,omitempty"`
+	Allow        []string `json:"allow,omitempty"` // addresses or CIDR prefixes; empty: anywhere
+	Disabled     bool     `json:"disabled,omitempty"`
+}
+
+// Policy is the replication of one node: Fragments and Mbps apply to its
+// link towards its parent, TotalMbps to all its children's downloads
+// together when it is a parent. Zero caps mean none.
+type Policy struct {
+	Node      string  `json:"node"`
+	Fragments string  `json:"fragments"`
+	Mbps      float64 `json:"mbps,omitempty"`
+	TotalMbps float64 `json:"total_mbps,omitempty"`
+}
+
+// Records hand out copies: the catalogue they come from is shared by
+// concurrent readers and must never change.
+
+func (n Node) clone() Node {
+	n.Addresses = slices.Clone(n.Addresses)
+	return n
+}
+
+func (c Camera) clone() Camera {
+	c.Analytics.ANPR.ROI = slices.Clone(c.Analytics.ANPR.ROI)
+	c.Analytics.ANPR.Countries = slices.Clone(c.Analytics.ANPR.Countries)
+	return c
+}
+
+func (u User) clone() User {
+	u.Allow = slices.Clone(u.Allow)
+	return u
+}

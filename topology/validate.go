@@ -1,0 +1,354 @@
+package topology
+
+import (
+	"encoding/hex"
+	"math"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// IDs follow the node configuration (and certificate) rules: they appear in
+// paths, URLs and certificate names.
+var (
+	idPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	userPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+	country     = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+const (
+	maxText          = 200 // names and descriptions
+	maxAddresses     = 16
+	maxAllow         = 64
+	maxMbps          = 100000
+	minRetentionDays = 30 // NVMS-6.10: never less than 30 days
+	maxRetentionDays = 36500
+)
+
+func checkID(what, id string) error {
+	if !idPattern.MatchString(id) {
+		return invalidf("%s %q: use 1-64 letters, digits, '-' or '_'", what, id)
+	}
+	return nil
+}
+
+func checkText(what, s string) error {
+	if len(s) > maxText {
+		return invalidf("%s is %d bytes; the limit is %d", what, len(s), maxText)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return invalidf("%s holds a control character or invalid UTF-8", what)
+		}
+	}
+	return nil
+}
+
+// check validates a command on its own, without the catalogue, and fills
+// defaults. It is run where a command enters and again where it is applied,
+// so it must be idempotent.
+func (c *Command) check() error {
+	payloads := 0
+	for _, set := range []bool{c.Node != nil, c.Camera != nil, c.Zone != nil, c.User != nil, c.Policy != nil} {
+		if set {
+			payloads++
+		}
+	}
+	put := func(set bool, what string) error {
+		if !set || payloads != 1 {
+			return invalidf("%s: give exactly one %s", c.Type, what)
+		}
+		if c.ID != "" || c.Site != "" {
+			return invalidf("%s: id and site name what a delete removes; put the record itself", c.Type)
+		}
+		return nil
+	}
+	del := func() error {
+		if payloads != 0 || c.Create {
+			return invalidf("%s: a delete takes only an id", c.Type)
+		}
+		return nil
+	}
+	switch c.Type {
+	case PutNode:
+		if err := put(c.Node != nil, "node"); err != nil {
+			return err
+		}
+		return c.Node.check()
+	case PutCamera:
+		if err := put(c.Camera != nil, "camera"); err != nil {
+			return err
+		}
+		return c.Camera.check()
+	case PutZone:
+		if err := put(c.Zone != nil, "zone"); err != nil {
+			return err
+		}
+		return c.Zone.check()
+	case PutUser:
+		if err := put(c.User != nil, "user"); err != nil {
+			return err
+		}
+		return c.User.check()
+	case PutPolicy:
+		if err := put(c.Policy != nil, "policy"); err != nil {
+			return err
+		}
+		return c.Policy.check()
+	case DeleteNode, DeleteZone, DeletePolicy:
+		if err := del(); err != nil {
+			return err
+		}
+		if c.Site != "" {
+			return invalidf("%s: site is only for cameras", c.Type)
+		}
+		return checkID(strings.TrimPrefix(string(c.Type), "delete_")+" id", c.ID)
+	case DeleteCamera:
+		if err := del(); err != nil {
+			return err
+		}
+		if err := checkID("camera site", c.Site); err != nil {
+			return err
+		}
+		return checkID("camera id", c.ID)
+	case DeleteUser:
+		if err := del(); err != nil {
+			return err
+		}
+		if c.Site != "" {
+			return invalidf("%s: site is only for cameras", c.Type)
+		}
+		if !userPattern.MatchString(c.ID) {
+			return invalidf("user name %q: use 1-64 letters, digits, '.', '@', '-' or '_'", c.ID)
+		}
+		return nil
+	case "":
+		return invalidf("command has no type")
+	}
+	return invalidf("unknown command type %q", c.Type)
+}
+
+func roleRank(role string) int {
+	switch role {
+	case RoleSite:
+		return 1
+	case RoleRegion:
+		return 2
+	case RoleCentre:
+		return 3
+	}
+	return 0
+}
+
+func (n *Node) check() error {
+	if err := checkID("node id", n.ID); err != nil {
+		return err
+	}
+	if roleRank(n.Role) == 0 {
+		return invalidf("node %s: role must be centre, region or site (got %q)", n.ID, n.Role)
+	}
+	if n.Parent != "" {
+		if err := checkID("node "+n.ID+": parent", n.Parent); err != nil {
+			return err
+		}
+		if n.Parent == n.ID {
+			return invalidf("node %s cannot be its own parent", n.ID)
+		}
+	}
+	if err := checkText("node "+n.ID+": name", n.Name); err != nil {
+		return err
+	}
+	n.Addresses = nilIfEmpty(n.Addresses)
+	if len(n.Addresses) > maxAddresses {
+		return invalidf("node %s: %d addresses; the limit is %d", n.ID, len(n.Addresses), maxAddresses)
+	}
+	for _, a := range n.Addresses {
+		if err := checkHostPort(a); err != nil {
+			return invalidf("node %s: address %q: %v", n.ID, a, err)
+		}
+	}
+	fp := strings.ToLower(strings.ReplaceAll(n.CertFingerprint, ":", ""))
+	if fp != "" {
+		if b, err := hex.DecodeString(fp); err != nil || len(b) != 32 {
+			return invalidf("node %s: cert_fingerprint must be a SHA-256 in hex (64 digits)", n.ID)
+		}
+	}
+	n.CertFingerprint = fp
+	serial := strings.ToLower(strings.TrimPrefix(strings.ReplaceAll(n.CertSerial, ":", ""), "0x"))
+	if serial != "" {
+		if _, err := hex.DecodeString(strings.Repeat("0", len(serial)%2) + serial); err != nil || len(serial) > 64 {
+			return invalidf("node %s: cert_serial must be hex (as `kuzet pki issue` prints it)", n.ID)
+		}
+	}
+	n.CertSerial = serial
+	return nil
+}
+
+// checkHostPort accepts host:port with a DNS name or an IP address.
+func checkHostPort(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return err
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return invalidf("port must be 1-65535")
+	}
+	if host == "" {
+		return invalidf("missing host")
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if len(host) > 253 || strings.ContainsFunc(host, func(r rune) bool {
+		return !(r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) {
+		return invalidf("host is neither an IP address nor a DNS name")
+	}
+	return nil
+}
+
+func (c *Camera) check() error {
+	if err := checkID("camera id", c.ID); err != nil {
+		return err
+	}
+	if err := checkID("camera "+c.ID+": site", c.Site); err != nil {
+		return err
+	}
+	what := "camera " + c.Key()
+	if err := checkText(what+": name", c.Name); err != nil {
+		return err
+	}
+	if len(c.URL) > 2048 {
+		return invalidf("%s: url is longer than 2048 bytes", what)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+		return invalidf("%s: url must be an rtsp:// or rtsps:// URL with a host", what)
+	}
+	if c.Transport == "" {
+		c.Transport = "tcp"
+	}
+	if c.Transport != "tcp" && c.Transport != "udp" {
+		return invalidf("%s: transport must be tcp or udp (got %q)", what, c.Transport)
+	}
+	if c.Direction == "" {
+		c.Direction = "entry"
+	}
+	switch c.Direction {
+	case "entry", "exit", "auto":
+	default:
+		return invalidf("%s: direction must be entry, exit or auto (got %q)", what, c.Direction)
+	}
+	if c.Zone != "" {
+		if err := checkID(what+": zone", c.Zone); err != nil {
+			return err
+		}
+	}
+	if c.RetentionDays != 0 && (c.RetentionDays < minRetentionDays || c.RetentionDays > maxRetentionDays) {
+		return invalidf("%s: retention_days must be 0 (the node's default) or %d-%d (got %d)", what, minRetentionDays, maxRetentionDays, c.RetentionDays)
+	}
+	a := &c.Analytics.ANPR
+	a.ROI, a.Countries = nilIfEmpty(a.ROI), nilIfEmpty(a.Countries)
+	if math.IsNaN(a.FPS) || a.FPS < 0 || a.FPS > 30 {
+		return invalidf("%s: anpr fps must be between 0 and 30 (got %v)", what, a.FPS)
+	}
+	if len(a.ROI) != 0 && (len(a.ROI) != 4 || a.ROI[0] < 0 || a.ROI[1] < 0 || a.ROI[2] <= 0 || a.ROI[3] <= 0) {
+		return invalidf("%s: anpr roi must be [x, y, width, height] with a positive size", what)
+	}
+	if len(a.Countries) > 32 {
+		return invalidf("%s: at most 32 anpr countries", what)
+	}
+	for _, cc := range a.Countries {
+		if !country.MatchString(cc) {
+			return invalidf("%s: anpr country %q is not a two-letter code such as KZ", what, cc)
+		}
+	}
+	switch a.Axis {
+	case "", "down", "up", "left", "right":
+	default:
+		return invalidf("%s: anpr axis must be down, up, left or right (got %q)", what, a.Axis)
+	}
+	if c.Direction == "auto" && a.Enabled && a.Axis == "" {
+		return invalidf("%s: direction auto needs anpr axis (how an entering vehicle moves)", what)
+	}
+	return nil
+}
+
+func (z *Zone) check() error {
+	if err := checkID("zone id", z.ID); err != nil {
+		return err
+	}
+	if z.Site != "" {
+		if err := checkID("zone "+z.ID+": site", z.Site); err != nil {
+			return err
+		}
+	}
+	if err := checkText("zone "+z.ID+": name", z.Name); err != nil {
+		return err
+	}
+	return checkText("zone "+z.ID+": description", z.Description)
+}
+
+func (u *User) check() error {
+	if !userPattern.MatchString(u.Name) {
+		return invalidf("user name %q: use 1-64 letters, digits, '.', '@', '-' or '_'", u.Name)
+	}
+	switch u.Role {
+	case UserAdmin, UserEngineer, UserOperator, UserViewer:
+	default:
+		return invalidf("user %s: role must be admin, engineer, operator or viewer (got %q)", u.Name, u.Role)
+	}
+	if len(u.PasswordHash) > 1024 || strings.ContainsFunc(u.PasswordHash, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return invalidf("user %s: password_hash must be printable ASCII without spaces, at most 1024 bytes", u.Name)
+	}
+	u.Allow = nilIfEmpty(u.Allow)
+	if len(u.Allow) > maxAllow {
+		return invalidf("user %s: %d allowed ranges; the limit is %d", u.Name, len(u.Allow), maxAllow)
+	}
+	for _, a := range u.Allow {
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(a); err == nil {
+			continue
+		}
+		return invalidf("user %s: allow %q is neither an address nor a CIDR prefix such as 10.0.0.0/8", u.Name, a)
+	}
+	return nil
+}
+
+func (p *Policy) check() error {
+	if err := checkID("policy node", p.Node); err != nil {
+		return err
+	}
+	if p.Fragments == "" {
+		p.Fragments = FragmentsAll
+	}
+	switch p.Fragments {
+	case FragmentsAll, FragmentsReferenced, FragmentsNone:
+	default:
+		return invalidf("policy %s: fragments must be all, referenced or none (got %q)", p.Node, p.Fragments)
+	}
+	for _, v := range []struct {
+		key string
+		val float64
+	}{{"mbps", p.Mbps}, {"total_mbps", p.TotalMbps}} {
+		if math.IsNaN(v.val) || v.val < 0 || v.val > maxMbps {
+			return invalidf("policy %s: %s must be between 0 (no cap) and %d (got %v)", p.Node, v.key, maxMbps, v.val)
+		}
+	}
+	return nil
+}
+
+// nilIfEmpty makes an empty list nil, so that a record reads back equal
+// after a JSON round trip (which drops empty lists).
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
