@@ -70,6 +70,8 @@ type Agent struct {
 	topoStop context.CancelFunc
 	sftp     *sftpd.Server
 	handlers []api.Mount // other components' HTTP handlers
+	routes   []api.Route // what the HTTP API registered
+	handler  http.Handler
 	audit    *audit.Recorder
 	auth     *auth.Auth // nil: no users configured
 	push     *sftppush.Pusher
@@ -192,6 +194,17 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		a.abort()
 		return nil, err
 	}
+	var allow []netip.Prefix
+	for _, p := range cfg.HTTP.Allow {
+		pr, _ := config.ParsePrefix(p) // validated on load
+		allow = append(allow, pr)
+	}
+	a.handler = api.Handler(api.Deps{
+		Mounts: a.handlers, Snapshot: a.Snapshot, Guard: a.guard(), User: a.userName, Audit: a.record, Routes: &a.routes,
+		NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
+		Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
+		Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
+	})
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		a.abort()
@@ -226,6 +239,9 @@ func (a *Agent) abort() {
 	_ = a.events.Close()
 }
 
+// Routes lists the HTTP API's patterns and roles (once Run has started).
+func (a *Agent) Routes() []api.Route { return a.routes }
+
 // FederationAddr is the bound child-link address ("" when not a parent).
 func (a *Agent) FederationAddr() string {
 	if a.fedSrv == nil {
@@ -250,18 +266,8 @@ func (a *Agent) Site() *site.Site { return a.site }
 // archive and the API, in that order.
 func (a *Agent) Run(ctx context.Context) error {
 	a.runCtx = ctx
-	var allow []netip.Prefix
-	for _, s := range a.cfg.HTTP.Allow {
-		p, _ := config.ParsePrefix(s) // validated on load
-		allow = append(allow, p)
-	}
 	srv := &http.Server{
-		Handler: api.Handler(api.Deps{
-			Mounts: a.handlers, Snapshot: a.Snapshot, Guard: a.guard(), User: a.userName, Audit: a.record,
-			NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
-			Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
-			Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
-		}),
+		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		// bodies are small JSON; responses may be long downloads and
 		// blocking playlist reloads, so writes have no deadline

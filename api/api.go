@@ -51,6 +51,22 @@ type Deps struct {
 	// Guard requires a login with at least a role (nil: no users are
 	// configured and only the allow-list guards the API).
 	Guard func(min auth.Role, h http.Handler) http.Handler
+	// Routes, if set, receives every pattern Handler registers (the
+	// OpenAPI description is checked against it).
+	Routes *[]Route
+}
+
+// Route is one registered pattern and the least role it needs (0: none,
+// or the handler checks itself).
+type Route struct {
+	Pattern string
+	Role    auth.Role
+}
+
+func (d Deps) record(pattern string, role auth.Role) {
+	if d.Routes != nil {
+		*d.Routes = append(*d.Routes, Route{Pattern: pattern, Role: role})
+	}
 }
 
 // Mount serves a handler at a ServeMux pattern to users of at least Role.
@@ -70,8 +86,13 @@ func Handler(d Deps) http.Handler {
 		}
 		return d.Guard(role, h)
 	}
-	handle := func(pattern string, role auth.Role, h http.HandlerFunc) { mux.Handle(pattern, guard(role, h)) }
+	handle := func(pattern string, role auth.Role, h http.HandlerFunc) {
+		mux.Handle(pattern, guard(role, h))
+		d.record(pattern, role)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
+	d.record("GET /metrics", 0)
+	d.record("GET /healthz", 0)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -145,6 +166,7 @@ func Handler(d Deps) http.Handler {
 		writeJSON(w, http.StatusOK, nonNil(evs))
 	})
 	for _, m := range d.Mounts {
+		d.record(m.Pattern, m.Role)
 		if m.Role == 0 {
 			mux.Handle(m.Pattern, m.Handler) // guards itself (login)
 			continue
