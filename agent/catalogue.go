@@ -126,11 +126,23 @@ func (a *Agent) slices(child string) (uint64, []byte, bool) {
 	return s.Revision, b, true
 }
 
-// watchCatalogue wakes the children's config loops on every change.
+// watchCatalogue applies the catalogue's revocations to this node's links
+// and wakes the children's config loops on every change.
 func (a *Agent) watchCatalogue(ctx context.Context) {
-	for range a.topo.Watch(ctx) {
+	changes := a.topo.Watch(ctx)
+	for {
+		revoked := append([]string(nil), a.cfg.Federation.Revoked...)
+		for _, n := range a.topo.Catalogue().Nodes() {
+			if n.Revoked && n.CertSerial != "" {
+				revoked = append(revoked, n.CertSerial)
+			}
+		}
+		a.ident.SetRevoked(revoked)
 		if a.fedSrv != nil {
 			a.fedSrv.NotifyConfig()
+		}
+		if _, ok := <-changes; !ok {
+			return
 		}
 	}
 }
