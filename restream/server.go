@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kuzet/kuzet/internal/rtpports"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 )
@@ -123,7 +123,7 @@ func (s *Server) listen() error {
 	}
 	var udp [2]net.PacketConn
 	if !s.o.DisableUDP {
-		if udp, err = listenUDPPair(host, s.o.UDPPort); err != nil {
+		if udp, err = rtpports.Listen(host, s.o.UDPPort); err != nil {
 			ln.Close()
 			return fmt.Errorf("rtsp UDP transport on %s: %w", host, err)
 		}
@@ -148,47 +148,6 @@ func (s *Server) listen() error {
 		return fmt.Errorf("start RTSP server on %s: %w", s.addr, err)
 	}
 	return nil
-}
-
-// listenUDPPair binds an even RTP port and the next one for RTCP, as
-// gortsplib requires; port 0 tries free ports until a pair fits.
-func listenUDPPair(host string, port int) ([2]net.PacketConn, error) {
-	var pair [2]net.PacketConn
-	bind := func(p int) (net.PacketConn, error) {
-		return net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
-	}
-	if port != 0 {
-		if port%2 != 0 || port < 0 || port > 65534 {
-			return pair, fmt.Errorf("rtsp.udp_port %d must be even and below 65535", port)
-		}
-		var err error
-		if pair[0], err = bind(port); err != nil {
-			return pair, err
-		}
-		if pair[1], err = bind(port + 1); err != nil {
-			pair[0].Close()
-			return pair, err
-		}
-		return pair, nil
-	}
-	for range 100 {
-		rtpConn, err := bind(0)
-		if err != nil {
-			return pair, err
-		}
-		p := rtpConn.LocalAddr().(*net.UDPAddr).Port
-		if p%2 != 0 || p == 65534 {
-			rtpConn.Close()
-			continue
-		}
-		rtcpConn, err := bind(p + 1)
-		if err != nil {
-			rtpConn.Close()
-			continue
-		}
-		return [2]net.PacketConn{rtpConn, rtcpConn}, nil
-	}
-	return pair, errors.New("no free pair of consecutive UDP ports found")
 }
 
 // Addr returns the host:port the RTSP server is bound to.

@@ -5,7 +5,6 @@ package testcam
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -21,6 +20,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/kuzet/kuzet"
+	"github.com/kuzet/kuzet/internal/rtpports"
 )
 
 const (
@@ -207,7 +207,7 @@ func (s *Server) listen(o Options) error {
 
 	var udp [2]net.PacketConn
 	if !o.DisableUDP {
-		udp, err = listenUDPPair(host, o.UDPPort)
+		udp, err = rtpports.Listen(host, o.UDPPort)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("testcam: UDP transport: %w", err)
@@ -239,48 +239,6 @@ func (s *Server) listen(o Options) error {
 		s.log.Debug("UDP transport enabled", "rtp", s.rtsp.UDPRTPAddress, "rtcp", s.rtsp.UDPRTCPAddress)
 	}
 	return nil
-}
-
-// listenUDPPair binds an even RTP port and the next (RTCP) port on host, as
-// gortsplib requires. With port 0 it tries free ports until a pair fits.
-func listenUDPPair(host string, port int) ([2]net.PacketConn, error) {
-	var pair [2]net.PacketConn
-	bind := func(p int) (net.PacketConn, error) {
-		return net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
-	}
-	if port != 0 {
-		if port%2 != 0 || port < 0 || port > 65534 {
-			return pair, fmt.Errorf("UDP port %d must be even and below 65535", port)
-		}
-		var err error
-		if pair[0], err = bind(port); err != nil {
-			return pair, err
-		}
-		if pair[1], err = bind(port + 1); err != nil {
-			pair[0].Close()
-			return pair, err
-		}
-		return pair, nil
-	}
-
-	for range 100 {
-		rtpConn, err := bind(0)
-		if err != nil {
-			return pair, err
-		}
-		p := rtpConn.LocalAddr().(*net.UDPAddr).Port
-		if p%2 != 0 || p == 65534 {
-			rtpConn.Close()
-			continue
-		}
-		rtcpConn, err := bind(p + 1)
-		if err != nil {
-			rtpConn.Close()
-			continue
-		}
-		return [2]net.PacketConn{rtpConn, rtcpConn}, nil
-	}
-	return pair, errors.New("no free pair of consecutive UDP ports found")
 }
 
 // packetize turns every frame into RTP packets once, up front; the loop only

@@ -24,6 +24,8 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/kuzet/kuzet"
+
+	"github.com/kuzet/kuzet/internal/rtpports"
 )
 
 func startServer(t testing.TB, o Options) *Server {
@@ -397,7 +399,7 @@ func TestStartErrors(t *testing.T) {
 	}
 
 	// An explicit UDP pair: find a free one, release it, ask for it.
-	pair, err := listenUDPPair("127.0.0.1", 0)
+	pair, err := rtpports.Listen("127.0.0.1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
