@@ -167,13 +167,8 @@ func (d Deps) correctPlate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "plate: 1 to 12 letters and digits required")
 		return
 	}
-	entry, ok, err := d.Plates.Lookup(id)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
+	entry, ok := d.lookupRead(w, id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "no plate read "+id)
 		return
 	}
 	if entry.Plate == plate {
@@ -209,13 +204,8 @@ func (d Deps) plateImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "this node keeps no plate snapshots")
 		return
 	}
-	entry, ok, err := d.Plates.Lookup(id)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
+	entry, ok := d.lookupRead(w, id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "no plate read "+id)
 		return
 	}
 	evs, err := d.Events.Get(entry.Pos)
@@ -254,4 +244,17 @@ func (d Deps) plateImage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
 	http.ServeContent(w, r, img, st.ModTime(), f)
+}
+
+// lookupRead finds a read in the plate index, answering 404 or 500 itself.
+func (d Deps) lookupRead(w http.ResponseWriter, id string) (plates.Entry, bool) {
+	entry, ok, err := d.Plates.Lookup(id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return entry, false
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, "no plate read "+id)
+	}
+	return entry, ok
 }
