@@ -162,7 +162,7 @@ func (a *Agent) catalogueMounts() []api.Mount {
 	for _, p := range []string{"GET " + topology.APIPath, "GET " + topology.APIPath + "/{$}", "GET " + topology.APIPath + "/status"} {
 		out = append(out, api.Mount{Pattern: p, Role: auth.RoleViewer, Handler: h})
 	}
-	for _, p := range []string{"/users", "/users/", "/members", "/members/"} {
+	for _, p := range []string{"/users", "/users/", "/members", "/members/", "/catalogue", "/bootstrap"} {
 		out = append(out, api.Mount{Pattern: topology.APIPath + p, Role: auth.RoleAdmin, Handler: changes})
 	}
 	return out

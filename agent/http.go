@@ -38,6 +38,7 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 	out = append(out, api.Mount{Pattern: "/live/", Role: auth.RoleViewer, Handler: a.liveHandler()})
 	out = append(out, api.Mount{Pattern: "GET /api/v1/tree", Role: auth.RoleViewer,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) })})
+	out = append(out, api.Mount{Pattern: "GET /api/v1/openapi.yaml", Role: auth.RoleViewer, Handler: api.OpenAPIHandler()})
 	out = append(out, a.catalogueMounts()...)
 	return append(out, a.securityMounts()...), nil
 }

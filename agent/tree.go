@@ -35,7 +35,7 @@ type TreeCamera struct {
 	State   string `json:"state"` // streaming | failed | stopped | disabled | unknown
 	Reason  string `json:"reason,omitempty"`
 	Live    string `json:"live"`    // HLS playlist on this node
-	Archive string `json:"archive"` // archive segments on this node
+	Archive string `json:"archive"` // its last hour's segments on this node
 }
 
 // treeHistory is how much of the log seeds the tree at start.
@@ -225,7 +225,9 @@ func (a *Agent) treeCamera(origin, camera, state, reason string) TreeCamera {
 	if state == "" {
 		state = "unknown"
 	}
+	now := time.Now().UTC()
 	return TreeCamera{ID: camera, Key: key, Node: origin, State: state, Reason: reason,
-		Live:    "/live/" + key + "/index.m3u8",
-		Archive: "/api/v1/archive/segments?camera=" + url.QueryEscape(key)}
+		Live: "/live/" + key + "/index.m3u8",
+		Archive: "/api/v1/archive/segments?camera=" + url.QueryEscape(key) + "&from=" +
+			now.Add(-time.Hour).Format(time.RFC3339) + "&to=" + now.Add(time.Minute).Format(time.RFC3339)}
 }

@@ -71,6 +71,9 @@ func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	camera, node := q.Get("camera"), q.Get("node")
+	if d.Audit != nil {
+		d.Audit(r, "plates.search", plate, r.URL.RawQuery)
+	}
 	if n, c, ok := strings.Cut(camera, "/"); ok { // a descendant's camera as keyed here
 		node, camera = n, c
 	}
