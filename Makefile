@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -count=1 -timeout 25m
 BENCH_N     ?= 1,10,50,100
 # the concurrent core also runs under the race detector in make test
-RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream ./topology
+RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream ./topology ./alarm
 BENCH_WINDOW ?= 30s
 
 .PHONY: all deps build run test race lint fuzz bench clean
@@ -66,6 +66,10 @@ fuzz:
 	$(GO) test ./topology -run '^$$' -fuzz FuzzDecodeSnapshot -fuzztime $(FUZZTIME)
 	$(GO) test ./topology -run '^$$' -fuzz FuzzParseSlice -fuzztime $(FUZZTIME)
 	$(GO) test ./topology -run '^$$' -fuzz FuzzForwardRequest -fuzztime $(FUZZTIME)
+	$(GO) test ./alarm -run '^$$' -fuzz FuzzParseFilter -fuzztime $(FUZZTIME)
+	$(GO) test ./alarm -run '^$$' -fuzz FuzzOperatorBody -fuzztime $(FUZZTIME)
+	$(GO) test ./alarm -run '^$$' -fuzz FuzzApplyPayload -fuzztime $(FUZZTIME)
+	$(GO) test ./tamper -run '^$$' -fuzz FuzzDecodeState -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz FuzzParsePHC -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kuzet/kuzet/alarm"
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive"
@@ -37,6 +38,7 @@ import (
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
+	"github.com/kuzet/kuzet/tamper"
 	"github.com/kuzet/kuzet/topology"
 )
 
@@ -68,6 +70,8 @@ type Agent struct {
 	ident    *federation.Identity
 	topo     *topology.Replica // this node's catalogue replica (nil: none)
 	topoStop context.CancelFunc
+	alarms   *alarm.Manager
+	tamper   *tamper.Consumer
 	sftp     *sftpd.Server
 	handlers []api.Mount // other components' HTTP handlers
 	routes   []api.Route // what the HTTP API registered
@@ -168,6 +172,14 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		cams = cfg.Cameras
 	}
 	a.setCameras(cams)
+	tc, err := a.tamperConsumer(cams)
+	if err != nil {
+		a.abort()
+		return nil, err
+	}
+	if tc != nil {
+		consumers = append(consumers, *tc)
+	}
 	a.site = site.New(site.Options{
 		Cameras:    cams,
 		Events:     a.events,
@@ -184,6 +196,9 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	}
 	if err == nil {
 		err = a.openSecurity()
+	}
+	if err == nil {
+		err = a.openAlarms()
 	}
 	if err == nil {
 		if a.handlers, err = a.mounts(); err == nil {
@@ -234,6 +249,9 @@ func (a *Agent) abort() {
 	}
 	if a.plates != nil {
 		_ = a.plates.Close()
+	}
+	if a.alarms != nil {
+		_ = a.alarms.Close()
 	}
 	_ = a.archive.Close()
 	_ = a.events.Close()
@@ -339,6 +357,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.watchCatalogue(ctx)
 		}()
 	}
+	fedWG.Add(1)
+	go func() {
+		defer fedWG.Done()
+		a.alarms.Run(ctx)
+	}()
 	go func() {
 		defer fedWG.Done()
 		a.runPassages(ctx)
@@ -386,6 +409,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.auth != nil {
 		err = errors.Join(err, a.auth.Close())
 	}
+	err = errors.Join(err, a.alarms.Close())
 	return errors.Join(err, a.plates.Close(), a.archive.Close(), a.events.Close())
 }
 

@@ -40,6 +40,7 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) })})
 	out = append(out, api.Mount{Pattern: "GET /api/v1/openapi.yaml", Role: auth.RoleViewer, Handler: api.OpenAPIHandler()})
 	out = append(out, a.catalogueMounts()...)
+	out = append(out, a.alarmMounts()...)
 	return append(out, a.securityMounts()...), nil
 }
 

@@ -24,7 +24,7 @@ func TestNodeServesLiveHLSAndRTSP(t *testing.T) {
 	a, _ := startAgent(t, fmt.Sprintf(`
 node: {id: site, data_dir: %s}
 http: {listen: "127.0.0.1:0"}
-cameras: [{id: Camera1, url: %q}]
+cameras: [{id: Camera1, url: %q, tamper: {enabled: true}}]
 rtsp: {listen: "127.0.0.1:0"}
 `, dir, src.URL("cam1")))
 	time.Sleep(2 * time.Second)
@@ -43,5 +43,9 @@ rtsp: {listen: "127.0.0.1:0"}
 	}
 	if p := mediatest.Probe(t, rtspOut); p.Codec != "h264" || p.Height != 720 {
 		t.Fatalf("RTSP copy: %+v", p)
+	}
+	// tamper detection watches the same session's frames
+	if st := a.tamper.Status(); len(st) != 1 || st[0].Camera != "Camera1" || st[0].Last.Time.IsZero() {
+		t.Fatalf("tamper detection saw no frame: %+v", st)
 	}
 }

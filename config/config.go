@@ -26,6 +26,7 @@ type Config struct {
 	Users      []User     `yaml:"users"`
 	Live       Live       `yaml:"live"`
 	Topology   Topology   `yaml:"topology"`
+	Alarms     Alarms     `yaml:"alarms"`
 	RTSP       RTSP       `yaml:"rtsp"`
 	SFTP       SFTP       `yaml:"sftp"`
 	SFTPPush   SFTPPush   `yaml:"sftp_push"`
@@ -150,6 +151,7 @@ type Camera struct {
 	Transport     string     `yaml:"transport"` // tcp | udp
 	Direction     string     `yaml:"direction"` // entry | exit | auto
 	Disabled      bool       `yaml:"disabled"`
+	Tamper        Tamper     `yaml:"tamper"`
 	RetentionDays int        `yaml:"retention_days"` // 0 = archive.retention_days
 	OfflineAfter  Duration   `yaml:"offline_after"`  // silence before camera-offline alarm
 	ANPR          CameraANPR `yaml:"anpr"`
@@ -299,6 +301,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return err
 	}
 	if err := c.validateTopology(bad); err != nil {
+		return err
+	}
+	if err := c.validateAlarms(bad); err != nil {
 		return err
 	}
 	if u := c.PlateAPI.URL; u != "" {
