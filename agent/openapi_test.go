@@ -488,8 +488,7 @@ func TestOpenAPIHandler(t *testing.T) {
 // notMounted names documented paths a node may not serve yet. While one is
 // not routed it is skipped; once it is, it is checked like every other
 // path and must be removed from here.
-var notMounted = []string{
-}
+var notMounted = []string{}
 
 // apiRig is a running node with one user per role and its description.
 type apiRig struct {
