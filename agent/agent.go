@@ -166,7 +166,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		a.tap = site.NewTap()
 		consumers = append(consumers, a.tap.Consumer())
 	}
-	cams, err := a.sliceCameras(a.cachedSlice())
+	cached := a.cachedSlice()
+	cams, err := a.sliceCameras(cached)
 	if err != nil {
 		a.log.Error("cached catalogue slice refused; running the file's cameras only", "err", err)
 		cams = cfg.Cameras
@@ -190,6 +191,9 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	a.plates, err = plates.Open(filepath.Join(cfg.Node.DataDir, "plates.db"))
 	if err == nil {
 		err = a.openFederation()
+	}
+	if err == nil && cached != nil && a.fedCli != nil {
+		a.fedCli.SetUpstream(cached.Upstream)
 	}
 	if err == nil {
 		err = a.openCatalogue()

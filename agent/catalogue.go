@@ -80,6 +80,9 @@ func (a *Agent) onSlice(rev uint64, b []byte) error {
 	if a.ident != nil {
 		a.ident.SetRevoked(append(append([]string(nil), a.cfg.Federation.Revoked...), s.RevokedSerials()...))
 	}
+	if a.fedCli != nil {
+		a.fedCli.SetUpstream(s.Upstream) // fail over to every replica of the parent
+	}
 	a.ApplyCameras(cams)
 	return nil
 }

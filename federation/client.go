@@ -55,9 +55,25 @@ type Client struct {
 	o      ClientOptions
 	outbox *replicate.Outbox
 
-	mu     sync.Mutex
-	st     LinkStatus
-	skewed bool
+	mu       sync.Mutex
+	st       LinkStatus
+	skewed   bool
+	upstream []string // the parent's replicas, from config and the catalogue
+}
+
+// SetUpstream adds the parent's replica addresses the catalogue names to
+// those in the configuration, so the child fails over to every replica.
+func (c *Client) SetUpstream(extra []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	c.upstream = c.upstream[:0:0]
+	for _, a := range append(append([]string(nil), c.o.Upstream...), extra...) {
+		if a != "" && !seen[a] {
+			seen[a] = true
+			c.upstream = append(c.upstream, a)
+		}
+	}
 }
 
 // NewClient prepares the link; Run keeps it up.
@@ -80,7 +96,9 @@ func NewClient(o ClientOptions) *Client {
 	if o.BackoffMax == 0 {
 		o.BackoffMax = 30 * time.Second
 	}
-	return &Client{o: o, outbox: &replicate.Outbox{Name: "upstream", Log: o.Log, Logger: o.Logger}}
+	c := &Client{o: o, outbox: &replicate.Outbox{Name: "upstream", Log: o.Log, Logger: o.Logger}}
+	c.SetUpstream(nil)
+	return c
 }
 
 // Status returns a snapshot.
@@ -97,7 +115,9 @@ func (c *Client) Status() LinkStatus {
 func (c *Client) Run(ctx context.Context) {
 	backoff := 200 * time.Millisecond
 	for i := 0; ; i++ {
-		addr := c.o.Upstream[i%len(c.o.Upstream)]
+		c.mu.Lock()
+		addr := c.upstream[i%len(c.upstream)]
+		c.mu.Unlock()
 		up, err := c.session(ctx, addr)
 		if ctx.Err() != nil {
 			return

@@ -290,3 +290,23 @@ func countOrigin(t *testing.T, l *event.Log, origin string) int {
 	}
 	return n
 }
+
+// A child whose configured parent address is dead moves to a replica
+// address the catalogue gave it.
+func TestChildFailsOverToCatalogueReplicas(t *testing.T) {
+	p := newPKI(t)
+	parentID, _ := p.identity("centre-2", time.Time{}, time.Hour)
+	childID, _ := p.identity("site-x", time.Time{}, time.Hour)
+	srv := startServer(t, parentID, openLog(t, "centre-2"), nil)
+	dead := "127.0.0.1:9" // nothing answers QUIC on the discard port
+	cl, _ := startClient(t, childID, openLog(t, "site-x"), dead)
+	time.Sleep(500 * time.Millisecond)
+	if cl.Status().Connected {
+		t.Fatal("linked to a dead address")
+	}
+	cl.SetUpstream([]string{dead, srv.Addr()})
+	waitFor(t, 15*time.Second, "failover to the catalogue's replica", func() bool {
+		st := cl.Status()
+		return st.Connected && st.Parent == "centre-2"
+	})
+}
