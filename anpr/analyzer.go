@@ -21,6 +21,7 @@ type AnalyzerOptions struct {
 	Recognizer Options
 	Tracker    TrackerConfig
 	Decoder    DecoderOptions
+	Stream     StreamOptions
 	ROI        image.Rectangle // empty: whole frame
 	// OnPass receives one call per vehicle pass, from the analyzer's
 	// goroutine; it must not block for long.
@@ -41,6 +42,7 @@ type Analyzer struct {
 
 	mu     sync.Mutex
 	frames uint64
+	scans  uint64 // frames whose whole region of interest was scanned
 	timing Timing
 }
 
@@ -87,6 +89,7 @@ func (a *Analyzer) Close() error {
 
 func (a *Analyzer) loop() {
 	tr := NewTracker(a.o.Tracker)
+	st := NewStream(a.rec, a.o.Stream)
 	// the frame each pass's best read came from, kept until the pass ends
 	frames := map[time.Time]*image.RGBA{}
 	emit := func(passes []Pass) {
@@ -103,13 +106,16 @@ func (a *Analyzer) loop() {
 		}
 	}
 	for f := range a.dec.Frames() {
-		reads, timing, err := a.rec.Recognize(f.Img, a.o.ROI)
+		reads, timing, err := st.Read(f.Img, a.o.ROI)
 		if err != nil {
 			a.o.Logger.Error("recognise frame", "err", err)
 			continue
 		}
 		a.mu.Lock()
 		a.frames++
+		if timing.Scan {
+			a.scans++
+		}
 		a.timing.Detect += timing.Detect
 		a.timing.Recognize += timing.Recognize
 		a.mu.Unlock()
@@ -126,4 +132,12 @@ func (a *Analyzer) Stats() (frames uint64, t Timing) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.frames, a.timing
+}
+
+// Scans reports how many of the frames analysed were scanned whole; the
+// others were looked at only around plates seen just before.
+func (a *Analyzer) Scans() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.scans
 }

@@ -125,8 +125,10 @@ func (d *Decoder) Run(ctx context.Context) {
 }
 
 func (d *Decoder) args() []string {
+	// no -fflags nobuffer: it makes ffmpeg drop what it read while probing,
+	// so every later frame would be paired with the previous unit's time
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error",
-		"-fflags", "nobuffer", "-flags", "low_delay", "-probesize", "32", "-analyzeduration", "0",
+		"-flags", "low_delay", "-probesize", "32", "-analyzeduration", "0",
 		"-f", d.o.Codec, "-i", "pipe:0"}
 	if d.o.Every > 1 {
 		args = append(args, "-vf", "select=not(mod(n\\,"+strconv.Itoa(d.o.Every)+"))")

@@ -33,10 +33,17 @@ type textBox struct {
 // text boxes in img's coordinates.
 func detect(sess *ort.DynamicAdvancedSession, img *image.RGBA, maxSide int) ([]textBox, error) {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
+	return detectAt(sess, img, math.Min(1, float64(maxSide)/float64(max(w, h))))
+}
+
+// detectAt runs the detector on img scaled by s (rounded so both sides are
+// multiples of 32, as the network needs) and returns the text boxes in img's
+// coordinates. s may exceed 1 to enlarge small text.
+func detectAt(sess *ort.DynamicAdvancedSession, img *image.RGBA, s float64) ([]textBox, error) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
 	if w < 8 || h < 8 {
 		return nil, nil
 	}
-	s := math.Min(1, float64(maxSide)/float64(max(w, h)))
 	dw := max(32, int(math.Round(float64(w)*s/32))*32)
 	dh := max(32, int(math.Round(float64(h)*s/32))*32)
 	sx, sy := float64(w)/float64(dw), float64(h)/float64(dh)

@@ -1,13 +1,17 @@
 // Package anpr reads licence plates in still frames and across the frames of
 // one vehicle pass.
 //
-// The pipeline (see docs/anpr.md): a PP-OCRv4 DB text detector finds text
-// boxes in a region of interest, each box is rectified by a perspective warp,
-// a PP-OCRv4 CTC recogniser turns it into per-step character probabilities,
+// The pipeline (see docs/anpr.md): a PP-OCRv4 DB text detector scans a
+// downscaled region of interest for text boxes, looks again at small ones at
+// a finer scale; the most plate-like boxes are rectified by a perspective
+// warp, a PP-OCRv4 CTC recogniser turns each into per-step character
+// probabilities,
 // and a decoder constrained by plate grammars (KZ, RU, UA, BY, KG, UZ, BR and a
 // generic European pattern) picks the most likely plate strings. A Tracker
 // votes across frames and emits one read per vehicle pass with its direction
-// of motion. Vehicle class is never used to filter reads.
+// of motion; a Stream reads consecutive frames, looking only near plates it
+// has just seen between periodic full scans. Vehicle class is never used to
+// filter reads.
 //
 // Models and the ONNX Runtime library are fetched by `make anpr-deps` into
 // .cache/anpr/ and opened with LoadModels. The ONNX Runtime environment is

@@ -21,8 +21,8 @@ type Options struct {
 	// NoGeneric is set.
 	Countries []string
 	NoGeneric bool
-	// DetectMaxSide caps the longer side of the detector's input (default
-	// 960); the region of interest is downscaled to fit.
+	// DetectMaxSide caps the longer side of the single pass's detector
+	// input (default 960; used only with SinglePass).
 	DetectMaxSide int
 	// MaxBoxes caps the text boxes recognised per frame (default 12), the
 	// most plate-like first.
@@ -31,6 +31,17 @@ type Options struct {
 	MinConfidence float64
 	// Threads is ONNX Runtime's intra-op thread count (default 1).
 	Threads int
+	// SinglePass reads every plate-like box of one detection at
+	// DetectMaxSide instead of scanning coarsely first. It finds somewhat
+	// more small, distant plates at several times the cost.
+	SinglePass bool
+	// ScanMaxSide caps the longer side of the coarse scan's input (default
+	// 480). Plate-like text found there is looked at again at full
+	// resolution.
+	ScanMaxSide int
+	// MaxRegions caps the small candidate boxes whose surroundings are
+	// detected again at a finer scale per frame (default 3).
+	MaxRegions int
 }
 
 func (o Options) withDefaults() Options {
@@ -46,6 +57,13 @@ func (o Options) withDefaults() Options {
 	if o.Threads <= 0 {
 		o.Threads = 1
 	}
+	if o.ScanMaxSide <= 0 {
+		o.ScanMaxSide = 480
+	}
+	if o.MaxRegions <= 0 {
+		o.MaxRegions = 3
+	}
+
 	return o
 }
 
@@ -73,11 +91,13 @@ type Candidate struct {
 }
 
 // Timing splits the time Recognize spent between text detection (including
-// preparing the image) and recognition of the boxes.
+// preparing the image and second looks at small boxes) and recognition of
+// the boxes.
 type Timing struct {
 	Detect    time.Duration
 	Recognize time.Duration
-	Boxes     int // text boxes recognised
+	Boxes     int  // text boxes recognised
+	Scan      bool // the whole region of interest was scanned (see Stream)
 }
 
 // Recognizer reads plates. It holds two ONNX Runtime sessions and scratch
@@ -140,76 +160,6 @@ func NewRecognizer(m *Models, opts Options) (*Recognizer, error) {
 // Close releases the sessions.
 func (r *Recognizer) Close() error {
 	return errors.Join(r.det.Destroy(), r.rec.Destroy())
-}
-
-// Recognize finds and reads the plates inside roi of img (the whole image
-// when roi is empty), best first.
-func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
-	var tm Timing
-	if roi.Empty() {
-		roi = img.Bounds()
-	}
-	roi = roi.Intersect(img.Bounds())
-	if roi.Empty() {
-		return nil, tm, nil
-	}
-	t0 := time.Now()
-	rgba := toRGBA(img, roi)
-	boxes, err := detect(r.det, rgba, r.opts.DetectMaxSide)
-	tm.Detect = time.Since(t0)
-	if err != nil {
-		return nil, tm, fmt.Errorf("recognize: %w", err)
-	}
-	t1 := time.Now()
-	reads, n, err := r.readBoxes(rgba, boxes)
-	tm.Recognize = time.Since(t1)
-	tm.Boxes = n
-	if err != nil {
-		return nil, tm, fmt.Errorf("recognize: %w", err)
-	}
-	return reads, tm, nil
-}
-
-// line is a recognised text box.
-type line struct {
-	quad Quad
-	lp   logProbs
-}
-
-func (r *Recognizer) readBoxes(img *image.RGBA, boxes []textBox) ([]Read, int, error) {
-	boxes = plateLikeBoxes(boxes, r.opts.MaxBoxes)
-	lines := make([]line, 0, len(boxes))
-	for _, b := range boxes {
-		lp, err := r.recognizeQuad(img, padQuad(b.quad))
-		if err != nil {
-			return nil, len(lines), err
-		}
-		lines = append(lines, line{b.quad, lp})
-	}
-	var reads []Read
-	n := len(lines)
-	for _, g := range lineGroups(lines) {
-		var lp logProbs
-		switch {
-		case len(g.idx) == 1:
-			lp = lines[g.idx[0]].lp
-		case g.rows == 2:
-			lp = joinRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)
-		default:
-			// Pieces of one row (number, region cell, band) overlap after
-			// unclipping; reading their union once avoids doubled glyphs.
-			var err error
-			if lp, err = r.recognizeQuad(img, padQuad(g.quad)); err != nil {
-				return nil, n, err
-			}
-			n++
-		}
-		if rd, ok := r.decodeRead(lp, g.quad, g.rows); ok {
-			rd.pieces = len(g.idx)
-			reads = append(reads, rd)
-		}
-	}
-	return suppress(reads, r.opts.MinConfidence), len(lines), nil
 }
 
 // padQuad widens a detected box before rectification: DB boxes can clip the
@@ -317,22 +267,23 @@ func plateLikeBoxes(boxes []textBox, maxBoxes int) []textBox {
 		}
 		out = append(out, b)
 	}
-	prior := func(b textBox) float64 {
-		w, h := b.quad.width(), b.quad.height()
-		a := w / h
-		shape := 1.0
-		if a < 2 {
-			shape = 0.6
-		} else if a > 9 {
-			shape = 0.6
-		}
-		return b.score * shape * math.Sqrt(h)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return prior(out[i]) > prior(out[j]) })
+	sort.SliceStable(out, func(i, j int) bool { return platePrior(out[i]) > platePrior(out[j]) })
 	if len(out) > maxBoxes {
 		out = out[:maxBoxes]
 	}
 	return out
+}
+
+// platePrior ranks a text box by how likely it is a plate row: confident,
+// of a plate row's aspect, and tall (the largest text on a vehicle end).
+func platePrior(b textBox) float64 {
+	w, h := b.quad.width(), b.quad.height()
+	a := w / h
+	shape := 1.0
+	if a < 2 || a > 9 {
+		shape = 0.6
+	}
+	return b.score * shape * math.Sqrt(h)
 }
 
 // stacked reports whether b sits right below a with a similar width: the two

@@ -8,12 +8,13 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// Recogniser input geometry: PP-OCRv4 rec takes 48 px high lines and was
-// trained on batches padded to at least 320 px, so narrower lines are padded
-// the same way.
+// Recogniser input geometry: PP-OCRv4 rec takes 48 px high lines. Its cost
+// grows with the line's width, and padding short plate lines to the 320 px
+// of its training batches costs time without helping the plate decoder, so
+// lines are only rounded up to whole steps (8 px).
 const (
 	recHeight   = 48
-	recMinWidth = 320
+	recMinWidth = 32
 	recMaxWidth = 640
 	recStretch  = 1.25
 )

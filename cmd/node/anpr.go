@@ -17,7 +17,7 @@ import (
 )
 
 const anprUsage = `usage:
-  kuzet anpr eval DIR [--json] [--models DIR] [--countries KZ,RU,...] [--max-side N]
+  kuzet anpr eval DIR [--json] [--models DIR] [--countries KZ,RU,...] [--scan-side N] [--single [--max-side N]]
       read every image of DIR labelled in NAME.txt (file x y w h PLATE) and
       print exact / one-edit / found shares and median ms per image
   kuzet anpr synth OUTDIR --country kz|ru|ua [--n N] [--seed S] [--size 1280x720]
@@ -71,7 +71,9 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON line per image, then the summary")
 	models := fs.String("models", defaultModelDir(), "model directory (make anpr-deps)")
 	countries := fs.String("countries", "", "comma-separated plate grammars to use (default all)")
-	maxSide := fs.Int("max-side", 0, "detector input's longer side (default 960)")
+	maxSide := fs.Int("max-side", 0, "with --single: detector input's longer side (default 960)")
+	scanSide := fs.Int("scan-side", 0, "coarse scan's longer side (default 480)")
+	single := fs.Bool("single", false, "one detection pass at --max-side instead of the coarse scan and second looks")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return errUsage
@@ -89,7 +91,7 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := anpr.Options{DetectMaxSide: *maxSide}
+	opts := anpr.Options{DetectMaxSide: *maxSide, ScanMaxSide: *scanSide, SinglePass: *single}
 	if *countries != "" {
 		opts.Countries = strings.Split(*countries, ",")
 	}

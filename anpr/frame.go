@@ -1,0 +1,204 @@
+package anpr
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"time"
+)
+
+// Recognize finds and reads the plates inside roi of img (the whole image
+// when roi is empty), best first.
+func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
+	var tm Timing
+	if roi.Empty() {
+		roi = img.Bounds()
+	}
+	roi = roi.Intersect(img.Bounds())
+	if roi.Empty() {
+		return nil, tm, nil
+	}
+	tm.Scan = true
+	t0 := time.Now()
+	rgba := toRGBA(img, roi)
+	var boxes []textBox
+	var err error
+	scale := 1.0
+	if r.opts.SinglePass {
+		boxes, err = detect(r.det, rgba, r.opts.DetectMaxSide)
+	} else {
+		scale = math.Min(1, float64(r.opts.ScanMaxSide)/float64(max(roi.Dx(), roi.Dy())))
+		boxes, err = detectAt(r.det, rgba, scale)
+	}
+	tm.Detect = time.Since(t0)
+	if err != nil {
+		return nil, tm, fmt.Errorf("recognize: %w", err)
+	}
+	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), scale, &tm)
+	if err != nil {
+		return nil, tm, fmt.Errorf("recognize: %w", err)
+	}
+	return reads, tm, nil
+}
+
+// Two-stage tuning. A box lower than refineBelow pixels in the coarse scan
+// is outlined again with the detector at a scale that makes it about
+// fineLine pixels high. Once a box read as a country's plate with at least
+// confidentRead, boxes whose plate prior is below weakPrior times the best
+// box's are skipped unless they lie next to a line already read.
+const (
+	refineBelow   = 24
+	fineLine      = 28
+	confidentRead = 0.7
+	weakPrior     = 0.7
+)
+
+// line is a recognised text box.
+type line struct {
+	quad Quad
+	lp   logProbs
+}
+
+// readBoxes reads the plate-like boxes (best first) found at scale: each box
+// is rectified and recognised, boxes that were small at that scale are first
+// outlined again at a scale that suits their text, and once one box gave a
+// confident plate the boxes far less plate-like than the best are skipped.
+// The lines read are then grouped into plates (rows of pieces, two-row
+// plates) and decoded.
+func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, tm *Timing) ([]Read, error) {
+	t0 := time.Now()
+	var detTime time.Duration
+	defer func() { tm.Recognize += time.Since(t0) - detTime; tm.Detect += detTime }()
+
+	var lines []line
+	var refined []image.Rectangle
+	var bestPrior float64
+	if len(queue) > 0 {
+		bestPrior = platePrior(queue[0])
+	}
+	confident := false
+	for len(queue) > 0 && len(lines) < r.opts.MaxBoxes {
+		b := queue[0]
+		queue = queue[1:]
+		if confident && platePrior(b) < weakPrior*bestPrior && !nearLines(b.quad, lines, img.Rect) {
+			// Pieces next to a line already read (a region cell, a second
+			// row) are still read; nothing else this weak is.
+			continue
+		}
+		if b.quad.height()*scale < refineBelow && len(refined) < r.opts.MaxRegions && !inside(b.quad.Bounds(), refined) {
+			reg := growRegion(b, img.Rect)
+			t := time.Now()
+			s := clampF(fineLine/math.Max(b.quad.height(), 1), 0.25, 2)
+			fine, err := detectAt(r.det, img.SubImage(reg).(*image.RGBA), s)
+			detTime += time.Since(t)
+			if err != nil {
+				return nil, err
+			}
+			refined = append(refined, reg)
+			fine = plateLikeBoxes(fine, r.opts.MaxBoxes)
+			// DB on a small crop sometimes outlines only part of a line;
+			// the coarse box then stays a candidate of its own.
+			if !covered(b.quad, fine) {
+				fine = append(fine, b)
+			}
+			// The region's coarse boxes are superseded by its fine ones.
+			rest := queue[:0:0]
+			for _, q := range queue {
+				if !inside(q.quad.Bounds(), refined[len(refined)-1:]) {
+					rest = append(rest, q)
+				}
+			}
+			queue = append(fine, rest...)
+			continue
+		}
+		lp, err := r.recognizeQuad(img, padQuad(b.quad))
+		if err != nil {
+			return nil, err
+		}
+		tm.Boxes++
+		lines = append(lines, line{b.quad, lp})
+		if !confident {
+			if rd, ok := r.decodeRead(lp, b.quad, 1); ok && rd.Country != genericFormatID && rd.Confidence >= confidentRead {
+				confident = true
+			}
+		}
+	}
+	var reads []Read
+	for _, g := range lineGroups(lines) {
+		var lp logProbs
+		switch {
+		case len(g.idx) == 1:
+			lp = lines[g.idx[0]].lp
+		case g.rows == 2:
+			lp = joinRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)
+		default:
+			// Pieces of one row (number, region cell, band) overlap after
+			// unclipping; reading their union once avoids doubled glyphs.
+			var err error
+			if lp, err = r.recognizeQuad(img, padQuad(g.quad)); err != nil {
+				return nil, err
+			}
+		}
+		if rd, ok := r.decodeRead(lp, g.quad, g.rows); ok {
+			rd.pieces = len(g.idx)
+			if cutByEdge(rd.Box, img.Rect) {
+				// A plate entering or leaving the view shows only part of
+				// its text; its full reading follows in later frames.
+				rd.Confidence *= 0.5
+			}
+			reads = append(reads, rd)
+		}
+	}
+	return suppress(reads, r.opts.MinConfidence), nil
+}
+
+// growRegion is the surroundings of a text box that may hold the rest of its
+// plate: a second row above or below, a region cell or band beside it.
+func growRegion(b textBox, bounds image.Rectangle) image.Rectangle {
+	h, w := b.quad.height(), b.quad.width()
+	r := b.quad.Bounds()
+	mx, my := int(math.Ceil(0.25*w+h)), int(math.Ceil(1.3*h))
+	return image.Rect(r.Min.X-mx, r.Min.Y-my, r.Max.X+mx, r.Max.Y+my).Intersect(bounds)
+}
+
+// cutByEdge reports whether a read's box reaches the edge of the region
+// of interest.
+func cutByEdge(box, roi image.Rectangle) bool {
+	return box.Min.X <= roi.Min.X || box.Min.Y <= roi.Min.Y || box.Max.X >= roi.Max.X || box.Max.Y >= roi.Max.Y
+}
+
+// nearLines reports whether q lies in the surroundings of a line read.
+func nearLines(q Quad, lines []line, bounds image.Rectangle) bool {
+	r := q.Bounds()
+	for _, l := range lines {
+		if r.Overlaps(growRegion(textBox{quad: l.quad}, bounds)) {
+			return true
+		}
+	}
+	return false
+}
+
+// covered reports whether boxes outline most of q's width.
+func covered(q Quad, boxes []textBox) bool {
+	r := q.Bounds()
+	for _, b := range boxes {
+		in := r.Intersect(b.quad.Bounds())
+		if !in.Empty() && in.Dx() >= r.Dx()*3/4 {
+			return true
+		}
+	}
+	return false
+}
+
+// inside reports whether most of r lies in one of the regions.
+func inside(r image.Rectangle, regions []image.Rectangle) bool {
+	for _, g := range regions {
+		in := r.Intersect(g)
+		if !in.Empty() && in.Dx()*in.Dy() >= r.Dx()*r.Dy()*3/4 {
+			return true
+		}
+	}
+	return false
+}
+
+func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

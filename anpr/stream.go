@@ -1,0 +1,181 @@
+package anpr
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"time"
+)
+
+// StreamOptions tune a Stream. The zero value gives the defaults.
+type StreamOptions struct {
+	// ScanEvery is the most frames between two scans of the whole region
+	// of interest while plates are in view (default 4); 1 scans every
+	// frame. A frame after one without a plate is always scanned.
+	ScanEvery int
+}
+
+// Stream reads the consecutive frames of one camera. While plates are in
+// view it looks only where they were in the previous frame, moved by their
+// last motion, which costs a fraction of a scan; the whole region of
+// interest is scanned whenever the previous frame had no plate and at least
+// every ScanEvery frames, so a vehicle entering behind another is found
+// within ScanEvery frames. Like its Recognizer, it serves one goroutine.
+type Stream struct {
+	r     *Recognizer
+	every int
+	since int // frames since the last scan
+	seen  []seenPlate
+}
+
+// seenPlate is a plate read in the previous frame and its motion since the
+// frame before (zero when it was not read there).
+type seenPlate struct {
+	read Read
+	vel  point
+}
+
+// Stream thresholds: reads at least this confident are followed into the
+// next frame; a read continues a plate of the previous frame when its text
+// is within followEdits of it.
+const (
+	followConfidence = 0.3
+	followEdits      = 2
+)
+
+// NewStream returns a Stream reading with r.
+func NewStream(r *Recognizer, o StreamOptions) *Stream {
+	if o.ScanEvery <= 0 {
+		o.ScanEvery = 4
+	}
+	return &Stream{r: r, every: o.ScanEvery}
+}
+
+// Read finds and reads the plates inside roi of the next frame (the whole
+// image when roi is empty), best first. Timing.Scan tells whether the whole
+// region of interest was scanned.
+func (s *Stream) Read(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
+	var reads []Read
+	var tm Timing
+	var err error
+	if len(s.seen) == 0 || s.since+1 >= s.every {
+		reads, tm, err = s.r.Recognize(img, roi)
+		s.since = 0
+	} else {
+		reads, tm, err = s.r.recognizeNear(img, roi, s.seen)
+		s.since++
+	}
+	if err != nil {
+		s.seen = nil
+		return nil, tm, err
+	}
+	s.follow(reads)
+	return reads, tm, nil
+}
+
+// follow remembers the confident reads of this frame with their motion
+// since the previous one.
+func (s *Stream) follow(reads []Read) {
+	var next []seenPlate
+	for _, rd := range reads {
+		if rd.Confidence < followConfidence || len(next) >= s.r.opts.MaxRegions {
+			continue
+		}
+		sp := seenPlate{read: rd}
+		c := rd.Quad.center()
+		best := math.Inf(1)
+		for _, p := range s.seen {
+			if EditDistance(p.read.Text, rd.Text) > followEdits {
+				continue
+			}
+			pc := p.read.Quad.center()
+			if d := dist(pc, c); d < best {
+				best = d
+				sp.vel = point{c.X - pc.X, c.Y - pc.Y}
+			}
+		}
+		next = append(next, sp)
+	}
+	s.seen = next
+}
+
+// recognizeNear reads plates only around where seen plates are expected
+// in this frame: each plate's box moved by its last motion and grown by a
+// margin for changes of speed, detected at a scale that suits its text.
+func (r *Recognizer) recognizeNear(img image.Image, roi image.Rectangle, seen []seenPlate) ([]Read, Timing, error) {
+	var tm Timing
+	if roi.Empty() {
+		roi = img.Bounds()
+	}
+	roi = roi.Intersect(img.Bounds())
+	if roi.Empty() {
+		return nil, tm, nil
+	}
+	t0 := time.Now()
+	var regions []nearRegion
+	for _, p := range seen {
+		regions = addNearRegion(regions, nearRegionOf(p, roi))
+	}
+	var boxes []textBox
+	for _, g := range regions {
+		if g.rect.Empty() {
+			continue
+		}
+		sub := toRGBA(img, g.rect)
+		found, err := detectAt(r.det, sub, g.scale)
+		if err != nil {
+			tm.Detect = time.Since(t0)
+			return nil, tm, fmt.Errorf("recognize near plates: %w", err)
+		}
+		boxes = append(boxes, found...)
+	}
+	tm.Detect = time.Since(t0)
+	// The regions were detected at their text's scale: no box needs a
+	// second look.
+	reads, err := r.readBoxes(toRGBA(img, roi), plateLikeBoxes(boxes, r.opts.MaxBoxes), math.Inf(1), &tm)
+	if err != nil {
+		return nil, tm, fmt.Errorf("recognize near plates: %w", err)
+	}
+	return reads, tm, nil
+}
+
+// nearRegion is where a seen plate is looked for, and the detector scale
+// that suits its text.
+type nearRegion struct {
+	rect  image.Rectangle
+	scale float64
+}
+
+// maxNearPixels bounds a near region's detector input; larger regions
+// (big, fast plates) are detected at a smaller scale.
+const maxNearPixels = 96 * 1024
+
+func nearRegionOf(p seenPlate, roi image.Rectangle) nearRegion {
+	q := p.read.Quad
+	rows := float64(max(1, p.read.Rows))
+	lineH := q.height() / rows
+	b := p.read.Box.Add(image.Pt(int(math.Round(p.vel.X)), int(math.Round(p.vel.Y))))
+	// Room for a change of speed of half the last motion, at least half a
+	// plate width sideways and a line height up and down.
+	mx := int(math.Ceil(math.Max(0.5*float64(b.Dx()), 0.5*math.Abs(p.vel.X)) + lineH))
+	my := int(math.Ceil(math.Max(lineH, 0.5*math.Abs(p.vel.Y)) + lineH))
+	rect := image.Rect(b.Min.X-mx, b.Min.Y-my, b.Max.X+mx, b.Max.Y+my).Intersect(roi)
+	s := clampF(fineLine/math.Max(lineH, 1), 0.25, 2)
+	if px := float64(rect.Dx()*rect.Dy()) * s * s; px > maxNearPixels {
+		s *= math.Sqrt(maxNearPixels / px)
+	}
+	return nearRegion{rect, s}
+}
+
+// addNearRegion adds g, merging it with a region it overlaps (the smaller
+// scale wins, so the larger text still fits the detector).
+func addNearRegion(regions []nearRegion, g nearRegion) []nearRegion {
+	for i := range regions {
+		if regions[i].rect.Overlaps(g.rect) {
+			regions[i].rect = regions[i].rect.Union(g.rect)
+			regions[i].scale = math.Min(regions[i].scale, g.scale)
+			return regions
+		}
+	}
+	return append(regions, g)
+}

@@ -1,0 +1,91 @@
+package anpr
+
+import (
+	"image"
+	"testing"
+)
+
+// TestRecognizeSmallPlates finds plates that are only a few pixels high in
+// the coarse scan of a 1920x1080 frame (scale 1/4), where the second look at
+// their surroundings has to outline them, and reads most within one edit;
+// the single pass at 960 does too.
+func TestRecognizeSmallPlates(t *testing.T) {
+	two := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
+	single := newTestRecognizer(t, Options{Countries: []string{"KZ"}, SinglePass: true})
+	s, err := NewSynthesizer(21)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	near := map[string]int{}
+	for i := 0; i < n; i++ {
+		text, err := s.PlateText("kz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plate, err := s.Plate("kz", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, box, err := s.Scene(plate, 1920, 1080, SynthConditions{Noise: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range map[string]*Recognizer{"two-stage": two, "single pass": single} {
+			reads, tm, err := r.Recognize(img, image.Rectangle{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tm.Scan {
+				t.Errorf("%s: Timing.Scan false for a whole-frame read", name)
+			}
+			o := Score(Truth{Box: box, Plate: text}, reads, tm)
+			if !o.Found {
+				t.Errorf("%s: plate %s (%d px high) not found; read %q", name, text, box.Dy(), o.Read)
+			}
+			if o.Edits <= 1 {
+				near[name]++
+			} else {
+				t.Logf("%s: plate %s (%d px high) read %q", name, text, box.Dy(), o.Read)
+			}
+		}
+	}
+	for _, name := range []string{"two-stage", "single pass"} {
+		if k := near[name]; k < n-2 {
+			t.Errorf("%s: %d of %d small plates within one edit", name, k, n)
+		}
+	}
+}
+
+func TestRegionHelpers(t *testing.T) {
+	bounds := image.Rect(0, 0, 1280, 720)
+	b := textBox{quad: Quad{{500, 300}, {700, 300}, {700, 340}, {500, 340}}, score: 0.9}
+	g := growRegion(b, bounds)
+	if !b.quad.Bounds().In(g) || g.Dy() < 3*40 || g.Dx() < 200+2*40 {
+		t.Fatalf("region %v around %v leaves no room for a second row or a region cell", g, b.quad.Bounds())
+	}
+	if edge := growRegion(textBox{quad: Quad{{0, 0}, {100, 0}, {100, 30}, {0, 30}}}, bounds); !edge.In(bounds) {
+		t.Fatalf("region %v leaves the frame", edge)
+	}
+	part := textBox{quad: Quad{{600, 305}, {700, 305}, {700, 335}, {600, 335}}}
+	whole := textBox{quad: Quad{{495, 298}, {705, 298}, {705, 342}, {495, 342}}}
+	if covered(b.quad, []textBox{part}) {
+		t.Fatal("half a line counted as covering it")
+	}
+	if !covered(b.quad, []textBox{part, whole}) {
+		t.Fatal("a box over the whole line does not cover it")
+	}
+	if !inside(b.quad.Bounds(), []image.Rectangle{g}) || inside(b.quad.Bounds(), []image.Rectangle{image.Rect(0, 0, 550, 720)}) {
+		t.Fatal("inside")
+	}
+	if cutByEdge(b.quad.Bounds(), bounds) || !cutByEdge(image.Rect(-3, 100, 80, 130), bounds) || !cutByEdge(image.Rect(1200, 100, 1280, 130), bounds) {
+		t.Fatal("cutByEdge")
+	}
+	lines := []line{{quad: b.quad}}
+	if !nearLines(Quad{{710, 300}, {760, 300}, {760, 330}, {710, 330}}, lines, bounds) {
+		t.Fatal("a region cell right of a read line is not near it")
+	}
+	if nearLines(Quad{{100, 600}, {200, 600}, {200, 630}, {100, 630}}, lines, bounds) {
+		t.Fatal("text far from every read line counted as near")
+	}
+}
