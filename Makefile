@@ -24,13 +24,13 @@ deps: anpr-deps
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
 		{ echo "ffmpeg/ffprobe missing: apt-get install -y ffmpeg"; exit 1; }
 
-build:
+build: web-deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/node
 
 run: anpr-deps build
 	./$(BIN) demo
 
-test: deps build
+test: deps web-e2e-deps build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || \
 		{ echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test ./alarm -run '^$$' -fuzz FuzzOperatorBody -fuzztime $(FUZZTIME)
 	$(GO) test ./alarm -run '^$$' -fuzz FuzzApplyPayload -fuzztime $(FUZZTIME)
 	$(GO) test ./tamper -run '^$$' -fuzz FuzzDecodeState -fuzztime $(FUZZTIME)
+	$(GO) test ./web -run '^$$' -fuzz FuzzAssetName -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz FuzzParsePHC -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 

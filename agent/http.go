@@ -11,6 +11,7 @@ import (
 	"github.com/kuzet/kuzet/archive/playback"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/web"
 )
 
 // mounts are the handlers of other components served beside the API,
@@ -38,6 +39,8 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 	out = append(out, api.Mount{Pattern: "/live/", Role: auth.RoleViewer, Handler: a.liveHandler()})
 	out = append(out, api.Mount{Pattern: "GET /api/v1/tree", Role: auth.RoleViewer,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) })})
+	ui := web.Handler() // the console loads before login; its API calls need one
+	out = append(out, api.Mount{Pattern: "GET /{$}", Handler: ui}, api.Mount{Pattern: "GET " + web.Prefix, Handler: ui})
 	out = append(out, api.Mount{Pattern: "GET /api/v1/openapi.yaml", Role: auth.RoleViewer, Handler: api.OpenAPIHandler()})
 	out = append(out, a.catalogueMounts()...)
 	out = append(out, a.alarmMounts()...)

@@ -122,6 +122,8 @@ Kuzet demo running (Ctrl-C to stop)
                     %[3]s/api/v1/cameras/Camera1/segments
                     %[3]s/api/v1/federation   (link to the centre: RTT, clock offset, backlog)
                     %[3]s/metrics
+  console           %[5]s/   (the operator console: log in as operator/kuzet-operator)
+                    %[3]s/   (the site's own)
   centre node       %[5]s/api/v1/federation   (children)
                     %[5]s/api/v1/events       (the site's events, replicated over QUIC)
                     %[5]s/api/v1/tree         (centre -> site -> cameras, with status)

@@ -1,0 +1,5 @@
+// Package web serves the operator console: a single-page application of
+// plain JavaScript modules, HTML and CSS embedded in the binary, talking to
+// the node's own /api/v1 and /live routes. Any node serves it, site or
+// centre; what it shows is what that node sees of the tree.
+package web

@@ -1,0 +1,345 @@
+// Browser test of the operator console against a running Kuzet centre
+// (started by web/e2e_test.go, or by hand: see docs/ui.md).
+//
+//   KUZET_UI_URL=http://127.0.0.1:8081 node web/e2e/ui.mjs
+//
+// Environment: KUZET_UI_URL (required), KUZET_UI_SHOTS (screenshot
+// directory, default test-artifacts/ui), KUZET_UI_PLATE (a plate known to
+// have been read; default: any of the demo's trucks), KUZET_CHROMIUM
+// (default /usr/bin/chromium), KUZET_UI_STRICT (set: a node without the
+// alarm API fails instead of being checked for saying "unavailable").
+// Exit status 0 only when every step passed.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = (process.env.KUZET_UI_URL || '').replace(/\/$/, '');
+const SHOTS = process.env.KUZET_UI_SHOTS || 'test-artifacts/ui';
+const CHROMIUM = process.env.KUZET_CHROMIUM || '/usr/bin/chromium';
+const DEMO_PLATES = ['123ABC02', 'A123BC77', 'AA1234BB', '456KTA05'];
+const LOGINS = { operator: 'kuzet-operator', viewer: 'kuzet-viewer', admin: 'kuzet-admin' };
+// generous: the machine may be busy; nothing here measures speed
+const T = { ui: 20000, video: 60000, tree: 40000 };
+
+if (!BASE) {
+  console.error('KUZET_UI_URL is required (the centre node, e.g. http://127.0.0.1:8081)');
+  process.exit(2);
+}
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kuzet-ui-chromium-'));
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required'],
+  viewport: { width: 1440, height: 900 },
+  locale: 'en-GB',
+  timezoneId: 'UTC',
+});
+const page = browser.pages()[0] || (await browser.newPage());
+page.setDefaultTimeout(T.ui);
+const problems = [];
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+});
+
+let failed = 0;
+let n = 0;
+const started = Date.now();
+
+// figure prints a measurement; nothing asserts on it.
+function figure(what, value) {
+  console.log(`figure ${what}: ${value}`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(SHOTS, `${String(++n).padStart(2, '0')}-${name}.png`) });
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.stack || e.message}`);
+    await page.screenshot({ path: path.join(SHOTS, `FAILED-${name.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => {});
+    throw e;
+  }
+}
+
+// videoAdvances waits until the <video> matched by sel has played at
+// least secs seconds of media: real frames decoded, not a poster.
+async function videoAdvances(sel, secs, timeout = T.video) {
+  await page.waitForFunction((s) => {
+    const v = document.querySelector(s);
+    return v && v.readyState >= 2 && v.currentTime > 0;
+  }, sel, { timeout });
+  const t0 = await page.$eval(sel, (v) => v.currentTime);
+  await page.waitForFunction(([s, t, d]) => {
+    const v = document.querySelector(s);
+    return v && v.currentTime >= t + d;
+  }, [sel, t0, secs], { timeout });
+  return page.$eval(sel, (v) => ({ currentTime: v.currentTime, width: v.videoWidth, height: v.videoHeight }));
+}
+
+async function login(user) {
+  await page.waitForSelector('#login-screen:not([hidden])');
+  await page.fill('#login-user', user);
+  await page.fill('#login-password', LOGINS[user]);
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])');
+  assert.equal(await page.textContent('#user .user-name'), user);
+}
+
+async function logout() {
+  await page.click('#logout');
+  await page.waitForSelector('#login-screen:not([hidden])');
+}
+
+async function apiStatus(p) {
+  const r = await page.request.get(BASE + p, { failOnStatusCode: false });
+  return r.status();
+}
+
+try {
+  await step('login screen refuses a wrong password', async () => {
+    await page.goto(`${BASE}/`);
+    await page.waitForSelector('#login-screen:not([hidden])');
+    const csp = (await page.request.get(`${BASE}/`)).headers()['content-security-policy'] || '';
+    assert.match(csp, /default-src 'self'/, 'the console is served with its CSP');
+    await page.fill('#login-user', 'operator');
+    await page.fill('#login-password', 'not-the-password');
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.querySelector('#login-error').textContent.includes('Wrong'));
+    await shot('login');
+  });
+
+  await step('operator logs in and sees the tree', async () => {
+    await page.fill('#login-password', LOGINS.operator);
+    await page.click('#login-submit');
+    await page.waitForSelector('#app:not([hidden])');
+    assert.equal(await page.textContent('#user .role'), 'operator');
+    assert.equal(await page.textContent('#node-id'), 'demo-centre');
+    await page.waitForSelector('[data-node="demo-centre"] [data-node="demo-site"] [data-camera="demo-site/Camera1"]', { timeout: T.tree });
+    for (const c of ['Camera1', 'Camera2', 'Camera3']) await page.waitForSelector(`#tree [data-camera="demo-site/${c}"]`);
+    // the unplugged gate camera is red, the recording ones green
+    await page.waitForSelector('#tree [data-camera="demo-site/Camera3"] .dot-offline', { timeout: T.tree });
+    await page.waitForSelector('#tree [data-camera="demo-site/Camera1"] .dot-online', { timeout: T.tree });
+    await page.waitForSelector('#tree [data-node="demo-site"] > .ti-row .dot-degraded', { timeout: T.tree });
+    assert.equal(await page.isVisible('#nav a[data-view="audit"]'), false, 'operators get no Audit tab');
+    // the filter keeps what matches and the nodes above it
+    await page.keyboard.press('f');
+    await page.keyboard.type('camera3');
+    await page.waitForFunction(() => document.querySelectorAll('#tree [data-camera]').length === 1);
+    assert.equal(await page.getAttribute('#tree [data-camera]', 'data-camera'), 'demo-site/Camera3');
+    assert.ok(await page.$('#tree [data-node="demo-site"]'));
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.querySelectorAll('#tree [data-camera]').length === 3);
+    await page.keyboard.press('Escape'); // leave the filter box
+    await page.keyboard.press('?');
+    await page.waitForSelector('#help[open]');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#help[open]', { state: 'detached' });
+    await page.goto(`${BASE}/#/tree`);
+    await page.waitForSelector('#tree-table tr[data-camera="demo-site/Camera3"] .st-offline');
+    await shot('tree');
+  });
+
+  await step('live camera plays (keyboard: tree, arrows, Enter)', async () => {
+    await page.goto(`${BASE}/#/live`);
+    await page.waitForSelector('#live-grid');
+    if (await page.$('#live-grid.grid-1') === null) await page.click('button[data-layout="1"]');
+    await page.keyboard.press('t');
+    for (let i = 0; i < 10; i++) {
+      const cam = await page.evaluate(() => document.activeElement?.dataset?.camera || '');
+      if (cam === 'demo-site/Camera1') break;
+      await page.keyboard.press('ArrowDown');
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset?.camera), 'demo-site/Camera1');
+    const t0 = Date.now();
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.tile[data-camera="demo-site/Camera1"]');
+    const v = await videoAdvances('.tile[data-camera="demo-site/Camera1"] video', 1);
+    figure('live: Enter to 1 s of video played', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.equal(v.width, 1280, 'the live video decodes at the camera size');
+    await page.waitForFunction(() => document.querySelector('.tile[data-camera="demo-site/Camera1"] .tile-status').textContent.startsWith('live'));
+    await page.waitForTimeout(3000);
+    figure('live: distance to the live edge after 3 s (hls.js latency, centre relaying the site)',
+      await page.textContent('.tile[data-camera="demo-site/Camera1"] .tile-status'));
+    await shot('live');
+  });
+
+  await step('live 2x2 grid plays a second camera', async () => {
+    await page.click('button[data-layout="4"]');
+    await page.waitForSelector('#live-grid.grid-4 .tile[data-tile="3"]');
+    await page.click('#tree [data-camera="demo-site/Camera2"]');
+    await page.waitForSelector('.tile[data-camera="demo-site/Camera2"]');
+    await videoAdvances('.tile[data-camera="demo-site/Camera2"] video', 1);
+    await page.click('#tree [data-camera="demo-site/Camera3"]');
+    await page.waitForSelector('.tile[data-camera="demo-site/Camera3"] .tile-overlay:not([hidden])');
+    await page.waitForFunction(() => /offline|retrying|503/i.test(document.querySelector('.tile[data-camera="demo-site/Camera3"] .tile-overlay').textContent));
+    await shot('live-grid');
+  });
+
+  let read = null;
+  await step('plate search finds a truck', async () => {
+    await page.keyboard.press('/');
+    await page.waitForSelector('#plate-search');
+    await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'plate-search');
+    const candidates = process.env.KUZET_UI_PLATE ? [process.env.KUZET_UI_PLATE] : DEMO_PLATES;
+    for (const plate of candidates) {
+      await page.fill('#plate-search', plate);
+      await page.selectOption('#plate-match', 'exact');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => !/Searching/.test(document.querySelector('#plate-summary').textContent));
+      if (await page.$('#plate-results tbody tr[data-id]')) { read = plate; break; }
+    }
+    assert.ok(read, `no read of ${candidates.join(', ')} found`);
+    const first = await page.textContent('#plate-results tbody tr[data-id] .plate-text');
+    assert.equal(first, read);
+    await page.waitForFunction(() => [...document.querySelectorAll('#plate-results td.thumb img')].some((i) => i.complete && i.naturalWidth > 0));
+    await shot('plates');
+  });
+
+  await step('plate read opens with photo, candidates and a playing clip', async () => {
+    const t0 = Date.now();
+    await page.click('#plate-results tbody tr[data-id]');
+    await page.waitForSelector('#plate-detail:not([hidden])');
+    assert.equal(await page.textContent('#plate-detail-plate'), read);
+    await page.waitForFunction(() => { const i = document.querySelector('#plate-overview'); return i && i.complete && i.naturalWidth > 0; });
+    await page.waitForSelector('#plate-candidates tbody tr');
+    await videoAdvances('#plate-clip', 1, 90000);
+    figure('plates: click on a read to 1 s of its clip played', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await shot('plate-detail');
+  });
+
+  await step('operator corrects the read and sees the audit result', async () => {
+    const corrected = read.slice(0, -1) + (read.endsWith('9') ? '8' : '9');
+    await page.fill('#correct-plate', corrected);
+    await page.fill('#correct-comment', 'browser test: plate misread');
+    await page.click('.correction button[type="submit"]');
+    await page.waitForSelector('#correct-result.ok');
+    const msg = await page.textContent('#correct-result');
+    assert.match(msg, new RegExp(`${read} → ${corrected} by operator; recorded as event demo-centre/\\d+`));
+    assert.equal(await page.textContent('#plate-detail-plate'), corrected);
+    await shot('plate-corrected');
+  });
+
+  await step('archive timeline shows recordings and plays from a click', async () => {
+    await page.click('#plate-detail a[href^="#/archive"]');
+    await page.waitForSelector('#archive-timeline .tl-seg');
+    await page.waitForSelector('#archive-timeline .tl-read');
+    assert.equal(await page.inputValue('#archive-camera'), 'demo-site/Camera1');
+    await videoAdvances('#archive-video', 1, 90000); // "open in archive" plays from the read
+    // a click on the timeline plays from there
+    const seg = await page.$('#archive-timeline .tl-seg');
+    const box = await seg.boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await videoAdvances('#archive-video', 1, 90000);
+    const href = await page.getAttribute('#archive-export', 'href');
+    assert.match(href || '', /^\/api\/v1\/archive\/export\.mp4\?camera=demo-site%2FCamera1&from=/);
+    // a drag selects part of the range; export then takes the selection
+    const tl = await (await page.$('#archive-timeline')).boundingBox();
+    const x0 = Math.max(tl.x + 5, box.x - 40);
+    await page.mouse.move(x0, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(Math.min(tl.x + tl.width - 5, x0 + 160), box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForSelector('#archive-timeline .tl-selection:not([hidden])');
+    const sel = new URL(await page.getAttribute('#archive-export', 'href'), BASE).searchParams;
+    const all = new URL(href, BASE).searchParams;
+    const span = (q) => new Date(q.get('to')) - new Date(q.get('from'));
+    assert.ok(span(sel) > 0 && span(sel) < span(all), `selection ${sel} within the range ${all}`);
+    await shot('archive');
+  });
+
+  await step('alarm console: Camera3 offline acknowledged (or alarms said to be unavailable)', async () => {
+    await page.keyboard.press('g');
+    await page.keyboard.press('m');
+    await page.waitForSelector('section.view-alarms');
+    const status = await apiStatus('/api/v1/alarms');
+    if (status === 404 && !process.env.KUZET_UI_STRICT) {
+      // this node has no alarm console: the view must say so, not break
+      await page.waitForSelector('#alarms-unavailable:not([hidden])');
+      assert.match(await page.textContent('#alarms-unavailable'), /unavailable/i);
+      assert.equal(await page.textContent('#alarm-count'), '—');
+      await shot('alarms-unavailable');
+      console.log('PENDING: /api/v1/alarms answers 404 on this node; acknowledgement not exercised');
+      return;
+    }
+    assert.equal(status, 200, '/api/v1/alarms');
+    const row = 'tr[data-type="camera_offline"][data-camera="Camera3"]';
+    await page.waitForSelector(`#alarm-table ${row}`, { timeout: T.tree });
+    const before = Number(await page.textContent('#alarm-count'));
+    assert.ok(before >= 1, 'the top bar counts the unacknowledged alarm');
+    await shot('alarms');
+    await page.click(`#alarm-table ${row}[data-state="raised"] button[data-action="ack"]`);
+    await page.waitForSelector('#ack-dialog[open]');
+    await page.fill('#ack-comment', 'gate camera cable checked by the browser test');
+    await page.click('#ack-confirm');
+    await page.waitForSelector(`#alarm-table ${row}[data-state="acknowledged"]`);
+    assert.match(await page.textContent(`#alarm-table ${row}[data-state="acknowledged"] td.ack`), /operator.*browser test/);
+    await page.waitForFunction((b) => Number(document.querySelector('#alarm-count').textContent) < b, before);
+    await shot('alarm-acknowledged');
+  });
+
+  await step('operator logs out', async () => {
+    await logout();
+    assert.match(await page.textContent('#login-error'), /Logged out/);
+    assert.equal(await apiStatus('/api/v1/tree'), 401, 'the session is gone on the node too');
+  });
+
+  await step('viewer: no operator controls, audit refused', async () => {
+    await login('viewer');
+    assert.equal(await page.isVisible('#nav a[data-view="audit"]'), false);
+    await page.goto(`${BASE}/#/archive`);
+    await page.waitForSelector('#archive-timeline');
+    assert.equal(await page.$('#archive-export'), null, 'viewers get no export');
+    await page.goto(`${BASE}/#/plates?plate=${encodeURIComponent(read.slice(0, 3))}&match=prefix`);
+    await page.waitForSelector('#plate-results tbody tr[data-id]');
+    await page.click('#plate-results tbody tr[data-id]');
+    await page.waitForSelector('#plate-detail:not([hidden])');
+    assert.equal(await page.$('#correct-plate'), null, 'viewers get no correction form');
+    if ((await apiStatus('/api/v1/alarms')) === 200) {
+      await page.goto(`${BASE}/#/alarms?state=`);
+      await page.waitForSelector('#alarm-table tbody tr');
+      assert.equal(await page.$('#alarm-table button[data-action]'), null, 'viewers get no acknowledge or clear');
+    }
+    await page.goto(`${BASE}/#/audit`);
+    await page.waitForSelector('#audit-refused');
+    assert.match(await page.textContent('#audit-refused'), /Not permitted/);
+    assert.match(await page.textContent('#audit-refused'), /403/);
+    await shot('audit-refused');
+    await logout();
+  });
+
+  await step('admin sees the audit log with the operator\'s correction', async () => {
+    await login('admin');
+    await page.goto(`${BASE}/#/audit`);
+    await page.waitForSelector('#audit-table tbody tr');
+    await page.waitForSelector('#audit-table tr[data-action="plate.correct"][data-user="operator"]');
+    await shot('audit');
+    await logout();
+  });
+
+  assert.deepEqual(problems, [], 'no page errors or CSP refusals');
+} catch {
+  // reported by step()
+} finally {
+  await browser.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+if (problems.length) {
+  console.log(`page problems:\n  ${problems.join('\n  ')}`);
+  failed ||= 1;
+}
+console.log(`${failed ? 'FAILED' : 'passed'} in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${SHOTS}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,187 @@
+// Live: one camera or a 2x2 / 3x3 grid. The tree (click or Enter) puts a
+// camera into the active tile. Each tile shows its state and latency and
+// recovers by itself from stalls and camera outages.
+
+import { h, clear, statusDot, cameraStatus } from '../dom.js';
+import { Player, hlsPresent, HLS_MISSING } from '../player.js';
+
+const LAYOUTS = [1, 4, 9];
+
+function loadState() {
+  try {
+    const s = JSON.parse(localStorage.getItem('kuzet.live') || '{}');
+    const layout = LAYOUTS.includes(s.layout) ? s.layout : 1;
+    const tiles = Array.isArray(s.tiles) ? s.tiles.filter((k) => typeof k === 'string').slice(0, 9) : [];
+    return { layout, tiles };
+  } catch {
+    return { layout: 1, tiles: [] };
+  }
+}
+
+export function liveView(ctx) {
+  const st = loadState();
+  let active = 0;
+  const tiles = []; // {el, video, player, key, head, status, overlay}
+  const grid = h('div', { class: 'grid', id: 'live-grid' });
+  const layoutButtons = LAYOUTS.map((n) => h('button', {
+    class: 'seg', 'data-layout': n, 'aria-pressed': 'false',
+    title: `${n === 1 ? 'One camera' : `${Math.sqrt(n)}×${Math.sqrt(n)} grid`} (l cycles)`,
+    text: n === 1 ? '1' : `${Math.sqrt(n)}×${Math.sqrt(n)}`,
+    onclick: () => setLayout(n),
+  }));
+  const el = h('section', { class: 'view-live', 'aria-label': 'Live' },
+    h('div', { class: 'toolbar' },
+      h('h1', { text: 'Live' }),
+      h('div', { class: 'segmented', role: 'group', 'aria-label': 'Layout' }, layoutButtons),
+      h('button', { class: 'ghost', text: 'Clear all', onclick: () => { for (let i = 0; i < tiles.length; i++) setTile(i, ''); } }),
+      h('span', { class: 'muted hint', text: 'Click a camera in the tree, or select it and press Enter. 1–9 choose a tile, x empties it.' })),
+    hlsPresent() ? null : h('div', { class: 'notice notice-warn', text: HLS_MISSING }),
+    grid);
+
+  // save remembers the layout and every tile's camera, including tiles
+  // hidden by a smaller layout, for the next visit.
+  function save() {
+    tiles.forEach((t, i) => { st.tiles[i] = t.key; });
+    localStorage.setItem('kuzet.live', JSON.stringify({ layout: st.layout, tiles: st.tiles }));
+  }
+
+  function makeTile(i) {
+    const video = h('video', { muted: true, playsinline: true, autoplay: true, 'aria-label': `Tile ${i + 1}` });
+    video.muted = true;
+    const name = h('span', { class: 'tile-name', text: '' });
+    const dot = h('span', {});
+    const status = h('span', { class: 'tile-status', text: '' });
+    const overlay = h('div', { class: 'tile-overlay', text: `Tile ${i + 1}: empty` });
+    const close = h('button', { class: 'tile-close', title: 'Empty this tile (x)', 'aria-label': 'Empty this tile', text: '×',
+      onclick: (ev) => { ev.stopPropagation(); setTile(i, ''); } });
+    const tile = h('div', { class: 'tile', 'data-tile': i, tabindex: '-1', onclick: () => setActive(i) },
+      h('div', { class: 'tile-head' }, h('span', { class: 'tile-num', text: String(i + 1) }), dot, name, status, close),
+      h('div', { class: 'tile-body' }, video, overlay));
+    return { el: tile, video, name, dot, status, overlay, player: null, key: '', state: '', detail: '' };
+  }
+
+  function setLayout(n) {
+    const grew = n > tiles.length && tiles.length > 0;
+    st.layout = n;
+    while (tiles.length < n) {
+      const t = makeTile(tiles.length);
+      tiles.push(t);
+      setTile(tiles.length - 1, st.tiles[tiles.length - 1] || '');
+    }
+    while (tiles.length > n) {
+      const t = tiles.pop();
+      if (t.player) t.player.destroy();
+    }
+    clear(grid);
+    grid.className = `grid grid-${n}`;
+    for (const t of tiles) grid.append(t.el);
+    for (const b of layoutButtons) b.setAttribute('aria-pressed', String(Number(b.dataset.layout) === n));
+    if (active >= n) active = 0;
+    if (grew) {
+      // a bigger grid fills its empty tiles first
+      const empty = tiles.findIndex((t) => !t.key);
+      if (empty >= 0) active = empty;
+    }
+    setActive(active);
+    save();
+  }
+
+  function setActive(i) {
+    active = i;
+    tiles.forEach((t, j) => t.el.classList.toggle('active', j === i));
+  }
+
+  function setTile(i, key) {
+    const t = tiles[i];
+    if (t.player) {
+      t.player.destroy();
+      t.player = null;
+    }
+    t.key = key;
+    t.el.dataset.camera = key;
+    t.name.textContent = key || '';
+    t.status.textContent = '';
+    t.el.classList.toggle('empty', !key);
+    if (!key) {
+      t.overlay.textContent = `Tile ${i + 1}: empty`;
+      t.overlay.hidden = false;
+      t.dot.replaceWith((t.dot = h('span', {})));
+      save();
+      return;
+    }
+    const cam = ctx.tree.camera(key);
+    const url = cam ? cam.live : `/live/${key}/index.m3u8`;
+    t.player = new Player(t.video, {
+      live: true,
+      onStatus: (state, detail) => {
+        t.state = state;
+        t.detail = detail;
+        t.el.dataset.state = state;
+        paint(t);
+      },
+    });
+    t.player.load(url);
+    paint(t);
+    save();
+  }
+
+  // paint refreshes a tile's head and overlay from the player and tree.
+  function paint(t) {
+    if (!t.key) return;
+    const cam = ctx.tree.camera(t.key);
+    const camState = cam ? cam.state : 'unknown';
+    const dot = statusDot(cameraStatus(camState), cam ? `${camState}${cam.reason ? `: ${cam.reason}` : ''}` : 'not in the tree');
+    t.dot.replaceWith(dot);
+    t.dot = dot;
+    let text = '';
+    let overlay = '';
+    switch (t.state) {
+      case 'playing': {
+        const l = t.player ? t.player.latency : NaN;
+        text = Number.isFinite(l) ? `live · ${l.toFixed(1)} s behind` : 'live';
+        break;
+      }
+      case 'loading': text = 'connecting…'; overlay = 'Connecting…'; break;
+      case 'stalled': text = 'stalled'; break;
+      case 'retrying': text = 'reconnecting'; overlay = t.detail; break;
+      case 'error': text = 'error'; overlay = t.detail; break;
+      default: text = t.state;
+    }
+    if (cam && cam.state === 'failed' && t.state !== 'playing') {
+      overlay = `Camera offline${cam.reason ? `: ${cam.reason}` : ''}. ${overlay}`;
+    }
+    t.status.textContent = text;
+    t.status.className = `tile-status st-${t.state}`;
+    t.overlay.textContent = overlay;
+    t.overlay.hidden = !overlay;
+  }
+
+  const ticker = setInterval(() => tiles.forEach(paint), 1000);
+  setLayout(st.layout);
+
+  return {
+    el,
+    title: 'Live',
+    openCamera(cam) {
+      const i = active;
+      setTile(i, cam.key);
+      ctx.tree.select(cam.key);
+      // in a grid, the next click fills the next tile
+      if (tiles.length > 1) setActive((i + 1) % tiles.length);
+    },
+    key(ev) {
+      if (/^[1-9]$/.test(ev.key) && Number(ev.key) <= tiles.length) {
+        setActive(Number(ev.key) - 1);
+        return true;
+      }
+      if (ev.key === 'x') { setTile(active, ''); return true; }
+      if (ev.key === 'l') { setLayout(LAYOUTS[(LAYOUTS.indexOf(st.layout) + 1) % LAYOUTS.length]); return true; }
+      return false;
+    },
+    treeChanged() { tiles.forEach(paint); },
+    unmount() {
+      clearInterval(ticker);
+      for (const t of tiles) if (t.player) t.player.destroy();
+    },
+  };
+}

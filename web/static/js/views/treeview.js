@@ -1,0 +1,57 @@
+// Tree: every node this node knows of with its status and cameras, in
+// one table for a status round.
+
+import { h, clear, statusDot, cameraStatus, fmtAgo, fmtTime } from '../dom.js';
+
+export function treeView(ctx) {
+  const body = h('div', { id: 'tree-body' });
+  const summary = h('div', { class: 'muted', id: 'tree-summary' });
+  const el = h('section', { class: 'view-tree', 'aria-label': 'Tree' },
+    h('div', { class: 'toolbar' }, h('h1', { text: 'Tree' }), summary), body);
+
+  function render() {
+    clear(body);
+    const nodes = ctx.tree.nodes();
+    if (!nodes.length) {
+      body.append(h('div', { class: 'muted', text: 'Loading…' }));
+      return;
+    }
+    const count = { online: 0, degraded: 0, offline: 0 };
+    let cams = 0;
+    let failed = 0;
+    const rows = [];
+    for (const { node: n, depth } of nodes) {
+      count[n.status] = (count[n.status] || 0) + 1;
+      const nameCell = h('td', {}, h('span', { class: 'node-name' }, statusDot(n.status), h('span', { text: n.id }), n.self ? h('span', { class: 'badge', text: 'this node' }) : null));
+      nameCell.style.paddingLeft = `${0.5 + depth * 1.2}rem`;
+      rows.push(h('tr', { class: `node-row status-${n.status}`, dataset: { node: n.id } },
+        nameCell,
+        h('td', { class: `status-text st-${n.status}`, text: n.status }),
+        h('td', { text: n.self ? 'now' : fmtAgo(n.last_seen), title: fmtTime(n.last_seen) }),
+        h('td', { text: String((n.cameras || []).length) }),
+        h('td', {})));
+      for (const c of n.cameras || []) {
+        cams++;
+        if (c.state === 'failed') failed++;
+        const st = cameraStatus(c.state);
+        const nc = h('td', {}, h('span', { class: 'cam-name' }, statusDot(st, c.state), h('span', { text: c.id })));
+        nc.style.paddingLeft = `${1.7 + depth * 1.2}rem`;
+        rows.push(h('tr', { class: `cam-row status-${st}`, dataset: { camera: c.key } },
+          nc,
+          h('td', { class: `status-text st-${st}`, text: c.state }),
+          h('td', { class: 'muted wrap', text: c.reason || '' }),
+          h('td', {}),
+          h('td', { class: 'actions' },
+            h('button', { class: 'small', text: 'Live', onclick: () => ctx.openCamera(c, 'live') }),
+            h('button', { class: 'small ghost', text: 'Archive', onclick: () => ctx.openCamera(c, 'archive') }))));
+      }
+    }
+    summary.textContent = `${nodes.length} nodes: ${count.online} online, ${count.degraded} degraded, ${count.offline} offline; ${cams} cameras, ${failed} failed.`;
+    body.append(h('table', { class: 'data tree-table', id: 'tree-table' },
+      h('thead', {}, h('tr', {}, ['Node / camera', 'Status', 'Last seen / reason', 'Cameras', ''].map((c) => h('th', { text: c })))),
+      h('tbody', {}, rows)));
+  }
+
+  render();
+  return { el, title: 'Tree', treeChanged: render, unmount() {} };
+}
