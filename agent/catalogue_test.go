@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/topology"
 )
@@ -102,5 +103,54 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 			t.Fatalf("Gate1 not recorded after a restart without the parent: %+v", siteB.Site().Status())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Users added to the catalogue can log in at the catalogue's replicas; the
+// file's users still can.
+func TestCatalogueUsersLogIn(t *testing.T) {
+	_, dir, tls := federationRig(t)
+	p := auth.DefaultParams
+	p.Memory, p.Time = 1024, 1
+	hash := func(pw string) string {
+		h, err := auth.HashPasswordParams(pw, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", tls: %s}
+topology: {listen: %q, bootstrap: true}
+users: [{name: root, role: admin, password_hash: %q}]
+`, dir, tls("centre"), freeTCP(t), hash("root-password")))
+	base := "http://" + centre.HTTPAddr()
+	admin := newClient(t, base)
+	if code := admin.login("root", "root-password"); code != 200 {
+		t.Fatalf("file user login: %d", code)
+	}
+	body := fmt.Sprintf(`{"name": "olga", "role": "operator", "password_hash": %q}`, hash("olga-password"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, msg := admin.do("POST", "/api/v1/topology/users", body)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("adding a catalogue user: %d %s", code, msg)
+		}
+		time.Sleep(200 * time.Millisecond) // the replica elects itself first
+	}
+	olga := newClient(t, base)
+	if code := olga.login("olga", "olga-password"); code != 200 {
+		t.Fatalf("catalogue user login: %d", code)
+	}
+	if code, _ := olga.do("GET", "/api/v1/audit", ""); code != 403 {
+		t.Fatalf("catalogue operator reached the audit log: %d", code)
+	}
+	if code := newClient(t, base).login("olga", "wrong-password"); code != 401 {
+		t.Fatalf("wrong password for a catalogue user: %d", code)
 	}
 }

@@ -37,7 +37,7 @@ func (a *Agent) openSecurity() error {
 	}
 	h := a.cfg.HTTP
 	a.auth, err = auth.New(auth.Options{
-		Users: store, StatePath: filepath.Join(a.cfg.Node.DataDir, "auth.db"), AdminFrom: admin,
+		Users: userStore{file: store, a: a}, StatePath: filepath.Join(a.cfg.Node.DataDir, "auth.db"), AdminFrom: admin,
 		IdleTimeout: h.Session.Idle.Std(), Lifetime: h.Session.Lifetime.Std(), SecureCookie: h.SecureCookie,
 		MaxSessionsPerUser: h.Session.MaxPerUser,
 		Throttle: auth.ThrottleOptions{UserFree: h.LoginThrottle.UserFree, SourceFree: h.LoginThrottle.SourceFree,
@@ -104,5 +104,63 @@ func (a *Agent) securityMounts() []api.Mount {
 		api.Mount{Pattern: "GET /api/v1/audit", Role: auth.RoleAdmin, Handler: audit.ListHandler(a.events)},
 		api.Mount{Pattern: "GET /api/v1/audit/verify", Role: auth.RoleAdmin, Handler: audit.VerifyHandler(a.events)},
 	)
+	return out
+}
+
+// userStore gives logins the catalogue's users, where this node keeps the
+// catalogue, ahead of those in its file (which still let an administrator
+// in before the catalogue holds anyone).
+type userStore struct {
+	file *auth.MemStore
+	a    *Agent
+}
+
+func (s userStore) catalogue(name string) (auth.User, bool) {
+	if s.a.topo == nil {
+		return auth.User{}, false
+	}
+	for _, u := range s.a.topo.Catalogue().Users() {
+		if u.Name != name {
+			continue
+		}
+		au, err := auth.NewUser(u.Name, u.Role, u.PasswordHash, u.Allow, u.Disabled)
+		if err != nil {
+			s.a.log.Warn("catalogue user unusable for logins", "user", u.Name, "err", err)
+			return auth.User{}, false
+		}
+		return au, true
+	}
+	return auth.User{}, false
+}
+
+func (s userStore) User(name string) (auth.User, bool) {
+	if u, ok := s.catalogue(name); ok {
+		return u, true
+	}
+	return s.file.User(name)
+}
+
+func (s userStore) Users() []auth.User {
+	out := s.file.Users()
+	if s.a.topo == nil {
+		return out
+	}
+	seen := map[string]bool{}
+	for _, u := range out {
+		seen[u.Name] = true
+	}
+	for _, u := range s.a.topo.Catalogue().Users() {
+		if au, ok := s.catalogue(u.Name); ok {
+			if seen[u.Name] {
+				for i := range out {
+					if out[i].Name == u.Name {
+						out[i] = au
+					}
+				}
+				continue
+			}
+			out = append(out, au)
+		}
+	}
 	return out
 }
