@@ -98,7 +98,7 @@ func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.T
 	log := a.log.With("component", "anpr", "camera", cam.ID)
 	an, err := anpr.StartAnalyzer(anpr.AnalyzerOptions{
 		Camera: cam.ID, Models: models, ROI: roi,
-		Recognizer: anpr.Options{Countries: cam.ANPR.Countries},
+		Recognizer: anpr.Options{Countries: cam.ANPR.Countries, ScanMaxSide: cam.ANPR.ScanSide},
 		Tracker:    anpr.TrackerConfig{Axis: axis},
 		Decoder:    anpr.DecoderOptions{Codec: codec, Every: every, Width: w, Height: h},
 		OnPass:     func(s anpr.Snapshot) { a.plateRead(cam, s) },

@@ -63,6 +63,9 @@ type CameraANPR struct {
 	ROI       []int    `yaml:"roi"`            // [x, y, width, height] in pixels; empty: whole frame
 	Countries []string `yaml:"countries"`      // plate grammars to try first, e.g. [KZ, RU]
 	Axis      string   `yaml:"axis"`           // down | up | left | right: how an entering vehicle moves
+	// ScanSide is the coarse plate scan's longer side in pixels (default
+	// 480); raise it for small plates in large frames.
+	ScanSide int `yaml:"scan_side"`
 }
 
 // Federation places the node in the hierarchy: listen makes it a parent,
@@ -354,6 +357,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if len(an.ROI) != 0 && (len(an.ROI) != 4 || an.ROI[0] < 0 || an.ROI[1] < 0 || an.ROI[2] <= 0 || an.ROI[3] <= 0) {
 			return bad(key("anpr.roi"), "must be [x, y, width, height] with a positive size (camera %s)", cam.ID)
+		}
+		if an.ScanSide != 0 && (an.ScanSide < 160 || an.ScanSide > 1920) {
+			return bad(key("anpr.scan_side"), "must be 160..1920 pixels (camera %s, got %d)", cam.ID, an.ScanSide)
 		}
 		switch an.Axis {
 		case "", "down", "up", "left", "right":
