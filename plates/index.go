@@ -237,12 +237,12 @@ func (x *Index) Search(q Query) ([]Entry, error) {
 func scanPlate(tx *bolt.Tx, plate string, q Query, out *[]Entry) error {
 	prefix := append([]byte(plate), 0)
 	c := tx.Bucket(bucketByPlate).Cursor()
-	var k, v []byte
-	if q.To.IsZero() {
-		k, v = c.Seek(append(append([]byte(nil), prefix...), 0xff))
-	} else {
-		k, v = c.Seek(plateKey(plate, q.To, 0))
+	end := append(append([]byte(nil), prefix...), 0xff)
+	if !q.To.IsZero() {
+		end = plateKey(plate, q.To, 0)
 	}
+	k, _ := c.Seek(end)
+	var v []byte
 	if k == nil {
 		k, v = c.Last()
 	} else {
