@@ -11,9 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
-
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
@@ -72,7 +69,7 @@ func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.T
 	if !ok {
 		return nil, fmt.Errorf("camera %s: plate reading needs the frame size, and the SDP carries no SPS", cam.ID)
 	}
-	every, streamFPS := 0, spsFPS(tr)
+	every, streamFPS := 0, tr.FPS()
 	if !cam.ANPR.Keyframes {
 		every = max(1, int(math.Round(streamFPS/cam.ANPR.FPS)))
 	}
@@ -109,25 +106,6 @@ func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.T
 	}
 	log.Info("plate reading on", "every_nth_frame", every, "width", w, "height", h)
 	return &plateSink{an: an, codec: tr.Codec}, nil
-}
-
-func spsFPS(tr media.Track) float64 {
-	fps := 0.0
-	if tr.Codec == media.H265 {
-		var s h265.SPS
-		if s.Unmarshal(tr.SPS) == nil {
-			fps = s.FPS()
-		}
-	} else {
-		var s h264.SPS
-		if s.Unmarshal(tr.SPS) == nil {
-			fps = s.FPS()
-		}
-	}
-	if fps <= 0 || fps > 120 {
-		return 25
-	}
-	return fps
 }
 
 // plateRead stores a pass's snapshots and its plate.read event.

@@ -129,3 +129,24 @@ func (t Track) Clone() Track {
 	}
 	return Track{Codec: t.Codec, VPS: cp(t.VPS), SPS: cp(t.SPS), PPS: cp(t.PPS)}
 }
+
+// FPS is the frame rate the SPS declares, or 25 when it declares none (or
+// nothing plausible).
+func (t *Track) FPS() float64 {
+	fps := 0.0
+	if t.Codec == H265 {
+		var s h265.SPS
+		if s.Unmarshal(t.SPS) == nil {
+			fps = s.FPS()
+		}
+	} else {
+		var s h264.SPS
+		if s.Unmarshal(t.SPS) == nil {
+			fps = s.FPS()
+		}
+	}
+	if fps <= 0 || fps > 120 {
+		return 25
+	}
+	return fps
+}

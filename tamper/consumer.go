@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kuzet/kuzet/anpr"
@@ -114,7 +112,7 @@ func (c *Consumer) open(camera string, tr media.Track, _ string) (site.Sink, err
 	}
 	every := 0
 	if det.cfg.FPS > 0 {
-		every = max(1, int(math.Round(streamFPS(tr)/det.cfg.FPS)))
+		every = max(1, int(math.Round(tr.FPS()/det.cfg.FPS)))
 	}
 	codec := "h264"
 	if tr.Codec == media.H265 {
@@ -184,24 +182,4 @@ func (s *sink) Close() error {
 	s.wg.Wait()
 	s.det.Close()
 	return nil
-}
-
-// streamFPS reads the frame rate from the SPS; 25 when it does not say.
-func streamFPS(tr media.Track) float64 {
-	fps := 0.0
-	if tr.Codec == media.H265 {
-		var s h265.SPS
-		if s.Unmarshal(tr.SPS) == nil {
-			fps = s.FPS()
-		}
-	} else {
-		var s h264.SPS
-		if s.Unmarshal(tr.SPS) == nil {
-			fps = s.FPS()
-		}
-	}
-	if fps <= 0 || fps > 120 {
-		return 25
-	}
-	return fps
 }
