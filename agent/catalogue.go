@@ -142,6 +142,7 @@ func (a *Agent) watchCatalogue(ctx context.Context) {
 		}
 		a.ident.SetRevoked(revoked)
 		if a.fedSrv != nil {
+			a.fedSrv.DropRevoked()
 			a.fedSrv.NotifyConfig()
 		}
 		if _, ok := <-changes; !ok {

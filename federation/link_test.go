@@ -310,3 +310,25 @@ func TestChildFailsOverToCatalogueReplicas(t *testing.T) {
 		return st.Connected && st.Parent == "centre-2"
 	})
 }
+
+// A child whose certificate is revoked while linked is cut off at once.
+func TestRevocationDropsLiveLink(t *testing.T) {
+	p := newPKI(t)
+	parentID, _ := p.identity("centre-3", time.Time{}, time.Hour)
+	childID, issued := p.identity("site-r", time.Time{}, time.Hour)
+	srv := startServer(t, parentID, openLog(t, "centre-3"), nil)
+	cl, _ := startClient(t, childID, openLog(t, "site-r"), srv.Addr())
+	waitFor(t, 10*time.Second, "link up", func() bool { return cl.Status().Connected })
+	if n := srv.DropRevoked(); n != 0 {
+		t.Fatalf("dropped %d links with nothing revoked", n)
+	}
+	parentID.SetRevoked([]string{issued.Serial})
+	if n := srv.DropRevoked(); n != 1 {
+		t.Fatalf("dropped %d links, want the revoked child's", n)
+	}
+	waitFor(t, 10*time.Second, "link down", func() bool { return !cl.Status().Connected })
+	time.Sleep(time.Second) // it may not link again
+	if cl.Status().Connected {
+		t.Fatal("revoked child linked again")
+	}
+}

@@ -62,3 +62,24 @@ func (s *Server) Descendants() map[string]string {
 	}
 	return out
 }
+
+// DropRevoked closes the links of children whose certificates no longer
+// pass (revoked since they linked): revocation takes effect at once, not
+// at the next handshake.
+func (s *Server) DropRevoked() int {
+	s.mu.Lock()
+	conns := make(map[string]*quic.Conn, len(s.conns))
+	for id, c := range s.conns {
+		conns[id] = c
+	}
+	s.mu.Unlock()
+	n := 0
+	for id, c := range conns {
+		if _, err := s.o.Identity.peerID(c.ConnectionState().TLS); err != nil {
+			s.o.Logger.Warn("link closed: certificate no longer accepted", "child", id, "err", err)
+			_ = c.CloseWithError(4, err.Error())
+			n++
+		}
+	}
+	return n
+}
