@@ -32,7 +32,13 @@ func (a *Agent) openLiveView() ([]site.Consumer, error) {
 	out := []site.Consumer{a.live.Consumer()}
 	if r := a.cfg.RTSP; r.Listen != "" {
 		a.rtsp, err = restream.New(restream.Options{Listen: r.Listen, UDPPort: r.UDPPort, DisableUDP: r.UDPPort == 0,
-			User: r.User, Password: r.Password, Cameras: ids, Logger: a.log.With("component", "rtsp"), Registerer: a.reg})
+			User: r.User, Password: r.Password, Cameras: ids, Logger: a.log.With("component", "rtsp"), Registerer: a.reg,
+			OnDemand: func(ctx context.Context, camera string) error {
+				if strings.Count(camera, "/") != 1 {
+					return fmt.Errorf("no camera %q on this node", camera)
+				}
+				return a.ensureRelay(ctx, camera)
+			}})
 		if err != nil {
 			return nil, fmt.Errorf("rtsp.listen: %w", err)
 		}
@@ -125,7 +131,7 @@ func (a *Agent) runRelay(key, origin, camera string, r *relay) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if r.idle() {
+				if r.idle() && (a.rtsp == nil || a.rtsp.Readers(key) == 0) {
 					cancel()
 				}
 			}

@@ -32,6 +32,7 @@ func TestOnDemandThroughRegion(t *testing.T) {
 node: {id: centre, data_dir: %s/centre}
 http: {listen: "127.0.0.1:0"}
 federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s, fragments: {policy: none}}
+rtsp: {listen: "127.0.0.1:0"}
 `, dir, tls("centre")))
 	regionYAML := func(policy string) string {
 		return fmt.Sprintf(`
@@ -45,9 +46,9 @@ federation: {listen: "127.0.0.1:47833", upstream: [%q], heartbeat: 200ms, tls: %
 node: {id: site, data_dir: %s/site}
 http: {listen: "127.0.0.1:0"}
 archive: {segment: 2s}
-cameras: [{id: Camera1, url: %q}]
+cameras: [{id: Camera1, url: %q}, {id: Camera2, url: %q}]
 federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
-`, dir, src.URL("cam1"), tls("site")))
+`, dir, src.URL("cam1"), src.URL("cam1"), tls("site")))
 
 	// the centre learns of the site's segments from their events alone
 	var want []string
@@ -72,7 +73,7 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 		len(tree.Children[0].Children) != 1 || tree.Children[0].Children[0].ID != "site" {
 		t.Fatalf("centre's tree: %+v", tree)
 	}
-	if cams := tree.Children[0].Children[0].Cameras; len(cams) != 1 || cams[0].Key != "site/Camera1" ||
+	if cams := tree.Children[0].Children[0].Cameras; len(cams) != 2 || cams[0].Key != "site/Camera1" ||
 		cams[0].State != "streaming" || cams[0].Live != "/live/site/Camera1/index.m3u8" {
 		t.Fatalf("site's cameras at the centre: %+v", cams)
 	}
@@ -174,6 +175,16 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	}
 	if p := mediatest.Probe(t, liveOut); p.Codec != "h264" || p.Frames < 50 {
 		t.Fatalf("relayed live view: %+v", p)
+	}
+	// and on the centre's own RTSP server, the relay started by the reader
+	rtspOut := filepath.Join(t.TempDir(), "relayed-rtsp.mp4")
+	cmd = exec.Command(needFFmpeg(t), "-v", "error", "-y", "-rtsp_transport", "tcp", "-i", "rtsp://"+centre.RTSPAddr()+"/site/Camera2",
+		"-t", "2", "-c", "copy", rtspOut)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg reading the relayed RTSP re-stream at the centre: %v\n%s", err, b)
+	}
+	if p := mediatest.Probe(t, rtspOut); p.Codec != "h264" || p.Frames < 25 {
+		t.Fatalf("relayed RTSP: %+v", p)
 	}
 
 	// back-fill: the region's cursor has passed every segment event under

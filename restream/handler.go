@@ -1,7 +1,9 @@
 package restream
 
 import (
+	"context"
 	"strings"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
@@ -41,6 +43,16 @@ func (h *handler) authorized(conn *gortsplib.ServerConn, req *base.Request) bool
 func (h *handler) find(conn *gortsplib.ServerConn, path string) (*gortsplib.ServerStream, *base.Response) {
 	cam := strings.Trim(path, "/")
 	st, code := h.s.lookup(cam)
+	if code != 0 && h.s.o.OnDemand != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := h.s.o.OnDemand(ctx, cam)
+		cancel()
+		if err == nil {
+			st, code = h.s.waitStream(cam, 10*time.Second)
+		} else if code == 404 {
+			h.s.log.Info("RTSP read of an unknown path", "path", path, "err", err)
+		}
+	}
 	switch code {
 	case 0:
 		return st.ss, &base.Response{StatusCode: base.StatusOK}

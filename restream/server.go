@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,10 @@ type Options struct {
 	Cameras []string
 	// Queue is the consumer queue length in access units.
 	Queue int
+	// OnDemand, if set, is asked to start a path nobody feeds yet (a
+	// descendant's camera relayed over the federation) before a reader is
+	// refused; the path is looked up again when it returns nil.
+	OnDemand func(ctx context.Context, camera string) error
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -212,6 +217,19 @@ func (s *Server) open(camera string, track media.Track, _ string) (site.Sink, er
 }
 
 // lookup answers DESCRIBE and SETUP: the stream, or the status to answer.
+// Readers counts the RTSP readers playing a camera now.
+func (s *Server) Readers(camera string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.readers {
+		if c == camera {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Server) lookup(path string) (*stream, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -223,4 +241,16 @@ func (s *Server) lookup(path string) (*stream, int) {
 		return nil, 503
 	}
 	return nil, 404
+}
+
+// waitStream waits for a camera's first session to open.
+func (s *Server) waitStream(camera string, d time.Duration) (*stream, int) {
+	deadline := time.Now().Add(d)
+	for {
+		st, code := s.lookup(camera)
+		if code == 0 || time.Now().After(deadline) {
+			return st, code
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
