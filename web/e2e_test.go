@@ -93,7 +93,7 @@ func TestBrowserE2E(t *testing.T) {
 		}
 	}
 	run := exec.CommandContext(ctx, nodeBin, filepath.Join("e2e", "ui.mjs"))
-	run.Env = append(os.Environ(), "KUZET_UI_STRICT=1", "KUZET_UI_URL="+uiURL, "KUZET_UI_SHOTS="+shots, "KUZET_UI_PLATE="+plate, "KUZET_CHROMIUM="+chromium)
+	run.Env = append(os.Environ(), "KUZET_UI_URL="+uiURL, "KUZET_UI_SHOTS="+shots, "KUZET_UI_PLATE="+plate, "KUZET_CHROMIUM="+chromium)
 	run.WaitDelay = 10 * time.Second
 	out, err := run.CombinedOutput()
 	t.Logf("node e2e/ui.mjs:\n%s", out)

@@ -21,7 +21,7 @@ import (
 //go:embed static
 var static embed.FS
 
-// Prefix is where assets are served; the integrator mounts Handler at "/"
+// Prefix is where assets are served; the node mounts Handler at "/"
 // (exactly) and under Prefix.
 const Prefix = "/ui/"
 
