@@ -1,15 +1,20 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/kuzet/kuzet/archive"
 )
 
 func cmdArchive(args []string, stdout, stderr io.Writer) error {
+	if len(args) >= 1 && args[0] == "verify" {
+		return cmdArchiveVerify(args[1:], stdout, stderr)
+	}
 	if len(args) < 2 || args[0] != "repair" {
-		fmt.Fprintln(stderr, "usage: kuzet archive repair FILE...")
+		fmt.Fprintln(stderr, "usage: kuzet archive repair FILE... | kuzet archive verify --data DIR [--root DIR] [--quick]")
 		return errUsage
 	}
 	failed := 0
@@ -30,6 +35,39 @@ func cmdArchive(args []string, stdout, stderr io.Writer) error {
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d files could not be repaired", failed, len(args)-1)
+	}
+	return nil
+}
+
+// cmdArchiveVerify checks a stopped node's archive against its index.
+func cmdArchiveVerify(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("archive verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "", "the node's data directory (node.data_dir)")
+	root := fs.String("root", "", "the archive root (default DATA/archive)")
+	quick := fs.Bool("quick", false, "check presence and size only, not sha256")
+	if err := fs.Parse(args); err != nil || *data == "" {
+		fmt.Fprintln(stderr, "usage: kuzet archive verify --data DIR [--root DIR] [--quick]")
+		return errUsage
+	}
+	if *root == "" {
+		*root = filepath.Join(*data, "archive")
+	}
+	x, err := archive.OpenIndex(filepath.Join(*data, "archive.db"))
+	if err != nil {
+		return fmt.Errorf("%w (a running node holds its index: stop it, or verify a copy)", err)
+	}
+	defer x.Close()
+	r, err := archive.Verify(*root, x, *quick)
+	if err != nil {
+		return err
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintln(stdout, p)
+	}
+	fmt.Fprintf(stdout, "%d segments, %d bytes verified, %d problems\n", r.Segments, r.Bytes, len(r.Problems))
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("%d segments do not match the index", len(r.Problems))
 	}
 	return nil
 }

@@ -178,4 +178,19 @@ cameras:
 		}
 	}
 	t.Logf("%d segments, %d repaired, %d gaps; worst loss before a kill %v", len(segs), repaired, len(gaps), worst)
+
+	// kuzet archive verify agrees, then names a corrupted and a missing file
+	idx.Close()
+	if code, out := runCLI(t, "archive", "verify", "--data", dir); code != 0 || !strings.Contains(out, "0 problems") {
+		t.Fatalf("verify of the repaired archive: %d %s", code, out)
+	}
+	bad := filepath.Join(dir, "archive", filepath.FromSlash(segs[1].Path))
+	b, _ := os.ReadFile(bad)
+	b[len(b)/2] ^= 0xff
+	_ = os.WriteFile(bad, b, 0o644)
+	_ = os.Remove(filepath.Join(dir, "archive", filepath.FromSlash(segs[2].Path)))
+	code, out := runCLI(t, "archive", "verify", "--data", dir)
+	if code == 0 || !strings.Contains(out, segs[1].Path+" (Camera1): sha256") || !strings.Contains(out, segs[2].Path+" (Camera1): missing") {
+		t.Fatalf("verify after damage: %d %s", code, out)
+	}
 }

@@ -25,6 +25,7 @@ Usage:
   kuzet pki init --dir DIR        create the federation CA
   kuzet pki issue --dir DIR --node ID   certify a node (ECDSA P-256, node ID in a URI SAN)
   kuzet archive repair FILE...    truncate segment files to their last complete fragment
+  kuzet archive verify --data DIR check a stopped node's segment files against its index (sha256)
   kuzet anpr eval DIR [--json]    measure plate recognition on labelled images
   kuzet anpr synth OUTDIR --country kz|ru|ua   generate a synthetic plate test set
   kuzet sftp passwd < PASSWORD    print an argon2id hash for sftp.accounts[].password_hash
