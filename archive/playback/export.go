@@ -22,18 +22,8 @@ import (
 // keyframe at or before from. Files with different codec parameters in
 // the range are refused with 409: one MP4 has one sample description.
 func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
-	q, aerr := h.parseRange(r, h.o.MaxSpan)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	pl, err := h.buildPlan(r.Context(), q.Camera, q.From, q.To)
-	if err != nil {
-		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("plan export of %s: %v", q.Camera, err)})
-		return
-	}
-	if len(pl.Pieces) == 0 {
-		writeError(w, noVideo(q))
+	q, pl, ok := h.rangePlan(w, r, "export")
+	if !ok {
 		return
 	}
 	if aerr := sameParameters(pl); aerr != nil {

@@ -19,18 +19,8 @@ import (
 // byte ranges of whole fragments, each starting at a keyframe; a
 // discontinuity at every file change.
 func (h *Handler) play(w http.ResponseWriter, r *http.Request) {
-	q, aerr := h.parseRange(r, h.o.MaxSpan)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	pl, err := h.buildPlan(r.Context(), q.Camera, q.From, q.To)
-	if err != nil {
-		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("plan playback of %s: %v", q.Camera, err)})
-		return
-	}
-	if len(pl.Pieces) == 0 {
-		writeError(w, noVideo(q))
+	q, pl, ok := h.rangePlan(w, r, "playback")
+	if !ok {
 		return
 	}
 	tail, err := h.playlistTail(pl)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"math/bits"
+	"net/http"
 	"os"
 	"sort"
 	"time"
@@ -232,4 +233,24 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// rangePlan parses a request's range and plans it, answering the request
+// itself when either fails or the range holds no video.
+func (h *Handler) rangePlan(w http.ResponseWriter, r *http.Request, what string) (rangeQuery, *plan, bool) {
+	q, aerr := h.parseRange(r, h.o.MaxSpan)
+	if aerr != nil {
+		writeError(w, aerr)
+		return q, nil, false
+	}
+	pl, err := h.buildPlan(r.Context(), q.Camera, q.From, q.To)
+	if err != nil {
+		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("plan %s of %s: %v", what, q.Camera, err)})
+		return q, nil, false
+	}
+	if len(pl.Pieces) == 0 {
+		writeError(w, noVideo(q))
+		return q, nil, false
+	}
+	return q, pl, true
 }
