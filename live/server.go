@@ -203,35 +203,10 @@ func (k *sink) WriteUnit(u *media.Unit) error {
 	if m == nil {
 		return nil
 	}
-	if u = withoutEmpty(u); u == nil {
+	if u = u.WithoutEmpty(); u == nil {
 		return nil
 	}
 	return m.write(k.id, &k.track, u)
-}
-
-// withoutEmpty drops empty NAL units, which the codec helpers cannot take;
-// nil means nothing is left.
-func withoutEmpty(u *media.Unit) *media.Unit {
-	for i, n := range u.NALUs {
-		if len(n) > 0 {
-			continue
-		}
-		cp := *u
-		cp.NALUs = append([][]byte(nil), u.NALUs[:i]...)
-		for _, n := range u.NALUs[i+1:] {
-			if len(n) > 0 {
-				cp.NALUs = append(cp.NALUs, n)
-			}
-		}
-		if len(cp.NALUs) == 0 {
-			return nil
-		}
-		return &cp
-	}
-	if len(u.NALUs) == 0 {
-		return nil
-	}
-	return u
 }
 
 func (k *sink) Close() error {

@@ -150,3 +150,28 @@ func (t *Track) FPS() float64 {
 	}
 	return fps
 }
+
+// WithoutEmpty returns u without empty NAL units, which the codec helpers
+// cannot take (a copy when any is dropped); nil when nothing is left.
+func (u *Unit) WithoutEmpty() *Unit {
+	for i, n := range u.NALUs {
+		if len(n) > 0 {
+			continue
+		}
+		cp := *u
+		cp.NALUs = append([][]byte(nil), u.NALUs[:i]...)
+		for _, n := range u.NALUs[i+1:] {
+			if len(n) > 0 {
+				cp.NALUs = append(cp.NALUs, n)
+			}
+		}
+		if len(cp.NALUs) == 0 {
+			return nil
+		}
+		return &cp
+	}
+	if len(u.NALUs) == 0 {
+		return nil
+	}
+	return u
+}

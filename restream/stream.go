@@ -90,7 +90,7 @@ type sink struct {
 
 func (k *sink) WriteUnit(u *media.Unit) error {
 	st := k.st
-	if u = withoutEmpty(u); u == nil {
+	if u = u.WithoutEmpty(); u == nil {
 		return nil
 	}
 	changed, inband := k.track.UpdateParams(u)
@@ -138,29 +138,4 @@ func (k *sink) Close() error {
 	defer k.s.mu.Unlock()
 	k.st.sessions--
 	return nil
-}
-
-// withoutEmpty drops empty NAL units, which the codec helpers cannot take;
-// nil means nothing is left.
-func withoutEmpty(u *media.Unit) *media.Unit {
-	for i, n := range u.NALUs {
-		if len(n) > 0 {
-			continue
-		}
-		cp := *u
-		cp.NALUs = append([][]byte(nil), u.NALUs[:i]...)
-		for _, n := range u.NALUs[i+1:] {
-			if len(n) > 0 {
-				cp.NALUs = append(cp.NALUs, n)
-			}
-		}
-		if len(cp.NALUs) == 0 {
-			return nil
-		}
-		return &cp
-	}
-	if len(u.NALUs) == 0 {
-		return nil
-	}
-	return u
 }
