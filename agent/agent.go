@@ -66,7 +66,8 @@ type Agent struct {
 	rtsp     *restream.Server
 	relays   relays
 	views    viewAudit
-	runCtx   context.Context // Run's context, for work started by requests
+	runCtx   context.Context // for work started by requests; ends with Run
+	stopRun  context.CancelFunc
 	ident    *federation.Identity
 	topo     *topology.Replica // this node's catalogue replica (nil: none)
 	topoStop context.CancelFunc
@@ -103,8 +104,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version,
-		tree: newTreeTracker(cfg.Node.ID), relays: relays{m: map[string]*relay{}}, views: viewAudit{last: map[string]time.Time{}},
-		runCtx: context.Background()}
+		tree: newTreeTracker(cfg.Node.ID), relays: relays{m: map[string]*relay{}}, views: viewAudit{last: map[string]time.Time{}}}
+	a.runCtx, a.stopRun = context.WithCancel(context.Background())
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var err error
@@ -234,6 +235,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 
 // abort releases whatever New opened before it failed.
 func (a *Agent) abort() {
+	a.stopRun()
 	a.closeAccess()
 	if a.rtsp != nil {
 		a.rtsp.Close()
@@ -287,7 +289,8 @@ func (a *Agent) Site() *site.Site { return a.site }
 // Run works until ctx ends, then stops cameras (closing their files), the
 // archive and the API, in that order.
 func (a *Agent) Run(ctx context.Context) error {
-	a.runCtx = ctx
+	context.AfterFunc(ctx, a.stopRun) // relays started by requests end with the node
+	defer a.stopRun()
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
