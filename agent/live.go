@@ -40,7 +40,7 @@ func (a *Agent) openLiveView() ([]site.Consumer, error) {
 				return a.ensureRelay(ctx, camera)
 			}})
 		if err != nil {
-			return nil, fmt.Errorf("rtsp.listen: %w", err)
+			return nil, err
 		}
 		out = append(out, a.rtsp.Consumer())
 	}

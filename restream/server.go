@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +15,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kuzet/kuzet/internal/rtpports"
+	"github.com/kuzet/kuzet/internal/rtspserve"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 )
@@ -105,53 +104,15 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// listen binds the sockets itself, so that port 0 works and Addr tells
-// the real port, then hands them to gortsplib.
+// listen starts the RTSP server on sockets of its own, so that port 0
+// works and Addr tells the real port.
 func (s *Server) listen() error {
-	host, _, err := net.SplitHostPort(s.o.Listen)
+	s.rtsp = &gortsplib.Server{Handler: &handler{s: s}}
+	addr, err := rtspserve.Start(s.rtsp, s.o.Listen, !s.o.DisableUDP, s.o.UDPPort)
 	if err != nil {
-		return fmt.Errorf("rtsp.listen %q: %w", s.o.Listen, err)
+		return fmt.Errorf("rtsp.listen: %w", err)
 	}
-	network := "tcp"
-	if host == "0.0.0.0" {
-		network = "tcp4" // as gortsplib does
-	}
-	ln, err := net.Listen(network, s.o.Listen)
-	if err != nil {
-		return fmt.Errorf("rtsp.listen %s: %w", s.o.Listen, err)
-	}
-	s.addr = ln.Addr().String()
-	s.rtsp = &gortsplib.Server{
-		Handler:     &handler{s: s},
-		RTSPAddress: s.addr,
-		Listen:      func(string, string) (net.Listener, error) { return ln, nil },
-	}
-	var udp [2]net.PacketConn
-	if !s.o.DisableUDP {
-		if udp, err = rtpports.Listen(host, s.o.UDPPort); err != nil {
-			ln.Close()
-			return fmt.Errorf("rtsp UDP transport on %s: %w", host, err)
-		}
-		addrs := [2]string{udp[0].LocalAddr().String(), udp[1].LocalAddr().String()}
-		s.rtsp.UDPRTPAddress, s.rtsp.UDPRTCPAddress = addrs[0], addrs[1]
-		s.rtsp.ListenPacket = func(_, address string) (net.PacketConn, error) {
-			for i, a := range addrs {
-				if a == address {
-					return udp[i], nil
-				}
-			}
-			return nil, fmt.Errorf("unexpected UDP listen on %s", address)
-		}
-	}
-	if err := s.rtsp.Start(); err != nil {
-		ln.Close()
-		for _, c := range udp {
-			if c != nil {
-				c.Close()
-			}
-		}
-		return fmt.Errorf("start RTSP server on %s: %w", s.addr, err)
-	}
+	s.addr = addr
 	return nil
 }
 

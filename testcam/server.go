@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +19,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/kuzet/kuzet"
-	"github.com/kuzet/kuzet/internal/rtpports"
+	"github.com/kuzet/kuzet/internal/rtspserve"
 )
 
 const (
@@ -180,61 +179,15 @@ func start(o Options, runLoop bool) (*Server, error) {
 	return s, nil
 }
 
-// listen binds the sockets itself, so that port 0 works and Addr can tell
-// the real port, then hands them to gortsplib through its Listen hooks.
+// listen starts the RTSP server on sockets of its own, so that port 0
+// works and Addr can tell the real port.
 func (s *Server) listen(o Options) error {
-	host, _, err := net.SplitHostPort(o.Listen)
+	s.rtsp = &gortsplib.Server{Handler: &handler{s: s}}
+	addr, err := rtspserve.Start(s.rtsp, o.Listen, !o.DisableUDP, o.UDPPort)
 	if err != nil {
-		return fmt.Errorf("testcam: listen address %q: %w", o.Listen, err)
+		return fmt.Errorf("testcam: %w", err)
 	}
-	network := "tcp"
-	if host == "0.0.0.0" {
-		network = "tcp4" // as gortsplib does: 0.0.0.0 means IPv4 only
-	}
-	ln, err := net.Listen(network, o.Listen)
-	if err != nil {
-		return fmt.Errorf("testcam: listen on %s: %w", o.Listen, err)
-	}
-	s.addr = ln.Addr().String()
-
-	s.rtsp = &gortsplib.Server{
-		Handler:     &handler{s: s},
-		RTSPAddress: s.addr,
-		Listen: func(string, string) (net.Listener, error) {
-			return ln, nil
-		},
-	}
-
-	var udp [2]net.PacketConn
-	if !o.DisableUDP {
-		udp, err = rtpports.Listen(host, o.UDPPort)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("testcam: UDP transport: %w", err)
-		}
-		addrs := [2]string{udp[0].LocalAddr().String(), udp[1].LocalAddr().String()}
-		s.rtsp.UDPRTPAddress, s.rtsp.UDPRTCPAddress = addrs[0], addrs[1]
-		s.rtsp.ListenPacket = func(_, address string) (net.PacketConn, error) {
-			for i, a := range addrs {
-				if a == address {
-					return udp[i], nil
-				}
-			}
-			return nil, fmt.Errorf("unexpected UDP listen on %s", address)
-		}
-	}
-
-	if err := s.rtsp.Start(); err != nil {
-		// gortsplib closes what it took over only on some paths; closing
-		// twice is harmless.
-		ln.Close()
-		for _, c := range udp {
-			if c != nil {
-				c.Close()
-			}
-		}
-		return fmt.Errorf("testcam: start RTSP server on %s: %w", s.addr, err)
-	}
+	s.addr = addr
 	if !o.DisableUDP {
 		s.log.Debug("UDP transport enabled", "rtp", s.rtsp.UDPRTPAddress, "rtcp", s.rtsp.UDPRTCPAddress)
 	}

@@ -25,7 +25,7 @@ import (
 
 	"github.com/kuzet/kuzet"
 
-	"github.com/kuzet/kuzet/internal/rtpports"
+	"github.com/kuzet/kuzet/internal/rtspserve"
 )
 
 func startServer(t testing.TB, o Options) *Server {
@@ -399,7 +399,7 @@ func TestStartErrors(t *testing.T) {
 	}
 
 	// An explicit UDP pair: find a free one, release it, ask for it.
-	pair, err := rtpports.Listen("127.0.0.1", 0)
+	pair, err := rtspserve.ListenUDP("127.0.0.1", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

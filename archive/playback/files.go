@@ -30,22 +30,11 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request) {
 // timeline. The bytes are the same size and at the same offsets as on
 // disk: a playlist's byte ranges hold for both.
 func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
-	shift, err := strconv.ParseInt(r.PathValue("shift"), 10, 64)
-	if err != nil {
-		writeError(w, badParam("shift", "%q is not a whole number of ticks", r.PathValue("shift")))
-		return
-	}
-	f, st, aerr := h.openRequested(r)
-	if aerr != nil {
-		writeError(w, aerr)
+	shift, f, st, fi, ok := h.openShifted(w, r, nil, h.unplayableLogged)
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := scanFile(f, st.Size())
-	if err != nil {
-		writeError(w, h.unplayableLogged(r, err))
-		return
-	}
 	sr, err := newShiftedReader(f, st.Size(), fi.Fragments, shift, nil)
 	if err != nil {
 		writeError(w, badParam("shift", "%v", err))
@@ -53,6 +42,36 @@ func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "video/mp4")
 	http.ServeContent(w, r, path.Base(r.PathValue("path")), st.ModTime(), sr)
+}
+
+// openShifted parses {shift} (then the caller's further parameters, when
+// params is set), opens the file named by {path...} and scans its
+// fragments, answering the request itself when any of it fails.
+func (h *Handler) openShifted(w http.ResponseWriter, r *http.Request, params func() *apiError,
+	bad func(*http.Request, error) *apiError) (int64, *os.File, os.FileInfo, *fileIndex, bool) {
+	shift, err := strconv.ParseInt(r.PathValue("shift"), 10, 64)
+	if err != nil {
+		writeError(w, badParam("shift", "%q is not a whole number of ticks", r.PathValue("shift")))
+		return 0, nil, nil, nil, false
+	}
+	if params != nil {
+		if aerr := params(); aerr != nil {
+			writeError(w, aerr)
+			return 0, nil, nil, nil, false
+		}
+	}
+	f, st, aerr := h.openRequested(r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return 0, nil, nil, nil, false
+	}
+	fi, err := scanFile(f, st.Size())
+	if err != nil {
+		f.Close()
+		writeError(w, bad(r, err))
+		return 0, nil, nil, nil, false
+	}
+	return shift, f, st, fi, true
 }
 
 func unplayable(r *http.Request, err error) *apiError {

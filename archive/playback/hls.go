@@ -162,27 +162,19 @@ func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut) {
 // cut serves media/{shift}/{path} up to the fragment holding decode time
 // {until}, followed by that fragment cut before until.
 func (h *Handler) cut(w http.ResponseWriter, r *http.Request) {
-	shift, err := strconv.ParseInt(r.PathValue("shift"), 10, 64)
-	if err != nil {
-		writeError(w, badParam("shift", "%q is not a whole number of ticks", r.PathValue("shift")))
-		return
+	var until uint64
+	parseUntil := func() *apiError {
+		var err error
+		if until, err = strconv.ParseUint(r.PathValue("until"), 10, 64); err != nil {
+			return badParam("until", "%q is not a whole number of ticks", r.PathValue("until"))
+		}
+		return nil
 	}
-	until, err := strconv.ParseUint(r.PathValue("until"), 10, 64)
-	if err != nil {
-		writeError(w, badParam("until", "%q is not a whole number of ticks", r.PathValue("until")))
-		return
-	}
-	f, st, aerr := h.openRequested(r)
-	if aerr != nil {
-		writeError(w, aerr)
+	shift, f, st, fi, ok := h.openShifted(w, r, parseUntil, unplayable)
+	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := scanFile(f, st.Size())
-	if err != nil {
-		writeError(w, unplayable(r, err))
-		return
-	}
 	k := slices.IndexFunc(fi.Fragments, func(fr fragment) bool { return fr.BaseTime <= until && fr.End() > until })
 	if k < 0 {
 		writeError(w, badParam("until", "decode time %d is not inside a fragment of %s", until, r.PathValue("path")))

@@ -99,7 +99,7 @@ func run() error {
 		boxes := make([]int, len(recs))
 		cpus := make([][]float64, len(recs))
 		for i, t := range truths {
-			img, err := loadImage(filepath.Join(dir, t.File))
+			img, err := anpr.LoadImage(filepath.Join(dir, t.File))
 			if err != nil {
 				return err
 			}
@@ -227,35 +227,11 @@ func parseConfig(s string) (anpr.Options, error) {
 	return o, nil
 }
 
-// loadTruths reads the ground truth of dir sorted by file name and keeps the
-// requested half.
+// loadTruths reads the ground truth of dir and keeps the requested half.
 func loadTruths(dir, split string) ([]anpr.Truth, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+	out, err := anpr.LoadTruthDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("list ground truth in %s: %w", dir, err)
-	}
-	sort.Strings(files)
-	var out []anpr.Truth
-	seen := map[string]bool{}
-	for _, f := range files {
-		if strings.EqualFold(filepath.Base(f), "README.txt") {
-			continue
-		}
-		r, err := os.Open(f)
-		if err != nil {
-			return nil, fmt.Errorf("open ground truth: %w", err)
-		}
-		ts, err := anpr.ParseTruth(r)
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		for _, t := range ts {
-			if !seen[t.File] {
-				seen[t.File] = true
-				out = append(out, t)
-			}
-		}
+		return nil, err
 	}
 	var kept []anpr.Truth
 	for i, t := range out {
@@ -270,17 +246,4 @@ func loadTruths(dir, split string) ([]anpr.Truth, error) {
 		return nil, fmt.Errorf("no ground truth (NAME.txt: file x y w h PLATE) in %s", dir)
 	}
 	return kept, nil
-}
-
-func loadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open image: %w", err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", path, err)
-	}
-	return img, nil
 }

@@ -83,7 +83,7 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 	dir := pos[0]
-	truths, err := loadTruths(dir)
+	truths, err := anpr.LoadTruthDir(dir)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		img, err := loadImage(filepath.Join(dir, t.File))
+		img, err := anpr.LoadImage(filepath.Join(dir, t.File))
 		if err != nil {
 			return err
 		}
@@ -134,54 +134,6 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "  recognize  %6.1f ms median\n", s.MedianRecog)
 	fmt.Fprintf(stdout, "  total      %6.1f ms median\n", s.MedianTotalMS)
 	return nil
-}
-
-// loadTruths reads every *.txt ground-truth file in dir, one truth per image
-// (the first line that names it).
-func loadTruths(dir string) ([]anpr.Truth, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
-	if err != nil {
-		return nil, fmt.Errorf("list ground truth in %s: %w", dir, err)
-	}
-	var out []anpr.Truth
-	seen := map[string]bool{}
-	for _, f := range files {
-		if strings.EqualFold(filepath.Base(f), "README.txt") {
-			continue
-		}
-		r, err := os.Open(f)
-		if err != nil {
-			return nil, fmt.Errorf("open ground truth: %w", err)
-		}
-		ts, err := anpr.ParseTruth(r)
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		for _, t := range ts {
-			if !seen[t.File] {
-				seen[t.File] = true
-				out = append(out, t)
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no ground truth (NAME.txt: file x y w h PLATE) in %s", dir)
-	}
-	return out, nil
-}
-
-func loadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open image: %w", err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("decode image %s: %w", path, err)
-	}
-	return img, nil
 }
 
 func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {

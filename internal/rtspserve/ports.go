@@ -1,6 +1,7 @@
-// Package rtpports binds the pair of UDP ports an RTSP server needs for
-// RTP and RTCP.
-package rtpports
+// Package rtspserve starts gortsplib servers on sockets it binds itself:
+// the TCP listener and the pair of UDP ports RTP and RTCP need, so that
+// port 0 works and the caller learns the real address.
+package rtspserve
 
 import (
 	"errors"
@@ -9,9 +10,9 @@ import (
 	"strconv"
 )
 
-// Listen binds an even RTP port and the next one for RTCP on host, as
+// ListenUDP binds an even RTP port and the next one for RTCP on host, as
 // gortsplib requires; port 0 tries free ports until a pair fits.
-func Listen(host string, port int) ([2]net.PacketConn, error) {
+func ListenUDP(host string, port int) ([2]net.PacketConn, error) {
 	var pair [2]net.PacketConn
 	bind := func(p int) (net.PacketConn, error) {
 		return net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
