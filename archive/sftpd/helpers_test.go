@@ -1,18 +1,15 @@
 package sftpd
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"encoding/pem"
-	"log/slog"
+	"github.com/kuzet/kuzet/internal/logtest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,41 +59,14 @@ func recordSegments(t testing.TB, dir string, seg, total time.Duration) (string,
 }
 
 // logBuffer collects JSON log records for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// records returns the records with message msg.
-func (l *logBuffer) records(msg string) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(l.buf.String(), "\n") {
-		var r map[string]any
-		if json.Unmarshal([]byte(line), &r) == nil && r["msg"] == msg {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+type logBuffer = logtest.Buffer
 
 // waitRecord waits for a record with msg whose attributes include want.
-func (l *logBuffer) waitRecord(t testing.TB, msg string, want map[string]any) map[string]any {
+func waitRecord(t testing.TB, l *logBuffer, msg string, want map[string]any) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		for _, r := range l.records(msg) {
+		for _, r := range l.Records(msg) {
 			ok := true
 			for k, v := range want {
 				if r[k] != v {
@@ -108,7 +78,7 @@ func (l *logBuffer) waitRecord(t testing.TB, msg string, want map[string]any) ma
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no log record %q with %v; have %v", msg, want, l.records(msg))
+			t.Fatalf("no log record %q with %v; have %v", msg, want, l.Records(msg))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

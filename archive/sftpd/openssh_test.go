@@ -124,7 +124,7 @@ func TestOpenSSHClient(t *testing.T) {
 	keyFile, authorized, _ := clientKey(t, dir, "operator_key")
 	var logs logBuffer
 	s := startServer(t, Options{
-		Root: root, Logger: logs.logger(),
+		Root: root, Logger: logs.Logger(),
 		Accounts: []Account{{Name: "operator", PasswordHash: hash, AuthorizedKeys: []string{authorized}, Allow: []string{"127.0.0.1/32"}}},
 	})
 	addr := s.Addr()
@@ -147,9 +147,9 @@ func TestOpenSSHClient(t *testing.T) {
 			t.Fatalf("archive file sha256 %s, index %s", want, seg.SHA256)
 		}
 		// the batch ran in a temporary directory printed by nothing; find the files by the log
-		logs.waitRecord(t, "sftp file sent", map[string]any{"path": "/" + seg.Path, "account": "operator", "bytes": float64(seg.Bytes)})
-		logs.waitRecord(t, "sftp login", map[string]any{"account": "operator", "method": "password"})
-		logs.waitRecord(t, "sftp connection closed", map[string]any{"account": "operator"})
+		waitRecord(t, &logs, "sftp file sent", map[string]any{"path": "/" + seg.Path, "account": "operator", "bytes": float64(seg.Bytes)})
+		waitRecord(t, &logs, "sftp login", map[string]any{"account": "operator", "method": "password"})
+		waitRecord(t, &logs, "sftp connection closed", map[string]any{"account": "operator"})
 	})
 
 	t.Run("downloads are byte-identical", func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestOpenSSHClient(t *testing.T) {
 		if got := fileSHA(t, local); got != seg.SHA256 {
 			t.Errorf("sha256 %s, archive %s", got, seg.SHA256)
 		}
-		logs.waitRecord(t, "sftp login", map[string]any{"account": "operator", "method": "publickey"})
+		waitRecord(t, &logs, "sftp login", map[string]any{"account": "operator", "method": "publickey"})
 	})
 
 	t.Run("wrong password refused", func(t *testing.T) {
@@ -184,7 +184,7 @@ func TestOpenSSHClient(t *testing.T) {
 		if err == nil {
 			t.Fatalf("logged in with a wrong password:\n%s", out)
 		}
-		logs.waitRecord(t, "sftp login failed", map[string]any{"account": "operator", "reason": reasonPassword, "method": "password"})
+		waitRecord(t, &logs, "sftp login failed", map[string]any{"account": "operator", "reason": reasonPassword, "method": "password"})
 	})
 
 	t.Run("unknown account refused", func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestOpenSSHClient(t *testing.T) {
 		if err == nil {
 			t.Fatalf("logged in as an unknown account:\n%s", out)
 		}
-		logs.waitRecord(t, "sftp login failed", map[string]any{"account": "intruder", "reason": reasonUnknownAccount})
+		waitRecord(t, &logs, "sftp login failed", map[string]any{"account": "intruder", "reason": reasonUnknownAccount})
 	})
 
 	t.Run("source address outside the allow-list refused", func(t *testing.T) {
@@ -201,7 +201,7 @@ func TestOpenSSHClient(t *testing.T) {
 		if err == nil {
 			t.Fatalf("logged in from 127.0.0.2:\n%s", out)
 		}
-		r := logs.waitRecord(t, "sftp login failed", map[string]any{"account": "operator", "reason": reasonAddress})
+		r := waitRecord(t, &logs, "sftp login failed", map[string]any{"account": "operator", "reason": reasonAddress})
 		if remote, _ := r["remote"].(string); !strings.HasPrefix(remote, "127.0.0.2:") {
 			t.Errorf("failed login logged from %q, want 127.0.0.2", remote)
 		}
@@ -239,8 +239,8 @@ func TestOpenSSHClient(t *testing.T) {
 			t.Errorf("listing shows the outside directory:\n%s", out)
 		}
 		// the symlink refusals name the reason on the server
-		logs.waitRecord(t, "sftp stat refused", map[string]any{"path": "/Camera1/escape.mp4"})
-		logs.waitRecord(t, "sftp stat refused", map[string]any{"path": "/Camera1/outdir"})
+		waitRecord(t, &logs, "sftp stat refused", map[string]any{"path": "/Camera1/escape.mp4"})
+		waitRecord(t, &logs, "sftp stat refused", map[string]any{"path": "/Camera1/outdir"})
 	})
 
 	t.Run("writes refused", func(t *testing.T) {
@@ -271,14 +271,14 @@ func TestOpenSSHClient(t *testing.T) {
 		if after := treeDigest(t, root); after != before {
 			t.Errorf("archive changed:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
-		logs.waitRecord(t, "sftp write refused", map[string]any{"path": "/Camera1/new.mp4"})
-		logs.waitRecord(t, "sftp change refused", map[string]any{"op": "Remove", "path": "/" + seg.Path})
+		waitRecord(t, &logs, "sftp write refused", map[string]any{"path": "/Camera1/new.mp4"})
+		waitRecord(t, &logs, "sftp change refused", map[string]any{"op": "Remove", "path": "/" + seg.Path})
 	})
 
 	if after := treeDigest(t, root); after != before {
 		t.Errorf("archive changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	if len(logs.records("sftp connection")) == 0 {
+	if len(logs.Records("sftp connection")) == 0 {
 		t.Error("connections are not logged")
 	}
 }

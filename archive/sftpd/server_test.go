@@ -203,7 +203,7 @@ func TestSessionLimitAndIdleTimeout(t *testing.T) {
 	_, _, signer := clientKey(t, dir, "k")
 	authorized := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	var logs logBuffer
-	s := startServer(t, Options{Root: dir, MaxSessions: 1, IdleTimeout: time.Second, Logger: logs.logger(),
+	s := startServer(t, Options{Root: dir, MaxSessions: 1, IdleTimeout: time.Second, Logger: logs.Logger(),
 		Accounts: []Account{{Name: "viewer", AuthorizedKeys: []string{authorized}}}})
 
 	c1, err := dialKey(t, s, "viewer", signer)
@@ -215,7 +215,7 @@ func TestSessionLimitAndIdleTimeout(t *testing.T) {
 		c2.Close()
 		t.Fatal("a second connection got in above max_sessions=1")
 	}
-	logs.waitRecord(t, "sftp connection refused: session limit reached", nil)
+	waitRecord(t, &logs, "sftp connection refused: session limit reached", nil)
 
 	closed := make(chan error, 1)
 	go func() { closed <- c1.Wait() }()

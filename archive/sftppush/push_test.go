@@ -23,7 +23,7 @@ func pushOptions(n *node, d *sshd, keyFile, remoteRoot string, logs *logBuffer) 
 		MaxBytesPerSecond: 1 << 20,
 		BackoffMin:        100 * time.Millisecond, BackoffMax: time.Second,
 		AlarmAfter: 2 * time.Second, Timeout: 20 * time.Second,
-		Logger: logs.logger(),
+		Logger: logs.Logger(),
 	}
 }
 
@@ -45,7 +45,7 @@ func currentUser() string {
 }
 
 func resumed(logs *logBuffer) bool {
-	for _, r := range logs.records("sftp push") {
+	for _, r := range logs.Records("sftp push") {
 		if from, _ := r["resumed_from"].(float64); from > 0 {
 			return true
 		}
@@ -94,7 +94,7 @@ func TestPushSurvivesTargetOutage(t *testing.T) {
 
 	waitFor(t, "a transfer in the middle of a file", 60*time.Second, func() bool { return midPart(t, remoteRoot, segs) })
 	d.kill()
-	waitFor(t, "the pusher to notice", 60*time.Second, func() bool { return len(logs.records("sftp push failed")) > 0 })
+	waitFor(t, "the pusher to notice", 60*time.Second, func() bool { return len(logs.Records("sftp push failed")) > 0 })
 	waitFor(t, "the sftp_push_failing alarm", 60*time.Second, func() bool { up, _ := alarms(t, n.log); return up == 1 })
 	if files, _ := r.p.Queued(); files == 0 {
 		t.Fatal("queue empty while the target is down")
@@ -103,13 +103,13 @@ func TestPushSurvivesTargetOutage(t *testing.T) {
 	waitFor(t, "the queue to drain", 90*time.Second, func() bool { return drained(t, r, n) })
 	checkTarget(t, remoteRoot, n.arch.Root(), segs)
 	if !resumed(&logs) {
-		t.Errorf("no transfer resumed from an offset: %v", logs.records("sftp push"))
+		t.Errorf("no transfer resumed from an offset: %v", logs.Records("sftp push"))
 	}
 	waitFor(t, "the alarm to clear", 30*time.Second, func() bool { _, down := alarms(t, n.log); return down == 1 })
 	if up, _ := alarms(t, n.log); up != 1 {
 		t.Errorf("alarm raised %d times, want once", up)
 	}
-	rec := logs.records("sftp push failed")[0]
+	rec := logs.Records("sftp push failed")[0]
 	if rec["path"] == nil || rec["err"] == nil {
 		t.Errorf("failure log lacks path or error: %v", rec)
 	}
@@ -133,7 +133,7 @@ func TestPushResumesAfterPusherRestart(t *testing.T) {
 	if files, _ := r1.p.Queued(); files == 0 {
 		t.Fatal("queue empty after a stop mid-queue")
 	}
-	pushedBefore := len(logs1.records("sftp push"))
+	pushedBefore := len(logs1.Records("sftp push"))
 
 	// recording goes on while the pusher is down
 	n.record(t, "Camera2", t0.Add(time.Minute), 20*time.Second)
@@ -144,9 +144,9 @@ func TestPushResumesAfterPusherRestart(t *testing.T) {
 	waitFor(t, "the queue to drain", 90*time.Second, func() bool { return drained(t, r2, n) })
 	checkTarget(t, remoteRoot, n.arch.Root(), segs)
 	if !resumed(&logs2) {
-		t.Errorf("the restarted pusher did not resume from an offset: %v", logs2.records("sftp push"))
+		t.Errorf("the restarted pusher did not resume from an offset: %v", logs2.Records("sftp push"))
 	}
-	if got := pushedBefore + len(logs2.records("sftp push")); got != len(segs) {
+	if got := pushedBefore + len(logs2.Records("sftp push")); got != len(segs) {
 		t.Errorf("%d uploads for %d segments: something was pushed twice or not at all", got, len(segs))
 	}
 }
@@ -186,7 +186,7 @@ func TestPushRefusesWrongHostKey(t *testing.T) {
 	o.KnownHostKey = other
 	r := run(t, o)
 	waitFor(t, "a refused connection in the log", 30*time.Second, func() bool {
-		for _, rec := range logs.records("sftp push failed") {
+		for _, rec := range logs.Records("sftp push failed") {
 			if e, _ := rec["err"].(string); strings.Contains(e, "host key mismatch") {
 				return true
 			}
@@ -265,13 +265,13 @@ func TestPushSkipsGoneAndKeepsDone(t *testing.T) {
 	r := run(t, o)
 	waitFor(t, "the queue to drain", 60*time.Second, func() bool { return drained(t, r, n) })
 	checkTarget(t, remoteRoot, n.arch.Root(), segs[1:])
-	if len(logs.records("sftp push: segment no longer in the archive; skipped")) != 1 {
+	if len(logs.Records("sftp push: segment no longer in the archive; skipped")) != 1 {
 		t.Error("the deleted segment was not reported as skipped")
 	}
-	if len(logs.records("sftp push: already on the target")) != 1 {
+	if len(logs.Records("sftp push: already on the target")) != 1 {
 		t.Error("the segment already on the target was not recognised")
 	}
-	for _, rec := range logs.records("sftp push") {
+	for _, rec := range logs.Records("sftp push") {
 		if rec["path"] == done.Path {
 			t.Errorf("%s was uploaded again", done.Path)
 		}

@@ -120,7 +120,7 @@ func TestFeedTakesOwnSegmentsOnly(t *testing.T) {
 
 	var logs logBuffer
 	p, err := New(Options{Host: "127.0.0.1", User: "u", Password: "pw", KnownHostKey: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
-		Root: "/push", ArchiveRoot: dir, QueuePath: filepath.Join(dir, "q.db"), Log: l, Logger: logs.logger()})
+		Root: "/push", ArchiveRoot: dir, QueuePath: filepath.Join(dir, "q.db"), Log: l, Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +146,10 @@ func TestFeedTakesOwnSegmentsOnly(t *testing.T) {
 	if strings.Join(got, ",") != "Camera1/2025/08/18/14/a.mp4,Camera1/2025/08/18/14/c.mp4" {
 		t.Errorf("queued %v", got)
 	}
-	if n := len(logs.records("sftp push: segment event unreadable; skipped")); n != 1 {
+	if n := len(logs.Records("sftp push: segment event unreadable; skipped")); n != 1 {
 		t.Errorf("%d unreadable events logged, want 1", n)
 	}
-	if n := len(logs.records("sftp push: segment path refused; skipped")); n != 2 {
+	if n := len(logs.Records("sftp push: segment path refused; skipped")); n != 2 {
 		t.Errorf("%d refused paths logged, want 2", n)
 	}
 }
