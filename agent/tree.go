@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -220,7 +221,7 @@ func (a *Agent) degraded(cams []TreeCamera) bool {
 func (a *Agent) treeCamera(origin, camera, state, reason string) TreeCamera {
 	key := camera
 	if origin != a.cfg.Node.ID {
-		key = origin + "/" + camera
+		key = archive.ReplicaCamera(origin, camera)
 	}
 	if state == "" {
 		state = "unknown"

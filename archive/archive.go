@@ -87,13 +87,16 @@ type Archive struct {
 	index  *Index
 	syncer *syncer
 
+	importMu sync.Mutex // ImportReplica: checks, move and index together
+
 	mu       sync.Mutex
 	floorHit bool                   // a disk-floor alarm is raised and not yet cleared
 	current  map[string]openSegment // camera -> file being written
 }
 
-// Open opens the archive and repairs files left open by a crash before
-// anything new is written.
+// Open opens the archive, repairs files left open by a crash and moves
+// replicas of the first layout into ReplicaDir, before anything new is
+// written.
 func Open(o Options) (*Archive, error) {
 	o.defaults()
 	if o.Root == "" {
@@ -110,6 +113,10 @@ func Open(o Options) (*Archive, error) {
 	if err := a.repairOpen(); err != nil {
 		_ = idx.Close()
 		return nil, err
+	}
+	if err := a.migrateReplicas(); err != nil {
+		_ = idx.Close()
+		return nil, fmt.Errorf("move replicas to %s: %w", filepath.Join(o.Root, ReplicaDir), err)
 	}
 	return a, nil
 }

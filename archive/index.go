@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -48,7 +49,15 @@ var (
 	bucketSegments = []byte("segments") // camera -> start -> Segment
 	bucketGaps     = []byte("gaps")     // camera -> start -> Gap
 	bucketOpen     = []byte("open")     // path -> openSegment
+	bucketMeta     = []byte("meta")     // settings of the archive itself
 )
+
+// keyLayout holds the archive's layout version: absent means the first
+// one (replicas beside own cameras), layoutReplicaDir the replicas'
+// own namespace (see ReplicaDir).
+var keyLayout = []byte("layout")
+
+const layoutReplicaDir = "2"
 
 // Index is the bbolt catalogue of closed segments, gaps and open files.
 type Index struct {
@@ -62,7 +71,7 @@ func OpenIndex(path string) (*Index, error) {
 		return nil, fmt.Errorf("open archive index %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSegments, bucketGaps, bucketOpen} {
+		for _, b := range [][]byte{bucketSegments, bucketGaps, bucketOpen, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -112,6 +121,88 @@ func (x *Index) closeSegment(s Segment) error {
 		}
 		return tx.Bucket(bucketOpen).Delete([]byte(s.Path))
 	})
+}
+
+// replicaHeld checks a replica segment s (its index camera and path)
+// against the index: held is true when the index has s's path with s's
+// sha256 already; an error wrapping ErrReplicaConflict when it has another
+// segment at that path or at s's start.
+func (x *Index) replicaHeld(s Segment) (held bool, err error) {
+	err = x.db.View(func(tx *bolt.Tx) error {
+		held, err = checkReplica(tx, s)
+		return err
+	})
+	return held, err
+}
+
+// putReplica indexes a replica unless the index has it already (added is
+// then false), with the same checks as replicaHeld in one transaction.
+func (x *Index) putReplica(s Segment) (added bool, err error) {
+	err = x.db.Update(func(tx *bolt.Tx) error {
+		held, err := checkReplica(tx, s)
+		if err != nil || held {
+			return err
+		}
+		cam, err := tx.Bucket(bucketSegments).CreateBucketIfNotExists([]byte(s.Camera))
+		if err != nil {
+			return err
+		}
+		added = true
+		return putJSON(cam, timeKey(s.Start), s)
+	})
+	return added, err
+}
+
+func checkReplica(tx *bolt.Tx, s Segment) (bool, error) {
+	cam := tx.Bucket(bucketSegments).Bucket([]byte(s.Camera))
+	if cam == nil {
+		return false, nil
+	}
+	old, found, err := segmentAtPath(cam, s.Path)
+	if err != nil {
+		return false, err
+	}
+	if found {
+		if old.SHA256 != s.SHA256 || old.Bytes != s.Bytes {
+			return false, fmt.Errorf("replica %s: the index holds another segment there (%d bytes, sha256 %s; offered %d bytes, sha256 %s): %w",
+				s.Path, old.Bytes, old.SHA256, s.Bytes, s.SHA256, ErrReplicaConflict)
+		}
+		return true, nil
+	}
+	if v := cam.Get(timeKey(s.Start)); v != nil {
+		var o Segment
+		if err := json.Unmarshal(v, &o); err != nil {
+			return false, fmt.Errorf("decode segment of %s at %s: %w", s.Camera, s.Start, err)
+		}
+		return false, fmt.Errorf("replica %s: the index holds %s of %s at the same start %s: %w",
+			s.Path, o.Path, s.Camera, s.Start.Format(time.RFC3339Nano), ErrReplicaConflict)
+	}
+	return false, nil
+}
+
+// segmentAtPath finds the segment of a camera bucket recorded at path.
+// Records are keyed by start, so it scans them, decoding only those whose
+// JSON holds the path.
+func segmentAtPath(cam *bolt.Bucket, path string) (Segment, bool, error) {
+	jp, err := json.Marshal(path)
+	if err != nil {
+		return Segment{}, false, err
+	}
+	needle := append([]byte(`"path":`), jp...)
+	var s Segment
+	c := cam.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if !bytes.Contains(v, needle) {
+			continue
+		}
+		if err := json.Unmarshal(v, &s); err != nil {
+			return s, false, fmt.Errorf("decode segment record %x: %w", k, err)
+		}
+		if s.Path == path {
+			return s, true, nil
+		}
+	}
+	return Segment{}, false, nil
 }
 
 // dropOpen forgets an open record whose file held nothing recoverable.

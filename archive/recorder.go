@@ -289,6 +289,11 @@ func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 		r.gapChecked = true
 		a.recordGap(r.camera, wall, r.gapReason)
 	}
+	if !idPattern.MatchString(r.camera) {
+		// configured camera IDs always match; a name such as ".replicas"
+		// would reach into the replicas' namespace
+		return fmt.Errorf("camera %q is not a camera ID: it cannot be recorded", r.camera)
+	}
 	var rel string
 	for v := 0; ; v++ {
 		rel = SegmentPath(r.camera, wall, a.o.Location, v)

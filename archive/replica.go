@@ -1,8 +1,12 @@
 package archive
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -13,11 +17,35 @@ import (
 	"github.com/kuzet/kuzet/event"
 )
 
-// Replicas of other nodes' segments live beside this node's own cameras,
-// under the origin's ID: <origin>/<Camera>/<Y>/<M>/<D>/<H>/<file>.mp4, and
-// are indexed under the camera key "<origin>/<Camera>".
+// Replicas of other nodes' segments live in their own namespace under the
+// archive root, one directory per origin:
+//
+//	.replicas/<origin>/<Camera>/<Y>/<M>/<D>/<H>/<file>.mp4
+//
+// and are indexed under the camera key "<origin>/<Camera>". Camera IDs and
+// node IDs start with a letter or a digit and hold only letters, digits,
+// '-' and '_' (config, topology, federation certificates), so no camera of
+// this node can be named ".replicas" and no origin can reach outside its
+// own directory in it: a replica can never land on this node's own
+// recordings, nor one origin's on another's. An index key with a '/' is a
+// replica's for the same reason: a camera ID never holds one.
 
-var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+// ReplicaDir is the top directory of replicas under the archive root.
+const ReplicaDir = ".replicas"
+
+// ErrReplicaRefused means PartPath or ImportReplica will never take a
+// segment as described: its origin or path is not valid here, or it
+// conflicts with what is held (ErrReplicaConflict). Retrying cannot help;
+// a fetch failing with it should be dropped, not retried.
+var ErrReplicaRefused = errors.New("replica refused")
+
+// ErrReplicaConflict means a replica was refused because something else
+// is already held at its place: a file with other bytes, or an index
+// record of another segment. It matches ErrReplicaRefused too.
+var ErrReplicaConflict = fmt.Errorf("%w: it conflicts with what this archive holds", ErrReplicaRefused)
+
+// idPattern is the form of camera IDs and node IDs.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // CheckRel refuses a segment path that could leave the archive or is not
 // a segment file: it must be relative, clean, and end in .mp4.
@@ -29,8 +57,42 @@ func CheckRel(rel string) error {
 	return nil
 }
 
+// checkOriginRel refuses a segment path in its origin's layout that does
+// not start with a camera ID: CheckRel, and a first element such as
+// "Camera1" (never ".replicas", "." or "..").
+func checkOriginRel(rel string) error {
+	if err := CheckRel(rel); err != nil {
+		return err
+	}
+	cam, _, ok := strings.Cut(rel, "/")
+	if !ok || !idPattern.MatchString(cam) {
+		return fmt.Errorf("segment path %q does not start with a camera ID", rel)
+	}
+	return nil
+}
+
+func checkOrigin(origin string) error {
+	if !idPattern.MatchString(origin) {
+		return fmt.Errorf("origin %q is not a node ID", origin)
+	}
+	return nil
+}
+
 // ReplicaCamera is the index key of origin's camera on this node.
 func ReplicaCamera(origin, camera string) string { return origin + "/" + camera }
+
+// ReplicaPath is the archive-relative path (as indexed) of origin's
+// segment rel, given in the origin's layout. It does not check its
+// arguments: File, PartPath and ImportReplica do.
+func ReplicaPath(origin, rel string) string { return ReplicaDir + "/" + origin + "/" + rel }
+
+// ReplicaRel turns the indexed path of a replica of origin's back into the
+// origin's layout (Camera1/2025/...); ok is false when local is not in
+// origin's replica directory.
+func ReplicaRel(origin, local string) (rel string, ok bool) {
+	rel, ok = strings.CutPrefix(local, ReplicaDir+"/"+origin+"/")
+	return rel, ok && checkOrigin(origin) == nil && checkOriginRel(rel) == nil
+}
 
 // File returns the file of segment rel recorded by origin, as held here:
 // this node's own (origin == self) or a replica.
@@ -38,53 +100,149 @@ func (a *Archive) File(self, origin, rel string) (string, error) {
 	if err := CheckRel(rel); err != nil {
 		return "", err
 	}
-	if !nodeIDPattern.MatchString(origin) {
-		return "", fmt.Errorf("origin %q is not a node ID", origin)
+	if err := checkOrigin(origin); err != nil {
+		return "", err
 	}
 	local := rel
 	if origin != self {
-		local = origin + "/" + rel
+		if err := checkOriginRel(rel); err != nil {
+			return "", err
+		}
+		local = ReplicaPath(origin, rel)
+	} else if strings.HasPrefix(rel, ReplicaDir+"/") {
+		return "", fmt.Errorf("segment path %q of %s lies among the replicas", rel, origin)
 	}
 	abs := a.Abs(local)
-	if _, err := os.Stat(abs); err != nil {
+	st, err := os.Stat(abs)
+	if err != nil {
 		return "", fmt.Errorf("segment %s of %s: %w", rel, origin, err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("segment %s of %s: not a regular file: %w", rel, origin, fs.ErrNotExist)
 	}
 	return abs, nil
 }
 
-// PartPath is where a replica is assembled before it is verified.
+// PartPath is where a replica is assembled before it is verified: beside
+// its final place, with ".part" added.
 func (a *Archive) PartPath(origin, rel string) (string, error) {
-	if err := CheckRel(rel); err != nil {
-		return "", err
+	if err := checkOrigin(origin); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrReplicaRefused, err)
 	}
-	if !nodeIDPattern.MatchString(origin) {
-		return "", fmt.Errorf("origin %q is not a node ID", origin)
+	if err := checkOriginRel(rel); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrReplicaRefused, err)
 	}
-	return a.Abs(origin+"/"+rel) + ".part", nil
+	return a.Abs(ReplicaPath(origin, rel)) + ".part", nil
 }
 
 // ImportReplica moves a verified part file into place and indexes it; the
-// caller has checked its size and sha256 against s.
+// caller has checked its size and sha256 against s (s.Path and s.Camera
+// as at the origin). It never replaces a file: when the final path exists
+// already with the part's bytes, the part is dropped and the import
+// succeeds (idempotent); with other bytes, or when the index holds
+// another segment at that path or start, it is refused with an error
+// wrapping ErrReplicaConflict, the part removed and the original left
+// untouched.
 func (a *Archive) ImportReplica(origin string, s Segment, part string) error {
-	final := strings.TrimSuffix(part, ".part")
 	want, err := a.PartPath(origin, s.Path)
-	if err != nil || want != part {
-		return errors.Join(err, fmt.Errorf("part file %s does not belong to %s", part, s.Path))
+	if err != nil {
+		return err
 	}
-	if err := os.Rename(part, final); err != nil {
-		return fmt.Errorf("move replica into place: %w", err)
+	if want != part {
+		return fmt.Errorf("part file %s does not belong to %s of %s: %w", part, s.Path, origin, ErrReplicaRefused)
+	}
+	if cam, _, _ := strings.Cut(s.Path, "/"); cam != s.Camera {
+		_ = os.Remove(part)
+		return fmt.Errorf("segment path %s does not belong to camera %q of %s: %w", s.Path, s.Camera, origin, ErrReplicaRefused)
+	}
+	local := ReplicaPath(origin, s.Path)
+	final := a.Abs(local)
+	rs := s
+	rs.Camera = ReplicaCamera(origin, s.Camera)
+	rs.Path = local
+
+	// one import at a time: the checks below and the move stay together
+	a.importMu.Lock()
+	defer a.importMu.Unlock()
+	refuse := func(err error) error {
+		if rerr := os.Remove(part); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			a.o.Logger.Warn("remove refused replica part", "path", part, "err", rerr)
+		}
+		return err
+	}
+	if _, err := a.index.replicaHeld(rs); err != nil {
+		return refuse(err)
+	}
+	err = renameNoReplace(part, final)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		same, why, cerr := sameBytes(part, final)
+		if cerr != nil {
+			return fmt.Errorf("replica %s exists; compare it with %s: %w", final, part, cerr)
+		}
+		if !same {
+			return refuse(fmt.Errorf("replica %s exists with other bytes (%s): refused, the file is kept: %w",
+				final, why, ErrReplicaConflict))
+		}
+		if err := os.Remove(part); err != nil {
+			return fmt.Errorf("drop part %s of a replica already held: %w", part, err)
+		}
+	case err != nil:
+		return fmt.Errorf("move replica %s into place: %w", final, err)
 	}
 	if err := syncDir(filepath.Dir(final)); err != nil {
-		return fmt.Errorf("sync replica directory: %w", err)
+		return fmt.Errorf("sync replica directory of %s: %w", final, err)
 	}
-	s.Camera = ReplicaCamera(origin, s.Camera)
-	s.Path = origin + "/" + s.Path
-	if err := a.index.closeSegment(s); err != nil {
-		return fmt.Errorf("index replica %s: %w", s.Path, err)
+	added, err := a.index.putReplica(rs)
+	if err != nil {
+		return fmt.Errorf("index replica %s: %w", rs.Path, err)
 	}
-	a.o.Metrics.SegmentsClosed.WithLabelValues(s.Camera).Inc()
-	a.emit(event.New(event.KindReplicaStored, s.Camera, event.SeverityInfo, s))
+	if added {
+		a.o.Metrics.SegmentsClosed.WithLabelValues(rs.Camera).Inc()
+		a.emit(event.New(event.KindReplicaStored, rs.Camera, event.SeverityInfo, rs))
+	}
 	return nil
+}
+
+// sameBytes compares two files by size, then sha256. why describes a
+// difference.
+func sameBytes(a, b string) (same bool, why string, err error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, "", err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, "", err
+	}
+	if sa.Size() != sb.Size() {
+		return false, fmt.Sprintf("%d bytes held, %d offered", sb.Size(), sa.Size()), nil
+	}
+	ha, err := fileSHA256(a)
+	if err != nil {
+		return false, "", err
+	}
+	hb, err := fileSHA256(b)
+	if err != nil {
+		return false, "", err
+	}
+	if ha != hb {
+		return false, fmt.Sprintf("sha256 %s held, %s offered", hb, ha), nil
+	}
+	return true, "", nil
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // MkdirFor creates the directories of a file inside the archive durably.

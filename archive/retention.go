@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -117,13 +118,27 @@ func (a *Archive) deleteSegment(s Segment) error {
 	if err := a.index.removeSegment(s); err != nil {
 		return err
 	}
-	camDir := a.Abs(s.Camera)
-	for dir := filepath.Dir(abs); dir != camDir && len(dir) > len(camDir); dir = filepath.Dir(dir) {
+	camDir := a.Abs(cameraDir(s))
+	for dir := filepath.Dir(abs); strings.HasPrefix(dir, camDir+string(filepath.Separator)); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil { // not empty
 			break
 		}
 	}
 	return nil
+}
+
+// cameraDir is the folder of a segment's camera, which retention keeps:
+// Camera1, or .replicas/ORIGIN/Camera1 for a replica.
+func cameraDir(s Segment) string {
+	if rest, ok := strings.CutPrefix(s.Path, ReplicaDir+"/"); ok {
+		if origin, rest, ok := strings.Cut(rest, "/"); ok {
+			if cam, _, ok := strings.Cut(rest, "/"); ok {
+				return ReplicaDir + "/" + origin + "/" + cam
+			}
+		}
+		return ReplicaDir
+	}
+	return s.Camera
 }
 
 func diskFree(root string) (uint64, error) {

@@ -7,13 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 // Problem is a segment whose file does not match its index record.
 type Problem struct {
 	Segment Segment
-	What    string // missing | size | sha256 | unreadable
+	What    string // missing | size | sha256 | unreadable | layout
 	Detail  string
 }
 
@@ -61,6 +62,9 @@ func verifySegment(root string, s Segment, quick bool) (Problem, bool) {
 	if err := CheckRel(s.Path); err != nil {
 		return Problem{s, "unreadable", err.Error()}, false
 	}
+	if why := layoutProblem(s); why != "" {
+		return Problem{s, "layout", why}, false
+	}
 	f, err := os.Open(filepath.Join(root, filepath.FromSlash(s.Path)))
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -87,4 +91,24 @@ func verifySegment(root string, s Segment, quick bool) (Problem, bool) {
 		return Problem{s, "sha256", fmt.Sprintf("%s on disk, %s recorded", sum, s.SHA256)}, false
 	}
 	return Problem{}, true
+}
+
+// layoutProblem says why a segment's path is not where its camera key puts
+// it: an own camera's (no '/') outside ReplicaDir, a replica camera's
+// ("ORIGIN/Camera1") at .replicas/ORIGIN/Camera1/....
+func layoutProblem(s Segment) string {
+	origin, cam, replica := strings.Cut(s.Camera, "/")
+	if !replica {
+		if strings.HasPrefix(s.Path, ReplicaDir+"/") {
+			return "an own camera's segment lies among the replicas"
+		}
+		return ""
+	}
+	if !strings.HasPrefix(s.Path, ReplicaDir+"/") {
+		return fmt.Sprintf("a replica outside %s/ (the node has not migrated it yet: start it once)", ReplicaDir)
+	}
+	if !strings.HasPrefix(s.Path, ReplicaPath(origin, cam)+"/") {
+		return fmt.Sprintf("a replica of %s outside %s/", s.Camera, ReplicaPath(origin, cam))
+	}
+	return ""
 }

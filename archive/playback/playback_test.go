@@ -109,7 +109,7 @@ func testList(t *testing.T, fx *fixture) {
 		t.Fatalf("replica segments %+v / %+v", reps, reps2)
 	}
 	for i, s := range reps {
-		if s.Camera != origin+"/Camera1" || s.Path != origin+"/"+fx.segs[i].Path || s.SHA256 != fx.segs[i].SHA256 || reps2[i].Path != s.Path {
+		if s.Camera != origin+"/Camera1" || s.Path != ".replicas/"+origin+"/"+fx.segs[i].Path || s.SHA256 != fx.segs[i].SHA256 || reps2[i].Path != s.Path {
 			t.Errorf("replica %d: %+v", i, s)
 		}
 		code, _, body := get(t, fx.srv.URL+s.URL)
@@ -327,6 +327,23 @@ func testPlayReplica(t *testing.T, fx *fixture) {
 	p := mediatest.Probe(t, ffmpegCopy(t, u))
 	if want := to.Sub(from).Seconds(); math.Abs(p.Duration-want) > 0.05 {
 		t.Errorf("replica played %.3f s, the two files hold %.3f s", p.Duration, want)
+	}
+	// the replicas live in their own namespace, not beside Camera1
+	for i, s := range fx.replic {
+		if want := archive.ReplicaPath(origin, fx.segs[i].Path); s.Path != want {
+			t.Errorf("replica %d at %s, want %s", i, s.Path, want)
+		}
+	}
+	code, hdr, body := get(t, fx.base+"/export.mp4?"+rangeQ(origin+"/Camera1", from, to))
+	if code != 200 || !strings.Contains(hdr.Get("Content-Disposition"), origin+"_Camera1_") {
+		t.Fatalf("replica export: %d %q %s", code, hdr.Get("Content-Disposition"), body[:min(len(body), 200)])
+	}
+	out := filepath.Join(t.TempDir(), "replica.mp4")
+	if err := os.WriteFile(out, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := mediatest.Probe(t, out); math.Abs(p.Duration-to.Sub(from).Seconds()) > gop.Seconds()+0.05 {
+		t.Errorf("replica export holds %.3f s of %.3f s", p.Duration, to.Sub(from).Seconds())
 	}
 }
 
