@@ -42,14 +42,14 @@ func (s *Server) requestIndex(ctx context.Context, conn *quic.Conn, since time.T
 	if err != nil {
 		return nil, fmt.Errorf("open index stream: %w", err)
 	}
-	defer str.Close()
-	defer str.CancelRead(0)
+	defer finish(str)
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamIndex}); err != nil {
 		return nil, err
 	}
 	if err := WriteFrame(str, MsgIndexReq, IndexReq{Since: since.UnixNano()}); err != nil {
 		return nil, err
 	}
+	_ = str.Close() // the request is all the parent sends
 	var out []IndexEntry
 	for {
 		_ = str.SetReadDeadline(time.Now().Add(time.Minute))
@@ -66,7 +66,7 @@ func (s *Server) requestIndex(ctx context.Context, conn *quic.Conn, since time.T
 
 func (c *Client) serveIndex(str *quic.Stream) error {
 	var req IndexReq
-	if err := Expect(str, MsgIndexReq, &req); err != nil {
+	if err := expectLimit(str, MsgIndexReq, &req, maxRequestFrame); err != nil {
 		return err
 	}
 	if c.o.Index == nil {

@@ -70,14 +70,14 @@ func (s *Server) sendConfig(ctx context.Context, conn *quic.Conn, rev uint64, sl
 	if err != nil {
 		return fmt.Errorf("open config stream: %w", err)
 	}
-	defer str.Close()
-	defer str.CancelRead(0)
+	defer finish(str)
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamConfig}); err != nil {
 		return err
 	}
 	if err := WriteFrame(str, MsgConfig, Config{Revision: rev, Slice: slice}); err != nil {
 		return err
 	}
+	_ = str.Close() // the slice is all the parent sends
 	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var ack Ack
 	if err := Expect(str, MsgAck, &ack); err != nil {

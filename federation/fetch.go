@@ -75,6 +75,15 @@ func (s *Server) fetchLoop(ctx context.Context, conn *quic.Conn, child string) {
 		if ctx.Err() != nil || conn.Context().Err() != nil {
 			return
 		}
+		if errors.Is(err, archive.ErrReplicaRefused) {
+			// the file conflicts with what this node holds: retrying would
+			// only download it again to refuse it again
+			log.Error("fragment refused", "origin", f.Origin, "path", f.Path, "err", err)
+			if derr := fr.Queue.Done(f); derr != nil {
+				log.Error("dequeue fetch", "err", derr)
+			}
+			continue
+		}
 		log.Warn("fragment fetch failed", "origin", f.Origin, "path", f.Path, "err", err)
 		_ = fr.Queue.Failed(f)
 		select {
@@ -139,14 +148,14 @@ func (s *Server) download(ctx context.Context, conn *quic.Conn, f replicate.Fetc
 	if err != nil {
 		return 0, fmt.Errorf("open fetch stream: %w", err)
 	}
-	defer str.CancelRead(0)
-	defer str.Close()
+	defer finish(str)
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamFetch}); err != nil {
 		return 0, err
 	}
 	if err := WriteFrame(str, MsgFetch, FetchReq{Origin: f.Origin, Path: f.Path, Offset: offset}); err != nil {
 		return 0, err
 	}
+	_ = str.Close() // the request is all the parent sends
 	// a child may first pull the file from its own child (on-demand fetch
 	// of a grandchild's segment), so its answer may take a while
 	_ = str.SetReadDeadline(time.Now().Add(2 * time.Minute))
@@ -179,27 +188,40 @@ func (r *idleReader) Read(p []byte) (int, error) {
 }
 
 // serveRequests answers the streams the parent opens: file fetches, index
-// listings and live relays.
+// listings, live relays and catalogue slices, each on its own goroutine,
+// as many at once as serveLimits allow. Every stream is finished when its
+// request is served or refused, so the parent gets its credit back.
 func (c *Client) serveRequests(ctx context.Context, conn *quic.Conn) error {
+	slots := newServeSlots()
 	for {
 		str, err := conn.AcceptStream(ctx)
 		if err != nil {
 			return err
 		}
 		go func() {
-			if err := c.serveRequest(str); err != nil && !errors.Is(err, io.EOF) {
+			defer finish(str)
+			if err := c.serveRequest(str, slots); err != nil && !errors.Is(err, io.EOF) {
 				c.o.Logger.Warn("parent request not served", "err", err)
 			}
 		}()
 	}
 }
 
-func (c *Client) serveRequest(str *quic.Stream) error {
-	defer str.Close()
+func (c *Client) serveRequest(str *quic.Stream, slots serveSlots) error {
+	// the parent sends its whole request at once; the child reads nothing
+	// after it
+	_ = str.SetReadDeadline(time.Now().Add(requestTimeout))
 	var open Open
-	if err := Expect(str, MsgOpen, &open); err != nil {
+	if err := expectLimit(str, MsgOpen, &open, maxRequestFrame); err != nil {
 		return err
 	}
+	// str.Context ends when the parent stops reading or the link ends
+	release, err := slots.acquire(str.Context(), open.Kind)
+	if err != nil {
+		_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
+		return err
+	}
+	defer release()
 	switch open.Kind {
 	case StreamFetch:
 		return c.serveFetch(str)
@@ -215,7 +237,7 @@ func (c *Client) serveRequest(str *quic.Stream) error {
 
 func (c *Client) serveFetch(str *quic.Stream) error {
 	var req FetchReq
-	if err := Expect(str, MsgFetch, &req); err != nil {
+	if err := expectLimit(str, MsgFetch, &req, maxRequestFrame); err != nil {
 		return err
 	}
 	files := c.o.Files

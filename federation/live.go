@@ -92,7 +92,7 @@ type remoteFeed struct {
 func (f *remoteFeed) Track() media.Track { return f.track }
 
 func (f *remoteFeed) Next(ctx context.Context) (*media.Unit, error) {
-	stop := context.AfterFunc(ctx, func() { f.str.CancelRead(0) })
+	stop := context.AfterFunc(ctx, func() { f.str.CancelRead(streamDone) })
 	defer stop()
 	_ = f.str.SetReadDeadline(time.Now().Add(30 * time.Second)) // a stalled relay ends
 	t, payload, err := ReadFrame(f.str, maxLiveUnit)
@@ -111,9 +111,11 @@ func (f *remoteFeed) Next(ctx context.Context) (*media.Unit, error) {
 	return decodeUnit(payload)
 }
 
+// Close ends the relay: the child sees STOP_SENDING, detaches from the
+// session and finishes its end of the stream.
 func (f *remoteFeed) Close() error {
-	f.str.CancelRead(0)
-	return f.str.Close()
+	finish(f.str)
+	return nil
 }
 
 // ErrNoRoute means no linked child leads to the origin.
@@ -129,34 +131,36 @@ func (s *Server) OpenLive(ctx context.Context, origin, camera string) (LiveFeed,
 	if err != nil {
 		return nil, fmt.Errorf("live %s/%s via %s: %w", origin, camera, child, err)
 	}
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			finish(str)
+		}
+	}()
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamLive}); err != nil {
-		str.CancelRead(0)
 		return nil, err
 	}
 	if err := WriteFrame(str, MsgLiveReq, LiveReq{Origin: origin, Camera: camera}); err != nil {
-		str.CancelRead(0)
 		return nil, err
 	}
+	_ = str.Close() // the request is all the ancestor sends; it ends the relay with STOP_SENDING
 	_ = str.SetReadDeadline(time.Now().Add(20 * time.Second))
 	var tr LiveTrack
 	if err := Expect(str, MsgLiveTrack, &tr); err != nil {
-		str.CancelRead(0)
-		_ = str.Close()
 		return nil, fmt.Errorf("live %s/%s via %s: %w", origin, camera, child, err)
 	}
 	codec := media.Codec(tr.Codec)
 	if codec != media.H264 && codec != media.H265 {
-		str.CancelRead(0)
-		_ = str.Close()
 		return nil, fmt.Errorf("live %s/%s: unsupported codec %q", origin, camera, tr.Codec)
 	}
+	handedOver = true // the feed's Close finishes the stream
 	return &remoteFeed{str: str, track: media.Track{Codec: codec, VPS: tr.VPS, SPS: tr.SPS, PPS: tr.PPS}}, nil
 }
 
 // serveLive relays a feed to the parent until either side ends.
 func (c *Client) serveLive(str *quic.Stream) error {
 	var req LiveReq
-	if err := Expect(str, MsgLiveReq, &req); err != nil {
+	if err := expectLimit(str, MsgLiveReq, &req, maxRequestFrame); err != nil {
 		return err
 	}
 	if c.o.Live == nil {

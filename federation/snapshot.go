@@ -22,14 +22,14 @@ func (s *Server) FetchSnapshot(ctx context.Context, origin, rel string, w io.Wri
 	if err != nil {
 		return fmt.Errorf("snapshot via %s: %w", child, err)
 	}
-	defer str.Close()
-	defer str.CancelRead(0)
+	defer finish(str)
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamFetch}); err != nil {
 		return err
 	}
 	if err := WriteFrame(str, MsgFetch, FetchReq{Origin: origin, Path: rel, Kind: FetchSnapshot}); err != nil {
 		return err
 	}
+	_ = str.Close() // the request is all the parent sends
 	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var head FetchHead
 	if err := Expect(str, MsgFetchHead, &head); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
@@ -36,6 +37,8 @@ const (
 	MsgOpen      MsgType = 0x05 // first frame of every other stream: its kind
 	MsgEvents    MsgType = 0x10 // a batch of events
 	MsgAck       MsgType = 0x11 // the receiver stored a batch
+	MsgOffer     MsgType = 0x12 // child → parent, after opening the events stream: what it holds
+	MsgHoldings  MsgType = 0x13 // parent → child: how far it holds each offered incarnation
 	MsgFetch     MsgType = 0x20 // parent → child: send a segment file from an offset
 	MsgFetchHead MsgType = 0x21 // child → parent: the file's size; raw bytes follow
 	MsgIndexReq  MsgType = 0x22 // parent → child: list your segments since a time
@@ -49,7 +52,7 @@ const (
 
 var msgNames = map[MsgType]string{
 	MsgHello: "hello", MsgWelcome: "welcome", MsgPing: "ping", MsgPong: "pong", MsgOpen: "open",
-	MsgEvents: "events", MsgAck: "ack", MsgFetch: "fetch", MsgFetchHead: "fetch-head",
+	MsgEvents: "events", MsgAck: "ack", MsgOffer: "offer", MsgHoldings: "holdings", MsgFetch: "fetch", MsgFetchHead: "fetch-head",
 	MsgIndexReq: "index-request", MsgIndex: "index", MsgLiveReq: "live-request", MsgLiveTrack: "live-track",
 	MsgLiveUnit: "live-unit", MsgConfig: "config", MsgError: "error",
 }
@@ -107,9 +110,35 @@ type Events struct {
 }
 
 // Ack confirms the batch ending with Through (the sender's log position).
+// On the events stream it also says how far the receiver now holds each
+// incarnation in the batch (Marks), where the batch did not follow on
+// from what it holds (Gaps: the sender resends from there), and which
+// origins it refuses from this sender (Refused).
 type Ack struct {
-	Through uint64 `json:"through"`
-	Stored  int    `json:"stored"`
+	Through uint64       `json:"through"`
+	Stored  int          `json:"stored"`
+	Marks   []event.Mark `json:"marks,omitempty"`
+	Gaps    []event.Mark `json:"gaps,omitempty"`
+	Refused []Refusal    `json:"refused,omitempty"`
+}
+
+// Offer lists, per origin incarnation, the last event the child holds.
+type Offer struct {
+	Marks []event.Mark `json:"marks"`
+}
+
+// Holdings answers Offer: how far the parent holds each offered
+// incarnation (Seq == Inc: none of it), and the origins it will not take
+// from this child. The child sends from there on.
+type Holdings struct {
+	Marks   []event.Mark `json:"marks"`
+	Refused []Refusal    `json:"refused,omitempty"`
+}
+
+// Refusal names an origin a parent will not take from a child, and why.
+type Refusal struct {
+	Origin string `json:"origin"`
+	Reason string `json:"reason"`
 }
 
 // FetchReq asks for a segment file recorded by Origin, from Offset on, or
@@ -195,7 +224,14 @@ func WriteFrame(w io.Writer, t MsgType, v any) error {
 	return err
 }
 
-// ReadFrame reads one frame of at most limit payload bytes.
+// frameChunk is how much of a frame's payload ReadFrame allocates before
+// any of it has arrived; beyond it the buffer grows as bytes arrive.
+const frameChunk = 64 << 10
+
+// ReadFrame reads one frame of at most limit payload bytes. It does not
+// trust the announced length with memory: the payload buffer starts at
+// frameChunk at most and at most doubles what has actually arrived, so a
+// peer that announces a large frame and sends little costs little.
 func ReadFrame(r io.Reader, limit int) (MsgType, []byte, error) {
 	var h [headerLen]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
@@ -212,12 +248,20 @@ func ReadFrame(r io.Reader, limit int) (MsgType, []byte, error) {
 	if int64(n) > int64(limit) {
 		return 0, nil, &FrameError{fmt.Sprintf("%s frame of %d bytes exceeds the %d-byte limit", t, n, limit)}
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	size := int(n)
+	payload := make([]byte, 0, min(size, frameChunk))
+	for len(payload) < size {
+		if len(payload) == cap(payload) {
+			payload = slices.Grow(payload, min(len(payload), size-len(payload)))
 		}
-		return 0, nil, fmt.Errorf("read %s payload: %w", t, err)
+		got, err := io.ReadFull(r, payload[len(payload):min(cap(payload), size)])
+		payload = payload[:len(payload)+got]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, nil, fmt.Errorf("read %s payload: %w", t, err)
+		}
 	}
 	return t, payload, nil
 }
