@@ -79,6 +79,10 @@ type Federation struct {
 	LinkDownAfter Duration  `yaml:"link_down_after"`
 	MaxClockSkew  Duration  `yaml:"max_clock_skew"`
 	Fragments     Fragments `yaml:"fragments"`
+	// Descendants names, per child, the nodes below it whose events it may
+	// forward, for a parent that keeps no catalogue; with a catalogue, its
+	// subtree counts too. A child may always send its own events.
+	Descendants map[string][]string `yaml:"descendants"`
 }
 
 // Fragments is a parent's replication of its children's segment files
@@ -86,8 +90,8 @@ type Federation struct {
 type Fragments struct {
 	Policy    string            `yaml:"policy"`     // all | referenced | none (default all)
 	Children  map[string]string `yaml:"children"`   // per-child policy overrides
-	ChildMbps float64           `yaml:"child_mbps"` // cap per child link, Mbit/s (0: none)
-	TotalMbps float64           `yaml:"total_mbps"` // cap over all parallel downloads, Mbit/s (0: none)
+	ChildMbps float64           `yaml:"child_mbps"` // cap per child link, Mbit/s (default 20; 0: none)
+	TotalMbps float64           `yaml:"total_mbps"` // cap over all parallel downloads, Mbit/s (default 50; 0: none)
 	// Backfill is how far back the parent compares a child's index with its
 	// own after every reconnect (default 7 days).
 	Backfill Duration `yaml:"backfill"`
@@ -171,6 +175,17 @@ const (
 	minRetentionDays     = 30 // NVMS-6.10: never less than 30 days
 )
 
+// Federation defaults (README, Configuration reference).
+const (
+	// DefaultHeartbeat is the ping period: a child gives a silent parent
+	// up after 2.5 of them and links to another replica.
+	DefaultHeartbeat = time.Second
+	// Fragment bandwidth caps, Mbit/s, when the file leaves them out; a
+	// 0 written out means no cap (applyCapDefaults).
+	DefaultChildMbps = 20
+	DefaultTotalMbps = 50
+)
+
 func (c *Config) applyDefaults() {
 	if c.Node.DataDir == "" {
 		c.Node.DataDir = "./data"
@@ -207,7 +222,7 @@ func (c *Config) applyDefaults() {
 	}
 	f := &c.Federation
 	if f.Heartbeat == 0 {
-		f.Heartbeat = Duration(5 * time.Second)
+		f.Heartbeat = Duration(DefaultHeartbeat)
 	}
 	if f.LinkDownAfter == 0 {
 		f.LinkDownAfter = Duration(30 * time.Second)
@@ -437,6 +452,16 @@ func (c *Config) validateFederation(bad func(key, format string, args ...any) er
 	}
 	if f.Fragments.ChildMbps < 0 || f.Fragments.TotalMbps < 0 {
 		return bad("federation.fragments", "bandwidth caps must not be negative")
+	}
+	for child, ids := range f.Descendants {
+		if !idPattern.MatchString(child) {
+			return bad("federation.descendants", "%q is not a node ID", child)
+		}
+		for i, id := range ids {
+			if !idPattern.MatchString(id) {
+				return bad(fmt.Sprintf("federation.descendants.%s[%d]", child, i), "%q is not a node ID", id)
+			}
+		}
 	}
 	return nil
 }

@@ -161,7 +161,7 @@ func TestFederationKeys(t *testing.T) {
 		}
 	}
 	c, err := Parse([]byte(base+"federation: {upstream: [\"region-a1:7443\", \"10.0.0.2:7443\"], tls: {ca: a, cert: b, key: c}}\n"), Options{})
-	if err != nil || !c.Federation.Enabled() || c.Federation.Heartbeat.Std() != 5*time.Second {
+	if err != nil || !c.Federation.Enabled() || c.Federation.Heartbeat.Std() != time.Second {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
@@ -235,6 +235,46 @@ func TestSFTPKeys(t *testing.T) {
 		var ke *KeyError
 		if !errors.As(err, &ke) || ke.Key != key {
 			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+}
+
+// The federation defaults are those the README's Configuration reference
+// shows; a cap written as 0 means no cap, one left out or empty the default.
+func TestFederationDefaults(t *testing.T) {
+	c, err := Parse([]byte("node: {id: site-1}\nfederation:\n  upstream: [region-a1:7443]\n  tls: {ca: a, cert: b, key: c}\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Federation
+	for _, d := range []struct {
+		key       string
+		got, want any
+	}{
+		{"heartbeat", f.Heartbeat.Std(), time.Second},
+		{"link_down_after", f.LinkDownAfter.Std(), 30 * time.Second},
+		{"max_clock_skew", f.MaxClockSkew.Std(), 2 * time.Second},
+		{"fragments.policy", f.Fragments.Policy, "all"},
+		{"fragments.backfill", f.Fragments.Backfill.Std(), 168 * time.Hour},
+		{"fragments.child_mbps", f.Fragments.ChildMbps, 20.0},
+		{"fragments.total_mbps", f.Fragments.TotalMbps, 50.0},
+	} {
+		if d.got != d.want {
+			t.Errorf("federation.%s defaults to %v, the README says %v", d.key, d.got, d.want)
+		}
+	}
+	for yaml, want := range map[string][2]float64{
+		"fragments: {child_mbps: 0, total_mbps: 0}\n": {0, 0}, // explicitly none
+		"fragments: {child_mbps: 5}\n":                {5, 50},
+		"fragments: {child_mbps: , total_mbps: ~}\n":  {20, 50}, // left empty: the defaults
+		"fragments: {policy: none}\n":                 {20, 50},
+	} {
+		c, err := Parse([]byte("node: {id: region}\nfederation:\n  listen: 0.0.0.0:7443\n  tls: {ca: a, cert: b, key: c}\n  "+yaml), Options{})
+		if err != nil {
+			t.Fatalf("%q: %v", yaml, err)
+		}
+		if got := [2]float64{c.Federation.Fragments.ChildMbps, c.Federation.Fragments.TotalMbps}; got != want {
+			t.Errorf("%q: caps %v, want %v", yaml, got, want)
 		}
 	}
 }

@@ -73,10 +73,47 @@ func Parse(b []byte, o Options) (*Config, error) {
 		return nil, explainDecode(err, lines)
 	}
 	c.applyDefaults()
+	c.applyCapDefaults(doc)
 	if err := c.validate(lines, o.AllowShortRetention); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// applyCapDefaults caps fragment downloads unless the file says otherwise:
+// a cap left out (or left empty) gets its default, while 0 written out
+// means no cap, so the zero value cannot stand for both.
+func (c *Config) applyCapDefaults(doc *yaml.Node) {
+	f := &c.Federation.Fragments
+	if !given(doc, "federation", "fragments", "child_mbps") {
+		f.ChildMbps = DefaultChildMbps
+	}
+	if !given(doc, "federation", "fragments", "total_mbps") {
+		f.TotalMbps = DefaultTotalMbps
+	}
+}
+
+// given reports whether the mapping path leads to a value that is not null.
+func given(n *yaml.Node, path ...string) bool {
+	for _, key := range path {
+		for n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n == nil || n.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n != nil && n.Tag != "!!null"
 }
 
 // checkKeys walks the YAML tree against the struct's yaml tags, rejecting

@@ -53,6 +53,102 @@ func (c *Catalogue) Children(id string) []Node {
 	return out
 }
 
+// Tier returns the replicas of node's parent tier, by ID: node itself and
+// every node of the same role and parent that shares its non-empty tier.
+// A node without a tier stands alone; an unknown node has none.
+func (c *Catalogue) Tier(node string) []string {
+	n, ok := c.nodes[node]
+	if !ok {
+		return nil
+	}
+	if n.Tier == "" {
+		return []string{node}
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(c.nodes)) {
+		if sameTier(n, c.nodes[k]) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// sameTier reports whether b stands in for a: a itself, or a replica of
+// a's tier. Members must share role and parent too, so a tier name given
+// to a node elsewhere in the tree lends it nothing.
+func sameTier(a, b Node) bool {
+	return a.ID == b.ID || a.Tier != "" && b.Tier == a.Tier && b.Role == a.Role && b.Parent == a.Parent
+}
+
+// MaySpeakFor reports whether events of origin may arrive over child's
+// link: origin is child itself, or a descendant of child or of any replica
+// of child's tier (the descendants of a dead replica fail over to its
+// peers). An origin the catalogue does not know is refused.
+func (c *Catalogue) MaySpeakFor(child, origin string) bool {
+	if origin == child {
+		return true
+	}
+	ch, ok := c.nodes[child]
+	if !ok {
+		return false
+	}
+	o, ok := c.nodes[origin]
+	if !ok {
+		return false
+	}
+	// ranks fall down the tree so there is no cycle, but bound the walk
+	// anyway: a catalogue is data from elsewhere
+	for range len(c.nodes) {
+		if o.Parent == "" {
+			return false
+		}
+		p, ok := c.nodes[o.Parent]
+		if !ok {
+			return false
+		}
+		if sameTier(ch, p) {
+			return true
+		}
+		o = p
+	}
+	return false
+}
+
+// Subtree lists, by ID, every node MaySpeakFor allows over node's link
+// besides node itself: the descendants of node and of the other replicas
+// of its tier. It is empty for a leaf and for an unknown node.
+func (c *Catalogue) Subtree(node string) []string {
+	top := c.Tier(node)
+	if len(top) == 0 {
+		return nil
+	}
+	children := map[string][]string{}
+	for id, n := range c.nodes {
+		if n.Parent != "" {
+			children[n.Parent] = append(children[n.Parent], id)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range top {
+		seen[id] = true
+	}
+	var out []string
+	queue := slices.Clone(top)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, ch := range children[id] {
+			if !seen[ch] {
+				seen[ch] = true
+				out = append(out, ch)
+				queue = append(queue, ch)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Camera returns camera id of site.
 func (c *Catalogue) Camera(site, id string) (Camera, bool) {
 	cam, ok := c.cameras[CameraKey(site, id)]

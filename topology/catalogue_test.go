@@ -1,6 +1,10 @@
 package topology
 
 import (
+	"encoding/json"
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -214,5 +218,135 @@ func TestCommandCodec(t *testing.T) {
 	}
 	if a := got.Camera.Analytics.ANPR; !a.Enabled || a.FPS != 3 {
 		t.Fatalf("v1 camera migrated to %+v", got.Camera)
+	}
+}
+
+// tiered is a centre with a region tier of three replicas (region-a1..a3,
+// the Raft members of that tier), a lone region and their sites.
+func tiered(t testing.TB) *Catalogue {
+	t.Helper()
+	replica := func(id string, addrs ...string) Command {
+		c := putNode(id, RoleRegion, "centre", addrs...)
+		c.Node.Tier = "region-a"
+		return c
+	}
+	decoy := putNode("site-w", RoleSite, "region-a3")
+	decoy.Node.Tier = "region-a" // a tier name elsewhere in the tree lends nothing
+	return mustApply(t, emptyCatalogue(),
+		putNode("centre", RoleCentre, "", "centre-1:7443"),
+		replica("region-a1", "region-a1:7443"),
+		replica("region-a2", "region-a2:7443", "10.0.0.2:7443"),
+		replica("region-a3", "region-a3:7443", "region-a2:7443"),
+		putNode("region-b", RoleRegion, "centre", "region-b:7443"),
+		putNode("site-x", RoleSite, "region-a1"),
+		putNode("site-y", RoleSite, "region-a2"),
+		putNode("site-z", RoleSite, "region-b"),
+		decoy,
+	)
+}
+
+func TestTierMaySpeakFor(t *testing.T) {
+	c := tiered(t)
+	if got := c.Tier("region-a2"); !slices.Equal(got, []string{"region-a1", "region-a2", "region-a3"}) {
+		t.Fatalf("tier of region-a2: %v", got)
+	}
+	if got := c.Tier("site-w"); !slices.Equal(got, []string{"site-w"}) {
+		t.Fatalf("tier of the decoy: %v", got)
+	}
+	for _, tc := range []struct {
+		child, origin string
+		want          bool
+	}{
+		{"site-x", "site-x", true},
+		{"region-a1", "site-x", true},
+		{"region-a2", "site-x", true}, // site-x failed over from a1 to a2
+		{"region-a3", "site-y", true},
+		{"region-a1", "site-w", true},
+		{"centre", "site-x", true},
+		{"region-b", "site-z", true},
+		{"site-x", "site-y", false},
+		{"region-b", "site-x", false},
+		{"region-a1", "site-z", false},
+		{"region-a1", "region-a2", false}, // a peer is not a descendant
+		{"region-a1", "centre", false},
+		{"site-w", "site-x", false}, // shares the tier name, not the tier
+		{"region-a1", "ghost", false},
+		{"ghost", "site-x", false},
+	} {
+		if got := c.MaySpeakFor(tc.child, tc.origin); got != tc.want {
+			t.Errorf("MaySpeakFor(%s, %s) = %v, want %v", tc.child, tc.origin, got, tc.want)
+		}
+	}
+	for node, want := range map[string][]string{
+		"region-a1": {"site-w", "site-x", "site-y"},
+		"region-a3": {"site-w", "site-x", "site-y"},
+		"region-b":  {"site-z"},
+		"centre":    {"region-a1", "region-a2", "region-a3", "region-b", "site-w", "site-x", "site-y", "site-z"},
+		"site-x":    nil,
+		"ghost":     nil,
+	} {
+		if got := c.Subtree(node); !slices.Equal(got, want) {
+			t.Errorf("Subtree(%s) = %v, want %v", node, got, want)
+		}
+	}
+	// a catalogue whose parent links loop (never built by apply) ends the walk
+	loop := tiered(t)
+	loop.nodes = maps.Clone(loop.nodes)
+	loop.nodes["centre"] = Node{ID: "centre", Role: RoleCentre, Parent: "site-x"}
+	if loop.MaySpeakFor("region-b", "site-x") {
+		t.Fatal("walk through a cycle granted")
+	}
+	_ = loop.Subtree("centre")
+}
+
+func TestSliceNamesEveryReplica(t *testing.T) {
+	c := tiered(t)
+	s, err := c.SliceFor("site-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the parent first, then its peers, each address once
+	want := []string{"region-a1:7443", "region-a2:7443", "10.0.0.2:7443", "region-a3:7443"}
+	if !slices.Equal(s.Upstream, want) || s.Subtree != nil {
+		t.Fatalf("site slice: upstream %v, subtree %v; want upstream %v", s.Upstream, s.Subtree, want)
+	}
+	if s, _ := c.SliceFor("site-z"); !slices.Equal(s.Upstream, []string{"region-b:7443"}) {
+		t.Fatalf("untiered parent: upstream %v", s.Upstream)
+	}
+	r, err := c.SliceFor("region-a2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Subtree, []string{"site-w", "site-x", "site-y"}) || !slices.Equal(r.Upstream, []string{"centre-1:7443"}) {
+		t.Fatalf("replica slice: subtree %v, upstream %v", r.Subtree, r.Upstream)
+	}
+	b, _ := json.Marshal(r)
+	back, err := ParseSlice(b)
+	if err != nil || !reflect.DeepEqual(back, r) {
+		t.Fatalf("slice round trip: %v\n%+v\n%+v", err, back, r)
+	}
+	for _, bad := range []struct{ subtree, want string }{
+		{`["bad id"]`, "subtree node"},
+		{`["a"]`, "the node itself"},
+		{`["b","b"]`, "twice"},
+		{`"b"`, "cannot unmarshal"},
+	} {
+		in := `{"schema":2,"node":"a","role":"region","cameras":[],"policy":{"node":"a","fragments":"all"},"revoked_nodes":[],"subtree":` + bad.subtree + `}`
+		if _, err := ParseSlice([]byte(in)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("subtree %s: got %v, want %q", bad.subtree, err, bad.want)
+		}
+	}
+	// the tier survives a snapshot; a bad one is refused like an ID
+	snap, err := EncodeSnapshot(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeSnapshot(snap); err != nil || !got.Equal(c) {
+		t.Fatalf("snapshot with tiers: %v", err)
+	}
+	badTier := putNode("region-x", RoleRegion, "centre")
+	badTier.Node.Tier = "bad tier"
+	if _, err := c.apply(badTier); err == nil || CodeOf(err) != CodeInvalid || !strings.Contains(err.Error(), "tier") {
+		t.Fatalf("bad tier: %v", err)
 	}
 }

@@ -90,7 +90,12 @@ func FuzzParseSlice(f *testing.F) {
 	}
 	b, _ := json.Marshal(s)
 	f.Add(b)
+	if r, err := sample(f).SliceFor("region-a"); err == nil {
+		b, _ := json.Marshal(r)
+		f.Add(b) // with a subtree
+	}
 	f.Add([]byte(`{"schema":2,"node":"a","role":"site","cameras":[],"policy":{"node":"a","fragments":"all"},"revoked_nodes":[]}`))
+	f.Add([]byte(`{"schema":2,"node":"a","role":"region","cameras":[],"policy":{"node":"a","fragments":"all"},"revoked_nodes":[],"subtree":["b","c"]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := ParseSlice(b)
 		if err != nil {

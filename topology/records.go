@@ -36,6 +36,11 @@ type Node struct {
 	// CertSerial is the certificate serial (hex), as revocation lists name it.
 	CertSerial string `json:"cert_serial,omitempty"`
 	Revoked    bool   `json:"revoked,omitempty"`
+	// Tier groups the replicas of one parent tier (e.g. region-a1,
+	// region-a2, region-a3, the members of its Raft group): nodes of the
+	// same role and parent sharing a non-empty tier stand in for each
+	// other, so a child of any of them may link to any of them.
+	Tier string `json:"tier,omitempty"`
 }
 
 // ANPR is a camera's plate-reading settings.

@@ -20,7 +20,7 @@ type Slice struct {
 	Role     string   `json:"role"`
 	Revision uint64   `json:"revision"` // catalogue revision it was cut from
 	Parent   string   `json:"parent,omitempty"`
-	Upstream []string `json:"upstream,omitempty"` // the parent's addresses
+	Upstream []string `json:"upstream,omitempty"` // the addresses of the parent and of its tier's other replicas
 	Revoked  bool     `json:"revoked,omitempty"`  // this node itself is revoked
 	Cameras  []Camera `json:"cameras"`
 	Zones    []Zone   `json:"zones,omitempty"` // the zones its cameras name
@@ -28,6 +28,11 @@ type Slice struct {
 	// RevokedNodes lists every revoked node of the catalogue, so that links
 	// refuse them even while the parent is unreachable.
 	RevokedNodes []RevokedNode `json:"revoked_nodes"`
+	// Subtree lists the nodes whose events may reach this node over its
+	// children's links (Catalogue.Subtree): the descendants of this node
+	// and of the other replicas of its tier. A parent that keeps no
+	// catalogue replica of its own authorises its children from it.
+	Subtree []string `json:"subtree,omitempty"`
 }
 
 // RevokedNode identifies a revoked node's certificate.
@@ -58,8 +63,19 @@ func (c *Catalogue) SliceFor(node string) (*Slice, error) {
 		s.Policy = p
 	}
 	if n.Parent != "" {
-		s.Upstream = slices.Clone(c.nodes[n.Parent].Addresses)
+		// the parent first, then its tier's other replicas, so the child
+		// fails over to any of them
+		seen := map[string]bool{}
+		for _, id := range append([]string{n.Parent}, c.Tier(n.Parent)...) {
+			for _, a := range c.nodes[id].Addresses {
+				if !seen[a] {
+					seen[a] = true
+					s.Upstream = append(s.Upstream, a)
+				}
+			}
+		}
 	}
+	s.Subtree = c.Subtree(node)
 	zones := map[string]bool{}
 	for _, cam := range s.Cameras {
 		if cam.Zone != "" && !zones[cam.Zone] {
@@ -151,6 +167,17 @@ func ParseSlice(b []byte) (*Slice, error) {
 		if err := n.check(); err != nil {
 			return nil, fmt.Errorf("catalogue slice: revoked node: %w", err)
 		}
+	}
+	s.Subtree = nilIfEmpty(s.Subtree)
+	below := map[string]bool{}
+	for _, id := range s.Subtree {
+		if err := checkID("catalogue slice: subtree node", id); err != nil {
+			return nil, err
+		}
+		if id == s.Node || below[id] {
+			return nil, invalidf("catalogue slice of %s: subtree names %s twice or the node itself", s.Node, id)
+		}
+		below[id] = true
 	}
 	if s.Cameras == nil {
 		s.Cameras = []Camera{}

@@ -159,6 +159,11 @@ func (n *Node) check() error {
 			return invalidf("node %s cannot be its own parent", n.ID)
 		}
 	}
+	if n.Tier != "" {
+		if err := checkID("node "+n.ID+": tier", n.Tier); err != nil {
+			return err
+		}
+	}
 	if err := checkText("node "+n.ID+": name", n.Name); err != nil {
 		return err
 	}
