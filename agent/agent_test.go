@@ -379,7 +379,7 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	}
 	for _, s := range want {
 		local := filepath.Join(dir, "site", "archive", filepath.FromSlash(s.Path))
-		replica := filepath.Join(dir, "centre", "archive", "site", filepath.FromSlash(s.Path))
+		replica := filepath.Join(dir, "centre", "archive", archive.ReplicaDir, "site", filepath.FromSlash(s.Path))
 		if a, b := mediatest.SHA256(t, local), mediatest.SHA256(t, replica); a != b || a != s.SHA256 {
 			t.Errorf("%s: site %s, centre %s, index %s", s.Path, a, b, s.SHA256)
 		}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/replicate"
@@ -54,7 +56,9 @@ func (a *Agent) openFederation() error {
 				Reconcile: a.reconcile,
 				Backfill:  f.Fragments.Backfill.Std(),
 			},
-			Slices: a.childSlices(),
+			Slices:        a.childSlices(),
+			MaySpeakFor:   a.maySpeakFor,
+			OnIncarnation: a.recordIncarnation,
 		})
 		if err != nil {
 			_ = a.fetchQ.Close()
@@ -70,6 +74,27 @@ func (a *Agent) openFederation() error {
 		})
 	}
 	return nil
+}
+
+// maySpeakFor says whether child may send events of origin (besides its
+// own): the configuration's descendants, and the catalogue's subtree when
+// this node keeps a catalogue replica.
+func (a *Agent) maySpeakFor(child, origin string) bool {
+	if slices.Contains(a.cfg.Federation.Descendants[child], origin) {
+		return true
+	}
+	return a.topo != nil && a.topo.Catalogue().MaySpeakFor(child, origin)
+}
+
+// recordIncarnation puts a descendant's restart with an empty store on
+// this node's audit chain, so that the loss is on record at every ancestor.
+func (a *Agent) recordIncarnation(child, origin string, inc, previous uint64) {
+	if a.audit == nil {
+		return
+	}
+	_, _ = a.audit.Record(audit.Entry{User: "system", Action: audit.ActionNodeRestarted, Object: origin,
+		Detail: fmt.Sprintf("%s started again with an empty store (incarnation %d, created %s, after incarnation %d), reported by %s",
+			origin, inc, event.IncarnationTime(inc).Format(time.RFC3339), previous, child)})
 }
 
 // references says what a plate read or a camera alarm points to, for the
@@ -122,7 +147,11 @@ func (a *Agent) listIndex(since time.Time) ([]federation.IndexEntry, error) {
 			}
 			s.Camera = camera
 			if origin != a.cfg.Node.ID {
-				s.Path = strings.TrimPrefix(s.Path, origin+"/") // a replica's path in its origin's layout
+				rel, ok := archive.ReplicaRel(origin, s.Path) // .replicas/O/Camera1/... -> Camera1/...
+				if !ok {
+					continue // not in origin's replica folder: kuzet archive verify reports it
+				}
+				s.Path = rel
 			}
 			out = append(out, federation.IndexEntry{Origin: origin, Segment: s})
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
@@ -31,7 +32,7 @@ func TestOnDemandThroughRegion(t *testing.T) {
 	centre, _ := startAgent(t, fmt.Sprintf(`
 node: {id: centre, data_dir: %s/centre}
 http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s, fragments: {policy: none}}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s, fragments: {policy: none}, descendants: {region: [site]}}
 rtsp: {listen: "127.0.0.1:0"}
 `, dir, tls("centre")))
 	regionYAML := func(policy string) string {
@@ -91,13 +92,13 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	for _, s := range segs[1:3] {
 		local := filepath.Join(dir, "site", "archive", filepath.FromSlash(s.Path))
 		for _, node := range []string{"centre", "region"} {
-			replica := filepath.Join(dir, node, "archive", "site", filepath.FromSlash(s.Path))
+			replica := filepath.Join(dir, node, "archive", archive.ReplicaDir, "site", filepath.FromSlash(s.Path))
 			if a, b := mediatest.SHA256(t, local), mediatest.SHA256(t, replica); a != b {
 				t.Errorf("%s at %s: %s, site %s", s.Path, node, b, a)
 			}
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "centre", "archive", "site", filepath.FromSlash(segs[0].Path))); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "centre", "archive", archive.ReplicaDir, "site", filepath.FromSlash(segs[0].Path))); err == nil {
 		t.Error("a segment outside the range was fetched")
 	}
 

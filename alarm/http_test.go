@@ -52,16 +52,16 @@ func TestHTTPHandler(t *testing.T) {
 	defer srv.Close()
 	c := apiClient{t, srv}
 
-	n.emit(event.KindAlarmRaised, "Camera1", "camera_offline", "camera_offline:Camera1", event.SeverityMedium, "offline")
+	e1 := n.emit(event.KindAlarmRaised, "Camera1", "camera_offline", "camera_offline:Camera1", event.SeverityMedium, "offline")
 	n.clock.Add(time.Second)
-	n.emit(event.KindAlarmRaised, "Camera2", "tamper_covered", "tamper_covered:Camera2", event.SeverityGrave, "covered")
+	e2 := n.emit(event.KindAlarmRaised, "Camera2", "tamper_covered", "tamper_covered:Camera2", event.SeverityGrave, "covered")
 	n.clock.Add(time.Second)
 	// a key holding '/' (a parent's replicated camera) must still be addressable
-	n.emit(event.KindAlarmRaised, "site-9/Camera1", "archive_write_failed", "archive_write_failed:site-9/Camera1",
+	e3 := n.emit(event.KindAlarmRaised, "site-9/Camera1", "archive_write_failed", "archive_write_failed:site-9/Camera1",
 		event.SeverityMinor, "disk")
-	offline := alarmID("site-1", "camera_offline:Camera1", 1)
-	covered := alarmID("site-1", "tamper_covered:Camera2", 2)
-	slashed := alarmID("site-1", "archive_write_failed:site-9/Camera1", 3)
+	offline := alarmID("site-1", "camera_offline:Camera1", e1.Seq)
+	covered := alarmID("site-1", "tamper_covered:Camera2", e2.Seq)
+	slashed := alarmID("site-1", "archive_write_failed:site-9/Camera1", e3.Seq)
 
 	list := func(query string) []Alarm {
 		t.Helper()

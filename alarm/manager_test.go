@@ -42,7 +42,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after the raise: %+v", as)
 	}
 	a := as[0]
-	id := "site-1:camera_offline:Camera1:" + "1"
+	id := alarmID("site-1", "camera_offline:Camera1", first.Seq)
 	if a.ID != id || a.State != StateRaised || a.Count != 1 || a.Severity != event.SeverityMedium ||
 		a.Camera != "Camera1" || a.Origin != "site-1" || a.RaiseEvent != first.ID() || !a.Raised.Equal(first.Time) {
 		t.Fatalf("raised alarm: %+v", a)
@@ -138,9 +138,9 @@ func TestLifecycle(t *testing.T) {
 func TestEscalation(t *testing.T) {
 	n := newNode(t, "site-1", Options{Rules: Rules{Escalate: map[event.Severity]time.Duration{
 		event.SeverityMinor: time.Minute, event.SeverityMedium: 2 * time.Minute, event.SeverityGrave: 3 * time.Minute}}})
-	n.emit(event.KindAlarmRaised, "", "disk_floor", "disk_floor", event.SeverityMinor, "low disk")
-	n.emit(event.KindAlarmRaised, "Camera2", "camera_offline", "camera_offline:Camera2", event.SeverityMinor, "offline")
-	idA, idB := alarmID("site-1", "disk_floor", 1), alarmID("site-1", "camera_offline:Camera2", 2)
+	ea := n.emit(event.KindAlarmRaised, "", "disk_floor", "disk_floor", event.SeverityMinor, "low disk")
+	eb := n.emit(event.KindAlarmRaised, "Camera2", "camera_offline", "camera_offline:Camera2", event.SeverityMinor, "offline")
+	idA, idB := alarmID("site-1", "disk_floor", ea.Seq), alarmID("site-1", "camera_offline:Camera2", eb.Seq)
 	if _, err := n.m.Ack(idB, "op", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +187,8 @@ func TestEscalation(t *testing.T) {
 // and bad operator input are refused with errors that say so.
 func TestClearBeforeAckAndRefusals(t *testing.T) {
 	n := newNode(t, "site-1", Options{Rules: Rules{Severity: map[string]event.Severity{"camera_offline": event.SeverityGrave}}})
-	n.emit(event.KindAlarmRaised, "Camera1", "camera_offline", "camera_offline:Camera1", event.SeverityMedium, "offline")
-	id := alarmID("site-1", "camera_offline:Camera1", 1)
+	e := n.emit(event.KindAlarmRaised, "Camera1", "camera_offline", "camera_offline:Camera1", event.SeverityMedium, "offline")
+	id := alarmID("site-1", "camera_offline:Camera1", e.Seq)
 	if a, _ := n.m.Get(id); a.Severity != event.SeverityGrave {
 		t.Fatalf("severity override: %+v", a)
 	}

@@ -188,6 +188,12 @@ func (d Deps) correctPlate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
+	// the index follows the log on its own; bring it up to this
+	// correction now, so the answer and the next request see it
+	if err := d.Plates.Sync(d.Events, anpr.KindPlateRead); err != nil {
+		writeError(w, http.StatusInternalServerError, "correction stored, index not updated: "+err.Error())
+		return
+	}
 	if d.Audit != nil {
 		d.Audit(r, "plate.correct", id, entry.Plate+" -> "+plate+" "+body.Comment)
 	}

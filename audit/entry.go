@@ -31,6 +31,7 @@ const (
 	ActionConfigChange   = "config.change"
 	ActionTopologyChange = "topology.change"
 	ActionUserChange     = "user.change"
+	ActionNodeRestarted  = "node.restarted" // a descendant came back with an empty store
 )
 
 // Entry is one user action as the caller describes it. Its fields match

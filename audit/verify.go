@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -35,7 +36,8 @@ type Problem struct {
 	Kind     string `json:"kind"`
 	Detail   string `json:"detail"`
 
-	idx int // order in the input, for sorting
+	idx int    // order in the input, for sorting
+	inc uint64 // the origin's incarnation
 }
 
 func (p Problem) String() string {
@@ -46,22 +48,47 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: event %s (audit seq %d, log position %d): %s", p.Kind, where, p.AuditSeq, p.Pos, p.Detail)
 }
 
-// Chain summarises one origin's audit chain.
+// Chain summarises one origin's audit chain. Each incarnation of an
+// origin (a node that started again with an empty store) has a chain of
+// its own, starting at audit seq 1.
 type Chain struct {
-	Origin  string    `json:"origin"`
-	Entries int       `json:"entries"`
-	First   uint64    `json:"first_seq"`
-	Last    uint64    `json:"last_seq"`
-	Head    string    `json:"head"` // hash of the highest sequence
-	LastAt  time.Time `json:"last_time"`
-	OK      bool      `json:"ok"`
+	Origin      string    `json:"origin"`
+	Incarnation uint64    `json:"incarnation,omitempty"`
+	Started     time.Time `json:"started,omitzero"` // when that incarnation's store was created
+	Entries     int       `json:"entries"`
+	First       uint64    `json:"first_seq"`
+	Last        uint64    `json:"last_seq"`
+	Head        string    `json:"head"` // hash of the highest sequence
+	LastAt      time.Time `json:"last_time"`
+	OK          bool      `json:"ok"`
 }
 
-// Report is the result of checking a log's audit chains.
+// Report is the result of checking a log's audit chains. OK means no
+// chain was tampered with; Intact also means no origin restarted with an
+// empty store, which may have taken with it audit entries its parents
+// never received.
 type Report struct {
 	OK       bool      `json:"ok"`
+	Intact   bool      `json:"intact"`
 	Chains   []Chain   `json:"chains"`
 	Problems []Problem `json:"problems"`
+	Restarts []Restart `json:"restarts"`
+}
+
+// Restart is an origin whose chain starts again: a new incarnation.
+type Restart struct {
+	Origin      string    `json:"origin"`
+	Incarnation uint64    `json:"incarnation"`
+	Started     time.Time `json:"started"`
+	Previous    uint64    `json:"previous_incarnation"`
+	// PreviousLast is the last audit seq of the previous incarnation held
+	// here: entries after it, if any were made, are lost with its store.
+	PreviousLast uint64 `json:"previous_last_seq"`
+}
+
+func (r Restart) String() string {
+	return fmt.Sprintf("%s restarted with an empty store at %s (incarnation %d after %d, whose chain here ends at audit seq %d; anything it recorded later was lost with its store)",
+		r.Origin, r.Started.UTC().Format(time.RFC3339), r.Incarnation, r.Previous, r.PreviousLast)
 }
 
 // Verify checks every origin's chain independently and returns what is
@@ -78,8 +105,12 @@ type item struct {
 
 // Check is Verify with a summary of each chain.
 func Check(events []event.Event) Report {
-	byOrigin := map[string][]item{}
-	var origins []string
+	type chainKey struct {
+		origin string
+		inc    uint64
+	}
+	byOrigin := map[chainKey][]item{}
+	var origins []chainKey
 	var problems []Problem
 	for i, e := range events {
 		if e.Kind != Kind {
@@ -89,42 +120,50 @@ func Check(events []event.Event) Report {
 		p, err := decodePayload(e.Payload)
 		if err != nil {
 			problems = append(problems, Problem{Origin: e.Origin, EventID: e.ID(), Pos: pos, AuditSeq: p.Seq,
-				Kind: ProblemMalformed, Detail: err.Error(), idx: i})
+				Kind: ProblemMalformed, Detail: err.Error(), idx: i, inc: e.Inc})
 			continue
 		}
-		if _, ok := byOrigin[e.Origin]; !ok {
-			origins = append(origins, e.Origin)
+		k := chainKey{e.Origin, e.Inc}
+		if _, ok := byOrigin[k]; !ok {
+			origins = append(origins, k)
 		}
-		byOrigin[e.Origin] = append(byOrigin[e.Origin], item{ev: e, p: p, idx: i})
+		byOrigin[k] = append(byOrigin[k], item{ev: e, p: p, idx: i})
 	}
-	slices.Sort(origins)
-	rep := Report{Chains: []Chain{}}
-	for _, o := range origins {
-		c, ps := checkChain(o, byOrigin[o])
+	slices.SortFunc(origins, func(a, b chainKey) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.inc, b.inc)) })
+	rep := Report{Chains: []Chain{}, Restarts: []Restart{}}
+	for i, o := range origins {
+		c, ps := checkChain(o.origin, byOrigin[o])
+		c.Incarnation, c.Started = o.inc, event.IncarnationTime(o.inc)
 		problems = append(problems, ps...)
 		rep.Chains = append(rep.Chains, c)
+		if i > 0 && origins[i-1].origin == o.origin {
+			prev := rep.Chains[len(rep.Chains)-2]
+			rep.Restarts = append(rep.Restarts, Restart{Origin: o.origin, Incarnation: o.inc, Started: c.Started,
+				Previous: prev.Incarnation, PreviousLast: prev.Last})
+		}
 	}
 	slices.SortStableFunc(problems, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.idx, b.idx))
 	})
 	bad := map[string]bool{}
 	for _, p := range problems {
-		bad[p.Origin] = true
+		bad[p.Origin+"\x00"+strconv.FormatUint(p.inc, 10)] = true
 	}
-	for i := range rep.Chains {
-		rep.Chains[i].OK = !bad[rep.Chains[i].Origin]
+	for i, c := range rep.Chains {
+		rep.Chains[i].OK = !bad[c.Origin+"\x00"+strconv.FormatUint(c.Incarnation, 10)]
 	}
 	rep.Problems = problems
 	if rep.Problems == nil {
 		rep.Problems = []Problem{}
 	}
 	rep.OK = len(problems) == 0
+	rep.Intact = rep.OK && len(rep.Restarts) == 0
 	return rep
 }
 
 func problemAt(it item, kind, format string, args ...any) Problem {
 	return Problem{Origin: it.ev.Origin, EventID: it.ev.ID(), Pos: it.ev.Pos, AuditSeq: it.p.Seq,
-		Kind: kind, Detail: fmt.Sprintf(format, args...), idx: it.idx}
+		Kind: kind, Detail: fmt.Sprintf(format, args...), idx: it.idx, inc: it.ev.Inc}
 }
 
 func short(h string) string {
@@ -257,8 +296,9 @@ func VerifyFile(eventsDB string, out io.Writer) (bool, error) {
 	rep := Check(events)
 	rep.Problems = append(unreadable, rep.Problems...)
 	rep.OK = rep.OK && len(unreadable) == 0
+	rep.Intact = rep.Intact && rep.OK
 	writeReport(out, eventsDB, rep)
-	return rep.OK, nil
+	return rep.Intact, nil
 }
 
 func writeReport(out io.Writer, name string, rep Report) {
@@ -268,15 +308,24 @@ func writeReport(out io.Writer, name string, rep Report) {
 		if !c.OK {
 			state = "BROKEN"
 		}
+		if c.Incarnation != 0 {
+			state += fmt.Sprintf(" (incarnation %d, store created %s)", c.Incarnation, c.Started.UTC().Format(time.RFC3339))
+		}
 		fmt.Fprintf(out, "  %s: %d entries, seq %d..%d, head %s, last %s: %s\n",
 			c.Origin, c.Entries, c.First, c.Last, short(c.Head), c.LastAt.UTC().Format(time.RFC3339), state)
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(out, "  %s %s\n", p.Origin, p)
 	}
-	if rep.OK {
-		fmt.Fprintln(out, "ok: every audit chain is intact")
-	} else {
+	for _, r := range rep.Restarts {
+		fmt.Fprintf(out, "  RESTARTED: %s\n", r)
+	}
+	switch {
+	case !rep.OK:
 		fmt.Fprintf(out, "FAILED: %d problem(s)\n", len(rep.Problems))
+	case !rep.Intact:
+		fmt.Fprintf(out, "NOT INTACT: no entry was altered, but %d origin(s) restarted with an empty store\n", len(rep.Restarts))
+	default:
+		fmt.Fprintln(out, "ok: every audit chain is intact")
 	}
 }

@@ -32,9 +32,13 @@ const (
 )
 
 // Event is identified everywhere by Origin+Seq: Seq is gap-free and
-// monotonic per origin, assigned when the origin first stores it.
+// monotonic per origin incarnation, assigned when the origin first stores
+// it. Inc names the incarnation (see incarnation.go): the sequence of a
+// store that started empty begins just above Inc, so the Seqs of two
+// incarnations of one origin never meet and Origin+Seq stays unique.
 type Event struct {
 	Origin   string          `json:"origin"`
+	Inc      uint64          `json:"inc,omitempty"`
 	Seq      uint64          `json:"seq"`
 	Kind     string          `json:"kind"`
 	Time     time.Time       `json:"time"`

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -14,10 +15,14 @@ import (
 
 var (
 	bucketEvents  = []byte("events")  // local position -> Event
-	bucketHWM     = []byte("hwm")     // origin -> highest Seq stored
+	bucketHWM     = []byte("hwm")     // origin\0inc -> highest Seq stored (markKey)
 	bucketCursors = []byte("cursors") // sink name -> local position delivered
 	bucketUrgent  = []byte("urgent")  // "origin/seq" -> Event that overtook the ordered stream
+	bucketSeqPos  = []byte("seqpos")  // origin\0inc seq -> local position (seqPosKey)
+	bucketMeta    = []byte("meta")    // "incarnation" -> this store's incarnation
 )
+
+var metaIncarnation = []byte("incarnation")
 
 // Log is the node's durable event log. Every event, its own and those
 // received from children, gets the next local position; its own events also
@@ -32,6 +37,8 @@ type Log struct {
 	mu      sync.Mutex // serialises writers
 	lastPos uint64
 	lastSeq uint64 // this node's own Seq
+	inc     uint64 // this store's incarnation
+	fresh   bool   // the store was created by this open
 
 	// subscribers have their own lock, so that announcing an event never
 	// waits for another writer's commit
@@ -48,7 +55,7 @@ func OpenLog(path, origin string, logger *slog.Logger) (*Log, error) {
 	}
 	l := &Log{db: db, origin: origin, now: time.Now, logger: logger, subs: map[chan Event]struct{}{}, urgent: map[chan Event]struct{}{}}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEvents, bucketHWM, bucketCursors, bucketUrgent} {
+		for _, name := range [][]byte{bucketEvents, bucketHWM, bucketCursors, bucketUrgent, bucketSeqPos, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -56,7 +63,24 @@ func OpenLog(path, origin string, logger *slog.Logger) (*Log, error) {
 		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
 			l.lastPos = binary.BigEndian.Uint64(k)
 		}
-		if v := tx.Bucket(bucketHWM).Get([]byte(origin)); v != nil {
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(metaIncarnation); len(v) == 8 {
+			l.inc = binary.BigEndian.Uint64(v)
+		} else {
+			// a store made before incarnations keeps incarnation 0 and
+			// its numbering; an empty one starts a new incarnation
+			if l.lastPos == 0 {
+				l.inc, l.fresh = NewIncarnation(time.Now()), true
+			}
+			if err := meta.Put(metaIncarnation, u64(l.inc)); err != nil {
+				return err
+			}
+		}
+		if err := migrateMarks(tx); err != nil {
+			return err
+		}
+		l.lastSeq = l.inc
+		if v := tx.Bucket(bucketHWM).Get(markKey(origin, l.inc)); v != nil {
 			l.lastSeq = binary.BigEndian.Uint64(v)
 		}
 		return nil
@@ -65,8 +89,19 @@ func OpenLog(path, origin string, logger *slog.Logger) (*Log, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("init event log %s: %w", path, err)
 	}
+	if err := l.indexSeqs(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("index event log %s: %w", path, err)
+	}
 	return l, nil
 }
+
+// Incarnation is this store's incarnation (0: made before incarnations).
+func (l *Log) Incarnation() uint64 { return l.inc }
+
+// Fresh reports whether this open created the store: this node is a new
+// incarnation of its origin.
+func (l *Log) Fresh() bool { return l.fresh }
 
 // Close closes the store.
 func (l *Log) Close() error { return l.db.Close() }
@@ -79,6 +114,7 @@ func (l *Log) Append(e Event) (Event, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e.Origin = l.origin
+	e.Inc = l.inc
 	if e.Time.IsZero() {
 		e.Time = l.now()
 	}
@@ -94,7 +130,10 @@ func (l *Log) Append(e Event) (Event, error) {
 		if err := tx.Bucket(bucketEvents).Put(u64(e.Pos), b); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketHWM).Put([]byte(l.origin), u64(e.Seq))
+		if err := tx.Bucket(bucketSeqPos).Put(seqPosKey(l.origin, e.Inc, e.Seq), u64(e.Pos)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketHWM).Put(markKey(l.origin, l.inc), u64(e.Seq))
 	})
 	if err != nil {
 		return e, fmt.Errorf("store event %s: %w", e.Kind, err)
@@ -111,34 +150,59 @@ func (l *Log) Append(e Event) (Event, error) {
 	return e, nil
 }
 
-// Ingest stores events received from another node, in one durable commit.
-// An event at or below its origin's high-water mark is a replay and is
-// skipped, which makes redelivery harmless. via is appended to each stored
-// event's path. It returns the events stored.
+// Ingest stores events received from another node, in one durable commit,
+// strictly in order: an event is stored only when it is the next of its
+// origin's incarnation (Seq one above what is held). One at or below is a
+// replay and is skipped, which makes redelivery harmless; one above is a
+// gap, and neither it nor any later event of that incarnation in the batch
+// is stored: the sender must send what is missing first. via is appended
+// to each stored event's path. It returns the events stored.
 func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
+	stored, _, err := l.IngestOrdered(events, via)
+	return stored, err
+}
+
+// IngestOrdered is Ingest that also returns, for each incarnation whose
+// events in the batch did not follow on from what is held, the mark held.
+func (l *Log) IngestOrdered(events []Event, via string) (stored []Event, gaps []Mark, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var stored, firstSeen []Event
+	var firstSeen []Event
 	pos := l.lastPos
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		stored, firstSeen = stored[:0], firstSeen[:0]
+	err = l.db.Update(func(tx *bolt.Tx) error {
+		stored, firstSeen, gaps = stored[:0], firstSeen[:0], gaps[:0]
 		pos = l.lastPos
 		hwm := tx.Bucket(bucketHWM)
 		marks := map[string]uint64{}
+		blocked := map[string]bool{}
 		for _, e := range events {
 			if e.Origin == "" || e.Seq == 0 {
 				return fmt.Errorf("event without origin or seq from %s", via)
 			}
+			if e.Seq <= e.Inc {
+				return fmt.Errorf("event %s from %s: seq %d is not above its incarnation %d", e.ID(), via, e.Seq, e.Inc)
+			}
 			if e.Origin == l.origin {
 				continue // our own event coming back: never store it twice
 			}
-			mark, ok := marks[e.Origin]
+			key := string(markKey(e.Origin, e.Inc))
+			if blocked[key] {
+				continue
+			}
+			mark, ok := marks[key]
 			if !ok {
-				if v := hwm.Get([]byte(e.Origin)); v != nil {
+				mark = e.Inc
+				if v := hwm.Get([]byte(key)); v != nil {
 					mark = binary.BigEndian.Uint64(v)
 				}
+				marks[key] = mark
 			}
 			if e.Seq <= mark {
+				continue
+			}
+			if e.Seq > mark+1 {
+				blocked[key] = true
+				gaps = append(gaps, Mark{Origin: e.Origin, Inc: e.Inc, Seq: mark})
 				continue
 			}
 			pos++
@@ -154,6 +218,9 @@ func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
 			if err := tx.Bucket(bucketEvents).Put(u64(pos), b); err != nil {
 				return err
 			}
+			if err := tx.Bucket(bucketSeqPos).Put(seqPosKey(e.Origin, e.Inc, e.Seq), u64(pos)); err != nil {
+				return err
+			}
 			if Urgent(e) {
 				// the ordered copy is here: the early one is no longer needed
 				ub := tx.Bucket(bucketUrgent)
@@ -165,18 +232,18 @@ func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
 					firstSeen = append(firstSeen, e)
 				}
 			}
-			marks[e.Origin] = e.Seq
+			marks[key] = e.Seq
 			stored = append(stored, e)
 		}
-		for origin, m := range marks {
-			if err := hwm.Put([]byte(origin), u64(m)); err != nil {
+		for key, m := range marks {
+			if err := hwm.Put([]byte(key), u64(m)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ingest %d events from %s: %w", len(events), via, err)
+		return nil, nil, fmt.Errorf("ingest %d events from %s: %w", len(events), via, err)
 	}
 	l.lastPos = pos
 	for _, e := range stored {
@@ -186,7 +253,7 @@ func (l *Log) Ingest(events []Event, via string) ([]Event, error) {
 		// urgent, and it came in order first: pass it on ahead from here
 		l.notifyUrgent(e)
 	}
-	return stored, nil
+	return stored, gaps, nil
 }
 
 // Urgent reports whether e must overtake ordinary traffic on its way up:
@@ -200,7 +267,7 @@ func Urgent(e Event) bool {
 // ordered stream. It reports false when the event is already known, in
 // order or ahead. The ordered copy still arrives later through Ingest.
 func (l *Log) StoreUrgent(e Event, via string) (bool, error) {
-	if e.Origin == "" || e.Seq == 0 {
+	if e.Origin == "" || e.Seq == 0 || e.Seq <= e.Inc {
 		return false, fmt.Errorf("urgent event without origin or seq from %s", via)
 	}
 	if e.Origin == l.origin {
@@ -209,7 +276,7 @@ func (l *Log) StoreUrgent(e Event, via string) (bool, error) {
 	key := []byte(e.ID())
 	stored := false
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketHWM).Get([]byte(e.Origin)); v != nil && binary.BigEndian.Uint64(v) >= e.Seq {
+		if v := tx.Bucket(bucketHWM).Get(markKey(e.Origin, e.Inc)); v != nil && binary.BigEndian.Uint64(v) >= e.Seq {
 			return nil
 		}
 		b := tx.Bucket(bucketUrgent)
@@ -294,12 +361,17 @@ func (l *Log) Last() uint64 {
 	return l.lastPos
 }
 
-// HighWater returns the highest Seq stored for origin.
+// HighWater returns the highest Seq stored for origin, over all its
+// incarnations.
 func (l *Log) HighWater(origin string) (uint64, error) {
 	var m uint64
 	err := l.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketHWM).Get([]byte(origin)); v != nil {
-			m = binary.BigEndian.Uint64(v)
+		c := tx.Bucket(bucketHWM).Cursor()
+		prefix := append([]byte(origin), 0)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if o, _, ok := parseMarkKey(k); ok && o == origin {
+				m = max(m, binary.BigEndian.Uint64(v))
+			}
 		}
 		return nil
 	})

@@ -1,8 +1,10 @@
 package event
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Sequence numbers are gap-free, survive a restart and order Range.
@@ -14,16 +16,20 @@ func TestLogSequenceSurvivesRestart(t *testing.T) {
 	}
 	ch, cancel := l.Watch(4)
 	defer cancel()
+	inc := l.Incarnation()
+	if !l.Fresh() || inc == 0 || IncarnationTime(inc).Before(time.Now().Add(-time.Minute)) {
+		t.Fatalf("new store: fresh %v incarnation %d (%v)", l.Fresh(), inc, IncarnationTime(inc))
+	}
 	for i := 0; i < 3; i++ {
 		e, err := l.Append(New(KindCameraState, "Camera1", SeverityInfo, map[string]int{"i": i}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Seq != uint64(i+1) || e.ID() != "site-a/"+string(rune('1'+i)) || e.Path[0] != "site-a" {
+		if e.Seq != inc+uint64(i+1) || e.Inc != inc || e.ID() != fmt.Sprintf("site-a/%d", inc+uint64(i+1)) || e.Path[0] != "site-a" {
 			t.Fatalf("event %d = %+v", i, e)
 		}
 	}
-	if got := <-ch; got.Seq != 1 {
+	if got := <-ch; got.Seq != inc+1 {
 		t.Fatalf("watch got %+v", got)
 	}
 	l.Close()
@@ -33,15 +39,18 @@ func TestLogSequenceSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	if l.Fresh() || l.Incarnation() != inc {
+		t.Fatalf("reopened store: fresh %v incarnation %d, want %d", l.Fresh(), l.Incarnation(), inc)
+	}
 	if l.Last() != 3 {
 		t.Fatalf("last after reopen = %d", l.Last())
 	}
 	e, _ := l.Append(New(KindAlarmRaised, "", SeverityGrave, Alarm{Key: "k", Type: "t", Message: "m"}))
-	if e.Seq != 4 {
+	if e.Seq != inc+4 {
 		t.Fatalf("seq after reopen = %d", e.Seq)
 	}
 	got, err := l.Range(1, 2)
-	if err != nil || len(got) != 2 || got[0].Seq != 2 || got[1].Seq != 3 {
+	if err != nil || len(got) != 2 || got[0].Seq != inc+2 || got[1].Seq != inc+3 {
 		t.Fatalf("range = %+v %v", got, err)
 	}
 	all, _ := l.Range(0, 0)
@@ -75,7 +84,7 @@ func TestIngestDedupesByHighWaterMark(t *testing.T) {
 		t.Fatalf("high-water mark %d", hw)
 	}
 	own, _ := l.Append(New("x", "", "", nil))
-	if own.Seq != 1 || own.Pos != 4 {
+	if own.Seq != l.Incarnation()+1 || own.Pos != 4 {
 		t.Fatalf("own event %+v", own)
 	}
 	if _, err := l.Ingest([]Event{{Kind: "no origin"}}, "site"); err == nil {
@@ -93,17 +102,21 @@ func TestStoreUrgent(t *testing.T) {
 	defer l.Close()
 	ch, cancel := l.WatchUrgent(4)
 	defer cancel()
-	alarm := Event{Origin: "site", Seq: 5, Kind: KindAlarmRaised, Severity: SeverityGrave, Path: []string{"site"}}
+	alarm := Event{Origin: "site", Seq: 6, Kind: KindAlarmRaised, Severity: SeverityGrave, Path: []string{"site"}}
 	if ok, err := l.StoreUrgent(alarm, "site"); !ok || err != nil {
 		t.Fatalf("first: %v %v", ok, err)
 	}
 	if ok, _ := l.StoreUrgent(alarm, "site"); ok {
 		t.Fatal("stored twice")
 	}
-	if got := <-ch; got.ID() != "site/5" {
+	if got := <-ch; got.ID() != "site/6" {
 		t.Fatalf("watch got %v", got.ID())
 	}
-	_, _ = l.Ingest([]Event{{Origin: "site", Seq: 6, Kind: "k"}}, "site")
+	for i := uint64(1); i <= 6; i++ {
+		if _, err := l.Ingest([]Event{{Origin: "site", Seq: i, Kind: "k"}}, "site"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if ok, _ := l.StoreUrgent(Event{Origin: "site", Seq: 6, Kind: KindAlarmRaised, Severity: SeverityGrave}, "site"); ok {
 		t.Fatal("stored an urgent copy of an event already here in order")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,12 +23,21 @@ type ClientOptions struct {
 	Logger       *slog.Logger
 	Metrics      *Metrics
 	Version      string
-	Heartbeat    time.Duration // ping period; RTT and clock offset are measured on each (default 5s)
+	Heartbeat    time.Duration // ping period; RTT and clock offset are measured on each (default 1s)
 	MaxClockSkew time.Duration // offset beyond which clock_skew is raised (default 2s; NVMS-6.2)
-	IdleTimeout  time.Duration // QUIC idle timeout (default 15s)
-	BackoffMax   time.Duration // reconnect cap (default 30s)
-	Files        FileSource    // segment files the parent may fetch (nil: none)
-	Snapshots    FileSource    // plate snapshots the parent may fetch (nil: none)
+	// LinkTimeout is how long the parent may leave heartbeats unanswered
+	// before the link counts as lost and the child moves to the next
+	// replica (default 2.5× Heartbeat).
+	LinkTimeout time.Duration
+	// DialTimeout bounds one attempt to link to a replica, handshake and
+	// welcome included, so an unreachable one is skipped fast (default
+	// 1.5s). It doubles with every full round of replicas that failed, up
+	// to 10s, so a slow uplink still gets through.
+	DialTimeout time.Duration
+	IdleTimeout time.Duration // QUIC idle timeout (default 3× Heartbeat)
+	BackoffMax  time.Duration // pause between failed rounds of replicas, cap (default 30s)
+	Files       FileSource    // segment files the parent may fetch (nil: none)
+	Snapshots   FileSource    // plate snapshots the parent may fetch (nil: none)
 	// Index lists the segments this node holds, its own and its subtree's,
 	// for the parent's back-fill (nil: none).
 	Index func(since time.Time) ([]IndexEntry, error)
@@ -37,15 +47,18 @@ type ClientOptions struct {
 	OnConfig func(revision uint64, slice []byte) error
 }
 
-// LinkStatus is the child's view of its upstream link.
+// LinkStatus is the child's view of its upstream link. While Connected is
+// false, Address is the replica being tried and LastError says why the
+// previous attempt or link ended.
 type LinkStatus struct {
-	Parent      string        `json:"parent,omitempty"` // node ID
+	Parent      string        `json:"parent,omitempty"` // node ID (the last one linked while down)
 	Address     string        `json:"address,omitempty"`
 	Connected   bool          `json:"connected"`
-	Since       time.Time     `json:"since"`
+	Since       time.Time     `json:"since"` // when the link came up, or went down
 	RTT         time.Duration `json:"rtt_ns"`
 	ClockOffset time.Duration `json:"clock_offset_ns"` // parent clock minus ours
 	Backlog     uint64        `json:"backlog"`
+	HeldBack    []HeldBack    `json:"held_back,omitempty"`
 	LastError   string        `json:"last_error,omitempty"`
 }
 
@@ -56,6 +69,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	st       LinkStatus
+	alive    time.Time // the parent's last sign of life on the current link
 	skewed   bool
 	upstream []string // the parent's replicas, from config and the catalogue
 }
@@ -84,13 +98,19 @@ func NewClient(o ClientOptions) *Client {
 		o.Metrics = NewMetrics(nil)
 	}
 	if o.Heartbeat == 0 {
-		o.Heartbeat = 5 * time.Second
+		o.Heartbeat = time.Second
 	}
 	if o.MaxClockSkew == 0 {
 		o.MaxClockSkew = 2 * time.Second
 	}
+	if o.LinkTimeout == 0 {
+		o.LinkTimeout = o.Heartbeat * 5 / 2
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 1500 * time.Millisecond
+	}
 	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 15 * time.Second
+		o.IdleTimeout = 3 * o.Heartbeat
 	}
 	if o.BackoffMax == 0 {
 		o.BackoffMax = 30 * time.Second
@@ -100,35 +120,98 @@ func NewClient(o ClientOptions) *Client {
 	return c
 }
 
-// Status returns a snapshot.
+// Status returns a snapshot. A link whose parent has left heartbeats
+// unanswered beyond LinkTimeout reads as down at once, even before the
+// session winding it up has noticed.
 func (c *Client) Status() LinkStatus {
 	c.mu.Lock()
 	s := c.st
+	s.HeldBack = slices.Clone(s.HeldBack)
+	if s.Connected && time.Since(c.alive) > c.o.LinkTimeout {
+		s.Connected, s.Since = false, c.alive.Add(c.o.LinkTimeout)
+		s.LastError = fmt.Sprintf("parent at %s silent for more than %v", s.Address, c.o.LinkTimeout)
+	}
 	c.mu.Unlock()
 	s.Backlog, _ = c.outbox.Backlog()
 	return s
 }
 
-// Run dials the upstream replicas in turn, with capped backoff, until ctx
-// ends.
+// linkDown records the end of the current link, once.
+func (c *Client) linkDown(addr string, err error) {
+	c.mu.Lock()
+	was := c.st.Connected
+	c.st.Connected, c.st.Address, c.st.LastError = false, addr, err.Error()
+	if was {
+		c.st.Since = time.Now()
+	}
+	c.mu.Unlock()
+	if was {
+		c.o.Metrics.LinkUp.WithLabelValues(c.o.Identity.NodeID, "parent").Set(0)
+		c.o.Logger.Warn("upstream link down", "address", addr, "err", err)
+	}
+}
+
+// nextUpstream is the replica after prev in the current list (the first
+// when prev is not in it), and how many replicas there are.
+func (c *Client) nextUpstream(prev string) (string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.upstream)
+	if n == 0 {
+		return "", 0
+	}
+	for i, a := range c.upstream {
+		if a == prev {
+			return c.upstream[(i+1)%n], n
+		}
+	}
+	return c.upstream[0], n
+}
+
+// Run links to the upstream replicas in turn until ctx ends. A lost link
+// or a failed attempt moves on to the next replica at once; only after a
+// whole round of replicas failed does the child pause, with capped
+// exponential backoff (0.2s doubling to BackoffMax), and lengthen its dial
+// timeout for slow uplinks.
 func (c *Client) Run(ctx context.Context) {
-	backoff := 200 * time.Millisecond
-	for i := 0; ; i++ {
+	const firstBackoff = 200 * time.Millisecond
+	backoff := firstBackoff
+	failed, rounds := 0, 0 // attempts in this round; whole rounds failed in a row
+	addr := ""
+	for ctx.Err() == nil {
+		var n int
+		addr, n = c.nextUpstream(addr)
+		if n == 0 {
+			select { // nothing to dial until SetUpstream gives addresses
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
 		c.mu.Lock()
-		addr := c.upstream[i%len(c.upstream)]
+		if !c.st.Connected {
+			c.st.Address = addr // the replica being tried
+		}
 		c.mu.Unlock()
-		up, err := c.session(ctx, addr)
+		dial := max(c.o.DialTimeout, min(c.o.DialTimeout<<min(rounds, 8), 10*time.Second))
+		up, err := c.session(ctx, addr, dial)
 		if ctx.Err() != nil {
 			return
 		}
-		c.mu.Lock()
-		c.st.Connected, c.st.Since, c.st.LastError = false, time.Now(), err.Error()
-		c.mu.Unlock()
-		c.o.Metrics.LinkUp.WithLabelValues(c.o.Identity.NodeID, "parent").Set(0)
-		c.o.Logger.Warn("upstream link down", "address", addr, "err", err)
-		if up > 30*time.Second {
-			backoff = 200 * time.Millisecond
+		c.linkDown(addr, err)
+		if up == 0 {
+			c.o.Logger.Warn("upstream replica not linked", "address", addr, "err", err)
 		}
+		// a link that carried heartbeats proves the tier reachable: start
+		// a fresh round; one that flapped at once counts as a failure
+		if up >= 2*c.o.Heartbeat {
+			failed, rounds, backoff = 0, 0, firstBackoff
+		}
+		if failed++; failed < n {
+			continue // another replica of this round is untried: dial it now
+		}
+		failed, rounds = 0, rounds+1
 		wait := backoff/2 + rand.N(backoff/2+1)
 		select {
 		case <-ctx.Done():
@@ -139,13 +222,12 @@ func (c *Client) Run(ctx context.Context) {
 	}
 }
 
-// session runs one connection; it returns how long it was up.
-func (c *Client) session(ctx context.Context, addr string) (time.Duration, error) {
-	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := quic.DialAddr(dialCtx, addr, c.o.Identity.tlsConfig(false, c.o.Logger), &quic.Config{
-		MaxIdleTimeout: c.o.IdleTimeout, KeepAlivePeriod: c.o.IdleTimeout / 3,
-	})
-	cancel()
+// session runs one connection; it returns how long it was up (0: it never
+// linked). dial bounds the handshake and the parent's welcome.
+func (c *Client) session(ctx context.Context, addr string, dial time.Duration) (time.Duration, error) {
+	dialCtx, cancel := context.WithTimeout(ctx, dial)
+	defer cancel()
+	conn, err := quic.DialAddr(dialCtx, addr, c.o.Identity.tlsConfig(false, c.o.Logger), quicConfig(c.o.IdleTimeout, childAcceptsStreams))
 	if err != nil {
 		return 0, fmt.Errorf("dial %s: %w", addr, err)
 	}
@@ -154,62 +236,88 @@ func (c *Client) session(ctx context.Context, addr string) (time.Duration, error
 	if err != nil {
 		return 0, err
 	}
-	ctrl, err := conn.OpenStreamSync(ctx)
+	ctrl, err := conn.OpenStreamSync(dialCtx)
 	if err != nil {
-		return 0, fmt.Errorf("open control stream: %w", err)
+		return 0, fmt.Errorf("open control stream to %s: %w", addr, err)
 	}
 	if err := WriteFrame(ctrl, MsgHello, Hello{NodeID: c.o.Identity.NodeID, Version: c.o.Version, Time: time.Now().UnixNano()}); err != nil {
-		return 0, fmt.Errorf("send hello: %w", err)
+		return 0, fmt.Errorf("send hello to %s: %w", addr, err)
 	}
-	_ = ctrl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = ctrl.SetReadDeadline(time.Now().Add(dial))
 	var w Welcome
 	if err := Expect(ctrl, MsgWelcome, &w); err != nil {
-		return 0, fmt.Errorf("parent %s: %w", parent, err)
+		return 0, fmt.Errorf("parent %s at %s: %w", parent, addr, err)
 	}
 	_ = ctrl.SetReadDeadline(time.Time{})
 	start := time.Now()
 	c.mu.Lock()
 	c.st = LinkStatus{Parent: parent, Address: addr, Connected: true, Since: start}
+	c.alive = start
 	c.mu.Unlock()
 	c.o.Metrics.LinkUp.WithLabelValues(c.o.Identity.NodeID, "parent").Set(1)
 	c.o.Logger.Info("upstream linked", "parent", parent, "address", addr)
 
 	sessCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	go func() { errc <- c.heartbeat(sessCtx, ctrl) }()
 	go func() { errc <- c.shipEvents(sessCtx, conn) }()
 	go func() { errc <- c.shipAlarms(sessCtx, conn) }()
 	go func() { errc <- c.serveRequests(sessCtx, conn) }()
+	go func() {
+		select {
+		case <-conn.Context().Done():
+			errc <- fmt.Errorf("connection closed: %w", context.Cause(conn.Context()))
+		case <-sessCtx.Done():
+			errc <- sessCtx.Err()
+		}
+	}()
 	err = <-errc
+	err = fmt.Errorf("link to %s at %s lost: %w", parent, addr, err)
+	if ctx.Err() == nil {
+		c.linkDown(addr, err) // at once, not after the other streams wind up
+	}
 	stop()
 	_ = conn.CloseWithError(0, "")
-	for range 3 {
+	for range 4 {
 		<-errc
 	}
 	return time.Since(start), err
 }
 
-// heartbeat pings the parent, measuring RTT and clock offset (NVMS-6.2).
+// heartbeat pings the parent every Heartbeat, measuring RTT and clock
+// offset (NVMS-6.2). The parent must answer within LinkTimeout of its last
+// answer (or of the welcome): a parent that died without closing the link
+// is given up after at most that long.
 func (c *Client) heartbeat(ctx context.Context, ctrl *quic.Stream) error {
 	t := time.NewTicker(c.o.Heartbeat)
 	defer t.Stop()
+	c.mu.Lock()
+	alive := c.alive
+	c.mu.Unlock()
 	for {
 		sent := time.Now()
+		deadline := alive.Add(c.o.LinkTimeout)
+		_ = ctrl.SetWriteDeadline(deadline)
 		if err := WriteFrame(ctrl, MsgPing, Ping{Sent: sent.UnixNano()}); err != nil {
 			return fmt.Errorf("ping: %w", err)
 		}
-		_ = ctrl.SetReadDeadline(sent.Add(3 * c.o.Heartbeat))
+		_ = ctrl.SetReadDeadline(deadline)
 		var p Pong
 		if err := Expect(ctrl, MsgPong, &p); err != nil {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("no heartbeat answer for %v: %w", c.o.LinkTimeout, err)
+			}
 			return fmt.Errorf("heartbeat: %w", err)
 		}
 		now := time.Now()
+		alive = now
 		rtt := now.Sub(sent)
 		// the parent read its clock about halfway through the round trip
 		offset := time.Unix(0, p.Received).Sub(sent.Add(rtt / 2))
 		c.mu.Lock()
 		c.st.RTT, c.st.ClockOffset = rtt, offset
+		c.alive = now
 		c.mu.Unlock()
 		c.o.Metrics.RTT.Set(rtt.Seconds())
 		c.o.Metrics.ClockOffset.Set(offset.Seconds())

@@ -30,7 +30,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 	dir, rel, arch, q := rig.dir, rig.rel, rig.arch, rig.q
 	const capBytes = 1 << 20 // 8 Mbit/s
 	m := NewMetrics(nil)
-	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: openLog(t, "region"),
+	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: openLog(t, "region"), MaySpeakFor: testSubtree,
 		Metrics: m, IdleTimeout: time.Second, Fragments: &Fragments{Queue: q, Store: arch, PerChild: capBytes}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,10 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 		segs, _ := arch.Index().Segments("site/Camera1", time.Time{}, time.Time{})
 		return len(segs) == 1
 	})
-	replica := filepath.Join(dir, "parent", "site", rel)
+	replica, err := arch.File("region", "site", rel)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := mediatest.SHA256(t, replica); got != rig.sum {
 		t.Fatalf("replica sha256 %s", got)
 	}
@@ -105,7 +108,7 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 	rig := newFragRig(t, size)
 	dir, rel, arch, q := rig.dir, rig.rel, rig.arch, rig.q
 	regionLog, siteLog := openLog(t, "region"), openLog(t, "site")
-	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: regionLog,
+	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: regionLog, MaySpeakFor: testSubtree,
 		Fragments: &Fragments{Queue: q, Store: arch, PerChild: 1 << 20}})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 
 // ALPN names the wire protocol generation; a peer speaking another is
 // refused during the handshake.
-const ALPN = "kuzet/1"
+const ALPN = "kuzet/2"
 
 // Identity is a node's federation credentials and trust: its certificate,
 // the federation CA, and the revoked certificate serials.

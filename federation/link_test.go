@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,13 +67,21 @@ func openLog(t *testing.T, origin string) *event.Log {
 	return l
 }
 
+// testSubtree is the catalogue of the tests' hierarchy: centre → region →
+// site → grandchild.
+func testSubtree(child, origin string) bool {
+	under := map[string][]string{"region": {"site", "grandchild"}, "site": {"grandchild"}}
+	return slices.Contains(under[child], origin)
+}
+
 func startServer(t *testing.T, ident *Identity, log *event.Log, logs *syncBuffer) *Server {
 	t.Helper()
 	lg := slog.New(slog.DiscardHandler)
 	if logs != nil {
 		lg = slog.New(slog.NewTextHandler(logs, nil))
 	}
-	s, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: ident, Log: log, Logger: lg, LinkDownAfter: time.Second})
+	s, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: ident, Log: log, Logger: lg, LinkDownAfter: time.Second,
+		MaySpeakFor: testSubtree})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +269,7 @@ func TestEventsReachCentreExactlyOnceAcrossCutAndRestart(t *testing.T) {
 		t.Fatalf("centre holds %d site events, want 120 exactly once", len(seqs))
 	}
 	for i, s := range seqs {
-		if s != uint64(i+1) {
+		if s != siteLog.Incarnation()+uint64(i+1) {
 			t.Fatalf("site events out of order or missing at %d: seq %d", i, s)
 		}
 	}

@@ -7,6 +7,8 @@ type Metrics struct {
 	LinkUp          *prometheus.GaugeVec
 	EventsReceived  *prometheus.CounterVec
 	EventsDuplicate *prometheus.CounterVec
+	EventsRefused   *prometheus.CounterVec
+	EventGaps       *prometheus.CounterVec
 	EventsSent      prometheus.Counter
 	UrgentReceived  *prometheus.CounterVec
 	UrgentSent      prometheus.Counter
@@ -25,6 +27,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kuzet_link_events_received_total", Help: "Events stored from a child."}, []string{"child"}),
 		EventsDuplicate: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kuzet_link_events_duplicate_total", Help: "Replayed events a child sent again and were discarded."}, []string{"child"}),
+		EventsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_link_events_refused_total", Help: "Events a child sent for an origin it may not speak for."}, []string{"child"}),
+		EventGaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_link_event_gaps_total", Help: "Batches that did not follow on from what this node holds (the child resends)."}, []string{"child"}),
 		EventsSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kuzet_link_events_sent_total", Help: "Events acknowledged by the parent."}),
 		UrgentReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -41,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kuzet_link_clock_offset_seconds", Help: "Parent clock minus this node's clock, last heartbeat."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsSent, m.UrgentReceived, m.UrgentSent, m.Fragments, m.FragmentBytes, m.RTT, m.ClockOffset)
+		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsRefused, m.EventGaps, m.EventsSent, m.UrgentReceived, m.UrgentSent, m.Fragments, m.FragmentBytes, m.RTT, m.ClockOffset)
 	}
 	return m
 }

@@ -2,7 +2,6 @@ package federation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,13 @@ type ServerOptions struct {
 	Fragments     *Fragments    // pull children's segment files (nil: none)
 	IdleTimeout   time.Duration // QUIC idle timeout (default 15s)
 	Slices        SliceSource   // catalogue slices for children (nil: none)
+	// MaySpeakFor says whether child may send events of origin: its own,
+	// and its descendants' in the catalogue (nil: its own only).
+	MaySpeakFor func(child, origin string) bool
+	// OnIncarnation is told when a child offers a new incarnation of an
+	// origin this node already holds events of: that node started again
+	// with an empty store (nil: it is only logged).
+	OnIncarnation func(child, origin string, inc, previous uint64)
 }
 
 // ChildStatus is what the parent knows of one child link.
@@ -53,6 +59,10 @@ type Server struct {
 
 	cfgMu   sync.Mutex
 	cfgWake map[*quic.Conn]chan struct{}
+
+	refusedMu sync.Mutex
+	refused   map[string]bool // child\x00origin pairs already alarmed
+	incs      map[string]bool // new incarnations already reported
 }
 
 // Listen binds the QUIC listener.
@@ -69,14 +79,12 @@ func Listen(o ServerOptions) (*Server, error) {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 15 * time.Second
 	}
-	ln, err := quic.ListenAddr(o.Listen, o.Identity.tlsConfig(true, o.Logger), &quic.Config{
-		MaxIdleTimeout: o.IdleTimeout, KeepAlivePeriod: o.IdleTimeout / 3,
-	})
+	ln, err := quic.ListenAddr(o.Listen, o.Identity.tlsConfig(true, o.Logger), quicConfig(o.IdleTimeout, parentAcceptsStreams))
 	if err != nil {
 		return nil, fmt.Errorf("federation.listen %s: %w", o.Listen, err)
 	}
 	s := &Server{o: o, ln: ln, children: map[string]*ChildStatus{}, conns: map[string]*quic.Conn{}, routes: map[string]string{},
-		cfgWake: map[*quic.Conn]chan struct{}{}}
+		cfgWake: map[*quic.Conn]chan struct{}{}, refused: map[string]bool{}, incs: map[string]bool{}}
 	s.learnRoutes()
 	return s, nil
 }
@@ -197,6 +205,7 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 			s.backfill(connCtx, conn, certID)
 		}()
 	}
+	kinds := &openKinds{open: map[string]bool{}}
 	for {
 		str, err := conn.AcceptStream(connCtx)
 		if err != nil {
@@ -206,7 +215,7 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.stream(str, certID, st); err != nil && !errors.Is(err, io.EOF) && connCtx.Err() == nil {
+			if err := s.stream(str, certID, st, kinds); err != nil && !errors.Is(err, io.EOF) && connCtx.Err() == nil {
 				log.Warn("stream ended", "err", err)
 			}
 		}()
@@ -223,68 +232,6 @@ func (s *Server) control(ctrl *quic.Stream, st *ChildStatus) {
 		s.heard(st)
 		if err := WriteFrame(ctrl, MsgPong, Pong{Sent: p.Sent, Received: time.Now().UnixNano()}); err != nil {
 			return
-		}
-	}
-}
-
-// stream serves one event stream: store each batch, then acknowledge.
-func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus) error {
-	defer str.Close()
-	var open Open
-	if err := Expect(str, MsgOpen, &open); err != nil {
-		return err
-	}
-	if open.Kind != StreamEvents && open.Kind != StreamAlarms {
-		_ = WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
-		return fmt.Errorf("unknown stream kind %q", open.Kind)
-	}
-	for {
-		t, payload, err := ReadFrame(str, MaxControlFrame)
-		if err != nil {
-			return err
-		}
-		if t != MsgEvents {
-			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "expected events, got " + t.String()})
-			return &FrameError{"expected events, got " + t.String()}
-		}
-		var batch Events
-		if err := json.Unmarshal(payload, &batch); err != nil || len(batch.Events) == 0 {
-			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "malformed events batch"})
-			return &FrameError{fmt.Sprintf("malformed events batch: %v", err)}
-		}
-		if open.Kind == StreamAlarms {
-			n := 0
-			for _, e := range batch.Events {
-				ok, err := s.o.Log.StoreUrgent(e, child)
-				if err != nil {
-					_ = WriteFrame(str, MsgError, ErrorMsg{Message: "store failed"})
-					return err
-				}
-				if ok {
-					n++
-					s.o.Metrics.UrgentReceived.WithLabelValues(child).Inc()
-				}
-			}
-			s.heard(st)
-			if err := WriteFrame(str, MsgAck, Ack{Through: batch.Events[len(batch.Events)-1].Pos, Stored: n}); err != nil {
-				return err
-			}
-			continue
-		}
-		s.learn(batch.Events, child)
-		stored, err := s.o.Log.Ingest(batch.Events, child)
-		if err != nil {
-			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "store failed"})
-			return err
-		}
-		s.heard(st)
-		s.mu.Lock()
-		st.Events += uint64(len(stored))
-		s.mu.Unlock()
-		s.o.Metrics.EventsReceived.WithLabelValues(child).Add(float64(len(stored)))
-		s.o.Metrics.EventsDuplicate.WithLabelValues(child).Add(float64(len(batch.Events) - len(stored)))
-		if err := WriteFrame(str, MsgAck, Ack{Through: batch.Events[len(batch.Events)-1].Pos, Stored: len(stored)}); err != nil {
-			return err
 		}
 	}
 }

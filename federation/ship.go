@@ -11,32 +11,198 @@ import (
 	"github.com/kuzet/kuzet/event"
 )
 
-// shipEvents runs the durable outbox over one events stream.
+// shipEvents sends the event log over one events stream, receiver-driven:
+// the parent first states how far it holds every origin incarnation this
+// node offers, and the child sends from there, whichever replica it
+// reached. Nothing is skipped on the child's say-so: the position it
+// keeps (the "upstream" cursor) only measures the backlog, and is rewound
+// to whatever the parent of this session lacks.
 func (c *Client) shipEvents(ctx context.Context, conn *quic.Conn) error {
 	str, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		return fmt.Errorf("open events stream: %w", err)
 	}
-	defer str.Close()
+	defer finish(str)
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamEvents}); err != nil {
 		return err
 	}
-	return c.outbox.Run(ctx, func(ctx context.Context, batch []event.Event) error {
-		if err := WriteFrame(str, MsgEvents, Events{Events: batch}); err != nil {
-			return fmt.Errorf("send events: %w", err)
+	mine, err := c.o.Log.Marks()
+	if err != nil {
+		return fmt.Errorf("read own marks: %w", err)
+	}
+	if err := WriteFrame(str, MsgOffer, Offer{Marks: mine}); err != nil {
+		return fmt.Errorf("send offer: %w", err)
+	}
+	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var h Holdings
+	if err := Expect(str, MsgHoldings, &h); err != nil {
+		return fmt.Errorf("parent holdings: %w", err)
+	}
+	sh := &shipper{c: c, held: map[string]uint64{}, skip: map[string]bool{}}
+	for _, m := range h.Marks {
+		sh.held[m.Key()] = m.Seq
+	}
+	for _, r := range h.Refused {
+		c.o.Logger.Error("parent refuses events of an origin this node forwards", "origin", r.Origin, "reason", r.Reason)
+		sh.holdBack(r.Origin, 0, true, "refused by the parent: "+r.Reason)
+	}
+	cursor, err := sh.start()
+	if err != nil {
+		return err
+	}
+	wake, stop := c.o.Log.Watch(1)
+	defer stop()
+	tick := time.NewTicker(time.Second) // a missed wake-up costs at most this
+	defer tick.Stop()
+	for {
+		events, err := c.o.Log.Range(cursor, shipBatch)
+		if err != nil {
+			return fmt.Errorf("read log after %d: %w", cursor, err)
 		}
-		_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
-		var ack Ack
-		if err := Expect(str, MsgAck, &ack); err != nil {
-			return fmt.Errorf("events not acknowledged: %w", err)
+		if len(events) == 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-wake:
+			case <-tick.C:
+			}
+			continue
 		}
-		last := batch[len(batch)-1].Pos
-		if ack.Through != last {
-			return errors.New("acknowledgement does not match the batch sent")
+		send := events[:0:0]
+		for _, e := range events {
+			k := markKey(e)
+			if !sh.skip[k] && !sh.skip[e.Origin] && e.Seq > sh.heldOf(e) {
+				send = append(send, e)
+			}
 		}
-		c.o.Metrics.EventsSent.Add(float64(len(batch)))
-		return nil
-	})
+		through := events[len(events)-1].Pos
+		if len(send) > 0 {
+			ack, err := c.deliver(str, send)
+			if err != nil {
+				return err
+			}
+			for _, m := range ack.Marks {
+				sh.held[m.Key()] = m.Seq
+			}
+			for _, r := range ack.Refused {
+				c.o.Logger.Error("parent refused events", "origin", r.Origin, "reason", r.Reason)
+				sh.holdBack(r.Origin, 0, true, "refused by the parent: "+r.Reason)
+			}
+			if len(ack.Gaps) > 0 {
+				// the parent lacks something before these: send it first
+				for _, g := range ack.Gaps {
+					sh.held[g.Key()] = g.Seq
+				}
+				if cursor, err = sh.start(); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		cursor = through
+		if err := c.o.Log.SetCursor(c.outbox.Name, cursor); err != nil {
+			return fmt.Errorf("advance cursor: %w", err)
+		}
+	}
+}
+
+// shipBatch is how many log entries one events frame carries at most.
+const shipBatch = 256
+
+// deliver sends one batch and waits until the parent has stored it.
+func (c *Client) deliver(str *quic.Stream, batch []event.Event) (Ack, error) {
+	if err := WriteFrame(str, MsgEvents, Events{Events: batch}); err != nil {
+		return Ack{}, fmt.Errorf("send events: %w", err)
+	}
+	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var ack Ack
+	if err := Expect(str, MsgAck, &ack); err != nil {
+		return Ack{}, fmt.Errorf("events not acknowledged: %w", err)
+	}
+	if ack.Through != batch[len(batch)-1].Pos {
+		return Ack{}, errors.New("acknowledgement does not match the batch sent")
+	}
+	c.o.Metrics.EventsSent.Add(float64(ack.Stored))
+	return ack, nil
+}
+
+// shipper is one session's view of what the parent holds.
+type shipper struct {
+	c    *Client
+	held map[string]uint64 // mark key -> seq the parent holds
+	skip map[string]bool   // origins or mark keys not sent this session
+}
+
+func markKey(e event.Event) string { return event.MarkOf(e).Key() }
+
+func (sh *shipper) heldOf(e event.Event) uint64 {
+	if s, ok := sh.held[markKey(e)]; ok {
+		return s
+	}
+	return e.Inc // the parent holds none of this incarnation
+}
+
+// HeldBack is an origin (or one incarnation of it) a child does not send
+// on its current link, and why.
+type HeldBack struct {
+	Origin string `json:"origin"`
+	Inc    uint64 `json:"inc,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// holdBack stops sending an origin (inc 0 and all: every incarnation)
+// for this session and says so in the link status.
+func (sh *shipper) holdBack(origin string, inc uint64, all bool, reason string) {
+	if all {
+		sh.skip[origin] = true
+	} else {
+		sh.skip[event.Mark{Origin: origin, Inc: inc}.Key()] = true
+	}
+	sh.c.mu.Lock()
+	sh.c.st.HeldBack = append(sh.c.st.HeldBack, HeldBack{Origin: origin, Inc: inc, Reason: reason})
+	sh.c.mu.Unlock()
+}
+
+// start finds the log position just before the first event the parent
+// lacks, over every incarnation this node holds, and rewinds the backlog
+// cursor there.
+func (sh *shipper) start() (uint64, error) {
+	l := sh.c.o.Log
+	mine, err := l.Marks()
+	if err != nil {
+		return 0, fmt.Errorf("read own marks: %w", err)
+	}
+	from := l.Last()
+	for _, m := range mine {
+		k := m.Key()
+		if sh.skip[k] || sh.skip[m.Origin] {
+			continue
+		}
+		held, ok := sh.held[k]
+		if !ok {
+			held = m.Inc
+		}
+		if m.Seq <= held {
+			continue
+		}
+		pos, ok, err := l.PosOf(m.Origin, m.Inc, held+1)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			// this node never held what the parent needs next: it cannot
+			// fill the gap, and sending later events would only be refused
+			sh.c.o.Logger.Error("cannot send an origin upstream: the parent needs events this node does not hold",
+				"origin", m.Origin, "incarnation", m.Inc, "parent_holds", held, "this_node_holds_up_to", m.Seq)
+			sh.holdBack(m.Origin, m.Inc, false, fmt.Sprintf("the parent holds up to seq %d and this node does not hold %d", held, held+1))
+			continue
+		}
+		from = min(from, pos-1)
+	}
+	if err := l.SetCursor(sh.c.outbox.Name, from); err != nil {
+		return 0, fmt.Errorf("rewind cursor: %w", err)
+	}
+	return from, nil
 }
 
 // shipAlarms sends grave and medium alarms on their own stream the moment
@@ -50,7 +216,7 @@ func (c *Client) shipAlarms(ctx context.Context, conn *quic.Conn) error {
 	if err != nil {
 		return fmt.Errorf("open alarm stream: %w", err)
 	}
-	defer str.Close()
+	defer finish(str)
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamAlarms}); err != nil {
 		return err
 	}

@@ -39,17 +39,20 @@ func (x *Index) Follow(ctx context.Context, log *event.Log, readKind string, log
 }
 
 // catchUp indexes the next batch of the log; it returns how many events it
-// read.
+// read. The position is read and moved in one transaction, so a Sync from
+// a request and the follower never index a batch twice.
 func (x *Index) catchUp(log *event.Log, readKind string) (int, error) {
-	pos, err := x.Position()
-	if err != nil {
-		return 0, err
-	}
-	batch, err := log.Range(pos, 512)
-	if err != nil || len(batch) == 0 {
-		return 0, err
-	}
-	err = x.db.Update(func(tx *bolt.Tx) error {
+	n := 0
+	err := x.db.Update(func(tx *bolt.Tx) error {
+		var pos uint64
+		if v := tx.Bucket(bucketMeta).Get(keyPos); len(v) == 8 {
+			pos = binary.BigEndian.Uint64(v)
+		}
+		batch, err := log.Range(pos, 512)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		n = len(batch)
 		for _, e := range batch {
 			switch e.Kind {
 			case readKind:
@@ -77,7 +80,7 @@ func (x *Index) catchUp(log *event.Log, readKind string) (int, error) {
 		}
 		return tx.Bucket(bucketMeta).Put(keyPos, binary.BigEndian.AppendUint64(nil, batch[len(batch)-1].Pos))
 	})
-	return len(batch), err
+	return n, err
 }
 
 // Sync indexes everything the log holds now.

@@ -129,7 +129,8 @@ func (b *bench) newRig(ctx context.Context, name string, c rigConfig) (r *rig, e
 	r.metrics = federation.NewMetrics(nil)
 	r.srv, err = federation.Listen(federation.ServerOptions{
 		Listen: "127.0.0.1:0", Identity: b.regionID, Log: r.log, Metrics: r.metrics,
-		Fragments: &federation.Fragments{Queue: r.queue, Store: r.arch, PerChild: c.perChild, Total: replicate.NewLimiter(c.total)},
+		MaySpeakFor: func(child, origin string) bool { return child == "site" && origin == "grandchild" },
+		Fragments:   &federation.Fragments{Queue: r.queue, Store: r.arch, PerChild: c.perChild, Total: replicate.NewLimiter(c.total)},
 	})
 	if err != nil {
 		return r, err

@@ -71,7 +71,7 @@ func TestThreeTierProcesses(t *testing.T) {
 		}
 		return p
 	}
-	centreCfg := write("centre", fmt.Sprintf("federation:\n  listen: %s\n", centreAddr))
+	centreCfg := write("centre", fmt.Sprintf("federation:\n  listen: %s\n  descendants: {region: [site]}\n", centreAddr))
 	regionCfg := write("region", fmt.Sprintf("federation:\n  listen: %s\n  upstream: [%s]\n", regionAddr, centreAddr))
 	siteCfg := write("site", fmt.Sprintf(`archive: {segment: 4s}
 anpr: {models: %s}
@@ -145,7 +145,7 @@ federation:
 		}
 	}
 	for i, s := range seqs {
-		if s != uint64(i+1) {
+		if s != own[0].Inc+uint64(i+1) {
 			t.Fatalf("site events at the centre out of order, duplicated or missing at %d: seq %d", i, s)
 		}
 	}
@@ -170,7 +170,7 @@ federation:
 			continue
 		}
 		for _, tier := range []string{"region", "centre"} {
-			replica := filepath.Join(dir, tier, "archive", "site", filepath.FromSlash(s.Path))
+			replica := filepath.Join(dir, tier, "archive", archive.ReplicaDir, "site", filepath.FromSlash(s.Path))
 			if _, err := os.Stat(replica); err != nil {
 				t.Fatalf("%s lacks %s: %v", tier, s.Path, err)
 			}

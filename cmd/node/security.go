@@ -48,7 +48,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !ok {
-		return errors.New("audit chain is broken (see above)")
+		return errors.New("audit chain is broken or an origin restarted with an empty store (see above)")
 	}
 	return nil
 }

@@ -1,0 +1,267 @@
+package federation
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/kuzet/kuzet/event"
+)
+
+// A parent takes from a child only what the child may say: events of its
+// own origin and of its descendants in the catalogue. Anything else is
+// refused, alarmed naming the child, and never stored, routed or fetched.
+
+// AlarmUnauthorisedOrigin is raised when a child sends events of an origin
+// it may not speak for.
+const AlarmUnauthorisedOrigin = "unauthorised_origin"
+
+// maySpeak reports why child may not send events of origin ("" if it may).
+func (s *Server) maySpeak(child, origin string) string {
+	switch {
+	case origin == s.o.Identity.NodeID:
+		return "it is this node's own origin"
+	case origin == child:
+		return ""
+	case s.o.MaySpeakFor != nil && s.o.MaySpeakFor(child, origin):
+		return ""
+	}
+	return fmt.Sprintf("%s is not %s nor one of its descendants in the catalogue", origin, child)
+}
+
+// authorise splits a batch into the events child may send and refusals,
+// alarming once per child and origin.
+func (s *Server) authorise(child string, events []event.Event) ([]event.Event, []Refusal) {
+	ok := events[:0:0]
+	var refused []Refusal
+	seen := map[string]bool{}
+	for _, e := range events {
+		if why := s.maySpeak(child, e.Origin); why != "" {
+			if !seen[e.Origin] {
+				seen[e.Origin] = true
+				refused = append(refused, Refusal{Origin: e.Origin, Reason: why})
+				s.refuse(child, e.Origin, why)
+			}
+			continue
+		}
+		ok = append(ok, e)
+	}
+	return ok, refused
+}
+
+// refuse counts and alarms a refused origin, once per child and origin
+// while this node runs.
+func (s *Server) refuse(child, origin, why string) {
+	s.o.Metrics.EventsRefused.WithLabelValues(child).Inc()
+	s.refusedMu.Lock()
+	first := !s.refused[child+"\x00"+origin]
+	s.refused[child+"\x00"+origin] = true
+	s.refusedMu.Unlock()
+	if !first {
+		return
+	}
+	msg := fmt.Sprintf("child %s sent events claiming to be from %s, refused: %s", child, origin, why)
+	s.o.Logger.Error("events refused", "child", child, "origin", origin, "reason", why)
+	e := event.New(event.KindAlarmRaised, "", event.SeverityGrave,
+		event.Alarm{Key: AlarmUnauthorisedOrigin + ":" + child, Type: AlarmUnauthorisedOrigin, Message: msg})
+	if _, err := s.o.Log.Append(e); err != nil {
+		s.o.Logger.Error("store refusal alarm", "child", child, "err", err)
+	}
+}
+
+// openKinds bounds what one link may hold open at once: one events and
+// one alarms stream. With frames read as their bytes arrive (ReadFrame),
+// a child can make this node buffer at most two partial frames of
+// MaxControlFrame besides the control stream, whatever it announces.
+type openKinds struct {
+	mu   sync.Mutex
+	open map[string]bool
+}
+
+func (k *openKinds) take(kind string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.open[kind] {
+		return false
+	}
+	k.open[kind] = true
+	return true
+}
+
+func (k *openKinds) release(kind string) {
+	k.mu.Lock()
+	delete(k.open, kind)
+	k.mu.Unlock()
+}
+
+// stream serves one stream a child opened: its ordered events or its
+// urgent alarms. Each batch is stored, then acknowledged.
+func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus, kinds *openKinds) error {
+	defer finish(str)
+	var open Open
+	if err := expectLimit(str, MsgOpen, &open, maxRequestFrame); err != nil {
+		return err
+	}
+	if (open.Kind == StreamEvents || open.Kind == StreamAlarms) && !kinds.take(open.Kind) {
+		msg := fmt.Sprintf("a %s stream is already open on this link", open.Kind)
+		_ = WriteFrame(str, MsgError, ErrorMsg{Message: msg})
+		return &FrameError{msg}
+	}
+	defer kinds.release(open.Kind)
+	switch open.Kind {
+	case StreamEvents:
+		if err := s.holdings(str, child); err != nil {
+			return err
+		}
+	case StreamAlarms:
+	default:
+		_ = WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
+		return fmt.Errorf("unknown stream kind %q", open.Kind)
+	}
+	for {
+		t, payload, err := ReadFrame(str, MaxControlFrame)
+		if err != nil {
+			return err
+		}
+		if t != MsgEvents {
+			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "expected events, got " + t.String()})
+			return &FrameError{"expected events, got " + t.String()}
+		}
+		var batch Events
+		if err := json.Unmarshal(payload, &batch); err != nil || len(batch.Events) == 0 {
+			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "malformed events batch"})
+			return &FrameError{fmt.Sprintf("malformed events batch: %v", err)}
+		}
+		ack := Ack{Through: batch.Events[len(batch.Events)-1].Pos}
+		var allowed []event.Event
+		allowed, ack.Refused = s.authorise(child, batch.Events)
+		if open.Kind == StreamAlarms {
+			for _, e := range allowed {
+				ok, err := s.o.Log.StoreUrgent(e, child)
+				if err != nil {
+					_ = WriteFrame(str, MsgError, ErrorMsg{Message: "store failed"})
+					return err
+				}
+				if ok {
+					ack.Stored++
+					s.o.Metrics.UrgentReceived.WithLabelValues(child).Inc()
+				}
+			}
+			s.heard(st)
+			if err := WriteFrame(str, MsgAck, ack); err != nil {
+				return err
+			}
+			continue
+		}
+		stored, gaps, err := s.o.Log.IngestOrdered(allowed, child)
+		if err != nil {
+			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "store failed"})
+			return err
+		}
+		s.learn(stored, child) // routes only from events that passed the checks
+		ack.Stored, ack.Gaps = len(stored), gaps
+		if ack.Marks, err = s.marksOf(allowed); err != nil {
+			_ = WriteFrame(str, MsgError, ErrorMsg{Message: "store unreadable"})
+			return err
+		}
+		s.heard(st)
+		s.mu.Lock()
+		st.Events += uint64(len(stored))
+		s.mu.Unlock()
+		s.o.Metrics.EventsReceived.WithLabelValues(child).Add(float64(len(stored)))
+		s.o.Metrics.EventsDuplicate.WithLabelValues(child).Add(float64(len(allowed) - len(stored)))
+		if len(gaps) > 0 {
+			s.o.Metrics.EventGaps.WithLabelValues(child).Add(float64(len(gaps)))
+		}
+		if err := WriteFrame(str, MsgAck, ack); err != nil {
+			return err
+		}
+	}
+}
+
+// holdings answers a child's offer with how far this node holds each
+// incarnation it offers, refusing origins it may not speak for.
+func (s *Server) holdings(str *quic.Stream, child string) error {
+	var offer Offer
+	if err := Expect(str, MsgOffer, &offer); err != nil {
+		return fmt.Errorf("offer: %w", err)
+	}
+	var h Holdings
+	refused := map[string]bool{}
+	for _, m := range offer.Marks {
+		if why := s.maySpeak(child, m.Origin); why != "" {
+			if !refused[m.Origin] {
+				refused[m.Origin] = true
+				h.Refused = append(h.Refused, Refusal{Origin: m.Origin, Reason: why})
+				s.refuse(child, m.Origin, why)
+			}
+			continue
+		}
+		held, err := s.o.Log.Held(m.Origin, m.Inc)
+		if err != nil {
+			return err
+		}
+		if held == m.Inc {
+			if err := s.newIncarnation(child, m); err != nil {
+				return err
+			}
+		}
+		h.Marks = append(h.Marks, event.Mark{Origin: m.Origin, Inc: m.Inc, Seq: held})
+	}
+	return WriteFrame(str, MsgHoldings, h)
+}
+
+// newIncarnation reports an offered incarnation this node holds nothing
+// of when it holds another incarnation of the same origin: that node lost
+// its store and started again.
+func (s *Server) newIncarnation(child string, m event.Mark) error {
+	marks, err := s.o.Log.Marks()
+	if err != nil {
+		return err
+	}
+	var prev uint64
+	found := false
+	for _, o := range marks {
+		if o.Origin == m.Origin && o.Inc != m.Inc && o.Inc <= m.Inc {
+			prev, found = max(prev, o.Inc), true
+		}
+	}
+	if !found {
+		return nil
+	}
+	s.refusedMu.Lock()
+	first := !s.incs[m.Key()]
+	s.incs[m.Key()] = true
+	s.refusedMu.Unlock()
+	if !first {
+		return nil
+	}
+	s.o.Logger.Warn("a node started again with an empty store: new incarnation", "origin", m.Origin, "via", child,
+		"incarnation", m.Inc, "previous", prev, "store_created", event.IncarnationTime(m.Inc))
+	if s.o.OnIncarnation != nil {
+		s.o.OnIncarnation(child, m.Origin, m.Inc, prev)
+	}
+	return nil
+}
+
+// marksOf reads how far this node holds every incarnation in events.
+func (s *Server) marksOf(events []event.Event) ([]event.Mark, error) {
+	seen := map[string]bool{}
+	var out []event.Mark
+	for _, e := range events {
+		m := event.MarkOf(e)
+		if seen[m.Key()] {
+			continue
+		}
+		seen[m.Key()] = true
+		held, err := s.o.Log.Held(m.Origin, m.Inc)
+		if err != nil {
+			return nil, err
+		}
+		m.Seq = held
+		out = append(out, m)
+	}
+	return out, nil
+}
