@@ -27,7 +27,7 @@ const (
 
 // SchemaVersion is the version of commands and snapshots this build writes.
 // It reads every version up to it (see schema_v1.go).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // maxCommandBytes bounds one command: catalogue records are small, and a
 // Raft entry is replicated to every replica and kept in every log.
@@ -81,7 +81,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	}
 	var c Command
 	switch v {
-	case SchemaVersion:
+	case SchemaVersion, 2: // v3 added optional fields (a node's tier) only
 		var w wireCommand
 		if err := strictJSON(b, &w); err != nil {
 			return Command{}, invalidf("command: %v", err)

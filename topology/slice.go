@@ -110,7 +110,7 @@ func ParseSlice(b []byte) (*Slice, error) {
 	if err != nil {
 		return nil, invalidf("catalogue slice: %v", err)
 	}
-	if schema != SchemaVersion {
+	if schema != SchemaVersion && schema != 2 { // v3 added optional fields only
 		if schema > SchemaVersion {
 			return nil, invalidf("catalogue slice schema v%d is newer than this node's v%d: upgrade this node", schema, SchemaVersion)
 		}
