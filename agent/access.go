@@ -7,6 +7,7 @@ import (
 
 	"github.com/kuzet/kuzet/archive/sftpd"
 	"github.com/kuzet/kuzet/archive/sftppush"
+	"github.com/kuzet/kuzet/audit"
 )
 
 // openAccess binds the archive's SFTP server and prepares the SFTP push,
@@ -20,6 +21,12 @@ func (a *Agent) openAccess() error {
 		srv, err := sftpd.New(sftpd.Options{
 			Listen: s.Listen, Root: a.cfg.Archive.Root, HostKeyPath: s.HostKey, Accounts: accts,
 			MaxSessions: s.MaxSessions, IdleTimeout: s.IdleTimeout.Std(), LoginTimeout: s.LoginTimeout.Std(),
+			// SFTP logins, failed logins, downloads and session ends go
+			// into the audit chain like the HTTP API's
+			Audit: func(e sftpd.AuditEntry) error {
+				_, err := a.audit.Record(audit.Entry(e))
+				return err
+			},
 			Logger: a.log.With("component", "sftp"), Registerer: a.reg,
 		})
 		if err != nil {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/archive/sftpd"
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -69,4 +72,35 @@ sftp:
 	if _, err := os.Stat(filepath.Join(dir, "sftp_host_ed25519")); err != nil {
 		t.Fatalf("host key not kept in the data dir: %v", err)
 	}
+	// the session and the download are in the node's audit chain, which
+	// goes up the tree with the other events
+	want := map[string]string{
+		sftpd.ActionLogin:    "method password",
+		sftpd.ActionDownload: fmt.Sprintf("/%s %d bytes sent of", rel, fileSize(t, out)),
+		sftpd.ActionLogout:   "1 files",
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(want) > 0; time.Sleep(100 * time.Millisecond) {
+		evs, _ := a.Events().Search(0, func(e event.Event) bool { return e.Kind == audit.Kind })
+		for _, e := range evs {
+			var p audit.Payload
+			if json.Unmarshal(e.Payload, &p) != nil || p.User != "sftp:auditor" || p.Source != "127.0.0.1" {
+				continue
+			}
+			if w, ok := want[p.Action]; ok && strings.Contains(p.Object+" "+p.Detail, w) {
+				delete(want, p.Action)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("audit chain lacks %v; has %d audit events", want, len(evs))
+		}
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }

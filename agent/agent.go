@@ -66,6 +66,7 @@ type Agent struct {
 	rtsp     *restream.Server
 	relays   relays
 	views    viewAudit
+	searches searchAudit
 	runCtx   context.Context // for work started by requests; ends with Run
 	stopRun  context.CancelFunc
 	ident    *federation.Identity
@@ -88,6 +89,10 @@ type Agent struct {
 	ln        net.Listener
 	started   time.Time
 	version   string
+
+	// nodeKey seals camera passwords at rest (DATA_DIR/secret.key)
+	nodeKey    *topology.SecretKey
+	nodeKeyErr error
 }
 
 // Options tune an agent beyond its config (tests, demo).
@@ -95,6 +100,9 @@ type Options struct {
 	Version  string
 	Now      func() time.Time
 	DiskFree func(string) (uint64, error)
+	// ArchiveFault injects storage faults into the archive (tests: a full
+	// or read-only disk); see archive.Options.WriteFault.
+	ArchiveFault func(op, path string) error
 }
 
 // New opens the node's stores, repairing the archive after a crash, and
@@ -129,6 +137,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		Now:          o.Now,
 		MinFreeBytes: uint64(cfg.Archive.MinFreeGB * (1 << 30)),
 		DiskFree:     o.DiskFree,
+		Group:        cfg.Archive.Group,
+		WriteFault:   o.ArchiveFault,
 		Retention: func(cam string) time.Duration {
 			if c, ok := a.camera(cam); ok {
 				return cfg.RetentionFor(c)
@@ -203,6 +213,9 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		err = a.openSecurity()
 	}
 	if err == nil {
+		a.auditLiveReaders() // RTSP readers are served from here on
+	}
+	if err == nil {
 		err = a.openAlarms()
 	}
 	if err == nil {
@@ -224,6 +237,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
 		Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
 		Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
+		Admin: a.canAdminister, Hosts: a.httpHosts(),
 	})
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

@@ -1,13 +1,16 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path/filepath"
+	"strings"
 
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/audit"
@@ -24,9 +27,24 @@ import (
 // slicePath is where a site caches its slice.
 func (a *Agent) slicePath() string { return filepath.Join(a.cfg.Node.DataDir, "catalogue-slice.json") }
 
+// secretKey is the node key that seals camera passwords at rest: in the
+// cached slice and in the catalogue replica's log and snapshots. It is
+// made on first start (DATA_DIR/secret.key, mode 0600).
+func (a *Agent) secretKey() (*topology.SecretKey, error) {
+	if a.nodeKey == nil && a.nodeKeyErr == nil {
+		a.nodeKey, a.nodeKeyErr = topology.LoadOrCreateKey(filepath.Join(a.cfg.Node.DataDir, topology.KeyFile))
+	}
+	return a.nodeKey, a.nodeKeyErr
+}
+
 // cachedSlice loads the cached slice, if any.
 func (a *Agent) cachedSlice() *topology.Slice {
-	s, err := topology.LoadSlice(a.slicePath())
+	key, err := a.secretKey()
+	if err != nil {
+		a.log.Error("no node key; the cached catalogue slice is not read", "err", err)
+		return nil // openCatalogue stops the start with the error
+	}
+	s, err := topology.LoadSlice(a.slicePath(), key)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			a.log.Error("cached catalogue slice unreadable; running the file's cameras only", "err", err)
@@ -74,7 +92,11 @@ func (a *Agent) onSlice(rev uint64, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("slice revision %d: %w", rev, err)
 	}
-	if err := topology.SaveSlice(a.slicePath(), s); err != nil {
+	key, err := a.secretKey()
+	if err != nil {
+		return err
+	}
+	if err := topology.SaveSlice(a.slicePath(), s, key); err != nil {
 		return err
 	}
 	if a.ident != nil {
@@ -89,6 +111,10 @@ func (a *Agent) onSlice(rev uint64, b []byte) error {
 
 // openCatalogue starts this node's catalogue replica, if configured.
 func (a *Agent) openCatalogue() error {
+	key, err := a.secretKey()
+	if err != nil {
+		return err
+	}
 	t := a.cfg.Topology
 	if t.Listen == "" {
 		return nil
@@ -102,7 +128,7 @@ func (a *Agent) openCatalogue() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r, err := topology.Start(ctx, topology.Options{
-		Identity: a.ident, Dir: t.Dir, Listen: t.Listen, Advertise: t.Advertise, Bootstrap: t.Bootstrap, Peers: peers,
+		Identity: a.ident, Dir: t.Dir, Key: key, Listen: t.Listen, Advertise: t.Advertise, Bootstrap: t.Bootstrap, Peers: peers,
 		HeartbeatTimeout: t.HeartbeatTimeout.Std(), ElectionTimeout: t.ElectionTimeout.Std(),
 		LeaderLeaseTimeout: t.LeaderLeaseTimeout.Std(), CommitTimeout: t.CommitTimeout.Std(), ApplyTimeout: t.ApplyTimeout.Std(),
 		SnapshotInterval: t.SnapshotInterval.Std(), SnapshotThreshold: t.SnapshotThreshold, TrailingLogs: t.TrailingLogs,
@@ -186,14 +212,47 @@ func (a *Agent) nodeStatus() map[string]string {
 	return out
 }
 
-// auditWrites records every change request (not reads) before serving it.
+// maxAuditedBody bounds the request body read to describe a change; the
+// catalogue refuses larger ones anyway.
+const maxAuditedBody = 1 << 20
+
+// auditWrites records every change request (not reads) before serving it:
+// who, the request, and what it changes, field by field, secrets left out
+// (topology.DescribeChange). When the entry cannot be stored the change
+// is refused (503), so nothing happens unrecorded.
 func auditWrites(a *Agent, h http.Handler) http.Handler {
-	audited := a.audit.Wrap(audit.ActionTopologyChange, nil, a.who, h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			h.ServeHTTP(w, r)
 			return
 		}
-		audited.ServeHTTP(w, r)
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxAuditedBody+1))
+		// the handler reads the body again, all of it
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+		var detail string
+		switch {
+		case err != nil:
+			detail = "(request body unreadable)"
+		case len(body) > maxAuditedBody:
+			detail = "(request body too large to describe)"
+		default:
+			detail = topology.DescribeChange(a.topo.Catalogue(), r.Method, strings.TrimPrefix(r.URL.Path, topology.APIPath), body)
+		}
+		e := audit.Entry{Action: audit.ActionTopologyChange, User: "anonymous", Source: r.RemoteAddr,
+			Object: r.Method + " " + r.URL.RequestURI(), Detail: detail}
+		if u, role, src, ok := a.who(r); ok {
+			e.User, e.Role, e.Source = u, role, src
+		}
+		if _, err := a.audit.Record(e); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "not done: the audit log is unavailable: " + err.Error()})
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }

@@ -1,9 +1,15 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +158,171 @@ users: [{name: root, role: admin, password_hash: %q}]
 	}
 	if code := newClient(t, base).login("olga", "wrong-password"); code != 401 {
 		t.Fatalf("wrong password for a catalogue user: %d", code)
+	}
+}
+
+// Issue 14, part 5: camera passwords in the catalogue are write-only.
+// Engineers and admins read every camera, slice and the whole catalogue
+// through the node's API without ever seeing one (password_set says one is
+// stored); a camera read, edited and put back keeps its password; the site
+// still gets the real URL over its link and records the camera; the audit
+// log says what each change did without the secret; and no file of either
+// node holds the password in clear: the replica's Raft log and snapshot
+// and the site's cached slice are sealed with each node's own key.
+func TestCataloguePasswordsAreWriteOnly(t *testing.T) {
+	src, dir, tls := federationRig(t)
+	p := auth.DefaultParams
+	p.Memory, p.Time = 1024, 1
+	hash := func(pw string) string {
+		h, err := auth.HashPasswordParams(pw, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
+topology: {listen: %q, bootstrap: true}
+users:
+  - {name: root, role: admin, password_hash: %q}
+  - {name: erik, role: engineer, password_hash: %q}
+  - {name: vera, role: viewer, password_hash: %q}
+`, dir, tls("centre"), freeTCP(t), hash("root-password"), hash("erik-password"), hash("vera-password")))
+	siteA, _ := startAgent(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s/site}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 2s}
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, centre.FederationAddr(), tls("site")))
+	base := "http://" + centre.HTTPAddr()
+	as := map[string]*client{}
+	for user, pw := range map[string]string{"root": "root-password", "erik": "erik-password", "vera": "vera-password"} {
+		as[user] = newClient(t, base)
+		if code := as[user].login(user, pw); code != 200 {
+			t.Fatalf("login %s: %d", user, code)
+		}
+	}
+	must := func(c *client, method, path, body string, want int) string {
+		t.Helper()
+		code, b := c.do(method, path, body)
+		if code != want {
+			t.Fatalf("%s %s: %d %s", method, path, code, b)
+		}
+		return b
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, b := as["erik"].do("POST", "/api/v1/topology/nodes", `{"id": "centre", "role": "centre"}`)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("catalogue never took a write: %d %s", code, b)
+		}
+		time.Sleep(100 * time.Millisecond) // electing itself
+	}
+	must(as["erik"], "POST", "/api/v1/topology/nodes", `{"id": "site", "role": "site", "parent": "centre"}`, 200)
+	const pw = "S3cret-Cam-Pw"
+	camURL := strings.Replace(src.URL("cam1"), "rtsp://", "rtsp://viewer:"+pw+"@", 1)
+	must(as["erik"], "POST", "/api/v1/topology/cameras", fmt.Sprintf(`{"id": "Gate1", "site": "site", "url": %q}`, camURL), 200)
+
+	// the site gets the real URL over its link, and records the camera
+	recording := func(a *Agent, camera string, since time.Time) bool {
+		segs, _ := a.Archive().Index().Segments(camera, since, time.Now().Add(time.Hour))
+		return len(segs) > 0
+	}
+	waitSite := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the site: %s: %+v", what, siteA.Site().Status())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitSite("Gate1 recorded", func() bool { return recording(siteA, "Gate1", time.Time{}) })
+	if c, _ := siteA.camera("Gate1"); c.URL != camURL {
+		t.Fatalf("the site pulls %q, want the URL with its password", c.URL)
+	}
+
+	// every read, by every role that may read it
+	reads := []struct {
+		who, path string
+	}{
+		{"erik", "/api/v1/topology/cameras"}, {"erik", "/api/v1/topology/cameras/site"},
+		{"erik", "/api/v1/topology/cameras/site/Gate1"}, {"erik", "/api/v1/topology/slices/site"},
+		{"erik", "/api/v1/topology/cameras?consistent=true"}, {"root", "/api/v1/topology/catalogue"},
+		{"root", "/api/v1/topology/cameras"}, {"root", "/api/v1/topology/slices/site"},
+		{"vera", "/api/v1/topology"}, {"root", "/api/v1/topology"}, {"vera", "/api/v1/tree"},
+	}
+	for _, r := range reads {
+		if b := must(as[r.who], "GET", r.path, "", 200); strings.Contains(b, pw) {
+			t.Errorf("GET %s as %s shows the camera password: %s", r.path, r.who, b)
+		}
+	}
+	var cam map[string]any
+	_ = json.Unmarshal([]byte(must(as["erik"], "GET", "/api/v1/topology/cameras/site/Gate1", "", 200)), &cam)
+	if cam["password_set"] != true || cam["url"] != strings.Replace(camURL, ":"+pw, "", 1) {
+		t.Fatalf("camera as engineers read it: %v", cam)
+	}
+
+	// read, edit, put back: the site keeps pulling with the password
+	cam["direction"] = "exit"
+	b, _ := json.Marshal(cam)
+	must(as["erik"], "POST", "/api/v1/topology/cameras", string(b), 200)
+	waitSite("Gate1 as exit", func() bool { c, _ := siteA.camera("Gate1"); return c.Direction == "exit" })
+	if c, _ := siteA.camera("Gate1"); c.URL != camURL {
+		t.Fatalf("after a put without the password the site pulls %q", c.URL)
+	}
+	restarted := time.Now()
+	waitSite("Gate1 recorded after the change", func() bool { return recording(siteA, "Gate1", restarted) })
+
+	// the audit log: what changed, never the password
+	must(as["erik"], "POST", "/api/v1/topology/snapshot", "", 200)
+	auditLog := must(as["root"], "GET", "/api/v1/audit?action=topology.change&limit=100", "", 200)
+	if strings.Contains(auditLog, pw) {
+		t.Errorf("the audit log shows the password: %s", auditLog)
+	}
+	for _, want := range []string{`put camera site/Gate1 (new): `, `password: set`, `put camera site/Gate1: direction: \"entry\" → \"exit\"`,
+		`put node site (new): id=\"site\"; parent=\"centre\"`, `take a snapshot`} {
+		if !strings.Contains(auditLog, want) {
+			t.Errorf("the audit log lacks %s: %s", want, auditLog)
+		}
+	}
+
+	// on disk: sealed everywhere (the video files aside)
+	for _, node := range []string{"centre", "site"} {
+		root := filepath.Join(dir, node)
+		st, err := os.Stat(filepath.Join(root, "secret.key"))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: node key %v %v", node, st, err)
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(p, ".mp4") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if bytes.Contains(b, []byte(pw)) {
+				t.Errorf("%s holds the camera password in clear", p)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"centre/topology/raft.db", "site/catalogue-slice.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if snaps, _ := filepath.Glob(filepath.Join(dir, "centre", "topology", "snapshots", "*", "state.bin")); len(snaps) == 0 {
+		t.Error("no snapshot taken")
 	}
 }

@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kuzet/kuzet/api"
@@ -14,11 +16,23 @@ import (
 	"github.com/kuzet/kuzet/web"
 )
 
+
 // mounts are the handlers of other components served beside the API,
 // each with the least role that may use it.
+//
+// The archive's one access policy (docs/security.md): viewers watch —
+// listings, HLS VOD playlists (audited as archive.play) and the media
+// links each playlist signs for its caller and range; operators export —
+// whole files (with Range), media and cuts at any shift, and MP4 exports,
+// each audited when the response ends with the range asked for and the
+// bytes actually sent.
 func (a *Agent) mounts() ([]api.Mount, error) {
+	var auditFailing atomic.Bool // the last download could not be recorded
 	pb, err := playback.New(playback.Options{
-		Archive: a.archive, Prefix: "/api/v1/archive",
+		Archive: a.archive, Prefix: "/api/v1/archive", Caller: a.userName,
+		OnDownload: func(r *http.Request, d playback.Download) {
+			auditFailing.Store(!a.auditDownload(r, d))
+		},
 		Logger: a.log.With("component", "playback"), Registerer: a.reg,
 	})
 	if err != nil {
@@ -29,12 +43,30 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 		q := r.URL.Query()
 		return q.Get("camera") + " " + q.Get("from") + ".." + q.Get("to")
 	}
+	// downloads wait for the audit log to work again once it failed: the
+	// attempt that finds it working is refused too, and recorded
+	export := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auditFailing.Load() {
+			e := a.entry(r, audit.ActionDownloadArchive, r.URL.Path, "refused: the audit log failed to record the last archive download")
+			if _, err := a.audit.Record(e); err == nil {
+				auditFailing.Store(false)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "not done: the audit log could not record the last archive download; retry"})
+			return
+		}
+		archive.ServeHTTP(w, r)
+	})
 	out := []api.Mount{
 		{Pattern: "/api/v1/archive/", Role: auth.RoleViewer, Handler: archive},
 		{Pattern: "GET /api/v1/archive/play.m3u8", Role: auth.RoleViewer,
 			Handler: a.audit.Wrap(audit.ActionPlayArchive, rangeOf, a.who, archive)},
-		{Pattern: "GET /api/v1/archive/export.mp4", Role: auth.RoleOperator,
-			Handler: a.audit.Wrap(audit.ActionExportArchive, rangeOf, a.who, archive)},
+		{Pattern: "GET /api/v1/archive/vod/{link}/{path...}", Role: auth.RoleViewer, Handler: archive},
+		{Pattern: "GET /api/v1/archive/export.mp4", Role: auth.RoleOperator, Handler: export},
+		{Pattern: "GET /api/v1/archive/files/{path...}", Role: auth.RoleOperator, Handler: export},
+		{Pattern: "GET /api/v1/archive/media/{shift}/{path...}", Role: auth.RoleOperator, Handler: export},
+		{Pattern: "GET /api/v1/archive/cut/{shift}/{until}/{path...}", Role: auth.RoleOperator, Handler: export},
 	}
 	out = append(out, api.Mount{Pattern: "/live/", Role: auth.RoleViewer, Handler: a.liveHandler()})
 	out = append(out, api.Mount{Pattern: "GET /api/v1/tree", Role: auth.RoleViewer,
@@ -72,6 +104,52 @@ func (a *Agent) pullRemoteRange(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// entry is an audit entry of the caller of r.
+func (a *Agent) entry(r *http.Request, action, object, detail string) audit.Entry {
+	e := audit.Entry{Action: action, Object: object, Detail: detail, User: "anonymous", Source: r.RemoteAddr}
+	if u, role, src, ok := a.who(r); ok {
+		e.User, e.Role, e.Source = u, role, src
+	}
+	return e
+}
+
+// auditDownload records an archive download or export once its response
+// has ended: who, what, the range asked for, the answer and the bytes
+// actually sent. It reports whether the entry was stored.
+func (a *Agent) auditDownload(r *http.Request, d playback.Download) bool {
+	action := audit.ActionDownloadArchive
+	if d.Route == "export" {
+		action = audit.ActionExportArchive
+	}
+	var b strings.Builder
+	b.WriteString(r.Method)
+	if d.Range != "" {
+		fmt.Fprintf(&b, " Range %s", d.Range)
+	}
+	fmt.Fprintf(&b, ": %d", d.Status)
+	if cr := d.Header.Get("Content-Range"); cr != "" {
+		fmt.Fprintf(&b, " (%s)", cr)
+	}
+	if st := d.Header.Get("X-Archive-Start"); st != "" {
+		fmt.Fprintf(&b, ", video %s..%s", st, d.Header.Get("X-Archive-End"))
+	}
+	fmt.Fprintf(&b, ", %d bytes sent", d.Bytes)
+	if d.Length >= 0 {
+		fmt.Fprintf(&b, " of %d", d.Length)
+	}
+	fmt.Fprintf(&b, " in %s", d.Duration.Round(time.Millisecond))
+	if d.Aborted {
+		b.WriteString(", interrupted")
+	}
+	e := a.entry(r, action, d.Object, b.String())
+	if _, err := a.audit.Record(e); err != nil {
+		a.log.Error("archive download not recorded in the audit log", "user", e.User, "action", e.Action,
+			"object", e.Object, "detail", e.Detail, "source", e.Source, "err", err)
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
@@ -31,20 +34,91 @@ func (a *Agent) openLiveView() ([]site.Consumer, error) {
 	}
 	out := []site.Consumer{a.live.Consumer()}
 	if r := a.cfg.RTSP; r.Listen != "" {
-		a.rtsp, err = restream.New(restream.Options{Listen: r.Listen, UDPPort: r.UDPPort, DisableUDP: r.UDPPort == 0,
-			User: r.User, Password: r.Password, Cameras: ids, Logger: a.log.With("component", "rtsp"), Registerer: a.reg,
-			OnDemand: func(ctx context.Context, camera string) error {
-				if strings.Count(camera, "/") != 1 {
-					return fmt.Errorf("no camera %q on this node", camera)
-				}
-				return a.ensureRelay(ctx, camera)
-			}})
+		o, err := a.rtspAccess()
 		if err != nil {
+			return nil, err
+		}
+		o.Listen, o.UDPPort, o.DisableUDP, o.Cameras = r.Listen, r.UDPPort, r.UDPPort == 0, ids
+		o.Logger, o.Registerer = a.log.With("component", "rtsp"), a.reg
+		o.OnDemand = func(ctx context.Context, camera string) error {
+			if strings.Count(camera, "/") != 1 {
+				return fmt.Errorf("no camera %q on this node", camera)
+			}
+			return a.ensureRelay(ctx, camera)
+		}
+		if a.rtsp, err = restream.New(o); err != nil {
 			return nil, err
 		}
 		out = append(out, a.rtsp.Consumer())
 	}
 	return out, nil
+}
+
+// rtspAccess is who may read the RTSP re-stream (docs/security.md): the
+// addresses of http.allow; with users configured, readers log in as one
+// of them (throttled like the API's logins, each session audited) and the
+// shared rtsp.user/password is ignored; without users, that shared
+// credential if set. With http.tls the re-stream is RTSPS on the same
+// certificate.
+func (a *Agent) rtspAccess() (restream.Options, error) {
+	var o restream.Options
+	r, h := a.cfg.RTSP, a.cfg.HTTP
+	for _, p := range h.Allow {
+		pr, err := config.ParsePrefix(p)
+		if err != nil {
+			return o, fmt.Errorf("http.allow: %w", err)
+		}
+		o.Allow = append(o.Allow, pr)
+	}
+	if t := h.TLS; t.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return o, fmt.Errorf("http.tls (for RTSPS): %w", err)
+		}
+		o.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if !a.cfg.AuthEnabled() {
+		o.User, o.Password = r.User, r.Password
+		if r.User == "" {
+			a.log.Warn("RTSP re-stream without users or rtsp.user: any address in http.allow may watch every camera")
+		}
+		return o, nil
+	}
+	if r.User != "" {
+		a.log.Warn("rtsp.user and rtsp.password are ignored: with users configured, RTSP readers log in as one of them")
+	}
+	if o.TLS == nil {
+		a.log.Warn("RTSP readers' passwords cross the network in clear (RTSP Basic): set http.tls to serve RTSPS")
+	}
+	users, err := authUsers(a.cfg.Users)
+	if err != nil {
+		return o, err
+	}
+	store, err := auth.NewMemStore(users...)
+	if err != nil {
+		return o, err
+	}
+	lt := h.LoginThrottle
+	o.Accounts, err = restream.NewAccounts(restream.AccountsOptions{
+		Users: userStore{file: store, a: a}, MinRole: auth.RoleViewer,
+		Throttle: auth.ThrottleOptions{UserFree: lt.UserFree, SourceFree: lt.SourceFree,
+			Base: lt.Base.Std(), Max: lt.Max.Std(), Forget: lt.Forget.Std()},
+	})
+	return o, err
+}
+
+// auditLiveReaders sends RTSP readers' sessions and refused logins to the
+// audit log, once it is open; until then readers with logins are turned
+// away (503).
+func (a *Agent) auditLiveReaders() {
+	if a.rtsp == nil || a.audit == nil {
+		return
+	}
+	rec := a.audit
+	a.rtsp.SetAudit(func(e audit.Entry) error {
+		_, err := rec.Record(e)
+		return err
+	})
 }
 
 // RTSPAddr is the re-stream's bound address ("" when off).

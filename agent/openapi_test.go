@@ -991,15 +991,31 @@ func checkShapes(t *testing.T, r *apiRig) {
 	r.call(viewer, "GET", "/api/v1/archive/cameras/{camera}/segments", cam, rng, "", 200)
 	r.call(viewer, "GET", "/api/v1/archive/cameras/{camera}/gaps", cam, rng, "", 200)
 	file := map[string]string{"path": seg.Path}
-	r.call(viewer, "GET", "/api/v1/archive/files/{path}", file, nil, "", 200)
-	r.call(viewer, "HEAD", "/api/v1/archive/files/{path}", file, nil, "", 200)
+	// files, media and cuts are exports (issue 14): operators
+	r.call(operator, "GET", "/api/v1/archive/files/{path}", file, nil, "", 200)
+	r.call(operator, "HEAD", "/api/v1/archive/files/{path}", file, nil, "", 200)
 	op, _ := r.spec.op("GET", "/api/v1/archive/files/{path}")
-	if code, h, b := r.send(viewer, op, target(op, file, nil), "", http.Header{"Range": {"bytes=0-99"}}); code != 206 || len(b) != 100 || h.Get("Content-Range") == "" {
+	if code, h, b := r.send(operator, op, target(op, file, nil), "", http.Header{"Range": {"bytes=0-99"}}); code != 206 || len(b) != 100 || h.Get("Content-Range") == "" {
 		t.Errorf("ranged download: %d, %d bytes, Content-Range %q", code, len(b), h.Get("Content-Range"))
 	}
-	r.call(viewer, "GET", "/api/v1/archive/files/{path}", map[string]string{"path": "Camera1/1999/01/01/00/Camera1_1999_01_01_00_00.mp4"}, nil, "", 404)
-	r.call(viewer, "GET", "/api/v1/archive/media/{shift}/{path}", map[string]string{"shift": "90000", "path": seg.Path}, nil, "", 200)
-	r.call(viewer, "GET", "/api/v1/archive/play.m3u8", nil, withCam(rng), "", 200)
+	r.call(operator, "GET", "/api/v1/archive/files/{path}", map[string]string{"path": "Camera1/1999/01/01/00/Camera1_1999_01_01_00_00.mp4"}, nil, "", 404)
+	r.call(operator, "GET", "/api/v1/archive/media/{shift}/{path}", map[string]string{"shift": "90000", "path": seg.Path}, nil, "", 200)
+	pl := r.call(viewer, "GET", "/api/v1/archive/play.m3u8", nil, withCam(rng), "", 200)
+	// the playlist's media links: the listed range, to the viewer
+	if m := regexp.MustCompile(`#EXT-X-BYTERANGE:(\d+)@(\d+)\nvod/([^/\s]+)/`).FindSubmatch(pl); m == nil {
+		t.Errorf("playlist without media links: %s", pl)
+	} else {
+		n, _ := strconv.Atoi(string(m[1]))
+		off, _ := strconv.Atoi(string(m[2]))
+		vod, _ := r.spec.op("GET", "/api/v1/archive/vod/{link}/{path}")
+		tg := target(vod, map[string]string{"link": string(m[3]), "path": seg.Path}, nil)
+		if code, _, b := r.send(viewer, vod, tg, "", http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", off, off+n-1)}}); code != 206 || len(b) != n {
+			t.Errorf("media link: %d, %d bytes of %d", code, len(b), n)
+		}
+		if code, _, _ := r.send(viewer, vod, tg, "", nil); code != 416 {
+			t.Errorf("media link without Range: %d", code)
+		}
+	}
 	r.call(operator, "GET", "/api/v1/archive/export.mp4", nil, withCam(rng), "", 200)
 
 	// live
@@ -1143,7 +1159,8 @@ func checkShapes(t *testing.T, r *apiRig) {
 		event.KindSegmentClosed: "Segment", event.KindAlarmRaised: "AlarmPayload", event.KindAlarmCleared: "AlarmPayload", alarm.KindAcked: "AlarmPayload"}
 	seen := map[string]bool{}
 	for after := "0"; ; {
-		b := r.call(viewer, "GET", "/api/v1/events", nil, url.Values{"after": {after}, "limit": {"1000"}}, "", 200)
+		// audit entries are in the feed for admins only (issue 14)
+		b := r.call(admin, "GET", "/api/v1/events", nil, url.Values{"after": {after}, "limit": {"1000"}}, "", 200)
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		var evs []map[string]any
@@ -1215,11 +1232,13 @@ func checkMalformed(t *testing.T, r *apiRig) {
 		{viewer, "GET", "/api/v1/cameras/{camera}/gaps", cam, url.Values{"from": {"2025-08-18T14:00:00Z"}, "to": {"2025-08-18T15:00:00+05:00"}}, "", 400, "to must be after from"},
 		{viewer, "GET", "/api/v1/cameras/{camera}/segments", cam, url.Values{"to": {"2025-13-01T00:00:00Z"}}, "", 400, "to: "},
 		{viewer, "GET", "/api/v1/events", nil, url.Values{"limit": {"5000"}}, "", 400, "limit"},
+		{viewer, "GET", "/api/v1/events", nil, url.Values{"after": {"18446744073709551615"}}, "", 400, "after: "},
+		{viewer, "GET", "/api/v1/events", nil, url.Values{"kind": {"audit"}}, "", 403, "kind audit"},
 		{viewer, "GET", "/api/v1/plates", nil, url.Values{"plate": {"123ABC02"}, "match": {"regex"}}, "", 400, `match: \"regex\" must be exact, prefix or fuzzy`},
 		{viewer, "GET", "/api/v1/plates", nil, nil, "", 400, "plate: required"},
 		{viewer, "GET", "/api/v1/archive/segments", nil, url.Values{"camera": {"Camera1"}, "from": {"2025-08-18T14:00:00Z"}, "to": {"noon"}}, "", 400, `"param": "to"`},
 		{viewer, "GET", "/api/v1/archive/play.m3u8", nil, url.Values{"camera": nil, "from": {"2025-08-18T14:00:00Z"}, "to": {"2025-08-18T14:01:00Z"}}, "", 400, `"param": "camera"`},
-		{viewer, "GET", "/api/v1/archive/files/{path}", map[string]string{"path": "Camera1/x.txt"}, nil, "", 400, `"param": "path"`},
+		{r.as[auth.RoleOperator], "GET", "/api/v1/archive/files/{path}", map[string]string{"path": "Camera1/x.txt"}, nil, "", 400, `"param": "path"`},
 		{r.anon, "POST", "/api/v1/auth/login", nil, nil, `{"user": "vera", "password":`, 400, "login: body ends inside the JSON object"},
 		{r.anon, "POST", "/api/v1/auth/login", nil, nil, `{"user": "vera", "password": "viewer-pass", "otp": 1}`, 400, `unknown field \"otp\"`},
 		{r.anon, "POST", "/api/v1/auth/login", nil, nil, `{"user": "vera"}`, 400, "user and password are both required"},

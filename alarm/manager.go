@@ -88,10 +88,10 @@ func Open(o Options) (*Manager, error) {
 		w.FailAlarmAfter = 5
 	}
 	if w.URL != "" && !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
-		return nil, fmt.Errorf("alarms.webhook.url: %q is not an http(s) URL", w.URL)
+		return nil, fmt.Errorf("alarms.webhook.url: %q is not an http(s) URL", endpoint(w.URL))
 	}
 	if w.AuthHeader != "" && !strings.Contains(w.AuthHeader, ":") {
-		return nil, fmt.Errorf("alarms.webhook.auth_header: %q is not \"Name: value\"", w.AuthHeader)
+		return nil, fmt.Errorf("alarms.webhook.auth_header is not \"Name: value\" (not shown: it is a secret)")
 	}
 	db, err := bolt.Open(o.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
@@ -239,11 +239,13 @@ func (t *txn) raise(e event.Event, p Payload) Outcome {
 			return OutcomeRepeat
 		case a.State.Open():
 			superseded = a
-		case rules.Suppress > 0 && !at.Before(a.Cleared) && at.Sub(a.Cleared) < rules.Suppress:
-			a.Suppressed++
-			a.Updated = at
-			t.pending[k] = &held{Raise: e, Until: a.Cleared.Add(rules.Suppress), Count: 1, LastSeen: at, Message: p.Message}
-			return OutcomeSuppressed
+		case rules.recurs(a, at):
+			// the condition came back moments after its clear: the same
+			// alarm stands again at once. Holding the raise back until the
+			// window ended showed a grave condition as cleared while it
+			// was there (issue 14).
+			t.reopen(a, e, p, sev)
+			return OutcomeReopened
 		}
 	}
 	n := t.open(e, p, sev)
@@ -258,6 +260,35 @@ func (t *txn) raise(e event.Event, p Payload) Outcome {
 	t.change(ChangeRaised, n, at)
 	t.applyDeferred(n.ID)
 	return OutcomeNew
+}
+
+// recurs reports whether a raise at at comes within the suppression window
+// after the clear of a, so that it re-opens a rather than making another.
+func (r Rules) recurs(a *Alarm, at time.Time) bool {
+	return !a.State.Open() && r.Suppress > 0 && !at.Before(a.Cleared) && at.Sub(a.Cleared) < r.Suppress
+}
+
+// reopen raises a cleared alarm again: raised, or acknowledged when an
+// operator already acknowledged it. Suppressed counts the re-openings and
+// numbers their changes for the webhook.
+func (t *txn) reopen(a *Alarm, e event.Event, p Payload, sev event.Severity) {
+	at := e.Time
+	a.Suppressed++
+	a.Count++
+	a.State = StateRaised
+	if !a.Acked.IsZero() {
+		a.State = StateAcknowledged
+	}
+	a.Cleared, a.ClearedBy = time.Time{}, ""
+	if at.After(a.LastSeen) {
+		a.LastSeen = at
+	}
+	a.Message, a.Updated = p.Message, at
+	if severityRank(sev) < severityRank(a.Severity) {
+		a.Severity = sev
+	}
+	t.evidence(a, e, p)
+	t.change(ChangeRaised, a, at)
 }
 
 // open makes a new alarm from a raise event.
@@ -561,6 +592,12 @@ func (m *Manager) Clear(id, user string) (Alarm, error) {
 		if !a.State.Open() {
 			return event.Event{}, fmt.Errorf("%w: alarm %s cleared at %s", ErrConflict, id, a.Cleared.Format(time.RFC3339))
 		}
+		if a.Provisional && a.Suppressed > 0 {
+			// a clear now would reach the table before the recurrence,
+			// which would then re-open the alarm anyway
+			return event.Event{}, fmt.Errorf("%w: alarm %s was raised again at %s, which has not arrived in order yet; clear it once it has",
+				ErrConflict, id, a.LastSeen.Format(time.RFC3339))
+		}
 		return event.New(event.KindAlarmCleared, a.Camera, event.SeverityInfo, Payload{Key: a.Key, Type: a.Type,
 			Message: "cleared by " + user, AlarmID: id, User: user}), nil
 	})
@@ -631,8 +668,16 @@ func (m *Manager) provisionalLocked() map[string]*Alarm {
 		if _, ok := m.pending[k]; ok {
 			continue
 		}
-		if l := m.alarms[m.latest[k]]; l != nil && (l.State.Open() ||
-			(m.o.Rules.Suppress > 0 && !e.Time.Before(l.Cleared) && e.Time.Sub(l.Cleared) < m.o.Rules.Suppress)) {
+		if l := m.alarms[m.latest[k]]; l != nil && l.State.Open() {
+			continue
+		} else if l != nil && m.o.Rules.recurs(l, e.Time) {
+			// the table will re-open the cleared alarm: show it so now
+			if _, shown := out[l.ID]; !shown {
+				a := scratch.get(l.ID)
+				scratch.reopen(a, e, p, scratch.severity(p.Type, e.Severity))
+				a.Provisional = true
+				out[l.ID] = a
+			}
 			continue
 		}
 		if a := scratch.open(e, p, scratch.severity(p.Type, e.Severity)); a != nil {
@@ -645,12 +690,16 @@ func (m *Manager) provisionalLocked() map[string]*Alarm {
 	return out
 }
 
-// lookup finds an alarm in the table or among the early ones.
+// lookup finds an alarm in the table or among the early ones; a cleared
+// alarm that an early recurrence re-opens is shown re-opened.
 func (m *Manager) lookup(id string) (*Alarm, bool) {
-	if a, ok := m.alarms[id]; ok {
+	a, ok := m.alarms[id]
+	if ok && a.State.Open() {
 		return a, true
 	}
-	a, ok := m.provisionalLocked()[id]
+	if p, early := m.provisionalLocked()[id]; early {
+		return p, true
+	}
 	return a, ok
 }
 
@@ -685,12 +734,13 @@ func (m *Manager) List(f Filter) []Alarm {
 	m.mu.Lock()
 	m.catchUp()
 	out := []Alarm{}
-	for _, a := range m.alarms {
-		if f.match(a) {
+	early := m.provisionalLocked()
+	for id, a := range m.alarms {
+		if _, reopened := early[id]; !reopened && f.match(a) {
 			out = append(out, *a)
 		}
 	}
-	for _, a := range m.provisionalLocked() {
+	for _, a := range early {
 		if f.match(a) {
 			out = append(out, *a)
 		}

@@ -10,13 +10,15 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/kuzet/kuzet/event"
 )
 
 // One condition through its life: raise, repeats within the dedupe window,
-// acknowledgement (with the audit hook), clear, a flap absorbed by the
-// suppression window, a re-raise held until the window ends, and a raise
-// long after the last sighting that supersedes the open alarm.
+// acknowledgement (with the audit hook), clear, a flap within the
+// suppression window that re-opens the same alarm, a re-raise that keeps it
+// open, and a raise long after the last sighting that supersedes it.
 func TestLifecycle(t *testing.T) {
 	var audit []string
 	var mu sync.Mutex
@@ -88,30 +90,34 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("cleared: %+v", a)
 	}
 
-	// a flap within the suppression window: held, then dropped by its clear
+	// a flap within the suppression window re-opens the same alarm at
+	// once (it was acknowledged, so it stays so), and its clear closes it
+	// again: one alarm, never a cleared one while the condition stands
 	n.clock.Add(time.Minute)
 	raise("offline (flap)")
+	as = n.list(Filter{})
+	if len(as) != 1 || as[0].ID != id || as[0].State != StateAcknowledged || as[0].Suppressed != 1 ||
+		!as[0].Cleared.IsZero() || !n.m.Active("site-1", key) {
+		t.Fatalf("a flap re-opens the alarm: %+v", as)
+	}
 	n.clock.Add(20 * time.Second)
 	clear()
 	as = n.list(Filter{})
-	if len(as) != 1 || as[0].Suppressed != 1 {
+	if len(as) != 1 || as[0].State != StateCleared || as[0].Suppressed != 1 || !as[0].Cleared.Equal(n.clock.Now()) {
 		t.Fatalf("after a flap: %+v", as)
 	}
-	// a re-raise within the window that stays: held until the window ends
+	// a re-raise within the window that stays: open at once and all along
 	n.clock.Add(time.Minute)
-	held := raise("offline for real")
-	if as = n.list(Filter{}); len(as) != 1 || as[0].Suppressed != 2 {
-		t.Fatalf("held raise must not be an alarm yet: %+v", as)
-	}
-	clearedAt := as[0].Cleared
-	n.clock.Add(clearedAt.Add(5 * time.Minute).Sub(n.clock.Now()))
-	as = n.list(Filter{States: []State{StateRaised}})
-	if len(as) != 1 || as[0].RaiseEvent != held.ID() || !as[0].Raised.Equal(held.Time) || as[0].Count != 1 {
-		t.Fatalf("held raise after the window: %+v", as)
+	raise("offline for real")
+	for range 6 {
+		if as = n.list(Filter{}); len(as) != 1 || !as[0].State.Open() || as[0].Suppressed != 2 || as[0].Message != "offline for real" {
+			t.Fatalf("a re-raise within the window must keep the alarm open: %+v", as)
+		}
+		n.clock.Add(time.Minute)
 	}
 	second := as[0].ID
 	if !n.m.Active("site-1", key) {
-		t.Fatal("Active: the promoted alarm is open")
+		t.Fatal("Active: the re-opened alarm is open")
 	}
 
 	// raised again long after its last sighting, never cleared: a new alarm
@@ -119,8 +125,8 @@ func TestLifecycle(t *testing.T) {
 	n.clock.Add(10 * time.Minute)
 	third := raise("offline, seen again")
 	all := n.list(Filter{})
-	if len(all) != 3 {
-		t.Fatalf("want 3 alarms, got %+v", all)
+	if len(all) != 2 {
+		t.Fatalf("want 2 alarms, got %+v", all)
 	}
 	old, _ := n.m.Get(second)
 	if old.State != StateCleared || old.SupersededBy != alarmID("site-1", key, third.Seq) {
@@ -399,5 +405,135 @@ func TestEarlyAlarmJoinsTheTable(t *testing.T) {
 	}
 	if acks != 1 {
 		t.Fatalf("audited %d times", acks)
+	}
+}
+
+// Issue 14: a grave archive_write_failed raised for a disk-full spell,
+// cleared when recording worked again, and raised again for a read-only
+// spell inside the suppression window showed "cleared" for four minutes
+// while recording was failing. A raise within the window re-opens the
+// alarm at once and keeps it open until the next clear; the webhook hears
+// each step under its own idempotency key, and a restart or a table
+// rebuilt from the log holds the same.
+func TestRecurrenceInsideSuppressionWindowReopens(t *testing.T) {
+	n := newNode(t, "site-1", Options{
+		Rules:   Rules{Dedupe: time.Minute, Suppress: 5 * time.Minute, Escalate: map[event.Severity]time.Duration{}},
+		Webhook: Webhook{URL: "http://127.0.0.1:1/never-called"}, // changes queue; Run is not started
+	})
+	key := event.AlarmArchiveWrite + ":Camera1"
+	raise := func(msg string) event.Event {
+		return n.emit(event.KindAlarmRaised, "Camera1", event.AlarmArchiveWrite, key, event.SeverityGrave, msg)
+	}
+	clear := func() {
+		n.emit(event.KindAlarmCleared, "Camera1", event.AlarmArchiveWrite, key, event.SeverityInfo, "recording works again")
+	}
+	first := raise("recording of Camera1 failed: no space left on device")
+	id := alarmID("site-1", key, first.Seq)
+	n.clock.Add(15 * time.Second)
+	clear()
+	if a, _ := n.m.Get(id); a.State != StateCleared {
+		t.Fatalf("after the disk-full spell: %+v", a)
+	}
+	n.clock.Add(30 * time.Second)
+	_, oc, err := n.m.Raise(Condition{Key: key, Type: event.AlarmArchiveWrite, Camera: "Camera1",
+		Severity: event.SeverityGrave, Message: "recording of Camera1 failed: read-only file system"})
+	if err != nil || oc != OutcomeReopened {
+		t.Fatalf("raise inside the window: %s %v", oc, err)
+	}
+	// 6.5 minutes of a read-only disk: raised all along, across a restart
+	for i := range 13 {
+		a, ok := n.m.Get(id)
+		open := n.list(Filter{States: []State{StateRaised, StateAcknowledged}, Severities: []event.Severity{event.SeverityGrave}})
+		if !ok || a.State != StateRaised || !a.Cleared.IsZero() || a.Suppressed != 1 || !n.m.Active("site-1", key) ||
+			len(open) != 1 || open[0].ID != id || open[0].Message != "recording of Camera1 failed: read-only file system" {
+			t.Fatalf("%v into the read-only spell the alarm is not raised: %+v (open: %+v)", time.Duration(i)*30*time.Second, a, open)
+		}
+		if i == 6 {
+			n.restart()
+		}
+		n.clock.Add(30 * time.Second)
+	}
+	clear()
+	if a, _ := n.m.Get(id); a.State != StateCleared || !a.Cleared.Equal(n.clock.Now()) {
+		t.Fatalf("after the read-only spell: %+v", a)
+	}
+	// long after: a new alarm, as before
+	n.clock.Add(10 * time.Minute)
+	third := raise("failed again")
+	if as := n.list(Filter{States: []State{StateRaised}}); len(as) != 1 || as[0].ID != alarmID("site-1", key, third.Seq) {
+		t.Fatalf("a raise after the window: %+v", as)
+	}
+
+	var keys []string
+	if err := n.m.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+			var c Change
+			if err := json.Unmarshal(v, &c); err != nil {
+				return err
+			}
+			if c.Alarm.ID == id {
+				keys = append(keys, c.ID+" "+string(c.Alarm.State))
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{id + "/raised raised", id + "/cleared cleared", id + "/raised/1 raised", id + "/cleared/1 cleared"}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("webhook changes:\n got %q\nwant %q", keys, want)
+	}
+
+	// the table rebuilt from the log is the same
+	before, _ := n.m.Get(id)
+	if err := n.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(n.dir, "alarms.db")); err != nil {
+		t.Fatal(err)
+	}
+	n.open()
+	if after, _ := n.m.Get(id); !reflect.DeepEqual(before, after) {
+		t.Errorf("rebuilt:\n%+v\nwant\n%+v", after, before)
+	}
+}
+
+// A recurrence that overtakes its origin's backlog at a parent shows the
+// cleared alarm re-opened at once (provisional) until the ordered copy
+// re-opens it in the table.
+func TestEarlyRecurrenceShowsReopened(t *testing.T) {
+	n := newNode(t, "centre", Options{Rules: Rules{Dedupe: time.Minute, Suppress: 5 * time.Minute}})
+	t0 := n.clock.Now()
+	p := Payload{Key: "archive_write_failed:Camera1", Type: event.AlarmArchiveWrite, Message: "disk full"}
+	ordered := []event.Event{
+		childEvent("site-1", 1, event.KindAlarmRaised, "Camera1", event.SeverityGrave, t0, p),
+		childEvent("site-1", 2, event.KindAlarmCleared, "Camera1", event.SeverityInfo, t0.Add(15*time.Second), p),
+	}
+	if _, err := n.log.Ingest(ordered, "site-1"); err != nil {
+		t.Fatal(err)
+	}
+	id := alarmID("site-1", p.Key, 1)
+	if a, _ := n.m.Get(id); a.State != StateCleared {
+		t.Fatalf("cleared first: %+v", a)
+	}
+	p.Message = "read-only file system"
+	again := childEvent("site-1", 4, event.KindAlarmRaised, "Camera1", event.SeverityGrave, t0.Add(45*time.Second), p)
+	if ok, err := n.log.StoreUrgent(again, "site-1"); err != nil || !ok {
+		t.Fatalf("store urgent: %v %v", ok, err)
+	}
+	as := n.list(Filter{})
+	if len(as) != 1 || as[0].ID != id || as[0].State != StateRaised || !as[0].Provisional || as[0].Message != "read-only file system" {
+		t.Fatalf("early recurrence: %+v", as)
+	}
+	if a, _ := n.m.Get(id); a.State != StateRaised || !a.Provisional {
+		t.Fatalf("Get of the early recurrence: %+v", a)
+	}
+	backlog := []event.Event{childEvent("site-1", 3, "segment.closed", "Camera1", "", t0.Add(20*time.Second), Payload{Key: "-"}), again}
+	if _, err := n.log.Ingest(backlog, "site-1"); err != nil {
+		t.Fatal(err)
+	}
+	as = n.list(Filter{})
+	if len(as) != 1 || as[0].ID != id || as[0].State != StateRaised || as[0].Provisional || as[0].Suppressed != 1 {
+		t.Fatalf("after the backlog: %+v", as)
 	}
 }

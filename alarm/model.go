@@ -63,8 +63,9 @@ type Alarm struct {
 	Cleared  time.Time `json:"cleared,omitzero"`
 	Updated  time.Time `json:"updated"` // last change of any kind
 	// Count is how many raises this alarm stands for (1 + repeats within
-	// the dedupe window). Suppressed counts re-raises absorbed after its
-	// clear (a flapping condition).
+	// the dedupe window + re-raises after a clear). Suppressed counts the
+	// re-raises within the suppression window after its clear (a flapping
+	// condition): each re-opened this alarm rather than making another.
 	Count      int `json:"count"`
 	Suppressed int `json:"suppressed,omitempty"`
 
@@ -130,14 +131,16 @@ type Outcome string
 const (
 	OutcomeNew        Outcome = "new"        // a new alarm
 	OutcomeRepeat     Outcome = "repeat"     // counted on the open alarm
-	OutcomeSuppressed Outcome = "suppressed" // held: the key cleared moments ago
+	OutcomeReopened   Outcome = "reopened"   // the key cleared moments ago: its alarm stands again
+	OutcomeSuppressed Outcome = "suppressed" // held (tables from before re-opening only)
 	OutcomeIgnored    Outcome = "ignored"    // not an alarm the table takes
 )
 
 // Change is one state change, as the webhook receives it.
 type Change struct {
 	// ID is the idempotency key: the alarm ID and the change, e.g.
-	// "khorgos-1:camera_offline:Camera1:42/acked".
+	// "khorgos-1:camera_offline:Camera1:42/acked"; the raise and clear of a
+	// re-opened alarm are numbered ("…:42/raised/1", "…:42/cleared/1").
 	ID     string    `json:"id"`
 	Change string    `json:"change"` // raised | acked | escalated | cleared
 	Time   time.Time `json:"time"`

@@ -21,9 +21,9 @@ type Rules struct {
 	// alarm's last sighting, is a repeat (its count goes up, nobody is
 	// notified). Later, it opens a new alarm that supersedes the old one.
 	Dedupe time.Duration
-	// Suppress: a key raised again within this long of its clear is held;
-	// if it clears again meanwhile it was a flap and only counts, else it
-	// becomes a new alarm when the window ends.
+	// Suppress: a key raised again within this long of its clear re-opens
+	// the same alarm at once (a flap makes no new alarm, and a condition
+	// that came back is never shown cleared); its next clear closes it.
 	Suppress time.Duration
 	// Escalate: an alarm not acknowledged within this long of its raise
 	// (or last escalation) is escalated one severity up; grave escalates

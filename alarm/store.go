@@ -28,7 +28,9 @@ var (
 	metaFailing = []byte("webhook_failing") // 1 while alarm_webhook_failing is raised
 )
 
-// held is a raise kept back by the suppression window.
+// held is a raise kept back by the suppression window, as tables written
+// before re-opening (issue 14) may still hold; they are promoted or dropped
+// as they were then, and no new ones are made.
 type held struct {
 	Raise    event.Event `json:"raise"`
 	Until    time.Time   `json:"until"` // the window ends
@@ -175,8 +177,13 @@ func (t *txn) deferredFor(id string) []event.Event {
 
 func (t *txn) change(kind string, a *Alarm, at time.Time) {
 	id := a.ID + "/" + kind
-	if kind == ChangeEscalated {
+	switch {
+	case kind == ChangeEscalated:
 		id = fmt.Sprintf("%s/%d", id, a.Escalations)
+	case (kind == ChangeRaised || kind == ChangeCleared) && a.Suppressed > 0:
+		// a re-opened alarm is raised and cleared again: each time is a
+		// change of its own
+		id = fmt.Sprintf("%s/%d", id, a.Suppressed)
 	}
 	t.changes = append(t.changes, Change{ID: id, Change: kind, Time: at.UTC(), Node: t.m.node, Alarm: *a})
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -64,13 +66,36 @@ func (m *Manager) deliver(ctx context.Context) {
 		failures++
 		m.metrics.deliveries.WithLabelValues("error").Inc()
 		m.o.Logger.Warn("alarm webhook failed; retrying", "id", c.ID, "attempt", failures, "status", status,
-			"err", err, "retry_in", backoff)
+			"err", bareError(err), "retry_in", backoff)
 		if failures >= w.FailAlarmAfter {
 			m.webhookFailing(failures, err)
 		}
 		sleep(ctx, backoff)
 		backoff = min(2*backoff, w.BackoffMax)
 	}
+}
+
+// endpoint names the webhook for people: its URL without the password
+// and the query, which may carry credentials.
+func endpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment = "", false, ""
+	return u.String()
+}
+
+// bareError drops the request URL an HTTP client error repeats.
+func bareError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -151,7 +176,7 @@ func (m *Manager) webhookFailing(failures int, err error) {
 		return
 	}
 	msg := fmt.Sprintf("alarm webhook %s failing %d times in a row: %v; changes are kept and retried",
-		m.o.Webhook.URL, failures, err)
+		endpoint(m.o.Webhook.URL), failures, bareError(err))
 	if m.setFailing(true, event.KindAlarmRaised, event.SeverityMedium, msg) {
 		m.failing = true
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -187,5 +188,41 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The webhook's credentials never reach an alarm: alarm_webhook_failing
+// names the endpoint without the password and query of its URL, and
+// without the auth header (issue 14, secrets).
+func TestWebhookFailingAlarmHidesSecrets(t *testing.T) {
+	n := newNode(t, "site-1", Options{
+		Webhook: Webhook{URL: "http://hookuser:hookpass@127.0.0.1:1/alarms?token=tok123", AuthHeader: "Authorization: Bearer hdrsecret",
+			BackoffMin: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, FailAlarmAfter: 1},
+		Tick: 20 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if _, _, err := n.m.Raise(Condition{Key: "k", Type: "t", Severity: event.SeverityMinor, Message: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	var failing []Alarm
+	waitFor(t, "webhook failing alarm", func() bool {
+		failing = n.m.List(Filter{Severities: []event.Severity{event.SeverityMedium}})
+		return len(failing) == 1
+	})
+	msg := failing[0].Message
+	for _, secret := range []string{"hookpass", "tok123", "hdrsecret"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("alarm message shows %q: %s", secret, msg)
+		}
+	}
+	if !strings.Contains(msg, "http://hookuser@127.0.0.1:1/alarms") {
+		t.Errorf("alarm message does not name the endpoint: %s", msg)
+	}
+	if _, err := Open(Options{Path: filepath.Join(t.TempDir(), "a.db"), Log: n.log,
+		Webhook: Webhook{URL: "ftp://u:ftppass@host/x"}}); err == nil || strings.Contains(err.Error(), "ftppass") {
+		t.Errorf("bad webhook URL: %v", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +53,13 @@ type Deps struct {
 	// Routes, if set, receives every pattern Handler registers (the
 	// OpenAPI description is checked against it).
 	Routes *[]Route
+	// Admin reports whether a request's caller may read audit entries: an
+	// admin at a workstation address. With Guard set and Admin nil, the
+	// event feed shows audit entries to nobody; without Guard, to all.
+	Admin func(*http.Request) bool
+	// Hosts are the names the Host header may carry (against DNS
+	// rebinding); nil: any.
+	Hosts *HostNames
 }
 
 // Route is one registered pattern and the least role it needs (0: none,
@@ -140,31 +146,7 @@ func Handler(d Deps) http.Handler {
 	handle("GET /api/v1/plates", auth.RoleViewer, d.searchPlates)
 	handle("POST /api/v1/plates/{origin}/{seq}/correction", auth.RoleOperator, d.correctPlate)
 	handle("GET /api/v1/plates/{origin}/{seq}/{image}", auth.RoleViewer, d.plateImage)
-	handle("GET /api/v1/events", auth.RoleViewer, func(w http.ResponseWriter, r *http.Request) {
-		after, limit := uint64(0), 100
-		if v := r.URL.Query().Get("after"); v != "" {
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("after: %q is not a sequence number", v))
-				return
-			}
-			after = n
-		}
-		if v := r.URL.Query().Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q must be 1..1000", v))
-				return
-			}
-			limit = n
-		}
-		evs, err := d.Events.Range(after, limit)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, nonNil(evs))
-	})
+	handle("GET /api/v1/events", auth.RoleViewer, d.listEvents)
 	for _, m := range d.Mounts {
 		d.record(m.Pattern, m.Role)
 		if m.Role == 0 {
@@ -173,7 +155,7 @@ func Handler(d Deps) http.Handler {
 		}
 		mux.Handle(m.Pattern, guard(m.Role, m.Handler))
 	}
-	return allowList(d.Allow, d.Logger, limitBody(mux))
+	return allowList(d.Allow, d.Logger, checkHost(d.Hosts, d.Logger, limitBody(mux)))
 }
 
 // maxBody bounds request bodies: the API takes small JSON only.

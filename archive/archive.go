@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -35,6 +34,14 @@ type Options struct {
 	MinFreeBytes  uint64
 	DiskFree      func(root string) (uint64, error)
 	SweepInterval time.Duration
+	// Group owns the archive's files and directories (archive.group, e.g.
+	// "kuzet"), so that its members may read recordings; empty: the
+	// process's group. Files are FileMode, directories DirMode.
+	Group string
+	// WriteFault, if set, is asked before the archive creates or writes a
+	// segment file or directory, or repairs one; an error it returns is
+	// that operation's error (tests: a full or read-only disk).
+	WriteFault func(op, path string) error
 }
 
 func (o *Options) defaults() {
@@ -89,9 +96,14 @@ type Archive struct {
 
 	importMu sync.Mutex // ImportReplica: checks, move and index together
 
+	gid int // archive.group; -1: the process's
+
 	mu       sync.Mutex
 	floorHit bool                   // a disk-floor alarm is raised and not yet cleared
 	current  map[string]openSegment // camera -> file being written
+	// deferred: files left open on a read-only file system, repaired once
+	// a segment can be written again
+	deferred map[string]openSegment
 }
 
 // Open opens the archive, repairs files left open by a crash and moves
@@ -102,14 +114,20 @@ func Open(o Options) (*Archive, error) {
 	if o.Root == "" {
 		return nil, fmt.Errorf("archive root not set")
 	}
-	if err := os.MkdirAll(o.Root, 0o755); err != nil {
-		return nil, fmt.Errorf("create archive root: %w", err)
+	gid, err := lookupGroup(o.Group)
+	if err != nil {
+		return nil, err
+	}
+	a := &Archive{o: o, gid: gid, syncer: newSyncer(o.Metrics, o.Logger), current: map[string]openSegment{},
+		deferred: map[string]openSegment{}}
+	if err := a.prepareRoot(); err != nil {
+		return nil, err
 	}
 	idx, err := OpenIndex(o.IndexPath)
 	if err != nil {
 		return nil, err
 	}
-	a := &Archive{o: o, index: idx, syncer: newSyncer(o.Metrics, o.Logger), current: map[string]openSegment{}}
+	a.index = idx
 	if err := a.repairOpen(); err != nil {
 		_ = idx.Close()
 		return nil, err

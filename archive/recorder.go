@@ -50,6 +50,14 @@ type Recorder struct {
 	reCut      bool // parameters changed: start a new file at this keyframe
 	gapChecked bool
 	alarmed    bool // an archive_write_failed alarm is raised
+	// failed is the first write error since a file last took video: each
+	// file opened meanwhile restarts the clock from the wall clock at its
+	// keyframe (the session timeline stood still while nothing was
+	// written), and the hole is a gap saying why.
+	failed error
+	// gapDue: the hole before the current file is recorded once its first
+	// fragment is written (a file that fails before that is no end to it)
+	gapDue bool
 
 	// current file
 	file      *segFile
@@ -143,13 +151,19 @@ func (r *Recorder) WriteUnit(u *media.Unit) error {
 	r.lastDTS = dts
 
 	if ra {
-		wall := r.wallAt(now)
-		if r.file != nil && (!wall.Before(r.boundary) || r.reCut || r.wouldExceed()) {
+		if r.file != nil && (!r.wallAt(now).Before(r.boundary) || r.reCut || r.wouldExceed()) {
 			err = r.finishFile()
 		}
 		r.reCut = false
 		if r.file == nil {
-			if oerr := r.openFile(wall, now); oerr != nil {
+			if r.failed != nil && !u.Time.IsZero() {
+				// Nothing was appended since the failure, so the session
+				// timeline stood still while the camera went on: the time
+				// carried across it would date this file early by the
+				// outage's length (issue 14). Restart from this keyframe.
+				r.anchorWall = u.Time.Add(-ticksDuration(now))
+			}
+			if oerr := r.openFile(r.wallAt(now), now); oerr != nil {
 				r.fail(oerr)
 				return oerr
 			}
@@ -237,7 +251,13 @@ func (r *Recorder) fill(s *sample, u *media.Unit, dts int64, ra bool) error {
 }
 
 func (r *Recorder) wallAt(ticks int64) time.Time {
-	return r.anchorWall.Add(time.Duration(ticks) * time.Second / media.ClockRate)
+	return r.anchorWall.Add(ticksDuration(ticks))
+}
+
+// ticksDuration converts 90 kHz ticks to a duration without overflowing
+// (ticks × 1e9 would after 28 hours of one session).
+func ticksDuration(ticks int64) time.Duration {
+	return time.Duration(ticks/media.ClockRate)*time.Second + time.Duration(ticks%media.ClockRate)*time.Second/media.ClockRate
 }
 
 func (r *Recorder) appendPending() {
@@ -285,10 +305,6 @@ func (r *Recorder) codec() mp4.Codec {
 // openFile starts a segment whose first sample is a keyframe at wall.
 func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 	a := r.a
-	if !r.gapChecked {
-		r.gapChecked = true
-		a.recordGap(r.camera, wall, r.gapReason)
-	}
 	if !idPattern.MatchString(r.camera) {
 		// configured camera IDs always match; a name such as ".replicas"
 		// would reach into the replicas' namespace
@@ -307,15 +323,24 @@ func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 	}
 	abs := a.Abs(rel)
 	dir := filepath.Dir(abs)
-	if err := mkdirDurable(a.o.Root, dir); err != nil {
+	if err := a.mkdirDurable(dir); err != nil {
 		return fmt.Errorf("create segment directory %s: %w", dir, err)
+	}
+	if err := a.fault("create", abs); err != nil {
+		return fmt.Errorf("create segment %s: %w", rel, err)
 	}
 	// The open record is durable before the file exists, so a crash at any
 	// point after this leaves something repair can find.
 	if err := a.index.markOpen(openSegment{Camera: r.camera, Start: wall.UTC(), Path: rel, Codec: string(r.track.Codec)}); err != nil {
 		return fmt.Errorf("record open segment %s: %w", rel, err)
 	}
-	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	if err == nil {
+		if err = a.ownFile(f); err != nil {
+			_ = f.Close()
+			_ = os.Remove(abs)
+		}
+	}
 	if err != nil {
 		_ = a.index.dropOpen(rel)
 		return fmt.Errorf("create segment %s: %w", rel, err)
@@ -340,10 +365,40 @@ func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	r.log.Debug("segment opened", "path", rel)
+	r.gapDue = true
 	return nil
 }
 
+// noteGap records the hole before the current file once it holds video:
+// the one before the session (once), and the one a write failure made.
+// The disk takes writes again by then, so files a read-only spell left
+// open are repaired first, and the hole is measured from what they hold.
+func (r *Recorder) noteGap() {
+	if !r.gapDue {
+		return
+	}
+	r.gapDue = false
+	r.a.repairDeferred()
+	wall := r.fileStart
+	reason := ""
+	switch {
+	case !r.gapChecked && r.failed != nil:
+		reason = fmt.Sprintf("%s; then write failed: %v", r.gapReason, r.failed)
+	case !r.gapChecked:
+		reason = r.gapReason
+	case r.failed != nil:
+		reason = fmt.Sprintf("write failed: %v", r.failed)
+	default:
+		return
+	}
+	r.gapChecked, r.failed = true, nil
+	r.a.recordGap(r.camera, wall, reason)
+}
+
 func (r *Recorder) write(b []byte) error {
+	if err := r.a.fault("write", r.rel); err != nil {
+		return fmt.Errorf("write segment %s: %w", r.rel, err)
+	}
 	n, err := r.file.f.Write(b)
 	r.size += int64(n)
 	r.sum.Write(b[:n])
@@ -365,6 +420,9 @@ func (r *Recorder) flushPart() error {
 	if err != nil {
 		return fmt.Errorf("fragment of %s: %w", r.rel, err)
 	}
+	if err := r.a.fault("write", r.rel); err != nil {
+		return fmt.Errorf("write segment %s: %w", r.rel, err)
+	}
 	r.vecs, r.lens = fragmentVecs(r.header, r.part, r.lens, r.vecs)
 	n, err := writeVecs(r.file.f, r.sum, r.vecs)
 	r.size += n
@@ -373,6 +431,7 @@ func (r *Recorder) flushPart() error {
 		return fmt.Errorf("write segment %s: %w", r.rel, err)
 	}
 	r.a.syncer.markDirty(r.file)
+	r.noteGap()
 	r.seqNo++
 	r.a.o.Metrics.FramesWritten.WithLabelValues(r.camera).Add(float64(len(r.part)))
 	clear(r.part) // release the units' memory now
@@ -388,6 +447,7 @@ func (r *Recorder) finishFile() error {
 		r.fail(ferr)
 		return ferr
 	}
+	r.noteGap() // a file too short for a fragment of its own
 	a := r.a
 	a.setCurrent(r.camera, nil)
 	a.syncer.forget(r.file)
@@ -423,6 +483,9 @@ func (r *Recorder) fail(err error) {
 	a := r.a
 	a.o.Metrics.WriteErrors.WithLabelValues(r.camera).Inc()
 	r.log.Error("archive write failed", "err", err)
+	if r.failed == nil {
+		r.failed = err
+	}
 	if !r.alarmed {
 		r.alarmed = true
 		a.emit(event.New(event.KindAlarmRaised, r.camera, event.SeverityGrave, event.Alarm{
@@ -438,21 +501,4 @@ func (r *Recorder) fail(err error) {
 	}
 	r.pending, r.part = nil, r.part[:0]
 	r.partBytes, r.partDur = 0, 0
-}
-
-// mkdirDurable creates dir and makes each new directory entry durable.
-func mkdirDurable(root, dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	parent := filepath.Dir(dir)
-	if parent != dir && parent != root {
-		if err := mkdirDurable(root, parent); err != nil {
-			return err
-		}
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	return syncDir(parent)
 }

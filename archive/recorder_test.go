@@ -3,6 +3,7 @@ package archive
 import (
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,6 +186,16 @@ func TestRecorderRecoversFromWriteError(t *testing.T) {
 	}
 	if p := ffprobeFile(t, a.Abs(segs[0].Path)); p.Frames != 50 {
 		t.Fatalf("repaired file %+v", p)
+	}
+	// the write of the keyframe at 3 s failed; the next file starts at the
+	// next one, 4 s, by its wall clock, and the hole is a gap saying why
+	if !segs[1].Start.Equal(start.Add(4 * time.Second)) {
+		t.Errorf("the file after the failure starts %v, want %v", segs[1].Start, start.Add(4*time.Second))
+	}
+	gaps, _ := a.Index().Gaps("Camera1", time.Time{}, time.Time{})
+	if len(gaps) != 1 || !gaps[0].Start.Equal(segs[0].End) || !gaps[0].End.Equal(segs[1].Start) ||
+		!strings.HasPrefix(gaps[0].Reason, "write failed: ") {
+		t.Errorf("gaps %+v", gaps)
 	}
 	if len(eventsOf(t, ev, "alarm.raised")) != 1 || len(eventsOf(t, ev, "alarm.cleared")) != 1 {
 		t.Fatal("want one raised and one cleared archive_write_failed alarm")

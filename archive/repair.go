@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -188,6 +189,22 @@ func describeCodec(c mp4.Codec) (string, int, int) {
 	return fmt.Sprintf("%T", c), 0, 0
 }
 
+// repairDeferred repairs the files a read-only spell left open; a
+// recorder calls it once it has opened a file again.
+func (a *Archive) repairDeferred() {
+	a.mu.Lock()
+	if len(a.deferred) == 0 {
+		a.mu.Unlock()
+		return
+	}
+	todo := a.deferred
+	a.deferred = map[string]openSegment{}
+	a.mu.Unlock()
+	for _, o := range todo {
+		a.repairOne(o)
+	}
+}
+
 // repairOpen repairs and indexes every file a crash left open (NVMS-6.9).
 func (a *Archive) repairOpen() error {
 	recs, err := a.index.openRecords()
@@ -205,7 +222,19 @@ func (a *Archive) repairOpen() error {
 func (a *Archive) repairOne(o openSegment) {
 	log := a.o.Logger.With("camera", o.Camera, "path", o.Path)
 	abs := a.Abs(o.Path)
-	res, err := RepairFile(abs)
+	res, err := RepairResult{}, a.fault("repair", abs)
+	if err == nil {
+		res, err = RepairFile(abs)
+	}
+	if errors.Is(err, syscall.EROFS) {
+		// nothing can be cut or removed now; the file keeps its open
+		// record and is repaired once the disk takes writes again
+		log.Warn("file system read-only: segment left open until it can be repaired", "err", err)
+		a.mu.Lock()
+		a.deferred[o.Path] = o
+		a.mu.Unlock()
+		return
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		log.Warn("open segment missing on disk; forgetting it")
 		_ = a.index.dropOpen(o.Path)

@@ -173,6 +173,11 @@ func (a *Archive) ImportReplica(origin string, s Segment, part string) error {
 	if _, err := a.index.replicaHeld(rs); err != nil {
 		return refuse(err)
 	}
+	// a fetch may have made the part readable by anyone: a replica is a
+	// recording like the node's own
+	if err := a.own(part, FileMode); err != nil {
+		return fmt.Errorf("replica %s: %w", part, err)
+	}
 	err = renameNoReplace(part, final)
 	switch {
 	case errors.Is(err, fs.ErrExist):
@@ -246,7 +251,7 @@ func fileSHA256(p string) (string, error) {
 }
 
 // MkdirFor creates the directories of a file inside the archive durably.
-func (a *Archive) MkdirFor(file string) error { return mkdirDurable(a.o.Root, filepath.Dir(file)) }
+func (a *Archive) MkdirFor(file string) error { return a.mkdirDurable(filepath.Dir(file)) }
 
 // Locate names the file holding camera's video at t — the one being
 // written or a closed one — and how far into it t lies.

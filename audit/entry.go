@@ -15,23 +15,24 @@ const Kind = "audit"
 // Actions recorded across the product. Other components may add their
 // own; these are the ones the UI and the API use.
 const (
-	ActionLogin          = "login"
-	ActionLoginFailed    = "login.failed"
-	ActionLogout         = "logout"
-	ActionAccessDenied   = "access.denied"
-	ActionTokenCreate    = "token.create"
-	ActionTokenRevoke    = "token.revoke"
-	ActionViewLive       = "live.view"
-	ActionPlayArchive    = "archive.play"
-	ActionExportArchive  = "archive.export"
-	ActionSearchPlates   = "plates.search"
-	ActionCorrectPlate   = "plate.correct"
-	ActionAckAlarm       = "alarm.ack"
-	ActionClearAlarm     = "alarm.clear"
-	ActionConfigChange   = "config.change"
-	ActionTopologyChange = "topology.change"
-	ActionUserChange     = "user.change"
-	ActionNodeRestarted  = "node.restarted" // a descendant came back with an empty store
+	ActionLogin           = "login"
+	ActionLoginFailed     = "login.failed"
+	ActionLogout          = "logout"
+	ActionAccessDenied    = "access.denied"
+	ActionTokenCreate     = "token.create"
+	ActionTokenRevoke     = "token.revoke"
+	ActionViewLive        = "live.view"
+	ActionPlayArchive     = "archive.play"
+	ActionExportArchive   = "archive.export"
+	ActionDownloadArchive = "archive.download" // a whole file, media or cut, with the bytes sent
+	ActionSearchPlates    = "plates.search"
+	ActionCorrectPlate    = "plate.correct"
+	ActionAckAlarm        = "alarm.ack"
+	ActionClearAlarm      = "alarm.clear"
+	ActionConfigChange    = "config.change"
+	ActionTopologyChange  = "topology.change"
+	ActionUserChange      = "user.change"
+	ActionNodeRestarted   = "node.restarted" // a descendant came back with an empty store
 )
 
 // Entry is one user action as the caller describes it. Its fields match

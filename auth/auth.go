@@ -65,8 +65,10 @@ type Options struct {
 	// recently used session (default 32).
 	MaxSessionsPerUser int
 	Throttle           ThrottleOptions
-	// HashParams cost the decoy hash checked for unknown user names, so
-	// that they take as long as known ones (default DefaultParams).
+	// HashParams cost the decoy hash checked for unknown user names while
+	// no user has a usable hash (default DefaultParams). Otherwise the
+	// decoy costs what most users' hashes cost, so that unknown names
+	// take as long as known ones.
 	HashParams Params
 	// Audit records logins, logouts, failed logins, refusals and token
 	// changes. An error recording a successful login refuses the login.
@@ -85,8 +87,8 @@ type Auth struct {
 	lifetime  time.Duration
 	secure    bool
 	maxSess   int
-	thr       *throttle
-	decoy     string
+	thr       *Limiter
+	decoys    *decoys
 	hashSlots chan struct{}
 	audit     func(r *http.Request, e AuditEntry) error
 	now       func() time.Time
@@ -152,14 +154,9 @@ func New(o Options) (*Auth, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	// the decoy's password is random and forgotten: nothing matches it
-	pw, err := secret()
+	dc, err := newDecoys(o.Users, o.HashParams, o.Now)
 	if err != nil {
 		return nil, err
-	}
-	decoy, err := HashPasswordParams(pw, o.HashParams)
-	if err != nil {
-		return nil, fmt.Errorf("auth: decoy hash: %w", err)
 	}
 	st, err := openState(o.StatePath)
 	if err != nil {
@@ -167,10 +164,12 @@ func New(o Options) (*Auth, error) {
 	}
 	a := &Auth{
 		users: o.Users, st: st, adminFrom: adminFrom, idle: o.IdleTimeout, lifetime: o.Lifetime,
-		secure: o.SecureCookie, maxSess: o.MaxSessionsPerUser, thr: newThrottle(o.Throttle),
-		decoy: decoy, hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
+		secure: o.SecureCookie, maxSess: o.MaxSessionsPerUser, thr: NewLimiter(o.Throttle),
+		decoys: dc, hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
 		audit: o.Audit, now: o.Now, log: o.Logger,
 	}
+	// an address the user holds a session from is one they work at
+	a.thr.trusted = func(name string, src netip.Addr) bool { return st.hasSession(name, addrString(src)) }
 	a.m, err = newMetrics(o.Registerer, st)
 	if err != nil {
 		_ = st.close()
@@ -242,15 +241,14 @@ func (a *Auth) authenticate(r *http.Request) (Principal, *httpError) {
 		if !strings.EqualFold(scheme, "Bearer") || tok == "" {
 			return Principal{}, refusal(http.StatusUnauthorized, "bad_authorization", "Authorization header: want \"Bearer <token>\"")
 		}
-		sk := sourceKey(src)
-		if d, _ := a.thr.locked(sk, now); d > 0 {
+		if d, _ := a.thr.CheckSource(src, now); d > 0 {
 			e := refusal(http.StatusTooManyRequests, "throttled", "too many failed attempts from %s; retry in %s", addrString(src), roundUp(d))
 			e.retry = d
 			return Principal{}, e
 		}
 		t, ok := a.st.token(hashSecret(tok))
 		if !ok {
-			lock := a.thr.fail(sk, a.thr.o.SourceFree, now)
+			lock := a.thr.FailSource(src, now)
 			a.log.Warn("API token refused", "source", addrString(src), "path", r.URL.Path, "locked_for", lock)
 			return Principal{}, refusal(http.StatusUnauthorized, "bad_token", "API token not recognised (revoked or mistyped)")
 		}

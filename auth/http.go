@@ -107,6 +107,13 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 // and the failure counted inside that slot, so a burst of parallel guesses
 // gets at most one extra try per CPU past the limit. A refusal with code 0
 // means the client went away.
+//
+// Every attempt that is not throttled costs one hash of the same price:
+// the user's own for a known name at an address it may use, and otherwise
+// a decoy of the cost most users' hashes have. So the answer's timing does
+// not tell which names exist, and from an address the user may not log in
+// from, the password is not checked at all: the answer is the one a wrong
+// password gets, whether it was right or not.
 func (a *Auth) attempt(r *http.Request, req loginRequest, src netip.Addr) (User, *httpError) {
 	select {
 	case a.hashSlots <- struct{}{}:
@@ -115,22 +122,29 @@ func (a *Auth) attempt(r *http.Request, req loginRequest, src netip.Addr) (User,
 	}
 	defer func() { <-a.hashSlots }()
 	now := a.now()
-	uk, sk := userKey(req.User), sourceKey(src)
-	du, firstU := a.thr.locked(uk, now)
-	ds, firstS := a.thr.locked(sk, now)
-	if d := max(du, ds); d > 0 {
+	if d, first, scope := a.thr.Check(req.User, src, now); d > 0 {
 		a.m.logins.WithLabelValues("throttled").Inc()
-		if firstU || firstS {
-			a.log.Warn("login refused: too many failures", "user", req.User, "source", addrString(src), "retry_in", d)
-			a.record(r, AuditEntry{User: req.User, Action: ActionLoginFailed, Detail: "throttled after repeated failures", Source: addrString(src)})
+		if first {
+			a.log.Warn("login refused: too many failures", "user", req.User, "source", addrString(src), "scope", scope, "retry_in", d)
+			a.record(r, AuditEntry{User: req.User, Action: ActionLoginFailed,
+				Detail: "throttled after repeated failures (" + scope + ")", Source: addrString(src)})
 		}
-		e := refusal(http.StatusTooManyRequests, "throttled", "too many failed logins for this user or from %s; retry in %s", addrString(src), roundUp(d))
+		var e *httpError
+		switch scope {
+		case ScopeAddress:
+			e = refusal(http.StatusTooManyRequests, "throttled", "too many failed logins from %s; retry in %s", addrString(src), roundUp(d))
+		case ScopeUser:
+			e = refusal(http.StatusTooManyRequests, "throttled", "too many failed logins for this user from new addresses; retry in %s", roundUp(d))
+		default:
+			e = refusal(http.StatusTooManyRequests, "throttled", "too many failed logins for this user from %s; retry in %s", addrString(src), roundUp(d))
+		}
 		e.retry = d
 		return User{}, e
 	}
 	u, known := a.users.User(req.User)
-	hash := a.decoy
-	if known {
+	placeOK := !known || len(u.Allow) == 0 || allowed(u.Allow, src)
+	hash := a.decoys.get()
+	if known && placeOK {
 		hash = u.PasswordHash
 	}
 	ok, err := VerifyPassword(hash, req.Password)
@@ -138,27 +152,34 @@ func (a *Auth) attempt(r *http.Request, req loginRequest, src netip.Addr) (User,
 		a.log.Error("login: unusable password hash", "user", req.User, "err", err)
 		ok = false
 	}
+	wrong := refusal(http.StatusUnauthorized, "bad_password", "wrong user name or password")
 	var fail *httpError
+	why := ""
 	switch {
-	case !known || !ok:
-		fail = refusal(http.StatusUnauthorized, "bad_password", "wrong user name or password")
+	case !known:
+		fail, why = wrong, "unknown user"
+	case !placeOK:
+		// the same answer as a wrong password, so that it confirms
+		// neither the password nor the account
+		fail, why = wrong, fmt.Sprintf("user %s may not log in from %s (password not checked)", u.Name, addrString(src))
+	case !ok:
+		fail, why = wrong, "wrong password"
 	case u.Disabled:
 		fail = refusal(http.StatusForbidden, "disabled", "user %s is disabled", u.Name)
-	case len(u.Allow) > 0 && !allowed(u.Allow, src):
-		fail = refusal(http.StatusForbidden, "source", "user %s may not log in from %s", u.Name, addrString(src))
+		why = fail.msg
 	}
 	if fail == nil {
-		a.thr.reset(uk)
+		a.thr.Succeed(req.User, src, now)
 		return u, nil
 	}
-	lock := max(a.thr.fail(uk, a.thr.o.UserFree, now), a.thr.fail(sk, a.thr.o.SourceFree, now))
+	lock, _ := a.thr.Fail(req.User, src, now, placeOK)
 	a.m.logins.WithLabelValues("failed").Inc()
-	a.log.Warn("login failed", "user", req.User, "source", addrString(src), "reason", fail.msg, "locked_for", lock)
+	a.log.Warn("login failed", "user", req.User, "source", addrString(src), "reason", why, "locked_for", lock)
 	role := ""
 	if known {
 		role = u.Role.String()
 	}
-	a.record(r, AuditEntry{User: req.User, Role: role, Action: ActionLoginFailed, Detail: fail.msg, Source: addrString(src)})
+	a.record(r, AuditEntry{User: req.User, Role: role, Action: ActionLoginFailed, Detail: why, Source: addrString(src)})
 	return User{}, fail
 }
 

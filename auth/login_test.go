@@ -58,7 +58,18 @@ func TestLogin(t *testing.T) {
 
 	t.Run("outside allowed range", func(t *testing.T) {
 		out := e.client(t, "127.0.0.2")
-		expect(t, out.login("nina", "nina-password"), http.StatusForbidden, "user nina may not log in from 127.0.0.2")
+		// the right password gets the answer a wrong one gets: it is not
+		// checked, and neither the password nor the account is confirmed
+		right := out.login("nina", "nina-password")
+		expect(t, right, http.StatusUnauthorized, "wrong user name or password")
+		wrong := out.login("nina", "guess-password")
+		unknown := out.login("nobody", "guess-password")
+		if right.raw != wrong.raw || right.raw != unknown.raw {
+			t.Fatalf("answers differ: right %q, wrong %q, unknown user %q", right.raw, wrong.raw, unknown.raw)
+		}
+		if a, ok := e.audit.find(ActionLoginFailed, "nina"); !ok || !strings.Contains(a.Detail, "may not log in from 127.0.0.2") {
+			t.Fatalf("refusal not audited with its reason: %+v", a)
+		}
 		in := e.client(t, "127.0.0.1")
 		expect(t, in.login("nina", "nina-password"), http.StatusOK, "")
 		// a session taken elsewhere is refused there too
@@ -315,5 +326,96 @@ func TestParallelGuessesThrottled(t *testing.T) {
 	}
 	if count[401] < 3 || count[401] > 3+runtime.GOMAXPROCS(0)-1 || count[401]+count[429] != n {
 		t.Fatalf("parallel guesses: %v; want 3..%d refused as wrong and the rest throttled", count, 3+runtime.GOMAXPROCS(0)-1)
+	}
+}
+
+// Failures from one address lock that address, or the user there, but
+// never the user at another address; a user's failures from many addresses
+// together lock it only where it has not logged in before.
+func TestFailuresElsewhereDoNotLockTheUserOut(t *testing.T) {
+	e := newEnv(t, func(o *Options) {
+		o.Throttle = ThrottleOptions{UserFree: 3, SourceFree: 100, UserCeiling: 9, Base: 10 * time.Second, Max: time.Minute}
+	}, false)
+	home := e.client(t, "127.0.0.1")
+	home.mustLogin("olga") // where olga works
+	for i := 0; i < 3; i++ {
+		expect(t, e.client(t, "127.0.0.2").login("olga", "guess-"+strconv.Itoa(i)+"-password"), http.StatusUnauthorized, "")
+	}
+	expect(t, e.client(t, "127.0.0.2").login("olga", "olga-password"), http.StatusTooManyRequests, "for this user from 127.0.0.2")
+	// elsewhere olga is not locked, not even at an address new to her
+	expect(t, e.client(t, "127.0.0.1").login("olga", "olga-password"), http.StatusOK, "")
+	expect(t, e.client(t, "127.0.0.7").login("olga", "olga-password"), http.StatusOK, "")
+
+	// guesses spread over addresses reach the user's ceiling ...
+	for _, from := range []string{"127.0.0.3", "127.0.0.4"} {
+		for i := 0; i < 3; i++ {
+			expect(t, e.client(t, from).login("olga", "guess-"+strconv.Itoa(i)+"-password"), http.StatusUnauthorized, "")
+		}
+	}
+	// ... which holds at addresses olga never logged in from, right
+	// password or not ...
+	expect(t, e.client(t, "127.0.0.5").login("olga", "olga-password"), http.StatusTooManyRequests, "for this user from new addresses")
+	// ... but not where she has logged in before
+	expect(t, e.client(t, "127.0.0.1").login("olga", "olga-password"), http.StatusOK, "")
+	expect(t, e.client(t, "127.0.0.7").login("olga", "olga-password"), http.StatusOK, "")
+	// other users are untouched
+	expect(t, e.client(t, "127.0.0.5").login("victor", "victor-password"), http.StatusOK, "")
+	e.clock.Advance(11 * time.Second)
+	expect(t, e.client(t, "127.0.0.5").login("olga", "olga-password"), http.StatusOK, "")
+
+	// refusals from an address the account may not use check no password,
+	// so they never count toward its ceiling
+	for i := 0; i < 20; i++ {
+		expect(t, e.client(t, "127.0.0."+strconv.Itoa(20+i)).login("nina", "guess-password"), http.StatusUnauthorized, "")
+	}
+	expect(t, e.client(t, "127.0.0.1").login("nina", "nina-password"), http.StatusOK, "")
+}
+
+// From an address the user may not log in from, the user's own hash is
+// never computed: the answer costs the decoy, however dear the user's
+// hash, and is the same for the right and a wrong password.
+func TestDisallowedAddressChecksNoPassword(t *testing.T) {
+	dear := Params{Memory: 32 * 1024, Time: 8, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h, err := HashPasswordParams("sofia-password", dear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sofia, err := NewUser("sofia", "viewer", h, []string{"127.0.0.1"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, nil, false)
+	if err := e.users.Replace(append(e.users.Users(), sofia)); err != nil {
+		t.Fatal(err)
+	}
+	timed := func(from, pw string) (resp, time.Duration) {
+		c := e.client(t, from)
+		start := time.Now()
+		r := c.login("sofia", pw)
+		return r, time.Since(start)
+	}
+	inside, dInside := timed("127.0.0.1", "wrong-password")
+	expect(t, inside, http.StatusUnauthorized, "wrong user name or password")
+	right, dRight := timed("127.0.0.2", "sofia-password")
+	wrong, dWrong := timed("127.0.0.2", "wrong-password")
+	t.Logf("sofia's hash checked (allowed address): %v; disallowed address, right password: %v, wrong: %v", dInside, dRight, dWrong)
+	if right.code != wrong.code || right.raw != wrong.raw {
+		t.Fatalf("right %d %s, wrong %d %s", right.code, right.raw, wrong.code, wrong.raw)
+	}
+	if dRight > dInside/3 || dWrong > dInside/3 {
+		t.Fatalf("disallowed address took %v and %v; the user's own hash takes %v: it was checked", dRight, dWrong, dInside)
+	}
+}
+
+// The decoy for unknown names costs what the users' hashes cost, not
+// what HashParams says.
+func TestDecoyCostsWhatUsersCost(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.HashParams = DefaultParams }, false)
+	h, err := parsePHC(e.a.decoys.get())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.p != cheap {
+		t.Fatalf("decoy params %+v, the users' are %+v", h.p, cheap)
 	}
 }

@@ -309,3 +309,15 @@ func (s *state) tokenList() []TokenInfo {
 	slices.SortFunc(out, func(a, b TokenInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
+
+// hasSession reports whether user holds a session taken from source.
+func (s *state) hasSession(user, source string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, se := range s.sessions {
+		if se.User == user && se.Source == source {
+			return true
+		}
+	}
+	return false
+}

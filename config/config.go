@@ -132,6 +132,12 @@ type Log struct {
 type HTTP struct {
 	Listen string   `yaml:"listen"`
 	Allow  []string `yaml:"allow"` // CIDR prefixes or addresses allowed to connect
+	// Hosts are the names and addresses clients reach the API by; a
+	// request naming another in its Host header gets 421 (against DNS
+	// rebinding). Default: the listen address (any address when it is a
+	// wildcard), the machine's host name and the TLS certificate's names.
+	// localhost and loopback addresses are always accepted.
+	Hosts []string `yaml:"hosts"`
 	// AdminFrom are the workstation ranges administrative actions are
 	// accepted from (UA-3.8; default loopback).
 	AdminFrom     []string      `yaml:"admin_from"`
@@ -149,6 +155,9 @@ type Archive struct {
 	MaxResolution Resolution `yaml:"max_resolution"`
 	RetentionDays int        `yaml:"retention_days"`
 	MinFreeGB     float64    `yaml:"min_free_gb"`
+	// Group owns the archive's files (0640) and directories (0750), e.g.
+	// kuzet, so that its members may read recordings; empty: the node's.
+	Group string `yaml:"group"`
 }
 
 // Camera is one RTSP source.
@@ -288,6 +297,11 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	for i, a := range c.HTTP.Allow {
 		if _, err := ParsePrefix(a); err != nil {
 			return bad(fmt.Sprintf("http.allow[%d]", i), "%v", err)
+		}
+	}
+	for i, h := range c.HTTP.Hosts {
+		if err := checkHostName(h); err != nil {
+			return bad(fmt.Sprintf("http.hosts[%d]", i), "%v", err)
 		}
 	}
 	seg := time.Duration(c.Archive.Segment)
@@ -516,4 +530,18 @@ func (c *Config) CheckCameras(cams []Camera) ([]Camera, error) {
 		return nil, err
 	}
 	return c2.Cameras, nil
+}
+
+// hostName is a DNS name as a Host header carries it.
+var hostName = regexp.MustCompile(`^(?i)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$`)
+
+// checkHostName accepts a host name or an IP address, without a port.
+func checkHostName(h string) error {
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return nil
+	}
+	if len(h) > 253 || !hostName.MatchString(h) {
+		return fmt.Errorf("%q: want a host name (kuzet.example) or an IP address, without scheme or port", h)
+	}
+	return nil
 }

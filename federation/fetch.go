@@ -105,7 +105,7 @@ func (s *Server) fetchOne(ctx context.Context, conn *quic.Conn, f replicate.Fetc
 	if err := fr.Store.MkdirFor(part); err != nil {
 		return 0, err
 	}
-	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o640) // the archive's file mode
 	if err != nil {
 		return 0, err
 	}

@@ -5,9 +5,11 @@ package restream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +17,8 @@ import (
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/internal/rtspserve"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
@@ -33,9 +37,29 @@ type Options struct {
 	// UDPPort is the even UDP port for RTP on Listen's host; RTCP uses
 	// UDPPort+1. 0 picks a free pair.
 	UDPPort int
-	// User and Password, when User is set, are required from readers
-	// (basic or digest authentication).
+	// User and Password, when User is set and Accounts is not, are one
+	// shared credential required from readers (Basic or Digest), with
+	// failures throttled like logins (auth.Limiter). The node uses them
+	// only where no users are configured.
 	User, Password string
+	// Accounts, when set, authenticates every reader as one of the node's
+	// users before DESCRIBE, SETUP and PLAY (RTSP Basic; see Accounts);
+	// nobody reads anonymously. Playing readers are checked again every
+	// RecheckEvery (default 10s): a disabled or removed user, or one no
+	// longer allowed at its address, is disconnected.
+	Accounts     *Accounts
+	RecheckEvery time.Duration
+	// Allow, when not empty, are the addresses readers may connect from;
+	// others are answered 403 and disconnected.
+	Allow []netip.Prefix
+	// TLS, when set, makes the server RTSPS: TCP connections are TLS, and
+	// UDP transport is offered as SRTP only.
+	TLS *tls.Config
+	// Audit, when set, records every reader's session when it ends (who,
+	// camera, source, start, duration, bytes) and every refused login; an
+	// error is logged. SetAudit sets it later. With Accounts, readers are
+	// answered 503 until it is set: nobody watches unaudited.
+	Audit func(audit.Entry) error
 	// Cameras are the configured camera IDs: a reader of one that is not
 	// streaming gets 503 instead of 404.
 	Cameras []string
@@ -61,10 +85,13 @@ type Server struct {
 	mu      sync.Mutex
 	known   map[string]bool
 	streams map[string]*stream
-	readers map[*gortsplib.ServerSession]string
+	readers map[*gortsplib.ServerSession]*session
+	conns   map[*gortsplib.ServerConn]*connState
 	closed  bool
+	thr     *auth.Limiter // the shared credential's failures
 
 	down      atomic.Bool // closing: writes may fail quietly
+	audit     atomic.Pointer[func(audit.Entry) error]
 	closeOnce sync.Once
 }
 
@@ -82,8 +109,11 @@ func New(o Options) (*Server, error) {
 	if o.Queue < 1 {
 		return nil, fmt.Errorf("rtsp queue %d: must be positive", o.Queue)
 	}
-	if o.User == "" && o.Password != "" {
+	if o.User == "" && o.Password != "" && o.Accounts == nil {
 		return nil, errors.New("rtsp.password set without rtsp.user")
+	}
+	if o.Accounts != nil {
+		o.User, o.Password = "", "" // one credential or the other
 	}
 	met, err := newMetrics(o.Registerer)
 	if err != nil {
@@ -91,7 +121,11 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		o: o, log: o.Logger, met: met,
-		known: map[string]bool{}, streams: map[string]*stream{}, readers: map[*gortsplib.ServerSession]string{},
+		known: map[string]bool{}, streams: map[string]*stream{}, readers: map[*gortsplib.ServerSession]*session{},
+		conns: map[*gortsplib.ServerConn]*connState{}, thr: auth.NewLimiter(auth.ThrottleOptions{}),
+	}
+	if o.Audit != nil {
+		s.SetAudit(o.Audit)
 	}
 	for _, id := range o.Cameras {
 		s.known[id] = true
@@ -100,14 +134,21 @@ func New(o Options) (*Server, error) {
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
-	s.log.Info("RTSP re-stream listening", "addr", s.addr, "udp", !o.DisableUDP, "auth", o.User != "")
+	authn := "none"
+	switch {
+	case o.Accounts != nil:
+		authn = "users"
+	case o.User != "":
+		authn = "shared credential"
+	}
+	s.log.Info("RTSP re-stream listening", "addr", s.addr, "scheme", s.Scheme(), "udp", !o.DisableUDP, "auth", authn, "allow", len(o.Allow))
 	return s, nil
 }
 
 // listen starts the RTSP server on sockets of its own, so that port 0
 // works and Addr tells the real port.
 func (s *Server) listen() error {
-	s.rtsp = &gortsplib.Server{Handler: &handler{s: s}}
+	s.rtsp = &gortsplib.Server{Handler: &handler{s: s}, TLSConfig: s.o.TLS}
 	addr, err := rtspserve.Start(s.rtsp, s.o.Listen, !s.o.DisableUDP, s.o.UDPPort)
 	if err != nil {
 		return fmt.Errorf("rtsp.listen: %w", err)
@@ -119,10 +160,65 @@ func (s *Server) listen() error {
 // Addr returns the host:port the RTSP server is bound to.
 func (s *Server) Addr() string { return s.addr }
 
-// Run serves until ctx ends, then disconnects every reader.
+// SetAudit sets where readers' sessions and refused logins are recorded.
+func (s *Server) SetAudit(fn func(audit.Entry) error) { s.audit.Store(&fn) }
+
+// Scheme is rtsps when the server speaks TLS, else rtsp.
+func (s *Server) Scheme() string {
+	if s.o.TLS != nil {
+		return "rtsps"
+	}
+	return "rtsp"
+}
+
+// Run serves until ctx ends, then disconnects every reader; with Accounts
+// it also disconnects readers whose accounts no longer let them watch.
 func (s *Server) Run(ctx context.Context) {
-	<-ctx.Done()
-	s.Close()
+	if s.o.Accounts == nil {
+		<-ctx.Done()
+		s.Close()
+		return
+	}
+	every := s.o.RecheckEvery
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return
+		case <-t.C:
+			s.recheck()
+		}
+	}
+}
+
+// recheck disconnects playing readers whose accounts no longer let them
+// watch.
+func (s *Server) recheck() {
+	type reader struct {
+		ss *gortsplib.ServerSession
+		se *session
+	}
+	s.mu.Lock()
+	var all []reader
+	for ss, se := range s.readers {
+		all = append(all, reader{ss, se})
+	}
+	s.mu.Unlock()
+	for _, r := range all {
+		if _, ref := s.o.Accounts.Recheck(r.se.reader.User, r.se.source); ref != nil {
+			s.log.Warn("RTSP reader disconnected", "camera", r.se.camera, "user", r.se.reader.User,
+				"remote", addrString(r.se.source), "reason", ref.Msg)
+			s.mu.Lock()
+			r.se.ended = ref.Msg
+			s.mu.Unlock()
+			r.ss.Close()
+		}
+	}
 }
 
 // Close stops the server and its streams; it is safe to call twice.
@@ -183,8 +279,8 @@ func (s *Server) Readers(camera string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, c := range s.readers {
-		if c == camera {
+	for _, r := range s.readers {
+		if r.camera == camera {
 			n++
 		}
 	}

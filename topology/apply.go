@@ -21,7 +21,7 @@ func (c *Catalogue) apply(cmd Command) (*Catalogue, error) {
 	case DeleteNode:
 		return n.deleteNode(cmd.ID)
 	case PutCamera:
-		return n.putCamera(*cmd.Camera, cmd.Create)
+		return n.putCamera(*cmd.Camera, cmd.Create, cmd.v < 4 && cmd.v > 0)
 	case DeleteCamera:
 		key := CameraKey(cmd.Site, cmd.ID)
 		if _, ok := c.cameras[key]; !ok {
@@ -141,11 +141,24 @@ func (c *Catalogue) deleteNode(id string) (*Catalogue, error) {
 	return c, nil
 }
 
-func (c *Catalogue) putCamera(cam Camera, create bool) (*Catalogue, error) {
+func (c *Catalogue) putCamera(cam Camera, create, asGiven bool) (*Catalogue, error) {
 	key := cam.Key()
-	if _, ok := c.cameras[key]; ok && create {
+	old, exists := c.cameras[key]
+	if exists && create {
 		return nil, conflictf("camera %s already exists", key)
 	}
+	if !asGiven {
+		// reads never show passwords, so a record read, edited and put
+		// back keeps its password (schema v4; v3 commands stored the URL
+		// as given)
+		cam.URL = storedURL(cam.URL, cam.PasswordSet, old.URL, exists)
+		if cam.PasswordSet != nil && *cam.PasswordSet {
+			if _, _, _, has := urlPassword(cam.URL); !has {
+				return nil, invalidf("camera %s: password_set is true but no password is stored; give it in the url (rtsp://user:password@host/...)", key)
+			}
+		}
+	}
+	cam.PasswordSet = nil // said how to treat the password; never stored
 	if _, ok := c.nodes[cam.Site]; !ok {
 		return nil, invalidf("camera %s: unknown site %s", key, cam.Site)
 	}

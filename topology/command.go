@@ -26,8 +26,10 @@ const (
 )
 
 // SchemaVersion is the version of commands and snapshots this build writes.
-// It reads every version up to it (see schema_v1.go).
-const SchemaVersion = 3
+// It reads every version up to it (see schema_v1.go). v4: a camera put
+// whose URL names a user without a password keeps the stored password
+// (reads no longer show it), so a v3 replica must not apply v4 commands.
+const SchemaVersion = 4
 
 // maxCommandBytes bounds one command: catalogue records are small, and a
 // Raft entry is replicated to every replica and kept in every log.
@@ -45,6 +47,9 @@ type Command struct {
 	Policy *Policy     `json:"policy,omitempty"`
 	ID     string      `json:"id,omitempty"`   // delete: node, zone, user name, policy node, camera ID
 	Site   string      `json:"site,omitempty"` // delete_camera: the camera's node
+	// v is the schema the command was decoded from (0: made here, the
+	// current one). A v2/v3 camera put stores its URL as given.
+	v int
 }
 
 // wireCommand is a command as stored in the Raft log.
@@ -81,18 +86,20 @@ func DecodeCommand(b []byte) (Command, error) {
 	}
 	var c Command
 	switch v {
-	case SchemaVersion, 2: // v3 added optional fields (a node's tier) only
+	case SchemaVersion, 3, 2: // v3 added optional fields (a node's tier); v4 a camera's password_set
 		var w wireCommand
 		if err := strictJSON(b, &w); err != nil {
 			return Command{}, invalidf("command: %v", err)
 		}
 		c = w.Command
+		c.v = v
 	case 1:
 		var w commandV1
 		if err := strictJSON(b, &w); err != nil {
 			return Command{}, invalidf("command (schema v1): %v", err)
 		}
 		c = w.migrate()
+		c.v = 1
 	case 0:
 		return Command{}, invalidf("command carries no schema version (\"v\")")
 	default:

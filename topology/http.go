@@ -25,8 +25,8 @@ const maxBody = 1 << 20
 //
 //	GET    /                       tree and revision
 //	GET    /status                 Raft state, leader, members
-//	GET    /catalogue              every record (password hashes left out)
-//	GET    /slices/{node}          what one node needs of the catalogue
+//	GET    /catalogue              every record (no password hashes, no camera passwords)
+//	GET    /slices/{node}          what one node needs of the catalogue (camera passwords left out)
 //	GET    /nodes[/{id}]  /cameras[/{site}/{id}]  /zones[/{id}]  /users[/{name}]  /policies[/{node}]
 //	POST   /nodes /cameras /zones /users /policies   upsert one record (?create=true: 409 if it exists)
 //	DELETE /nodes/{id} /cameras/{site}/{id} /zones/{id} /users/{name} /policies/{node}
@@ -34,6 +34,7 @@ const maxBody = 1 << 20
 //	POST   /bootstrap {"peers":[...]}  found a new cluster (once)
 //	POST   /snapshot                   take a Raft snapshot now
 //
+// Camera URLs are shown without their passwords, with password_set.
 // Reads take ?consistent=true for a linearizable read through the leader.
 // Errors are JSON {"error": reason, "code": code} with 400, 404, 409, 503.
 func (r *Replica) Handler(o HandlerOptions) http.Handler {
@@ -42,29 +43,36 @@ func (r *Replica) Handler(o HandlerOptions) http.Handler {
 	mux.HandleFunc("GET /{$}", h.tree)
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, r.Status()) })
 	mux.HandleFunc("GET /catalogue", h.read(func(c *Catalogue, _ *http.Request) (any, error) {
-		ct := c.Contents()
-		for i := range ct.Users {
-			ct.Users[i].PasswordHash = ""
-		}
-		return ct, nil
+		return c.Contents().Redacted(), nil
 	}))
 	mux.HandleFunc("GET /slices/{node}", h.read(func(c *Catalogue, q *http.Request) (any, error) {
-		return c.SliceFor(q.PathValue("node"))
+		s, err := c.SliceFor(q.PathValue("node"))
+		if err != nil {
+			return nil, err
+		}
+		return s.Redacted(), nil // the node itself gets its slice over its link
 	}))
 
 	mux.HandleFunc("GET /nodes", h.read(func(c *Catalogue, _ *http.Request) (any, error) { return c.Nodes(), nil }))
 	mux.HandleFunc("GET /nodes/{id}", h.read(func(c *Catalogue, q *http.Request) (any, error) {
 		return found(c.Node(q.PathValue("id")))("node", q.PathValue("id"))
 	}))
-	mux.HandleFunc("GET /cameras", h.read(func(c *Catalogue, _ *http.Request) (any, error) { return c.Cameras(), nil }))
+	mux.HandleFunc("GET /cameras", h.read(func(c *Catalogue, _ *http.Request) (any, error) {
+		cams := c.Cameras()
+		redactCameras(cams)
+		return nonNil(cams), nil
+	}))
 	mux.HandleFunc("GET /cameras/{site}", h.read(func(c *Catalogue, q *http.Request) (any, error) {
 		if _, ok := c.Node(q.PathValue("site")); !ok {
 			return nil, notFoundf("node %s does not exist", q.PathValue("site"))
 		}
-		return nonNil(c.CamerasOf(q.PathValue("site"))), nil
+		cams := c.CamerasOf(q.PathValue("site"))
+		redactCameras(cams)
+		return nonNil(cams), nil
 	}))
 	mux.HandleFunc("GET /cameras/{site}/{id}", h.read(func(c *Catalogue, q *http.Request) (any, error) {
-		return found(c.Camera(q.PathValue("site"), q.PathValue("id")))("camera", CameraKey(q.PathValue("site"), q.PathValue("id")))
+		cam, ok := c.Camera(q.PathValue("site"), q.PathValue("id"))
+		return found(cam.Redacted(), ok)("camera", CameraKey(q.PathValue("site"), q.PathValue("id")))
 	}))
 	mux.HandleFunc("GET /zones", h.read(func(c *Catalogue, _ *http.Request) (any, error) { return c.Zones(), nil }))
 	mux.HandleFunc("GET /zones/{id}", h.read(func(c *Catalogue, q *http.Request) (any, error) {

@@ -123,8 +123,8 @@ func TestHTTPAPIOnFollower(t *testing.T) {
 	var sl Slice
 	_, _, raw = call(t, "GET", api+"/slices/khorgos-1?consistent=true", "")
 	if err := json.Unmarshal([]byte(raw), &sl); err != nil || len(sl.Cameras) != 1 || sl.Policy.Mbps != 20 ||
-		len(sl.Upstream) != 2 || sl.Cameras[0].URL != "rtsp://u:secret@10.0.0.5/ch1" {
-		t.Fatalf("slice %s", raw)
+		len(sl.Upstream) != 2 || sl.Cameras[0].URL != "rtsp://u@10.0.0.5/ch1" || sl.Cameras[0].PasswordSet == nil || !*sl.Cameras[0].PasswordSet {
+		t.Fatalf("slice %s", raw) // the password only goes down the node's link
 	}
 	code, m, _ = call(t, "GET", api+"/status", "")
 	if code != 200 || m["id"] != f.ID() || m["leader"] == "" {
@@ -216,21 +216,40 @@ func TestSliceSaveLoad(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "catalogue-slice.json")
-	if err := SaveSlice(path, s); err != nil {
+	key := testKey(t)
+	if err := SaveSlice(path, s, key); err != nil {
 		t.Fatal(err)
 	}
 	// an older file is replaced whole
 	s2 := *s
 	s2.Revision++
-	if err := SaveSlice(path, &s2); err != nil {
+	if err := SaveSlice(path, &s2, key); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LoadSlice(path)
+	got, err := LoadSlice(path, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Revision != s.Revision+1 || len(got.Cameras) != 2 || got.Cameras[0].URL != s.Cameras[0].URL {
+	if got.Revision != s.Revision+1 || len(got.Cameras) != 2 || got.Cameras[0].URL != s.Cameras[0].URL ||
+		!strings.Contains(got.Cameras[0].URL, ":secret@") {
 		t.Fatalf("loaded %+v", got)
+	}
+	// the site's copy of the camera passwords is sealed with its key
+	if b, _ := os.ReadFile(path); !IsSealed(b) || bytes.Contains(b, []byte("secret")) || bytes.Contains(b, []byte("10.0.0.5")) {
+		t.Fatalf("slice file not sealed: %.80q", b)
+	}
+	if _, err := LoadSlice(path, testKey(t)); err == nil || !strings.Contains(err.Error(), "another node key") {
+		t.Fatalf("slice opened with another key: %v", err)
+	}
+	// one an older version cached in clear is read, then sealed in place
+	if err := SaveSlice(path, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadSlice(path, key); err != nil || got.Cameras[0].URL != s.Cameras[0].URL {
+		t.Fatalf("clear slice: %+v %v", got, err)
+	}
+	if b, _ := os.ReadFile(path); !IsSealed(b) || bytes.Contains(b, []byte("secret")) {
+		t.Fatalf("clear slice not sealed on load: %.80q", b)
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
@@ -240,11 +259,11 @@ func TestSliceSaveLoad(t *testing.T) {
 		t.Fatalf("slice file mode %v: it may hold camera passwords", fi.Mode())
 	}
 	os.WriteFile(path, []byte(`{"schema":2,"node":"khorgos-1","role":"site","cameras":[{"id":"C","site":"other","url":"rtsp://h/"}],"policy":{"node":"khorgos-1","fragments":"all"},"revoked_nodes":[]}`), 0o600)
-	if _, err := LoadSlice(path); err == nil || !strings.Contains(err.Error(), "camera other/C of another node") {
+	if _, err := LoadSlice(path, key); err == nil || !strings.Contains(err.Error(), "camera other/C of another node") {
 		t.Fatalf("foreign camera: %v", err)
 	}
 	os.WriteFile(path, []byte(`{"schema":2,"node":"khorgos-1"`), 0o600)
-	if _, err := LoadSlice(path); err == nil || !strings.Contains(err.Error(), path) {
+	if _, err := LoadSlice(path, key); err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("torn file: %v", err)
 	}
 }

@@ -66,6 +66,10 @@ type Options struct {
 	// Dir holds the Raft log and stable store (raft.db) and snapshots.
 	// Required, e.g. DATA_DIR/topology.
 	Dir string
+	// Key seals the records in the Raft log and snapshots (camera
+	// passwords) with this node's key; nil: Dir/secret.key, made on first
+	// start. Nodes pass their DATA_DIR/secret.key.
+	Key *SecretKey
 	// Listen is the TCP address of the Raft and forwarding port, e.g.
 	// 0.0.0.0:7444. Required.
 	Listen string

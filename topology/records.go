@@ -71,6 +71,11 @@ type Camera struct {
 	RetentionDays int       `json:"retention_days,omitempty"` // 0: the node's default
 	Disabled      bool      `json:"disabled,omitempty"`
 	Analytics     Analytics `json:"analytics"`
+	// PasswordSet is how the API speaks of the password in URL, which it
+	// never shows (see Redacted): reads say true when one is stored. In a
+	// put, a URL that names a user without a password keeps the stored
+	// password; false removes it. The catalogue itself never stores it.
+	PasswordSet *bool `json:"password_set,omitempty"`
 }
 
 // Key names a camera in the catalogue: site/id.

@@ -60,19 +60,35 @@ func Start(ctx context.Context, o Options) (*Replica, error) {
 		}
 	}()
 
+	key := o.Key
+	if key == nil {
+		var err error
+		if key, err = LoadOrCreateKey(filepath.Join(o.Dir, KeyFile)); err != nil {
+			return nil, fmt.Errorf("catalogue: %w", err)
+		}
+	}
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(o.Dir, "raft.db")})
 	if err != nil {
 		return nil, fmt.Errorf("open catalogue log %s: %w", filepath.Join(o.Dir, "raft.db"), err)
 	}
 	r.store = store
-	logs, err := raft.NewLogCache(256, store)
+	if n, err := sealLog(store, key); err != nil {
+		return nil, fmt.Errorf("seal catalogue log %s: %w", filepath.Join(o.Dir, "raft.db"), err)
+	} else if n > 0 {
+		log.Info("catalogue log entries written in clear by an older version sealed", "entries", n)
+	}
+	logs, err := raft.NewLogCache(256, &sealedLogs{LogStore: store, key: key})
 	if err != nil {
 		return nil, fmt.Errorf("catalogue log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(o.Dir, 3, newHCLogger(log, "raft-snapshot"))
+	if err := sealSnapshots(o.Dir, key, log); err != nil {
+		return nil, fmt.Errorf("seal catalogue snapshots in %s: %w", o.Dir, err)
+	}
+	fsnaps, err := raft.NewFileSnapshotStoreWithLogger(o.Dir, 3, newHCLogger(log, "raft-snapshot"))
 	if err != nil {
 		return nil, fmt.Errorf("catalogue snapshots in %s: %w", o.Dir, err)
 	}
+	snaps := &sealedSnapshots{SnapshotStore: fsnaps, key: key}
 	r.layer, err = newLayer(o.Listen, o.Advertise, o.Identity, log)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,12 @@ type RevokedNode struct {
 // maxSliceBytes bounds a cached slice file.
 const maxSliceBytes = 64 << 20
 
+// SliceSchema is the schema of slices: v4 changed what commands mean, not
+// what a slice holds, so sites that read v3 still take them.
+const SliceSchema = 3
+
+const slicePurpose = "catalogue slice"
+
 // SliceFor cuts the slice of one node.
 func (c *Catalogue) SliceFor(node string) (*Slice, error) {
 	n, ok := c.nodes[node]
@@ -52,7 +58,7 @@ func (c *Catalogue) SliceFor(node string) (*Slice, error) {
 		return nil, notFoundf("node %s is not in the catalogue", node)
 	}
 	s := &Slice{
-		Schema: SchemaVersion, Node: n.ID, Role: n.Role, Revision: c.revision, Parent: n.Parent,
+		Schema: SliceSchema, Node: n.ID, Role: n.Role, Revision: c.revision, Parent: n.Parent,
 		Revoked: n.Revoked, Cameras: c.CamerasOf(node), RevokedNodes: []RevokedNode{},
 		Policy: Policy{Node: node, Fragments: FragmentsAll},
 	}
@@ -110,11 +116,11 @@ func ParseSlice(b []byte) (*Slice, error) {
 	if err != nil {
 		return nil, invalidf("catalogue slice: %v", err)
 	}
-	if schema != SchemaVersion && schema != 2 { // v3 added optional fields only
-		if schema > SchemaVersion {
-			return nil, invalidf("catalogue slice schema v%d is newer than this node's v%d: upgrade this node", schema, SchemaVersion)
+	if schema != SliceSchema && schema != 2 { // v3 added optional fields only
+		if schema > SliceSchema {
+			return nil, invalidf("catalogue slice schema v%d is newer than this node's v%d: upgrade this node", schema, SliceSchema)
 		}
-		return nil, invalidf("catalogue slice has schema v%d; this node reads v%d", schema, SchemaVersion)
+		return nil, invalidf("catalogue slice has schema v%d; this node reads v%d", schema, SliceSchema)
 	}
 	var s Slice
 	if err := strictJSON(b, &s); err != nil {
@@ -189,12 +195,17 @@ func ParseSlice(b []byte) (*Slice, error) {
 }
 
 // SaveSlice writes a slice durably and atomically: a reader (or a crash)
-// sees the old file or the new one, never a torn one. The file may hold
-// camera credentials, so only the node's user can read it.
-func SaveSlice(path string, s *Slice) error {
+// sees the old file or the new one, never a torn one. It holds camera
+// passwords: it is sealed with key (nil: written in clear, for tests and
+// tools) and only the node's user can read it.
+func SaveSlice(path string, s *Slice, key *SecretKey) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode catalogue slice: %w", err)
+	}
+	b = append(b, '\n')
+	if key != nil {
+		b = key.Seal(b, slicePurpose)
 	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
@@ -210,7 +221,7 @@ func SaveSlice(path string, s *Slice) error {
 	if err := f.Chmod(0o600); err != nil {
 		return fail(err)
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(b); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -236,8 +247,10 @@ func SaveSlice(path string, s *Slice) error {
 	return nil
 }
 
-// LoadSlice reads a slice saved by SaveSlice.
-func LoadSlice(path string) (*Slice, error) {
+// LoadSlice reads a slice saved by SaveSlice, opening it with key. One
+// an older version cached in clear is read and, given a key, sealed in
+// place.
+func LoadSlice(path string, key *SecretKey) (*Slice, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load catalogue slice: %w", err)
@@ -250,9 +263,23 @@ func LoadSlice(path string) (*Slice, error) {
 	if len(b) > maxSliceBytes {
 		return nil, fmt.Errorf("load catalogue slice %s: larger than %d bytes", path, maxSliceBytes)
 	}
+	sealed := IsSealed(b)
+	if sealed {
+		if key == nil {
+			return nil, fmt.Errorf("load catalogue slice %s: it is sealed and no node key was given", path)
+		}
+		if b, err = key.Open(b, slicePurpose); err != nil {
+			return nil, fmt.Errorf("load catalogue slice %s: %w", path, err)
+		}
+	}
 	s, err := ParseSlice(b)
 	if err != nil {
 		return nil, fmt.Errorf("load catalogue slice %s: %w", path, err)
+	}
+	if !sealed && key != nil {
+		if err := SaveSlice(path, s, key); err != nil {
+			return nil, fmt.Errorf("seal catalogue slice cached in clear: %w", err)
+		}
 	}
 	return s, nil
 }

@@ -234,6 +234,15 @@ func (c *Camera) check() error {
 	if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
 		return invalidf("%s: url must be an rtsp:// or rtsps:// URL with a host", what)
 	}
+	if c.PasswordSet != nil {
+		_, has := u.User.Password()
+		switch {
+		case !*c.PasswordSet && has:
+			return invalidf("%s: the url holds a password but password_set is false", what)
+		case *c.PasswordSet && u.User.Username() == "":
+			return invalidf("%s: password_set needs the user name in the url (rtsp://user@host/...)", what)
+		}
+	}
 	if c.Transport == "" {
 		c.Transport = "tcp"
 	}

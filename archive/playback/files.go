@@ -30,63 +30,71 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request) {
 // timeline. The bytes are the same size and at the same offsets as on
 // disk: a playlist's byte ranges hold for both.
 func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
-	shift, f, st, fi, ok := h.openShifted(w, r, nil, h.unplayableLogged)
+	shift, err := strconv.ParseInt(r.PathValue("shift"), 10, 64)
+	if err != nil {
+		writeError(w, badParam("shift", "%q is not a whole number of ticks", r.PathValue("shift")))
+		return
+	}
+	h.serveMedia(w, r, r.PathValue("path"), shift, nil)
+}
+
+// serveMedia serves the file rel shifted; check, if set, may refuse the
+// request once the size of the body is known.
+func (h *Handler) serveMedia(w http.ResponseWriter, r *http.Request, rel string, shift int64, check func(size int64) *apiError) {
+	f, st, fi, ok := h.openScanned(w, rel, h.unplayableLogged)
 	if !ok {
 		return
 	}
 	defer f.Close()
+	if check != nil {
+		if aerr := check(st.Size()); aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+	}
 	sr, err := newShiftedReader(f, st.Size(), fi.Fragments, shift, nil)
 	if err != nil {
 		writeError(w, badParam("shift", "%v", err))
 		return
 	}
 	w.Header().Set("Content-Type", "video/mp4")
-	http.ServeContent(w, r, path.Base(r.PathValue("path")), st.ModTime(), sr)
+	http.ServeContent(w, r, path.Base(rel), st.ModTime(), sr)
 }
 
-// openShifted parses {shift} (then the caller's further parameters, when
-// params is set), opens the file named by {path...} and scans its
-// fragments, answering the request itself when any of it fails.
-func (h *Handler) openShifted(w http.ResponseWriter, r *http.Request, params func() *apiError,
-	bad func(*http.Request, error) *apiError) (int64, *os.File, os.FileInfo, *fileIndex, bool) {
-	shift, err := strconv.ParseInt(r.PathValue("shift"), 10, 64)
-	if err != nil {
-		writeError(w, badParam("shift", "%q is not a whole number of ticks", r.PathValue("shift")))
-		return 0, nil, nil, nil, false
-	}
-	if params != nil {
-		if aerr := params(); aerr != nil {
-			writeError(w, aerr)
-			return 0, nil, nil, nil, false
-		}
-	}
-	f, st, aerr := h.openRequested(r)
+// openScanned opens the archive file rel and scans its fragments,
+// answering the request itself when either fails.
+func (h *Handler) openScanned(w http.ResponseWriter, rel string, bad func(string, error) *apiError) (*os.File, os.FileInfo, *fileIndex, bool) {
+	f, st, aerr := h.openArchive(rel)
 	if aerr != nil {
 		writeError(w, aerr)
-		return 0, nil, nil, nil, false
+		return nil, nil, nil, false
 	}
 	fi, err := scanFile(f, st.Size())
 	if err != nil {
 		f.Close()
-		writeError(w, bad(r, err))
-		return 0, nil, nil, nil, false
+		writeError(w, bad(rel, err))
+		return nil, nil, nil, false
 	}
-	return shift, f, st, fi, true
+	return f, st, fi, true
 }
 
-func unplayable(r *http.Request, err error) *apiError {
+func unplayable(rel string, err error) *apiError {
 	return &apiError{Code: http.StatusUnprocessableEntity, Param: "path",
-		Msg: fmt.Sprintf("path: %s cannot be played: %v", r.PathValue("path"), err)}
+		Msg: fmt.Sprintf("path: %s cannot be played: %v", rel, err)}
 }
 
-func (h *Handler) unplayableLogged(r *http.Request, err error) *apiError {
-	h.o.Logger.Warn("archive file cannot be played", "path", r.PathValue("path"), "err", err)
-	return unplayable(r, err)
+func (h *Handler) unplayableLogged(rel string, err error) *apiError {
+	h.o.Logger.Warn("archive file cannot be played", "path", rel, "err", err)
+	return unplayable(rel, err)
 }
 
 // openRequested opens the archive file named by the {path...} wildcard.
 func (h *Handler) openRequested(r *http.Request) (*os.File, os.FileInfo, *apiError) {
-	rel := r.PathValue("path")
+	return h.openArchive(r.PathValue("path"))
+}
+
+// openArchive opens the archive file rel.
+func (h *Handler) openArchive(rel string) (*os.File, os.FileInfo, *apiError) {
 	root, err := os.OpenRoot(h.o.Archive.Root())
 	if err != nil {
 		return nil, nil, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("open archive root: %v", err)}

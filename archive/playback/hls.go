@@ -30,8 +30,14 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 	w.Header().Set("Cache-Control", "no-cache") // a range reaching into the present grows
+	// the media links stay valid for playing the range through, and then some
+	exp := time.Now().Add(h.o.LinkTTL + q.To.Sub(q.From))
+	caller := h.caller(r)
+	links := func(p *piece, segs []hlsSegment, tail *tailCut) (string, string) {
+		return h.mediaLinks(caller, exp, p, segs, tail)
+	}
 	bw := bufio.NewWriter(w)
-	writePlaylist(bw, pl, h.o.HLSSegment, tail)
+	writePlaylist(bw, pl, h.o.HLSSegment, tail, links)
 	_ = bw.Flush()
 }
 
@@ -112,14 +118,15 @@ func groupFragments(p *piece, target time.Duration, tail *tailCut) []hlsSegment 
 	return out
 }
 
-// writePlaylist writes the playlist of a plan. Media URIs are relative to
-// the playlist's own URL: media/{shift}/{path} and, for the cut end,
-// cut/{shift}/{until}/{path}.
-func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut) {
+// writePlaylist writes the playlist of a plan. links makes a group's
+// media URIs, relative to the playlist's own URL: one for the init and the
+// whole fragments, one for the cut end.
+func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut,
+	links func(p *piece, segs []hlsSegment, tail *tailCut) (media, cut string)) {
 	type group struct {
 		p    *piece
-		uri  string
 		segs []hlsSegment
+		tail *tailCut
 	}
 	groups := make([]group, 0, len(pl.Pieces))
 	maxDur, independent := time.Duration(0), true
@@ -129,7 +136,7 @@ func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut) {
 		if i == len(pl.Pieces)-1 {
 			t = tail
 		}
-		g := group{p: p, uri: escapePath(p.Seg.Path), segs: groupFragments(p, target, t)}
+		g := group{p: p, segs: groupFragments(p, target, t), tail: t}
 		for _, s := range g.segs {
 			maxDur = max(maxDur, s.dur)
 			independent = independent && s.independent
@@ -145,13 +152,13 @@ func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut) {
 		if i > 0 {
 			fmt.Fprint(w, "#EXT-X-DISCONTINUITY\n")
 		}
-		media := fmt.Sprintf("media/%d/%s", g.p.Shift, g.uri)
+		media, cut := links(g.p, g.segs, g.tail)
 		fmt.Fprintf(w, "#EXT-X-MAP:URI=\"%s\",BYTERANGE=\"%d@0\"\n", media, g.p.Index.InitEnd)
 		fmt.Fprintf(w, "#EXT-X-PROGRAM-DATE-TIME:%s\n", g.p.Start.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 		for _, s := range g.segs {
 			uri := media
 			if s.cut {
-				uri = fmt.Sprintf("cut/%d/%d/%s", g.p.Shift, tail.until, g.uri)
+				uri = cut
 			}
 			fmt.Fprintf(w, "#EXTINF:%.3f,\n#EXT-X-BYTERANGE:%d@%d\n%s\n", s.dur.Seconds(), s.size, s.off, uri)
 		}
@@ -162,22 +169,30 @@ func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut) {
 // cut serves media/{shift}/{path} up to the fragment holding decode time
 // {until}, followed by that fragment cut before until.
 func (h *Handler) cut(w http.ResponseWriter, r *http.Request) {
-	var until uint64
-	parseUntil := func() *apiError {
-		var err error
-		if until, err = strconv.ParseUint(r.PathValue("until"), 10, 64); err != nil {
-			return badParam("until", "%q is not a whole number of ticks", r.PathValue("until"))
-		}
-		return nil
+	shift, err := strconv.ParseInt(r.PathValue("shift"), 10, 64)
+	if err != nil {
+		writeError(w, badParam("shift", "%q is not a whole number of ticks", r.PathValue("shift")))
+		return
 	}
-	shift, f, st, fi, ok := h.openShifted(w, r, parseUntil, unplayable)
+	until, err := strconv.ParseUint(r.PathValue("until"), 10, 64)
+	if err != nil {
+		writeError(w, badParam("until", "%q is not a whole number of ticks", r.PathValue("until")))
+		return
+	}
+	h.serveCut(w, r, r.PathValue("path"), shift, until, nil)
+}
+
+// serveCut serves the file rel shifted and cut at until; check, if set,
+// may refuse the request once the size of the body is known.
+func (h *Handler) serveCut(w http.ResponseWriter, r *http.Request, rel string, shift int64, until uint64, check func(size int64) *apiError) {
+	f, st, fi, ok := h.openScanned(w, rel, unplayable)
 	if !ok {
 		return
 	}
 	defer f.Close()
 	k := slices.IndexFunc(fi.Fragments, func(fr fragment) bool { return fr.BaseTime <= until && fr.End() > until })
 	if k < 0 {
-		writeError(w, badParam("until", "decode time %d is not inside a fragment of %s", until, r.PathValue("path")))
+		writeError(w, badParam("until", "decode time %d is not inside a fragment of %s", until, rel))
 		return
 	}
 	sr, err := newShiftedReader(f, st.Size(), fi.Fragments, shift, nil)
@@ -188,12 +203,19 @@ func (h *Handler) cut(w http.ResponseWriter, r *http.Request) {
 	fr := fi.Fragments[k]
 	tail, _, err := cutFragment(sr, fr, until, nil)
 	if err != nil {
-		writeError(w, unplayable(r, err))
+		writeError(w, unplayable(rel, err))
 		return
 	}
-	body := io.NewSectionReader(concatReaderAt{a: sr, aLen: fr.Offset, b: tail}, 0, fr.Offset+int64(len(tail)))
+	size := fr.Offset + int64(len(tail))
+	if check != nil {
+		if aerr := check(size); aerr != nil {
+			writeError(w, aerr)
+			return
+		}
+	}
+	body := io.NewSectionReader(concatReaderAt{a: sr, aLen: fr.Offset, b: tail}, 0, size)
 	w.Header().Set("Content-Type", "video/mp4")
-	http.ServeContent(w, r, path.Base(r.PathValue("path")), st.ModTime(), body)
+	http.ServeContent(w, r, path.Base(rel), st.ModTime(), body)
 }
 
 // concatReaderAt reads a's first aLen bytes followed by b.

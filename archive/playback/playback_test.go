@@ -32,6 +32,8 @@ func TestPlayback(t *testing.T) {
 	t.Run("FileBeingWritten", func(t *testing.T) { testOpenFile(t, fx) })
 	t.Run("BadRequests", func(t *testing.T) { testBadRequests(t, fx) })
 	t.Run("PathEscapes", func(t *testing.T) { testPathEscapes(t, fx) })
+	t.Run("PlaylistLinksServeOnlyTheirRanges", func(t *testing.T) { testLinks(t, fx) })
+	t.Run("DownloadsReported", func(t *testing.T) { testDownloadsReported(t, fx) })
 	t.Run("Metrics", func(t *testing.T) { testMetrics(t, fx) })
 }
 
@@ -243,7 +245,7 @@ func testPlayBoundary(t *testing.T, fx *fixture) {
 		t.Fatalf("playlist: %d %s", code, body)
 	}
 	for _, want := range []string{"#EXTM3U\n", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS", "#EXT-X-ENDLIST\n",
-		`#EXT-X-MAP:URI="media/`, a.Path, b.Path, "#EXT-X-BYTERANGE:", "\ncut/"} {
+		`#EXT-X-MAP:URI="vod/`, a.Path, b.Path, "#EXT-X-BYTERANGE:", "\nvod/"} {
 		if !strings.Contains(pl, want) {
 			t.Errorf("playlist lacks %q:\n%s", want, pl)
 		}

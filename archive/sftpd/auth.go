@@ -8,8 +8,11 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/kuzet/kuzet/auth"
 )
 
 // Account is one login to the SFTP server.
@@ -91,15 +94,14 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
-func (a *account) allows(addr net.Addr) bool {
+func (a *account) allowsIP(ip netip.Addr) bool {
 	if len(a.allow) == 0 {
 		return true
 	}
-	ap, ok := addrPort(addr)
-	if !ok {
+	if !ip.IsValid() {
 		return false
 	}
-	ip := ap.Addr().Unmap()
+	ip = ip.Unmap()
 	for _, p := range a.allow {
 		if p.Contains(ip) {
 			return true
@@ -133,60 +135,114 @@ const (
 	reasonPassword       = "wrong_password"
 	reasonNoPassword     = "password_login_disabled"
 	reasonKey            = "key_not_authorized"
+	reasonThrottled      = "throttled"
 )
 
 var errLogin = errors.New("login refused")
 
-func (s *Server) passwordCallback(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-	acc, ok := s.accounts[c.User()]
-	if !ok {
-		// spend the same time as for a real account, so timing does not
-		// tell which names exist
-		s.dummy.verify(pw)
-		return nil, s.loginFailed(c, "password", reasonUnknownAccount, "")
+// passwordCallback checks a password under the throttle. A locked account
+// and address are refused without a password being checked. Otherwise
+// every attempt costs one hash of the same price: the account's own, or,
+// for an unknown account or an address the account may not use, a dummy
+// of the cost most accounts' hashes have. So timing tells neither which
+// accounts exist nor whether the password was right from a refused
+// address. Each failure is answered late, the later the more failures
+// the account has had from that address.
+func (s *Server) passwordCallback(cs *connState, c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+	name := c.User()
+	now := time.Now()
+	if wait, first, scope := s.lim.Check(name, cs.ip, now); wait > 0 {
+		s.m.loginFailures.WithLabelValues(reasonThrottled).Inc()
+		var msg string
+		switch scope {
+		case auth.ScopeAddress:
+			msg = fmt.Sprintf("too many failed logins from %s", addrText(cs.ip))
+		case auth.ScopeUser:
+			msg = fmt.Sprintf("too many failed logins for %s from new addresses", name)
+		default:
+			msg = fmt.Sprintf("too many failed logins for %s from %s", name, addrText(cs.ip))
+		}
+		msg += fmt.Sprintf("; password logins refused for %s", wait.Truncate(time.Second)+time.Second)
+		if pc := cs.banner.Load(); pc != nil {
+			_ = (*pc).SendAuthBanner("kuzet: " + msg + "\n")
+		}
+		if first {
+			s.log.Warn("sftp login refused: "+msg, "account", name, "remote", cs.remote, "method", "password",
+				"reason", reasonThrottled, "scope", scope, "retry_in", wait.String())
+			s.recordFailure(name, cs, "throttled: "+msg)
+		}
+		return nil, errLogin
 	}
-	if !acc.allows(c.RemoteAddr()) {
-		return nil, s.loginFailed(c, "password", reasonAddress, "")
+	acc, known := s.accounts[name]
+	placeOK := !known || acc.allowsIP(cs.ip)
+	h := s.dummy
+	if known && placeOK && acc.password != nil {
+		h = acc.password
 	}
-	if acc.password == nil {
-		return nil, s.loginFailed(c, "password", reasonNoPassword, "")
+	ok := h.verify(pw)
+	var reason string
+	switch {
+	case !known:
+		reason = reasonUnknownAccount
+	case !placeOK:
+		reason = reasonAddress
+	case acc.password == nil:
+		reason = reasonNoPassword
+	case !ok:
+		reason = reasonPassword
+	default:
+		s.lim.Succeed(name, cs.ip, now)
+		s.loginOK(c, "password", "")
+		return &ssh.Permissions{Extensions: map[string]string{"method": "password"}}, nil
 	}
-	if !acc.password.verify(pw) {
-		return nil, s.loginFailed(c, "password", reasonPassword, "")
+	lock, n := s.lim.Fail(name, cs.ip, now, placeOK)
+	err := s.loginFailed(c, "password", reason, "", "locked_for", lock.String())
+	s.recordFailure(name, cs, reason)
+	if d := s.o.FailDelay << min(max(n-1, 0), 3); d > 0 {
+		time.Sleep(d)
 	}
-	s.loginOK(c, "password", "")
-	return &ssh.Permissions{}, nil
+	return nil, err
+}
+
+func (s *Server) recordFailure(name string, cs *connState, detail string) {
+	e := AuditEntry{User: "sftp:" + name, Action: ActionLoginFailed, Detail: detail, Source: addrText(cs.ip)}
+	if err := s.record(e); err != nil {
+		s.log.Error("sftp failed login not recorded in the audit log", "account", name, "remote", cs.remote, "err", err)
+	}
 }
 
 // publicKeyCallback is also asked about keys the client only offers; the
-// login counts once the client proves it holds the key.
-func (s *Server) publicKeyCallback(c ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+// login counts once the client proves it holds the key. Keys cannot be
+// guessed, so key logins are not throttled, and refused offers (clients
+// offer every key they hold) are logged but not audited.
+func (s *Server) publicKeyCallback(cs *connState, c ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
 	fp := ssh.FingerprintSHA256(k)
 	acc, ok := s.accounts[c.User()]
 	if !ok {
 		return nil, s.loginFailed(c, "publickey", reasonUnknownAccount, fp)
 	}
-	if !acc.allows(c.RemoteAddr()) {
+	if !acc.allowsIP(cs.ip) {
 		return nil, s.loginFailed(c, "publickey", reasonAddress, fp)
 	}
 	if !acc.hasKey(k) {
 		return nil, s.loginFailed(c, "publickey", reasonKey, fp)
 	}
-	return &ssh.Permissions{Extensions: map[string]string{"key": fp}}, nil
+	return &ssh.Permissions{Extensions: map[string]string{"key": fp, "method": "publickey"}}, nil
 }
 
-func (s *Server) verifiedKeyCallback(c ssh.ConnMetadata, _ ssh.PublicKey, p *ssh.Permissions, _ string) (*ssh.Permissions, error) {
+func (s *Server) verifiedKeyCallback(cs *connState, c ssh.ConnMetadata, _ ssh.PublicKey, p *ssh.Permissions, _ string) (*ssh.Permissions, error) {
+	s.lim.Succeed(c.User(), cs.ip, time.Now())
 	s.loginOK(c, "publickey", p.Extensions["key"])
 	return p, nil
 }
 
-func (s *Server) loginFailed(c ssh.ConnMetadata, method, reason, key string) error {
+func (s *Server) loginFailed(c ssh.ConnMetadata, method, reason, key string, more ...any) error {
 	s.m.loginFailures.WithLabelValues(reason).Inc()
 	attrs := []any{"account", c.User(), "remote", c.RemoteAddr().String(), "method", method, "reason", reason}
 	if key != "" {
 		attrs = append(attrs, "key", key)
 	}
-	s.log.Warn("sftp login failed", attrs...)
+	s.log.Warn("sftp login failed", append(attrs, more...)...)
 	return errLogin
 }
 

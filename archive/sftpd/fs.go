@@ -238,6 +238,9 @@ type handlers struct {
 	log *slog.Logger // carries the account and the remote address
 	m   *metrics
 	st  *sessionStats
+	// record, if set, takes each download to the audit log when the file
+	// is closed
+	record func(path string, sent, size int64)
 }
 
 type sessionStats struct {
@@ -353,5 +356,8 @@ func (d *download) Close() error {
 	d.h.st.bytes.Add(sent)
 	d.h.m.files.Inc()
 	d.h.log.Info("sftp file sent", "path", d.path, "bytes", sent, "size", d.size)
+	if d.h.record != nil {
+		d.h.record(d.path, sent, d.size)
+	}
 	return d.f.Close()
 }

@@ -5,11 +5,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"github.com/kuzet/kuzet/internal/logtest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +145,79 @@ func needTools(t testing.TB, tools ...string) {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed (apt-get install -y openssh-client sshpass)", tool)
 		}
+	}
+}
+
+// auditTrail collects what the server gives its audit hook.
+type auditTrail struct {
+	mu      sync.Mutex
+	entries []AuditEntry
+	fail    error // returned by record, when set
+}
+
+func (a *auditTrail) record(e AuditEntry) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.fail != nil {
+		return a.fail
+	}
+	a.entries = append(a.entries, e)
+	return nil
+}
+
+func (a *auditTrail) all() []AuditEntry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]AuditEntry(nil), a.entries...)
+}
+
+// matches reports whether e has every non-empty field of want.
+func (want AuditEntry) matches(e AuditEntry) bool {
+	for _, f := range [][2]string{{want.User, e.User}, {want.Action, e.Action}, {want.Object, e.Object},
+		{want.Detail, e.Detail}, {want.Source, e.Source}} {
+		if f[0] != "" && f[0] != f[1] {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *auditTrail) count(want AuditEntry) int {
+	n := 0
+	for _, e := range a.all() {
+		if want.matches(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// wait waits for an entry with every non-empty field of want.
+func (a *auditTrail) wait(t testing.TB, want AuditEntry) AuditEntry {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, e := range a.all() {
+			if want.matches(e) {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit entry like %+v; have %+v", want, a.all())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitClosed waits for the server to close a client connection.
+func waitClosed(c *ssh.Client) error {
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(20 * time.Second):
+		c.Close()
+		return errors.New("the server did not close the connection")
 	}
 }

@@ -123,8 +123,9 @@ func TestOpenSSHClient(t *testing.T) {
 	}
 	keyFile, authorized, _ := clientKey(t, dir, "operator_key")
 	var logs logBuffer
+	var trail auditTrail
 	s := startServer(t, Options{
-		Root: root, Logger: logs.Logger(),
+		Root: root, Logger: logs.Logger(), Audit: trail.record,
 		Accounts: []Account{{Name: "operator", PasswordHash: hash, AuthorizedKeys: []string{authorized}, Allow: []string{"127.0.0.1/32"}}},
 	})
 	addr := s.Addr()
@@ -150,6 +151,12 @@ func TestOpenSSHClient(t *testing.T) {
 		waitRecord(t, &logs, "sftp file sent", map[string]any{"path": "/" + seg.Path, "account": "operator", "bytes": float64(seg.Bytes)})
 		waitRecord(t, &logs, "sftp login", map[string]any{"account": "operator", "method": "password"})
 		waitRecord(t, &logs, "sftp connection closed", map[string]any{"account": "operator"})
+		// and in the audit chain: the session, each file with its bytes,
+		// and the session's end
+		trail.wait(t, AuditEntry{User: "sftp:operator", Action: ActionLogin, Detail: "method password", Source: "127.0.0.1"})
+		trail.wait(t, AuditEntry{User: "sftp:operator", Action: ActionDownload, Object: "/" + seg.Path,
+			Detail: fmt.Sprintf("%d bytes sent of %d", seg.Bytes, seg.Bytes), Source: "127.0.0.1"})
+		trail.wait(t, AuditEntry{User: "sftp:operator", Action: ActionLogout, Source: "127.0.0.1"})
 	})
 
 	t.Run("downloads are byte-identical", func(t *testing.T) {
@@ -177,6 +184,7 @@ func TestOpenSSHClient(t *testing.T) {
 			t.Errorf("sha256 %s, archive %s", got, seg.SHA256)
 		}
 		waitRecord(t, &logs, "sftp login", map[string]any{"account": "operator", "method": "publickey"})
+		trail.wait(t, AuditEntry{User: "sftp:operator", Action: ActionLogin, Source: "127.0.0.1"})
 	})
 
 	t.Run("wrong password refused", func(t *testing.T) {
@@ -185,6 +193,7 @@ func TestOpenSSHClient(t *testing.T) {
 			t.Fatalf("logged in with a wrong password:\n%s", out)
 		}
 		waitRecord(t, &logs, "sftp login failed", map[string]any{"account": "operator", "reason": reasonPassword, "method": "password"})
+		trail.wait(t, AuditEntry{User: "sftp:operator", Action: ActionLoginFailed, Detail: reasonPassword, Source: "127.0.0.1"})
 	})
 
 	t.Run("unknown account refused", func(t *testing.T) {
@@ -201,9 +210,14 @@ func TestOpenSSHClient(t *testing.T) {
 		if err == nil {
 			t.Fatalf("logged in from 127.0.0.2:\n%s", out)
 		}
-		r := waitRecord(t, &logs, "sftp login failed", map[string]any{"account": "operator", "reason": reasonAddress})
+		// no account may log in from there: refused at accept, before
+		// any handshake
+		r := waitRecord(t, &logs, "sftp connection refused: no account may log in from this address", nil)
 		if remote, _ := r["remote"].(string); !strings.HasPrefix(remote, "127.0.0.2:") {
-			t.Errorf("failed login logged from %q, want 127.0.0.2", remote)
+			t.Errorf("refusal logged from %q, want 127.0.0.2", remote)
+		}
+		if strings.Contains(out, "password:") {
+			t.Errorf("the client got as far as a password prompt:\n%s", out)
 		}
 		// the key does not get in from there either
 		out, err = sftpRun(t, addr, "operator", nil, "ls /\n", "-o", "BindAddress=127.0.0.2",

@@ -69,6 +69,52 @@ func VerifyPassword(hash, pw string) (bool, error) {
 
 type passwordHash interface {
 	verify(pw []byte) bool
+	// cost names the parameters that set how long verify takes
+	cost() string
+	// twin hashes a random, forgotten password with the same parameters
+	twin() (passwordHash, error)
+}
+
+// dummyFor is checked for unknown accounts and for addresses an account
+// may not use: a hash of the cost most accounts' hashes have (the
+// dearest among equally common ones), so that those answers take as long
+// as a real check. Without password accounts it is a default argon2id.
+func dummyFor(accounts map[string]*account) (passwordHash, error) {
+	count := map[string]int{}
+	sample := map[string]passwordHash{}
+	for _, a := range accounts {
+		if a.password != nil {
+			c := a.password.cost()
+			count[c]++
+			sample[c] = a.password
+		}
+	}
+	best := ""
+	for c, n := range count {
+		if best == "" || n > count[best] || n == count[best] && c > best {
+			best = c
+		}
+	}
+	if best != "" {
+		d, err := sample[best].twin()
+		if err != nil {
+			return nil, fmt.Errorf("dummy password hash: %w", err)
+		}
+		return d, nil
+	}
+	h, err := HashPassword("kuzet-unknown-account")
+	if err != nil {
+		return nil, err
+	}
+	return parsePasswordHash(h)
+}
+
+func randomPassword() ([]byte, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("random password: %w", err)
+	}
+	return []byte(base64.RawStdEncoding.EncodeToString(b)), nil
 }
 
 func parsePasswordHash(s string) (passwordHash, error) {
@@ -96,6 +142,27 @@ func (h bcryptHash) verify(pw []byte) bool {
 	return bcrypt.CompareHashAndPassword([]byte(h), pw) == nil
 }
 
+func (h bcryptHash) cost() string {
+	c, _ := bcrypt.Cost([]byte(h))
+	return fmt.Sprintf("bcrypt cost=%02d", c)
+}
+
+func (h bcryptHash) twin() (passwordHash, error) {
+	c, err := bcrypt.Cost([]byte(h))
+	if err != nil {
+		return nil, err
+	}
+	pw, err := randomPassword()
+	if err != nil {
+		return nil, err
+	}
+	b, err := bcrypt.GenerateFromPassword(pw, c)
+	if err != nil {
+		return nil, err
+	}
+	return bcryptHash(b), nil
+}
+
 type argonHash struct {
 	memory  uint32 // KiB
 	time    uint32
@@ -111,6 +178,23 @@ func (h argonHash) derive(pw []byte, keyLen uint32) []byte {
 func (h argonHash) verify(pw []byte) bool {
 	got := h.derive(pw, uint32(len(h.key)))
 	return subtle.ConstantTimeCompare(got, h.key) == 1
+}
+
+func (h argonHash) cost() string {
+	return fmt.Sprintf("argon2id m=%010d t=%03d p=%03d k=%03d", h.memory, h.time, h.threads, len(h.key))
+}
+
+func (h argonHash) twin() (passwordHash, error) {
+	pw, err := randomPassword()
+	if err != nil {
+		return nil, err
+	}
+	d := argonHash{memory: h.memory, time: h.time, threads: h.threads, salt: make([]byte, max(len(h.salt), argonSaltLen))}
+	if _, err := rand.Read(d.salt); err != nil {
+		return nil, err
+	}
+	d.key = d.derive(pw, uint32(len(h.key)))
+	return d, nil
 }
 
 func (h argonHash) String() string {

@@ -211,9 +211,19 @@ func TestSessionLimitAndIdleTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c1.Close()
-	if c2, err := dialKey(t, s, "viewer", signer); err == nil {
-		c2.Close()
-		t.Fatal("a second connection got in above max_sessions=1")
+	// a second login succeeds, but gets no session, and is told why
+	c2, err := dialKey(t, s, "viewer", signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess, err := c2.NewSession(); err == nil {
+		sess.Close()
+		t.Fatal("a second session above max_sessions=1")
+	} else if !strings.Contains(err.Error(), "session limit reached (1 sessions open)") {
+		t.Fatalf("refusal %q does not say why", err)
+	}
+	if err := waitClosed(c2); err != nil {
+		t.Fatal(err)
 	}
 	waitRecord(t, &logs, "sftp connection refused: session limit reached", nil)
 
@@ -229,8 +239,13 @@ func TestSessionLimitAndIdleTimeout(t *testing.T) {
 	for {
 		c3, err := dialKey(t, s, "viewer", signer)
 		if err == nil {
+			sess, serr := c3.NewSession()
 			c3.Close()
-			break
+			if serr == nil {
+				sess.Close()
+				break
+			}
+			err = serr
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no connection after the idle one closed: %v", err)
