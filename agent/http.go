@@ -16,7 +16,6 @@ import (
 	"github.com/kuzet/kuzet/web"
 )
 
-
 // mounts are the handlers of other components served beside the API,
 // each with the least role that may use it.
 //
