@@ -183,8 +183,14 @@ func TestBadCamerasDoNotDisturbGoodOnes(t *testing.T) {
 	if a := alarmsOf(t, events, event.AlarmUnsupportedCodec); len(a) != 1 || a[0].Camera != "Motion" {
 		t.Errorf("unsupported codec alarms: %+v", a)
 	}
+	// one file, or two when the run crosses a minute boundary (files are
+	// cut at wall-clock multiples of the segment period)
 	segs, err := arch.Index().Segments("Good", time.Now().Add(-time.Minute), time.Time{})
-	if err != nil || len(segs) != 1 || segs[0].Duration() < 4*time.Second {
+	var recorded time.Duration
+	for _, sg := range segs {
+		recorded += sg.Duration()
+	}
+	if err != nil || len(segs) == 0 || len(segs) > 2 || recorded < 4*time.Second {
 		t.Errorf("Good recorded %+v (%v)", segs, err)
 	}
 }
