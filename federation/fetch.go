@@ -85,6 +85,9 @@ func (s *Server) fetchLoop(ctx context.Context, conn *quic.Conn, child string) {
 			continue
 		}
 		log.Warn("fragment fetch failed", "origin", f.Origin, "path", f.Path, "err", err)
+		if s.rebind(f) {
+			continue
+		}
 		_ = fr.Queue.Failed(f)
 		select {
 		case <-ctx.Done():
@@ -92,6 +95,29 @@ func (s *Server) fetchLoop(ctx context.Context, conn *quic.Conn, child string) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// rebind moves a failed fetch to the child that now leads to its origin,
+// when that is another one: the replica whose link announced the segment
+// may have lost it with its disk, or never held it, while the origin now
+// links through a sibling replica of its tier that does.
+func (s *Server) rebind(f replicate.Fetch) bool {
+	_, child, ok := s.route(f.Origin)
+	if !ok || child == f.Child {
+		return false
+	}
+	moved := f
+	moved.Child, moved.Tries = child, 0
+	if err := s.o.Fragments.Queue.Add(moved); err != nil {
+		s.o.Logger.Error("move fetch", "origin", f.Origin, "path", f.Path, "to", child, "err", err)
+		return false
+	}
+	if err := s.o.Fragments.Queue.Done(f); err != nil {
+		s.o.Logger.Error("dequeue moved fetch", "origin", f.Origin, "path", f.Path, "err", err)
+	}
+	s.o.Logger.Info("fetch moved to the child that now leads to its origin", "origin", f.Origin, "path", f.Path,
+		"from", f.Child, "to", child)
+	return true
 }
 
 // fetchOne pulls one file into its part file, verifies it and hands it to

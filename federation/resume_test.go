@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -233,4 +234,49 @@ func TestEmptyRejoinIsNewIncarnation(t *testing.T) {
 	})
 	checkExactlyOnce(t, centreLog, "site", first.Incarnation(), 8)
 	checkExactlyOnce(t, centreLog, "site", second.Incarnation(), 12)
+}
+
+// A fetch queued on the replica whose link announced a segment moves to
+// the replica the origin now links through when the first cannot serve it
+// (found by the fault harness: a replica wiped after forwarding a
+// segment.closed left the centre asking it for that file forever).
+func TestFetchMovesToTheReplicaThatLeads(t *testing.T) {
+	ca := newPKI(t)
+	centreID, _ := ca.identity("centre", time.Time{}, time.Hour)
+	a1ID, _ := ca.identity("region-a1", time.Time{}, time.Hour)
+	a2ID, _ := ca.identity("region-a2", time.Time{}, time.Hour)
+	rig := newFragRig(t, 64<<10)
+	centreLog := openLog(t, "centre")
+	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: centreID, Log: centreLog, MaySpeakFor: tierSubtree,
+		Fragments: &Fragments{Queue: rig.q, Store: rig.arch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	// region-a1 announced the segment but no longer holds it
+	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: a1ID, Log: openLog(t, "region-a1"),
+		Files: func(_, r string) (string, error) { return "", fmt.Errorf("segment %s: no such file", r) }})
+	// the site now links through region-a2, which holds it
+	a2Log := openLog(t, "region-a2")
+	if _, err := a2Log.Ingest([]event.Event{{Origin: "site", Seq: 1, Kind: "test.tick"}}, "site"); err != nil {
+		t.Fatal(err)
+	}
+	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: a2ID, Log: a2Log,
+		Files: func(_, r string) (string, error) { return filepath.Join(rig.dir, "child", r), nil }})
+	waitFor(t, 10*time.Second, "the site's route through region-a2", func() bool { return srv.Descendants()["site"] == "region-a2" })
+	f := rig.fetch()
+	f.Child = "region-a1"
+	if err := rig.q.Add(f); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the replica at the centre", func() bool {
+		_, err := rig.arch.File("centre", "site", rig.rel)
+		return err == nil
+	})
+	if n, _, _ := rig.q.Len("region-a1"); n != 0 {
+		t.Fatalf("%d fetches left on region-a1", n)
+	}
 }
