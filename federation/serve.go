@@ -88,7 +88,8 @@ func (s serveSlots) acquire(ctx context.Context, kind string) (func(), error) {
 	}
 }
 
-// expectLimit is Expect for frames of at most limit bytes.
+// expectLimit reads one frame of type want, of at most limit bytes, into
+// v; an error frame from the peer becomes an error carrying its message.
 func expectLimit(r io.Reader, want MsgType, v any, limit int) error {
 	t, payload, err := ReadFrame(r, limit)
 	if err != nil {

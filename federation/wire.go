@@ -269,20 +269,5 @@ func ReadFrame(r io.Reader, limit int) (MsgType, []byte, error) {
 // Expect reads one frame of type want into v; an error frame from the peer
 // becomes an error carrying its message.
 func Expect(r io.Reader, want MsgType, v any) error {
-	t, payload, err := ReadFrame(r, MaxControlFrame)
-	if err != nil {
-		return err
-	}
-	if t == MsgError && want != MsgError {
-		var e ErrorMsg
-		_ = json.Unmarshal(payload, &e)
-		return fmt.Errorf("peer refused: %s", e.Message)
-	}
-	if t != want {
-		return &FrameError{fmt.Sprintf("got %s, expected %s", t, want)}
-	}
-	if err := json.Unmarshal(payload, v); err != nil {
-		return &FrameError{fmt.Sprintf("%s payload: %v", t, err)}
-	}
-	return nil
+	return expectLimit(r, want, v, MaxControlFrame)
 }
