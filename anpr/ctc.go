@@ -73,6 +73,11 @@ type decoded struct {
 	text  string
 	probs []float32
 	logp  float32
+	// spans (greedy only) are each character's first and last step.
+	spans [][2]int
+	// onChar (constrained only) marks the steps the path spends on a
+	// character of the plate string.
+	onChar []bool
 }
 
 // confidence is the geometric mean of the character probabilities.
@@ -92,7 +97,7 @@ func greedy(lp logProbs) decoded {
 	var d decoded
 	prev := 0
 	var b []byte
-	for _, row := range lp {
+	for t, row := range lp {
 		k, best := 0, row[0]
 		for j := 1; j < nSym; j++ {
 			if row[j] > best {
@@ -105,8 +110,12 @@ func greedy(lp logProbs) decoded {
 			if k != prev {
 				b = append(b, symbols[k])
 				d.probs = append(d.probs, p)
-			} else if p > d.probs[len(d.probs)-1] {
-				d.probs[len(d.probs)-1] = p
+				d.spans = append(d.spans, [2]int{t, t})
+			} else {
+				d.spans[len(d.spans)-1][1] = t
+				if p > d.probs[len(d.probs)-1] {
+					d.probs[len(d.probs)-1] = p
+				}
 			}
 		}
 		prev = k
@@ -114,6 +123,63 @@ func greedy(lp logProbs) decoded {
 	d.text = string(b)
 	return d
 }
+
+// lookAlikePairs are the characters a recogniser confuses across the
+// letter/digit divide, with the log cost of reading one as the other where a
+// format demands the other class. O/0 and I/1 are the same glyph in many
+// plate fonts and cost least; B/8, S/5 and Z/2 differ in a stroke; G/6, A/4,
+// E/3, U/0 and L/1 differ more, so a confident reading of one is seldom the
+// other and a format needs other evidence to overrule it.
+var lookAlikePairs = []struct {
+	letter, digit byte
+	cost          float32
+}{
+	{'O', '0', 1.0}, {'I', '1', 1.0},
+	{'Q', '0', 1.5}, {'D', '0', 1.5}, {'B', '8', 1.5},
+	{'S', '5', 2.0}, {'Z', '2', 2.0}, {'J', '1', 2.0}, {'T', '1', 2.0},
+	{'G', '6', 2.5}, {'A', '4', 2.5}, {'E', '3', 2.5}, {'U', '0', 2.5}, {'L', '1', 2.5},
+}
+
+// withLookAlikes returns, for each step, the evidence for each symbol when
+// the recogniser's probability of its look-alikes counts too, discounted by
+// the pair's cost: a format that needs a letter where the model saw 0 pays
+// the cost of the swap, not the whole improbability of O.
+func withLookAlikes(lp logProbs) logProbs {
+	out := make(logProbs, len(lp))
+	for t := range lp {
+		out[t] = lp[t]
+		for k := 1; k < nSym; k++ {
+			if len(lookAlikes[k]) == 0 {
+				continue
+			}
+			// The symbol's own probability plus its look-alikes' at the
+			// swap cost, so that among several letters a 0 could be (O, D,
+			// Q) the one the model itself rates higher wins.
+			p := math.Exp(float64(lp[t][k]))
+			for _, a := range lookAlikes[k] {
+				p += math.Exp(float64(lp[t][a.sym] - a.cost))
+			}
+			out[t][k] = float32(math.Log(p))
+		}
+	}
+	return out
+}
+
+type lookAlike struct {
+	sym  int
+	cost float32
+}
+
+// lookAlikes lists, per symbol, the symbols that may stand for it.
+var lookAlikes = func() [nSym][]lookAlike {
+	var la [nSym][]lookAlike
+	for _, p := range lookAlikePairs {
+		l, d := symOf(p.letter), symOf(p.digit)
+		la[l] = append(la[l], lookAlike{d, p.cost})
+		la[d] = append(la[d], lookAlike{l, p.cost})
+	}
+	return la
+}()
 
 // symSet is a set of symbols, bit k for symbol k.
 type symSet uint64
@@ -136,8 +202,9 @@ const negInf = float32(-1e30)
 // per-position symbol sets (a plate format). Steps before the first and after
 // the last character may be spent on "junk" (a country band, an emblem, a
 // frame's text), each non-separator junk step costing junkPenalty (a log
-// probability) on top of its best symbol, so that text next to the plate can
-// be dropped but not for free.
+// probability) on top of its best symbol, so that faint text next to the
+// plate can be dropped but not for free. A step whose best symbol is a
+// character with log probability above junkKeep is never junk.
 func constrained(lp logProbs, sets []symSet, junkPenalty float32) (decoded, bool) {
 	n := len(sets)
 	T := len(lp)
@@ -173,7 +240,11 @@ func constrained(lp logProbs, sets []symSet, junkPenalty float32) (decoded, bool
 			}
 		}
 		if jk != 0 {
-			jv += junkPenalty
+			if jv > junkKeep {
+				jv = negInf // a confident character is never junk
+			} else {
+				jv += junkPenalty
+			}
 		}
 		// Prefix junk.
 		next[0], bp[0] = cur[0]+jv, 0
@@ -270,9 +341,11 @@ func constrained(lp logProbs, sets []symSet, junkPenalty float32) (decoded, bool
 	// Walk back, collecting each position's symbol and best step probability.
 	syms := make([]byte, n)
 	probs := make([]float32, n)
+	onChar := make([]bool, T)
 	s := end
 	for t := T - 1; t >= 0; t-- {
 		if s >= cOff {
+			onChar[t] = true
 			j := (s-cOff)/nc + 1
 			k := (s-cOff)%nc + 1
 			syms[j-1] = symbols[k]
@@ -282,5 +355,30 @@ func constrained(lp logProbs, sets []symSet, junkPenalty float32) (decoded, bool
 		}
 		s = int(back[t*S+s])
 	}
-	return decoded{text: string(syms), probs: probs, logp: endV}, true
+	return decoded{text: string(syms), probs: probs, logp: endV, onChar: onChar}, true
+}
+
+// dropsSure reports whether a constrained decoding leaves out a character
+// the free reading is sure of (probability above keep at its peak): none of
+// that character's steps is spent on a character of the format. CTC lets a
+// path turn a character into a separator for the cost of the separator's
+// probability at those steps, which for a character read at 0.6 is cheap;
+// a grammar may re-rank or swap look-alikes, never cut a sure character.
+func dropsSure(free, d decoded, keep float32) bool {
+	for i, sp := range free.spans {
+		if free.probs[i] < keep {
+			continue
+		}
+		covered := false
+		for t := sp[0]; t <= sp[1] && t < len(d.onChar); t++ {
+			if d.onChar[t] {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			return true
+		}
+	}
+	return false
 }

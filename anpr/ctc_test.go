@@ -72,12 +72,59 @@ func TestConstrainedFixesLookAlikes(t *testing.T) {
 	}
 }
 
-func TestConstrainedDropsBand(t *testing.T) {
-	// "KZ" from the country band precedes the number.
-	lp := steps(append(text("KZ", 0.9), text("123ABC02", 0.9)...)...)
-	d, ok := constrained(lp, formatSets("NNNLLLNN", latinLetters), junkPenalty)
-	if !ok || d.text != "123ABC02" {
-		t.Fatalf("constrained = %q %v", d.text, ok)
+// decoderFor is a Recognizer that only decodes, with the grammars of the
+// given countries.
+func decoderFor(countries ...string) *Recognizer {
+	g, _ := GrammarsFor(countries)
+	return &Recognizer{formats: compileFormats(g), priors: countryPriors(g, nil)}
+}
+
+var lineQuad = Quad{{0, 0}, {300, 0}, {300, 50}, {0, 50}}
+
+// A grammar never drops a character read with confidence to make a shorter
+// format fit: RK755AJ is not bent into the old KZ format K755AJ.
+func TestDecodeKeepsConfidentCharacters(t *testing.T) {
+	lp := steps(text("RK755AJ", 0.9)...)
+	if d, ok := constrained(lp, formatSets("LNNNLL", latinLetters), junkPenalty); ok && greedy(lp).logp-d.logp < grammarBonus+listedBonus {
+		t.Fatalf("dropping a confident R cost only %.1f", greedy(lp).logp-d.logp)
+	}
+	rd, ok := decoderFor("KZ").decodeRead(lp, lineQuad, 1, plateLook{})
+	if !ok || rd.Text != "RK755AJ" || rd.Country != genericFormatID {
+		t.Fatalf("read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
+	}
+	// Faint text before the plate (a band's letters the geometry missed)
+	// may still be junk.
+	lp = steps(append(text("KZ", 0.3), text("123ABC02", 0.9)...)...)
+	if d, ok := constrained(lp, formatSets("NNNLLLNN", latinLetters), junkPenalty); !ok || d.text != "123ABC02" {
+		t.Fatalf("faint band: %q %v", d.text, ok)
+	}
+}
+
+// A grammar re-ranks: a look-alike the format settles (0 where BR plates
+// have a letter) wins over the free reading, an emblem read faintly as a
+// digit between characters gives way to the format without it.
+func TestDecodeGrammarAsEvidence(t *testing.T) {
+	f := append(text("AY", 0.9), frame{'0', 0.8, 'O'}, frame{'_', 0.95, 0})
+	f = append(f, text("9034", 0.9)...)
+	rd, ok := decoderFor("BR").decodeRead(steps(f...), lineQuad, 1, plateLook{})
+	if !ok || rd.Text != "AYO9034" || rd.Country != "BR" {
+		t.Fatalf("read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
+	}
+	f = append(text("1T4", 0.9), frame{'8', 0.35, '_'}, frame{'_', 0.95, 0})
+	f = append(f, text("3213", 0.9)...)
+	rd, ok = decoderFor("CZ").decodeRead(steps(f...), lineQuad, 1, plateLook{})
+	if !ok || rd.Text != "1T43213" || rd.Country != "CZ" {
+		t.Fatalf("read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
+	}
+	// A plate of no known format is read as it is, not forced into one
+	// (each glyph over two steps, as the recogniser outputs plate text).
+	var wide []frame
+	for _, c := range []byte("BA738DE") {
+		wide = append(wide, frame{c, 0.9, 0}, frame{c, 0.9, 0}, frame{'_', 0.95, 0})
+	}
+	rd, ok = decoderFor("KZ", "RU").decodeRead(steps(wide...), lineQuad, 1, plateLook{})
+	if !ok || rd.Text != "BA738DE" {
+		t.Fatalf("read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
 	}
 }
 

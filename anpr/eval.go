@@ -39,6 +39,8 @@ type Outcome struct {
 	Edits      int      `json:"edits"`
 	DetectMS   float64  `json:"detect_ms"`
 	RecogMS    float64  `json:"recognize_ms"`
+	// Error tells why the image could not be read (scored as not read).
+	Error string `json:"error,omitempty"`
 }
 
 // Score compares the reads of one image with its truth. A plate counts as
@@ -88,6 +90,7 @@ type Summary struct {
 	MedianDetect  float64 `json:"median_detect_ms"`
 	MedianRecog   float64 `json:"median_recognize_ms"`
 	MedianTotalMS float64 `json:"median_total_ms"`
+	Unreadable    int     `json:"unreadable,omitempty"` // images that could not be decoded
 }
 
 // Summarize computes the shares and median times of outcomes.
@@ -98,6 +101,10 @@ func Summarize(outs []Outcome) Summary {
 	}
 	var det, rec, tot []float64
 	for _, o := range outs {
+		if o.Error != "" {
+			s.Unreadable++
+			continue
+		}
 		if o.Exact {
 			s.Exact++
 		}
@@ -112,6 +119,9 @@ func Summarize(outs []Outcome) Summary {
 		tot = append(tot, o.DetectMS+o.RecogMS)
 	}
 	n := float64(len(outs))
+	if len(det) == 0 {
+		return s
+	}
 	s.Exact /= n
 	s.OneEdit /= n
 	s.Found /= n

@@ -8,8 +8,21 @@ import (
 )
 
 // Recognize finds and reads the plates inside roi of img (the whole image
-// when roi is empty), best first.
+// when roi is empty), best first. A picture in which the coarse scan finds
+// no confident plate is scanned again at a finer scale (a still photo has
+// no later frame in which a distant plate comes closer; see Stream).
 func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
+	return r.recognize(img, roi, true)
+}
+
+// Rescan tuning: without a read of at least rescanBelow confidence, the
+// still picture is detected again at rescanFactor times the scan's scale.
+const (
+	rescanBelow  = 0.6
+	rescanFactor = 1.7
+)
+
+func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool) ([]Read, Timing, error) {
 	var tm Timing
 	if roi.Empty() {
 		roi = img.Bounds()
@@ -27,7 +40,11 @@ func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Ti
 	if r.opts.SinglePass {
 		boxes, err = detect(r.det, rgba, r.opts.DetectMaxSide)
 	} else {
-		scale = math.Min(1, float64(r.opts.ScanMaxSide)/float64(max(roi.Dx(), roi.Dy())))
+		side := r.opts.ScanMaxSide
+		if side <= 0 {
+			side = max(480, max(roi.Dx(), roi.Dy())/3)
+		}
+		scale = math.Min(1, float64(side)/float64(max(roi.Dx(), roi.Dy())))
 		boxes, err = detectAt(r.det, rgba, scale)
 	}
 	tm.Detect = time.Since(t0)
@@ -38,7 +55,32 @@ func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Ti
 	if err != nil {
 		return nil, tm, fmt.Errorf("recognize: %w", err)
 	}
+	if rescan && !r.opts.SinglePass && scale < 1 && !confidentIn(reads) {
+		fine := math.Min(1, rescanFactor*scale)
+		t := time.Now()
+		boxes, err = detectAt(r.det, rgba, fine)
+		tm.Detect += time.Since(t)
+		if err != nil {
+			return nil, tm, fmt.Errorf("recognize: %w", err)
+		}
+		more, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), fine, &tm)
+		if err != nil {
+			return nil, tm, fmt.Errorf("recognize: %w", err)
+		}
+		reads = suppress(append(reads, more...), r.opts.MinConfidence)
+	}
 	return reads, tm, nil
+}
+
+// confidentIn reports whether some read is confident enough to spare a
+// finer scan.
+func confidentIn(reads []Read) bool {
+	for _, rd := range reads {
+		if rd.Confidence >= rescanBelow {
+			return true
+		}
+	}
+	return false
 }
 
 // Two-stage tuning. A box lower than refineBelow pixels in the coarse scan
@@ -57,6 +99,7 @@ const (
 type line struct {
 	quad Quad
 	lp   logProbs
+	look plateLook
 }
 
 // readBoxes reads the plate-like boxes (best first) found at scale: each box
@@ -111,14 +154,14 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			queue = append(fine, rest...)
 			continue
 		}
-		lp, err := r.recognizeQuad(img, padQuad(b.quad))
+		lp, look, err := r.recognizeQuad(img, padQuad(b.quad))
 		if err != nil {
 			return nil, err
 		}
 		tm.Boxes++
-		lines = append(lines, line{b.quad, lp})
+		lines = append(lines, line{b.quad, lp, look})
 		if !confident {
-			if rd, ok := r.decodeRead(lp, b.quad, 1); ok && rd.Country != genericFormatID && rd.Confidence >= confidentRead {
+			if rd, ok := r.decodeRead(lp, b.quad, 1, look); ok && rd.Country != genericFormatID && rd.Confidence >= confidentRead {
 				confident = true
 			}
 		}
@@ -126,20 +169,22 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 	var reads []Read
 	for _, g := range lineGroups(lines) {
 		var lp logProbs
+		var look plateLook
 		switch {
 		case len(g.idx) == 1:
-			lp = lines[g.idx[0]].lp
+			lp, look = lines[g.idx[0]].lp, lines[g.idx[0]].look
 		case g.rows == 2:
 			lp = joinRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)
+			look = lines[g.idx[0]].look.twoRows(lines[g.idx[1]].look)
 		default:
 			// Pieces of one row (number, region cell, band) overlap after
 			// unclipping; reading their union once avoids doubled glyphs.
 			var err error
-			if lp, err = r.recognizeQuad(img, padQuad(g.quad)); err != nil {
+			if lp, look, err = r.recognizeQuad(img, padQuad(g.quad)); err != nil {
 				return nil, err
 			}
 		}
-		if rd, ok := r.decodeRead(lp, g.quad, g.rows); ok {
+		if rd, ok := r.decodeRead(lp, g.quad, g.rows, look); ok {
 			rd.pieces = len(g.idx)
 			if cutByEdge(rd.Box, img.Rect) {
 				// A plate entering or leaving the view shows only part of
@@ -162,9 +207,10 @@ func growRegion(b textBox, bounds image.Rectangle) image.Rectangle {
 }
 
 // cutByEdge reports whether a read's box reaches the edge of the region
-// of interest.
+// of interest (or comes within a few pixels of it).
 func cutByEdge(box, roi image.Rectangle) bool {
-	return box.Min.X <= roi.Min.X || box.Min.Y <= roi.Min.Y || box.Max.X >= roi.Max.X || box.Max.Y >= roi.Max.Y
+	const m = 3 // pixels: a box unclipped from a glyph at the edge stops short of it
+	return box.Min.X <= roi.Min.X+m || box.Min.Y <= roi.Min.Y+m || box.Max.X >= roi.Max.X-m || box.Max.Y >= roi.Max.Y-m
 }
 
 // nearLines reports whether q lies in the surroundings of a line read.

@@ -7,43 +7,127 @@ import (
 )
 
 // Grammar is one country's plate formats. In a format, 'N' is a digit, 'L' a
-// letter from Letters and 'A' any letter or digit.
+// letter from Letters, 'A' any letter or digit and a lower-case letter that
+// letter itself (KZ foreign plates begin with F or H).
 type Grammar struct {
 	Country string
 	Letters string
 	Formats []string
 }
 
-// Letter sets. RU, UA and BY plates use only the Cyrillic letters that have
-// Latin look-alikes; they are written here in their Latin form.
+// Letter sets. RU, UA, BY, BG and MN plates use only the Cyrillic letters
+// that have Latin look-alikes; they are written here in their Latin form.
+// Spanish plates use consonants only.
 const (
 	latinLetters    = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	ruLetters       = "ABEKMHOPCTYX"
 	uaLetters       = "ABCEHIKMOPTX"
 	byLetters       = "ABEIKMHOPCTX"
+	bgLetters       = "ABEKMHOPCTYX"
+	esLetters       = "BCDFGHJKLMNPRSTVWXYZ"
 	genericFormatID = "EU"
 )
 
 // Grammars returns the built-in plate grammars in their default order of
-// preference. The result is a fresh copy the caller may change.
+// preference (the countries a Kazakh border crossing sees most first). The
+// result is a fresh copy the caller may change.
+//
+// Formats are the plate's characters in reading order, two-row plates top
+// row first; separators, bands, flags, emblems and the province character
+// of Chinese plates are not part of them.
 func Grammars() []Grammar {
 	g := []Grammar{
-		// KZ since 2012: 123ABC02, 123AB02; 1993–2012: A123BCD, A123BC.
-		{"KZ", latinLetters, []string{"NNNLLLNN", "NNNLLNN", "LNNNLLL", "LNNNLL"}},
-		// RU: A123BC77, A123BC777; trailers AB123477 and AB1234777.
-		{"RU", ruLetters, []string{"LNNNLLNN", "LNNNLLNNN", "LLNNNNNN", "LLNNNNNNN"}},
-		// UA: AA1234BB.
-		{"UA", uaLetters, []string{"LLNNNNLL"}},
-		// BY: 1234AB7; trailers A1234B7.
+		// KZ since 2012: 123ABC02 (private), 123AB02 (legal entities), also
+		// in two rows; F123402 / H123402 (foreign owners: F or H, four
+		// digits, region; also used on transit plates); trailers 1234AB02
+		// (two rows); 1993–2012: A123BCD, A123BC (region letter first).
+		{"KZ", latinLetters, []string{"NNNLLLNN", "NNNLLNN", "fNNNNNN", "hNNNNNN", "NNNNLLNN", "LNNNLLL", "LNNNLL"}},
+		// RU: A123BC77, A123BC777; trailers AB123477, AB1234777; transit
+		// AB123C77(7); taxis and buses AB12377(7).
+		{"RU", ruLetters, []string{"LNNNLLNN", "LNNNLLNNN", "LLNNNNNN", "LLNNNNNNN", "LLNNNLNN", "LLNNNLNNN", "LLNNNNN"}},
+		// BY: 1234AB7; trailers A1234B7; since 2023 transit 1234AB-7 same.
 		{"BY", byLetters, []string{"NNNNLLN", "LNNNNLN"}},
-		// KG since 2016: 01123ABC (region, digits, letters).
-		{"KG", latinLetters, []string{"NNNNNLLL"}},
+		// KG since 2016: 01123ABC (region, digits, letters), legal 01123AB.
+		{"KG", latinLetters, []string{"NNNNNLLL", "NNNNNLL"}},
 		// UZ: 01A123BC private, 01123ABC legal entities.
 		{"UZ", latinLetters, []string{"NNLNNNLL", "NNNNNLLL"}},
+		// TJ: 1234AB01 (number, series, region).
+		{"TJ", latinLetters, []string{"NNNNLLNN"}},
+		// TM: AB1234AG (series, number, region letters), 1234AG.
+		{"TM", latinLetters, []string{"LLNNNNLL", "NNNNLL"}},
+		// AM: 12AB123; AZ: 10AB123 (region, series, number).
+		{"AM", latinLetters, []string{"NNLLNNN"}},
+		{"AZ", latinLetters, []string{"NNLLNNN"}},
+		// GE: AB123CD.
+		{"GE", latinLetters, []string{"LLNNNLL"}},
+		// MN: 1234UBA (number, aimag letters; Cyrillic, written here in
+		// Latin form).
+		{"MN", latinLetters, []string{"NNNNLLL"}},
+		// CN: province character (not a plate symbol here: the recogniser's
+		// Chinese classes fold into the separator), the city letter, then
+		// five digits with at most two letters among them (A12345, AB1234,
+		// A1B234, A1234B …); new-energy plates D or F and five digits.
+		{"CN", latinLetters, []string{"LNNNNN", "LLNNNN", "LNLNNN", "LNNLNN", "LNNNLN", "LNNNNL", "LLLNNN", "LLNNNNN", "LNNNNNL"}},
+		// TR: 34A1234, 34A12345, 34AB123, 34AB1234, 34ABC12, 34ABC123.
+		{"TR", latinLetters, []string{"NNLNNNN", "NNLNNNNN", "NNLLNNN", "NNLLNNNN", "NNLLLNN", "NNLLLNNN"}},
+		// UA: AA1234BB.
+		{"UA", uaLetters, []string{"LLNNNNLL"}},
+		// MD: ABC123, older C AB123.
+		{"MD", latinLetters, []string{"LLLNNN", "LLLNNNN"}},
+		// PL: district of two or three letters, then four or five letters
+		// and digits beginning with a digit or ending with one.
+		{"PL", latinLetters, []string{"LLNNNNN", "LLNNNNL", "LLNNNLL", "LLNLNNN", "LLNLLNN", "LLLNNNN", "LLLNNNL", "LLLNNLL", "LLLNLNN", "LLLNLLN", "LLLLNNN"}},
+		// LT: ABC123; LV: AB1234; EE: 123ABC.
+		{"LT", latinLetters, []string{"LLLNNN"}},
+		{"LV", latinLetters, []string{"LLNNNN", "LLNNN"}},
+		{"EE", latinLetters, []string{"NNNLLL"}},
+		// DE: district of 1–3 letters, 1–2 letters, 1–4 digits (seals
+		// between district and letters are emblems); the rare forms with
+		// five letters or one digit are left out, since words on a truck
+		// (CARGO, TRANS 24) would fit them.
+		{"DE", latinLetters, deFormats()},
+		// NL side codes since 1978.
+		{"NL", latinLetters, []string{"LLNNLL", "NNLLNN", "NNLLLN", "NLLLNN", "LLNNNL", "LNNNLL", "LLLNNL", "NLLNNN", "LLNNNN", "NNNNLL", "NNLLLL"}},
+		// CZ: 1A23456 (region letter second, third a letter or digit).
+		{"CZ", latinLetters, []string{"NLANNNN"}},
+		// SK: BA123AB (coat of arms after the district), since 2023 AB123CD.
+		{"SK", latinLetters, []string{"LLNNNLL"}},
+		// HU: ABC123, since 2022 AAAA123.
+		{"HU", latinLetters, []string{"LLLNNN", "LLLLNNN"}},
+		// RO: B123ABC, CJ12ABC, B12ABC.
+		{"RO", latinLetters, []string{"LNNLLL", "LNNNLLL", "LLNNLLL"}},
+		// BG: CA1234AB, A1234BC (Cyrillic look-alikes).
+		{"BG", bgLetters, []string{"LLNNNNLL", "LNNNNLL"}},
+		// AT: district (1–2 letters), the state's arms, then digits and
+		// letters: W12345A, G123AB, L1234AB.
+		{"AT", latinLetters, []string{"LNNNLL", "LNNNNL", "LNNNNLL", "LNNNNNL", "LLNNNLL", "LLNNNNL", "LLNNLLL", "LNNLLL"}},
+		// IT: AB123CD; FR: AB123CD; ES: 1234BCD.
+		{"IT", latinLetters, []string{"LLNNNLL"}},
+		{"FR", latinLetters, []string{"LLNNNLL"}},
+		{"ES", esLetters, []string{"NNNNLLL"}},
 		// BR: ABC1234 (pre-2018), ABC1D23 (Mercosur).
 		{"BR", latinLetters, []string{"LLLNNNN", "LLLNLNN"}},
+		// US: the common passenger series of the states: 1ABC234 (CA),
+		// ABC1234 (TX, NY, PA, OH and most others), ABC123 and 123ABC
+		// (older series), AB12345 (IL), 1AB234 (MA, NV), A12BCD (NJ),
+		// ABCD12 (FL). Vanity plates are left to the generic reading.
+		{"US", latinLetters, []string{"NLLLNNN", "LLLNNNN", "LLLNNN", "NNNLLL", "LLNNNNN", "NLLNNN", "LNNLLL", "LLLLNN"}},
 	}
 	return g
+}
+
+// deFormats lists German plates of four to eight characters: letters
+// (district and series, 2–4 in all) followed by 2–4 digits.
+func deFormats() []string {
+	var out []string
+	for letters := 2; letters <= 4; letters++ {
+		for digits := 2; digits <= 4; digits++ {
+			if n := letters + digits; n >= 4 && n <= 8 {
+				out = append(out, strings.Repeat("L", letters)+strings.Repeat("N", digits))
+			}
+		}
+	}
+	return out
 }
 
 // GrammarsFor returns the built-in grammars of the named countries (upper
@@ -63,6 +147,25 @@ func GrammarsFor(countries []string) ([]Grammar, []string) {
 		}
 		if !found && c != genericFormatID {
 			unknown = append(unknown, c)
+		}
+	}
+	return out, unknown
+}
+
+// OrderGrammars returns every built-in grammar, the named countries first in
+// the order given and the rest after them in their default order: a
+// camera's countries say which formats to prefer, never which plates to
+// read. Unknown names are reported.
+func OrderGrammars(countries []string) ([]Grammar, []string) {
+	first, unknown := GrammarsFor(countries)
+	out := append([]Grammar(nil), first...)
+	for _, g := range Grammars() {
+		listed := false
+		for _, f := range first {
+			listed = listed || f.Country == g.Country
+		}
+		if !listed {
+			out = append(out, g)
 		}
 	}
 	return out, unknown
@@ -172,6 +275,9 @@ func fitFormat(text, format, letters string) (string, int, bool) {
 
 func fitsClass(c, class byte, letters string) bool {
 	isDigit := c >= '0' && c <= '9'
+	if class >= 'a' && class <= 'z' {
+		return c == class-'a'+'A'
+	}
 	switch class {
 	case 'N':
 		return isDigit

@@ -16,6 +16,75 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+// gateExamples are real-looking plates of every grammar (Latin forms,
+// characters only), as a Kazakh border crossing sees them.
+var gateExamples = map[string][]string{
+	"KZ": {"123ABC02", "777AAA01", "123AB02", "F123402", "H000117", "1234AB02", "A123BCD", "Z585CU"},
+	"RU": {"A123BC77", "O001OO199", "AB123477", "AB1234777", "AB123C77", "TX12378"},
+	"BY": {"1234AB7", "A1234B7", "7777MK5"},
+	"KG": {"01123ABC", "08456KG"},
+	"UZ": {"01A123BC", "30123ABC"},
+	"TJ": {"1234AB01", "0707TJ02"},
+	"TM": {"AG1234AG", "1234LB"},
+	"AM": {"12AB123", "35LL046"},
+	"AZ": {"10AB123", "90RT771"},
+	"GE": {"AB123CD", "TT001TT"},
+	"MN": {"1234UBA", "0845UNE"},
+	"CN": {"A12345", "AB1234", "A1B234", "A1234B", "AD12345", "A12345F"},
+	"TR": {"34A1234", "06A12345", "34AB123", "35AB1234", "34ABC12", "16ABC123"},
+	"UA": {"AA1234BB", "KA0007XX"},
+	"MD": {"ABC123", "KLE5050"},
+	"PL": {"WA12345", "WE1234A", "KR123AB", "WX1A234", "PO1AB23", "GDA1234", "DW1234A", "ELW12AB", "KRA1A23", "WPI1AB2", "WPIS123"},
+	"LT": {"ABC123"},
+	"LV": {"AB1234", "KL123"},
+	"EE": {"123ABC"},
+	"DE": {"BAB1234", "MXY12", "HHAB123", "KHH7712", "BAB12", "STEM1234"},
+	"NL": {"AB12CD", "12ABC3", "1ABC23", "AB123C", "A123BC", "ABC12D", "1AB234", "12AB34", "AB1234", "1234AB", "12ABCD"},
+	"CZ": {"1A23456", "5T97412", "2AB1234"},
+	"SK": {"BA738DE", "KE123AB"},
+	"HU": {"ABC123", "AAAA123"},
+	"RO": {"B123ABC", "CJ12ABC", "B12ABC"},
+	"BG": {"CA1234AB", "A1234BC"},
+	"AT": {"W123AB", "G1234A", "L1234AB", "W12345A", "GU123AB", "BL1234A", "KL12ABC", "S12ABC"},
+	"IT": {"AB123CD"},
+	"FR": {"AB123CD"},
+	"ES": {"1234BCD", "0000BBB"},
+	"BR": {"ABC1234", "ABC1D23"},
+	"US": {"7ABC123", "ABC1234", "ABC123", "123ABC", "AB12345", "1AB234", "A12BCD", "ABCD12"},
+}
+
+// TestGrammarsOfTheGate checks every grammar against its examples, and
+// that every built-in grammar has examples.
+func TestGrammarsOfTheGate(t *testing.T) {
+	for _, g := range Grammars() {
+		ex := gateExamples[g.Country]
+		if len(ex) == 0 {
+			t.Errorf("%s: no examples", g.Country)
+		}
+		for _, text := range ex {
+			if c, _, ok := MatchesGrammar(text, []Grammar{g}); !ok || c != g.Country {
+				t.Errorf("%s: example %s does not fit", g.Country, text)
+			}
+		}
+	}
+	want := []string{"KZ", "RU", "BY", "KG", "UZ", "TJ", "TM", "AM", "AZ", "GE", "MN", "CN", "TR", "UA", "MD",
+		"PL", "LT", "LV", "EE", "DE", "NL", "CZ", "SK", "HU", "RO", "BG", "AT", "IT", "FR", "ES"}
+	for _, c := range want {
+		if gs, _ := GrammarsFor([]string{c}); len(gs) != 1 {
+			t.Errorf("no grammar for %s", c)
+		}
+	}
+	// Letters outside a country's set do not fit: RU and UA use only the
+	// Cyrillic letters with Latin look-alikes, Spain consonants, KZ foreign
+	// plates begin with F or H.
+	for cc, text := range map[string]string{"RU": "D123FG77", "UA": "AA1234DF", "ES": "1234BAE", "KZ": "E123402", "BG": "CA1234AD"} {
+		gs, _ := GrammarsFor([]string{cc})
+		if _, _, ok := MatchesGrammar(text, gs); ok {
+			t.Errorf("%s matched %s", text, cc)
+		}
+	}
+}
+
 func TestMatchesGrammar(t *testing.T) {
 	g := Grammars()
 	for text, want := range map[string]string{
@@ -23,21 +92,25 @@ func TestMatchesGrammar(t *testing.T) {
 		"123AB02":   "KZ",
 		"A123BC77":  "RU",
 		"A123BC777": "RU",
-		"AA1234BB":  "UA",
 		"1234AB7":   "BY",
 		"01123ABC":  "KG",
 		"01A123BC":  "UZ",
-		"ABC1234":   "BR",
-		"ABC1D23":   "BR",
 	} {
 		c, _, ok := MatchesGrammar(text, g)
 		if !ok || c != want {
 			t.Errorf("MatchesGrammar(%q) = %q %v, want %q", text, c, ok, want)
 		}
 	}
-	// RU plates use only letters with Cyrillic look-alikes.
-	if _, _, ok := MatchesGrammar("D123FG77", []Grammar{g[1]}); ok {
-		t.Error("D123FG77 matched RU")
+}
+
+// TestOrderGrammars: a camera's countries come first, the rest follow.
+func TestOrderGrammars(t *testing.T) {
+	g, unknown := OrderGrammars([]string{"ua", "BR"})
+	if len(unknown) != 0 || len(g) != len(Grammars()) || g[0].Country != "UA" || g[1].Country != "BR" || g[2].Country != "KZ" {
+		t.Fatalf("OrderGrammars = %v %v", g[:3], unknown)
+	}
+	if c, _, _ := MatchesGrammar("AA1234BB", g); c != "UA" {
+		t.Fatalf("AA1234BB read as %s with UA first", c)
 	}
 }
 
@@ -70,8 +143,8 @@ func TestCorrect(t *testing.T) {
 	if m := Correct("123ABC02", kz); len(m) == 0 || m[0].Changes != 0 {
 		t.Errorf("exact plate needed changes: %v", m)
 	}
-	if m := Correct("HELLO", Grammars()); len(m) != 0 {
-		t.Errorf("HELLO fitted %v", m)
+	if m := Correct("HELLOWORLD", Grammars()); len(m) != 0 {
+		t.Errorf("HELLOWORLD fitted %v", m)
 	}
 }
 

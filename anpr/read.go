@@ -5,42 +5,84 @@ import (
 	"sort"
 )
 
-// Decoder tuning. junkPenalty is the log cost of each non-separator step
-// spent outside the plate string (bands, emblems, frame text); genericPrior
-// is the log penalty of reading a plate with no country grammar.
+// Decoder tuning, in natural-log units of the recogniser's probabilities.
+//
+// A grammar is evidence, not scissors: the free (unconstrained) reading of a
+// line is always a candidate, and a country format competes with it by what
+// its best CTC path costs against the free path. grammarBonus is how much a
+// format may cost and still win: about one look-alike swap the glyphs leave
+// open (O/0, I/1, B/8), not a confident S read as 5 (see lookAlikePairs).
+// A country's prior adds listedBonus when the camera lists it, takes
+// familyPenalty per natural log of its number of formats and adds what the
+// plate's look says for it (band, colours; see plateLook); a format other
+// than the country's first, common one takes rareFormat.
+// junkPenalty is the cost of each step spent outside the plate string
+// before or after it, and junkKeep the log probability from which a
+// character is never junk: a character the recogniser is sure of is never
+// dropped to make a format fit (bands, flags and emblems are removed from
+// the crop by geometry before recognition, see cleanLine).
 const (
-	junkPenalty  = float32(-3.0)
-	genericPrior = float32(-6.0)
-	maxCands     = 5
+	junkPenalty   = float32(-3.0)
+	junkKeep      = float32(-0.7) // log 0.5
+	sureChar      = float32(0.5)
+	grammarBonus  = float32(2.0)
+	listedBonus   = float32(0.5)
+	familyPenalty = float32(0.3)
+	rareFormat    = float32(0.4)
+	maxCands      = 5
 )
 
 type scored struct {
 	Candidate
 	score float32
+	logp  float32
 }
 
-// decodeRead decodes one line (or two joined rows) into a plate read.
-func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int) (Read, bool) {
+// decodeRead decodes one line (or two joined rows) into a plate read; look
+// is what the plate's geometry and colours tell about its country.
+func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int, look plateLook) (Read, bool) {
 	free := greedy(lp)
 	var cands []scored
 	add := func(text, country string, d decoded, score float32) {
 		for i := range cands {
 			if cands[i].Text == text {
 				if score > cands[i].score {
-					cands[i].score = score
+					cands[i] = scored{Candidate{text, country, d.confidence()}, score, d.logp}
 				}
 				return
 			}
 		}
-		cands = append(cands, scored{Candidate{text, country, d.confidence()}, score})
-	}
-	for _, f := range r.formats {
-		if d, ok := constrained(lp, f.sets, junkPenalty); ok {
-			add(d.text, f.country, d, d.logp)
-		}
+		cands = append(cands, scored{Candidate{text, country, d.confidence()}, score, d.logp})
 	}
 	if !r.opts.NoGeneric && genericPlate(free.text) {
-		add(free.text, genericFormatID, free, free.logp+genericPrior)
+		add(free.text, genericFormatID, free, 0)
+	}
+	n := len(free.text)
+	var swapped logProbs
+	for _, f := range r.formats {
+		// A format much shorter than the free reading would have to drop
+		// characters read with confidence; much longer, invent some.
+		if k := len(f.sets); k < n-3 || k > n+2 {
+			continue
+		}
+		if swapped == nil {
+			swapped = withLookAlikes(lp)
+		}
+		d, ok := constrained(swapped, f.sets, junkPenalty)
+		if !ok || dropsSure(free, d, sureChar) {
+			continue
+		}
+		country, prior := f.countries[0], float32(math.Inf(-1))
+		for i, c := range f.countries {
+			p := r.priors[c] + look.evidence(c)
+			if !f.common[i] {
+				p -= rareFormat
+			}
+			if p > prior {
+				country, prior = c, p
+			}
+		}
+		add(d.text, country, d, grammarBonus+prior-(free.logp-d.logp))
 	}
 	if len(cands) == 0 {
 		return Read{}, false
@@ -60,8 +102,14 @@ func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int) (Read, bool) {
 	// How much of the line's probability the chosen reading keeps: near 1
 	// when the free reading already is the plate, low when the grammar had to
 	// overrule the recogniser or most of the line was junk.
-	agree := math.Exp(float64(best.score-free.logp) / float64(max(1, len(best.Text))))
+	agree := math.Exp(float64(best.logp-free.logp) / float64(max(1, len(best.Text))))
 	rd.Confidence = best.Confidence * math.Min(1, agree) * plateShape(best.Text, best.Country, q, rows)
+	if wordLike(free.text) && !wordLike(best.Text) {
+		rd.Confidence *= 0.5 // a word bent into a format (CARGO as CAR60)
+	}
+	if digitsOnly(free.text) && len(free.text) >= 6 && !digitsOnly(best.Text) {
+		rd.Confidence *= 0.25 // a date or counter bent into a format
+	}
 	for _, c := range cands {
 		rd.Candidates = append(rd.Candidates, c.Candidate)
 	}
@@ -75,22 +123,29 @@ func plateShape(text, country string, q Quad, rows int) float64 {
 	s := 1.0
 	n := len(text)
 	if country == genericFormatID {
-		// Country grammars are the stronger evidence of a plate.
-		s *= 0.6
+		// A country format is somewhat stronger evidence of a plate (this
+		// ranks lines of a frame, not the readings of one line).
+		s *= 0.85
 		digits := 0
 		for i := 0; i < n; i++ {
 			if text[i] >= '0' && text[i] <= '9' {
 				digits++
 			}
 		}
-		switch {
-		case n < 4 || n > 8:
+		if n < 4 || n > 8 {
 			s *= 0.3
+		}
+		switch {
 		case digits == 0:
 			s *= 0.4
-		case digits == n && n >= 6:
-			s *= 0.5 // dates, phone numbers, timestamps
+		case digits == n && n >= 8:
+			s *= 0.2 // dates, phone numbers, timestamps
+		case digits == n:
+			s *= 0.5 // years, house and phone numbers
 		}
+	}
+	if wordLike(text) {
+		s *= 0.5
 	}
 	// Character cell width over height: plate fonts are ~0.4–0.8 of their
 	// height; far wider cells mean a few large glyphs (logos), far narrower
@@ -101,4 +156,30 @@ func plateShape(text, country string, q Quad, rows int) float64 {
 		s *= 0.5
 	}
 	return s
+}
+
+// wordLike reports whether text reads like a word (CARGO, EXPRESS, a
+// brand) more than a plate: five letters in a row, or fewer than two
+// digits.
+func wordLike(text string) bool {
+	run, longest, digits := 0, 0, 0
+	for i := 0; i < len(text); i++ {
+		if text[i] >= '0' && text[i] <= '9' {
+			run = 0
+			digits++
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	return longest >= 5 || digits < 2
+}
+
+func digitsOnly(text string) bool {
+	for i := 0; i < len(text); i++ {
+		if text[i] < '0' || text[i] > '9' {
+			return false
+		}
+	}
+	return text != ""
 }

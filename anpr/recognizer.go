@@ -15,10 +15,11 @@ import (
 
 // Options tune a Recognizer. The zero value gives the defaults.
 type Options struct {
-	// Countries restricts and orders the plate grammars (ISO codes such as
-	// "KZ", "RU"); empty means every built-in grammar. Plates of other
-	// countries are still read through the generic pattern unless
-	// NoGeneric is set.
+	// Countries orders the plate grammars (ISO codes such as "KZ", "RU"):
+	// their formats are preferred, every other built-in grammar still
+	// competes after them, and plates of no known format are read through
+	// the generic pattern unless NoGeneric is set. "EU" alone reads with
+	// the generic pattern only.
 	Countries []string
 	NoGeneric bool
 	// DetectMaxSide caps the longer side of the single pass's detector
@@ -27,7 +28,7 @@ type Options struct {
 	// MaxBoxes caps the text boxes recognised per frame (default 12), the
 	// most plate-like first.
 	MaxBoxes int
-	// MinConfidence drops weaker reads (default 0.1).
+	// MinConfidence drops weaker reads (default 0.2).
 	MinConfidence float64
 	// Threads is ONNX Runtime's intra-op thread count (default 1).
 	Threads int
@@ -36,8 +37,9 @@ type Options struct {
 	// more small, distant plates at several times the cost.
 	SinglePass bool
 	// ScanMaxSide caps the longer side of the coarse scan's input (default
-	// 480). Plate-like text found there is looked at again at full
-	// resolution.
+	// a third of the region of interest's longer side, at least 480: 480
+	// for 720p, 640 for 1080p, where plates are smaller in the scan).
+	// Plate-like text found there is looked at again at full resolution.
 	ScanMaxSide int
 	// MaxRegions caps the small candidate boxes whose surroundings are
 	// detected again at a finer scale per frame (default 3).
@@ -52,13 +54,10 @@ func (o Options) withDefaults() Options {
 		o.MaxBoxes = 12
 	}
 	if o.MinConfidence <= 0 {
-		o.MinConfidence = 0.1
+		o.MinConfidence = 0.2
 	}
 	if o.Threads <= 0 {
 		o.Threads = 1
-	}
-	if o.ScanMaxSide <= 0 {
-		o.ScanMaxSide = 480
 	}
 	if o.MaxRegions <= 0 {
 		o.MaxRegions = 3
@@ -109,30 +108,73 @@ type Recognizer struct {
 	symbols  []uint8
 	classes  int
 	formats  []compiledFormat
+	priors   map[string]float32
 }
 
+// compiledFormat is one plate format ready for decoding. A format with the
+// same character sets in several countries (AB123CD: GE, SK, IT, FR) is
+// decoded once, for all of them.
 type compiledFormat struct {
-	country, format string
-	sets            []symSet
+	format    string
+	sets      []symSet
+	countries []string
+	common    []bool // the format is its country's first, common one
+}
+
+func compileFormats(grammars []Grammar) []compiledFormat {
+	var out []compiledFormat
+	at := map[string]int{}
+	for _, g := range grammars {
+		for k, f := range g.Formats {
+			sets := formatSets(f, g.Letters)
+			key := fmt.Sprint(sets)
+			if i, ok := at[key]; ok {
+				out[i].countries = append(out[i].countries, g.Country)
+				out[i].common = append(out[i].common, k == 0)
+				continue
+			}
+			at[key] = len(out)
+			out = append(out, compiledFormat{f, sets, []string{g.Country}, []bool{k == 0}})
+		}
+	}
+	return out
+}
+
+// countryPriors is each grammar's prior in the decoder's log units: the
+// camera's own countries are preferred by listedBonus, and a country with
+// many formats pays for the chance that one of them fits a misreading
+// (familyPenalty per natural log of its number of formats), so a swap into
+// the right country's only format is not beaten by a wrong country's fit
+// just because that country has many.
+func countryPriors(grammars []Grammar, listed map[string]bool) map[string]float32 {
+	p := map[string]float32{}
+	for _, g := range grammars {
+		v := -familyPenalty * float32(math.Log(float64(len(g.Formats))))
+		if listed[g.Country] {
+			v += listedBonus
+		}
+		p[g.Country] = v
+	}
+	return p
 }
 
 // NewRecognizer opens the detector and recogniser sessions.
 func NewRecognizer(m *Models, opts Options) (*Recognizer, error) {
 	opts = opts.withDefaults()
-	grammars := Grammars()
-	if len(opts.Countries) > 0 {
-		var unknown []string
-		grammars, unknown = GrammarsFor(opts.Countries)
-		if len(unknown) > 0 {
-			return nil, fmt.Errorf("new recognizer: unknown plate countries %s", strings.Join(unknown, ", "))
-		}
+	grammars, unknown := OrderGrammars(opts.Countries)
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("new recognizer: unknown plate countries %s", strings.Join(unknown, ", "))
+	}
+	if len(opts.Countries) == 1 && strings.EqualFold(strings.TrimSpace(opts.Countries[0]), genericFormatID) {
+		grammars = nil // EU alone: the generic pattern only
 	}
 	r := &Recognizer{opts: opts, classes: len(m.dict) + 1}
-	for _, g := range grammars {
-		for _, f := range g.Formats {
-			r.formats = append(r.formats, compiledFormat{g.Country, f, formatSets(f, g.Letters)})
-		}
+	listed := map[string]bool{}
+	for _, c := range opts.Countries {
+		listed[strings.ToUpper(strings.TrimSpace(c))] = true
 	}
+	r.formats = compileFormats(grammars)
+	r.priors = countryPriors(grammars, listed)
 	r.symbols = symMap(m.dict, r.classes)
 	so, err := ort.NewSessionOptions()
 	if err != nil {
@@ -307,18 +349,42 @@ func stacked(a, b Quad) bool {
 func suppress(reads []Read, minConf float64) []Read {
 	// A reading that also explains the neighbouring pieces of its row (a
 	// region cell, a second row) beats one of the pieces read alone unless
-	// it is clearly less certain.
-	key := func(rd Read) float64 { return rd.Confidence * (1 + 0.15*float64(rd.pieces-1)) }
-	sort.SliceStable(reads, func(i, j int) bool { return key(reads[i]) > key(reads[j]) })
+	// it is clearly less certain; so does a reading of the same place that
+	// holds another's text and more (a box the detector cut short misses
+	// the first or last character: 409PTK beside 409PTK39).
+	key := make([]float64, len(reads))
+	for i, rd := range reads {
+		key[i] = rd.Confidence * (1 + 0.15*float64(rd.pieces-1))
+	}
+	// A piece of a line that reads as a word (NS24 of TRANS 24) is no
+	// plate however well it fits a format.
+	for i, rd := range reads {
+		for j, o := range reads {
+			if i == j || len(o.Text) <= len(rd.Text) || !strings.Contains(o.Text, rd.Text) || !overlapping(rd.Box, o.Box) {
+				continue
+			}
+			switch {
+			case wordLike(o.Text) && o.Rows == 1 && len(o.Text) <= len(rd.Text)+3:
+				key[i] *= wordPiece
+			case o.Confidence >= extendsShare*rd.Confidence:
+				key[i] = math.Min(key[i], key[j]*0.99)
+			}
+		}
+	}
+	idx := make([]int, len(reads))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return key[idx[a]] > key[idx[b]] })
 	var out []Read
-	for _, rd := range reads {
+	for _, i := range idx {
+		rd := reads[i]
 		if rd.Confidence < minConf {
 			continue
 		}
 		keep := true
 		for _, o := range out {
-			in := rd.Box.Intersect(o.Box)
-			if !in.Empty() && float64(in.Dx()*in.Dy()) > 0.5*float64(min(rd.Box.Dx()*rd.Box.Dy(), o.Box.Dx()*o.Box.Dy())) {
+			if overlapping(rd.Box, o.Box) {
 				keep = false
 				break
 			}
@@ -328,4 +394,18 @@ func suppress(reads []Read, minConf float64) []Read {
 		}
 	}
 	return out
+}
+
+// extendsShare is how much less certain a reading that holds another's text
+// and more may be and still be kept in its place.
+const extendsShare = 0.75
+
+// wordPiece scales the rank of a read that is a piece of a word.
+const wordPiece = 0.3
+
+// overlapping reports whether two read boxes share more than half of the
+// smaller one.
+func overlapping(a, b image.Rectangle) bool {
+	in := a.Intersect(b)
+	return !in.Empty() && float64(in.Dx()*in.Dy()) > 0.5*float64(min(a.Dx()*a.Dy(), b.Dx()*b.Dy()))
 }

@@ -19,36 +19,75 @@ const (
 	recStretch  = 1.25
 )
 
-// rectify warps the quad q of img onto a w×recHeight line, writing the
-// recogniser's normalised BGR planes into data (3 planes of stride tw).
-func rectify(img *image.RGBA, q Quad, data []float32, w, tw int) {
+// rectify warps the quad q of img onto a w×recHeight line of interleaved
+// RGB values (0–255).
+func rectify(img *image.RGBA, q Quad, w int) []float32 {
+	return rectifyTo(img, q, w, recHeight)
+}
+
+// rectifyTo warps the quad q of img onto a w×h line of interleaved RGB
+// values (0–255).
+func rectifyTo(img *image.RGBA, q Quad, w, h int) []float32 {
 	m := squareToQuad(q)
-	plane := tw * recHeight
-	for y := 0; y < recHeight; y++ {
-		v := (float64(y) + 0.5) / recHeight
+	px := make([]float32, 3*w*h)
+	for y := 0; y < h; y++ {
+		v := (float64(y) + 0.5) / float64(h)
 		for x := 0; x < w; x++ {
 			u := (float64(x) + 0.5) / float64(w)
 			sx, sy := m.apply(u, v)
 			r, g, b := bilinear(img, sx, sy)
-			i := y*tw + x
-			data[i] = b/127.5 - 1
-			data[plane+i] = g/127.5 - 1
-			data[2*plane+i] = r/127.5 - 1
+			i := 3 * (y*w + x)
+			px[i], px[i+1], px[i+2] = r, g, b
 		}
 	}
+	return px
+}
+
+// recInput writes columns [c.x0, c.x1) of the line px (w wide), emblems
+// painted over, as the recogniser's normalised BGR planes of stride tw.
+func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
+	data := make([]float32, 3*recHeight*tw)
+	plane := tw * recHeight
+	for y := 0; y < recHeight; y++ {
+		for x := c.x0; x < c.x1; x++ {
+			i := 3 * (y*w + x)
+			r, g, b := px[i], px[i+1], px[i+2]
+			for _, e := range c.emblems {
+				if x >= e[0] && x < e[1] {
+					r, g, b = c.bg[0], c.bg[1], c.bg[2]
+				}
+			}
+			o := y*tw + x - c.x0
+			data[o] = b/127.5 - 1
+			data[plane+o] = g/127.5 - 1
+			data[2*plane+o] = r/127.5 - 1
+		}
+	}
+	return data
 }
 
 // recognizeQuad rectifies q and runs the recogniser on it, returning the
-// per-step plate symbol log probabilities.
-func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, error) {
+// per-step plate symbol log probabilities and what the plate's look tells
+// about its country.
+func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook, error) {
 	qw, qh := q.width(), q.height()
 	// Lines are stretched a little: more time steps per glyph give the CTC
 	// decoder room for the separator between doubled characters (77, KK).
 	w := int(math.Round(recStretch * recHeight * qw / math.Max(qh, 1)))
 	w = clampInt(w, 16, recMaxWidth)
-	tw := max(recMinWidth, (w+7)/8*8)
-	data := make([]float32, 3*recHeight*tw)
-	rectify(img, q, data, w, tw)
+	px := rectify(img, q, w)
+	c := cleanLine(px, w, recHeight)
+	look := lookAround(img, q)
+	lp, err := r.runLine(px, w, c)
+	return lp, look, err
+}
+
+// runLine runs the recogniser on columns [c.x0, c.x1) of the rectified
+// line px (w wide), emblems painted over.
+func (r *Recognizer) runLine(px []float32, w int, c lineCleanup) (logProbs, error) {
+	n := c.x1 - c.x0
+	tw := max(recMinWidth, (n+7)/8*8)
+	data := recInput(px, w, c, tw)
 	in, err := ort.NewTensor(ort.NewShape(1, 3, recHeight, int64(tw)), data)
 	if err != nil {
 		return nil, fmt.Errorf("recogniser input tensor: %w", err)
@@ -70,6 +109,6 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, error) {
 	steps := int(shape[1])
 	// Steps that only see padding carry nothing; dropping them keeps a
 	// junk-free tail for the decoder.
-	used := min(steps, (w*steps+tw-1)/tw+1)
+	used := min(steps, (n*steps+tw-1)/tw+1)
 	return reduceProbs(out.GetData(), used, r.classes, r.symbols), nil
 }

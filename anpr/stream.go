@@ -59,7 +59,7 @@ func (s *Stream) Read(img image.Image, roi image.Rectangle) ([]Read, Timing, err
 	var tm Timing
 	var err error
 	if len(s.seen) == 0 || s.since+1 >= s.every {
-		reads, tm, err = s.r.Recognize(img, roi)
+		reads, tm, err = s.r.recognize(img, roi, false)
 		s.since = 0
 	} else {
 		reads, tm, err = s.r.recognizeNear(img, roi, s.seen)

@@ -16,7 +16,9 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// SynthCountries are the countries Synth can draw.
+// SynthCountries are the countries PlateText and Plate draw in the layout
+// of the earlier test sets; NationalPlate and Sample draw every built-in
+// grammar (see SynthGroups).
 var SynthCountries = []string{"kz", "ru", "ua"}
 
 // Synthesizer draws synthetic scenes with one plate each, for tests and for
@@ -25,6 +27,7 @@ var SynthCountries = []string{"kz", "ru", "ua"}
 type Synthesizer struct {
 	rng          *rand.Rand
 	bold, normal *opentype.Font
+	mono         *opentype.Font // parsed when first needed
 	faces        map[string]font.Face
 }
 
@@ -60,6 +63,16 @@ type SynthConditions struct {
 	Dirt  bool    // smudges over the plate
 	Blur  float64 // box-blur radius in pixels
 	Noise float64 // Gaussian noise sigma in 8-bit levels
+	// IR is an infrared night picture: grey, the retroreflective plate
+	// bright against a dark scene.
+	IR     bool
+	Rain   bool    // streaks of rain over the scene
+	Glare  bool    // a bright reflection on part of the plate
+	Motion float64 // horizontal motion blur, in pixels
+	// Yaw turns the plate about its vertical axis by this many degrees
+	// (perspective: the far side shorter); 0 keeps the mild skew of
+	// earlier sets.
+	Yaw float64
 }
 
 // PlateText draws a random plate string of country (kz, ru or ua) in one of
@@ -207,10 +220,29 @@ func (s *Synthesizer) Scene(plate *image.RGBA, w, h int, cond SynthConditions) (
 	for k, d := range [4][2]float64{{-1, -1}, {1, -1}, {1, 1}, {-1, 1}} {
 		x := d[0]*pw/2 + (r.Float64()-0.5)*0.12*pw
 		y := d[1]*ph/2 + (r.Float64()-0.5)*0.12*ph
+		if cond.Yaw != 0 {
+			// Turned about the vertical axis: narrower, and the far
+			// side shorter as seen by a camera about 4 plate widths away.
+			yaw := cond.Yaw * math.Pi / 180
+			z := d[0] * math.Sin(yaw) / 4
+			x = d[0] * pw / 2 * math.Cos(yaw) / (1 + z)
+			y = d[1]*ph/2/(1+z) + (r.Float64()-0.5)*0.04*ph
+		}
 		q[k] = point{cx + x*ca - y*sa, cy + x*sa + y*ca}
 	}
 	warpOnto(img, plate, q)
 	box := q.Bounds().Intersect(img.Rect)
+	if cond.Glare {
+		p := point{q[0].X + (0.2+0.6*r.Float64())*(q[1].X-q[0].X), q[0].Y + r.Float64()*(q[3].Y-q[0].Y)}
+		rad := ph * (0.3 + 0.4*r.Float64())
+		glare(img, p.X, p.Y, rad, 90+90*r.Float64())
+	}
+	if cond.Rain {
+		rain(img, r)
+	}
+	if cond.Motion >= 1 {
+		motionBlur(img, int(math.Round(cond.Motion)))
+	}
 	if cond.Dirt {
 		for k := 0; k < 3+r.IntN(5); k++ {
 			p := point{q[0].X + r.Float64()*(q[1].X-q[0].X), q[0].Y + r.Float64()*(q[3].Y-q[0].Y)}
@@ -225,6 +257,10 @@ func (s *Synthesizer) Scene(plate *image.RGBA, w, h int, cond SynthConditions) (
 		gain, offset = 0.25+0.2*r.Float64(), 5
 		sigma += 6
 	}
+	if cond.IR {
+		infrared(img, q, 0.25+0.2*r.Float64())
+		sigma += 4
+	}
 	for i := 0; i < len(img.Pix); i += 4 {
 		for c := 0; c < 3; c++ {
 			v := float64(img.Pix[i+c])*gain + offset + r.NormFloat64()*sigma
@@ -234,15 +270,133 @@ func (s *Synthesizer) Scene(plate *image.RGBA, w, h int, cond SynthConditions) (
 	return img, box, nil
 }
 
-// RandomConditions picks degradations for a scene of the mixed test sets:
-// mostly daylight, some night, dirt, blur and noise.
+// RandomConditions picks degradations for a scene of the evaluation sets:
+// mostly daylight; some low-light night and some infrared night; dirt,
+// rain, glare, motion and focus blur, sensor noise; the plate turned by up
+// to 30° about its vertical axis.
 func (s *Synthesizer) RandomConditions() SynthConditions {
 	r := s.rng
-	return SynthConditions{
-		Night: r.Float64() < 0.25,
+	c := SynthConditions{
 		Dirt:  r.Float64() < 0.3,
-		Blur:  float64(r.IntN(3)),
-		Noise: 2 + r.Float64()*10,
+		Blur:  float64(r.IntN(2)),
+		Noise: 2 + r.Float64()*8,
+		Rain:  r.Float64() < 0.15,
+		Glare: r.Float64() < 0.15,
+		Yaw:   (r.Float64()*2 - 1) * 30,
+	}
+	switch x := r.Float64(); {
+	case x < 0.15:
+		c.Night = true
+	case x < 0.3:
+		c.IR = true
+	}
+	if r.Float64() < 0.2 {
+		c.Motion = 2 + 4*r.Float64()
+	}
+	return c
+}
+
+// Sample draws one scene of the evaluation corpus for country: a random
+// plate in one of its formats (one or two rows), in a w×h scene under
+// random conditions. It returns the image, the plate's box and its text.
+func (s *Synthesizer) Sample(country string, w, h int) (*image.RGBA, image.Rectangle, string, error) {
+	text, rows, err := s.RandomPlate(country)
+	if err != nil {
+		return nil, image.Rectangle{}, "", err
+	}
+	plate, err := s.NationalPlate(country, text, rows)
+	if err != nil {
+		return nil, image.Rectangle{}, "", err
+	}
+	img, box, err := s.Scene(plate, w, h, s.RandomConditions())
+	return img, box, text, err
+}
+
+// glare brightens a disc around (cx, cy), fading to its rim.
+func glare(img *image.RGBA, cx, cy, rad, peak float64) {
+	b := image.Rect(int(cx-rad), int(cy-rad), int(cx+rad)+1, int(cy+rad)+1).Intersect(img.Rect)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			d := math.Hypot(float64(x)-cx, float64(y)-cy) / rad
+			if d >= 1 {
+				continue
+			}
+			add := peak * (1 - d*d)
+			i := img.PixOffset(x, y)
+			for c := 0; c < 3; c++ {
+				img.Pix[i+c] = uint8(math.Min(255, float64(img.Pix[i+c])+add))
+			}
+		}
+	}
+}
+
+// rain draws thin, slanted light streaks over the scene.
+func rain(img *image.RGBA, r interface {
+	Float64() float64
+	IntN(int) int
+}) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	n := w * h / 2500
+	slant := (r.Float64() - 0.5) * 0.6
+	for k := 0; k < n; k++ {
+		x0, y0 := r.Float64()*float64(w), r.Float64()*float64(h)
+		l := 8 + r.Float64()*20
+		a := 0.15 + 0.25*r.Float64()
+		for t := 0.0; t < l; t++ {
+			x, y := int(x0+slant*t), int(y0+t)
+			if x < 0 || y < 0 || x >= w || y >= h {
+				break
+			}
+			i := img.PixOffset(img.Rect.Min.X+x, img.Rect.Min.Y+y)
+			for c := 0; c < 3; c++ {
+				img.Pix[i+c] = uint8(float64(img.Pix[i+c])*(1-a) + 220*a)
+			}
+		}
+	}
+}
+
+// motionBlur averages each pixel with the n pixels to its left (a vehicle
+// moving across the view during the exposure).
+func motionBlur(img *image.RGBA, n int) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	row := make([]int, 3*(w+1))
+	for y := 0; y < h; y++ {
+		base := y * img.Stride
+		for c := 0; c < 3; c++ {
+			row[c] = 0
+		}
+		for x := 0; x < w; x++ {
+			for c := 0; c < 3; c++ {
+				row[3*(x+1)+c] = row[3*x+c] + int(img.Pix[base+4*x+c])
+			}
+		}
+		for x := 0; x < w; x++ {
+			x0 := max(0, x-n)
+			for c := 0; c < 3; c++ {
+				img.Pix[base+4*x+c] = uint8((row[3*(x+1)+c] - row[3*x0+c]) / (x + 1 - x0))
+			}
+		}
+	}
+}
+
+// infrared turns the scene grey and dark, leaving the retroreflective plate
+// inside q bright.
+func infrared(img *image.RGBA, q Quad, gain float64) {
+	m := squareToQuad(q)
+	inv, ok := m.inverse()
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+			i := img.PixOffset(x, y)
+			l := 0.299*float64(img.Pix[i]) + 0.587*float64(img.Pix[i+1]) + 0.114*float64(img.Pix[i+2])
+			g := gain
+			if ok {
+				if u, v := inv.apply(float64(x)+0.5, float64(y)+0.5); u >= 0 && u < 1 && v >= 0 && v < 1 {
+					g = 0.9
+				}
+			}
+			v := uint8(math.Min(255, l*g))
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2] = v, v, v
+		}
 	}
 }
 

@@ -17,11 +17,16 @@ import (
 )
 
 const anprUsage = `usage:
-  kuzet anpr eval DIR [--json] [--models DIR] [--countries KZ,RU,...] [--scan-side N] [--single [--max-side N]]
-      read every image of DIR labelled in NAME.txt (file x y w h PLATE) and
-      print exact / one-edit / found shares and median ms per image
-  kuzet anpr synth OUTDIR --country kz|ru|ua [--n N] [--seed S] [--size 1280x720]
-      write N synthetic plate scenes (PNG) with ground truth to OUTDIR
+  kuzet anpr eval DIR[@KZ,RU] ... [--json] [--table] [--models DIR] [--countries KZ,RU,...] [--scan-side N] [--single [--max-side N]]
+      read every image of each DIR labelled in NAME.txt (file x y w h PLATE)
+      and print exact / one-edit / found shares and median ms per image;
+      several DIRs (or --table) print one table row per set. DIR@CC,CC
+      sets that set's preferred countries (default --countries)
+  kuzet anpr synth OUTDIR --country CC|GROUP|all [--n N] [--seed S] [--size 1280x720]
+      write N synthetic plate scenes (PNG) with ground truth to OUTDIR;
+      a group (kz, ru, by, central-asia, caucasus, mn-cn, tr, ua-md,
+      eu-north, eu-west, eu-east) mixes its countries, all writes every
+      group into OUTDIR/GROUP
 `
 
 // cmdANPR implements `kuzet anpr`: plate-recognition evaluation and the
@@ -69,78 +74,98 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("anpr eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON line per image, then the summary")
+	table := fs.Bool("table", false, "print one table row per set")
 	models := fs.String("models", defaultModelDir(), "model directory (make anpr-deps)")
-	countries := fs.String("countries", "", "comma-separated plate grammars to use (default all)")
+	countries := fs.String("countries", "", "comma-separated plate grammars to prefer (default none: all alike)")
 	maxSide := fs.Int("max-side", 0, "with --single: detector input's longer side (default 960)")
-	scanSide := fs.Int("scan-side", 0, "coarse scan's longer side (default 480)")
+	scanSide := fs.Int("scan-side", 0, "coarse scan's longer side (default: a third of the image's, at least 480)")
 	single := fs.Bool("single", false, "one detection pass at --max-side instead of the coarse scan and second looks")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return errUsage
 	}
-	if len(pos) != 1 {
+	if len(pos) == 0 {
 		fmt.Fprint(stderr, anprUsage)
 		return errUsage
-	}
-	dir := pos[0]
-	truths, err := anpr.LoadTruthDir(dir)
-	if err != nil {
-		return err
 	}
 	m, err := anpr.LoadModels(*models)
 	if err != nil {
 		return err
 	}
-	opts := anpr.Options{DetectMaxSide: *maxSide, ScanMaxSide: *scanSide, SinglePass: *single}
-	if *countries != "" {
-		opts.Countries = strings.Split(*countries, ",")
-	}
-	rec, err := anpr.NewRecognizer(m, opts)
-	if err != nil {
-		return err
-	}
-	defer rec.Close()
+	*table = *table || len(pos) > 1
 	enc := json.NewEncoder(stdout)
-	var outs []anpr.Outcome
-	for _, t := range truths {
-		if err := ctx.Err(); err != nil {
-			return err
+	if *table && !*asJSON {
+		fmt.Fprintln(stdout, "| set | images | exact | within one edit | found | ms/image (detect + recognise) |")
+		fmt.Fprintln(stdout, "| --- | --- | --- | --- | --- | --- |")
+	}
+	failed := 0
+	for _, p := range pos {
+		dir, cc := p, *countries
+		if i := strings.LastIndex(p, "@"); i > 0 {
+			dir, cc = p[:i], p[i+1:]
 		}
-		img, err := anpr.LoadImage(filepath.Join(dir, t.File))
+		opts := anpr.Options{DetectMaxSide: *maxSide, ScanMaxSide: *scanSide, SinglePass: *single}
+		if cc != "" {
+			opts.Countries = strings.Split(cc, ",")
+		}
+		rec, err := anpr.NewRecognizer(m, opts)
 		if err != nil {
 			return err
 		}
-		reads, tm, err := rec.Recognize(img, image.Rectangle{})
-		if err != nil {
-			return fmt.Errorf("recognize %s: %w", t.File, err)
+		outs, problems, err := anpr.EvalDir(ctx, rec, dir, func(o anpr.Outcome) {
+			if *asJSON {
+				_ = enc.Encode(o)
+			}
+		})
+		rec.Close()
+		for _, p := range problems {
+			fmt.Fprintf(stderr, "anpr eval: %v\n", p)
 		}
-		o := anpr.Score(t, reads, tm)
-		outs = append(outs, o)
-		if *asJSON {
-			if err := enc.Encode(o); err != nil {
+		if err != nil {
+			if ctx.Err() != nil || len(pos) == 1 {
+				return err
+			}
+			fmt.Fprintf(stderr, "anpr eval: %v\n", err)
+			failed++
+			continue
+		}
+		s := anpr.Summarize(outs)
+		switch {
+		case *asJSON:
+			if err := enc.Encode(map[string]any{"set": dir, "summary": s}); err != nil {
 				return fmt.Errorf("write result: %w", err)
+			}
+		case *table:
+			name := filepath.Base(filepath.Clean(dir))
+			if cc != "" {
+				name += " (" + cc + ")"
+			}
+			fmt.Fprintf(stdout, "| %s | %d | %.1f %% | %.1f %% | %.1f %% | %.0f (%.0f + %.0f) |\n", name, s.Images,
+				100*s.Exact, 100*s.OneEdit, 100*s.Found, s.MedianTotalMS, s.MedianDetect, s.MedianRecog)
+		default:
+			fmt.Fprintf(stdout, "%s: %d images\n", dir, s.Images)
+			fmt.Fprintf(stdout, "  exact      %6.1f %%\n", 100*s.Exact)
+			fmt.Fprintf(stdout, "  one edit   %6.1f %%\n", 100*s.OneEdit)
+			fmt.Fprintf(stdout, "  found      %6.1f %%\n", 100*s.Found)
+			fmt.Fprintf(stdout, "  detect     %6.1f ms median\n", s.MedianDetect)
+			fmt.Fprintf(stdout, "  recognize  %6.1f ms median\n", s.MedianRecog)
+			fmt.Fprintf(stdout, "  total      %6.1f ms median\n", s.MedianTotalMS)
+			if s.Unreadable > 0 {
+				fmt.Fprintf(stdout, "  unreadable %4d images (counted as not read)\n", s.Unreadable)
 			}
 		}
 	}
-	s := anpr.Summarize(outs)
-	if *asJSON {
-		return enc.Encode(map[string]anpr.Summary{"summary": s})
+	if failed == len(pos) {
+		return fmt.Errorf("anpr eval: no set could be evaluated")
 	}
-	fmt.Fprintf(stdout, "%s: %d images\n", dir, s.Images)
-	fmt.Fprintf(stdout, "  exact      %6.1f %%\n", 100*s.Exact)
-	fmt.Fprintf(stdout, "  one edit   %6.1f %%\n", 100*s.OneEdit)
-	fmt.Fprintf(stdout, "  found      %6.1f %%\n", 100*s.Found)
-	fmt.Fprintf(stdout, "  detect     %6.1f ms median\n", s.MedianDetect)
-	fmt.Fprintf(stdout, "  recognize  %6.1f ms median\n", s.MedianRecog)
-	fmt.Fprintf(stdout, "  total      %6.1f ms median\n", s.MedianTotalMS)
 	return nil
 }
 
 func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("anpr synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	country := fs.String("country", "kz", "plate country: "+strings.Join(anpr.SynthCountries, ", "))
-	n := fs.Int("n", 100, "number of images")
+	country := fs.String("country", "kz", "plate country (ISO code), group or all")
+	n := fs.Int("n", 100, "number of images (per group with all)")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same set)")
 	size := fs.String("size", "1280x720", "scene size WxH")
 	pos, err := parseInterspersed(fs, args)
@@ -155,40 +180,50 @@ func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil || w < 320 || h < 240 {
 		return fmt.Errorf("bad --size %q: want WxH of at least 320x240", *size)
 	}
-	out := pos[0]
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", out, err)
+	type set struct {
+		dir       string
+		countries []string
+	}
+	var sets []set
+	if strings.EqualFold(*country, "all") {
+		for _, g := range anpr.SynthGroups {
+			sets = append(sets, set{filepath.Join(pos[0], g.Name), g.Countries})
+		}
+	} else {
+		cs := anpr.SynthGroup(*country)
+		if cs == nil {
+			return fmt.Errorf("synthetic plates: unknown country or group %q", *country)
+		}
+		sets = append(sets, set{pos[0], cs})
 	}
 	s, err := anpr.NewSynthesizer(*seed)
 	if err != nil {
 		return err
 	}
-	for i := 0; i < *n; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
+	for _, st := range sets {
+		if err := os.MkdirAll(st.dir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", st.dir, err)
 		}
-		text, err := s.PlateText(*country)
-		if err != nil {
-			return err
+		for i := 0; i < *n; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			cc := st.countries[i%len(st.countries)]
+			img, box, text, err := s.Sample(cc, w, h)
+			if err != nil {
+				return err
+			}
+			name := fmt.Sprintf("%s%04d", strings.ToLower(cc), i)
+			if err := writePNG(filepath.Join(st.dir, name+".png"), img); err != nil {
+				return err
+			}
+			t := anpr.Truth{File: name + ".png", Box: box, Plate: text}
+			if err := os.WriteFile(filepath.Join(st.dir, name+".txt"), []byte(anpr.FormatTruth(t)), 0o644); err != nil {
+				return fmt.Errorf("write ground truth: %w", err)
+			}
 		}
-		plate, err := s.Plate(*country, text)
-		if err != nil {
-			return err
-		}
-		img, box, err := s.Scene(plate, w, h, s.RandomConditions())
-		if err != nil {
-			return err
-		}
-		name := fmt.Sprintf("%s%04d", strings.ToLower(*country), i)
-		if err := writePNG(filepath.Join(out, name+".png"), img); err != nil {
-			return err
-		}
-		t := anpr.Truth{File: name + ".png", Box: box, Plate: text}
-		if err := os.WriteFile(filepath.Join(out, name+".txt"), []byte(anpr.FormatTruth(t)), 0o644); err != nil {
-			return fmt.Errorf("write ground truth: %w", err)
-		}
+		fmt.Fprintf(stdout, "wrote %d %s scenes to %s\n", *n, strings.Join(st.countries, "/"), st.dir)
 	}
-	fmt.Fprintf(stdout, "wrote %d %s scenes to %s\n", *n, *country, out)
 	return nil
 }
 

@@ -1,0 +1,233 @@
+package anpr
+
+import "sort"
+
+// Geometry of a plate line before recognition. A country band or flag at
+// either end of the line and an emblem between its characters (a coat of
+// arms, inspection seals, a region's arms) are found by colour and position
+// in the rectified crop and removed there, so the decoder never has to
+// explain them away: the ends are cut off, and an emblem between characters
+// is painted over with the plate's background, which the recogniser reads as
+// a gap.
+//
+// The crop is analysed in blocks of cleanBlock² pixels (averaging removes
+// sensor noise). A block is foreign when it is saturated and far from the
+// plate's background colour (a blue band on a white plate, red arms; not a
+// yellow plate's own background, not black characters), dark when it is far
+// darker than the background. A column of blocks is band-like when most of
+// it is foreign, or nearly all of it foreign or dark (a band in an infrared
+// picture, where colour is gone): character strokes are dark too, but only a
+// stroke wide, while a band is at least half a character wide.
+const (
+	cleanBlock      = 4
+	bandMinWidth    = 0.42 // of the line height: narrower dark runs are strokes
+	bandColourWidth = 0.25 // of the line height, for a run of foreign colour
+	bandSearch      = 0.35 // share of the width at either end searched for a band
+)
+
+// lineCleanup says what to do with a rectified line: keep columns [x0, x1)
+// and paint the emblem spans with the background colour.
+type lineCleanup struct {
+	x0, x1  int
+	emblems [][2]int
+	bg      [3]float32
+}
+
+// cleanLine analyses a rectified line (interleaved RGB, w×h) and returns the
+// columns to keep and the emblem spans to paint over.
+func cleanLine(px []float32, w, h int) lineCleanup {
+	c := lineCleanup{x0: 0, x1: w}
+	bw, bh := w/cleanBlock, h/cleanBlock
+	if bw < 8 || bh < 4 {
+		return c
+	}
+	blocks, lums := lineBlocks(px, w, bw, bh)
+	bgLum := lums[len(lums)*4/5]
+	if bgLum < 30 {
+		return c // too dark to tell a band from the plate
+	}
+	// Background colour: the mean of the blocks as bright as the background.
+	var n float32
+	for _, b := range blocks {
+		if b.lum >= 0.9*bgLum {
+			c.bg[0] += b.r
+			c.bg[1] += b.g
+			c.bg[2] += b.b
+			n++
+		}
+	}
+	for k := range c.bg {
+		c.bg[k] /= n
+	}
+	bgChroma := max(c.bg[0], c.bg[1], c.bg[2]) - min(c.bg[0], c.bg[1], c.bg[2])
+	// Columns are judged on their middle rows: the padded crop's top and
+	// bottom rows may show the vehicle around the plate.
+	isForeign := func(b block) bool {
+		d := abs32(b.r-c.bg[0]) + abs32(b.g-c.bg[1]) + abs32(b.b-c.bg[2])
+		return b.chroma > max(30, 0.35*bgLum, 2.5*bgChroma) && d > 0.6*bgLum
+	}
+	foreign := make([]int, bw)
+	dark := make([]int, bw)
+	r0, r1 := bh/6, bh-bh/6
+	bh = r1 - r0
+	for by := r0; by < r1; by++ {
+		for bx := 0; bx < bw; bx++ {
+			b := blocks[by*bw+bx]
+			switch {
+			case isForeign(b):
+				foreign[bx]++
+			case b.lum < 0.45*bgLum:
+				dark[bx]++
+			}
+		}
+	}
+	colour := func(x int) bool { return 10*foreign[x] >= 4*bh }
+	bandish := func(x int) bool { return colour(x) || 4*(foreign[x]+dark[x]) >= 3*bh }
+	count := 0
+	for x := 0; x < bw; x++ {
+		if bandish(x) {
+			count++
+		}
+	}
+	if 2*count > bw {
+		return c // a dark or coloured plate: nothing stands out
+	}
+	// runWide reports whether the band-like run [a, b) is wide enough: a
+	// band of colour at least bandColourWidth of the height, a dark one
+	// bandMinWidth.
+	runWide := func(a, b int) bool {
+		cols := 0
+		for x := a; x < b; x++ {
+			if colour(x) {
+				cols++
+			}
+		}
+		wpx := float32((b - a) * cleanBlock)
+		if 2*cols >= b-a {
+			return wpx >= bandColourWidth*float32(h)
+		}
+		return wpx >= bandMinWidth*float32(h)
+	}
+	search := int(bandSearch * float32(bw))
+	// A band lies at the end of the line: a coloured run after a
+	// character's worth of ink (the district letters before a coat of
+	// arms) is an emblem, not a band, and is painted over below.
+	inky := func(x int) bool { return 3*dark[x] >= bh }
+	glyph := int(0.3*float32(h)/cleanBlock) + 1
+	// Left end: cut after the last wide band-like run that starts in the
+	// searched part before any character.
+	for x, ink := 0, 0; x < search && ink < glyph; {
+		if !bandish(x) {
+			if inky(x) {
+				ink++
+			}
+			x++
+			continue
+		}
+		e := x
+		for e < bw && bandish(e) {
+			e++
+		}
+		if runWide(x, e) && e < bw*2/3 {
+			c.x0 = e * cleanBlock
+			ink = 0
+		}
+		x = e
+	}
+	// Right end, mirrored.
+	for x, ink := bw-1, 0; x >= bw-search && ink < glyph; {
+		if !bandish(x) {
+			if inky(x) {
+				ink++
+			}
+			x--
+			continue
+		}
+		s := x
+		for s >= 0 && bandish(s) {
+			s--
+		}
+		if runWide(s+1, x+1) && (s+1)*cleanBlock > c.x0+w/3 {
+			c.x1 = (s + 1) * cleanBlock
+			ink = 0
+		}
+		x = s
+	}
+	// Emblems between the ends: runs of foreign colour.
+	for x := c.x0/cleanBlock + 1; x < c.x1/cleanBlock-1; {
+		if 3*foreign[x] < bh {
+			x++
+			continue
+		}
+		e := x
+		for e < bw && 3*foreign[e] >= bh {
+			e++
+		}
+		if e-x >= 2 {
+			c.emblems = append(c.emblems, [2]int{max(c.x0, (x-1)*cleanBlock), min(c.x1, (e+1)*cleanBlock)})
+		}
+		x = e
+	}
+	return c
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// lineBlocks averages a line (interleaved RGB, w wide) in bw×bh blocks of
+// cleanBlock² pixels, returning them row by row and their luminances in
+// increasing order.
+func lineBlocks(px []float32, w, bw, bh int) ([]block, []float32) {
+	blocks := make([]block, bw*bh)
+	lums := make([]float32, 0, len(blocks))
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
+			var s [3]float32
+			for y := by * cleanBlock; y < (by+1)*cleanBlock; y++ {
+				i := 3 * (y*w + bx*cleanBlock)
+				for x := 0; x < cleanBlock; x++ {
+					s[0] += px[i]
+					s[1] += px[i+1]
+					s[2] += px[i+2]
+					i += 3
+				}
+			}
+			n := float32(cleanBlock * cleanBlock)
+			b := block{r: s[0] / n, g: s[1] / n, b: s[2] / n}
+			b.lum = 0.299*b.r + 0.587*b.g + 0.114*b.b
+			b.chroma = max(b.r, b.g, b.b) - min(b.r, b.g, b.b)
+			blocks[by*bw+bx] = b
+			lums = append(lums, b.lum)
+		}
+	}
+	sort.Slice(lums, func(i, j int) bool { return lums[i] < lums[j] })
+	return blocks, lums
+}
+
+// block is the mean colour of a cleanBlock² square of a line.
+type block struct{ r, g, b, lum, chroma float32 }
+
+// hue is the block's hue in degrees (0 red, 120 green, 240 blue).
+func (b block) hue() float32 {
+	mx, mn := max(b.r, b.g, b.b), min(b.r, b.g, b.b)
+	if mx == mn {
+		return 0
+	}
+	var h float32
+	switch mx {
+	case b.r:
+		h = 60 * (b.g - b.b) / (mx - mn)
+	case b.g:
+		h = 60*(b.b-b.r)/(mx-mn) + 120
+	default:
+		h = 60*(b.r-b.g)/(mx-mn) + 240
+	}
+	if h < 0 {
+		h += 360
+	}
+	return h
+}

@@ -1,0 +1,161 @@
+package anpr
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"testing"
+)
+
+// plateOnCar draws a flat synthetic plate of country on a red car body
+// and returns the image and the quad of its characters (right of a left
+// band, left of a right one).
+func plateOnCar(t *testing.T, s *Synthesizer, country, text string) (*image.RGBA, Quad) {
+	t.Helper()
+	p, err := s.NationalPlate(country, text, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 800, 300))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{140, 40, 40, 255}}, image.Point{}, draw.Src)
+	at := image.Pt(140, 94)
+	draw.Draw(img, p.Bounds().Add(at), p, image.Point{}, draw.Src)
+	x0, x1 := 72.0, 440.0 // the characters of a 520×112 plate
+	st := styleOf(country)
+	if st.band == bandNone {
+		x0 = 16
+	}
+	if st.right {
+		x0, x1 = 16, 450
+	}
+	ox, oy := float64(at.X), float64(at.Y)
+	return img, Quad{{ox + x0, oy + 24}, {ox + x1, oy + 24}, {ox + x1, oy + 88}, {ox + x0, oy + 88}}
+}
+
+// TestLookAround: the look of a plate tells the EU's blue band from a
+// national flag and from no band, and blue and yellow plates from white.
+func TestLookAround(t *testing.T) {
+	s, err := NewSynthesizer(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		country, text string
+		left, right   bandSeen
+		bg            plateBg
+	}{
+		{"PL", "WA12345", seenBlue, seenNothing, bgLight},
+		{"DE", "BAB1234", seenBlue, seenNothing, bgLight},
+		{"KZ", "123ABC02", seenFlag, seenNothing, bgLight},
+		{"BY", "1234AB7", seenFlag, seenNothing, bgLight},
+		{"RU", "A123BC77", seenNothing, seenNothing, bgLight},
+		{"KG", "01123ABC", seenNothing, seenFlag, bgLight},
+		{"NL", "AB12CD", seenBlue, seenNothing, bgYellow},
+		{"CN", "A12345", seenNothing, seenNothing, bgBlue},
+	} {
+		img, q := plateOnCar(t, s, c.country, c.text)
+		l := lookAround(img, q)
+		if l.left != c.left || l.right != c.right || l.bg != c.bg {
+			t.Errorf("%s: look %+v, want left %d right %d bg %d", c.country, l, c.left, c.right, c.bg)
+		}
+	}
+	// A grey (infrared) picture tells nothing.
+	img, q := plateOnCar(t, s, "PL", "WA12345")
+	for i := 0; i < len(img.Pix); i += 4 {
+		l := uint8((int(img.Pix[i]) + int(img.Pix[i+1]) + int(img.Pix[i+2])) / 3)
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2] = l, l, l
+	}
+	if l := lookAround(img, q); l != (plateLook{}) {
+		t.Errorf("grey picture: look %+v", l)
+	}
+}
+
+// TestLookDecidesLookAlikes: with 30 grammars a wrong country's exact fit
+// (NL L103BB) beats two look-alike swaps into the right one (CN L10388)
+// unless the plate's look (a blue plate) says otherwise.
+func TestLookDecidesLookAlikes(t *testing.T) {
+	f := text("L103", 0.9)
+	for i := 0; i < 2; i++ {
+		f = append(f, frame{'B', 0.6, '8'}, frame{'_', 0.95, 0})
+	}
+	r := decoderFor(countryCodes()...)
+	rd, ok := r.decodeRead(steps(f...), lineQuad, 1, plateLook{})
+	if !ok || rd.Text != "L103BB" {
+		t.Fatalf("no look: read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
+	}
+	rd, ok = r.decodeRead(steps(f...), lineQuad, 1, plateLook{bg: bgBlue})
+	if !ok || rd.Text != "L10388" || rd.Country != "CN" {
+		t.Fatalf("blue plate: read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
+	}
+	// The same trailer format (1234AB02) is KZ's and TJ's: a flag band at
+	// the left end says KZ, where TJ plates have nothing.
+	f = text("5931KK91", 0.9)
+	if rd, _ := r.decodeRead(steps(f...), lineQuad, 1, plateLook{}); rd.Country != "TJ" {
+		t.Fatalf("no look: read %q (%s)", rd.Text, rd.Country)
+	}
+	rd, ok = r.decodeRead(steps(f...), lineQuad, 1, plateLook{left: seenFlag, bg: bgLight})
+	if !ok || rd.Text != "5931KK91" || rd.Country != "KZ" {
+		t.Fatalf("flag band: read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
+	}
+}
+
+// TestDecodeUSPlates: a California plate is read as it is, not bent into
+// a format of another country by a confident 5 read as S.
+func TestDecodeUSPlates(t *testing.T) {
+	r := decoderFor(countryCodes()...)
+	for _, plate := range []string{"5EZP631", "6LSU216", "4GLS168"} {
+		rd, ok := r.decodeRead(steps(text(plate, 0.95)...), lineQuad, 1, plateLook{bg: bgLight})
+		if !ok || rd.Text != plate {
+			t.Errorf("%s: read %q (%s), candidates %v", plate, rd.Text, rd.Country, rd.Candidates)
+		}
+	}
+}
+
+func countryCodes() []string {
+	var cs []string
+	for _, g := range Grammars() {
+		cs = append(cs, g.Country)
+	}
+	return cs
+}
+
+// TestSuppressPieces: a piece of a word (NS24 of TRANS 24) is no plate,
+// and a reading that holds another's text and more (409PTK39 beside the
+// cut-short 409PTK) is kept in its place.
+func TestSuppressPieces(t *testing.T) {
+	box := image.Rect(100, 100, 300, 140)
+	reads := suppress([]Read{
+		{Text: "NS24", Country: "DE", Confidence: 1, Box: image.Rect(200, 100, 300, 140), pieces: 1, Rows: 1},
+		{Text: "TRANS24", Country: genericFormatID, Confidence: 0.42, Box: box, pieces: 1, Rows: 1},
+	}, 0.2)
+	if len(reads) != 1 || reads[0].Text != "TRANS24" {
+		t.Errorf("word piece: %+v", reads)
+	}
+	reads = suppress([]Read{
+		{Text: "409PTK", Country: "EE", Confidence: 1, Box: image.Rect(100, 100, 260, 140), pieces: 1, Rows: 1},
+		{Text: "409PTK39", Country: "KZ", Confidence: 0.95, Box: box, pieces: 1, Rows: 1},
+	}, 0.2)
+	if len(reads) != 1 || reads[0].Text != "409PTK39" {
+		t.Errorf("cut short: %+v", reads)
+	}
+}
+
+// TestRandomPlatesFit: every synthetic plate fits its country's grammar
+// (a lower-case class such as KZ's F stands for the letter itself).
+func TestRandomPlatesFit(t *testing.T) {
+	s, err := NewSynthesizer(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range Grammars() {
+		for i := 0; i < 40; i++ {
+			text, _, err := s.RandomPlate(g.Country)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, _, ok := MatchesGrammar(text, []Grammar{g}); !ok || c != g.Country {
+				t.Fatalf("%s: random plate %s does not fit", g.Country, text)
+			}
+		}
+	}
+}
