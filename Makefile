@@ -76,12 +76,14 @@ fuzz:
 
 # Records N cameras from a local RTSP source and compares with ffmpeg;
 # then federation links: replay against the caps, alarm latency under
-# saturation, parent cost per link.
-bench: build
+# saturation, parent cost per link; then plate reading in the video path
+# (ms per 720p frame and passes read, against scanning every frame).
+bench: build anpr-deps
 	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
 	$(GO) run ./bench/federation
 	$(GO) run ./bench/live
 	$(GO) run ./bench/topology
+	$(GO) run ./bench/anprvideo
 
 clean:
 	rm -rf bin

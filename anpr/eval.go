@@ -33,6 +33,7 @@ type Outcome struct {
 	Truth      string   `json:"truth"`
 	Read       string   `json:"read"`
 	Confidence float64  `json:"confidence"`
+	Margin     float64  `json:"margin"`
 	Candidates []string `json:"candidates,omitempty"`
 	Found      bool     `json:"found"`
 	Exact      bool     `json:"exact"`
@@ -52,7 +53,7 @@ func Score(t Truth, reads []Read, tm Timing) Outcome {
 		DetectMS: ms(tm.Detect), RecogMS: ms(tm.Recognize)}
 	if len(reads) > 0 {
 		best := reads[0]
-		o.Read, o.Confidence = best.Text, best.Confidence
+		o.Read, o.Confidence, o.Margin = best.Text, best.Confidence, best.Margin
 		for _, c := range best.Candidates {
 			o.Candidates = append(o.Candidates, c.Text)
 		}
@@ -135,4 +136,55 @@ func median(v []float64) float64 {
 		return v[len(v)/2]
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// CalibrationBand is one band of confidence in a calibration table: the
+// reads whose confidence lies in [From, To) and how many of them were right.
+type CalibrationBand struct {
+	From, To float64
+	Reads    int
+	Right    int
+}
+
+// CalibrationEdges are the band edges of the calibration table.
+var CalibrationEdges = []float64{0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0001}
+
+// Calibrate counts, per band of confidence, the reads made and the exact
+// ones: a confidence means what it says when the share right in each band
+// is at least its lower edge. Images with no read are left out.
+func Calibrate(outs []Outcome) []CalibrationBand {
+	bands := make([]CalibrationBand, len(CalibrationEdges)-1)
+	for i := range bands {
+		bands[i].From, bands[i].To = CalibrationEdges[i], CalibrationEdges[i+1]
+	}
+	for _, o := range outs {
+		if o.Read == "" || o.Error != "" {
+			continue
+		}
+		for i := range bands {
+			if o.Confidence >= bands[i].From && o.Confidence < bands[i].To {
+				bands[i].Reads++
+				if o.Exact {
+					bands[i].Right++
+				}
+				break
+			}
+		}
+	}
+	return bands
+}
+
+// Above counts the reads at or above a confidence threshold and the exact
+// ones among them.
+func Above(outs []Outcome, threshold float64) (reads, right int) {
+	for _, o := range outs {
+		if o.Read == "" || o.Error != "" || o.Confidence < threshold {
+			continue
+		}
+		reads++
+		if o.Exact {
+			right++
+		}
+	}
+	return reads, right
 }

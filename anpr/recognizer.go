@@ -78,6 +78,10 @@ type Read struct {
 	Rows       int             // 1, or 2 for a two-row plate
 	// Candidates are the alternative readings, best first (Text is the first).
 	Candidates []Candidate
+	// Margin is how much better (in natural-log units of the decoder's
+	// score) the reading is than the best one with another text; large when
+	// there was no other.
+	Margin float64
 
 	pieces int // text boxes the read was made from
 }
@@ -97,6 +101,7 @@ type Timing struct {
 	Recognize time.Duration
 	Boxes     int  // text boxes recognised
 	Scan      bool // the whole region of interest was scanned (see Stream)
+	Still     bool // skipped: nothing moved since the last scan (see Stream)
 }
 
 // Recognizer reads plates. It holds two ONNX Runtime sessions and scratch

@@ -13,6 +13,11 @@ type StreamOptions struct {
 	// of interest while plates are in view (default 4); 1 scans every
 	// frame. A frame after one without a plate is always scanned.
 	ScanEvery int
+	// StillScanEvery is the most frames between two scans while no plate
+	// is in view and nothing in the region of interest moves (default 10:
+	// two seconds at 5 frames per second); a frame that changed is always
+	// scanned. Negative scans every such frame.
+	StillScanEvery int
 }
 
 // Stream reads the consecutive frames of one camera. While plates are in
@@ -26,6 +31,11 @@ type Stream struct {
 	every int
 	since int // frames since the last scan
 	seen  []seenPlate
+	// the coarse look of the last frame scanned with no plate in view,
+	// and the frames skipped since because nothing moved
+	still      *thumbnail
+	stillEvery int
+	stillFor   int
 }
 
 // seenPlate is a plate read in the previous frame and its motion since the
@@ -48,16 +58,39 @@ func NewStream(r *Recognizer, o StreamOptions) *Stream {
 	if o.ScanEvery <= 0 {
 		o.ScanEvery = 4
 	}
-	return &Stream{r: r, every: o.ScanEvery}
+	if o.StillScanEvery == 0 {
+		o.StillScanEvery = 10
+	}
+	return &Stream{r: r, every: o.ScanEvery, stillEvery: o.StillScanEvery}
 }
 
 // Read finds and reads the plates inside roi of the next frame (the whole
 // image when roi is empty), best first. Timing.Scan tells whether the whole
-// region of interest was scanned.
-func (s *Stream) Read(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
-	var reads []Read
-	var tm Timing
-	var err error
+// region of interest was scanned, Timing.Still that the frame was skipped
+// because nothing moved since the last scan.
+func (s *Stream) Read(img image.Image, roi image.Rectangle) (reads []Read, tm Timing, err error) {
+	var gate time.Duration // spent on the motion check
+	defer func() { tm.Detect += gate }()
+	if len(s.seen) == 0 && s.stillEvery > 0 {
+		r := roi
+		if r.Empty() {
+			r = img.Bounds()
+		}
+		if r = r.Intersect(img.Bounds()); r.Empty() {
+			return nil, tm, nil
+		}
+		t0 := time.Now()
+		th := thumbOf(img, r)
+		gate = time.Since(t0)
+		if s.still != nil && s.stillFor+1 < s.stillEvery && !moved(s.still, &th) {
+			s.stillFor++
+			tm.Still = true
+			return nil, tm, nil
+		}
+		s.still, s.stillFor = &th, 0
+	} else {
+		s.still = nil
+	}
 	if len(s.seen) == 0 || s.since+1 >= s.every {
 		reads, tm, err = s.r.recognize(img, roi, false)
 		s.since = 0

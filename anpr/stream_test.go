@@ -141,3 +141,69 @@ func TestNearRegion(t *testing.T) {
 		t.Fatalf("merged regions %+v", rs)
 	}
 }
+
+// TestStreamSkipsStillFrames skips scans of an empty lane that does not
+// change (up to the forced scan every StillScanEvery frames), with sensor
+// noise, and reads a plate in the first frame it appears.
+func TestStreamSkipsStillFrames(t *testing.T) {
+	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
+	s, err := NewSynthesizer(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Plate("kz", "123ABC02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	road := func(k int, withPlate bool) *image.RGBA {
+		var img *image.RGBA
+		if withPlate {
+			img, _ = movingScene(a, a, k%10, 99)
+		} else {
+			img = image.NewRGBA(image.Rect(0, 0, 1280, 720))
+			for i := 0; i < len(img.Pix); i += 4 {
+				y := i / img.Stride
+				img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = 90, uint8(90+y/12), 110, 255
+			}
+		}
+		// a few grey levels of sensor noise, different in every frame
+		for i := 0; i < len(img.Pix); i += 4 {
+			n := uint8((i*7919 + k*104729) % 7)
+			img.Pix[i] += n
+			img.Pix[i+1] += n
+			img.Pix[i+2] += n
+		}
+		return img
+	}
+	st := NewStream(r, StreamOptions{StillScanEvery: 6})
+	scanned := 0
+	for k := 0; k < 12; k++ {
+		_, tm, err := st.Read(road(k, false), image.Rectangle{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm.Scan {
+			scanned++
+		} else if !tm.Still {
+			t.Fatalf("frame %d: neither scanned nor skipped as still", k)
+		}
+	}
+	// frame 0, then one forced scan every 6 frames
+	if scanned != 2 {
+		t.Errorf("%d of 12 still frames scanned, want 2", scanned)
+	}
+	reads, tm, err := st.Read(road(12, true), image.Rectangle{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tm.Scan || len(reads) == 0 || reads[0].Text != "123ABC02" {
+		t.Fatalf("plate entering: scan %v reads %+v", tm.Scan, reads)
+	}
+	// a stream told to scan every still frame does
+	st = NewStream(r, StreamOptions{StillScanEvery: -1})
+	for k := 0; k < 3; k++ {
+		if _, tm, _ := st.Read(road(k, false), image.Rectangle{}); !tm.Scan {
+			t.Fatalf("StillScanEvery -1: frame %d not scanned", k)
+		}
+	}
+}

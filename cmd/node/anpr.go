@@ -80,6 +80,7 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxSide := fs.Int("max-side", 0, "with --single: detector input's longer side (default 960)")
 	scanSide := fs.Int("scan-side", 0, "coarse scan's longer side (default: a third of the image's, at least 480)")
 	single := fs.Bool("single", false, "one detection pass at --max-side instead of the coarse scan and second looks")
+	reviewBelow := fs.Float64("review-below", defaultReviewBelow, "the review threshold the calibration reports on (anpr.review_below)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return errUsage
@@ -99,6 +100,7 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stdout, "| --- | --- | --- | --- | --- | --- |")
 	}
 	failed := 0
+	var all []anpr.Outcome
 	for _, p := range pos {
 		dir, cc := p, *countries
 		if i := strings.LastIndex(p, "@"); i > 0 {
@@ -129,6 +131,7 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			failed++
 			continue
 		}
+		all = append(all, outs...)
 		s := anpr.Summarize(outs)
 		switch {
 		case *asJSON:
@@ -158,7 +161,33 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if failed == len(pos) {
 		return fmt.Errorf("anpr eval: no set could be evaluated")
 	}
+	if *table && !*asJSON {
+		printCalibration(stdout, all, *reviewBelow)
+	}
 	return nil
+}
+
+// printCalibration prints how often reads of each confidence band were
+// right, over every set, and the share right above the review threshold.
+func printCalibration(w io.Writer, outs []anpr.Outcome, threshold float64) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| confidence | reads | right |")
+	fmt.Fprintln(w, "| --- | --- | --- |")
+	for _, b := range anpr.Calibrate(outs) {
+		right := "–"
+		if b.Reads > 0 {
+			right = fmt.Sprintf("%.1f %%", 100*float64(b.Right)/float64(b.Reads))
+		}
+		fmt.Fprintf(w, "| %.2f–%.2f | %d | %s |\n", b.From, min(b.To, 1), b.Reads, right)
+	}
+	reads, right := anpr.Above(outs, threshold)
+	total, _ := anpr.Above(outs, 0)
+	if reads == 0 {
+		fmt.Fprintf(w, "\nNo read at or above the review threshold %.2f.\n", threshold)
+		return
+	}
+	fmt.Fprintf(w, "\nAt or above the review threshold %.2f: %d of %d reads (%.1f %%), %.1f %% right; the rest go to the uncertain-reads queue.\n",
+		threshold, reads, total, 100*float64(reads)/float64(total), 100*float64(right)/float64(reads))
 }
 
 func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -242,3 +271,6 @@ func writePNG(path string, img image.Image) error {
 	}
 	return nil
 }
+
+// defaultReviewBelow is anpr.review_below's default.
+const defaultReviewBelow = 0.95
