@@ -199,7 +199,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		Registerer: a.reg,
 		Consumers:  consumers,
 	})
-	a.plates, err = plates.Open(filepath.Join(cfg.Node.DataDir, "plates.db"))
+	a.plates, err = plates.OpenWith(filepath.Join(cfg.Node.DataDir, "plates.db"), plates.Options{ReviewBelow: cfg.ANPR.ReviewThreshold()})
 	if err == nil {
 		err = a.openFederation()
 	}

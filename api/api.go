@@ -144,7 +144,9 @@ func Handler(d Deps) http.Handler {
 		writeJSON(w, http.StatusOK, nonNil(gaps))
 	})
 	handle("GET /api/v1/plates", auth.RoleViewer, d.searchPlates)
+	handle("GET /api/v1/plates/uncertain", auth.RoleViewer, d.listUncertain)
 	handle("POST /api/v1/plates/{origin}/{seq}/correction", auth.RoleOperator, d.correctPlate)
+	handle("POST /api/v1/plates/{origin}/{seq}/confirm", auth.RoleOperator, d.confirmPlate)
 	handle("GET /api/v1/plates/{origin}/{seq}/{image}", auth.RoleViewer, d.plateImage)
 	handle("GET /api/v1/events", auth.RoleViewer, d.listEvents)
 	for _, m := range d.Mounts {

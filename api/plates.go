@@ -148,8 +148,8 @@ func (d Deps) searchIndex(w http.ResponseWriter, q plates.Query) {
 }
 
 // correctPlate answers POST /api/v1/plates/{origin}/{seq}/correction with
-// {"plate", "comment"}: the read is re-filed under the corrected plate here
-// and, as an event, everywhere above.
+// {"plate", "comment"}: the read is re-filed under the corrected plate,
+// and leaves the uncertain queue, here and, as an event, everywhere above.
 func (d Deps) correctPlate(w http.ResponseWriter, r *http.Request) {
 	if d.Plates == nil {
 		writeError(w, http.StatusNotFound, "this node keeps no plate index")
@@ -170,6 +170,8 @@ func (d Deps) correctPlate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "plate: 1 to 12 letters and digits required")
 		return
 	}
+	unlock := d.Plates.LockReview() // against a confirmation at the same time
+	defer unlock()
 	entry, ok := d.lookupRead(w, id)
 	if !ok {
 		return

@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -45,6 +46,21 @@ type ANPR struct {
 	// Passages pair a tractor's front plate with its trailer's rear plate
 	// read by two cameras (UA-3.3.1).
 	Passages []Passage `yaml:"passages"`
+	// ReviewBelow is the confidence (0..1) under which a read waits in the
+	// uncertain-reads queue for an operator (UA-3.3.1; default 0.95, 0:
+	// none). A pointer, so that a 0 written out differs from none given.
+	ReviewBelow *float64 `yaml:"review_below"`
+}
+
+// DefaultReviewBelow is anpr.review_below when the file leaves it out.
+const DefaultReviewBelow = 0.95
+
+// ReviewThreshold is anpr.review_below, or its default.
+func (a ANPR) ReviewThreshold() float64 {
+	if a.ReviewBelow == nil {
+		return DefaultReviewBelow
+	}
+	return *a.ReviewBelow
 }
 
 // Passage names the two cameras of one lane and how far apart in time
@@ -322,6 +338,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	}
 	if err := c.validatePassages(bad); err != nil {
 		return err
+	}
+	if v := c.ANPR.ReviewThreshold(); math.IsNaN(v) || v < 0 || v > 1 {
+		return bad("anpr.review_below", "must be a confidence between 0 and 1, e.g. 0.9 for 90 %% (got %v)", v)
 	}
 	if err := c.validateSFTP(bad); err != nil {
 		return err

@@ -13,8 +13,9 @@ import (
 )
 
 // Follow indexes the log's plate reads (events of kind readKind whose
-// payload has a "plate") and corrections until ctx ends. The index keeps
-// its own position, so it is rebuilt from the log if its file is lost.
+// payload has a "plate", and a "confidence") and corrections until ctx
+// ends. The index keeps its own position, so it is rebuilt from the log,
+// uncertain queue included, if its file is lost.
 func (x *Index) Follow(ctx context.Context, log *event.Log, readKind string, logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -57,7 +58,8 @@ func (x *Index) catchUp(log *event.Log, readKind string) (int, error) {
 			switch e.Kind {
 			case readKind:
 				var r struct {
-					Plate string `json:"plate"`
+					Plate      string  `json:"plate"`
+					Confidence float64 `json:"confidence"`
 				}
 				if json.Unmarshal(e.Payload, &r) != nil || r.Plate == "" {
 					continue
@@ -65,7 +67,11 @@ func (x *Index) catchUp(log *event.Log, readKind string) (int, error) {
 				if tx.Bucket(bucketByRead).Get([]byte(e.ID())) != nil {
 					continue
 				}
-				if err := put(tx, Entry{ID: e.ID(), Origin: e.Origin, Camera: e.Camera, Plate: r.Plate, Time: e.Time, Pos: e.Pos}); err != nil {
+				en := Entry{ID: e.ID(), Origin: e.Origin, Camera: e.Camera, Plate: r.Plate, Time: e.Time, Pos: e.Pos, Confidence: r.Confidence}
+				if err := x.put(tx, en); err != nil {
+					return err
+				}
+				if err := x.applyPending(tx, en.ID); err != nil {
 					return err
 				}
 			case KindCorrected:
@@ -73,7 +79,7 @@ func (x *Index) catchUp(log *event.Log, readKind string) (int, error) {
 				if json.Unmarshal(e.Payload, &c) != nil || c.Read == "" || c.Plate == "" {
 					continue
 				}
-				if err := correct(tx, c); err != nil {
+				if err := x.correct(tx, c); err != nil {
 					return err
 				}
 			}

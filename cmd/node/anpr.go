@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/config"
 )
 
 const anprUsage = `usage:
@@ -273,4 +274,4 @@ func writePNG(path string, img image.Image) error {
 }
 
 // defaultReviewBelow is anpr.review_below's default.
-const defaultReviewBelow = 0.95
+const defaultReviewBelow = config.DefaultReviewBelow

@@ -42,8 +42,9 @@ export function query(params) {
 }
 
 // api fetches a JSON route. A 401 anywhere means the session is gone:
-// the login screen comes back.
-export async function api(path, { method = 'GET', body, params, signal, quiet401 = false } = {}) {
+// the login screen comes back. With timeout (ms), a request that has not
+// been answered by then fails with status 0 and says so.
+export async function api(path, { method = 'GET', body, params, signal, quiet401 = false, timeout = 0 } = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', signal, cache: 'no-store' };
   if (method !== 'GET' && method !== 'HEAD') {
@@ -53,8 +54,29 @@ export async function api(path, { method = 'GET', body, params, signal, quiet401
       init.body = JSON.stringify(body);
     }
   }
-  const res = await fetch(path + (params ? query(params) : ''), init);
-  const text = await res.text();
+  let timer = 0;
+  let timedOut = false;
+  if (timeout > 0) {
+    const ctrl = new AbortController();
+    if (signal) {
+      if (signal.aborted) ctrl.abort();
+      else signal.addEventListener('abort', () => ctrl.abort(), { once: true });
+    }
+    timer = setTimeout(() => { timedOut = true; ctrl.abort(); }, timeout);
+    init.signal = ctrl.signal;
+  }
+  let res;
+  let text;
+  try {
+    res = await fetch(path + (params ? query(params) : ''), init);
+    text = await res.text();
+  } catch (e) {
+    if (timedOut) throw new ApiError(0, `the node did not answer within ${Math.round(timeout / 1000)} s`, null);
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, `the node could not be reached (${e.message})`, null);
+  } finally {
+    clearTimeout(timer);
+  }
   let data = null;
   if (text) {
     try { data = JSON.parse(text); } catch { data = null; }

@@ -5,12 +5,14 @@ import { h, $, clear, isTyping, fmtClock, toast } from './dom.js';
 import { api, session, roleAtLeast, setUnauthorizedHandler } from './api.js';
 import { Tree } from './tree.js';
 import { AlarmFeed, Sounder } from './alarmfeed.js';
+import { UncertainBadge } from './uncertainbadge.js';
 import { liveView } from './views/live.js';
 import { archiveView } from './views/archive.js';
 import { platesView } from './views/plates.js';
 import { alarmsView } from './views/alarms.js';
 import { auditView } from './views/audit.js';
 import { treeView } from './views/treeview.js';
+import { uncertainView } from './views/uncertain.js';
 
 const VIEWS = {
   live: { make: liveView, key: 'l', label: 'Live' },
@@ -19,8 +21,10 @@ const VIEWS = {
   alarms: { make: alarmsView, key: 'm', label: 'Alarms' },
   audit: { make: auditView, key: 'u', label: 'Audit', role: 'admin' },
   tree: { make: treeView, key: 't', label: 'Tree' },
+  uncertain: { make: uncertainView, key: 'r', label: 'Uncertain reads' },
 };
-const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree'];
+// new views go last, so that Alt+1… keep their meaning
+const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree', 'uncertain'];
 const TREE_POLL_MS = 5000;
 
 const sounder = new Sounder();
@@ -34,10 +38,12 @@ let pendingCamera = null;
 
 const tree = new Tree($('#tree'), $('#tree-filter'), { onOpen: (cam) => openCamera(cam) });
 const feed = new AlarmFeed(sounder, paintCounter);
+const uncertain = new UncertainBadge(h('span', { id: 'uncertain-count', class: 'nav-badge', hidden: true }));
 
 const ctx = {
   tree,
   feed,
+  uncertain,
   openCamera: (cam, where) => openCamera(cam, where),
   navigate,
   // setParams records a view's state in the address without reloading it
@@ -161,6 +167,7 @@ async function startApp() {
   clockTimer = setInterval(() => { $('#clock').textContent = fmtClock(new Date()); }, 1000);
   $('#clock').textContent = fmtClock(new Date());
   feed.start();
+  uncertain.start();
   pollTree();
   route();
 }
@@ -170,6 +177,7 @@ function stopApp() {
   clearTimeout(treeTimer);
   clearInterval(clockTimer);
   feed.stop();
+  uncertain.stop();
   if (view) {
     try { view.unmount(); } catch (e) { console.error(e); }
     view = null;
@@ -263,7 +271,8 @@ $('#mute').addEventListener('click', () => {
 
 for (const name of ORDER) {
   const v = VIEWS[name];
-  $('#nav').append(h('a', { href: `#/${name}`, dataset: { view: name }, title: `${v.label} (g ${v.key}, Alt+${ORDER.indexOf(name) + 1})`, text: v.label }));
+  $('#nav').append(h('a', { href: `#/${name}`, dataset: { view: name }, title: `${v.label} (g ${v.key}, Alt+${ORDER.indexOf(name) + 1})`, text: v.label },
+    name === 'uncertain' ? uncertain.el : null));
 }
 
 // --- keyboard ---
