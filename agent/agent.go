@@ -81,6 +81,7 @@ type Agent struct {
 	audit    *audit.Recorder
 	auth     *auth.Auth // nil: no users configured
 	push     *sftppush.Pusher
+	ingest   *plateIngest // plate events of cameras' own ANPR
 
 	camMu     sync.Mutex
 	cams      map[string]config.Camera // current camera settings (catalogue changes them)
@@ -166,7 +167,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 			break
 		}
 	}
-	consumers = append(consumers, a.plateConsumer())
+	a.ingest = newPlateIngest(a.reg)
+	consumers = append(consumers, a.ingestConsumer(a.plateConsumer()))
 	liveConsumers, err := a.openLiveView()
 	if err != nil {
 		a.abort()
@@ -237,7 +239,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
 		Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
 		Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
-		Admin: a.canAdminister, Hosts: a.httpHosts(),
+		Admin: a.canAdminister, Hosts: a.httpHosts(), CameraPlates: a.cameraPlates,
 	})
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -406,6 +408,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("node running", "id", a.cfg.Node.ID, "http", "http://"+a.HTTPAddr(),
 		"archive", a.cfg.Archive.Root, "cameras", len(a.site.Status()))
 	a.site.Run(ctx) // returns when ctx ends and every recorder has closed
+	a.closePlateIngest()
 	fedWG.Wait()
 	if a.push != nil {
 		_ = a.push.Close()

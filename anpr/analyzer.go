@@ -2,6 +2,7 @@ package anpr
 
 import (
 	"context"
+	"errors"
 	"image"
 	"log/slog"
 	"sync"
@@ -12,6 +13,13 @@ import (
 type Snapshot struct {
 	Frame *image.RGBA
 	Pass  Pass
+	// Source is "" for a pass only the node read, SourceCamera or
+	// SourceNodeCamera for one the camera's own ANPR read too.
+	Source string
+	// External is the camera's best read of the pass: the most confident
+	// of those with pictures, if any came with them (nil when the camera did
+	// not read it).
+	External *ExternalRead
 }
 
 // AnalyzerOptions configure one camera's plate reading.
@@ -40,6 +48,11 @@ type Analyzer struct {
 	wg     sync.WaitGroup
 	params [][]byte
 
+	ext    chan externalMsg
+	extMu  sync.RWMutex // held by External while it hands a read over, so Close knows none is left
+	closed bool
+	quit   chan struct{} // closed by Close
+
 	mu     sync.Mutex
 	frames uint64
 	scans  uint64 // frames whose whole region of interest was scanned
@@ -57,7 +70,8 @@ func StartAnalyzer(o AnalyzerOptions, params [][]byte) (*Analyzer, error) {
 		return nil, err
 	}
 	o.Decoder.Logger = o.Logger
-	a := &Analyzer{o: o, dec: NewDecoder(o.Decoder), rec: rec, params: params}
+	a := &Analyzer{o: o, dec: NewDecoder(o.Decoder), rec: rec, params: params,
+		ext: make(chan externalMsg, externalQueue), quit: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.wg.Add(2)
@@ -78,53 +92,113 @@ func (a *Analyzer) Push(nalus [][]byte, key bool, at time.Time) {
 }
 
 // Dropped counts units the analyzer could not take in time.
-func (a *Analyzer) Dropped() uint64 { return a.dec.Dropped() }
+func (a *Analyzer) Dropped() uint64 {
+	if a.dec == nil { // StartExternal: no frames
+		return 0
+	}
+	return a.dec.Dropped()
+}
+
+// StartExternal merges a camera's own plate reads for a camera whose
+// stream the node does not read: repeated reads of one vehicle become one
+// pass (Source SourceCamera), emitted through OnPass once no read of it
+// came for the tracker's gap (default ExternalGap). Only Camera, Tracker,
+// Recognizer.Countries, OnPass and Logger of o are used.
+func StartExternal(o AnalyzerOptions) *Analyzer {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Analyzer{o: o, ext: make(chan externalMsg, externalQueue), quit: make(chan struct{}), cancel: func() {}}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.loop()
+	}()
+	return a
+}
 
 // Close stops the pipeline and emits the passes still open.
 func (a *Analyzer) Close() error {
+	a.extMu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.quit)
+	}
+	a.extMu.Unlock()
 	a.cancel()
 	a.wg.Wait()
+	if a.rec == nil {
+		return nil
+	}
 	return a.rec.Close()
 }
 
+// ErrAnalyzerClosed is External's answer once the analyzer has stopped.
+var ErrAnalyzerClosed = errors.New("plate reading of this camera has stopped")
+
+// External hands over a plate read the camera made itself (its own ANPR).
+// It goes through the goroutine that reads the frames, into the same
+// tracking, so that a vehicle read by both the node and the camera, or by
+// the camera several times, is one pass. Passes that include a camera read
+// go to onPass, which stores the camera's pictures, rather than to OnPass.
+// External fails once the analyzer is closed, and when ctx ends before the
+// analyzer could take the read.
+func (a *Analyzer) External(ctx context.Context, r ExternalRead, onPass func(Snapshot)) error {
+	a.extMu.RLock()
+	defer a.extMu.RUnlock()
+	if a.closed {
+		return ErrAnalyzerClosed
+	}
+	select {
+	case a.ext <- externalMsg{r: r, onPass: onPass}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (a *Analyzer) loop() {
-	tr := NewTracker(a.o.Tracker)
-	st := NewStream(a.rec, a.o.Stream)
-	// the frame each pass's best read came from, kept until the pass ends
-	frames := map[time.Time]*image.RGBA{}
-	emit := func(passes []Pass) {
-		for _, p := range passes {
-			if a.o.OnPass != nil {
-				a.o.OnPass(Snapshot{Frame: frames[p.BestAt], Pass: p})
+	m := newMerger(a.o, a.dec != nil)
+	var st *Stream
+	var frames <-chan Frame
+	quit := a.quit
+	if a.dec != nil {
+		st = NewStream(a.rec, a.o.Stream)
+		frames = a.dec.Frames()
+		quit = nil // the decoder's end ends the loop, once its frames are read
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				m.drain(a.ext)
+				return
 			}
-		}
-		// keep only the frames that are some open pass's best so far
-		for t := range frames {
-			if !tr.HoldsFrame(t) {
-				delete(frames, t)
+			reads, timing, err := st.Read(f.Img, a.o.ROI)
+			if err != nil {
+				a.o.Logger.Error("recognise frame", "err", err)
+				continue
 			}
+			a.mu.Lock()
+			a.frames++
+			if timing.Scan {
+				a.scans++
+			}
+			a.timing.Detect += timing.Detect
+			a.timing.Recognize += timing.Recognize
+			a.mu.Unlock()
+			m.frame(f.Time, f.Img, reads, time.Now())
+		case x := <-a.ext:
+			m.external(x, time.Now())
+		case now := <-tick.C:
+			m.tick(now)
+		case <-quit:
+			m.drain(a.ext)
+			return
 		}
 	}
-	for f := range a.dec.Frames() {
-		reads, timing, err := st.Read(f.Img, a.o.ROI)
-		if err != nil {
-			a.o.Logger.Error("recognise frame", "err", err)
-			continue
-		}
-		a.mu.Lock()
-		a.frames++
-		if timing.Scan {
-			a.scans++
-		}
-		a.timing.Detect += timing.Detect
-		a.timing.Recognize += timing.Recognize
-		a.mu.Unlock()
-		if len(reads) > 0 {
-			frames[f.Time] = f.Img
-		}
-		emit(tr.Observe(f.Time, reads))
-	}
-	emit(tr.Flush())
 }
 
 // Stats reports frames analysed and the time spent in each stage.
@@ -141,3 +215,10 @@ func (a *Analyzer) Scans() uint64 {
 	defer a.mu.Unlock()
 	return a.scans
 }
+
+// Sources of a pass read by the camera's own ANPR (PlateRead.Source; ""
+// is the node alone).
+const (
+	SourceCamera     = "camera"
+	SourceNodeCamera = "node+camera"
+)

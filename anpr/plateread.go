@@ -21,4 +21,7 @@ type PlateRead struct {
 	ArchiveLink string      `json:"archive_link,omitempty"` // CGR-4.3 form: Camera1\2025\08\...
 	Offset      float64     `json:"offset_seconds"`         // into the archive file
 	Candidates  []Candidate `json:"candidates,omitempty"`
+	// Source is who read the plate: "" the node, "camera" the camera's own
+	// ANPR alone, "node+camera" both (one pass).
+	Source string `json:"source,omitempty"`
 }

@@ -60,6 +60,10 @@ type Deps struct {
 	// Hosts are the names the Host header may carry (against DNS
 	// rebinding); nil: any.
 	Hosts *HostNames
+	// CameraPlates takes a plate event of a camera's own ANPR (nil: the
+	// node takes none). A *camevents.Refusal is answered with its status
+	// and audited, a *camevents.Error with 400, ErrCameraPlatesBusy with 503.
+	CameraPlates func(ctx context.Context, ev CameraPlateEvent) (CameraPlateAnswer, error)
 }
 
 // Route is one registered pattern and the least role it needs (0: none,
@@ -149,6 +153,8 @@ func Handler(d Deps) http.Handler {
 	handle("POST /api/v1/plates/{origin}/{seq}/confirm", auth.RoleOperator, d.confirmPlate)
 	handle("GET /api/v1/plates/{origin}/{seq}/{image}", auth.RoleViewer, d.plateImage)
 	handle("GET /api/v1/events", auth.RoleViewer, d.listEvents)
+	mux.HandleFunc(CameraPlatesPattern, d.cameraPlates) // the camera's token and address, checked by the handler
+	d.record(CameraPlatesPattern, 0)
 	for _, m := range d.Mounts {
 		d.record(m.Pattern, m.Role)
 		if m.Role == 0 {
@@ -157,7 +163,7 @@ func Handler(d Deps) http.Handler {
 		}
 		mux.Handle(m.Pattern, guard(m.Role, m.Handler))
 	}
-	return allowList(d.Allow, d.Logger, checkHost(d.Hosts, d.Logger, limitBody(mux)))
+	return withCameraPlates(d, mux, allowList(d.Allow, d.Logger, checkHost(d.Hosts, d.Logger, limitBody(mux))))
 }
 
 // maxBody bounds request bodies: the API takes small JSON only.

@@ -82,6 +82,15 @@ type CameraANPR struct {
 	// ScanSide is the coarse plate scan's longer side in pixels (default
 	// 480); raise it for small plates in large frames.
 	ScanSide int `yaml:"scan_side"`
+	// Ingest takes the plate events of the camera's own ANPR (nil: none).
+	Ingest *CameraIngest `yaml:"ingest"`
+}
+
+// CameraIngest lets a camera post its own plate reads to the node.
+type CameraIngest struct {
+	Format string   `yaml:"format"` // generic | hikvision | dahua; empty: told by each request
+	Token  string   `yaml:"token"`  // the camera's secret, at least 16 characters
+	From   []string `yaml:"from"`   // addresses or prefixes it posts from besides its URL's host
 }
 
 // Federation places the node in the hierarchy: listen makes it a parent,
@@ -416,6 +425,43 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if cam.Direction == "auto" && an.Enabled && an.Axis == "" {
 			return bad(key("anpr.axis"), "direction: auto needs the axis an entering vehicle moves along (camera %s)", cam.ID)
+		}
+		if err := c.validateIngest(bad, key, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateIngest checks a camera's anpr.ingest: a token of its own, and
+// addresses to take its events from.
+func (c *Config) validateIngest(bad func(key, format string, args ...any) error, key func(string) string, i int) error {
+	cam := c.Cameras[i]
+	in := cam.ANPR.Ingest
+	if in == nil {
+		return nil
+	}
+	switch in.Format {
+	case "", "generic", "hikvision", "dahua":
+	default:
+		return bad(key("anpr.ingest.format"), "must be generic, hikvision or dahua, or left out to tell by each request (camera %s, got %q)", cam.ID, in.Format)
+	}
+	if len(in.Token) < 16 || strings.ContainsAny(in.Token, " \t\r\n") {
+		return bad(key("anpr.ingest.token"), "required: at least 16 characters without spaces, e.g. from 'openssl rand -hex 16' (camera %s)", cam.ID)
+	}
+	for _, o := range c.Cameras[:i] {
+		if o.ANPR.Ingest != nil && o.ANPR.Ingest.Token == in.Token {
+			return bad(key("anpr.ingest.token"), "camera %s has the same token as camera %s; each camera needs its own", cam.ID, o.ID)
+		}
+	}
+	for j, f := range in.From {
+		if _, err := ParsePrefix(f); err != nil {
+			return bad(fmt.Sprintf("%s[%d]", key("anpr.ingest.from"), j), "%v (camera %s)", err, cam.ID)
+		}
+	}
+	if u, err := url.Parse(cam.URL); err == nil && len(in.From) == 0 {
+		if _, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err != nil {
+			return bad(key("anpr.ingest.from"), "camera %s's URL names the host %q: list the addresses the camera posts from", cam.ID, u.Hostname())
 		}
 	}
 	return nil
