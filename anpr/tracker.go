@@ -45,7 +45,7 @@ func (c TrackerConfig) withDefaults() TrackerConfig {
 type Pass struct {
 	Text       string
 	Country    string
-	Confidence float64 // share of the vote the text won, times its mean read confidence
+	Confidence float64 // its best read of the text, times the share of first readings that agree
 	Frames     int     // frames the plate was read in
 	First      time.Time
 	Last       time.Time
@@ -183,14 +183,26 @@ func (t *Tracker) pass(tr *track) (Pass, bool) {
 		cands[i].Confidence /= total
 	}
 	win := cands[0]
-	mean := 0.0
-	for _, c := range tr.confs[win.Text] {
-		mean += c
+	// The pass is as sure as its best read of the winning text (a read's
+	// confidence is calibrated on its own), times the share of the frames'
+	// first readings that agree with it: frames that read it alike add no
+	// doubt, frames that read another text do. Alternatives' small votes
+	// decide the winner, not the doubt.
+	first, all, best := 0.0, 0.0, 0.0
+	for text, cs := range tr.confs {
+		for _, c := range cs {
+			all += c
+			if text == win.Text {
+				first += c
+				best = math.Max(best, c)
+			}
+		}
 	}
-	if n := len(tr.confs[win.Text]); n > 0 {
-		mean /= float64(n)
+	conf := 0.0
+	if all > 0 {
+		conf = best * first / all
 	}
-	p := Pass{Text: win.Text, Country: win.Country, Confidence: win.Confidence * mean, Frames: tr.frames,
+	p := Pass{Text: win.Text, Country: win.Country, Confidence: conf, Frames: tr.frames,
 		First: tr.first, Last: tr.last, Best: tr.best, BestAt: tr.bestAt, Candidates: cands}
 	if ax := math.Hypot(t.cfg.Axis.X, t.cfg.Axis.Y); ax > 0 {
 		p.Motion = ((tr.end.X-tr.start.X)*t.cfg.Axis.X + (tr.end.Y-tr.start.Y)*t.cfg.Axis.Y) / ax

@@ -1,6 +1,7 @@
 package anpr
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -58,5 +59,40 @@ func TestTrackerExitAndMinFrames(t *testing.T) {
 	passes := tr.Flush()
 	if len(passes) != 1 || passes[0].Direction != "exit" || passes[0].Motion != -100 {
 		t.Fatalf("passes = %+v", passes)
+	}
+}
+
+// TestPassConfidence: frames that agree leave the pass as sure as its best
+// read, whatever alternatives they list; frames that read another text
+// lower it by their share.
+func TestPassConfidence(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	pass := func(reads []Read) Pass {
+		tr := NewTracker(TrackerConfig{})
+		for i, rd := range reads {
+			tr.Observe(t0.Add(time.Duration(i)*200*time.Millisecond), []Read{rd})
+		}
+		ps := tr.Flush()
+		if len(ps) != 1 {
+			t.Fatalf("passes %+v", ps)
+		}
+		return ps[0]
+	}
+	var agree []Read
+	for i, c := range []float64{0.8, 0.97, 0.9, 0.85} {
+		rd := readAt("123ABC02", c, float64(100+40*i))
+		rd.Candidates = append(rd.Candidates, Candidate{Text: "123ABC82", Country: "KZ", Confidence: 0.6},
+			Candidate{Text: "I23ABC02", Country: "EU", Confidence: 0.5})
+		agree = append(agree, rd)
+	}
+	if p := pass(agree); p.Text != "123ABC02" || math.Abs(p.Confidence-0.97) > 1e-9 {
+		t.Errorf("agreeing frames: %s %.3f, want 123ABC02 0.970", p.Text, p.Confidence)
+	}
+	split := append([]Read{}, agree...)
+	split = append(split, readAt("123ABC82", 0.9, 260))
+	p := pass(split)
+	want := 0.97 * (0.8 + 0.97 + 0.9 + 0.85) / (0.8 + 0.97 + 0.9 + 0.85 + 0.9)
+	if p.Text != "123ABC02" || math.Abs(p.Confidence-want) > 1e-9 {
+		t.Errorf("one frame disagreeing: %s %.3f, want 123ABC02 %.3f", p.Text, p.Confidence, want)
 	}
 }

@@ -34,7 +34,11 @@ cameras:
     url: %[3]s/cam1
     transport: tcp
     direction: entry
-    anpr: {enabled: true, fps: 2, countries: [KZ, RU, UA]}
+    anpr:
+      enabled: true
+      fps: 2
+      countries: [KZ, RU, UA]
+      ingest: {format: generic, token: demo-camera1-anpr-token, from: [127.0.0.1/32]}
   - id: Camera2
     url: %[3]s/cam2
     transport: udp
@@ -118,6 +122,9 @@ Kuzet demo running (Ctrl-C to stop)
   site archive      %[2]s/site/archive   (Camera/Year/Month/Day/Hour/File.mp4, %[4]s segments)
   plate reads       %[3]s/api/v1/events   (kind plate.read: Camera1 reads the trucks' plates;
                     snapshots in %[2]s/site/plates)
+  camera's own ANPR curl -H 'Authorization: Bearer demo-camera1-anpr-token' -d '{"plate":"777KZA02","confidence":0.7}' \
+                      %[3]s/api/v1/cameras/Camera1/plates   (a read the camera made itself: source camera)
+  uncertain reads   %[5]s/ console, "Uncertain reads" (reads below anpr.review_below; confirm or correct)
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments
                     %[3]s/api/v1/federation   (link to the centre: RTT, clock offset, backlog)
