@@ -22,7 +22,7 @@ import (
 func TestNodeServesArchiveOverSFTP(t *testing.T) {
 	for _, tool := range []string{"sftp", "sshpass"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install openssh-client sshpass)", tool)
+			t.Fatalf("%s not installed: apt-get install -y openssh-client sshpass", tool)
 		}
 	}
 	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})

@@ -57,7 +57,7 @@ func needFFmpeg(t *testing.T) string {
 	t.Helper()
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		t.Skip("ffmpeg not installed")
+		t.Fatal("ffmpeg not installed: apt-get install -y ffmpeg")
 	}
 	return ffmpeg
 }

@@ -371,7 +371,7 @@ func TestRecorderRealDiskFullAndReadOnly(t *testing.T) {
 	}
 	for _, tool := range []string{"mkfs.ext4", "mount", "umount", "e2fsck", "chattr", "findmnt"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			t.Fatalf("%s not installed: apt-get install -y e2fsprogs mount util-linux", tool)
 		}
 	}
 	dir := t.TempDir()

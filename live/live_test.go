@@ -212,7 +212,7 @@ func needFFmpeg(t *testing.T) {
 	t.Helper()
 	for _, p := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(p); err != nil {
-			t.Skip(p + " not installed")
+			t.Fatal(p + " not installed: apt-get install -y ffmpeg")
 		}
 	}
 }

@@ -323,7 +323,7 @@ func TestPublishRelaysAnyCodec(t *testing.T) {
 func TestPublishFFmpeg(t *testing.T) {
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		t.Skip("ffmpeg not on PATH")
+		t.Fatal("ffmpeg not on PATH: apt-get install -y ffmpeg")
 	}
 	s := startServer(t, Options{})
 

@@ -200,7 +200,7 @@ func needTools(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			t.Fatalf("%s not installed: apt-get install -y ffmpeg", tool)
 		}
 	}
 }

@@ -143,7 +143,7 @@ func needTools(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install -y openssh-client sshpass)", tool)
+			t.Fatalf("%s not installed: apt-get install -y openssh-client sshpass", tool)
 		}
 	}
 }

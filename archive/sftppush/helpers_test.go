@@ -109,7 +109,7 @@ type sshd struct {
 func startSSHD(t testing.TB, authorizedKey string) *sshd {
 	t.Helper()
 	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
-		t.Skip("OpenSSH server not installed (apt-get install -y openssh-server)")
+		t.Fatal("OpenSSH server not installed: apt-get install -y openssh-server")
 	}
 	u, err := user.Current()
 	if err != nil {

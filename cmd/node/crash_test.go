@@ -67,7 +67,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Skip("crash loop takes over a minute")
 	}
 	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("ffprobe not installed")
+		t.Fatal("ffprobe not installed: apt-get install -y ffmpeg")
 	}
 	cam, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
 	if err != nil {
