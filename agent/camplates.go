@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -15,8 +12,6 @@ import (
 
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/api"
-	"github.com/kuzet/kuzet/archive"
-	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/plates/camevents"
 	"github.com/kuzet/kuzet/site"
@@ -196,66 +191,9 @@ func (a *Agent) takeCameraRead(ctx context.Context, camera string, x anpr.Extern
 }
 
 // storeCameraPass stores a pass the camera's own ANPR read (alone or with
-// the node): the camera's pictures where it sent them, the node's frame for
-// the rest, under the plates directory as the node's own snapshots.
+// the node) as the node stores its own.
 func (a *Agent) storeCameraPass(camera string, s anpr.Snapshot) {
 	cam, _ := a.camera(camera)
-	p := s.Pass
-	at := p.BestAt
-	if at.IsZero() {
-		at = p.First
-	}
-	pr := anpr.PlateRead{
-		Plate: p.Text, Country: p.Country, Confidence: p.Confidence, First: p.First.UTC(), Last: p.Last.UTC(),
-		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction, Source: s.Source,
-	}
-	if cam.Direction == "auto" {
-		pr.Direction = p.Direction
-	}
-	if rel, off, ok := a.archive.Locate(camera, at); ok {
-		pr.Archive, pr.ArchiveLink, pr.Offset = rel, archive.CGRLink(rel), off.Seconds()
-	}
-	local := at.In(a.loc)
-	base := filepath.Join(camera, local.Format("2006/01/02"), fmt.Sprintf("%s_%s", local.Format("150405.000"), safeName(p.Text)))
-	var ext anpr.ExternalRead
-	if s.External != nil {
-		ext = *s.External
-	}
-	store := func(name string, camJPEG []byte, crop image.Rectangle, use bool) string {
-		rel := base + "_" + name + ".jpg"
-		var err error
-		switch {
-		case camJPEG != nil:
-			err = a.writeSnapshot(rel, camJPEG)
-		case s.Frame != nil && use:
-			err = a.writeJPEG(rel, s.Frame, crop)
-		default:
-			return ""
-		}
-		if err != nil {
-			a.log.Error("store plate "+name, "camera", camera, "err", err)
-			return ""
-		}
-		return filepath.ToSlash(rel)
-	}
-	pr.Overview = store("overview", ext.Overview, image.Rectangle{}, true)
-	var box image.Rectangle
-	if s.Frame != nil {
-		box = p.Best.Box.Inset(-max(p.Best.Box.Dy()/2, 8)).Intersect(s.Frame.Bounds())
-	}
-	pr.Crop = store("crop", ext.Crop, box, !box.Empty())
-	e := event.New(anpr.KindPlateRead, camera, event.SeverityInfo, pr)
-	e.Time = at
-	if _, err := a.events.Append(e); err != nil {
-		a.log.Error("store plate read", "camera", camera, "plate", p.Text, "err", err)
-	}
-}
-
-// writeSnapshot stores a camera's JPEG as it came (checked by camevents).
-func (a *Agent) writeSnapshot(rel string, b []byte) error {
-	path := filepath.Join(a.PlatesDir(), rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
+	cam.ID = camera
+	a.plateRead(cam, s)
 }

@@ -108,7 +108,9 @@ func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.T
 	return &plateSink{an: an, codec: tr.Codec}, nil
 }
 
-// plateRead stores a pass's snapshots and its plate.read event.
+// plateRead stores a pass's snapshots and its plate.read event: the
+// camera's own pictures where its ANPR sent them, the node's frame for the
+// rest.
 func (a *Agent) plateRead(cam config.Camera, s anpr.Snapshot) {
 	p := s.Pass
 	at := p.BestAt
@@ -117,7 +119,7 @@ func (a *Agent) plateRead(cam config.Camera, s anpr.Snapshot) {
 	}
 	pr := anpr.PlateRead{
 		Plate: p.Text, Country: p.Country, Confidence: p.Confidence, First: p.First.UTC(), Last: p.Last.UTC(),
-		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction,
+		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction, Source: s.Source,
 	}
 	if cam.Direction == "auto" {
 		pr.Direction = p.Direction
@@ -125,20 +127,35 @@ func (a *Agent) plateRead(cam config.Camera, s anpr.Snapshot) {
 	if rel, off, ok := a.archive.Locate(cam.ID, at); ok {
 		pr.Archive, pr.ArchiveLink, pr.Offset = rel, archive.CGRLink(rel), off.Seconds()
 	}
-	if s.Frame != nil {
-		local := at.In(a.loc)
-		base := filepath.Join(cam.ID, local.Format("2006/01/02"),
-			fmt.Sprintf("%s_%s", local.Format("150405.000"), safeName(p.Text)))
-		if err := a.writeJPEG(base+"_overview.jpg", s.Frame, image.Rectangle{}); err == nil {
-			pr.Overview = filepath.ToSlash(base + "_overview.jpg")
-		} else {
-			a.log.Error("store plate overview", "camera", cam.ID, "err", err)
-		}
-		crop := p.Best.Box.Inset(-max(p.Best.Box.Dy()/2, 8)).Intersect(s.Frame.Bounds())
-		if !crop.Empty() && a.writeJPEG(base+"_crop.jpg", s.Frame, crop) == nil {
-			pr.Crop = filepath.ToSlash(base + "_crop.jpg")
-		}
+	local := at.In(a.loc)
+	base := filepath.Join(cam.ID, local.Format("2006/01/02"), fmt.Sprintf("%s_%s", local.Format("150405.000"), safeName(p.Text)))
+	var ext anpr.ExternalRead
+	if s.External != nil {
+		ext = *s.External
 	}
+	store := func(name string, camJPEG []byte, crop image.Rectangle, use bool) string {
+		rel := base + "_" + name + ".jpg"
+		var err error
+		switch {
+		case camJPEG != nil:
+			err = a.writeSnapshot(rel, camJPEG)
+		case s.Frame != nil && use:
+			err = a.writeJPEG(rel, s.Frame, crop)
+		default:
+			return ""
+		}
+		if err != nil {
+			a.log.Error("store plate "+name, "camera", cam.ID, "err", err)
+			return ""
+		}
+		return filepath.ToSlash(rel)
+	}
+	pr.Overview = store("overview", ext.Overview, image.Rectangle{}, true)
+	var box image.Rectangle
+	if s.Frame != nil {
+		box = p.Best.Box.Inset(-max(p.Best.Box.Dy()/2, 8)).Intersect(s.Frame.Bounds())
+	}
+	pr.Crop = store("crop", ext.Crop, box, !box.Empty())
 	e := event.New(anpr.KindPlateRead, cam.ID, event.SeverityInfo, pr)
 	e.Time = at
 	if _, err := a.events.Append(e); err != nil {
@@ -165,6 +182,15 @@ func (a *Agent) writeJPEG(rel string, img *image.RGBA, crop image.Rectangle) err
 		return err
 	}
 	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// writeSnapshot stores a camera's JPEG as it came (checked by camevents).
+func (a *Agent) writeSnapshot(rel string, b []byte) error {
+	path := filepath.Join(a.PlatesDir(), rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 func safeName(s string) string {

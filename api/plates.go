@@ -61,14 +61,9 @@ func (d Deps) searchPlates(w http.ResponseWriter, r *http.Request) {
 	if !good {
 		return
 	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q must be 1..1000", v))
-			return
-		}
-		limit = n
+	limit, good := queryLimit(w, r)
+	if !good {
+		return
 	}
 	camera, node := q.Get("camera"), q.Get("node")
 	if d.Audit != nil {
@@ -268,4 +263,19 @@ func (d Deps) lookupRead(w http.ResponseWriter, id string) (plates.Entry, bool) 
 		writeError(w, http.StatusNotFound, "no plate read "+id)
 	}
 	return entry, ok
+}
+
+// queryLimit reads the limit parameter of a listing (1..1000, default
+// 100), answering 400 itself when it is bad.
+func queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 100, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q must be 1..1000", v))
+		return 0, false
+	}
+	return n, true
 }

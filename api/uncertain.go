@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/kuzet/kuzet/anpr"
@@ -47,14 +46,9 @@ func (d Deps) listUncertain(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q must be 1..1000", v))
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
 	camera, node := q.Get("camera"), q.Get("node")
 	if n, c, ok := strings.Cut(camera, "/"); ok { // a descendant's camera as keyed here

@@ -27,9 +27,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/bench/internal/procfs"
 )
 
 type configs []string
@@ -112,9 +112,9 @@ func run() error {
 				if i%2 == 1 {
 					c = len(recs) - 1 - k
 				}
-				c0 := threadCPU()
+				c0 := procfs.ThreadCPU()
 				reads, tm, err := recs[c].Recognize(img, image.Rectangle{})
-				cpus[c] = append(cpus[c], float64(threadCPU()-c0)/1e6)
+				cpus[c] = append(cpus[c], float64(procfs.ThreadCPU()-c0)/1e6)
 				if err != nil {
 					return fmt.Errorf("recognize %s: %w", t.File, err)
 				}
@@ -159,20 +159,6 @@ func run() error {
 	}
 	return nil
 }
-
-// threadCPU is the CPU time of the calling OS thread in nanoseconds. With
-// one intra-op thread ONNX Runtime computes on the caller's thread, so this
-// measures a Recognize call without the time other processes take from it.
-func threadCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// rusageThread is Linux's RUSAGE_THREAD.
-const rusageThread = 1
 
 func median(v []float64) float64 {
 	if len(v) == 0 {

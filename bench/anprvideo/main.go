@@ -24,10 +24,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/bench/internal/procfs"
 )
 
 func main() {
@@ -123,10 +123,10 @@ func play(r *anpr.Recognizer, o anpr.StreamOptions, frames []*image.RGBA, fps fl
 	for l := 0; l < loops; l++ {
 		for k, f := range frames {
 			at := t0.Add(time.Duration((float64(l)*dur + float64(k)/fps) * float64(time.Second)))
-			c0 := threadCPU()
+			c0 := procfs.ThreadCPU()
 			reads, tm, err := st.Read(f, image.Rectangle{})
 			passes = append(passes, tr.Observe(at, reads)...)
-			cost = append(cost, float64(threadCPU()-c0)/1e6)
+			cost = append(cost, float64(procfs.ThreadCPU()-c0)/1e6)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "read:", err)
 			}
@@ -240,15 +240,3 @@ func loadTruth(path string) ([]span, error) {
 	}
 	return out, nil
 }
-
-// threadCPU is the CPU time of the calling OS thread in nanoseconds.
-func threadCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// rusageThread is Linux's RUSAGE_THREAD.
-const rusageThread = 1
