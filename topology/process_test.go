@@ -183,6 +183,7 @@ func TestPartitionedFollowerCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	acked := map[string]bool{}
+	var half time.Time
 	for i := range 60 {
 		id := fmt.Sprintf("cam-%d", i)
 		err := topologytest.Retry(ctx, func(ctx context.Context) error {
@@ -193,12 +194,19 @@ func TestPartitionedFollowerCatchesUp(t *testing.T) {
 			t.Fatal(err)
 		}
 		acked[id] = true
+		if i == 29 {
+			half = time.Now()
+		}
 	}
-	// the leader has compacted past where the cut follower stopped
+	// the leader has compacted past where the cut follower stopped: a
+	// snapshot taken after the first 30 changes covers far more than the
+	// trailing logs it keeps, and the last 30 (over the snapshot
+	// threshold) make sure one is taken (a snapshot from before the cut
+	// could leave the follower's next entries in the log)
 	waitSnap := time.Now().Add(time.Minute)
-	for snaps, _ := filepath.Glob(filepath.Join(leader.Dir, "snapshots", "*", "meta.json")); len(snaps) == 0; snaps, _ = filepath.Glob(filepath.Join(leader.Dir, "snapshots", "*", "meta.json")) {
+	for !snapshotSince(leader.Dir, half) {
 		if time.Now().After(waitSnap) {
-			t.Fatal("the leader took no snapshot")
+			t.Fatal("the leader took no snapshot after the first 30 changes")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -369,4 +377,15 @@ func TestLinearizableUnderLeaderKill(t *testing.T) {
 		}
 		t.Fatalf("history is %s (visualisation: %s)", res, path)
 	}
+}
+
+// snapshotSince reports whether the replica in dir stored a snapshot after t.
+func snapshotSince(dir string, t time.Time) bool {
+	snaps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "*", "meta.json"))
+	for _, m := range snaps {
+		if st, err := os.Stat(m); err == nil && st.ModTime().After(t) {
+			return true
+		}
+	}
+	return false
 }
