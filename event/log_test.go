@@ -132,3 +132,61 @@ func TestStoreUrgent(t *testing.T) {
 		t.Fatalf("urgent store %+v", u)
 	}
 }
+
+// MarksAt's position and marks agree while events are being stored: no
+// event at or before the position is beyond the marks, and none after it
+// is within them.
+func TestMarksAtIsOneView(t *testing.T) {
+	site, err := OpenLog(filepath.Join(t.TempDir(), "site.db"), "site", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	var events []Event
+	for range 400 {
+		e, err := site.Append(New("test.tick", "", "", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	l, err := OpenLog(filepath.Join(t.TempDir(), "region.db"), "region", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < len(events); i += 4 {
+			if _, err := l.Ingest(events[i:i+4], "site"); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for range 300 {
+		marks, last, err := l.MarksAt()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := site.Incarnation()
+		for _, m := range marks {
+			if m.Origin == "site" {
+				held = m.Seq
+			}
+		}
+		all, err := l.Range(0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range all {
+			if (e.Pos <= last) != (e.Seq <= held) {
+				t.Fatalf("position %d and mark %d disagree on %s at %d", last, held, e.ID(), e.Pos)
+			}
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,6 +23,27 @@ func (l *Log) Marks() ([]Mark, error) {
 	return out, err
 }
 
+// MarksAt is Marks together with the last position they cover, read in
+// one transaction: every event at or before that position is within the
+// marks, and any event stored later lies after it. A sender that reads the
+// two apart can take an event stored in between for one already held.
+func (l *Log) MarksAt() ([]Mark, uint64, error) {
+	var out []Mark
+	var last uint64
+	err := l.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); len(k) == 8 {
+			last = binary.BigEndian.Uint64(k)
+		}
+		return tx.Bucket(bucketHWM).ForEach(func(k, v []byte) error {
+			if o, inc, ok := parseMarkKey(k); ok && len(v) == 8 {
+				out = append(out, Mark{Origin: o, Inc: inc, Seq: binary.BigEndian.Uint64(v)})
+			}
+			return nil
+		})
+	})
+	return out, last, err
+}
+
 // Held returns how far this log holds origin's incarnation inc (inc
 // itself when it holds none of it).
 func (l *Log) Held(origin string, inc uint64) (uint64, error) {

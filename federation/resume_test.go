@@ -3,18 +3,20 @@ package federation
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/logtest"
 	"github.com/kuzet/kuzet/internal/netfault"
 )
 
 // runServer starts a parent on addr ("" for any port) that can be stopped
 // and started again on the same address, as a killed replica would be.
-func runServer(t *testing.T, ident *Identity, log *event.Log, addr string) (*Server, func()) {
+func runServer(t *testing.T, ident *Identity, log *event.Log, addr string, logger *slog.Logger) (*Server, func()) {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -23,7 +25,7 @@ func runServer(t *testing.T, ident *Identity, log *event.Log, addr string) (*Ser
 	var err error
 	for try := 0; ; try++ {
 		// a stopped parent's socket may take a moment to be released
-		s, err = Listen(ServerOptions{Listen: addr, Identity: ident, Log: log, LinkDownAfter: time.Second, MaySpeakFor: tierSubtree})
+		s, err = Listen(ServerOptions{Listen: addr, Identity: ident, Log: log, LinkDownAfter: time.Second, MaySpeakFor: tierSubtree, Logger: logger})
 		if err == nil || try == 50 {
 			break
 		}
@@ -56,14 +58,16 @@ type replica struct {
 	stopSrv   func()
 	stopUp    func()
 	upstreams []string
+	logs      *logtest.Buffer
 }
 
 func (r *replica) start(t *testing.T) {
 	t.Helper()
 	var srv *Server
-	srv, r.stopSrv = runServer(t, r.ident, r.log, r.addr)
+	logger := r.logs.Logger().With("node", r.id)
+	srv, r.stopSrv = runServer(t, r.ident, r.log, r.addr, logger)
 	r.addr = srv.Addr()
-	_, r.stopUp = startClient(t, r.ident, r.log, r.upstreams...)
+	_, r.stopUp = startClientWith(t, ClientOptions{Upstream: r.upstreams, Identity: r.ident, Log: r.log, Logger: logger})
 }
 
 func (r *replica) kill() { r.stopUp(); r.stopSrv() }
@@ -99,7 +103,13 @@ func TestReplicaFailoverLosesNothing(t *testing.T) {
 	centreID, _ := ca.identity("centre", time.Time{}, time.Hour)
 	siteID, _ := ca.identity("site", time.Time{}, time.Hour)
 	centreLog, siteLog := openLog(t, "centre"), openLog(t, "site")
-	centre, _ := runServer(t, centreID, centreLog, "")
+	logs := &logtest.Buffer{}
+	t.Cleanup(func() {
+		if t.Failed() { // what each link did, to tell a stall from a loss
+			t.Log(logs.String())
+		}
+	})
+	centre, _ := runServer(t, centreID, centreLog, "", logs.Logger().With("node", "centre"))
 	// each replica reaches the centre through a relay the test can cut
 	cut := map[string]*netfault.Relay{}
 	dir := t.TempDir()
@@ -117,12 +127,13 @@ func TestReplicaFailoverLosesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reps[id] = &replica{id: id, ident: ident, log: l, upstreams: []string{relay.Addr()}}
+		reps[id] = &replica{id: id, ident: ident, log: l, upstreams: []string{relay.Addr()}, logs: logs}
 		reps[id].start(t)
 	}
 	a1, a2 := reps["region-a1"], reps["region-a2"]
 	t.Cleanup(func() { a1.log.Close(); a2.log.Close() })
-	_, stopSite := startClient(t, siteID, siteLog, a2.addr, a1.addr)
+	_, stopSite := startClientWith(t, ClientOptions{Upstream: []string{a2.addr, a1.addr}, Identity: siteID, Log: siteLog,
+		Logger: logs.Logger().With("node", "site")})
 	defer stopSite()
 	emit := func(n int) {
 		for range n {
@@ -135,6 +146,11 @@ func TestReplicaFailoverLosesNothing(t *testing.T) {
 		s, _ := l.Held("site", siteLog.Incarnation())
 		return s - siteLog.Incarnation()
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("held: a1 %d, a2 %d, centre %d", held(a1.log), held(a2.log), held(centreLog))
+		}
+	})
 
 	emit(10)
 	waitFor(t, 10*time.Second, "a2 to hold the first 10", func() bool { return held(a2.log) == 10 })
@@ -278,5 +294,46 @@ func TestFetchMovesToTheReplicaThatLeads(t *testing.T) {
 	})
 	if n, _, _ := rig.q.Len("region-a1"); n != 0 {
 		t.Fatalf("%d fetches left on region-a1", n)
+	}
+}
+
+// A replica's resume must not skip events that arrive from its child
+// while it works out where to start: the parent said it holds site up to
+// 20, this replica held 1..10 when it asked, and 11..30 land meanwhile.
+func TestResumeScansEventsStoredWhileStarting(t *testing.T) {
+	site := openLog(t, "site")
+	var from []event.Event
+	for range 30 {
+		e, err := site.Append(event.New("test.tick", "", "", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		from = append(from, e)
+	}
+	inc := site.Incarnation()
+	for round := range 200 {
+		replica := openLog(t, fmt.Sprintf("region-%d", round))
+		if _, err := replica.Ingest(from[:10], "site"); err != nil {
+			t.Fatal(err)
+		}
+		c := NewClient(ClientOptions{Log: replica, Identity: &Identity{NodeID: replica.Origin()}})
+		sh := &shipper{c: c, held: map[string]uint64{event.Mark{Origin: "site", Inc: inc}.Key(): inc + 20}, skip: map[string]bool{}}
+		done := make(chan error, 1)
+		go func() { _, err := replica.Ingest(from[10:], "site"); done <- err }()
+		cursor, err := sh.start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		pos, ok, err := replica.PosOf("site", inc, inc+21)
+		if err != nil || !ok {
+			t.Fatalf("round %d: site/21 not found: %v", round, err)
+		}
+		if cursor >= pos {
+			t.Fatalf("round %d: resume starts after position %d, so site/21 at %d is never sent", round, cursor, pos)
+		}
+		replica.Close()
 	}
 }

@@ -50,6 +50,7 @@ func (c *Client) shipEvents(ctx context.Context, conn *quic.Conn) error {
 	if err != nil {
 		return err
 	}
+	c.o.Logger.Debug("events resume", "parent_holds", h.Marks, "from_pos", cursor)
 	wake, stop := c.o.Log.Watch(1)
 	defer stop()
 	tick := time.NewTicker(time.Second) // a missed wake-up costs at most this
@@ -88,6 +89,7 @@ func (c *Client) shipEvents(ctx context.Context, conn *quic.Conn) error {
 				c.o.Logger.Error("parent refused events", "origin", r.Origin, "reason", r.Reason)
 				sh.holdBack(r.Origin, 0, true, "refused by the parent: "+r.Reason)
 			}
+			c.o.Logger.Debug("events delivered", "sent", len(send), "stored", ack.Stored, "gaps", ack.Gaps)
 			if len(ack.Gaps) > 0 {
 				// the parent lacks something before these: send it first
 				for _, g := range ack.Gaps {
@@ -168,11 +170,12 @@ func (sh *shipper) holdBack(origin string, inc uint64, all bool, reason string) 
 // cursor there.
 func (sh *shipper) start() (uint64, error) {
 	l := sh.c.o.Log
-	mine, err := l.Marks()
+	// marks and position from one read: an event stored meanwhile lies
+	// after from and is scanned, never skipped as already held
+	mine, from, err := l.MarksAt()
 	if err != nil {
 		return 0, fmt.Errorf("read own marks: %w", err)
 	}
-	from := l.Last()
 	for _, m := range mine {
 		k := m.Key()
 		if sh.skip[k] || sh.skip[m.Origin] {

@@ -39,3 +39,10 @@ func (l *Buffer) Records(msg string) []map[string]any {
 	}
 	return out
 }
+
+// String returns every record written so far, one per line.
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
