@@ -1,0 +1,28 @@
+package testkit
+
+import (
+	"testing"
+	"time"
+)
+
+// WaitFor polls cond every 20 ms until it holds, failing the test with
+// what it waited for once d has passed.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !Eventually(d, cond) {
+		t.Fatalf("timed out after %v waiting for %s", d, what)
+	}
+}
+
+// Eventually polls cond every 20 ms for up to d and reports whether it
+// held, for callers that decide themselves what a timeout means.
+func Eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
