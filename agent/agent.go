@@ -1,6 +1,11 @@
 // Package agent is one running node: it opens the stores, starts the roles
 // its configuration asks for (site cameras, archive, HTTP) and stops them in
 // order, so that every recorder closes its file before the index closes.
+//
+// It owns the wiring between the packages (which federation call feeds a
+// relay, which statuses the observed hierarchy shows), not their domain
+// logic. It may import any package of the node; none but the commands and
+// end-to-end tests may import it.
 package agent
 
 import (
@@ -61,10 +66,10 @@ type Agent struct {
 	planner  *replicate.Planner
 	tap      *site.Tap // live relays to ancestors
 	plates   *plates.Index
-	tree     *treeTracker
+	tree     *federation.Observed
 	live     *live.Server
 	rtsp     *restream.Server
-	relays   relays
+	relays   *site.Relays
 	views    viewAudit
 	searches searchAudit
 	runCtx   context.Context // for work started by requests; ends with Run
@@ -113,7 +118,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version,
-		tree: newTreeTracker(cfg.Node.ID), relays: relays{m: map[string]*relay{}}, views: viewAudit{last: map[string]time.Time{}}}
+		tree: federation.NewObserved(cfg.Node.ID), views: viewAudit{last: map[string]time.Time{}}}
 	a.runCtx, a.stopRun = context.WithCancel(context.Background())
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -151,9 +156,9 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		_ = a.events.Close()
 		return nil, err
 	}
-	consumers := []site.Consumer{{
+	consumers := []media.Consumer{{
 		Name: "recorder", Queue: RecorderQueue, Critical: true,
-		Open: func(camera string, tr media.Track, reason string) (site.Sink, error) {
+		Open: func(camera string, tr media.Track, reason string) (media.Sink, error) {
 			return a.archive.NewRecorder(camera, tr, reason), nil
 		},
 	}}
@@ -391,7 +396,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer fedWG.Done()
-		a.tree.follow(ctx, a.events)
+		a.tree.Follow(ctx, a.events)
 	}()
 	go func() {
 		defer fedWG.Done()

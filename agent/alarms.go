@@ -12,7 +12,7 @@ import (
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/site"
+	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/tamper"
 )
 
@@ -75,7 +75,7 @@ func (a *Agent) alarmMounts() []api.Mount {
 }
 
 // tamperConsumer watches the cameras with tamper detection on.
-func (a *Agent) tamperConsumer(cams []config.Camera) (*site.Consumer, error) {
+func (a *Agent) tamperConsumer(cams []config.Camera) (*media.Consumer, error) {
 	watch := map[string]tamper.Config{}
 	for _, c := range cams {
 		if !c.Tamper.Enabled || c.Disabled {

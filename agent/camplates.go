@@ -14,7 +14,6 @@ import (
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/plates/camevents"
-	"github.com/kuzet/kuzet/site"
 )
 
 // plateIngest routes the reads of cameras' own ANPR: into the node's
@@ -40,9 +39,9 @@ func newPlateIngest(reg prometheus.Registerer) *plateIngest {
 }
 
 // ingestConsumer tells the ingest which analyzer reads each camera's plates.
-func (a *Agent) ingestConsumer(c site.Consumer) site.Consumer {
+func (a *Agent) ingestConsumer(c media.Consumer) media.Consumer {
 	open := c.Open
-	c.Open = func(camera string, tr media.Track, reason string) (site.Sink, error) {
+	c.Open = func(camera string, tr media.Track, reason string) (media.Sink, error) {
 		s, err := open(camera, tr, reason)
 		ps, ok := s.(*plateSink)
 		if err != nil || !ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/topology"
 )
 
@@ -201,8 +202,8 @@ func (a *Agent) catalogueMounts() []api.Mount {
 // nodeStatus is the liveness the tree shows beside the catalogue.
 func (a *Agent) nodeStatus() map[string]string {
 	out := map[string]string{}
-	var walk func(n *TreeNode)
-	walk = func(n *TreeNode) {
+	var walk func(n *federation.ObservedNode)
+	walk = func(n *federation.ObservedNode) {
 		out[n.ID] = n.Status
 		for _, c := range n.Children {
 			walk(c)

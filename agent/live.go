@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,13 +13,14 @@ import (
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/live"
+	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
 )
 
 // openLive prepares the LL-HLS live view and, if configured, the RTSP
 // re-stream; both are consumers of the camera sessions.
-func (a *Agent) openLiveView() ([]site.Consumer, error) {
+func (a *Agent) openLiveView() ([]media.Consumer, error) {
 	var ids []string
 	for _, c := range a.cfg.Cameras {
 		ids = append(ids, c.ID)
@@ -32,7 +32,7 @@ func (a *Agent) openLiveView() ([]site.Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []site.Consumer{a.live.Consumer()}
+	out := []media.Consumer{a.live.Consumer()}
 	if r := a.cfg.RTSP; r.Listen != "" {
 		o, err := a.rtspAccess()
 		if err != nil {
@@ -51,6 +51,7 @@ func (a *Agent) openLiveView() ([]site.Consumer, error) {
 		}
 		out = append(out, a.rtsp.Consumer())
 	}
+	a.openRelays(out)
 	return out, nil
 }
 
@@ -129,35 +130,6 @@ func (a *Agent) RTSPAddr() string {
 	return a.rtsp.Addr()
 }
 
-// relayIdle is how long a relayed camera stays up after its last request.
-const relayIdle = time.Minute
-
-// relays keeps descendants' cameras flowing into this node's live view
-// while someone watches them (NVMS-6.20).
-type relays struct {
-	mu sync.Mutex
-	m  map[string]*relay
-}
-
-type relay struct {
-	mu      sync.Mutex
-	lastUse time.Time
-	ready   chan struct{} // closed when the first session opened
-	err     error         // why it is not ready yet
-}
-
-func (r *relay) touch() {
-	r.mu.Lock()
-	r.lastUse = time.Now()
-	r.mu.Unlock()
-}
-
-func (r *relay) idle() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return time.Since(r.lastUse) > relayIdle
-}
-
 // ensureRelay starts relaying a descendant's camera ("site-a/Camera1") into
 // the live view if it is not flowing yet, and waits for its first session.
 func (a *Agent) ensureRelay(ctx context.Context, key string) error {
@@ -168,97 +140,20 @@ func (a *Agent) ensureRelay(ctx context.Context, key string) error {
 	if a.fedSrv == nil || !a.fedSrv.Leads(origin) {
 		return fmt.Errorf("no link leads to node %q", origin)
 	}
-	a.relays.mu.Lock()
-	r, ok := a.relays.m[key]
-	if !ok {
-		r = &relay{lastUse: time.Now(), ready: make(chan struct{})}
-		a.relays.m[key] = r
-		go a.runRelay(key, origin, camera, r)
-	}
-	a.relays.mu.Unlock()
-	r.touch()
-	select {
-	case <-r.ready:
-		return nil
-	case <-ctx.Done():
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return errors.Join(fmt.Errorf("camera %s did not start in time", key), r.err)
-	}
+	return a.relays.Ensure(ctx, key, origin, camera)
 }
 
-// runRelay feeds the relayed camera to the live view (and the re-stream)
-// until nobody asked for it for relayIdle, reopening it if the link drops.
-func (a *Agent) runRelay(key, origin, camera string, r *relay) {
-	ctx, cancel := context.WithCancel(a.runCtx)
-	defer cancel()
-	defer func() {
-		a.relays.mu.Lock()
-		delete(a.relays.m, key)
-		a.relays.mu.Unlock()
-	}()
-	go func() { // the watchdog ends an unwatched relay
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if r.idle() && (a.rtsp == nil || a.rtsp.Readers(key) == 0) {
-					cancel()
-				}
-			}
-		}
-	}()
-	log := a.log.With("component", "relay", "camera", key)
-	consumers := []site.Consumer{a.live.Consumer()}
+// openRelays feeds descendants' cameras, pulled through the child links,
+// to the live view and the re-stream.
+func (a *Agent) openRelays(consumers []media.Consumer) {
+	o := site.RelayOptions{Consumers: consumers, Logger: a.log,
+		Open: func(ctx context.Context, origin, camera string) (site.Feed, error) {
+			return a.fedSrv.OpenLive(ctx, origin, camera)
+		}}
 	if a.rtsp != nil {
-		consumers = append(consumers, a.rtsp.Consumer())
+		o.Watched = func(key string) bool { return a.rtsp.Readers(key) > 0 }
 	}
-	once := sync.Once{}
-	backoff := time.Second
-	for ctx.Err() == nil {
-		feed, err := a.fedSrv.OpenLive(ctx, origin, camera)
-		if err != nil {
-			r.mu.Lock()
-			r.err = err
-			r.mu.Unlock()
-			log.Warn("live relay not opened", "err", err, "retry_in", backoff)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 10*time.Second)
-			continue
-		}
-		backoff = time.Second
-		var sinks []site.Sink
-		for _, c := range consumers {
-			if s, err := c.Open(key, feed.Track(), "relay from "+origin); err == nil && s != nil {
-				sinks = append(sinks, s)
-			}
-		}
-		once.Do(func() { close(r.ready) })
-		log.Info("live relay up")
-		for {
-			u, err := feed.Next(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("live relay interrupted", "err", err)
-				}
-				break
-			}
-			for _, s := range sinks {
-				_ = s.WriteUnit(u)
-			}
-		}
-		for _, s := range sinks {
-			_ = s.Close()
-		}
-		_ = feed.Close()
-	}
-	log.Info("live relay stopped")
+	a.relays = site.NewRelays(a.runCtx, o)
 }
 
 // viewAudit remembers when a user's viewing of a camera was last recorded,
@@ -286,11 +181,7 @@ func (a *Agent) liveHandler() http.Handler {
 				return
 			}
 		} else if strings.Count(key, "/") == 1 {
-			a.relays.mu.Lock()
-			if rl, ok := a.relays.m[key]; ok {
-				rl.touch()
-			}
-			a.relays.mu.Unlock()
+			a.relays.Touch(key)
 		}
 		if strings.HasSuffix(r.URL.Path, "/index.m3u8") {
 			user := a.userName(r)

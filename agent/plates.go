@@ -16,16 +16,15 @@ import (
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
-	"github.com/kuzet/kuzet/site"
 )
 
 // plateConsumer feeds cameras with anpr.enabled to their analyzers; the
 // settings are read when each session opens, so a camera changed in the
 // catalogue takes its new ones with its restart.
-func (a *Agent) plateConsumer() site.Consumer {
-	return site.Consumer{
+func (a *Agent) plateConsumer() media.Consumer {
+	return media.Consumer{
 		Name: "anpr", Queue: 64,
-		Open: func(camera string, tr media.Track, _ string) (site.Sink, error) {
+		Open: func(camera string, tr media.Track, _ string) (media.Sink, error) {
 			cam, ok := a.camera(camera)
 			if !ok || !cam.ANPR.Enabled {
 				return nil, nil
@@ -64,7 +63,7 @@ func (p *plateSink) WriteUnit(u *media.Unit) error {
 
 func (p *plateSink) Close() error { return p.an.Close() }
 
-func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.Track) (site.Sink, error) {
+func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.Track) (media.Sink, error) {
 	w, h, ok := tr.Resolution()
 	if !ok {
 		return nil, fmt.Errorf("camera %s: plate reading needs the frame size, and the SDP carries no SPS", cam.ID)

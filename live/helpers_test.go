@@ -12,7 +12,6 @@ import (
 	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/live/livetest"
 	"github.com/kuzet/kuzet/media"
-	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -36,7 +35,7 @@ func demoClip(t testing.TB) *testcam.Clip {
 type feeder struct {
 	t    testing.TB
 	clip *testcam.Clip
-	sink site.Sink
+	sink media.Sink
 	k    int
 	pts  int64
 	step int64

@@ -16,6 +16,7 @@ import (
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/live/livetest"
+	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -68,7 +69,7 @@ func startLive(t *testing.T, o Options, cams map[string]string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := site.New(site.Options{Cameras: cfg, Consumers: []site.Consumer{srv.Consumer()},
+	st := site.New(site.Options{Cameras: cfg, Consumers: []media.Consumer{srv.Consumer()},
 		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

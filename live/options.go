@@ -36,7 +36,7 @@ type Options struct {
 	// StartTimeout bounds how long the first playlist request of a camera
 	// waits for its first complete segment.
 	StartTimeout time.Duration
-	// Queue is the consumer queue length in access units (see site.Consumer).
+	// Queue is the consumer queue length in access units (see media.Consumer).
 	Queue int
 	// Prefix is the URL path the handler is mounted at.
 	Prefix string

@@ -2,6 +2,9 @@
 // at /live/{camera}/index.m3u8, fed by the node's own camera sessions. A
 // camera's muxer starts on the first playlist request and stops after an
 // idle period; until then its access units are dropped at once.
+//
+// It owns the muxers and their HTTP serving. It is fed as a media.Consumer
+// and imports no ingest (site) and no node wiring (agent).
 package live
 
 import (
@@ -12,7 +15,6 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/media"
-	"github.com/kuzet/kuzet/site"
 )
 
 // viewerWindow is how recently a player must have reloaded the playlist to
@@ -63,13 +65,13 @@ func New(o Options) (*Server, error) {
 }
 
 // Consumer is what the site feeds: one sink per camera session.
-func (s *Server) Consumer() site.Consumer {
-	return site.Consumer{Name: "live", Queue: s.o.Queue, Open: s.open}
+func (s *Server) Consumer() media.Consumer {
+	return media.Consumer{Name: "live", Queue: s.o.Queue, Open: s.open}
 }
 
 // open never fails: an error would stop the session, and with it the
 // recording, for the sake of the live view.
-func (s *Server) open(camera string, track media.Track, _ string) (site.Sink, error) {
+func (s *Server) open(camera string, track media.Track, _ string) (media.Sink, error) {
 	if track.Codec != media.H264 && track.Codec != media.H265 {
 		s.log.Warn("no live view: codec not supported", "camera", camera, "codec", track.Codec)
 		return nil, nil

@@ -1,5 +1,8 @@
-// Package media holds the types that flow from a camera session to its
-// consumers (recorder, live muxers, analytics): tracks and access units.
+// Package media holds the types that flow from a session (a camera's or a
+// relayed one) to its consumers (recorder, live muxers, analytics): tracks,
+// access units, and the Consumer and Sink that take them. It imports no
+// other package of the node, so that a consumer depends on these types
+// only, never on the ingest that feeds it.
 package media
 
 import (

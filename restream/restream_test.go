@@ -50,7 +50,7 @@ func startSite(t *testing.T, s *Server) {
 	st := site.New(site.Options{
 		Cameras: []config.Camera{{ID: "Camera1", URL: src.URL("cam1"), Transport: "tcp",
 			OfflineAfter: config.Duration(3 * time.Second)}},
-		Consumers:  []site.Consumer{s.Consumer()},
+		Consumers:  []media.Consumer{s.Consumer()},
 		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -220,7 +220,7 @@ func TestParamsInBandAndReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed := func(sink site.Sink, pts0 int64, n int) {
+	feed := func(sink media.Sink, pts0 int64, n int) {
 		for k := range n {
 			f := clip.Frames[k%len(clip.Frames)]
 			if err := sink.WriteUnit(&media.Unit{NALUs: f.NALUs, PTS: pts0 + int64(k)*3600, Time: time.Now()}); err != nil {

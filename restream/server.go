@@ -1,6 +1,10 @@
 // Package restream serves every camera again from the node's own RTSP
 // server at rtsp://node:port/{camera}, over TCP and UDP, fed by the node's
 // camera sessions: viewers never open a connection to a camera.
+//
+// It owns the RTSP server, its readers' logins and their sessions. It is
+// fed as a media.Consumer and imports no ingest (site) and no node wiring
+// (agent).
 package restream
 
 import (
@@ -21,7 +25,6 @@ import (
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/internal/rtspserve"
 	"github.com/kuzet/kuzet/media"
-	"github.com/kuzet/kuzet/site"
 )
 
 // DefaultQueue is the consumer queue length in access units.
@@ -240,13 +243,13 @@ func (s *Server) Close() {
 }
 
 // Consumer is what the site feeds: one sink per camera session.
-func (s *Server) Consumer() site.Consumer {
-	return site.Consumer{Name: "restream", Queue: s.o.Queue, Open: s.open}
+func (s *Server) Consumer() media.Consumer {
+	return media.Consumer{Name: "restream", Queue: s.o.Queue, Open: s.open}
 }
 
 // open never fails: an error would stop the session, and with it the
 // recording, for the sake of the re-stream.
-func (s *Server) open(camera string, track media.Track, _ string) (site.Sink, error) {
+func (s *Server) open(camera string, track media.Track, _ string) (media.Sink, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

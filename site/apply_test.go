@@ -44,9 +44,9 @@ func TestApplyChangesCamerasWhileRunning(t *testing.T) {
 	defer src.Close()
 	var mu sync.Mutex
 	units, closed := map[string]int{}, map[string]int{}
-	s := New(Options{Cameras: []config.Camera{cam("A", src.URL("cam1"))}, Consumers: []Consumer{{
+	s := New(Options{Cameras: []config.Camera{cam("A", src.URL("cam1"))}, Consumers: []media.Consumer{{
 		Name: "count", Queue: 64,
-		Open: func(camera string, _ media.Track, _ string) (Sink, error) {
+		Open: func(camera string, _ media.Track, _ string) (media.Sink, error) {
 			return &applySink{mu: &mu, units: units, closed: closed, camera: camera}, nil
 		},
 	}}})

@@ -51,7 +51,7 @@ type Status struct {
 // Camera runs the sessions of one configured camera.
 type Camera struct {
 	cfg       config.Camera
-	consumers []Consumer
+	consumers []media.Consumer
 	events    event.Emitter
 	log       *slog.Logger
 	m         *metrics

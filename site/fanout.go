@@ -8,34 +8,11 @@ import (
 	"github.com/kuzet/kuzet/media"
 )
 
-// Sink receives one camera session's access units, in order, from its own
-// goroutine.
-type Sink interface {
-	WriteUnit(u *media.Unit) error
-	Close() error
-}
-
-// Consumer is something fed by every camera session: the recorder, live
-// muxers, analytics.
-type Consumer struct {
-	Name string
-	// Queue is how many units may wait; when full, units are dropped and
-	// counted so that ingest never stalls.
-	Queue int
-	// Critical consumers must never fall behind (the recorder): a drop
-	// raises an alarm.
-	Critical bool
-	// Open starts the consumer for one session. reason explains why the
-	// session starts (node start, reconnect) for gap records. A nil Sink
-	// means the consumer does not take this camera.
-	Open func(camera string, track media.Track, reason string) (Sink, error)
-}
-
 // outlet is one consumer's queue within a session.
 type outlet struct {
-	c       *Consumer
+	c       *media.Consumer
 	ch      chan *media.Unit
-	sink    Sink
+	sink    media.Sink
 	dropped atomic.Uint64
 	behind  atomic.Bool // a drop happened since the queue last drained
 }
@@ -45,6 +22,11 @@ type fanout struct {
 	outlets []*outlet
 	wg      sync.WaitGroup
 	log     *slog.Logger
+}
+
+// add gives c its own queue of c.Queue units, drained into sink.
+func (f *fanout) add(c *media.Consumer, sink media.Sink) {
+	f.outlets = append(f.outlets, &outlet{c: c, ch: make(chan *media.Unit, c.Queue), sink: sink})
 }
 
 func (f *fanout) start() {

@@ -93,7 +93,7 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 		if sink == nil {
 			continue // this consumer does not take this camera
 		}
-		fo.outlets = append(fo.outlets, &outlet{c: cons, ch: make(chan *media.Unit, cons.Queue), sink: sink})
+		fo.add(cons, sink)
 	}
 	fo.start()
 	defer fo.stop()

@@ -1,6 +1,12 @@
 // Package site owns camera ingest: one RTSP session per camera with
-// reconnects and health, and the fan-out of its access units to the
-// recorder and other consumers, none of which can stall ingest.
+// reconnects and health, the relays of descendants' cameras pulled through
+// the links (Relays), and the bounded fan-out of either source's access
+// units to the recorder and other consumers, none of which can stall
+// ingest.
+//
+// Of the node's packages it imports only config, event and media. It may
+// not import federation (a relay's remote stream comes in as a Feed from
+// the caller) nor any consumer (each is a media.Consumer value).
 package site
 
 import (
@@ -14,12 +20,13 @@ import (
 
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/media"
 )
 
 // Options configure the site's cameras.
 type Options struct {
 	Cameras    []config.Camera
-	Consumers  []Consumer
+	Consumers  []media.Consumer
 	Events     event.Emitter
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer

@@ -127,8 +127,8 @@ func TestBadCamerasDoNotDisturbGoodOnes(t *testing.T) {
 			cam("NoSuchPath", src.URL("nothing-here")),
 		},
 		Events: events,
-		Consumers: []Consumer{{Name: "recorder", Queue: 256, Critical: true,
-			Open: func(camera string, tr media.Track, reason string) (Sink, error) {
+		Consumers: []media.Consumer{{Name: "recorder", Queue: 256, Critical: true,
+			Open: func(camera string, tr media.Track, reason string) (media.Sink, error) {
 				return arch.NewRecorder(camera, tr, reason), nil
 			}}},
 		BackoffMin: 200 * time.Millisecond, BackoffMax: time.Second,
@@ -228,13 +228,13 @@ func TestSlowConsumerNeverStallsIngest(t *testing.T) {
 	s := New(Options{
 		Cameras: []config.Camera{cam("Cam", src.URL("cam1"))},
 		Events:  events,
-		Consumers: []Consumer{
-			{Name: "slow-recorder", Queue: 8, Critical: true, Open: func(string, media.Track, string) (Sink, error) {
+		Consumers: []media.Consumer{
+			{Name: "slow-recorder", Queue: 8, Critical: true, Open: func(string, media.Track, string) (media.Sink, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				return slow, nil
 			}},
-			{Name: "live", Queue: 64, Open: func(string, media.Track, string) (Sink, error) { return fast, nil }},
+			{Name: "live", Queue: 64, Open: func(string, media.Track, string) (media.Sink, error) { return fast, nil }},
 		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -40,8 +40,8 @@ var ErrNoSession = errors.New("camera has no running session")
 func NewTap() *Tap { return &Tap{cams: map[string]*tapCam{}} }
 
 // Consumer feeds the tap from every session.
-func (t *Tap) Consumer() Consumer {
-	return Consumer{Name: "tap", Queue: 64, Open: func(camera string, tr media.Track, _ string) (Sink, error) {
+func (t *Tap) Consumer() media.Consumer {
+	return media.Consumer{Name: "tap", Queue: 64, Open: func(camera string, tr media.Track, _ string) (media.Sink, error) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.cams[camera] = &tapCam{track: tr, subs: map[*Sub]struct{}{}}

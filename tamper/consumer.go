@@ -15,7 +15,6 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
-	"github.com/kuzet/kuzet/site"
 )
 
 // ConsumerOptions wire tamper detection into the node's camera sessions.
@@ -73,8 +72,8 @@ func NewConsumer(o ConsumerOptions) (*Consumer, error) {
 }
 
 // Site is the consumer to list in site.Options.Consumers.
-func (c *Consumer) Site() site.Consumer {
-	return site.Consumer{Name: "tamper", Queue: 64, Open: c.open}
+func (c *Consumer) Site() media.Consumer {
+	return media.Consumer{Name: "tamper", Queue: 64, Open: c.open}
 }
 
 // Detector returns a camera's detector, or nil when it is not watched.
@@ -101,7 +100,7 @@ func (c *Consumer) Status() []Status {
 	return out
 }
 
-func (c *Consumer) open(camera string, tr media.Track, _ string) (site.Sink, error) {
+func (c *Consumer) open(camera string, tr media.Track, _ string) (media.Sink, error) {
 	det := c.dets[camera]
 	if det == nil {
 		return nil, nil

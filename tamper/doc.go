@@ -5,4 +5,7 @@
 // alarm (tamper_covered, tamper_blinded, tamper_moved, tamper_defocused,
 // key "tamper_<kind>:<camera>") once it has held for a while, and the alarm
 // clears itself when the scene has been good again for a while.
+//
+// It is fed as a media.Consumer and imports no ingest (site) and no node
+// wiring (agent).
 package tamper

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -138,7 +139,7 @@ func TestTamperOverRTSP(t *testing.T) {
 		cams = append(cams, config.Camera{ID: cam, URL: srv.URL("cam1"), Transport: "tcp",
 			OfflineAfter: config.Duration(10 * time.Second)})
 	}
-	s := site.New(site.Options{Cameras: cams, Consumers: []site.Consumer{tc.Site()}, Events: events,
+	s := site.New(site.Options{Cameras: cams, Consumers: []media.Consumer{tc.Site()}, Events: events,
 		BackoffMin: 200 * time.Millisecond, BackoffMax: time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

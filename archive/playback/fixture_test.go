@@ -79,8 +79,8 @@ func newFixture(t *testing.T) *fixture {
 			Cameras: []config.Camera{{ID: "Camera1", URL: src.URL("cam1"), Transport: "tcp",
 				OfflineAfter: config.Duration(5 * time.Second)}},
 			Events: events,
-			Consumers: []site.Consumer{{Name: "recorder", Queue: 256, Critical: true,
-				Open: func(camera string, tr media.Track, reason string) (site.Sink, error) {
+			Consumers: []media.Consumer{{Name: "recorder", Queue: 256, Critical: true,
+				Open: func(camera string, tr media.Track, reason string) (media.Sink, error) {
 					return fx.arch.NewRecorder(camera, tr, reason), nil
 				}}},
 			BackoffMin: 200 * time.Millisecond, BackoffMax: time.Second,

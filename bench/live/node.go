@@ -15,6 +15,7 @@ import (
 
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/live"
+	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 )
 
@@ -39,7 +40,7 @@ func startNode(url string, part, segment time.Duration) (*node, error) {
 	st := site.New(site.Options{
 		Cameras: []config.Camera{{ID: "Camera1", URL: url, Transport: "tcp",
 			OfflineAfter: config.Duration(10 * time.Second)}},
-		Consumers:  []site.Consumer{lv.Consumer()},
+		Consumers:  []media.Consumer{lv.Consumer()},
 		Logger:     slog.New(slog.DiscardHandler),
 		BackoffMin: 100 * time.Millisecond, BackoffMax: time.Second,
 	})

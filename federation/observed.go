@@ -1,0 +1,241 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
+)
+
+// The observed hierarchy is what an operator sees of the nodes below this
+// one: this node, and every node whose events reached it, placed by the
+// path its events travelled, with camera states from their camera.state
+// events and link state from the links and link_down alarms. It follows
+// the event log in memory; the catalogue's planned tree is another thing.
+
+// ObservedNode is one node of the observed hierarchy.
+type ObservedNode struct {
+	ID       string           `json:"id"`
+	Status   string           `json:"status"` // online | offline | degraded
+	Self     bool             `json:"self,omitempty"`
+	LastSeen time.Time        `json:"last_seen,omitzero"`
+	Cameras  []ObservedCamera `json:"cameras"`
+	Children []*ObservedNode  `json:"children"`
+}
+
+// ObservedCamera is one camera with where to watch and play it on this node.
+type ObservedCamera struct {
+	ID      string `json:"id"`  // as recorded at its node
+	Key     string `json:"key"` // on this node: "Camera1" or "site-a/Camera1"
+	Node    string `json:"node"`
+	State   string `json:"state"` // streaming | failed | stopped | disabled | unknown
+	Reason  string `json:"reason,omitempty"`
+	Live    string `json:"live"`    // HLS playlist on this node
+	Archive string `json:"archive"` // its last hour's segments on this node
+}
+
+// CameraState is one of this node's own cameras as its session reports it.
+type CameraState struct {
+	ID, State, Reason string
+}
+
+// observedHistory is how much of the log seeds the hierarchy at start.
+const observedHistory = 100000
+
+// Observed follows the event log and builds the hierarchy from it.
+type Observed struct {
+	self string
+
+	mu     sync.Mutex
+	parent map[string]string            // origin -> the node its events came through
+	seen   map[string]time.Time         // origin -> newest event time
+	cams   map[string]map[string]camObs // origin -> camera -> last state
+	linkDn map[string]bool              // node -> a link_down alarm is raised for it
+}
+
+type camObs struct {
+	state, reason string
+}
+
+// NewObserved starts an empty hierarchy under the node self.
+func NewObserved(self string) *Observed {
+	return &Observed{self: self, parent: map[string]string{}, seen: map[string]time.Time{},
+		cams: map[string]map[string]camObs{}, linkDn: map[string]bool{}}
+}
+
+// Observe takes one event into the hierarchy.
+func (t *Observed) Observe(e event.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// the path lists the nodes an event passed, origin first: each node's
+	// parent is the one after it
+	for i := 0; i+1 < len(e.Path); i++ {
+		t.parent[e.Path[i]] = e.Path[i+1]
+	}
+	if e.Time.After(t.seen[e.Origin]) {
+		t.seen[e.Origin] = e.Time
+	}
+	switch e.Kind {
+	case event.KindCameraState:
+		var p struct{ State, Reason string }
+		if json.Unmarshal(e.Payload, &p) == nil && e.Camera != "" {
+			if t.cams[e.Origin] == nil {
+				t.cams[e.Origin] = map[string]camObs{}
+			}
+			t.cams[e.Origin][e.Camera] = camObs{state: p.State, reason: p.Reason}
+		}
+	case event.KindSegmentClosed:
+		if e.Camera != "" {
+			if t.cams[e.Origin] == nil {
+				t.cams[e.Origin] = map[string]camObs{}
+			}
+			if _, ok := t.cams[e.Origin][e.Camera]; !ok {
+				t.cams[e.Origin][e.Camera] = camObs{state: "unknown"}
+			}
+		}
+	case event.KindAlarmRaised, event.KindAlarmCleared:
+		var a event.Alarm
+		if json.Unmarshal(e.Payload, &a) == nil && a.Type == event.AlarmLinkDown {
+			_, child, _ := strings.Cut(a.Key, ":")
+			t.linkDn[child] = e.Kind == event.KindAlarmRaised
+		}
+	}
+}
+
+// Follow keeps the hierarchy current until ctx ends.
+func (t *Observed) Follow(ctx context.Context, log *event.Log) {
+	wake, stop := log.Watch(64)
+	defer stop()
+	pos := uint64(0)
+	if last := log.Last(); last > observedHistory {
+		pos = last - observedHistory
+	}
+	for {
+		batch, err := log.Range(pos, 1000)
+		if err != nil {
+			return
+		}
+		for _, e := range batch {
+			t.Observe(e)
+			pos = e.Pos
+		}
+		if len(batch) == 1000 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// Hierarchy builds the hierarchy as this node sees it: own are this
+// node's cameras, children its links as the server reports them.
+func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *ObservedNode {
+	now := time.Now()
+	connected := map[string]bool{}
+	for _, c := range children {
+		connected[c.NodeID] = c.Connected
+	}
+	root := &ObservedNode{ID: t.self, Status: "online", Self: true, LastSeen: now, Cameras: []ObservedCamera{}}
+	for _, st := range own {
+		root.Cameras = append(root.Cameras, t.camera(t.self, st.ID, st.State, st.Reason))
+	}
+	if degraded(root.Cameras) {
+		root.Status = "degraded"
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	nodes := map[string]*ObservedNode{t.self: root}
+	var get func(id string, depth int) *ObservedNode
+	get = func(id string, depth int) *ObservedNode {
+		if n, ok := nodes[id]; ok {
+			return n
+		}
+		n := &ObservedNode{ID: id, LastSeen: t.seen[id], Cameras: []ObservedCamera{}, Children: []*ObservedNode{}}
+		nodes[id] = n
+		switch {
+		case t.linkDn[id]:
+			n.Status = "offline"
+		case connected[id]:
+			n.Status = "online"
+		case t.parent[id] == t.self:
+			n.Status = "offline" // a direct child not linked now
+		case now.Sub(t.seen[id]) < 15*time.Minute:
+			n.Status = "online"
+		default:
+			n.Status = "offline"
+		}
+		cams := make([]string, 0, len(t.cams[id]))
+		for c := range t.cams[id] {
+			cams = append(cams, c)
+		}
+		sort.Strings(cams)
+		for _, c := range cams {
+			o := t.cams[id][c]
+			n.Cameras = append(n.Cameras, t.camera(id, c, o.state, o.reason))
+		}
+		if n.Status == "online" && degraded(n.Cameras) {
+			n.Status = "degraded"
+		}
+		p := t.parent[id]
+		if p == "" || depth > 16 {
+			p = t.self
+		}
+		parent := get(p, depth+1)
+		parent.Children = append(parent.Children, n)
+		return n
+	}
+	ids := make([]string, 0, len(t.parent))
+	for id := range t.parent {
+		if id != t.self {
+			ids = append(ids, id)
+		}
+	}
+	for id := range connected {
+		if _, ok := t.parent[id]; !ok {
+			t.parent[id] = t.self
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		get(id, 0)
+	}
+	if root.Children == nil {
+		root.Children = []*ObservedNode{}
+	}
+	return root
+}
+
+func degraded(cams []ObservedCamera) bool {
+	for _, c := range cams {
+		if c.State == "failed" {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Observed) camera(origin, camera, state, reason string) ObservedCamera {
+	key := camera
+	if origin != t.self {
+		key = archive.ReplicaCamera(origin, camera)
+	}
+	if state == "" {
+		state = "unknown"
+	}
+	now := time.Now().UTC()
+	return ObservedCamera{ID: camera, Key: key, Node: origin, State: state, Reason: reason,
+		Live: "/live/" + key + "/index.m3u8",
+		Archive: "/api/v1/archive/segments?camera=" + url.QueryEscape(key) + "&from=" +
+			now.Add(-time.Hour).Format(time.RFC3339) + "&to=" + now.Add(time.Minute).Format(time.RFC3339)}
+}
