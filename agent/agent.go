@@ -38,6 +38,8 @@ import (
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/netaddr"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plateapi"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/replicate"
@@ -74,7 +76,7 @@ type Agent struct {
 	searches searchAudit
 	runCtx   context.Context // for work started by requests; ends with Run
 	stopRun  context.CancelFunc
-	ident    *federation.Identity
+	ident    *pki.Identity
 	topo     *topology.Replica // this node's catalogue replica (nil: none)
 	topoStop context.CancelFunc
 	alarms   *alarm.Manager
@@ -236,7 +238,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	}
 	var allow []netip.Prefix
 	for _, p := range cfg.HTTP.Allow {
-		pr, _ := config.ParsePrefix(p) // validated on load
+		pr, _ := netaddr.ParsePrefix(p) // validated on load
 		allow = append(allow, pr)
 	}
 	a.handler = api.Handler(api.Deps{

@@ -22,9 +22,9 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -39,7 +39,7 @@ func startFFmpegPublisher(t *testing.T, url string) {
 	// raw H.264 cannot be looped by seeking: remux into MP4 first
 	clip := filepath.Join(t.TempDir(), "clip.mp4")
 	if out, err := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "h264",
-		"-framerate", "25", "-i", "../testdata/plates720p.h264", "-c", "copy", clip).CombinedOutput(); err != nil {
+		"-framerate", "25", "-i", "../testcam/plates720p.h264", "-c", "copy", clip).CombinedOutput(); err != nil {
 		t.Fatalf("remux clip: %v: %s", err, out)
 	}
 	startFFmpeg(t, "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", url)
@@ -534,16 +534,16 @@ func federationRig(t *testing.T) (src *testcam.Server, dir string, tls func(id s
 	}
 	t.Cleanup(src.Close)
 	dir = t.TempDir()
-	pki := filepath.Join(dir, "pki")
-	if err := federation.InitCA(pki, "test", time.Hour); err != nil {
+	pkiDir := filepath.Join(dir, "pki")
+	if err := pki.InitCA(pkiDir, "test", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"centre", "site"} {
-		if _, err := federation.IssueNode(pki, id, pki, time.Time{}, time.Hour); err != nil {
+		if _, err := pki.IssueNode(pkiDir, id, pkiDir, time.Time{}, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return src, dir, func(id string) string {
-		return fmt.Sprintf("{ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}", pki, pki, id, pki, id)
+		return fmt.Sprintf("{ca: %s/ca.pem, cert: %s/%s.pem, key: %s/%s-key.pem}", pkiDir, pkiDir, id, pkiDir, id)
 	}
 }

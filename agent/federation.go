@@ -16,6 +16,7 @@ import (
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/replicate"
 )
 
@@ -25,7 +26,7 @@ func (a *Agent) openFederation() error {
 	if !f.Enabled() {
 		return nil
 	}
-	ident, err := federation.LoadIdentity(f.TLS.CA, f.TLS.Cert, f.TLS.Key, f.Revoked)
+	ident, err := pki.LoadIdentity(f.TLS.CA, f.TLS.Cert, f.TLS.Key, f.Revoked)
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/auth"
-	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/netaddr"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
 )
@@ -65,7 +65,7 @@ func (a *Agent) rtspAccess() (restream.Options, error) {
 	var o restream.Options
 	r, h := a.cfg.RTSP, a.cfg.HTTP
 	for _, p := range h.Allow {
-		pr, err := config.ParsePrefix(p)
+		pr, err := netaddr.ParsePrefix(p)
 		if err != nil {
 			return o, fmt.Errorf("http.allow: %w", err)
 		}

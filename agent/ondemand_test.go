@@ -15,9 +15,9 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // NVMS-6.20, NVMS-6.9: with nothing replicated by policy, the centre pulls
@@ -26,7 +26,7 @@ import (
 // "all" back-fills what it lacks by comparing indexes after the reconnect.
 func TestOnDemandThroughRegion(t *testing.T) {
 	src, dir, tls := federationRig(t)
-	if _, err := federation.IssueNode(filepath.Join(dir, "pki"), "region", filepath.Join(dir, "pki"), time.Time{}, time.Hour); err != nil {
+	if _, err := pki.IssueNode(filepath.Join(dir, "pki"), "region", filepath.Join(dir, "pki"), time.Time{}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	centre, _ := startAgent(t, fmt.Sprintf(`

@@ -14,6 +14,7 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/decode"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
 )
@@ -96,7 +97,7 @@ func (a *Agent) startAnalyzer(models *anpr.Models, cam config.Camera, tr media.T
 		Camera: cam.ID, Models: models, ROI: roi,
 		Recognizer: anpr.Options{Countries: cam.ANPR.Countries, ScanMaxSide: cam.ANPR.ScanSide},
 		Tracker:    anpr.TrackerConfig{Axis: axis},
-		Decoder:    anpr.DecoderOptions{Codec: codec, Every: every, Width: w, Height: h},
+		Decoder:    decode.Options{Codec: codec, Every: every, Width: w, Height: h},
 		OnPass:     func(s anpr.Snapshot) { a.plateRead(cam, s) },
 		Logger:     log,
 	}, tr.ParamNALUs())

@@ -19,6 +19,7 @@ import (
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // openSecurity starts the audit log and, when users are configured, logins
@@ -43,7 +44,7 @@ func (a *Agent) openSecurity() error {
 	if err != nil {
 		return err
 	}
-	admin, err := auth.ParsePrefixes(a.cfg.HTTP.AdminFrom)
+	admin, err := netaddr.ParsePrefixes(a.cfg.HTTP.AdminFrom)
 	if err != nil {
 		return fmt.Errorf("http.admin_from: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/kuzet/kuzet/decode"
 )
 
 // Snapshot is a pass's evidence: the frame its best read came from.
@@ -28,7 +30,7 @@ type AnalyzerOptions struct {
 	Models     *Models
 	Recognizer Options
 	Tracker    TrackerConfig
-	Decoder    DecoderOptions
+	Decoder    decode.Options
 	Stream     StreamOptions
 	ROI        image.Rectangle // empty: whole frame
 	// OnPass receives one call per vehicle pass, from the analyzer's
@@ -42,7 +44,7 @@ type AnalyzerOptions struct {
 // take in time are dropped and counted.
 type Analyzer struct {
 	o      AnalyzerOptions
-	dec    *Decoder
+	dec    *decode.Decoder
 	rec    *Recognizer
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -70,7 +72,7 @@ func StartAnalyzer(o AnalyzerOptions, params [][]byte) (*Analyzer, error) {
 		return nil, err
 	}
 	o.Decoder.Logger = o.Logger
-	a := &Analyzer{o: o, dec: NewDecoder(o.Decoder), rec: rec, params: params,
+	a := &Analyzer{o: o, dec: decode.New(o.Decoder), rec: rec, params: params,
 		ext: make(chan externalMsg, externalQueue), quit: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -86,7 +88,7 @@ func StartAnalyzer(o AnalyzerOptions, params [][]byte) (*Analyzer, error) {
 	return a, nil
 }
 
-// Push hands over one access unit (see Decoder.Push).
+// Push hands over one access unit (see decode.Decoder.Push).
 func (a *Analyzer) Push(nalus [][]byte, key bool, at time.Time) {
 	a.dec.Push(nalus, a.params, key, at)
 }
@@ -160,7 +162,7 @@ func (a *Analyzer) External(ctx context.Context, r ExternalRead, onPass func(Sna
 func (a *Analyzer) loop() {
 	m := newMerger(a.o, a.dec != nil)
 	var st *Stream
-	var frames <-chan Frame
+	var frames <-chan decode.Frame
 	quit := a.quit
 	if a.dec != nil {
 		st = NewStream(a.rec, a.o.Stream)

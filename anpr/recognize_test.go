@@ -141,7 +141,7 @@ func TestRecognizeDemoClip(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("ffmpeg missing: apt-get install -y ffmpeg")
 	}
-	clip := filepath.Join("..", "testdata", "plates720p.h264")
+	clip := filepath.Join("..", "testcam", "plates720p.h264")
 	f, err := os.Open(filepath.Join("..", "testdata", "plates720p.txt"))
 	if err != nil {
 		t.Fatal(err)

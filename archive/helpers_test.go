@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	kuzet "github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/media"
@@ -21,7 +20,7 @@ type feeder struct {
 
 func newFeeder(t testing.TB, start time.Time) *feeder {
 	t.Helper()
-	c, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	c, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // CookieName is the session cookie.
@@ -82,7 +84,7 @@ type Options struct {
 type Auth struct {
 	users     Store
 	st        *state
-	adminFrom []netip.Prefix
+	adminFrom netaddr.Prefixes
 	idle      time.Duration
 	lifetime  time.Duration
 	secure    bool
@@ -138,7 +140,7 @@ func New(o Options) (*Auth, error) {
 	if o.HashParams == (Params{}) {
 		o.HashParams = DefaultParams
 	}
-	adminFrom := make([]netip.Prefix, 0, len(o.AdminFrom))
+	adminFrom := make(netaddr.Prefixes, 0, len(o.AdminFrom))
 	for i, p := range o.AdminFrom {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("auth: admin_from[%d]: not a valid prefix", i)
@@ -146,7 +148,7 @@ func New(o Options) (*Auth, error) {
 		adminFrom = append(adminFrom, p.Masked())
 	}
 	if len(adminFrom) == 0 {
-		adminFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		adminFrom = netaddr.Prefixes{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -280,7 +282,7 @@ func (a *Auth) authenticate(r *http.Request) (Principal, *httpError) {
 		}
 		return Principal{}, refusal(http.StatusForbidden, "disabled", "user %s is disabled", se.User)
 	}
-	if len(u.Allow) > 0 && !allowed(u.Allow, src) {
+	if len(u.Allow) > 0 && !u.Allow.Contains(src) {
 		return Principal{}, refusal(http.StatusForbidden, "source", "user %s may not connect from %s", u.Name, addrString(src))
 	}
 	exp := se.Created.Add(a.lifetime)
@@ -317,7 +319,7 @@ func (a *Auth) check(r *http.Request, p Principal, minRole Role) *httpError {
 	if !p.Role.AtLeast(minRole) {
 		return refusal(http.StatusForbidden, "role", "%s has role %s; this needs %s or above", p.Name, p.Role, minRole)
 	}
-	if minRole == RoleAdmin && !allowed(a.adminFrom, p.Source) {
+	if minRole == RoleAdmin && !a.adminFrom.Contains(p.Source) {
 		return refusal(http.StatusForbidden, "admin_from", "administration is accepted only from the configured workstation ranges; %s is not in them", addrString(p.Source))
 	}
 	return nil
@@ -376,7 +378,7 @@ func (a *Auth) Who(r *http.Request) (user, role, source string, ok bool) {
 }
 
 // AdminAllowed reports whether addr is in the workstation ranges.
-func (a *Auth) AdminAllowed(addr netip.Addr) bool { return allowed(a.adminFrom, addr) }
+func (a *Auth) AdminAllowed(addr netip.Addr) bool { return a.adminFrom.Contains(addr) }
 
 // record passes an entry to the audit hook; failures are logged, since the
 // act it describes has already been refused or done.

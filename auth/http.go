@@ -142,7 +142,7 @@ func (a *Auth) attempt(r *http.Request, req loginRequest, src netip.Addr) (User,
 		return User{}, e
 	}
 	u, known := a.users.User(req.User)
-	placeOK := !known || len(u.Allow) == 0 || allowed(u.Allow, src)
+	placeOK := !known || len(u.Allow) == 0 || u.Allow.Contains(src)
 	hash := a.decoys.get()
 	if known && placeOK {
 		hash = u.PasswordHash

@@ -2,18 +2,19 @@ package auth
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // User is an account that logs in with a password.
 type User struct {
 	Name         string
 	Role         Role
-	PasswordHash string         // argon2id PHC string
-	Allow        []netip.Prefix // source ranges it may log in from; empty: anywhere
+	PasswordHash string           // argon2id PHC string
+	Allow        netaddr.Prefixes // source ranges it may log in from; empty: anywhere
 	Disabled     bool
 }
 
@@ -40,34 +41,11 @@ func NewUser(name, role, passwordHash string, allow []string, disabled bool) (Us
 	if err := CheckHash(passwordHash); err != nil {
 		return u, fmt.Errorf("user %s: password_hash: %w", name, err)
 	}
-	u.Allow, err = ParsePrefixes(allow)
+	u.Allow, err = netaddr.ParsePrefixes(allow)
 	if err != nil {
 		return u, fmt.Errorf("user %s: allow: %w", name, err)
 	}
 	return u, nil
-}
-
-// ParsePrefixes parses addresses ("10.0.0.5", "::1") and CIDR prefixes
-// ("10.0.0.0/8"); an address is a prefix of its full length.
-func ParsePrefixes(list []string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(list))
-	for i, s := range list {
-		if strings.Contains(s, "/") {
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				return nil, fmt.Errorf("[%d] %q: not a CIDR prefix", i, s)
-			}
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("[%d] %q: not an address or CIDR prefix", i, s)
-		}
-		a = a.Unmap()
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
 }
 
 // checkName keeps names printable and safe to put in logs and paths.
@@ -82,16 +60,6 @@ func checkName(s string) error {
 		}
 	}
 	return nil
-}
-
-func allowed(list []netip.Prefix, a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range list {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 func (u User) clone() User {

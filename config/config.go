@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // Config is one node's configuration (`kuzet run -c node.yaml`).
@@ -320,7 +322,7 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return bad("http.listen", "must be address:port, e.g. 127.0.0.1:8080 (got %q)", c.HTTP.Listen)
 	}
 	for i, a := range c.HTTP.Allow {
-		if _, err := ParsePrefix(a); err != nil {
+		if _, err := netaddr.ParsePrefix(a); err != nil {
 			return bad(fmt.Sprintf("http.allow[%d]", i), "%v", err)
 		}
 	}
@@ -455,7 +457,7 @@ func (c *Config) validateIngest(bad func(key, format string, args ...any) error,
 		}
 	}
 	for j, f := range in.From {
-		if _, err := ParsePrefix(f); err != nil {
+		if _, err := netaddr.ParsePrefix(f); err != nil {
 			return bad(fmt.Sprintf("%s[%d]", key("anpr.ingest.from"), j), "%v (camera %s)", err, cam.ID)
 		}
 	}
@@ -571,18 +573,6 @@ func (c *Config) RetentionFor(cam Camera) time.Duration {
 		days = c.Archive.RetentionDays
 	}
 	return time.Duration(days) * 24 * time.Hour
-}
-
-// ParsePrefix accepts a CIDR prefix or a single address.
-func ParsePrefix(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // CheckCameras validates a camera list that arrives while the node runs

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // SFTP serves the archive read-only (CGR-5); no listen: off.
@@ -78,7 +80,7 @@ func (c *Config) validateSFTP(bad func(key, format string, args ...any) error) e
 			return bad(key("password_hash"), "account %s needs a password hash or keys", a.Name)
 		}
 		for _, p := range a.Allow {
-			if _, err := ParsePrefix(p); err != nil {
+			if _, err := netaddr.ParsePrefix(p); err != nil {
 				return bad(key("allow"), "%v", err)
 			}
 		}

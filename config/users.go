@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
@@ -49,7 +51,7 @@ func (c *Config) validateUsers(bad func(key, format string, args ...any) error) 
 		h.AdminFrom = []string{"127.0.0.0/8", "::1/128"}
 	}
 	for i, a := range h.AdminFrom {
-		if _, err := ParsePrefix(a); err != nil {
+		if _, err := netaddr.ParsePrefix(a); err != nil {
 			return bad(fmt.Sprintf("http.admin_from[%d]", i), "%v", err)
 		}
 	}
@@ -77,7 +79,7 @@ func (c *Config) validateUsers(bad func(key, format string, args ...any) error) 
 			return bad(key("password_hash"), "must be an argon2id hash (make one with kuzet user hash), not a password")
 		}
 		for _, p := range u.Allow {
-			if _, err := ParsePrefix(p); err != nil {
+			if _, err := netaddr.ParsePrefix(p); err != nil {
 				return bad(key("allow"), "%v", err)
 			}
 		}

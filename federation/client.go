@@ -12,13 +12,14 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/replicate"
 )
 
 // ClientOptions configure the child side of the link to a parent.
 type ClientOptions struct {
 	Upstream     []string // parent replicas; the child fails over between them
-	Identity     *Identity
+	Identity     *pki.Identity
 	Log          *event.Log
 	Logger       *slog.Logger
 	Metrics      *Metrics
@@ -227,12 +228,12 @@ func (c *Client) Run(ctx context.Context) {
 func (c *Client) session(ctx context.Context, addr string, dial time.Duration) (time.Duration, error) {
 	dialCtx, cancel := context.WithTimeout(ctx, dial)
 	defer cancel()
-	conn, err := quic.DialAddr(dialCtx, addr, c.o.Identity.tlsConfig(false, c.o.Logger), quicConfig(c.o.IdleTimeout, childAcceptsStreams))
+	conn, err := quic.DialAddr(dialCtx, addr, linkTLS(c.o.Identity, false, c.o.Logger), quicConfig(c.o.IdleTimeout, childAcceptsStreams))
 	if err != nil {
 		return 0, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	defer conn.CloseWithError(0, "")
-	parent, err := c.o.Identity.peerID(conn.ConnectionState().TLS)
+	parent, err := c.o.Identity.PeerNodeID(conn.ConnectionState().TLS)
 	if err != nil {
 		return 0, err
 	}

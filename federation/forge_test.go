@@ -10,6 +10,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // forger speaks the wire protocol by hand with a valid certificate, to
@@ -19,11 +20,11 @@ type forger struct {
 	conn *quic.Conn
 }
 
-func dialForger(t *testing.T, ident *Identity, addr string) *forger {
+func dialForger(t *testing.T, ident *pki.Identity, addr string) *forger {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := quic.DialAddr(ctx, addr, ident.tlsConfig(false, nil), &quic.Config{MaxIdleTimeout: 5 * time.Second})
+	conn, err := quic.DialAddr(ctx, addr, linkTLS(ident, false, nil), &quic.Config{MaxIdleTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

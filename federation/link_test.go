@@ -15,29 +15,30 @@ import (
 
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/pki"
 )
 
-// pki builds a CA in dir and issues certificates on demand.
-type pki struct {
+// testCA builds a CA in dir and issues certificates on demand.
+type testCA struct {
 	t   *testing.T
 	dir string
 }
 
-func newPKI(t *testing.T) *pki {
+func newPKI(t *testing.T) *testCA {
 	dir := t.TempDir()
-	if err := InitCA(dir, "test federation", 24*time.Hour); err != nil {
+	if err := pki.InitCA(dir, "test federation", 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	return &pki{t: t, dir: dir}
+	return &testCA{t: t, dir: dir}
 }
 
-func (p *pki) identity(id string, notBefore time.Time, validity time.Duration, revoked ...string) (*Identity, Issued) {
+func (p *testCA) identity(id string, notBefore time.Time, validity time.Duration, revoked ...string) (*pki.Identity, pki.Issued) {
 	p.t.Helper()
-	iss, err := IssueNode(p.dir, id, p.dir, notBefore, validity)
+	iss, err := pki.IssueNode(p.dir, id, p.dir, notBefore, validity)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	ident, err := LoadIdentity(filepath.Join(p.dir, CACertFile), iss.CertPath, iss.KeyPath, revoked)
+	ident, err := pki.LoadIdentity(filepath.Join(p.dir, pki.CACertFile), iss.CertPath, iss.KeyPath, revoked)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func testSubtree(child, origin string) bool {
 	return slices.Contains(under[child], origin)
 }
 
-func startServer(t *testing.T, ident *Identity, log *event.Log, logs *syncBuffer) *Server {
+func startServer(t *testing.T, ident *pki.Identity, log *event.Log, logs *syncBuffer) *Server {
 	t.Helper()
 	lg := slog.New(slog.DiscardHandler)
 	if logs != nil {
@@ -92,7 +93,7 @@ func startServer(t *testing.T, ident *Identity, log *event.Log, logs *syncBuffer
 	return s
 }
 
-func startClient(t *testing.T, ident *Identity, log *event.Log, upstream ...string) (*Client, func()) {
+func startClient(t *testing.T, ident *pki.Identity, log *event.Log, upstream ...string) (*Client, func()) {
 	t.Helper()
 	return startClientWith(t, ClientOptions{Upstream: upstream, Identity: ident, Log: log})
 }
@@ -135,11 +136,19 @@ func TestLinkRefusesBadPeers(t *testing.T) {
 	srv := startServer(t, parentID, openLog(t, "region-1"), &logs)
 
 	good, _ := ca.identity("site-good", time.Time{}, time.Hour)
-	wrongCA, _ := other.identity("site-foreign", time.Time{}, time.Hour)
-	// it trusts our CA, so the refusal comes from the parent
-	caPEM, _ := os.ReadFile(filepath.Join(ca.dir, CACertFile))
-	wrongCA.roots.AppendCertsFromPEM(caPEM)
-	revoked, err := LoadIdentity(filepath.Join(ca.dir, CACertFile), revokedCert.CertPath, revokedCert.KeyPath, nil)
+	_, foreign := other.identity("site-foreign", time.Time{}, time.Hour)
+	// it trusts our CA too, so the refusal comes from the parent
+	ours, _ := os.ReadFile(filepath.Join(ca.dir, pki.CACertFile))
+	theirs, _ := os.ReadFile(filepath.Join(other.dir, pki.CACertFile))
+	bundle := filepath.Join(t.TempDir(), "both-ca.pem")
+	if err := os.WriteFile(bundle, append(theirs, ours...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wrongCA, err := pki.LoadIdentity(bundle, foreign.CertPath, foreign.KeyPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := pki.LoadIdentity(filepath.Join(ca.dir, pki.CACertFile), revokedCert.CertPath, revokedCert.KeyPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +157,7 @@ func TestLinkRefusesBadPeers(t *testing.T) {
 	liar.NodeID = "site-good" // claims another node's name in its hello
 
 	cases := []struct {
-		ident  *Identity
+		ident  *pki.Identity
 		reason string
 	}{
 		{wrongCA, `"site-foreign" is not signed by the federation CA`},

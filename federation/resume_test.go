@@ -12,11 +12,12 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/logtest"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // runServer starts a parent on addr ("" for any port) that can be stopped
 // and started again on the same address, as a killed replica would be.
-func runServer(t *testing.T, ident *Identity, log *event.Log, addr string, logger *slog.Logger) (*Server, func()) {
+func runServer(t *testing.T, ident *pki.Identity, log *event.Log, addr string, logger *slog.Logger) (*Server, func()) {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -52,7 +53,7 @@ func tierSubtree(child, origin string) bool {
 // replica is one region replica: its log, its parent side and its link up.
 type replica struct {
 	id        string
-	ident     *Identity
+	ident     *pki.Identity
 	log       *event.Log
 	addr      string
 	stopSrv   func()
@@ -316,7 +317,7 @@ func TestResumeScansEventsStoredWhileStarting(t *testing.T) {
 		if _, err := replica.Ingest(from[:10], "site"); err != nil {
 			t.Fatal(err)
 		}
-		c := NewClient(ClientOptions{Log: replica, Identity: &Identity{NodeID: replica.Origin()}})
+		c := NewClient(ClientOptions{Log: replica, Identity: &pki.Identity{NodeID: replica.Origin()}})
 		sh := &shipper{c: c, held: map[string]uint64{event.Mark{Origin: "site", Inc: inc}.Key(): inc + 20}, skip: map[string]bool{}}
 		done := make(chan error, 1)
 		go func() { _, err := replica.Ingest(from[10:], "site"); done <- err }()

@@ -75,7 +75,7 @@ func (s *Server) DropRevoked() int {
 	s.mu.Unlock()
 	n := 0
 	for id, c := range conns {
-		if _, err := s.o.Identity.peerID(c.ConnectionState().TLS); err != nil {
+		if _, err := s.o.Identity.PeerNodeID(c.ConnectionState().TLS); err != nil {
 			s.o.Logger.Warn("link closed: certificate no longer accepted", "child", id, "err", err)
 			_ = c.CloseWithError(4, err.Error())
 			n++

@@ -13,12 +13,13 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // ServerOptions configure the parent side of links.
 type ServerOptions struct {
 	Listen        string
-	Identity      *Identity
+	Identity      *pki.Identity
 	Log           *event.Log
 	Logger        *slog.Logger
 	Metrics       *Metrics
@@ -79,7 +80,7 @@ func Listen(o ServerOptions) (*Server, error) {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 15 * time.Second
 	}
-	ln, err := quic.ListenAddr(o.Listen, o.Identity.tlsConfig(true, o.Logger), quicConfig(o.IdleTimeout, parentAcceptsStreams))
+	ln, err := quic.ListenAddr(o.Listen, linkTLS(o.Identity, true, o.Logger), quicConfig(o.IdleTimeout, parentAcceptsStreams))
 	if err != nil {
 		return nil, fmt.Errorf("federation.listen %s: %w", o.Listen, err)
 	}
@@ -137,7 +138,7 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 	stop := context.AfterFunc(ctx, func() { _ = conn.CloseWithError(0, "parent shutting down") })
 	defer stop()
 	log := s.o.Logger.With("remote", conn.RemoteAddr().String())
-	certID, err := s.o.Identity.peerID(conn.ConnectionState().TLS)
+	certID, err := s.o.Identity.PeerNodeID(conn.ConnectionState().TLS)
 	if err != nil {
 		log.Warn("link refused", "err", err)
 		_ = conn.CloseWithError(1, err.Error())

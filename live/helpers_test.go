@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/live/livetest"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/testcam"
@@ -24,7 +23,7 @@ var (
 // demoClip is the synthetic camera's clip: GOP 25, no B-frames.
 func demoClip(t testing.TB) *testcam.Clip {
 	t.Helper()
-	clipOnce.Do(func() { clipData, clipErr = testcam.ParseAnnexB(kuzet.DemoClip) })
+	clipOnce.Do(func() { clipData, clipErr = testcam.ParseAnnexB(testcam.DemoClip) })
 	if clipErr != nil {
 		t.Fatal(clipErr)
 	}

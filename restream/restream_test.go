@@ -18,7 +18,6 @@ import (
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/media"
@@ -216,7 +215,7 @@ func (r *reader) count() int {
 // continuous clock.
 func TestParamsInBandAndReconnect(t *testing.T) {
 	s := newServer(t, Options{DisableUDP: true})
-	clip, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	clip, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -31,7 +30,7 @@ func keyframes(tb testing.TB) []*image.RGBA {
 		tb.Fatal(err)
 	}
 	go func() {
-		_, _ = stdin.Write(kuzet.DemoClip)
+		_, _ = stdin.Write(testcam.DemoClip)
 		stdin.Close()
 	}()
 	var frames []*image.RGBA
@@ -82,7 +81,7 @@ func cpuTime() time.Duration {
 // percent of one core. Each iteration is one pass of the 20 s clip, fed
 // four times faster than real time.
 func BenchmarkCameraCPU(b *testing.B) {
-	clip, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	clip, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -64,7 +63,7 @@ func annexB(fs []testcam.Frame) []byte {
 // clip through filter and splices them, at IDRs, between the untouched
 // frames before and after.
 func deriveClip(dir, name, filter string, passes, from, to int) ([]byte, error) {
-	demo, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	demo, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +127,7 @@ func deriveClips(t testing.TB, dir string) map[string][]byte {
 			ch <- result{name, b, err}
 		}()
 	}
-	out := map[string][]byte{"clean": kuzet.DemoClip}
+	out := map[string][]byte{"clean": testcam.DemoClip}
 	for range jobs {
 		r := <-ch
 		if r.err != nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/decode"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
 )
@@ -124,7 +124,7 @@ func (c *Consumer) open(camera string, tr media.Track, _ string) (media.Sink, er
 		}
 	}
 	log := c.o.Logger.With("component", "tamper", "camera", camera)
-	dec := anpr.NewDecoder(anpr.DecoderOptions{FFmpeg: c.o.FFmpeg, Codec: codec, Every: every,
+	dec := decode.New(decode.Options{FFmpeg: c.o.FFmpeg, Codec: codec, Every: every,
 		Width: w, Height: h, Queue: 32, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sink{dec: dec, det: det, params: params, codec: tr.Codec, cancel: cancel, m: c.m}
@@ -144,7 +144,7 @@ func (c *Consumer) open(camera string, tr media.Track, _ string) (media.Sink, er
 // sink feeds one session's access units to its decoder and the decoded
 // frames to the camera's detector.
 type sink struct {
-	dec    *anpr.Decoder
+	dec    *decode.Decoder
 	det    *Detector
 	params [][]byte
 	codec  media.Codec

@@ -9,12 +9,10 @@ import (
 	"testing"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-
-	"github.com/kuzet/kuzet"
 )
 
 func TestParseAnnexBDemoClip(t *testing.T) {
-	c, err := ParseAnnexB(kuzet.DemoClip)
+	c, err := ParseAnnexB(DemoClip)
 	if err != nil {
 		t.Fatalf("parse demo clip: %v", err)
 	}
@@ -60,7 +58,7 @@ func TestPlateList(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c, err := ParseAnnexB(kuzet.DemoClip)
+	c, err := ParseAnnexB(DemoClip)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +102,7 @@ func annexB(nalus ...[]byte) []byte {
 }
 
 func TestParseAnnexBErrors(t *testing.T) {
-	c, err := ParseAnnexB(kuzet.DemoClip)
+	c, err := ParseAnnexB(DemoClip)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +170,7 @@ func TestParseAnnexBErrors(t *testing.T) {
 func FuzzParseAnnexB(f *testing.F) {
 	// Seeds: the first two frames of the demo clip, cut at the third AUD.
 	aud := []byte{0, 0, 0, 1, 0x09}
-	demo := kuzet.DemoClip
+	demo := DemoClip
 	second := bytes.Index(demo[len(aud):], aud) + len(aud)
 	third := bytes.Index(demo[second+len(aud):], aud) + second + len(aud)
 	f.Add(demo[:third])

@@ -18,7 +18,6 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/pion/rtp"
 
-	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/internal/rtspserve"
 )
 
@@ -37,7 +36,7 @@ type Options struct {
 	// a free port (see Server.Addr); empty means "127.0.0.1:0".
 	Listen string
 	// Clip is Annex-B H.264 with an access unit delimiter before every frame
-	// (see ParseAnnexB); nil means kuzet.DemoClip.
+	// (see ParseAnnexB); nil means DemoClip.
 	Clip []byte
 	// FPS is the rate the clip is played at; default 25.
 	FPS int
@@ -100,7 +99,7 @@ func start(o Options, runLoop bool) (*Server, error) {
 		o.Listen = "127.0.0.1:0"
 	}
 	if o.Clip == nil {
-		o.Clip = kuzet.DemoClip
+		o.Clip = DemoClip
 	}
 	if o.FPS == 0 {
 		o.FPS = 25

@@ -23,8 +23,6 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/rtp"
 
-	"github.com/kuzet/kuzet"
-
 	"github.com/kuzet/kuzet/internal/rtspserve"
 )
 
@@ -176,7 +174,7 @@ func checkTimestamps(t *testing.T, aus []received, exact bool) {
 // cameras: time must run on across loops, with an IDR at each restart.
 func TestLoopKeepsTime(t *testing.T) {
 	aud := []byte{0, 0, 0, 1, 0x09}
-	clip := kuzet.DemoClip
+	clip := DemoClip
 	end := 0
 	for range 26 { // cut before the 26th delimiter: 25 frames
 		n := bytes.Index(clip[end+1:], aud)
@@ -329,7 +327,7 @@ func TestPublishFFmpeg(t *testing.T) {
 
 	var stderr bytes.Buffer
 	cmd := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-		"-re", "-stream_loop", "-1", "-f", "h264", "-framerate", "25", "-i", "../testdata/plates720p.h264",
+		"-re", "-stream_loop", "-1", "-f", "h264", "-framerate", "25", "-i", "plates720p.h264",
 		"-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", s.URL("pub1"))
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

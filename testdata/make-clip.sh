@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Generates testdata/plates720p.h264 (the synthetic camera's clip) and
-# testdata/plates720p.txt (when each licence plate is fully in view).
+# Generates testcam/plates720p.h264 (the synthetic camera's clip, embedded by
+# the testcam package) and testdata/plates720p.txt (when each licence plate
+# is fully in view).
 #
 # Everything is drawn by ffmpeg's lavfi sources and filters, so the clip is
 # reproducible on any machine with Debian's ffmpeg and DejaVu fonts; nothing is
@@ -8,7 +9,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-out="$here/plates720p.h264"
+out="$(dirname "$here")/testcam/plates720p.h264"
 txt="$here/plates720p.txt"
 fontdir=/usr/share/fonts/truetype/dejavu
 plate_font="$fontdir/DejaVuSans-Bold.ttf"

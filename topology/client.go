@@ -91,10 +91,10 @@ func consistentQuery(consistent bool) string {
 	return ""
 }
 
-// Tree returns the hierarchy.
-func (c *Client) Tree(ctx context.Context) (Tree, error) {
+// Tree returns the hierarchy; consistent reads it through the leader.
+func (c *Client) Tree(ctx context.Context, consistent bool) (Tree, error) {
 	var t Tree
-	return t, c.do(ctx, http.MethodGet, "/", nil, &t)
+	return t, c.do(ctx, http.MethodGet, "/"+consistentQuery(consistent), nil, &t)
 }
 
 // Status returns the replica's Raft state and members.

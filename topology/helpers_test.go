@@ -9,37 +9,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // testPKI is a federation CA that issues node identities on demand.
 type testPKI struct {
 	dir string
 	mu  sync.Mutex
-	ids map[string]*federation.Identity
+	ids map[string]*pki.Identity
 }
 
 func newTestPKI(t *testing.T) *testPKI {
 	t.Helper()
 	dir := t.TempDir()
-	if err := federation.InitCA(dir, "test federation", 24*time.Hour); err != nil {
+	if err := pki.InitCA(dir, "test federation", 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	return &testPKI{dir: dir, ids: map[string]*federation.Identity{}}
+	return &testPKI{dir: dir, ids: map[string]*pki.Identity{}}
 }
 
-func (p *testPKI) identity(t *testing.T, id string) *federation.Identity {
+func (p *testPKI) identity(t *testing.T, id string) *pki.Identity {
 	t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if ident, ok := p.ids[id]; ok {
 		return ident
 	}
-	iss, err := federation.IssueNode(p.dir, id, p.dir, time.Time{}, 24*time.Hour)
+	iss, err := pki.IssueNode(p.dir, id, p.dir, time.Time{}, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ident, err := federation.LoadIdentity(filepath.Join(p.dir, federation.CACertFile), iss.CertPath, iss.KeyPath, nil)
+	ident, err := pki.LoadIdentity(filepath.Join(p.dir, pki.CACertFile), iss.CertPath, iss.KeyPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // Timing defaults, chosen for replicas of one centre on a LAN or centres
@@ -62,7 +62,7 @@ func checkPeer(p Peer) error {
 type Options struct {
 	// Identity is the node's federation identity; its node ID is the
 	// replica's Raft ID. Required.
-	Identity *federation.Identity
+	Identity *pki.Identity
 	// Dir holds the Raft log and stable store (raft.db) and snapshots.
 	// Required, e.g. DATA_DIR/topology.
 	Dir string

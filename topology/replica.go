@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // Replica is one member of a catalogue's Raft group. Any replica takes
@@ -23,7 +23,7 @@ type Replica struct {
 	o     Options
 	id    string
 	log   *slog.Logger
-	ident *federation.Identity
+	ident *pki.Identity
 
 	fsm   *fsm
 	store *raftboltdb.BoltStore

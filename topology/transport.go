@@ -12,7 +12,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // One TCP listener carries two protocols, told apart by TLS ALPN: Raft's
@@ -40,7 +40,7 @@ func (a advertiseAddr) String() string  { return string(a) }
 type layer struct {
 	ln        net.Listener
 	advertise advertiseAddr
-	ident     *federation.Identity
+	ident     *pki.Identity
 	log       *slog.Logger
 	server    *tls.Config
 	raftDial  *tls.Config
@@ -58,7 +58,7 @@ type layer struct {
 	conns map[net.Conn]struct{}
 }
 
-func newLayer(listen, advertise string, ident *federation.Identity, log *slog.Logger) (*layer, error) {
+func newLayer(listen, advertise string, ident *pki.Identity, log *slog.Logger) (*layer, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("catalogue listen on %s: %w", listen, err)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // IDs follow the node configuration (and certificate) rules: they appear in
@@ -323,14 +325,8 @@ func (u *User) check() error {
 	if len(u.Allow) > maxAllow {
 		return invalidf("user %s: %d allowed ranges; the limit is %d", u.Name, len(u.Allow), maxAllow)
 	}
-	for _, a := range u.Allow {
-		if _, err := netip.ParsePrefix(a); err == nil {
-			continue
-		}
-		if _, err := netip.ParseAddr(a); err == nil {
-			continue
-		}
-		return invalidf("user %s: allow %q is neither an address nor a CIDR prefix such as 10.0.0.0/8", u.Name, a)
+	if _, err := netaddr.ParsePrefixes(u.Allow); err != nil {
+		return invalidf("user %s: allow%v", u.Name, err)
 	}
 	return nil
 }

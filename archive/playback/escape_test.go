@@ -18,7 +18,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	kuzet "github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -136,7 +135,7 @@ func mustScan(t testing.TB, b []byte) *fileIndex {
 	return fi
 }
 
-func demoClip() []byte { return kuzet.DemoClip }
+func demoClip() []byte { return testcam.DemoClip }
 
 func demoTrack(c *testcam.Clip) media.Track {
 	return media.Track{Codec: media.H264, SPS: c.SPS, PPS: c.PPS}

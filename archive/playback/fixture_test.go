@@ -16,7 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	kuzet "github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
@@ -151,7 +150,7 @@ func recordMixed(t *testing.T, a *archive.Archive) []archive.Segment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := parseClip(t, kuzet.DemoClip)
+	big := parseClip(t, testcam.DemoClip)
 	little := parseClip(t, raw)
 	start := time.Date(2025, 8, 18, 14, 0, 0, 0, time.UTC)
 	n := feed(t, a, "Mixed", big, start, 75)

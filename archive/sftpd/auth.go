@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // Account is one login to the SFTP server.
@@ -35,7 +36,7 @@ type account struct {
 	name     string
 	password passwordHash // nil: no password login
 	keys     [][]byte     // marshalled public keys
-	allow    []netip.Prefix
+	allow    netaddr.Prefixes
 }
 
 func parseAccounts(in []Account) (map[string]*account, error) {
@@ -66,7 +67,8 @@ func parseAccounts(in []Account) (map[string]*account, error) {
 			return nil, fmt.Errorf("accounts[%d] (%s): neither a password hash nor a key is set, so nobody could log in", i, a.Name)
 		}
 		for j, s := range a.Allow {
-			p, err := parsePrefix(s)
+			// a range pasted from a file may keep its newline
+			p, err := netaddr.ParsePrefix(strings.TrimSpace(s))
 			if err != nil {
 				return nil, fmt.Errorf("accounts[%d] (%s).allow[%d]: %w", i, a.Name, j, err)
 			}
@@ -77,23 +79,6 @@ func parseAccounts(in []Account) (map[string]*account, error) {
 	return out, nil
 }
 
-// parsePrefix takes an address ("10.0.0.5", "::1") or a CIDR prefix.
-func parsePrefix(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, fmt.Errorf("%q is not a CIDR prefix: %w", s, err)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR prefix", s)
-	}
-	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
-}
-
 func (a *account) allowsIP(ip netip.Addr) bool {
 	if len(a.allow) == 0 {
 		return true
@@ -101,13 +86,7 @@ func (a *account) allowsIP(ip netip.Addr) bool {
 	if !ip.IsValid() {
 		return false
 	}
-	ip = ip.Unmap()
-	for _, p := range a.allow {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
+	return a.allow.Contains(ip)
 }
 
 func addrPort(addr net.Addr) (netip.AddrPort, bool) {

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"github.com/kuzet/kuzet/internal/logtest"
+	"github.com/kuzet/kuzet/testcam"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,17 +18,15 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	kuzet "github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/media"
-	"github.com/kuzet/kuzet/testcam"
 )
 
 // recordSegments records total worth of the demo clip into a fresh archive
 // under dir, cut every seg, and returns the archive root and its segments.
 func recordSegments(t testing.TB, dir string, seg, total time.Duration) (string, []archive.Segment) {
 	t.Helper()
-	clip, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	clip, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		t.Fatal(err)
 	}

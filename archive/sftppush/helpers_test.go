@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"github.com/kuzet/kuzet/internal/logtest"
+	"github.com/kuzet/kuzet/testcam"
 	"io/fs"
 	"net"
 	"os"
@@ -25,11 +26,9 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	kuzet "github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
-	"github.com/kuzet/kuzet/testcam"
 )
 
 // node is a site's archive and event log, recorded from the demo clip.
@@ -54,7 +53,7 @@ func newNode(t testing.TB) *node {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	clip, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	clip, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		t.Fatal(err)
 	}

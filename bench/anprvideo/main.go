@@ -6,7 +6,7 @@
 // first setting (every frame scanned whole), beside the passes read
 // exactly against the clip's ground truth. It prints figures, not verdicts.
 //
-//	go run ./bench/anprvideo [-clip testdata/plates720p.h264] [-fps 5] [-loops 3]
+//	go run ./bench/anprvideo [-clip testcam/plates720p.h264] [-fps 5] [-loops 3]
 package main
 
 import (
@@ -48,7 +48,7 @@ type setting struct {
 }
 
 func run() error {
-	clip := flag.String("clip", "testdata/plates720p.h264", "Annex-B H.264 clip, 25 fps")
+	clip := flag.String("clip", "testcam/plates720p.h264", "Annex-B H.264 clip, 25 fps")
 	truthPath := flag.String("truth", "", "ground truth: lines 'FROM TO PLATE' in seconds (default: the clip's .txt)")
 	fps := flag.Float64("fps", 5, "analysis frame rate (anpr.fps)")
 	loops := flag.Int("loops", 3, "play the clip this many times (a lane is empty between vehicles)")

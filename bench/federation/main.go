@@ -21,9 +21,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kuzet/kuzet/federation"
-
 	"github.com/kuzet/kuzet/bench/internal/procfs"
+	"github.com/kuzet/kuzet/pki"
 )
 
 type options struct {
@@ -68,8 +67,8 @@ type bench struct {
 	o        options
 	clk      float64
 	root     string
-	pki      *pki
-	regionID *federation.Identity
+	pki      *runCA
+	regionID *pki.Identity
 	srcDir   string
 	segs     []segFile
 	capBps   float64
@@ -77,10 +76,10 @@ type bench struct {
 	reg      *registry
 
 	idMu sync.Mutex
-	ids  map[string]*federation.Identity
+	ids  map[string]*pki.Identity
 }
 
-func (b *bench) identityFor(id string) (*federation.Identity, error) {
+func (b *bench) identityFor(id string) (*pki.Identity, error) {
 	b.idMu.Lock()
 	defer b.idMu.Unlock()
 	if ident, ok := b.ids[id]; ok {
@@ -183,7 +182,7 @@ func run() int {
 		delete(want, "3")
 	}
 
-	b := &bench{o: o, clk: procfs.ClockTicks(), reg: &registry{}, ids: map[string]*federation.Identity{},
+	b := &bench{o: o, clk: procfs.ClockTicks(), reg: &registry{}, ids: map[string]*pki.Identity{},
 		capBps: o.capMbps * 1e6 / 8, totalBps: o.totalMbps * 1e6 / 8}
 	rep := &report{StartedAt: time.Now().UTC(), Machine: describeMachine(b.clk)}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 )
 
 // parentStat is what the parent process reports on "stat".
@@ -39,7 +40,7 @@ func runParent(pkiDir, stateDir string) int {
 		fmt.Fprintln(os.Stderr, "bench parent:", err)
 		return 1
 	}
-	ident, err := federation.LoadIdentity(filepath.Join(pkiDir, federation.CACertFile),
+	ident, err := pki.LoadIdentity(filepath.Join(pkiDir, pki.CACertFile),
 		filepath.Join(pkiDir, "region.pem"), filepath.Join(pkiDir, "region-key.pem"), nil)
 	if err != nil {
 		return fail(err)

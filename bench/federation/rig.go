@@ -17,31 +17,32 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/replicate"
 )
 
-// pki is the federation CA of the run; identities are issued on demand.
-type pki struct {
+// runCA is the federation CA of the run; identities are issued on demand.
+type runCA struct {
 	dir string
 }
 
-func newPKI(dir string) (*pki, error) {
-	if err := federation.InitCA(dir, "bench federation", 24*time.Hour); err != nil {
+func newPKI(dir string) (*runCA, error) {
+	if err := pki.InitCA(dir, "bench federation", 24*time.Hour); err != nil {
 		return nil, err
 	}
-	return &pki{dir: dir}, nil
+	return &runCA{dir: dir}, nil
 }
 
-func (p *pki) issue(id string) (federation.Issued, error) {
-	return federation.IssueNode(p.dir, id, p.dir, time.Time{}, 24*time.Hour)
+func (p *runCA) issue(id string) (pki.Issued, error) {
+	return pki.IssueNode(p.dir, id, p.dir, time.Time{}, 24*time.Hour)
 }
 
-func (p *pki) identity(id string) (*federation.Identity, error) {
+func (p *runCA) identity(id string) (*pki.Identity, error) {
 	iss, err := p.issue(id)
 	if err != nil {
 		return nil, err
 	}
-	return federation.LoadIdentity(filepath.Join(p.dir, federation.CACertFile), iss.CertPath, iss.KeyPath, nil)
+	return pki.LoadIdentity(filepath.Join(p.dir, pki.CACertFile), iss.CertPath, iss.KeyPath, nil)
 }
 
 // segFile is one source segment a child serves: random bytes, as

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 
 	"github.com/kuzet/kuzet/bench/internal/procfs"
 )
@@ -154,7 +155,7 @@ func (b *bench) runScale(ctx context.Context) (res *scaleResult, err error) {
 
 	t0 := time.Now()
 	ids := make([]string, L)
-	idents := make([]*federation.Identity, L)
+	idents := make([]*pki.Identity, L)
 	for i := range L {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -16,7 +16,7 @@ import (
 	"github.com/kuzet/kuzet/agent"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -178,8 +178,8 @@ func demoUsers() (string, error) {
 
 // demoPKI creates the demo federation's CA and node certificates once.
 func demoPKI(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, federation.CACertFile)); err != nil {
-		if err := federation.InitCA(dir, "Kuzet demo CA", 365*24*time.Hour); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, pki.CACertFile)); err != nil {
+		if err := pki.InitCA(dir, "Kuzet demo CA", 365*24*time.Hour); err != nil {
 			return err
 		}
 	}
@@ -187,7 +187,7 @@ func demoPKI(dir string) error {
 		if _, err := os.Stat(filepath.Join(dir, id+".pem")); err == nil {
 			continue
 		}
-		if _, err := federation.IssueNode(dir, id, dir, time.Time{}, 365*24*time.Hour); err != nil {
+		if _, err := pki.IssueNode(dir, id, dir, time.Time{}, 365*24*time.Hour); err != nil {
 			return err
 		}
 	}

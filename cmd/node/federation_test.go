@@ -12,9 +12,9 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -47,12 +47,12 @@ func TestThreeTierProcesses(t *testing.T) {
 	}
 	defer cam.Close()
 	dir := t.TempDir()
-	pki := filepath.Join(dir, "pki")
-	if err := federation.InitCA(pki, "test", time.Hour); err != nil {
+	pkiDir := filepath.Join(dir, "pki")
+	if err := pki.InitCA(pkiDir, "test", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"centre", "region", "site"} {
-		if _, err := federation.IssueNode(pki, id, pki, time.Time{}, time.Hour); err != nil {
+		if _, err := pki.IssueNode(pkiDir, id, pkiDir, time.Time{}, time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +65,7 @@ func TestThreeTierProcesses(t *testing.T) {
 	write := func(id, body string) string {
 		p := filepath.Join(dir, id+".yaml")
 		cfg := fmt.Sprintf("node: {id: %s, data_dir: %s/%s, time_zone: UTC}\nhttp: {listen: \"127.0.0.1:0\"}\n", id, dir, id) +
-			body + fmt.Sprintf("  heartbeat: 200ms\n  link_down_after: 2s\n  tls: {ca: %[1]s/ca.pem, cert: %[1]s/%[2]s.pem, key: %[1]s/%[2]s-key.pem}\n", pki, id)
+			body + fmt.Sprintf("  heartbeat: 200ms\n  link_down_after: 2s\n  tls: {ca: %[1]s/ca.pem, cert: %[1]s/%[2]s.pem, key: %[1]s/%[2]s-key.pem}\n", pkiDir, id)
 		if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/kuzet/kuzet/topology"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -74,7 +72,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "user":
 		return cmdUser(args[1:], os.Stdin, stdout, stderr)
 	case "topology":
-		return topology.RunCLI(args[1:], stdout, stderr)
+		return cmdTopology(args[1:], stdout, stderr)
 	case "audit":
 		return cmdAudit(args[1:], stdout, stderr)
 	case "version", "--version", "-v":

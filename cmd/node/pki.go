@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 )
 
 func cmdPKI(args []string, stdout, stderr io.Writer) error {
@@ -30,11 +30,11 @@ func cmdPKI(args []string, stdout, stderr io.Writer) error {
 		if d == 0 {
 			d = 3650
 		}
-		if err := federation.InitCA(*dir, *name, time.Duration(d)*24*time.Hour); err != nil {
+		if err := pki.InitCA(*dir, *name, time.Duration(d)*24*time.Hour); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "CA certificate %s\nCA key         %s (keep it offline; it signs every node)\n",
-			filepath.Join(*dir, federation.CACertFile), filepath.Join(*dir, federation.CAKeyFile))
+			filepath.Join(*dir, pki.CACertFile), filepath.Join(*dir, pki.CAKeyFile))
 		return nil
 	}
 	if *node == "" {
@@ -47,7 +47,7 @@ func cmdPKI(args []string, stdout, stderr io.Writer) error {
 	if d == 0 {
 		d = 825
 	}
-	iss, err := federation.IssueNode(*dir, *node, *out, time.Time{}, time.Duration(d)*24*time.Hour)
+	iss, err := pki.IssueNode(*dir, *node, *out, time.Time{}, time.Duration(d)*24*time.Hour)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/rtp"
 
-	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -70,7 +69,7 @@ type Publisher struct {
 // publishers) at fps frames per second; the RTP clock follows fps, whatever
 // rate the clip was encoded for. Close stops it.
 func Publish(url string, fps int) (*Publisher, error) {
-	clip, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	clip, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		return nil, fmt.Errorf("parse demo clip: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/topology"
 )
 
@@ -63,12 +63,12 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{o: o, exe: exe, pki: filepath.Join(o.Dir, "pki")}
-	if err := federation.InitCA(c.pki, "catalogue test federation", 24*time.Hour); err != nil {
+	if err := pki.InitCA(c.pki, "catalogue test federation", 24*time.Hour); err != nil {
 		return nil, err
 	}
 	for i := 1; i <= o.N; i++ {
 		id := fmt.Sprintf("replica-%d", i)
-		if _, err := federation.IssueNode(c.pki, id, c.pki, time.Time{}, 24*time.Hour); err != nil {
+		if _, err := pki.IssueNode(c.pki, id, c.pki, time.Time{}, 24*time.Hour); err != nil {
 			return nil, err
 		}
 		dir := filepath.Join(o.Dir, id)

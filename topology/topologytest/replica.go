@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/topology"
 )
 
@@ -74,7 +74,7 @@ func runReplica(raw string) error {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("replica", cfg.ID)
-	ident, err := federation.LoadIdentity(filepath.Join(cfg.PKIDir, federation.CACertFile),
+	ident, err := pki.LoadIdentity(filepath.Join(cfg.PKIDir, pki.CACertFile),
 		filepath.Join(cfg.PKIDir, cfg.ID+".pem"), filepath.Join(cfg.PKIDir, cfg.ID+"-key.pem"), nil)
 	if err != nil {
 		return err

@@ -1,6 +1,4 @@
-// Package kuzet holds assets shared by the packages of the kuzet binary; the
-// code lives in the subpackages (see DESIGN.md).
-package kuzet
+package testcam
 
 import _ "embed"
 
@@ -10,5 +8,5 @@ import _ "embed"
 // licence plates. testdata/make-clip.sh generates it; testdata/plates720p.txt
 // lists the plates and when each is fully in view.
 //
-//go:embed testdata/plates720p.h264
+//go:embed plates720p.h264
 var DemoClip []byte

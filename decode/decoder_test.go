@@ -1,23 +1,22 @@
-package anpr
+package decode
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet"
 	"github.com/kuzet/kuzet/testcam"
 )
 
 // Every unit fed becomes one frame carrying that unit's time, the first
 // ones included: the timing of reads and tamper alarms depends on it.
 func TestDecoderPairsEveryFrameWithItsUnit(t *testing.T) {
-	clip, err := testcam.ParseAnnexB(kuzet.DemoClip)
+	clip, err := testcam.ParseAnnexB(testcam.DemoClip)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, every := range []int{0, 1} {
-		d := NewDecoder(DecoderOptions{Codec: "h264", Every: every, Width: clip.Width, Height: clip.Height, Queue: 1024})
+		d := New(Options{Codec: "h264", Every: every, Width: clip.Width, Height: clip.Height, Queue: 1024})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		go d.Run(ctx)
 		t0 := time.Unix(1000, 0)

@@ -1,4 +1,4 @@
-package federation
+package pki
 
 import (
 	"crypto/ecdsa"

@@ -1,7 +1,6 @@
-package topology
+package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,16 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/kuzet/kuzet/topology"
 )
 
-// CLIUsage describes `kuzet topology`.
-const CLIUsage = `usage: kuzet topology COMMAND [--api URL] [--timeout D] ...
+// topologyUsage describes `kuzet topology`.
+const topologyUsage = `usage: kuzet topology COMMAND [--api URL] [--timeout D] ...
 
   bootstrap [--peer ID=HOST:PORT ...]   found a new catalogue cluster on the node (once)
   join ID HOST:PORT                     add a replica (its Raft address)
@@ -33,10 +31,10 @@ const CLIUsage = `usage: kuzet topology COMMAND [--api URL] [--timeout D] ...
 --api is the node's HTTP address (default $KUZET_API or http://127.0.0.1:8080).
 `
 
-// RunCLI runs `kuzet topology ARGS...` against a node's HTTP API.
-func RunCLI(args []string, stdout, stderr io.Writer) error {
+// cmdTopology runs `kuzet topology ARGS...` against a node's HTTP API.
+func cmdTopology(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, CLIUsage)
+		fmt.Fprint(stdout, topologyUsage)
 		if len(args) == 0 {
 			return errors.New("topology: missing command")
 		}
@@ -54,13 +52,13 @@ func RunCLI(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after")
 	asJSON := fs.Bool("json", false, "print JSON")
 	consistent := fs.Bool("consistent", false, "linearizable read through the leader")
-	var peers []Peer
+	var peers []topology.Peer
 	fs.Func("peer", "a founding replica ID=HOST:PORT (repeat)", func(s string) error {
 		id, addr, ok := strings.Cut(s, "=")
 		if !ok {
 			return fmt.Errorf("want ID=HOST:PORT, got %q", s)
 		}
-		peers = append(peers, Peer{ID: id, Address: addr})
+		peers = append(peers, topology.Peer{ID: id, Address: addr})
 		return nil
 	})
 	// flags may come before, between or after the arguments
@@ -74,7 +72,7 @@ func RunCLI(args []string, stdout, stderr io.Writer) error {
 		}
 		rest, more = append(rest, more[0]), more[1:]
 	}
-	c, err := NewClient(api, nil)
+	c, err := topology.NewClient(api, nil)
 	if err != nil {
 		return fmt.Errorf("topology: %w", err)
 	}
@@ -101,7 +99,7 @@ func RunCLI(args []string, stdout, stderr io.Writer) error {
 		if err := want(2, "ID HOST:PORT"); err != nil {
 			return err
 		}
-		st, err := c.Join(ctx, Peer{ID: rest[0], Address: rest[1]})
+		st, err := c.Join(ctx, topology.Peer{ID: rest[0], Address: rest[1]})
 		if err != nil {
 			return fmt.Errorf("topology join %s: %w", rest[0], err)
 		}
@@ -128,9 +126,8 @@ func RunCLI(args []string, stdout, stderr io.Writer) error {
 		if err := want(0, "[--json] [--consistent]"); err != nil {
 			return err
 		}
-		path := "/" + consistentQuery(*consistent)
-		var t Tree
-		if err := c.do(ctx, "GET", path, nil, &t); err != nil {
+		t, err := c.Tree(ctx, *consistent)
+		if err != nil {
 			return fmt.Errorf("topology show: %w", err)
 		}
 		if *asJSON {
@@ -155,14 +152,14 @@ func RunCLI(args []string, stdout, stderr io.Writer) error {
 		if err := want(2, "KIND ID"); err != nil {
 			return err
 		}
-		kind, ok := map[string]string{"node": KindNodes, "camera": KindCameras, "zone": KindZones, "user": KindUsers, "policy": KindPolicies}[strings.TrimSuffix(rest[0], "s")]
+		kind, ok := map[string]string{"node": topology.KindNodes, "camera": topology.KindCameras, "zone": topology.KindZones, "user": topology.KindUsers, "policy": topology.KindPolicies}[strings.TrimSuffix(rest[0], "s")]
 		if !ok && rest[0] == "policies" {
-			kind, ok = KindPolicies, true
+			kind, ok = topology.KindPolicies, true
 		}
 		if !ok {
 			return fmt.Errorf("topology delete: unknown kind %q (node, camera, zone, user, policy)", rest[0])
 		}
-		if kind == KindCameras && strings.Count(rest[1], "/") != 1 {
+		if kind == topology.KindCameras && strings.Count(rest[1], "/") != 1 {
 			return fmt.Errorf("topology delete camera: give SITE/ID (got %q)", rest[1])
 		}
 		rev, err := c.Delete(ctx, kind, rest[1])
@@ -172,7 +169,7 @@ func RunCLI(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "deleted %s %s (revision %d)\n", singular(kind), rest[1], rev)
 		return nil
 	}
-	fmt.Fprint(stderr, CLIUsage)
+	fmt.Fprint(stderr, topologyUsage)
 	return fmt.Errorf("topology: unknown command %q", cmd)
 }
 
@@ -182,7 +179,7 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printStatus(w io.Writer, st Status, asJSON bool) error {
+func printStatus(w io.Writer, st topology.Status, asJSON bool) error {
 	if asJSON {
 		return printJSON(w, st)
 	}
@@ -205,86 +202,39 @@ func printStatus(w io.Writer, st Status, asJSON bool) error {
 	return tw.Flush()
 }
 
-// ApplyFile is the file `kuzet topology apply` reads.
-type ApplyFile struct {
-	Nodes    []Node   `json:"nodes"`
-	Zones    []Zone   `json:"zones"`
-	Cameras  []Camera `json:"cameras"`
-	Users    []User   `json:"users"`
-	Policies []Policy `json:"policies"`
-}
+// maxApplyBytes bounds a records file read from stdin: a whole catalogue
+// snapshot fits.
+const maxApplyBytes = 256 << 20
 
-// ParseApplyFile reads YAML or JSON (JSON is YAML) with the API's field
-// names; unknown keys are errors.
-func ParseApplyFile(b []byte) (ApplyFile, error) {
-	var raw any
-	if err := yaml.Unmarshal(b, &raw); err != nil {
-		return ApplyFile{}, fmt.Errorf("parse: %w", err)
-	}
-	if raw == nil {
-		return ApplyFile{}, nil
-	}
-	j, err := json.Marshal(raw)
-	if err != nil {
-		return ApplyFile{}, fmt.Errorf("parse: %w (keys must be strings)", err)
-	}
-	var f ApplyFile
-	if err := strictJSON(j, &f); err != nil {
-		return ApplyFile{}, fmt.Errorf("parse: %w", err)
-	}
-	return f, nil
-}
-
-func applyFile(ctx context.Context, c *Client, path string, out io.Writer) error {
+func applyFile(ctx context.Context, c *topology.Client, path string, out io.Writer) error {
 	var b []byte
 	var err error
 	if path == "-" {
-		b, err = io.ReadAll(io.LimitReader(os.Stdin, maxSnapshotBytes))
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, maxApplyBytes))
 	} else {
 		b, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return fmt.Errorf("topology apply: %w", err)
 	}
-	f, err := ParseApplyFile(b)
+	f, err := topology.ParseApplyFile(b)
 	if err != nil {
 		return fmt.Errorf("topology apply %s: %w", path, err)
 	}
-	// parents before children, zones before the cameras that name them
-	slices.SortStableFunc(f.Nodes, func(a, b Node) int { return cmp.Compare(roleRank(b.Role), roleRank(a.Role)) })
-	type item struct {
-		kind, id string
-		rec      any
-	}
-	var items []item
-	for _, n := range f.Nodes {
-		items = append(items, item{KindNodes, n.ID, n})
-	}
-	for _, z := range f.Zones {
-		items = append(items, item{KindZones, z.ID, z})
-	}
-	for _, cam := range f.Cameras {
-		items = append(items, item{KindCameras, cam.Key(), cam})
-	}
-	for _, u := range f.Users {
-		items = append(items, item{KindUsers, u.Name, u})
-	}
-	for _, p := range f.Policies {
-		items = append(items, item{KindPolicies, p.Node, p})
-	}
+	items := f.Records()
 	for _, it := range items {
-		rev, err := c.Put(ctx, it.kind, it.rec, false)
+		rev, err := c.Put(ctx, it.Kind, it.Record, false)
 		if err != nil {
-			return fmt.Errorf("topology apply %s: %s %s: %w", path, singular(it.kind), it.id, err)
+			return fmt.Errorf("topology apply %s: %s %s: %w", path, singular(it.Kind), it.ID, err)
 		}
-		fmt.Fprintf(out, "put %s %s (revision %d)\n", singular(it.kind), it.id, rev)
+		fmt.Fprintf(out, "put %s %s (revision %d)\n", singular(it.Kind), it.ID, rev)
 	}
 	fmt.Fprintf(out, "%d records applied\n", len(items))
 	return nil
 }
 
 func singular(kind string) string {
-	if kind == KindPolicies {
+	if kind == topology.KindPolicies {
 		return "policy"
 	}
 	return strings.TrimSuffix(kind, "s")

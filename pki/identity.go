@@ -1,4 +1,4 @@
-package federation
+package pki
 
 import (
 	"crypto/tls"
@@ -11,10 +11,6 @@ import (
 	"sync"
 	"time"
 )
-
-// ALPN names the wire protocol generation; a peer speaking another is
-// refused during the handshake.
-const ALPN = "kuzet/2"
 
 // Identity is a node's federation credentials and trust: its certificate,
 // the federation CA, and the revoked certificate serials.
@@ -134,14 +130,15 @@ func (i *Identity) verifyPeer(rawCerts [][]byte) (string, error) {
 	return id, nil
 }
 
-// tlsConfig builds mutual TLS 1.3 for either side: the standard library's
-// chain checks are replaced by verifyPeer, which also knows revocation and
-// gives reasons an operator can act on.
-func (i *Identity) tlsConfig(server bool, log *slog.Logger) *tls.Config {
+// MutualTLS builds mutual TLS 1.3 between nodes for either side, speaking
+// the protocol alpn names: the standard library's chain checks are replaced
+// by verifyPeer, which also knows revocation and gives reasons an operator
+// can act on. PeerNodeID names the verified peer.
+func (i *Identity) MutualTLS(server bool, alpn string, log *slog.Logger) *tls.Config {
 	cfg := &tls.Config{
 		MinVersion:         tls.VersionTLS13,
 		Certificates:       []tls.Certificate{i.cert},
-		NextProtos:         []string{ALPN},
+		NextProtos:         []string{alpn},
 		InsecureSkipVerify: true, // verified in VerifyPeerCertificate below
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			_, err := i.verifyPeer(raw)
@@ -158,23 +155,11 @@ func (i *Identity) tlsConfig(server bool, log *slog.Logger) *tls.Config {
 	return cfg
 }
 
-// peerID returns the verified node ID of a finished handshake.
-func (i *Identity) peerID(cs tls.ConnectionState) (string, error) {
+// PeerNodeID returns the verified node ID of a finished handshake.
+func (i *Identity) PeerNodeID(cs tls.ConnectionState) (string, error) {
 	raw := make([][]byte, 0, len(cs.PeerCertificates))
 	for _, c := range cs.PeerCertificates {
 		raw = append(raw, c.Raw)
 	}
 	return i.verifyPeer(raw)
 }
-
-// MutualTLS is the same mutual TLS for another protocol between nodes (the
-// catalogue's Raft transport, say): federation certificates and revocation,
-// with alpn instead of the link protocol's. PeerNodeID names the verified peer.
-func (i *Identity) MutualTLS(server bool, alpn string, log *slog.Logger) *tls.Config {
-	cfg := i.tlsConfig(server, log)
-	cfg.NextProtos = []string{alpn}
-	return cfg
-}
-
-// PeerNodeID returns the verified node ID of a finished handshake.
-func (i *Identity) PeerNodeID(cs tls.ConnectionState) (string, error) { return i.peerID(cs) }

@@ -1,4 +1,4 @@
-package anpr
+package decode
 
 import (
 	"bufio"
@@ -15,8 +15,8 @@ import (
 	"time"
 )
 
-// DecoderOptions configure the frame decoder of one camera.
-type DecoderOptions struct {
+// Options configure the frame decoder of one camera.
+type Options struct {
 	FFmpeg string // path to ffmpeg (default "ffmpeg")
 	Codec  string // "h264" or "hevc"
 	// Every keeps one frame in Every (1: all). 0 decodes keyframes only,
@@ -44,7 +44,7 @@ type unit struct {
 // Push never blocks: when analysis falls behind, units are dropped and
 // counted, and recording is never affected.
 type Decoder struct {
-	o       DecoderOptions
+	o       Options
 	in      chan unit
 	out     chan Frame
 	dropped atomic.Uint64
@@ -53,8 +53,8 @@ type Decoder struct {
 	pending []time.Time // times of fed units that will yield a frame, in order
 }
 
-// NewDecoder prepares a decoder; Run starts ffmpeg.
-func NewDecoder(o DecoderOptions) *Decoder {
+// New prepares a decoder; Run starts ffmpeg.
+func New(o Options) *Decoder {
 	if o.FFmpeg == "" {
 		o.FFmpeg = "ffmpeg"
 	}
