@@ -33,9 +33,8 @@ const anprUsage = `usage:
 // cmdANPR implements `kuzet anpr`: plate-recognition evaluation and the
 // synthetic test-set generator.
 func cmdANPR(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, anprUsage)
-		return errUsage
+	if len(args) == 0 || isHelp(args[0]) {
+		return usageOf(len(args) > 0, stdout, stderr, anprUsage)
 	}
 	switch args[0] {
 	case "eval":
@@ -84,7 +83,7 @@ func anprEval(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reviewBelow := fs.Float64("review-below", defaultReviewBelow, "the review threshold the calibration reports on (anpr.review_below)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return errUsage
+		return parseFailed(err)
 	}
 	if len(pos) == 0 {
 		fmt.Fprint(stderr, anprUsage)
@@ -200,7 +199,7 @@ func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	size := fs.String("size", "1280x720", "scene size WxH")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return errUsage
+		return parseFailed(err)
 	}
 	if len(pos) != 1 || *n <= 0 {
 		fmt.Fprint(stderr, anprUsage)

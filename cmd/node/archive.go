@@ -13,9 +13,9 @@ func cmdArchive(args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 1 && args[0] == "verify" {
 		return cmdArchiveVerify(args[1:], stdout, stderr)
 	}
-	if len(args) < 2 || args[0] != "repair" {
-		fmt.Fprintln(stderr, "usage: kuzet archive repair FILE... | kuzet archive verify --data DIR [--root DIR] [--quick]")
-		return errUsage
+	if len(args) < 2 || args[0] != "repair" || asksHelp(args[1:]) {
+		return usageOf(len(args) > 0 && (isHelp(args[0]) || asksHelp(args[1:])), stdout, stderr,
+			"usage: kuzet archive repair FILE... | kuzet archive verify --data DIR [--root DIR] [--quick]\n")
 	}
 	failed := 0
 	for _, p := range args[1:] {
@@ -46,7 +46,10 @@ func cmdArchiveVerify(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "the node's data directory (node.data_dir)")
 	root := fs.String("root", "", "the archive root (default DATA/archive)")
 	quick := fs.Bool("quick", false, "check presence and size only, not sha256")
-	if err := fs.Parse(args); err != nil || *data == "" {
+	if err := fs.Parse(args); err != nil {
+		return parseFailed(err)
+	}
+	if *data == "" {
 		fmt.Fprintln(stderr, "usage: kuzet archive verify --data DIR [--root DIR] [--quick]")
 		return errUsage
 	}

@@ -65,3 +65,32 @@ func TestPKICommands(t *testing.T) {
 		t.Fatalf("no CA: %d %s", code, out)
 	}
 }
+
+// Every command answers --help with its usage and exit status 0, without
+// doing its work (repairing a file named "--help", reading a password);
+// wrong arguments still fail with 2.
+func TestEveryCommandHelp(t *testing.T) {
+	cases := map[string]string{
+		"run": "-allow-short-retention", "demo": "-centre-http", "testcam": "-cameras",
+		"archive": "archive repair FILE", "archive repair": "archive repair FILE", "archive verify": "-quick",
+		"pki": "pki issue", "pki init": "-days", "pki issue": "-node",
+		"anpr": "anpr synth", "anpr eval": "-countries", "anpr synth": "-country",
+		"sftp": "sftp passwd", "sftp passwd": "sftp passwd", "user": "user hash", "user hash": "user hash",
+		"topology": "topology COMMAND", "topology show": "-api", "topology apply": "-api",
+		"audit": "audit verify", "audit verify": "-events",
+	}
+	for cmd, want := range cases {
+		for _, flag := range []string{"--help", "-h"} {
+			args := append(strings.Fields(cmd), flag)
+			code, out := runCLI(t, args...)
+			if code != 0 || !strings.Contains(out, want) {
+				t.Errorf("kuzet %s: exit %d, output %q (want 0 and %q)", strings.Join(args, " "), code, out, want)
+			}
+		}
+	}
+	for _, args := range [][]string{{"archive"}, {"pki"}, {"sftp", "x"}, {"user"}, {"audit"}, {"anpr"}, {"run", "--bogus"}} {
+		if code, out := runCLI(t, args...); code != 2 {
+			t.Errorf("kuzet %s: exit %d, want 2 (%q)", strings.Join(args, " "), code, out)
+		}
+	}
+}

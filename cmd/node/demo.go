@@ -74,7 +74,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	segment := fs.String("segment", "1m", "archive segment length (production default 5m)")
 	models := fs.String("models", ".cache/anpr", "plate-recognition runtime and models (make anpr-deps)")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return parseFailed(err)
 	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "kuzet-demo-")

@@ -12,8 +12,8 @@ import (
 
 func cmdPKI(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "init" && args[0] != "issue") {
-		fmt.Fprintln(stderr, "usage: kuzet pki init --dir DIR [--name NAME] [--days N]\n       kuzet pki issue --dir DIR --node ID [--out DIR] [--days N]")
-		return errUsage
+		return usageOf(len(args) > 0 && isHelp(args[0]), stdout, stderr,
+			"usage: kuzet pki init --dir DIR [--name NAME] [--days N]\n       kuzet pki issue --dir DIR --node ID [--out DIR] [--days N]\n")
 	}
 	fs := flag.NewFlagSet("pki "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -23,7 +23,7 @@ func cmdPKI(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "where to write the node's files (issue; default --dir)")
 	days := fs.Int("days", 0, "validity in days (default: CA 3650, node 825)")
 	if err := fs.Parse(args[1:]); err != nil {
-		return errUsage
+		return parseFailed(err)
 	}
 	if args[0] == "init" {
 		d := *days

@@ -16,7 +16,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	path := fs.String("c", "node.yaml", "configuration file")
 	short := fs.Bool("allow-short-retention", false, "accept retention under 30 days (tests only)")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return parseFailed(err)
 	}
 	cfg, err := config.LoadFile(*path, config.Options{AllowShortRetention: *short})
 	if err != nil {

@@ -13,9 +13,9 @@ import (
 // cmdSFTP: `kuzet sftp passwd` reads a password on stdin and prints its
 // argon2id hash for sftp.accounts[].password_hash.
 func cmdSFTP(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "passwd" {
-		fmt.Fprintln(stderr, "usage: kuzet sftp passwd < password")
-		return errUsage
+	if len(args) == 0 || args[0] != "passwd" || asksHelp(args[1:]) {
+		return usageOf(len(args) > 0 && (isHelp(args[0]) || asksHelp(args[1:])), stdout, stderr,
+			"usage: kuzet sftp passwd < password\n")
 	}
 	if f, ok := stdin.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {

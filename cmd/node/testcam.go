@@ -20,7 +20,7 @@ func cmdTestcam(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fps := fs.Int("fps", 25, "frames per second")
 	noUDP := fs.Bool("no-udp", false, "serve TCP only")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return parseFailed(err)
 	}
 	var data []byte
 	if *clip != "" {

@@ -65,6 +65,9 @@ func cmdTopology(args []string, stdout, stderr io.Writer) error {
 	var rest []string
 	for more := args[1:]; ; {
 		if err := fs.Parse(more); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
 			return fmt.Errorf("topology %s: %w", cmd, err)
 		}
 		if more = fs.Args(); len(more) == 0 {
