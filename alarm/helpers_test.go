@@ -3,31 +3,15 @@ package alarm
 import (
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
-// clock is a settable clock shared by the manager and the test's events.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 8, 18, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2025, 8, 18, 10, 0, 0, 0, time.UTC))
 }
 
 // node is one node's log and alarm table in a temporary directory.
@@ -35,7 +19,7 @@ type node struct {
 	t     testing.TB
 	dir   string
 	log   *event.Log
-	clock *clock
+	clock *testkit.Clock
 	m     *Manager
 	opts  Options
 }

@@ -53,9 +53,9 @@ func TestHTTPHandler(t *testing.T) {
 	c := apiClient{t, srv}
 
 	e1 := n.emit(event.KindAlarmRaised, "Camera1", "camera_offline", "camera_offline:Camera1", event.SeverityMedium, "offline")
-	n.clock.Add(time.Second)
+	n.clock.Advance(time.Second)
 	e2 := n.emit(event.KindAlarmRaised, "Camera2", "tamper_covered", "tamper_covered:Camera2", event.SeverityGrave, "covered")
-	n.clock.Add(time.Second)
+	n.clock.Advance(time.Second)
 	// a key holding '/' (a parent's replicated camera) must still be addressable
 	e3 := n.emit(event.KindAlarmRaised, "site-9/Camera1", "archive_write_failed", "archive_write_failed:site-9/Camera1",
 		event.SeverityMinor, "disk")

@@ -51,9 +51,9 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// repeats within a minute of the last sighting only count
-	n.clock.Add(40 * time.Second)
+	n.clock.Advance(40 * time.Second)
 	raise("offline again")
-	n.clock.Add(40 * time.Second)
+	n.clock.Advance(40 * time.Second)
 	raise("still offline")
 	as = n.list(Filter{})
 	if len(as) != 1 || as[0].Count != 3 || as[0].Message != "still offline" || !as[0].LastSeen.Equal(n.clock.Now()) {
@@ -61,7 +61,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// acknowledged: an event in the log, and the audit hook
-	n.clock.Add(10 * time.Second)
+	n.clock.Advance(10 * time.Second)
 	got, err := n.m.Ack(id, "aigerim", "technician on the way")
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// the condition clears itself
-	n.clock.Add(time.Minute)
+	n.clock.Advance(time.Minute)
 	clear()
 	n.tick()
 	a, _ = n.m.Get(id)
@@ -93,27 +93,27 @@ func TestLifecycle(t *testing.T) {
 	// a flap within the suppression window re-opens the same alarm at
 	// once (it was acknowledged, so it stays so), and its clear closes it
 	// again: one alarm, never a cleared one while the condition stands
-	n.clock.Add(time.Minute)
+	n.clock.Advance(time.Minute)
 	raise("offline (flap)")
 	as = n.list(Filter{})
 	if len(as) != 1 || as[0].ID != id || as[0].State != StateAcknowledged || as[0].Suppressed != 1 ||
 		!as[0].Cleared.IsZero() || !n.m.Active("site-1", key) {
 		t.Fatalf("a flap re-opens the alarm: %+v", as)
 	}
-	n.clock.Add(20 * time.Second)
+	n.clock.Advance(20 * time.Second)
 	clear()
 	as = n.list(Filter{})
 	if len(as) != 1 || as[0].State != StateCleared || as[0].Suppressed != 1 || !as[0].Cleared.Equal(n.clock.Now()) {
 		t.Fatalf("after a flap: %+v", as)
 	}
 	// a re-raise within the window that stays: open at once and all along
-	n.clock.Add(time.Minute)
+	n.clock.Advance(time.Minute)
 	raise("offline for real")
 	for range 6 {
 		if as = n.list(Filter{}); len(as) != 1 || !as[0].State.Open() || as[0].Suppressed != 2 || as[0].Message != "offline for real" {
 			t.Fatalf("a re-raise within the window must keep the alarm open: %+v", as)
 		}
-		n.clock.Add(time.Minute)
+		n.clock.Advance(time.Minute)
 	}
 	second := as[0].ID
 	if !n.m.Active("site-1", key) {
@@ -122,7 +122,7 @@ func TestLifecycle(t *testing.T) {
 
 	// raised again long after its last sighting, never cleared: a new alarm
 	// supersedes the old one
-	n.clock.Add(10 * time.Minute)
+	n.clock.Advance(10 * time.Minute)
 	third := raise("offline, seen again")
 	all := n.list(Filter{})
 	if len(all) != 2 {
@@ -162,7 +162,7 @@ func TestEscalation(t *testing.T) {
 		{time.Hour, event.SeverityGrave, 3},
 	}
 	for i, s := range steps {
-		n.clock.Add(s.after)
+		n.clock.Advance(s.after)
 		n.tick()
 		a, _ := n.m.Get(idA)
 		if a.Severity != s.sev || a.Escalations != s.level || a.Initial != event.SeverityMinor {
@@ -198,7 +198,7 @@ func TestClearBeforeAckAndRefusals(t *testing.T) {
 	if a, _ := n.m.Get(id); a.Severity != event.SeverityGrave {
 		t.Fatalf("severity override: %+v", a)
 	}
-	n.clock.Add(time.Minute)
+	n.clock.Advance(time.Minute)
 	a, err := n.m.Clear(id, "bolat")
 	if err != nil || a.State != StateCleared || a.ClearedBy != "bolat" {
 		t.Fatalf("operator clear: %+v %v", a, err)
@@ -291,7 +291,7 @@ func TestChildrenRestartAndRebuild(t *testing.T) {
 	}
 	// the region's operator acknowledges the child's grave alarm after it
 	// escalated, and clears the child's disk alarm
-	n.clock.Add(3 * time.Minute)
+	n.clock.Advance(3 * time.Minute)
 	n.tick()
 	covered := alarmID("site-1", "tamper_covered:Camera1", 2)
 	if a, _ := n.m.Get(covered); a.Escalations != 1 || !a.Final {
@@ -349,7 +349,7 @@ func TestPrune(t *testing.T) {
 	if got := n.list(Filter{}); len(got) != 2 {
 		t.Fatalf("%+v", got)
 	}
-	n.clock.Add(2 * time.Hour)
+	n.clock.Advance(2 * time.Hour)
 	got := n.list(Filter{})
 	if len(got) != 1 || got[0].Key != "disk_floor" {
 		t.Fatalf("after pruning: %+v", got)
@@ -429,12 +429,12 @@ func TestRecurrenceInsideSuppressionWindowReopens(t *testing.T) {
 	}
 	first := raise("recording of Camera1 failed: no space left on device")
 	id := alarmID("site-1", key, first.Seq)
-	n.clock.Add(15 * time.Second)
+	n.clock.Advance(15 * time.Second)
 	clear()
 	if a, _ := n.m.Get(id); a.State != StateCleared {
 		t.Fatalf("after the disk-full spell: %+v", a)
 	}
-	n.clock.Add(30 * time.Second)
+	n.clock.Advance(30 * time.Second)
 	_, oc, err := n.m.Raise(Condition{Key: key, Type: event.AlarmArchiveWrite, Camera: "Camera1",
 		Severity: event.SeverityGrave, Message: "recording of Camera1 failed: read-only file system"})
 	if err != nil || oc != OutcomeReopened {
@@ -451,14 +451,14 @@ func TestRecurrenceInsideSuppressionWindowReopens(t *testing.T) {
 		if i == 6 {
 			n.restart()
 		}
-		n.clock.Add(30 * time.Second)
+		n.clock.Advance(30 * time.Second)
 	}
 	clear()
 	if a, _ := n.m.Get(id); a.State != StateCleared || !a.Cleared.Equal(n.clock.Now()) {
 		t.Fatalf("after the read-only spell: %+v", a)
 	}
 	// long after: a new alarm, as before
-	n.clock.Add(10 * time.Minute)
+	n.clock.Advance(10 * time.Minute)
 	third := raise("failed again")
 	if as := n.list(Filter{States: []State{StateRaised}}); len(as) != 1 || as[0].ID != alarmID("site-1", key, third.Seq) {
 		t.Fatalf("a raise after the window: %+v", as)

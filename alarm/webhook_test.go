@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // receiver is a webhook endpoint that keeps changes by idempotency key. It
@@ -117,9 +118,9 @@ func TestWebhookAcrossOutageAndRestart(t *testing.T) {
 	if _, err := n.m.Ack(a.ID, "aigerim", "on it"); err != nil {
 		t.Fatal(err)
 	}
-	n.clock.Add(time.Minute) // b escalates
-	waitFor(t, "escalation", func() bool { g, _ := n.m.Get(b.ID); return g.Escalations == 1 })
-	waitFor(t, "webhook failing alarm", func() bool {
+	n.clock.Advance(time.Minute) // b escalates
+	testkit.WaitFor(t, 20*time.Second, "escalation", func() bool { g, _ := n.m.Get(b.ID); return g.Escalations == 1 })
+	testkit.WaitFor(t, 20*time.Second, "webhook failing alarm", func() bool {
 		return len(n.m.List(Filter{States: []State{StateRaised}, Severities: []event.Severity{event.SeverityMedium}})) == 1
 	})
 
@@ -142,7 +143,7 @@ func TestWebhookAcrossOutageAndRestart(t *testing.T) {
 		failing + "/raised", failing + "/cleared",
 	}
 	sort.Strings(want)
-	waitFor(t, "every change delivered", func() bool { return strings.Join(rcv.keys(), " ") == strings.Join(want, " ") })
+	testkit.WaitFor(t, 20*time.Second, "every change delivered", func() bool { return strings.Join(rcv.keys(), " ") == strings.Join(want, " ") })
 	stop()
 
 	rcv.mu.Lock()
@@ -180,17 +181,6 @@ func failingSeq(t *testing.T, l *event.Log) uint64 {
 	return 0
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // The webhook's credentials never reach an alarm: alarm_webhook_failing
 // names the endpoint without the password and query of its URL, and
 // without the auth header (issue 14, secrets).
@@ -208,7 +198,7 @@ func TestWebhookFailingAlarmHidesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var failing []Alarm
-	waitFor(t, "webhook failing alarm", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "webhook failing alarm", func() bool {
 		failing = n.m.List(Filter{Severities: []event.Severity{event.SeverityMedium}})
 		return len(failing) == 1
 	})

@@ -14,29 +14,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // cheap keeps tests fast; production hashes use DefaultParams.
 var cheap = Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 8, 18, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2025, 8, 18, 9, 0, 0, 0, time.UTC)) }
 
 type auditSink struct {
 	mu      sync.Mutex
@@ -105,7 +90,7 @@ func testUsers(t testing.TB) *MemStore {
 type env struct {
 	a     *Auth
 	srv   *httptest.Server
-	clock *clock
+	clock *testkit.Clock
 	audit *auditSink
 	users *MemStore
 }

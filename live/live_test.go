@@ -15,6 +15,7 @@ import (
 
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/live/livetest"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
@@ -109,6 +110,7 @@ func startLive(t *testing.T, o Options, cams map[string]string) *rig {
 // part closed by the next keyframe: exactly where the naive request must
 // be answered with part 0 of the next segment.
 func TestLiveLatency(t *testing.T) {
+	testkit.Long(t)
 	r := startRig(t, Options{}, "pub1", 30)
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
 	defer cancel()
@@ -186,6 +188,7 @@ func TestLiveLatency(t *testing.T) {
 
 // ffmpeg, a player without LL-HLS support, reads the live playlist.
 func TestFFmpegReadsLiveHLS(t *testing.T) {
+	testkit.Long(t)
 	needFFmpeg(t)
 	r := startRig(t, Options{}, "cam1", 0)
 	ffmpegCopy(t, r.base+"index.m3u8", "h264", 1280, 720)
@@ -194,6 +197,7 @@ func TestFFmpegReadsLiveHLS(t *testing.T) {
 // H.265, and B-frames (presentation order differs from decoding order) in
 // either codec, come out of the live view with the right timing.
 func TestH265AndBFrames(t *testing.T) {
+	testkit.Long(t)
 	needFFmpeg(t)
 	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
 	if err != nil {

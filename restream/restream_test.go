@@ -20,6 +20,7 @@ import (
 
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
@@ -80,6 +81,7 @@ func needFFmpeg(t *testing.T) {
 // ffmpeg and ffprobe read the re-stream over TCP and UDP: SPS/PPS in the
 // SDP, 1280x720 H.264 that decodes.
 func TestFFmpegReadsRestream(t *testing.T) {
+	testkit.Long(t)
 	needFFmpeg(t)
 	s := newServer(t, Options{Cameras: []string{"Camera1"}})
 	startSite(t, s)

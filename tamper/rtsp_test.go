@@ -14,6 +14,7 @@ import (
 
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
@@ -96,6 +97,7 @@ func loopStart(at, start time.Time, frames int) time.Time {
 // clears once the clip is clean again; the clean clip and a gradual
 // day-to-night dimming raise nothing.
 func TestTamperOverRTSP(t *testing.T) {
+	testkit.Long(t)
 	if testing.Short() {
 		t.Skip("streams clips in real time")
 	}

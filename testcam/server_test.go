@@ -24,6 +24,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/kuzet/kuzet/internal/rtspserve"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 func startServer(t testing.TB, o Options) *Server {
@@ -319,6 +320,7 @@ func TestPublishRelaysAnyCodec(t *testing.T) {
 // TestPublishFFmpeg publishes the clip with ffmpeg, as a real encoder would,
 // and reads it back.
 func TestPublishFFmpeg(t *testing.T) {
+	testkit.Long(t)
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		t.Fatal("ffmpeg not on PATH: apt-get install -y ffmpeg")

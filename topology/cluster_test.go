@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // A write on a follower goes to the leader over the forwarding protocol,
@@ -66,7 +68,7 @@ func TestClusterForwardsWrites(t *testing.T) {
 		t.Fatal("consistent read misses an acknowledged write")
 	}
 	stopWatch()
-	waitFor(t, 10*time.Second, "the watch channel to close", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the watch channel to close", func() bool {
 		select {
 		case _, ok := <-changes:
 			return !ok
@@ -100,7 +102,7 @@ func TestClusterMembership(t *testing.T) {
 		}
 		return err
 	})
-	waitFor(t, 30*time.Second, "two members", func() bool { return len(leader.Status().Members) == 2 })
+	testkit.WaitFor(t, 30*time.Second, "two members", func() bool { return len(leader.Status().Members) == 2 })
 	rev := applyR(t, leader, putNode("centre", RoleCentre, ""))
 	var err error
 	// the removed replica's forwarded write is refused by the leader

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
 )
 
@@ -88,7 +89,7 @@ func startCluster(t *testing.T, pki *testPKI, ids ...string) []*Replica {
 			return reps[0].Join(ctx, Peer{ID: r.ID(), Address: r.Address()})
 		})
 	}
-	waitFor(t, 30*time.Second, "every replica to know the leader and all members", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "every replica to know the leader and all members", func() bool {
 		for _, r := range reps {
 			st := r.Status()
 			if st.Leader == "" || len(st.Members) != len(reps) {
@@ -104,7 +105,7 @@ func startCluster(t *testing.T, pki *testPKI, ids ...string) []*Replica {
 func waitLeader(t *testing.T, reps ...*Replica) *Replica {
 	t.Helper()
 	var leader *Replica
-	waitFor(t, 30*time.Second, "a leader", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "a leader", func() bool {
 		leader = nil
 		for _, r := range reps {
 			if r.Status().State == "leader" {
@@ -132,17 +133,6 @@ func followers(reps []*Replica, leader *Replica) []*Replica {
 		}
 	}
 	return out
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func ctxT(t *testing.T) context.Context {

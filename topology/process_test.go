@@ -14,6 +14,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/topology"
 	"github.com/kuzet/kuzet/topology/topologytest"
 )
@@ -98,6 +99,7 @@ func checkAll(t *testing.T, c *topologytest.Cluster, acked map[string]bool) {
 // and once the killed one is back, every replica holds every write that was
 // ever acknowledged.
 func TestFailoverAfterLeaderSIGKILL(t *testing.T) {
+	testkit.Long(t)
 	c := startProcCluster(t, 3, topologytest.Timing{})
 	putSite(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -160,6 +162,7 @@ func TestFailoverAfterLeaderSIGKILL(t *testing.T) {
 // compact their logs catches up when it comes back, from a snapshot and the
 // log after it.
 func TestPartitionedFollowerCatchesUp(t *testing.T) {
+	testkit.Long(t)
 	c := startProcCluster(t, 3, topologytest.Timing{SnapshotThreshold: 16, TrailingLogs: 4, SnapshotInterval: 100 * time.Millisecond})
 	putSite(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -283,6 +286,7 @@ var kvModel = porcupine.Model{
 // (so writes are forwarded and reads go through the leader) while the
 // leader is killed; the recorded history must be linearizable.
 func TestLinearizableUnderLeaderKill(t *testing.T) {
+	testkit.Long(t)
 	c := startProcCluster(t, 3, topologytest.Timing{})
 	putSite(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

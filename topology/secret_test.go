@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 func testKey(t *testing.T) *SecretKey {
@@ -203,7 +205,7 @@ func TestCameraPasswordsWriteOnly(t *testing.T) {
 	}
 	r2 := startReplica(t, pki, "centre", dir, nil)
 	waitLeader(t, r2)
-	waitFor(t, 10*time.Second, "the log replayed", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the log replayed", func() bool {
 		c, ok := r2.Catalogue().Camera("khorgos-1", "Gate3")
 		return ok && c.URL == "rtsp://op:after-snap-pw@10.0.0.8/ch1"
 	})
@@ -411,7 +413,7 @@ func TestClearFilesOfAnOlderVersionAreSealed(t *testing.T) {
 
 	r2 := startReplica(t, pki, "centre", dir, withKey)
 	waitLeader(t, r2)
-	waitFor(t, 10*time.Second, "the catalogue back", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the catalogue back", func() bool {
 		c1, ok1 := r2.Catalogue().Camera("khorgos-1", "Gate1")
 		c2, ok2 := r2.Catalogue().Camera("khorgos-1", "Gate2")
 		return ok1 && ok2 && strings.Contains(c1.URL, pw) && strings.Contains(c2.URL, pw)

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // demoPlates are the plates on the synthetic camera's trucks.
@@ -29,6 +31,7 @@ var demoPlates = []string{"123ABC02", "A123BC77", "AA1234BB", "456KTA05"}
 // plays its clip, acknowledges the offline gate camera's alarm, and checks
 // what a viewer and an admin may see. Screenshots go to test-artifacts/ui/.
 func TestBrowserE2E(t *testing.T) {
+	testkit.Long(t)
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/web"
 )
 
@@ -35,6 +36,7 @@ import (
 // when a read was confirmed elsewhere meanwhile; a viewer sees the queue
 // read-only. The audit log then holds the operator's acts.
 func TestBrowserUncertainReads(t *testing.T) {
+	testkit.Long(t)
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)

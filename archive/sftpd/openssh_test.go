@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // sftpRun runs the OpenSSH sftp client in batch mode against addr and
@@ -86,6 +88,7 @@ func treeDigest(t *testing.T, root string) string {
 // downloads segments byte for byte; wrong passwords, foreign source
 // addresses, escapes from the archive and every write are refused.
 func TestOpenSSHClient(t *testing.T) {
+	testkit.Long(t)
 	needTools(t, "sftp", "sshpass")
 	dir := t.TempDir()
 	root, segs := recordSegments(t, dir, 4*time.Second, 10*time.Second)

@@ -9,8 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"github.com/kuzet/kuzet/internal/logtest"
-	"github.com/kuzet/kuzet/testcam"
 	"io/fs"
 	"net"
 	"os"
@@ -23,6 +21,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/internal/logtest"
+	"github.com/kuzet/kuzet/testcam"
 
 	"golang.org/x/crypto/ssh"
 
@@ -339,18 +340,6 @@ func (r *running) stop(t testing.TB) {
 	}
 	if err := r.p.Close(); err != nil {
 		t.Errorf("close pusher: %v", err)
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

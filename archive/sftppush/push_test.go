@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // options for a pusher of n towards sshd d, throttled so that a test can
@@ -80,6 +81,7 @@ func alarms(t *testing.T, l *event.Log) (raised, cleared int) {
 // comes back; the queue drains to identical files, the interrupted one
 // resumed from its .part, and the failing alarm is raised and cleared.
 func TestPushSurvivesTargetOutage(t *testing.T) {
+	testkit.Long(t)
 	n := newNode(t)
 	keyFile, authorized := clientKey(t, n.dir)
 	d := startSSHD(t, authorized)
@@ -92,20 +94,20 @@ func TestPushSurvivesTargetOutage(t *testing.T) {
 	var logs logBuffer
 	r := run(t, pushOptions(n, d, keyFile, remoteRoot, &logs))
 
-	waitFor(t, "a transfer in the middle of a file", 60*time.Second, func() bool { return midPart(t, remoteRoot, segs) })
+	testkit.WaitFor(t, 60*time.Second, "a transfer in the middle of a file", func() bool { return midPart(t, remoteRoot, segs) })
 	d.kill()
-	waitFor(t, "the pusher to notice", 60*time.Second, func() bool { return len(logs.Records("sftp push failed")) > 0 })
-	waitFor(t, "the sftp_push_failing alarm", 60*time.Second, func() bool { up, _ := alarms(t, n.log); return up == 1 })
+	testkit.WaitFor(t, 60*time.Second, "the pusher to notice", func() bool { return len(logs.Records("sftp push failed")) > 0 })
+	testkit.WaitFor(t, 60*time.Second, "the sftp_push_failing alarm", func() bool { up, _ := alarms(t, n.log); return up == 1 })
 	if files, _ := r.p.Queued(); files == 0 {
 		t.Fatal("queue empty while the target is down")
 	}
 	d.start()
-	waitFor(t, "the queue to drain", 90*time.Second, func() bool { return drained(t, r, n) })
+	testkit.WaitFor(t, 90*time.Second, "the queue to drain", func() bool { return drained(t, r, n) })
 	checkTarget(t, remoteRoot, n.arch.Root(), segs)
 	if !resumed(&logs) {
 		t.Errorf("no transfer resumed from an offset: %v", logs.Records("sftp push"))
 	}
-	waitFor(t, "the alarm to clear", 30*time.Second, func() bool { _, down := alarms(t, n.log); return down == 1 })
+	testkit.WaitFor(t, 30*time.Second, "the alarm to clear", func() bool { _, down := alarms(t, n.log); return down == 1 })
 	if up, _ := alarms(t, n.log); up != 1 {
 		t.Errorf("alarm raised %d times, want once", up)
 	}
@@ -119,6 +121,7 @@ func TestPushSurvivesTargetOutage(t *testing.T) {
 // goes on; the new one resumes the interrupted file from its .part and
 // pushes everything recorded meanwhile.
 func TestPushResumesAfterPusherRestart(t *testing.T) {
+	testkit.Long(t)
 	n := newNode(t)
 	keyFile, authorized := clientKey(t, n.dir)
 	d := startSSHD(t, authorized)
@@ -128,7 +131,7 @@ func TestPushResumesAfterPusherRestart(t *testing.T) {
 
 	var logs1 logBuffer
 	r1 := run(t, pushOptions(n, d, keyFile, remoteRoot, &logs1))
-	waitFor(t, "a transfer in the middle of a file", 60*time.Second, func() bool { return midPart(t, remoteRoot, segs) })
+	testkit.WaitFor(t, 60*time.Second, "a transfer in the middle of a file", func() bool { return midPart(t, remoteRoot, segs) })
 	r1.stop(t)
 	if files, _ := r1.p.Queued(); files == 0 {
 		t.Fatal("queue empty after a stop mid-queue")
@@ -141,7 +144,7 @@ func TestPushResumesAfterPusherRestart(t *testing.T) {
 
 	var logs2 logBuffer
 	r2 := run(t, pushOptions(n, d, keyFile, remoteRoot, &logs2))
-	waitFor(t, "the queue to drain", 90*time.Second, func() bool { return drained(t, r2, n) })
+	testkit.WaitFor(t, 90*time.Second, "the queue to drain", func() bool { return drained(t, r2, n) })
 	checkTarget(t, remoteRoot, n.arch.Root(), segs)
 	if !resumed(&logs2) {
 		t.Errorf("the restarted pusher did not resume from an offset: %v", logs2.Records("sftp push"))
@@ -154,6 +157,7 @@ func TestPushResumesAfterPusherRestart(t *testing.T) {
 // An unknown or changed host key is refused with a clear error, and
 // nothing is uploaded.
 func TestPushRefusesWrongHostKey(t *testing.T) {
+	testkit.Long(t)
 	n := newNode(t)
 	keyFile, authorized := clientKey(t, n.dir)
 	d := startSSHD(t, authorized)
@@ -185,7 +189,7 @@ func TestPushRefusesWrongHostKey(t *testing.T) {
 	n.record(t, "Camera1", t0, 10*time.Second)
 	o.KnownHostKey = other
 	r := run(t, o)
-	waitFor(t, "a refused connection in the log", 30*time.Second, func() bool {
+	testkit.WaitFor(t, 30*time.Second, "a refused connection in the log", func() bool {
 		for _, rec := range logs.Records("sftp push failed") {
 			if e, _ := rec["err"].(string); strings.Contains(e, "host key mismatch") {
 				return true
@@ -263,7 +267,7 @@ func TestPushSkipsGoneAndKeepsDone(t *testing.T) {
 	o := pushOptions(n, d, keyFile, remoteRoot, &logs)
 	o.MaxBytesPerSecond = 0
 	r := run(t, o)
-	waitFor(t, "the queue to drain", 60*time.Second, func() bool { return drained(t, r, n) })
+	testkit.WaitFor(t, 60*time.Second, "the queue to drain", func() bool { return drained(t, r, n) })
 	checkTarget(t, remoteRoot, n.arch.Root(), segs[1:])
 	if len(logs.Records("sftp push: segment no longer in the archive; skipped")) != 1 {
 		t.Error("the deleted segment was not reported as skipped")

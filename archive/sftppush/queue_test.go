@@ -9,6 +9,7 @@ import (
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 func seg(p string, n int64) item {
@@ -128,7 +129,7 @@ func TestFeedTakesOwnSegmentsOnly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.feed(ctx); close(done) }()
-	waitFor(t, "the cursor to reach the end of the log", 30*time.Second, func() bool {
+	testkit.WaitFor(t, 30*time.Second, "the cursor to reach the end of the log", func() bool {
 		c, _ := l.Cursor(CursorName)
 		return c == l.Last()
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -63,6 +64,7 @@ func startNode(t *testing.T, cfgPath string) *node {
 // indexes it, records the gap and resumes; the index stays consistent and
 // at most about a second before each kill is lost.
 func TestCrashRecovery(t *testing.T) {
+	testkit.Long(t)
 	if testing.Short() {
 		t.Skip("crash loop takes over a minute")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -34,6 +35,7 @@ func freeUDP(t *testing.T) string {
 // site event reaches the centre exactly once and in order, and every
 // segment arrives byte-identical.
 func TestThreeTierProcesses(t *testing.T) {
+	testkit.Long(t)
 	if testing.Short() {
 		t.Skip("runs three nodes for about a minute")
 	}
