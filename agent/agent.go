@@ -88,7 +88,7 @@ type Agent struct {
 	audit    *audit.Recorder
 	auth     *auth.Auth // nil: no users configured
 	push     *sftppush.Pusher
-	ingest   *plateIngest // plate events of cameras' own ANPR
+	anpr     *anpr.Consumer // the node's plate reading and cameras' own reads
 
 	camMu     sync.Mutex
 	cams      map[string]config.Camera // current camera settings (catalogue changes them)
@@ -174,8 +174,8 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 			break
 		}
 	}
-	a.ingest = newPlateIngest(a.reg)
-	consumers = append(consumers, a.ingestConsumer(a.plateConsumer()))
+	a.anpr = a.newPlateReader()
+	consumers = append(consumers, a.anpr.Site())
 	liveConsumers, err := a.openLiveView()
 	if err != nil {
 		a.abort()
@@ -363,7 +363,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			defer fedWG.Done()
 			plateapi.Run(ctx, plateapi.Options{
 				URL: a.cfg.PlateAPI.URL, AuthHeader: a.cfg.PlateAPI.AuthHeader, Timeout: a.cfg.PlateAPI.Timeout.Std(),
-				Log: a.events, PlatesDir: a.PlatesDir(), Kind: anpr.KindPlateRead, Logger: a.log.With("component", "plate-api"),
+				Log: a.events, PlatesDir: a.PlatesDir(), Kind: plates.KindPlateRead, Logger: a.log.With("component", "plate-api"),
 			})
 		}()
 	}
@@ -402,7 +402,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer fedWG.Done()
-		a.plates.Follow(ctx, a.events, anpr.KindPlateRead, a.log.With("component", "plates"))
+		a.plates.Follow(ctx, a.events, plates.KindPlateRead, a.log.With("component", "plates"))
 	}()
 	if a.fedCli != nil {
 		fedWG.Add(1)
@@ -415,7 +415,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("node running", "id", a.cfg.Node.ID, "http", "http://"+a.HTTPAddr(),
 		"archive", a.cfg.Archive.Root, "cameras", len(a.site.Status()))
 	a.site.Run(ctx) // returns when ctx ends and every recorder has closed
-	a.closePlateIngest()
+	a.anpr.Close()  // before the event log closes
 	fedWG.Wait()
 	if a.push != nil {
 		_ = a.push.Close()

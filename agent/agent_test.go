@@ -18,13 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
 	"github.com/kuzet/kuzet/pki"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -431,10 +431,10 @@ cameras:
 	started := time.Now()
 	time.Sleep(22 * time.Second)
 	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		stored, _ := ag.Events().Search(0, func(e event.Event) bool { return e.Kind == anpr.KindPlateRead })
+		stored, _ := ag.Events().Search(0, func(e event.Event) bool { return e.Kind == plates.KindPlateRead })
 		seen := map[string]bool{}
 		for _, e := range stored {
-			var pr anpr.PlateRead
+			var pr plates.PlateRead
 			_ = json.Unmarshal(e.Payload, &pr)
 			seen[pr.Plate] = true
 		}
@@ -446,7 +446,7 @@ cameras:
 	// may be seconds behind)
 	storedBefore := map[string]bool{}
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		stored, _ := ag.Events().Search(0, func(e event.Event) bool { return e.Kind == anpr.KindPlateRead })
+		stored, _ := ag.Events().Search(0, func(e event.Event) bool { return e.Kind == plates.KindPlateRead })
 		mu.Lock()
 		all := true
 		for _, e := range stored {
@@ -476,10 +476,10 @@ cameras:
 	}
 	defer idx.Close()
 	for _, e := range evs {
-		if e.Kind != anpr.KindPlateRead {
+		if e.Kind != plates.KindPlateRead {
 			continue
 		}
-		var pr anpr.PlateRead
+		var pr plates.PlateRead
 		if err := json.Unmarshal(e.Payload, &pr); err != nil {
 			t.Fatal(err)
 		}

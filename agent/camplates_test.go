@@ -23,6 +23,7 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -194,21 +195,21 @@ cameras:
 	}
 
 	// the reads leave once their passes end (5 s without a read)
-	reads := map[string]anpr.PlateRead{}
+	reads := map[string]plates.PlateRead{}
 	var times = map[string]time.Time{}
 	deadline := time.Now().Add(30 * time.Second)
 	for len(reads) < 3 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
-		evs, _ := a.Events().Search(0, func(e event.Event) bool { return e.Kind == anpr.KindPlateRead })
+		evs, _ := a.Events().Search(0, func(e event.Event) bool { return e.Kind == plates.KindPlateRead })
 		for _, e := range evs {
-			var pr anpr.PlateRead
+			var pr plates.PlateRead
 			_ = json.Unmarshal(e.Payload, &pr)
 			reads[e.Camera] = pr
 			times[e.Camera] = e.Time
 		}
 	}
 	time.Sleep(anpr.ExternalGap + time.Second) // nothing more comes
-	evs, _ := a.Events().Search(0, func(e event.Event) bool { return e.Kind == anpr.KindPlateRead })
+	evs, _ := a.Events().Search(0, func(e event.Event) bool { return e.Kind == plates.KindPlateRead })
 	if len(evs) != 3 {
 		t.Fatalf("%d plate reads, want 3 (one per vehicle): %v", len(evs), reads)
 	}
@@ -220,7 +221,7 @@ cameras:
 		return b
 	}
 	hik := reads["Gate2"]
-	if hik.Plate != "123ABC02" || hik.Source != anpr.SourceCamera || hik.Country != "KZ" || hik.Confidence < 0.9 || hik.Direction != "entry" || hik.Frames != 1 {
+	if hik.Plate != "123ABC02" || hik.Source != plates.SourceCamera || hik.Country != "KZ" || hik.Confidence < 0.9 || hik.Direction != "entry" || hik.Frames != 1 {
 		t.Errorf("Hikvision read %+v", hik)
 	}
 	if !bytes.Equal(snapshot(hik.Overview), sceneJPEG) || !bytes.Equal(snapshot(hik.Crop), plateJPEG) {
@@ -230,14 +231,14 @@ cameras:
 		t.Errorf("Hikvision read filed at %v", times["Gate2"])
 	}
 	dh := reads["Gate3"]
-	if dh.Plate != "A123BC77" || dh.Source != anpr.SourceCamera || dh.Country != "RU" || dh.Direction != "exit" || dh.Overview != "" || dh.Crop != "" {
+	if dh.Plate != "A123BC77" || dh.Source != plates.SourceCamera || dh.Country != "RU" || dh.Direction != "exit" || dh.Overview != "" || dh.Crop != "" {
 		t.Errorf("Dahua read %+v", dh)
 	}
 	if d := time.Since(times["Gate3"]); d < 0 || d > 30*time.Second { // RealUTC, not the local time in UTC
 		t.Errorf("Dahua read filed at %v", times["Gate3"])
 	}
 	gen := reads["Gate1"]
-	if gen.Plate != "AA1234BB" || gen.Frames != 2 || gen.Source != anpr.SourceCamera || gen.Direction != "exit" || gen.Country != "UA" ||
+	if gen.Plate != "AA1234BB" || gen.Frames != 2 || gen.Source != plates.SourceCamera || gen.Direction != "exit" || gen.Country != "UA" ||
 		gen.Crop == "" || len(gen.Candidates) != 2 || gen.Last.Sub(gen.First) < 500*time.Millisecond {
 		t.Errorf("generic read %+v", gen)
 	}
@@ -281,7 +282,7 @@ cameras:
 	// a stopped node takes nothing more, and nothing was left open
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := a.takeCameraRead(ctx, "Gate1", anpr.ExternalRead{Text: "AA1234BB"}); err == nil {
+	if err := a.anpr.External(ctx, "Gate1", anpr.ExternalRead{Text: "AA1234BB"}); err == nil {
 		t.Error("a stopped node took a read")
 	}
 }
@@ -322,18 +323,18 @@ cameras:
 	const plate = "123ABC02"
 	readsOf := func() []event.Event {
 		evs, _ := a.Events().Search(0, func(e event.Event) bool {
-			var pr anpr.PlateRead
-			return e.Kind == anpr.KindPlateRead && json.Unmarshal(e.Payload, &pr) == nil && pr.Plate == plate
+			var pr plates.PlateRead
+			return e.Kind == plates.KindPlateRead && json.Unmarshal(e.Payload, &pr) == nil && pr.Plate == plate
 		})
 		return evs // newest first
 	}
-	payload := func(e event.Event) anpr.PlateRead {
-		var pr anpr.PlateRead
+	payload := func(e event.Event) plates.PlateRead {
+		var pr plates.PlateRead
 		_ = json.Unmarshal(e.Payload, &pr)
 		return pr
 	}
 	// the node reads the truck on its own first
-	var first anpr.PlateRead
+	var first plates.PlateRead
 	for deadline := time.Now().Add(75 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		if evs := readsOf(); len(evs) > 0 {
 			first = payload(evs[0])
@@ -367,7 +368,7 @@ cameras:
 		if resp.StatusCode != 200 {
 			t.Fatalf("camera event: %d", resp.StatusCode)
 		}
-		var got []anpr.PlateRead
+		var got []plates.PlateRead
 		for deadline := time.Now().Add(25 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 			evs := readsOf()
 			if got = nil; len(evs) > seen {
@@ -375,14 +376,14 @@ cameras:
 					got = append(got, payload(e))
 				}
 			}
-			if len(got) > 0 && (got[0].Source == anpr.SourceNodeCamera || time.Since(next) > 15*time.Second) {
+			if len(got) > 0 && (got[0].Source == plates.SourceNodeCamera || time.Since(next) > 15*time.Second) {
 				break
 			}
 		}
 		for _, pr := range got {
 			t.Logf("loop %d: %s source %q frames %d %v..%v", attempt, pr.Plate, pr.Source, pr.Frames, pr.First, pr.Last)
 		}
-		if len(got) == 1 && got[0].Source == anpr.SourceNodeCamera {
+		if len(got) == 1 && got[0].Source == plates.SourceNodeCamera {
 			pr := got[0]
 			if pr.Overview == "" || pr.Crop == "" || pr.Direction != "entry" || pr.Frames < 2 {
 				t.Fatalf("merged read %+v", pr)

@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/pki"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/replicate"
 )
 
@@ -106,8 +106,8 @@ func references(e event.Event) (string, time.Time, time.Time, bool) {
 		return "", time.Time{}, time.Time{}, false
 	}
 	switch e.Kind {
-	case anpr.KindPlateRead:
-		var r anpr.PlateRead
+	case plates.KindPlateRead:
+		var r plates.PlateRead
 		if json.Unmarshal(e.Payload, &r) != nil || r.First.IsZero() {
 			return e.Camera, e.Time, e.Time, true
 		}

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/pki"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // NVMS-6.20, NVMS-6.9: with nothing replicated by policy, the centre pulls
@@ -124,7 +124,7 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	if err := os.WriteFile(filepath.Join(site.PlatesDir(), "Camera1", "x_crop.jpg"), crop, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	read, err := site.Events().Append(event.New(anpr.KindPlateRead, "Camera1", "", anpr.PlateRead{Plate: "123ABC02", Crop: "Camera1/x_crop.jpg"}))
+	read, err := site.Events().Append(event.New(plates.KindPlateRead, "Camera1", "", plates.PlateRead{Plate: "123ABC02", Crop: "Camera1/x_crop.jpg"}))
 	if err != nil {
 		t.Fatal(err)
 	}

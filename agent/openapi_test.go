@@ -25,11 +25,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kuzet/kuzet/alarm"
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // The OpenAPI description (api/openapi.yaml) is the contract external
@@ -929,10 +929,10 @@ func checkShapes(t *testing.T, r *apiRig) {
 		writeTestJPEG(t, filepath.Join(r.a.PlatesDir(), filepath.FromSlash(rel)))
 	}
 	at := seg.Start.Add(time.Second)
-	pr := anpr.PlateRead{Plate: "123ABC02", Country: "KZ", Confidence: 0.93, Direction: "entry", First: at, Last: at.Add(2 * time.Second),
+	pr := plates.PlateRead{Plate: "123ABC02", Country: "KZ", Confidence: 0.93, Direction: "entry", First: at, Last: at.Add(2 * time.Second),
 		Frames: 9, Overview: overview, Crop: crop, Archive: seg.Path, ArchiveLink: archive.CGRLink(seg.Path), Offset: 1,
-		Candidates: []anpr.Candidate{{Text: "123ABC02", Country: "KZ", Confidence: 0.93}}}
-	e := event.New(anpr.KindPlateRead, "Camera1", event.SeverityInfo, pr)
+		Candidates: []plates.Candidate{{Text: "123ABC02", Country: "KZ", Confidence: 0.93}}}
+	e := event.New(plates.KindPlateRead, "Camera1", event.SeverityInfo, pr)
 	e.Time = at
 	read, err := r.a.Events().Append(e)
 	if err != nil {
@@ -1155,7 +1155,7 @@ func checkShapes(t *testing.T, r *apiRig) {
 	if b := r.call(admin, "GET", "/api/v1/audit/verify", nil, nil, "", 200); !strings.Contains(string(b), `"ok":true`) {
 		t.Errorf("audit verify: %s", b)
 	}
-	payloads := map[string]string{anpr.KindPlateRead: "PlateRead", "plate.corrected": "Correction", "audit": "AuditPayload",
+	payloads := map[string]string{plates.KindPlateRead: "PlateRead", "plate.corrected": "Correction", "audit": "AuditPayload",
 		event.KindSegmentClosed: "Segment", event.KindAlarmRaised: "AlarmPayload", event.KindAlarmCleared: "AlarmPayload", alarm.KindAcked: "AlarmPayload"}
 	seen := map[string]bool{}
 	for after := "0"; ; {
@@ -1178,7 +1178,7 @@ func checkShapes(t *testing.T, r *apiRig) {
 		}
 		after = fmt.Sprint(evs[len(evs)-1]["pos"])
 	}
-	for _, kind := range []string{anpr.KindPlateRead, "plate.corrected", "audit", event.KindSegmentClosed, event.KindAlarmRaised, alarm.KindAcked} {
+	for _, kind := range []string{plates.KindPlateRead, "plate.corrected", "audit", event.KindSegmentClosed, event.KindAlarmRaised, alarm.KindAcked} {
 		if !seen[kind] {
 			t.Errorf("no %s event in the log to check", kind)
 		}

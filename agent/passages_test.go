@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // UA-3.3.1: a tractor's front plate and its trailer's rear plate, read by
@@ -27,25 +27,25 @@ anpr:
 	a, stop := startAgent(t, yaml)
 	read := func(a *Agent, cam, plate string) {
 		now := time.Now().UTC()
-		e := event.New(anpr.KindPlateRead, cam, "", anpr.PlateRead{Plate: plate, Confidence: 0.9, First: now, Last: now})
+		e := event.New(plates.KindPlateRead, cam, "", plates.PlateRead{Plate: plate, Confidence: 0.9, First: now, Last: now})
 		if _, err := a.Events().Append(e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	passages := func(a *Agent) []anpr.Passage {
-		evs, err := a.Events().Search(0, func(e event.Event) bool { return e.Kind == anpr.KindPassage })
+	passages := func(a *Agent) []plates.Passage {
+		evs, err := a.Events().Search(0, func(e event.Event) bool { return e.Kind == plates.KindPassage })
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []anpr.Passage
+		var out []plates.Passage
 		for i := len(evs) - 1; i >= 0; i-- {
-			var p anpr.Passage
+			var p plates.Passage
 			_ = json.Unmarshal(evs[i].Payload, &p)
 			out = append(out, p)
 		}
 		return out
 	}
-	waitFor := func(a *Agent, n int) []anpr.Passage {
+	waitFor := func(a *Agent, n int) []plates.Passage {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			ps := passages(a)

@@ -2,37 +2,16 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/kuzet/kuzet/plates"
 )
 
-// checkSnapshotRel refuses a snapshot path that could leave the plates
-// directory or is not a JPEG.
-func checkSnapshotRel(rel string) error {
-	if rel == "" || path.IsAbs(rel) || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") ||
-		strings.Contains(rel, "\\") || !strings.HasSuffix(rel, ".jpg") {
-		return fmt.Errorf("snapshot path %q is not a clean relative .jpg path", rel)
-	}
-	return nil
-}
-
-// snapshotFile is where origin's snapshot rel is or would be kept here:
-// this node's own under the plates directory, others' under plates/<origin>/.
+// snapshotFile is where origin's snapshot rel is or would be kept here.
 func (a *Agent) snapshotFile(origin, rel string) (string, error) {
-	if err := checkSnapshotRel(rel); err != nil {
-		return "", err
-	}
-	if origin == a.cfg.Node.ID {
-		return filepath.Join(a.PlatesDir(), filepath.FromSlash(rel)), nil
-	}
-	if strings.ContainsAny(origin, "/\\.") || origin == "" {
-		return "", fmt.Errorf("origin %q is not a node ID", origin)
-	}
-	return filepath.Join(a.PlatesDir(), origin, filepath.FromSlash(rel)), nil
+	return plates.SnapshotFile(a.PlatesDir(), a.cfg.Node.ID, origin, rel)
 }
 
 // Snapshot returns a plate snapshot's file: this node's own, a copy kept

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/anpr"
-	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/plates"
@@ -21,9 +19,9 @@ import (
 func appendRead(t *testing.T, a *Agent, plate string, conf float64) event.Event {
 	t.Helper()
 	at := time.Now().UTC().Truncate(time.Millisecond)
-	pr := anpr.PlateRead{Plate: plate, Country: "KZ", Confidence: conf, Direction: "entry", First: at, Last: at, Frames: 4,
-		Candidates: []anpr.Candidate{{Text: plate, Country: "KZ", Confidence: conf}}}
-	e := event.New(anpr.KindPlateRead, "Camera1", event.SeverityInfo, pr)
+	pr := plates.PlateRead{Plate: plate, Country: "KZ", Confidence: conf, Direction: "entry", First: at, Last: at, Frames: 4,
+		Candidates: []plates.Candidate{{Text: plate, Country: "KZ", Confidence: conf}}}
+	e := event.New(plates.KindPlateRead, "Camera1", event.SeverityInfo, pr)
 	e.Time = at
 	stored, err := a.Events().Append(e)
 	if err != nil {
@@ -109,7 +107,7 @@ users:
 	appendRead(t, a, "777KZ02", 0.8) // under the default, not under 0.75
 	waitQueue(t, a, "after two reads", low.ID())
 
-	var q api.UncertainQueue
+	var q plates.UncertainQueue
 	_ = json.Unmarshal(r.call(viewer, "GET", "/api/v1/plates/uncertain", nil, nil, "", 200), &q)
 	if q.ReviewBelow != 0.75 || q.Total != 1 || len(q.Items) != 1 || q.Items[0].ID != low.ID() || q.Items[0].Read.Confidence != 0.7 || len(q.Items[0].Read.Candidates) != 1 {
 		t.Errorf("queue: %+v", q)

@@ -15,8 +15,8 @@ import (
 type Snapshot struct {
 	Frame *image.RGBA
 	Pass  Pass
-	// Source is "" for a pass only the node read, SourceCamera or
-	// SourceNodeCamera for one the camera's own ANPR read too.
+	// Source is "" for a pass only the node read, plates.SourceCamera or
+	// plates.SourceNodeCamera for one the camera's own ANPR read too.
 	Source string
 	// External is the camera's best read of the pass: the most confident
 	// of those with pictures, if any came with them (nil when the camera did
@@ -103,9 +103,9 @@ func (a *Analyzer) Dropped() uint64 {
 
 // StartExternal merges a camera's own plate reads for a camera whose
 // stream the node does not read: repeated reads of one vehicle become one
-// pass (Source SourceCamera), emitted through OnPass once no read of it
-// came for the tracker's gap (default ExternalGap). Only Camera, Tracker,
-// Recognizer.Countries, OnPass and Logger of o are used.
+// pass (Source plates.SourceCamera), emitted through OnPass once no read of
+// it came for the tracker's gap (default ExternalGap). Only Camera,
+// Tracker, Recognizer.Countries, OnPass and Logger of o are used.
 func StartExternal(o AnalyzerOptions) *Analyzer {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -217,10 +217,3 @@ func (a *Analyzer) Scans() uint64 {
 	defer a.mu.Unlock()
 	return a.scans
 }
-
-// Sources of a pass read by the camera's own ANPR (PlateRead.Source; ""
-// is the node alone).
-const (
-	SourceCamera     = "camera"
-	SourceNodeCamera = "node+camera"
-)

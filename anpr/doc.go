@@ -18,4 +18,9 @@
 // process-wide (onnxruntime_go keeps it in package variables), so this package
 // initialises it once per process behind a mutex; that is its only
 // package-level mutable state.
+//
+// A Consumer attaches plate reading to the node's camera sessions: frames
+// in, plate.read events (plates.PlateRead) and their snapshots out; it also
+// takes the reads of cameras' own ANPR. The read types belong to plates,
+// which this package imports; it may not import api or agent.
 package anpr

@@ -4,28 +4,9 @@ import (
 	"image"
 	"sort"
 	"time"
-)
 
-// EditDistance is the Levenshtein distance between two plate strings.
-func EditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+	"github.com/kuzet/kuzet/plates/platetext"
+)
 
 // Outcome is how one evaluation image went.
 type Outcome struct {
@@ -57,12 +38,12 @@ func Score(t Truth, reads []Read, tm Timing) Outcome {
 		for _, c := range best.Candidates {
 			o.Candidates = append(o.Candidates, c.Text)
 		}
-		o.Edits = EditDistance(best.Text, t.Plate)
+		o.Edits = platetext.EditDistance(best.Text, t.Plate)
 		o.Exact = o.Edits == 0
 	}
 	for _, rd := range reads {
 		if t.Box.Empty() {
-			if EditDistance(rd.Text, t.Plate) <= 1 {
+			if platetext.EditDistance(rd.Text, t.Plate) <= 1 {
 				o.Found = true
 			}
 		} else if overlaps(rd.Box, t.Box) {

@@ -8,22 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/plates/camevents"
+	"github.com/kuzet/kuzet/plates"
 )
-
-// The camera-event parsers keep their own copy of Normalize (anpr needs
-// cgo); both must file a plate under the same text.
-func TestNormalizeMatchesCameraEvents(t *testing.T) {
-	in := []string{"123 abc 02", "а123вс77", "АВЕКМНОРСТУХІЈЅЁЇ", "京A·12345", "１２３ABC", "aa-1234-bb", "ß", "ǅ", "\xff\xfe12"}
-	for r := rune(0); r < 0x3000; r += 7 {
-		in = append(in, "A"+string(r)+"1")
-	}
-	for _, s := range in {
-		if a, b := Normalize(s), camevents.Normalize(s); a != b {
-			t.Errorf("Normalize(%q): anpr %q, camevents %q", s, a, b)
-		}
-	}
-}
 
 type passLog struct {
 	mu sync.Mutex
@@ -76,7 +62,7 @@ func TestMergerJoinsTheNodesPass(t *testing.T) {
 		t.Fatalf("passes: node %d, with camera %d", len(own.all()), len(got))
 	}
 	s := got[0]
-	if s.Source != SourceNodeCamera || s.Pass.Text != "123ABC02" || s.Pass.Frames != 6 || s.Pass.Direction != "entry" ||
+	if s.Source != plates.SourceNodeCamera || s.Pass.Text != "123ABC02" || s.Pass.Frames != 6 || s.Pass.Direction != "entry" ||
 		s.Pass.Motion != 160 || s.External == nil || s.External.Confidence != 0.97 || s.Frame == nil || s.External.Country != "KZ" {
 		t.Fatalf("pass %+v, source %q, external %+v", s.Pass, s.Source, s.External)
 	}
@@ -96,7 +82,7 @@ func TestMergerCameraFirst(t *testing.T) {
 	}
 	m.tick(t0.Add(1500 * time.Millisecond)) // the camera read's wait is over: it joined already
 	m.drain(nil)
-	if got := ext.all(); len(got) != 1 || len(own.all()) != 0 || got[0].Source != SourceNodeCamera || got[0].Pass.Frames != 4 {
+	if got := ext.all(); len(got) != 1 || len(own.all()) != 0 || got[0].Source != plates.SourceNodeCamera || got[0].Pass.Frames != 4 {
 		t.Fatalf("passes: node %+v, with camera %+v", own.all(), ext.all())
 	}
 }
@@ -116,7 +102,7 @@ func TestMergerLateCameraRead(t *testing.T) {
 	m.frame(end, img, nil, end)
 	m.external(externalMsg{r: ExternalRead{Text: "AA1234BB", Confidence: 0.95, At: t0.Add(300 * time.Millisecond)}}, end.Add(500*time.Millisecond))
 	m.tick(end.Add(2 * time.Second))
-	if got := ext.all(); len(got) != 1 || len(own.all()) != 0 || got[0].Source != SourceNodeCamera || got[0].Pass.Frames != 4 {
+	if got := ext.all(); len(got) != 1 || len(own.all()) != 0 || got[0].Source != plates.SourceNodeCamera || got[0].Pass.Frames != 4 {
 		t.Fatalf("passes: node %+v, with camera %+v", own.all(), ext.all())
 	}
 }
@@ -155,7 +141,7 @@ func TestMergerCameraAlone(t *testing.T) {
 			t.Fatalf("node %v: passes %+v", node, got)
 		}
 		p := got[0]
-		if p.Source != SourceCamera || p.Pass.Text != "123ABC02" || p.Pass.Frames != 2 || !p.Pass.First.Equal(camT) ||
+		if p.Source != plates.SourceCamera || p.Pass.Text != "123ABC02" || p.Pass.Frames != 2 || !p.Pass.First.Equal(camT) ||
 			!p.Pass.Last.Equal(camT.Add(700*time.Millisecond)) || p.External.Confidence != 0.9 || p.Pass.Direction != "exit" ||
 			p.Pass.Best.Box != (image.Rectangle{}) || p.Pass.Country != "KZ" {
 			t.Fatalf("node %v: pass %+v external %+v", node, p.Pass, p.External)
@@ -191,7 +177,7 @@ func TestStartExternal(t *testing.T) {
 		t.Fatal(err)
 	}
 	ps := got.all()
-	if len(ps) != 2 || ps[0].Pass.Text != "123ABC02" || ps[0].Pass.Frames != 3 || ps[0].Source != SourceCamera ||
+	if len(ps) != 2 || ps[0].Pass.Text != "123ABC02" || ps[0].Pass.Frames != 3 || ps[0].Source != plates.SourceCamera ||
 		ps[1].Pass.Text != "AA1234BB" || ps[1].External.Confidence != externalConfidence {
 		t.Fatalf("passes %+v", ps)
 	}
@@ -224,7 +210,7 @@ func TestMergerCameraReadTheNodeMisses(t *testing.T) {
 		t.Fatal("still waiting after a gap of frames")
 	}
 	m.drain(nil)
-	if got := ext.all(); len(got) != 1 || got[0].Source != SourceCamera || got[0].Pass.Text != "777AAA02" {
+	if got := ext.all(); len(got) != 1 || got[0].Source != plates.SourceCamera || got[0].Pass.Text != "777AAA02" {
 		t.Fatalf("camera passes %+v", got)
 	}
 	if got := own.all(); len(got) != 1 || got[0].Source != "" || got[0].Pass.Text != "123ABC02" {

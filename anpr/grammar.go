@@ -3,7 +3,8 @@ package anpr
 import (
 	"sort"
 	"strings"
-	"unicode"
+
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // Grammar is one country's plate formats. In a format, 'N' is a digit, 'L' a
@@ -171,33 +172,6 @@ func OrderGrammars(countries []string) ([]Grammar, []string) {
 	return out, unknown
 }
 
-// cyrillicToLatin maps the Cyrillic plate letters to their Latin look-alikes,
-// so a plate reads the same whichever alphabet a camera or an operator used.
-var cyrillicToLatin = map[rune]rune{
-	'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O',
-	'Р': 'P', 'С': 'C', 'Т': 'T', 'У': 'Y', 'Х': 'X', 'І': 'I', 'Ј': 'J',
-	'Ѕ': 'S', 'Ё': 'E', 'Ї': 'I',
-}
-
-// Normalize upper-cases a plate string, maps Cyrillic look-alikes to Latin and
-// drops everything that is not a letter or digit (spaces, dashes, dots, flags).
-// Letters without a Latin look-alike are kept, upper-cased.
-func Normalize(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		if l, ok := cyrillicToLatin[r]; ok {
-			r = l
-		}
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if r > unicode.MaxASCII && unicode.IsDigit(r) {
-				continue // full-width and other digit forms are not plate text
-			}
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // Match is a plate string that fits a country format.
 type Match struct {
 	Text    string
@@ -224,7 +198,7 @@ var confusions = map[byte]string{
 // characters where a position's class demands it (O/0, I/1, B/8, S/5, Z/2,
 // D/0 …). Results are sorted by the number of changes, then by grammar order.
 func Correct(text string, grammars []Grammar) []Match {
-	text = Normalize(text)
+	text = platetext.Normalize(text)
 	var out []Match
 	seen := map[string]bool{}
 	for _, g := range grammars {

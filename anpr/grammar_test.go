@@ -2,20 +2,6 @@ package anpr
 
 import "testing"
 
-func TestNormalize(t *testing.T) {
-	for in, want := range map[string]string{
-		"123 ABC 02":  "123ABC02",
-		"а123вс 77":   "A123BC77", // Cyrillic look-alikes
-		"АА 1234 ВВ":  "AA1234BB",
-		"kz-123.ab02": "KZ123AB02",
-		"１２３":         "",
-	} {
-		if got := Normalize(in); got != want {
-			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // gateExamples are real-looking plates of every grammar (Latin forms,
 // characters only), as a Kazakh border crossing sees them.
 var gateExamples = map[string][]string{
@@ -152,16 +138,5 @@ func TestGrammarsForUnknown(t *testing.T) {
 	g, unknown := GrammarsFor([]string{"kz", "XX"})
 	if len(g) != 1 || g[0].Country != "KZ" || len(unknown) != 1 || unknown[0] != "XX" {
 		t.Fatalf("GrammarsFor = %v, %v", g, unknown)
-	}
-}
-
-func TestEditDistance(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		d    int
-	}{{"", "", 0}, {"ABC", "ABC", 0}, {"ABC", "ABD", 1}, {"ABC", "AC", 1}, {"123ABC02", "123AB02", 1}, {"", "AB", 2}} {
-		if got := EditDistance(c.a, c.b); got != c.d {
-			t.Errorf("EditDistance(%q,%q) = %d, want %d", c.a, c.b, got, c.d)
-		}
 	}
 }

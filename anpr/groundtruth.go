@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // Truth is one labelled plate of an evaluation image, in the OpenALPR
@@ -14,7 +16,7 @@ import (
 type Truth struct {
 	File  string
 	Box   image.Rectangle
-	Plate string // normalised (see Normalize)
+	Plate string // normalised (see platetext.Normalize)
 }
 
 // maxTruthLine bounds a ground-truth line; real ones are under 200 bytes.
@@ -69,7 +71,7 @@ func parseTruthLine(line string) (Truth, error) {
 	if file == "" {
 		return Truth{}, fmt.Errorf("empty file name")
 	}
-	plate := Normalize(strings.Join(f[5:], ""))
+	plate := platetext.Normalize(strings.Join(f[5:], ""))
 	if plate == "" {
 		return Truth{}, fmt.Errorf("empty plate")
 	}

@@ -3,11 +3,14 @@ package anpr
 import (
 	"image"
 	"time"
+
+	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // ExternalRead is a plate read the camera made itself.
 type ExternalRead struct {
-	Text       string    // normalised (Normalize)
+	Text       string    // normalised (platetext.Normalize)
 	Country    string    // "": the first plate grammar the text fits, if any
 	Confidence float64   // 0–1; 0 when the camera did not say
 	At         time.Time // when the camera read it; zero: when it arrived
@@ -67,7 +70,7 @@ type merger struct {
 
 type seenRead struct {
 	text  string
-	cands []Candidate
+	cands []plates.Candidate
 	quad  Quad
 	at    time.Time
 	frame *image.RGBA // kept only while the camera posts
@@ -110,8 +113,8 @@ func (m *merger) posting(now time.Time) bool {
 }
 
 // matches tells whether a camera read is of the plate a node read read.
-func (m *merger) matches(text string, cands []Candidate, r ExternalRead) bool {
-	if EditDistance(text, r.Text) <= m.maxEdits {
+func (m *merger) matches(text string, cands []plates.Candidate, r ExternalRead) bool {
+	if platetext.EditDistance(text, r.Text) <= m.maxEdits {
 		return true
 	}
 	for _, c := range cands {
@@ -181,7 +184,7 @@ func (m *merger) join(r ExternalRead, s seenRead) []Pass {
 		m.frames[s.at] = s.frame // the snapshot, should the camera's read be the pass's best
 	}
 	rd := Read{Text: r.Text, Country: r.Country, Confidence: r.Confidence, Quad: s.quad, Box: s.quad.Bounds(), Rows: 1,
-		Candidates: []Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}}
+		Candidates: []plates.Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}}
 	m.joined = append(m.joined, timedExternal{r: r, at: s.at})
 	return m.tr.Observe(s.at, []Read{rd})
 }
@@ -225,14 +228,14 @@ func (m *merger) alone1(r ExternalRead, now time.Time) {
 	m.far += 1e6 // a box far from every other: only the text can match
 	q := Quad{{m.far, 0}, {m.far + 1, 0}, {m.far + 1, 1}, {m.far, 1}}
 	rd := Read{Text: r.Text, Country: r.Country, Confidence: r.Confidence, Quad: q, Rows: 1,
-		Candidates: []Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}}
+		Candidates: []plates.Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}}
 	m.alone = append(m.alone, timedExternal{r: r, at: now})
 	m.cameraPasses(m.ctr.Observe(now, []Read{rd}))
 }
 
 func (m *merger) mergeHeld(i int, r ExternalRead) {
 	h := &m.held[i]
-	h.s.Source = SourceNodeCamera
+	h.s.Source = plates.SourceNodeCamera
 	h.s.Pass.Frames++
 	if better(h.s.External, &r) {
 		h.s.External = &r
@@ -275,7 +278,7 @@ func (m *merger) nodePasses(passes []Pass, now time.Time, hold bool) {
 		keep := m.joined[:0]
 		for _, j := range m.joined {
 			if !j.at.Before(p.First) && !j.at.After(p.Last) && hasText(p.Candidates, j.r.Text) {
-				s.Source = SourceNodeCamera
+				s.Source = plates.SourceNodeCamera
 				if better(s.External, &j.r) {
 					r := j.r
 					s.External = &r
@@ -307,7 +310,7 @@ func (m *merger) nodePasses(passes []Pass, now time.Time, hold bool) {
 // times: it may have sent its reads late.
 func (m *merger) cameraPasses(passes []Pass) {
 	for _, p := range passes {
-		s := Snapshot{Pass: p, Source: SourceCamera}
+		s := Snapshot{Pass: p, Source: plates.SourceCamera}
 		var first, last time.Time
 		keep := m.alone[:0]
 		for _, j := range m.alone {
@@ -350,7 +353,7 @@ func better(a, b *ExternalRead) bool {
 	return b.Confidence > a.Confidence
 }
 
-func hasText(cands []Candidate, text string) bool {
+func hasText(cands []plates.Candidate, text string) bool {
 	for _, c := range cands {
 		if c.Text == text {
 			return true

@@ -3,6 +3,8 @@ package anpr
 import (
 	"math"
 	"sort"
+
+	"github.com/kuzet/kuzet/plates"
 )
 
 // Decoder tuning, in natural-log units of the recogniser's probabilities.
@@ -35,7 +37,7 @@ const (
 )
 
 type scored struct {
-	Candidate
+	plates.Candidate
 	score float32
 	logp  float32
 }
@@ -49,12 +51,12 @@ func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int, look plateLook) (
 		for i := range cands {
 			if cands[i].Text == text {
 				if score > cands[i].score {
-					cands[i] = scored{Candidate{text, country, d.confidence()}, score, d.logp}
+					cands[i] = scored{plates.Candidate{Text: text, Country: country, Confidence: d.confidence()}, score, d.logp}
 				}
 				return
 			}
 		}
-		cands = append(cands, scored{Candidate{text, country, d.confidence()}, score, d.logp})
+		cands = append(cands, scored{plates.Candidate{Text: text, Country: country, Confidence: d.confidence()}, score, d.logp})
 	}
 	if !r.opts.NoGeneric && genericPlate(free.text) {
 		add(free.text, genericFormatID, free, 0)

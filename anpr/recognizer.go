@@ -11,6 +11,8 @@ import (
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/kuzet/kuzet/plates"
 )
 
 // Options tune a Recognizer. The zero value gives the defaults.
@@ -77,20 +79,13 @@ type Read struct {
 	Quad       Quad            // the rectified outline, same coordinates
 	Rows       int             // 1, or 2 for a two-row plate
 	// Candidates are the alternative readings, best first (Text is the first).
-	Candidates []Candidate
+	Candidates []plates.Candidate
 	// Margin is how much better (in natural-log units of the decoder's
 	// score) the reading is than the best one with another text; large when
 	// there was no other.
 	Margin float64
 
 	pieces int // text boxes the read was made from
-}
-
-// Candidate is one reading of a plate.
-type Candidate struct {
-	Text       string  `json:"text"`
-	Country    string  `json:"country"`
-	Confidence float64 `json:"confidence"`
 }
 
 // Timing splits the time Recognize spent between text detection (including

@@ -5,6 +5,8 @@ import (
 	"image"
 	"math"
 	"time"
+
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // StreamOptions tune a Stream. The zero value gives the defaults.
@@ -118,7 +120,7 @@ func (s *Stream) follow(reads []Read) {
 		c := rd.Quad.center()
 		best := math.Inf(1)
 		for _, p := range s.seen {
-			if EditDistance(p.read.Text, rd.Text) > followEdits {
+			if platetext.EditDistance(p.read.Text, rd.Text) > followEdits {
 				continue
 			}
 			pc := p.read.Quad.center()

@@ -4,6 +4,9 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // TrackerConfig tunes a Tracker. The zero value gives the defaults.
@@ -53,7 +56,7 @@ type Pass struct {
 	BestAt     time.Time // when Best was read
 	Motion     float64   // travel of the plate's centre along Axis, pixels
 	Direction  string    // "entry", "exit" or "" when unknown
-	Candidates []Candidate
+	Candidates []plates.Candidate
 }
 
 type track struct {
@@ -151,7 +154,7 @@ func (t *Tracker) match(rd Read, used []bool) int {
 			continue
 		}
 		d := dist(c, tr.end) / math.Max(tr.width, 1)
-		e := EditDistance(rd.Text, tr.lastText)
+		e := platetext.EditDistance(rd.Text, tr.lastText)
 		if e > t.cfg.MaxEdits && d > 1.5 {
 			continue
 		}
@@ -168,10 +171,10 @@ func (t *Tracker) pass(tr *track) (Pass, bool) {
 		return Pass{}, false
 	}
 	total := 0.0
-	var cands []Candidate
+	var cands []plates.Candidate
 	for text, v := range tr.votes {
 		total += v
-		cands = append(cands, Candidate{Text: text, Country: tr.country[text], Confidence: v})
+		cands = append(cands, plates.Candidate{Text: text, Country: tr.country[text], Confidence: v})
 	}
 	sort.Slice(cands, func(i, j int) bool {
 		if cands[i].Confidence != cands[j].Confidence {

@@ -4,12 +4,14 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/plates"
 )
 
 func readAt(text string, conf, x float64) Read {
 	q := Quad{{x, 100}, {x + 100, 100}, {x + 100, 125}, {x, 125}}
 	return Read{Text: text, Country: "KZ", Confidence: conf, Quad: q, Box: q.Bounds(),
-		Candidates: []Candidate{{Text: text, Country: "KZ", Confidence: conf}}}
+		Candidates: []plates.Candidate{{Text: text, Country: "KZ", Confidence: conf}}}
 }
 
 func TestTrackerVotesAndDirection(t *testing.T) {
@@ -81,8 +83,8 @@ func TestPassConfidence(t *testing.T) {
 	var agree []Read
 	for i, c := range []float64{0.8, 0.97, 0.9, 0.85} {
 		rd := readAt("123ABC02", c, float64(100+40*i))
-		rd.Candidates = append(rd.Candidates, Candidate{Text: "123ABC82", Country: "KZ", Confidence: 0.6},
-			Candidate{Text: "I23ABC02", Country: "EU", Confidence: 0.5})
+		rd.Candidates = append(rd.Candidates, plates.Candidate{Text: "123ABC82", Country: "KZ", Confidence: 0.6},
+			plates.Candidate{Text: "I23ABC02", Country: "EU", Confidence: 0.5})
 		agree = append(agree, rd)
 	}
 	if p := pass(agree); p.Text != "123ABC02" || math.Abs(p.Confidence-0.97) > 1e-9 {

@@ -1,5 +1,7 @@
 // Package api serves the node's HTTP API: status, cameras, the archive
-// index, events and /metrics, behind an IP allow-list.
+// index, events and /metrics, behind an IP allow-list, and mounts the
+// handlers other packages own (the plate routes of plates.Handlers, live
+// video, playback, alarms). It may not import anpr (cgo) or agent.
 package api
 
 import (
@@ -63,7 +65,7 @@ type Deps struct {
 	// CameraPlates takes a plate event of a camera's own ANPR (nil: the
 	// node takes none). A *camevents.Refusal is answered with its status
 	// and audited, a *camevents.Error with 400, ErrCameraPlatesBusy with 503.
-	CameraPlates func(ctx context.Context, ev CameraPlateEvent) (CameraPlateAnswer, error)
+	CameraPlates func(ctx context.Context, ev plates.CameraPlateEvent) (plates.CameraPlateAnswer, error)
 }
 
 // Route is one registered pattern and the least role it needs (0: none,
@@ -147,14 +149,16 @@ func Handler(d Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, nonNil(gaps))
 	})
-	handle("GET /api/v1/plates", auth.RoleViewer, d.searchPlates)
-	handle("GET /api/v1/plates/uncertain", auth.RoleViewer, d.listUncertain)
-	handle("POST /api/v1/plates/{origin}/{seq}/correction", auth.RoleOperator, d.correctPlate)
-	handle("POST /api/v1/plates/{origin}/{seq}/confirm", auth.RoleOperator, d.confirmPlate)
-	handle("GET /api/v1/plates/{origin}/{seq}/{image}", auth.RoleViewer, d.plateImage)
+	ph := plates.Handlers{Index: d.Plates, Events: d.Events, User: d.User, Audit: d.Audit, Snapshot: d.Snapshot,
+		CameraPlates: d.CameraPlates, Allow: d.Allow, Logger: d.Logger}
+	handle("GET /api/v1/plates", auth.RoleViewer, ph.Search)
+	handle("GET /api/v1/plates/uncertain", auth.RoleViewer, ph.Uncertain)
+	handle("POST /api/v1/plates/{origin}/{seq}/correction", auth.RoleOperator, ph.Correct)
+	handle("POST /api/v1/plates/{origin}/{seq}/confirm", auth.RoleOperator, ph.Confirm)
+	handle("GET /api/v1/plates/{origin}/{seq}/{image}", auth.RoleViewer, ph.Image)
 	handle("GET /api/v1/events", auth.RoleViewer, d.listEvents)
-	mux.HandleFunc(CameraPlatesPattern, d.cameraPlates) // the camera's token and address, checked by the handler
-	d.record(CameraPlatesPattern, 0)
+	mux.HandleFunc(plates.CameraPlatesPattern, ph.Ingest) // the camera's token and address, checked by the handler
+	d.record(plates.CameraPlatesPattern, 0)
 	for _, m := range d.Mounts {
 		d.record(m.Pattern, m.Role)
 		if m.Role == 0 {

@@ -1,9 +1,3 @@
-// Package plates keeps the plate index: every plate read this node holds
-// (its own and its subtree's), searchable by exact plate, prefix, one edit
-// and time range without walking the event log; operators' corrections,
-// which re-file a read under its corrected plate; and the uncertain-reads
-// queue, the unreviewed reads whose confidence is below the node's
-// threshold.
 package plates
 
 import (

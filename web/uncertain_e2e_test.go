@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/agent"
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/testkit"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/web"
 )
 
@@ -99,13 +99,13 @@ users:
 		base := fmt.Sprintf("Camera1/%s/%s_%s", at.Format("2006/01/02"), at.Format("150405.000"), r.plate)
 		writeJPEG(t, filepath.Join(a.PlatesDir(), base+"_overview.jpg"), 640, 360)
 		writeJPEG(t, filepath.Join(a.PlatesDir(), base+"_crop.jpg"), 200, 60)
-		pr := anpr.PlateRead{Plate: r.plate, Country: "KZ", Confidence: r.conf, Direction: "entry", First: at, Last: at.Add(2 * time.Second),
+		pr := plates.PlateRead{Plate: r.plate, Country: "KZ", Confidence: r.conf, Direction: "entry", First: at, Last: at.Add(2 * time.Second),
 			Frames: 7, Overview: base + "_overview.jpg", Crop: base + "_crop.jpg",
-			Candidates: []anpr.Candidate{{Text: r.plate, Country: "KZ", Confidence: r.conf}}}
+			Candidates: []plates.Candidate{{Text: r.plate, Country: "KZ", Confidence: r.conf}}}
 		if r.alt != "" {
-			pr.Candidates = append(pr.Candidates, anpr.Candidate{Text: r.alt, Country: "KZ", Confidence: r.conf * 0.75})
+			pr.Candidates = append(pr.Candidates, plates.Candidate{Text: r.alt, Country: "KZ", Confidence: r.conf * 0.75})
 		}
-		e := event.New(anpr.KindPlateRead, "Camera1", event.SeverityInfo, pr)
+		e := event.New(plates.KindPlateRead, "Camera1", event.SeverityInfo, pr)
 		e.Time = at
 		stored, err := a.Events().Append(e)
 		if err != nil {

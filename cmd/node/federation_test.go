@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
 	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -135,7 +135,7 @@ federation:
 			continue
 		}
 		seqs = append(seqs, e.Seq)
-		if e.Kind == anpr.KindPlateRead && e.Time.After(cutAt) && e.Time.Before(healAt) {
+		if e.Kind == plates.KindPlateRead && e.Time.After(cutAt) && e.Time.Before(healAt) {
 			platesWhileCut++
 		}
 	}

@@ -5,7 +5,10 @@
 // format gives one Read. The parsers are tolerant of fields they do not use
 // and strict on the ones they need: a bad event is an *Error naming the
 // field, an event without a plate (a heartbeat, another event type, a
-// vehicle without a readable plate) is *Ignored.
+// vehicle without a readable plate) is *Ignored. Plates are normalised as
+// the node's own reads are (platetext.Normalize).
+//
+// It may not import plates or anpr: both import it.
 package camevents
 
 import (
@@ -19,8 +22,9 @@ import (
 	"mime/multipart"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // Formats a camera may post in ("" lets Parse tell them apart).
@@ -41,7 +45,7 @@ const (
 
 // Read is one plate read as a camera reported it.
 type Read struct {
-	Plate      string          // normalised like the node's own reads (anpr.Normalize)
+	Plate      string          // normalised like the node's own reads (platetext.Normalize)
 	Raw        string          // as the camera sent it
 	Country    string          // ISO 3166 alpha-2, "" when the camera did not say
 	Confidence float64         // 0–1; 0 when the camera did not say
@@ -146,34 +150,6 @@ func trimSpace(b []byte) []byte {
 	return bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))
 }
 
-// cyrillicToLatin maps the Cyrillic plate letters to their Latin
-// look-alikes, as the node's own reads do (anpr.Normalize; a test keeps the
-// two equal).
-var cyrillicToLatin = map[rune]rune{
-	'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O',
-	'Р': 'P', 'С': 'C', 'Т': 'T', 'У': 'Y', 'Х': 'X', 'І': 'I', 'Ј': 'J',
-	'Ѕ': 'S', 'Ё': 'E', 'Ї': 'I',
-}
-
-// Normalize upper-cases a plate, maps Cyrillic look-alikes to Latin and
-// drops everything that is not a letter or an ASCII digit, exactly as
-// anpr.Normalize does (anpr is not imported: it needs cgo).
-func Normalize(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		if l, ok := cyrillicToLatin[r]; ok {
-			r = l
-		}
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if r > unicode.MaxASCII && unicode.IsDigit(r) {
-				continue
-			}
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // noPlate are what cameras send for a vehicle whose plate they could not
 // read (normalised).
 var noPlate = map[string]bool{"UNKNOWN": true, "NOPLATE": true, "无车牌": true, "无牌车": true, "未识别": true}
@@ -187,7 +163,7 @@ func plate(format, field, raw string) (string, error) {
 	if !utf8.ValidString(raw) {
 		return "", bad(format, field, "not UTF-8 text")
 	}
-	p := Normalize(raw)
+	p := platetext.Normalize(raw)
 	if p == "" || noPlate[p] {
 		return "", &Ignored{Reason: fmt.Sprintf("%s %q: the camera read no plate", field, raw)}
 	}

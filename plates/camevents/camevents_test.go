@@ -11,6 +11,8 @@ import (
 	"net/textproto"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // testJPEG is a small real JPEG of w×h pixels.
@@ -59,21 +61,6 @@ func buildMultipart(t testing.TB, parts ...testPart) (string, []byte) {
 		t.Fatal(err)
 	}
 	return w.FormDataContentType(), b.Bytes()
-}
-
-func TestNormalize(t *testing.T) {
-	for in, want := range map[string]string{
-		"123 abc 02":  "123ABC02",
-		"А 123 ВС 77": "A123BC77", // Cyrillic look-alikes
-		"aa-1234-bb":  "AA1234BB",
-		"京A·12345":    "京A12345",
-		"１２３ABC":      "ABC", // full-width digits are not plate text
-		"":            "",
-	} {
-		if got := Normalize(in); got != want {
-			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
-		}
-	}
 }
 
 func TestSniff(t *testing.T) {
@@ -153,7 +140,7 @@ func checkParsed(t *testing.T, r Read, err error) {
 		}
 		return
 	}
-	if r.Plate == "" || len([]rune(r.Plate)) > maxPlate || Normalize(r.Plate) != r.Plate {
+	if r.Plate == "" || len([]rune(r.Plate)) > maxPlate || platetext.Normalize(r.Plate) != r.Plate {
 		t.Fatalf("plate %q", r.Plate)
 	}
 	if r.Confidence < 0 || r.Confidence > 1 {

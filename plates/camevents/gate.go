@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/kuzet/kuzet/netaddr"
 )
 
 // Gate admits one camera's plate events: its secret, and the addresses it
@@ -17,7 +19,7 @@ import (
 type Gate struct {
 	Camera string
 	token  [sha256.Size]byte
-	from   []netip.Prefix
+	from   netaddr.Prefixes
 }
 
 // NewGate makes the gate of camera from its RTSP URL, its token and its
@@ -33,7 +35,7 @@ func NewGate(camera, rtspURL, token string, from []string) (Gate, error) {
 		g.from = append(g.from, netip.PrefixFrom(a, a.BitLen()))
 	}
 	for _, s := range from {
-		p, err := ParsePrefix(s)
+		p, err := netaddr.ParsePrefix(s)
 		if err != nil {
 			return Gate{}, fmt.Errorf("camera %s: %w", camera, err)
 		}
@@ -55,28 +57,9 @@ func URLAddr(raw string) (netip.Addr, bool) {
 	return a.Unmap().WithZone(""), true
 }
 
-// ParsePrefix accepts a CIDR prefix or a single address.
-func ParsePrefix(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR prefix", s)
-	}
-	a = a.Unmap().WithZone("")
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
 // Admits reports whether the camera may post from addr.
 func (g Gate) Admits(addr netip.Addr) bool {
-	addr = addr.Unmap().WithZone("")
-	for _, p := range g.from {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return g.from.Contains(addr.WithZone(""))
 }
 
 // TokenOK compares token with the camera's in constant time (over hashes,

@@ -1,4 +1,4 @@
-package api
+package plates_test
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/kuzet/kuzet/anpr"
+	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/plates"
@@ -50,9 +50,9 @@ func newUncertainRig(t *testing.T, withIndex bool) *uncertainRig {
 	t.Cleanup(func() { ev.Close() })
 	r := &uncertainRig{ev: ev, t0: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}
 	read := func(origin string, seq uint64, cam, plate string, conf float64, min int) event.Event {
-		pr := anpr.PlateRead{Plate: plate, Country: "KZ", Confidence: conf, Direction: "entry",
-			Candidates: []anpr.Candidate{{Text: plate, Country: "KZ", Confidence: conf}, {Text: plate[:len(plate)-1] + "8", Country: "KZ", Confidence: conf / 2}}}
-		e := event.New(anpr.KindPlateRead, cam, "", pr)
+		pr := plates.PlateRead{Plate: plate, Country: "KZ", Confidence: conf, Direction: "entry",
+			Candidates: []plates.Candidate{{Text: plate, Country: "KZ", Confidence: conf}, {Text: plate[:len(plate)-1] + "8", Country: "KZ", Confidence: conf / 2}}}
+		e := event.New(plates.KindPlateRead, cam, "", pr)
 		e.Origin, e.Seq, e.Time, e.Path = origin, seq, r.t0.Add(time.Duration(min)*time.Minute), []string{origin}
 		return e
 	}
@@ -77,12 +77,12 @@ func newUncertainRig(t *testing.T, withIndex bool) *uncertainRig {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { px.Close() })
-		if err := px.Sync(ev, anpr.KindPlateRead); err != nil {
+		if err := px.Sync(ev, plates.KindPlateRead); err != nil {
 			t.Fatal(err)
 		}
 	}
 	reg := prometheus.NewRegistry()
-	r.srv = httptest.NewServer(Handler(Deps{NodeID: "centre", Site: site.New(site.Options{Registerer: reg}),
+	r.srv = httptest.NewServer(api.Handler(api.Deps{NodeID: "centre", Site: site.New(site.Options{Registerer: reg}),
 		Index: idx, Events: ev, Gatherer: reg, Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Plates: px,
 		User: func(*http.Request) string { return "olga" },
 		Audit: func(_ *http.Request, action, object, detail string) {
@@ -105,10 +105,10 @@ func (r *uncertainRig) post(t *testing.T, path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func (r *uncertainRig) queue(t *testing.T, q url.Values) UncertainQueue {
+func (r *uncertainRig) queue(t *testing.T, q url.Values) plates.UncertainQueue {
 	t.Helper()
 	code, body := get(t, r.srv.URL+"/api/v1/plates/uncertain?"+q.Encode())
-	var u UncertainQueue
+	var u plates.UncertainQueue
 	if err := json.Unmarshal([]byte(body), &u); code != 200 || err != nil {
 		t.Fatalf("queue %v: %d %s", q, code, body)
 	}
@@ -121,7 +121,7 @@ func (r *uncertainRig) audited() []auditCall {
 	return append([]auditCall(nil), r.audits...)
 }
 
-func hitIDs(hs []PlateHit) []string {
+func hitIDs(hs []plates.PlateHit) []string {
 	out := []string{}
 	for _, h := range hs {
 		out = append(out, h.ID)
@@ -213,7 +213,7 @@ func TestUncertainConfirmAndCorrect(t *testing.T) {
 	}
 	// the search shows the review
 	_, sb := get(t, r.srv.URL+"/api/v1/plates?plate=777KZ02")
-	var hits []PlateHit
+	var hits []plates.PlateHit
 	_ = json.Unmarshal([]byte(sb), &hits)
 	if len(hits) != 1 || hits[0].Corrected == nil || !hits[0].Corrected.Confirmed {
 		t.Errorf("search after the confirmation: %s", sb)

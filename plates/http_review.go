@@ -1,4 +1,4 @@
-package api
+package plates
 
 import (
 	"encoding/json"
@@ -8,9 +8,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/plates/platetext"
 )
 
 // UncertainQueue is the answer of GET /api/v1/plates/uncertain.
@@ -22,13 +21,13 @@ type UncertainQueue struct {
 	Items []PlateHit `json:"items"`
 }
 
-// listUncertain answers GET /api/v1/plates/uncertain: the unreviewed
+// Uncertain answers GET /api/v1/plates/uncertain: the unreviewed
 // reads below the node's confidence threshold, newest first, by node,
 // camera and time range; with count=1 only the total. On a parent it
 // covers every descendant whose reads reached it. Not audited: the console
 // polls it, and every act on a read is.
-func (d Deps) listUncertain(w http.ResponseWriter, r *http.Request) {
-	if d.Plates == nil {
+func (h Handlers) Uncertain(w http.ResponseWriter, r *http.Request) {
+	if h.Index == nil {
 		writeError(w, http.StatusNotFound, "this node keeps no plate index")
 		return
 	}
@@ -42,7 +41,7 @@ func (d Deps) listUncertain(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("count: %q must be 1 or true (the total only) or 0 or false", v))
 		return
 	}
-	from, to, ok := timeRangeOpen(w, r)
+	from, to, ok := timeRange(w, r)
 	if !ok {
 		return
 	}
@@ -58,53 +57,82 @@ func (d Deps) listUncertain(w http.ResponseWriter, r *http.Request) {
 		}
 		node, camera = n, c
 	}
-	found, total, err := d.Plates.Uncertain(plates.UncertainQuery{From: from, To: to, Camera: camera, Node: node, Limit: limit, CountOnly: countOnly})
+	found, total, err := h.Index.Uncertain(UncertainQuery{From: from, To: to, Camera: camera, Node: node, Limit: limit, CountOnly: countOnly})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	hits, err := d.indexHits(found)
+	hits, err := h.indexHits(found)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, UncertainQueue{ReviewBelow: d.Plates.ReviewBelow(), Total: total, Items: hits})
+	writeJSON(w, http.StatusOK, UncertainQueue{ReviewBelow: h.Index.ReviewBelow(), Total: total, Items: hits})
 }
 
-// indexHits turns index entries into hits, with each read as recognised.
-func (d Deps) indexHits(found []plates.Entry) ([]PlateHit, error) {
-	hits := make([]PlateHit, 0, len(found))
-	if len(found) == 0 {
-		return hits, nil
+// Correct answers POST /api/v1/plates/{origin}/{seq}/correction with
+// {"plate", "comment"}: the read is re-filed under the corrected plate,
+// and leaves the uncertain queue, here and, as an event, everywhere above.
+func (h Handlers) Correct(w http.ResponseWriter, r *http.Request) {
+	if h.Index == nil {
+		writeError(w, http.StatusNotFound, "this node keeps no plate index")
+		return
 	}
-	pos := make([]uint64, len(found))
-	for i, f := range found {
-		pos[i] = f.Pos
+	id := r.PathValue("origin") + "/" + r.PathValue("seq")
+	var body struct {
+		Plate   string `json:"plate"`
+		Comment string `json:"comment"`
 	}
-	evs, err := d.Events.Get(pos...)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "body: expected JSON {\"plate\": \"...\", \"comment\": \"...\"}: "+err.Error())
+		return
+	}
+	plate := platetext.Normalize(strings.ToUpper(strings.TrimSpace(body.Plate)))
+	if plate == "" || len(plate) > 12 {
+		writeError(w, http.StatusBadRequest, "plate: 1 to 12 letters and digits required")
+		return
+	}
+	unlock := h.Index.LockReview() // against a confirmation at the same time
+	defer unlock()
+	entry, ok := h.lookupRead(w, id)
+	if !ok {
+		return
+	}
+	if entry.Plate == plate {
+		writeError(w, http.StatusConflict, "the read already says "+plate)
+		return
+	}
+	user := ""
+	if h.User != nil {
+		user = h.User(r)
+	}
+	c := Correction{Read: id, Plate: plate, Previous: entry.Plate, User: user, Comment: body.Comment}
+	e, err := h.Events.Append(event.New(KindCorrected, entry.Camera, event.SeverityInfo, c))
 	if err != nil {
-		return nil, err
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
 	}
-	byPos := make(map[uint64]event.Event, len(evs))
-	for _, e := range evs {
-		byPos[e.Pos] = e
+	// the index follows the log on its own; bring it up to this
+	// correction now, so the answer and the next request see it
+	if err := h.Index.Sync(h.Events, KindPlateRead); err != nil {
+		writeError(w, http.StatusInternalServerError, "correction stored, index not updated: "+err.Error())
+		return
 	}
-	for i := range found {
-		if e, ok := byPos[found[i].Pos]; ok {
-			hits = append(hits, hit(e, &found[i]))
-		}
+	if h.Audit != nil {
+		h.Audit(r, "plate.correct", id, entry.Plate+" -> "+plate+" "+body.Comment)
 	}
-	return hits, nil
+	writeJSON(w, http.StatusOK, map[string]any{"correction": c, "event": e.ID()})
 }
 
-// confirmPlate answers POST /api/v1/plates/{origin}/{seq}/confirm with an
+// Confirm answers POST /api/v1/plates/{origin}/{seq}/confirm with an
 // optional {"comment"}: an operator says an uncertain read is right. It
 // is stored as a plate.corrected event with the same plate and confirmed
 // set, which takes the read out of the queue here and, going up the tree,
 // at every ancestor. Only a read in the queue can be confirmed (409
 // otherwise).
-func (d Deps) confirmPlate(w http.ResponseWriter, r *http.Request) {
-	if d.Plates == nil {
+func (h Handlers) Confirm(w http.ResponseWriter, r *http.Request) {
+	if h.Index == nil {
 		writeError(w, http.StatusNotFound, "this node keeps no plate index")
 		return
 	}
@@ -123,39 +151,39 @@ func (d Deps) confirmPlate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "comment: at most 1000 bytes")
 		return
 	}
-	unlock := d.Plates.LockReview()
+	unlock := h.Index.LockReview()
 	defer unlock()
-	entry, ok := d.lookupRead(w, id)
+	entry, ok := h.lookupRead(w, id)
 	if !ok {
 		return
 	}
-	if !d.Plates.Queued(entry) {
-		writeError(w, http.StatusConflict, notQueued(entry, d.Plates.ReviewBelow()))
+	if !h.Index.Queued(entry) {
+		writeError(w, http.StatusConflict, notQueued(entry, h.Index.ReviewBelow()))
 		return
 	}
 	user := ""
-	if d.User != nil {
-		user = d.User(r)
+	if h.User != nil {
+		user = h.User(r)
 	}
-	c := plates.Correction{Read: id, Plate: entry.Plate, Previous: entry.Plate, User: user, Comment: body.Comment, Confirmed: true}
-	e, err := d.Events.Append(event.New(plates.KindCorrected, entry.Camera, event.SeverityInfo, c))
+	c := Correction{Read: id, Plate: entry.Plate, Previous: entry.Plate, User: user, Comment: body.Comment, Confirmed: true}
+	e, err := h.Events.Append(event.New(KindCorrected, entry.Camera, event.SeverityInfo, c))
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	if err := d.Plates.Sync(d.Events, anpr.KindPlateRead); err != nil {
+	if err := h.Index.Sync(h.Events, KindPlateRead); err != nil {
 		writeError(w, http.StatusInternalServerError, "confirmation stored, index not updated: "+err.Error())
 		return
 	}
-	if d.Audit != nil {
-		d.Audit(r, "plate.confirm", id, strings.TrimSpace(entry.Plate+" "+body.Comment))
+	if h.Audit != nil {
+		h.Audit(r, "plate.confirm", id, strings.TrimSpace(entry.Plate+" "+body.Comment))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"correction": c, "event": e.ID()})
 }
 
 // notQueued says why a read is not in the uncertain queue.
-func notQueued(e plates.Entry, below float64) string {
-	by := func(c *plates.Correction) string {
+func notQueued(e Entry, below float64) string {
+	by := func(c *Correction) string {
 		if c.User == "" {
 			return ""
 		}

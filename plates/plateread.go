@@ -1,4 +1,4 @@
-package anpr
+package plates
 
 import "time"
 
@@ -25,3 +25,17 @@ type PlateRead struct {
 	// ANPR alone, "node+camera" both (one pass).
 	Source string `json:"source,omitempty"`
 }
+
+// Candidate is one reading of a plate.
+type Candidate struct {
+	Text       string  `json:"text"`
+	Country    string  `json:"country"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Sources of a pass read by the camera's own ANPR (PlateRead.Source; ""
+// is the node alone).
+const (
+	SourceCamera     = "camera"
+	SourceNodeCamera = "node+camera"
+)

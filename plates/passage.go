@@ -1,4 +1,4 @@
-package anpr
+package plates
 
 import (
 	"sort"
