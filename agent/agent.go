@@ -82,7 +82,7 @@ type Agent struct {
 	alarms   *alarm.Manager
 	tamper   *tamper.Consumer
 	sftp     *sftpd.Server
-	handlers []api.Mount // other components' HTTP handlers
+	handlers api.Handlers // other components' HTTP handlers
 	routes   []api.Route // what the HTTP API registered
 	handler  http.Handler
 	audit    *audit.Recorder
@@ -228,7 +228,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		err = a.openAlarms()
 	}
 	if err == nil {
-		if a.handlers, err = a.mounts(); err == nil {
+		if a.handlers, err = a.httpHandlers(); err == nil {
 			err = a.openAccess()
 		}
 	}
@@ -242,7 +242,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		allow = append(allow, pr)
 	}
 	a.handler = api.Handler(api.Deps{
-		Mounts: a.handlers, Snapshot: a.Snapshot, Guard: a.guard(), User: a.userName, Audit: a.record, Routes: &a.routes,
+		Handlers: a.handlers, Snapshot: a.Snapshot, Guard: a.guard(), User: a.userName, Audit: a.record, Routes: &a.routes,
 		NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
 		Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
 		Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,

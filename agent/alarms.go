@@ -9,7 +9,6 @@ import (
 	"github.com/kuzet/kuzet/alarm"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/audit"
-	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
@@ -62,16 +61,10 @@ func (a *Agent) actor(r *http.Request) string {
 	return a.userName(r)
 }
 
-// alarmMounts serve the alarm console's API.
-func (a *Agent) alarmMounts() []api.Mount {
-	h := a.alarms.Handler()
-	return []api.Mount{
-		{Pattern: "GET /api/v1/alarms", Role: auth.RoleViewer, Handler: h},
-		{Pattern: "GET /api/v1/alarms/{id}", Role: auth.RoleViewer, Handler: h},
-		{Pattern: "POST /api/v1/alarms/{id}/ack", Role: auth.RoleOperator, Handler: h},
-		{Pattern: "POST /api/v1/alarms/{id}/clear", Role: auth.RoleOperator,
-			Handler: a.audit.Wrap(audit.ActionClearAlarm, func(r *http.Request) string { return r.PathValue("id") }, a.who, h)},
-	}
+// alarmHandlers serve the alarm console's API; clearing is audited.
+func (a *Agent) alarmHandlers(h *api.Handlers) {
+	h.Alarms = a.alarms.Handler()
+	h.ClearAlarm = a.audit.Wrap(audit.ActionClearAlarm, func(r *http.Request) string { return r.PathValue("id") }, a.who, h.Alarms)
 }
 
 // tamperConsumer watches the cameras with tamper detection on.

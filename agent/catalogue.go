@@ -14,7 +14,6 @@ import (
 
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/audit"
-	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/topology"
@@ -178,25 +177,15 @@ func (a *Agent) watchCatalogue(ctx context.Context) {
 	}
 }
 
-// catalogueMounts serve the catalogue API: reading the tree for viewers,
-// changes for engineers, users and membership for admins.
-func (a *Agent) catalogueMounts() []api.Mount {
+// catalogueHandlers serve the catalogue API: reading the tree for
+// viewers, changes (audited) for engineers, users and membership for
+// admins (the roles are the route table's).
+func (a *Agent) catalogueHandlers(h *api.Handlers) {
 	if a.topo == nil {
-		return nil
+		return
 	}
-	h := http.StripPrefix(topology.APIPath, a.topo.Handler(topology.HandlerOptions{Status: a.nodeStatus}))
-	changes := auditWrites(a, h)
-	var out []api.Mount
-	for _, p := range []string{topology.APIPath, topology.APIPath + "/"} {
-		out = append(out, api.Mount{Pattern: p, Role: auth.RoleEngineer, Handler: changes})
-	}
-	for _, p := range []string{"GET " + topology.APIPath, "GET " + topology.APIPath + "/{$}", "GET " + topology.APIPath + "/status"} {
-		out = append(out, api.Mount{Pattern: p, Role: auth.RoleViewer, Handler: h})
-	}
-	for _, p := range []string{"/users", "/users/", "/members", "/members/", "/catalogue", "/bootstrap"} {
-		out = append(out, api.Mount{Pattern: topology.APIPath + p, Role: auth.RoleAdmin, Handler: changes})
-	}
-	return out
+	h.Catalogue = http.StripPrefix(topology.APIPath, a.topo.Handler(topology.HandlerOptions{Status: a.nodeStatus}))
+	h.Changes = auditWrites(a, h.Catalogue)
 }
 
 // nodeStatus is the liveness the tree shows beside the catalogue.

@@ -12,12 +12,11 @@ import (
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive/playback"
 	"github.com/kuzet/kuzet/audit"
-	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/web"
 )
 
-// mounts are the handlers of other components served beside the API,
-// each with the least role that may use it.
+// handlers are the other components' handlers, as the route table
+// (api/routes.go) mounts them with the least role that may use each.
 //
 // The archive's one access policy (docs/security.md): viewers watch —
 // listings, HLS VOD playlists (audited as archive.play) and the media
@@ -25,7 +24,7 @@ import (
 // whole files (with Range), media and cuts at any shift, and MP4 exports,
 // each audited when the response ends with the range asked for and the
 // bytes actually sent.
-func (a *Agent) mounts() ([]api.Mount, error) {
+func (a *Agent) httpHandlers() (api.Handlers, error) {
 	var auditFailing atomic.Bool // the last download could not be recorded
 	pb, err := playback.New(playback.Options{
 		Archive: a.archive, Prefix: "/api/v1/archive", Caller: a.userName,
@@ -35,7 +34,7 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 		Logger: a.log.With("component", "playback"), Registerer: a.reg,
 	})
 	if err != nil {
-		return nil, err
+		return api.Handlers{}, err
 	}
 	archive := a.pullRemoteRange(pb)
 	rangeOf := func(r *http.Request) string {
@@ -57,25 +56,18 @@ func (a *Agent) mounts() ([]api.Mount, error) {
 		}
 		archive.ServeHTTP(w, r)
 	})
-	out := []api.Mount{
-		{Pattern: "/api/v1/archive/", Role: auth.RoleViewer, Handler: archive},
-		{Pattern: "GET /api/v1/archive/play.m3u8", Role: auth.RoleViewer,
-			Handler: a.audit.Wrap(audit.ActionPlayArchive, rangeOf, a.who, archive)},
-		{Pattern: "GET /api/v1/archive/vod/{link}/{path...}", Role: auth.RoleViewer, Handler: archive},
-		{Pattern: "GET /api/v1/archive/export.mp4", Role: auth.RoleOperator, Handler: export},
-		{Pattern: "GET /api/v1/archive/files/{path...}", Role: auth.RoleOperator, Handler: export},
-		{Pattern: "GET /api/v1/archive/media/{shift}/{path...}", Role: auth.RoleOperator, Handler: export},
-		{Pattern: "GET /api/v1/archive/cut/{shift}/{until}/{path...}", Role: auth.RoleOperator, Handler: export},
+	h := api.Handlers{
+		Archive:     archive,
+		ArchivePlay: a.audit.Wrap(audit.ActionPlayArchive, rangeOf, a.who, archive),
+		Export:      export,
+		Live:        a.liveHandler(),
+		Tree:        http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) }),
+		UI:          web.Handler(),
 	}
-	out = append(out, api.Mount{Pattern: "/live/", Role: auth.RoleViewer, Handler: a.liveHandler()})
-	out = append(out, api.Mount{Pattern: "GET /api/v1/tree", Role: auth.RoleViewer,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) })})
-	ui := web.Handler() // the console loads before login; its API calls need one
-	out = append(out, api.Mount{Pattern: "GET /{$}", Handler: ui}, api.Mount{Pattern: "GET " + web.Prefix, Handler: ui})
-	out = append(out, api.Mount{Pattern: "GET /api/v1/openapi.yaml", Role: auth.RoleViewer, Handler: api.OpenAPIHandler()})
-	out = append(out, a.catalogueMounts()...)
-	out = append(out, a.alarmMounts()...)
-	return append(out, a.securityMounts()...), nil
+	a.catalogueHandlers(&h)
+	a.alarmHandlers(&h)
+	a.securityHandlers(&h)
+	return h, nil
 }
 
 // pullRemoteRange makes a descendant's range playable here: before a

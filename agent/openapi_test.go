@@ -30,6 +30,7 @@ import (
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/topology"
 )
 
 // The OpenAPI description (api/openapi.yaml) is the contract external
@@ -1281,5 +1282,12 @@ func checkMalformed(t *testing.T, r *apiRig) {
 	}
 	if after := zones(); after != before {
 		t.Errorf("the refused zone changed the catalogue:\n%s\n%s", before, after)
+	}
+}
+
+// The route table names the catalogue API where topology's client calls it.
+func TestRouteTableCataloguePath(t *testing.T) {
+	if api.CataloguePath != topology.APIPath {
+		t.Fatalf("the route table serves the catalogue at %s, its client calls %s", api.CataloguePath, topology.APIPath)
 	}
 }

@@ -308,17 +308,12 @@ func (a *Agent) guard() func(auth.Role, http.Handler) http.Handler {
 	return a.auth.Require
 }
 
-// securityMounts are the login and audit routes.
-func (a *Agent) securityMounts() []api.Mount {
-	var out []api.Mount
+// securityHandlers are the login and audit handlers.
+func (a *Agent) securityHandlers(h *api.Handlers) {
 	if a.auth != nil {
-		out = append(out, api.Mount{Pattern: "/api/v1/auth/", Handler: a.auth.Handler()})
+		h.Login = a.auth.Handler()
 	}
-	out = append(out,
-		api.Mount{Pattern: "GET /api/v1/audit", Role: auth.RoleAdmin, Handler: audit.ListHandler(a.events)},
-		api.Mount{Pattern: "GET /api/v1/audit/verify", Role: auth.RoleAdmin, Handler: audit.VerifyHandler(a.events)},
-	)
-	return out
+	h.AuditList, h.AuditVerify = audit.ListHandler(a.events), audit.VerifyHandler(a.events)
 }
 
 // userStore gives logins the catalogue's users, where this node keeps the

@@ -5,4 +5,7 @@
 // of what nobody acknowledges), pushed to a webhook from a durable queue,
 // and served to operators over HTTP. Operators' acknowledgements and clears
 // are events too, so they travel up the federation like everything else.
+//
+// It may import event only: the agent hands it the log, the audit hook and
+// the HTTP guard.
 package alarm

@@ -46,14 +46,14 @@ type Deps struct {
 	// Snapshot resolves a plate snapshot of a node to a local file,
 	// fetching it from the child leading there if need be.
 	Snapshot func(ctx context.Context, origin, rel string) (string, error)
-	// Mounts are other components' handlers (live video, archive
-	// playback, alarms, ...).
-	Mounts []Mount
+	// Handlers are the other components' handlers the route table mounts.
+	Handlers Handlers
 	// Guard requires a login with at least a role (nil: no users are
 	// configured and only the allow-list guards the API).
 	Guard func(min auth.Role, h http.Handler) http.Handler
-	// Routes, if set, receives every pattern Handler registers (the
-	// OpenAPI description is checked against it).
+	// Routes, if set, receives every route Handler registers: the table
+	// less the components this node does not run (the OpenAPI description
+	// is checked against it).
 	Routes *[]Route
 	// Admin reports whether a request's caller may read audit entries: an
 	// admin at a workstation address. With Guard set and Admin nil, the
@@ -68,106 +68,85 @@ type Deps struct {
 	CameraPlates func(ctx context.Context, ev plates.CameraPlateEvent) (plates.CameraPlateAnswer, error)
 }
 
-// Route is one registered pattern and the least role it needs (0: none,
-// or the handler checks itself).
-type Route struct {
-	Pattern string
-	Role    auth.Role
-}
-
-func (d Deps) record(pattern string, role auth.Role) {
+func (d Deps) record(r Route) {
 	if d.Routes != nil {
-		*d.Routes = append(*d.Routes, Route{Pattern: pattern, Role: role})
+		*d.Routes = append(*d.Routes, r)
 	}
 }
 
-// Mount serves a handler at a ServeMux pattern to users of at least Role.
-type Mount struct {
-	Pattern string
-	Role    auth.Role
-	Handler http.Handler
-}
-
-// Handler builds the router. Every route names the least role that may
-// use it; /healthz and /metrics need none.
+// Handler builds the router from the route table (routes.go), each route
+// behind the guard of its role; then the allow-list, the Host check and
+// the body limit in front of everything.
 func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	guard := func(role auth.Role, h http.Handler) http.Handler {
-		if d.Guard == nil {
-			return h
-		}
-		return d.Guard(role, h)
-	}
-	handle := func(pattern string, role auth.Role, h http.HandlerFunc) {
-		mux.Handle(pattern, guard(role, h))
-		d.record(pattern, role)
-	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{}))
-	d.record("GET /metrics", 0)
-	d.record("GET /healthz", 0)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	handle("GET /api/v1/node", auth.RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{
-			"id": d.NodeID, "version": d.Version, "started": d.Started.UTC(),
-			"uptime_seconds": int(time.Since(d.Started).Seconds()), "login_required": d.Guard != nil,
-		})
-	})
-	handle("GET /api/v1/federation", auth.RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
-		if d.Federation == nil {
-			writeJSON(w, http.StatusOK, map[string]any{})
-			return
-		}
-		writeJSON(w, http.StatusOK, d.Federation())
-	})
-	handle("GET /api/v1/cameras", auth.RoleViewer, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, d.Site.Status())
-	})
-	handle("GET /api/v1/cameras/{camera}/segments", auth.RoleViewer, func(w http.ResponseWriter, r *http.Request) {
-		from, to, ok := timeRange(w, r)
-		if !ok {
-			return
-		}
-		segs, err := d.Index.Segments(r.PathValue("camera"), from, to)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, nonNil(segs))
-	})
-	handle("GET /api/v1/cameras/{camera}/gaps", auth.RoleViewer, func(w http.ResponseWriter, r *http.Request) {
-		from, to, ok := timeRange(w, r)
-		if !ok {
-			return
-		}
-		gaps, err := d.Index.Gaps(r.PathValue("camera"), from, to)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, nonNil(gaps))
-	})
 	ph := plates.Handlers{Index: d.Plates, Events: d.Events, User: d.User, Audit: d.Audit, Snapshot: d.Snapshot,
 		CameraPlates: d.CameraPlates, Allow: d.Allow, Logger: d.Logger}
-	handle("GET /api/v1/plates", auth.RoleViewer, ph.Search)
-	handle("GET /api/v1/plates/uncertain", auth.RoleViewer, ph.Uncertain)
-	handle("POST /api/v1/plates/{origin}/{seq}/correction", auth.RoleOperator, ph.Correct)
-	handle("POST /api/v1/plates/{origin}/{seq}/confirm", auth.RoleOperator, ph.Confirm)
-	handle("GET /api/v1/plates/{origin}/{seq}/{image}", auth.RoleViewer, ph.Image)
-	handle("GET /api/v1/events", auth.RoleViewer, d.listEvents)
-	mux.HandleFunc(plates.CameraPlatesPattern, ph.Ingest) // the camera's token and address, checked by the handler
-	d.record(plates.CameraPlatesPattern, 0)
-	for _, m := range d.Mounts {
-		d.record(m.Pattern, m.Role)
-		if m.Role == 0 {
-			mux.Handle(m.Pattern, m.Handler) // guards itself (login)
+	for _, r := range d.table(ph) {
+		if r.Handler == nil {
+			continue // the component is off on this node
+		}
+		d.record(r)
+		if r.Role == 0 || d.Guard == nil {
+			mux.Handle(r.Pattern, r.Handler)
 			continue
 		}
-		mux.Handle(m.Pattern, guard(m.Role, m.Handler))
+		mux.Handle(r.Pattern, d.Guard(r.Role, r.Handler))
 	}
 	return withCameraPlates(d, mux, allowList(d.Allow, d.Logger, checkHost(d.Hosts, d.Logger, limitBody(mux))))
+}
+
+func (d Deps) metrics() http.Handler {
+	return promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (d Deps) node(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": d.NodeID, "version": d.Version, "started": d.Started.UTC(),
+		"uptime_seconds": int(time.Since(d.Started).Seconds()), "login_required": d.Guard != nil,
+	})
+}
+
+func (d Deps) federation(w http.ResponseWriter, _ *http.Request) {
+	if d.Federation == nil {
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return
+	}
+	writeJSON(w, http.StatusOK, d.Federation())
+}
+
+func (d Deps) cameras(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, d.Site.Status())
+}
+
+func (d Deps) segments(w http.ResponseWriter, r *http.Request) {
+	from, to, ok := timeRange(w, r)
+	if !ok {
+		return
+	}
+	segs, err := d.Index.Segments(r.PathValue("camera"), from, to)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(segs))
+}
+
+func (d Deps) gaps(w http.ResponseWriter, r *http.Request) {
+	from, to, ok := timeRange(w, r)
+	if !ok {
+		return
+	}
+	gaps, err := d.Index.Gaps(r.PathValue("camera"), from, to)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, nonNil(gaps))
 }
 
 // maxBody bounds request bodies: the API takes small JSON only.

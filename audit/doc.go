@@ -3,4 +3,6 @@
 // so it is replicated up the tree like any other event, and each carries
 // the SHA-256 of its predecessor, so that altering, removing, reordering
 // or inserting an entry breaks the chain where it happened.
+//
+// It may import event only.
 package audit

@@ -5,4 +5,6 @@
 //
 // Its argon2id hasher (Argon2id, ParseArgon2id) also hashes and checks the
 // passwords of SFTP accounts.
+//
+// It may import netaddr only: it knows no store but the one it is given.
 package auth

@@ -1,5 +1,8 @@
 // Package config holds the node configuration and its strict YAML loader:
 // an unknown key or a bad value is an error naming the key and its line.
+//
+// It may import netaddr only: every other package reads its settings from
+// here, never the other way.
 package config
 
 import (

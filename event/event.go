@@ -1,6 +1,8 @@
 // Package event defines the one envelope for everything that happens on a
 // node (segment closed, camera state, alarms, later plate reads and audit
 // entries) and its durable, per-origin ordered local log.
+//
+// It imports no kuzet package: everything else imports it.
 package event
 
 import (

@@ -1,4 +1,4 @@
-// Package faults is the fault harness (issue 12). Its test, TestFaults,
+// Package faults is the fault harness. Its test, TestFaults,
 // runs a site, three region replicas and a centre as real `kuzet run`
 // processes, with internal/netfault relays on every child-to-parent link,
 // plays a seeded schedule of SIGKILL, SIGSTOP/SIGCONT, disk loss of a
@@ -13,4 +13,7 @@
 //
 // `go test ./faults` (and so `make test`) runs it at the short setting,
 // about 90 seconds of faults and settling. See faults/README.md.
+//
+// It imports no kuzet package besides the test kit: it drives the binary
+// from outside, as an operator's faults would.
 package faults

@@ -1,6 +1,9 @@
 // Package plateapi delivers every plate read to the external plate API of
 // CGR-4.3: one JSON POST per read, from a durable outbox, retried until the
 // API accepts it, with an idempotency key so a replay is harmless.
+//
+// It may import event and replicate; it may not import anpr (cgo) or
+// federation.
 package plateapi
 
 import (

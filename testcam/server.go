@@ -1,6 +1,9 @@
 // Package testcam is a synthetic IP camera for tests, the demo and benchmarks:
 // an RTSP server that loops an H.264 clip in real time on paths cam1..camN and,
 // like a tiny MediaMTX, relays whatever a client publishes to any other path.
+//
+// It may import internal packages only: it stands for a camera, outside the
+// node.
 package testcam
 
 import (

@@ -10,4 +10,6 @@
 //
 // Liveness, events and other high-rate state stay out of Raft: the tree
 // view takes node status from the caller.
+//
+// It may import pki and netaddr; it may not import federation or agent.
 package topology

@@ -2,6 +2,9 @@
 // a camera by time, downloads of single files with byte ranges, any time
 // range as an HLS VOD playlist over the recorded files, and a time range
 // exported as one MP4 file (remuxed, never re-encoded).
+//
+// It may import archive only; who may download what is the route table's
+// and the agent's audit wrappers' business.
 package playback
 
 import (

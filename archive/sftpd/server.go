@@ -11,6 +11,9 @@
 // per account (auth.Limiter). Every connection, failed login and
 // transferred file is logged; logins, failed password logins, downloads
 // and session ends also go to the audit hook.
+//
+// It may import archive, auth and netaddr; it may not import federation
+// or api.
 package sftpd
 
 import (

@@ -1,4 +1,7 @@
 // Command kuzet is the Kuzet node: one binary for site and parent nodes.
+//
+// It holds flags, subcommands and the wiring agent does not; the logic
+// lives in the packages it imports.
 package main
 
 import (

@@ -1,0 +1,107 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/web"
+)
+
+// Route is one entry of the node's route table: a ServeMux pattern, the
+// least role it needs (0: none, or the handler checks itself: the login,
+// the console's assets, a camera's token) and its handler.
+type Route struct {
+	Pattern string
+	Role    auth.Role
+	Handler http.Handler `json:"-"`
+}
+
+// Handlers are the handlers other packages own, as the agent wires them
+// (audit wrappers included). A nil one leaves its routes out: a node that
+// keeps no catalogue serves no catalogue API.
+type Handlers struct {
+	Archive     http.Handler // archive/playback: listings, VOD
+	ArchivePlay http.Handler // the HLS playlist of a time range (audited)
+	Export      http.Handler // downloads: MP4 export, files, media (audited)
+	Live        http.Handler // live/: LL-HLS of own and relayed cameras
+	Tree        http.Handler // the hierarchy as observed through links
+	UI          http.Handler // web: the operator console
+	Catalogue   http.Handler // topology: reading the catalogue
+	Changes     http.Handler // topology: changing it (audited)
+	Alarms      http.Handler // alarm: the alarm table
+	ClearAlarm  http.Handler // alarm: clearing one (audited)
+	Login       http.Handler // auth: sessions and tokens (nil: no users)
+	AuditList   http.Handler // audit: the log
+	AuditVerify http.Handler // audit: the chain check
+}
+
+// CataloguePath is where the catalogue API lives; topology.APIPath, which
+// its client calls, is the same (checked by the agent's tests).
+const CataloguePath = "/api/v1/topology"
+
+// table is every route of the node, in one place: the OpenAPI description
+// is checked against it both ways.
+func (d Deps) table(ph plates.Handlers) []Route {
+	h := d.Handlers
+	fn := func(f http.HandlerFunc) http.Handler { return f }
+	const (
+		none     = auth.Role(0)
+		viewer   = auth.RoleViewer
+		operator = auth.RoleOperator
+		engineer = auth.RoleEngineer
+		admin    = auth.RoleAdmin
+	)
+	return []Route{
+		{"GET /metrics", none, d.metrics()},
+		{"GET /healthz", none, fn(healthz)},
+		{"GET /api/v1/node", viewer, fn(d.node)},
+		{"GET /api/v1/federation", viewer, fn(d.federation)},
+		{"GET /api/v1/tree", viewer, h.Tree},
+		{"GET /api/v1/cameras", viewer, fn(d.cameras)},
+		{"GET /api/v1/cameras/{camera}/segments", viewer, fn(d.segments)},
+		{"GET /api/v1/cameras/{camera}/gaps", viewer, fn(d.gaps)},
+		{"GET /api/v1/events", viewer, fn(d.listEvents)},
+
+		{"GET /api/v1/plates", viewer, fn(ph.Search)},
+		{"GET /api/v1/plates/uncertain", viewer, fn(ph.Uncertain)},
+		{"POST /api/v1/plates/{origin}/{seq}/correction", operator, fn(ph.Correct)},
+		{"POST /api/v1/plates/{origin}/{seq}/confirm", operator, fn(ph.Confirm)},
+		{"GET /api/v1/plates/{origin}/{seq}/{image}", viewer, fn(ph.Image)},
+		{plates.CameraPlatesPattern, none, fn(ph.Ingest)}, // the camera's token and address
+
+		{"/api/v1/archive/", viewer, h.Archive},
+		{"GET /api/v1/archive/play.m3u8", viewer, h.ArchivePlay},
+		{"GET /api/v1/archive/vod/{link}/{path...}", viewer, h.Archive},
+		{"GET /api/v1/archive/export.mp4", operator, h.Export},
+		{"GET /api/v1/archive/files/{path...}", operator, h.Export},
+		{"GET /api/v1/archive/media/{shift}/{path...}", operator, h.Export},
+		{"GET /api/v1/archive/cut/{shift}/{until}/{path...}", operator, h.Export},
+		{"/live/", viewer, h.Live},
+
+		{"GET /api/v1/alarms", viewer, h.Alarms},
+		{"GET /api/v1/alarms/{id}", viewer, h.Alarms},
+		{"POST /api/v1/alarms/{id}/ack", operator, h.Alarms},
+		{"POST /api/v1/alarms/{id}/clear", operator, h.ClearAlarm},
+
+		{CataloguePath, engineer, h.Changes},
+		{CataloguePath + "/", engineer, h.Changes},
+		{"GET " + CataloguePath, viewer, h.Catalogue},
+		{"GET " + CataloguePath + "/{$}", viewer, h.Catalogue},
+		{"GET " + CataloguePath + "/status", viewer, h.Catalogue},
+		{CataloguePath + "/users", admin, h.Changes},
+		{CataloguePath + "/users/", admin, h.Changes},
+		{CataloguePath + "/members", admin, h.Changes},
+		{CataloguePath + "/members/", admin, h.Changes},
+		{CataloguePath + "/catalogue", admin, h.Changes},
+		{CataloguePath + "/bootstrap", admin, h.Changes},
+
+		{"/api/v1/auth/", none, h.Login}, // guards itself: the login
+		{"GET /api/v1/audit", admin, h.AuditList},
+		{"GET /api/v1/audit/verify", admin, h.AuditVerify},
+
+		{"GET /{$}", none, h.UI}, // the console loads before login; its API calls need one
+		{"GET " + web.Prefix, none, h.UI},
+		{"GET /api/v1/openapi.yaml", viewer, OpenAPIHandler()},
+	}
+}
