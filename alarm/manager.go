@@ -243,7 +243,7 @@ func (t *txn) raise(e event.Event, p Payload) Outcome {
 			// the condition came back moments after its clear: the same
 			// alarm stands again at once. Holding the raise back until the
 			// window ended showed a grave condition as cleared while it
-			// was there (issue 14).
+			// was there.
 			t.reopen(a, e, p, sev)
 			return OutcomeReopened
 		}

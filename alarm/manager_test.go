@@ -408,7 +408,7 @@ func TestEarlyAlarmJoinsTheTable(t *testing.T) {
 	}
 }
 
-// Issue 14: a grave archive_write_failed raised for a disk-full spell,
+// A grave archive_write_failed raised for a disk-full spell,
 // cleared when recording worked again, and raised again for a read-only
 // spell inside the suppression window showed "cleared" for four minutes
 // while recording was failing. A raise within the window re-opens the

@@ -29,7 +29,7 @@ var (
 )
 
 // held is a raise kept back by the suppression window, as tables written
-// before re-opening (issue 14) may still hold; they are promoted or dropped
+// before re-opening may still hold; they are promoted or dropped
 // as they were then, and no new ones are made.
 type held struct {
 	Raise    event.Event `json:"raise"`

@@ -183,7 +183,7 @@ func failingSeq(t *testing.T, l *event.Log) uint64 {
 
 // The webhook's credentials never reach an alarm: alarm_webhook_failing
 // names the endpoint without the password and query of its URL, and
-// without the auth header (issue 14, secrets).
+// without the auth header.
 func TestWebhookFailingAlarmHidesSecrets(t *testing.T) {
 	n := newNode(t, "site-1", Options{
 		Webhook: Webhook{URL: "http://hookuser:hookpass@127.0.0.1:1/alarms?token=tok123", AuthHeader: "Authorization: Bearer hdrsecret",

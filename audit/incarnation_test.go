@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Issue 12, bug 3: a node that comes back with an empty store starts a
+// A node that comes back with an empty store starts a
 // new chain; a parent holding both chains reports the restart instead of
 // calling the log intact, and neither chain is taken for a forgery.
 func TestRestartIsReportedNotIntact(t *testing.T) {

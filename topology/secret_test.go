@@ -108,7 +108,7 @@ func camJSON(t *testing.T, raw string) map[string]any {
 	return m
 }
 
-// Issue 14, part 5: camera passwords are write-only in the API (every read
+// Camera passwords are write-only in the API (every read
 // shows the URL without them and password_set), a put without one keeps
 // the stored one, and only the slice sent down a link carries them. On
 // disk the Raft log and snapshots hold them sealed; a restart reads them
