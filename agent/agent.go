@@ -89,6 +89,7 @@ type Agent struct {
 	auth     *auth.Auth // nil: no users configured
 	push     *sftppush.Pusher
 	anpr     *anpr.Consumer // the node's plate reading and cameras' own reads
+	camReads *anpr.Journal  // cameras' reads acknowledged and not yet in a stored pass
 
 	camMu     sync.Mutex
 	cams      map[string]config.Camera // current camera settings (catalogue changes them)
@@ -174,7 +175,11 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 			break
 		}
 	}
-	a.anpr = a.newPlateReader()
+	if a.anpr, err = a.newPlateReader(); err != nil {
+		_ = a.archive.Close()
+		_ = a.events.Close()
+		return nil, err
+	}
 	consumers = append(consumers, a.anpr.Site())
 	liveConsumers, err := a.openLiveView()
 	if err != nil {
@@ -282,6 +287,7 @@ func (a *Agent) abort() {
 	if a.alarms != nil {
 		_ = a.alarms.Close()
 	}
+	_ = a.camReads.Close()
 	_ = a.archive.Close()
 	_ = a.events.Close()
 }
@@ -441,6 +447,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		err = errors.Join(err, a.auth.Close())
 	}
 	err = errors.Join(err, a.alarms.Close())
+	// after the plate reading drained and the HTTP handlers returned, so
+	// no read is taken or released any more; before the event log
+	err = errors.Join(err, a.camReads.Close())
 	return errors.Join(err, a.plates.Close(), a.archive.Close(), a.events.Close())
 }
 

@@ -22,6 +22,15 @@ type Snapshot struct {
 	// of those with pictures, if any came with them (nil when the camera did
 	// not read it).
 	External *ExternalRead
+	// Reads are the journal IDs of the camera reads that went into the
+	// pass: released once its plate.read is stored.
+	Reads []string
+}
+
+func (s *Snapshot) addRead(id string) {
+	if id != "" {
+		s.Reads = append(s.Reads, id)
+	}
 }
 
 // AnalyzerOptions configure one camera's plate reading.

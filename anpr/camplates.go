@@ -73,8 +73,21 @@ func (c *Consumer) Ingest(ctx context.Context, gates map[string]camevents.Gate, 
 	}
 	x := ExternalRead{Text: rd.Plate, Country: rd.Country, Confidence: rd.Confidence, At: at,
 		Direction: rd.Direction, Overview: rd.Overview, Crop: rd.Crop}
+	// durable before it is acknowledged: the camera will not send it again
+	if j := c.o.Journal; j != nil {
+		if x.ID, err = j.Add(cam.ID, x, ev.Received, c.logLast()); err != nil {
+			count("busy")
+			c.o.Logger.Error("camera plate read not journaled", "camera", ev.Camera, "err", err)
+			return plates.CameraPlateAnswer{}, fmt.Errorf("%w: %v", plates.ErrCameraPlatesBusy, err)
+		}
+	}
 	if err := c.External(ctx, cam.ID, x); err != nil {
 		count("busy")
+		if x.ID != "" { // not acknowledged: the camera sends it again
+			if rerr := c.o.Journal.Release(x.ID); rerr != nil {
+				c.o.Logger.Error("release camera plate read", "camera", ev.Camera, "err", rerr)
+			}
+		}
 		return plates.CameraPlateAnswer{}, fmt.Errorf("%w: %v", plates.ErrCameraPlatesBusy, err)
 	}
 	count("accepted")

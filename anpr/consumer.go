@@ -37,6 +37,11 @@ type ConsumerOptions struct {
 	Logger   *slog.Logger
 	// Registerer takes the metrics of cameras' plate events (nil: none).
 	Registerer prometheus.Registerer
+	// Journal keeps the camera reads Ingest acknowledges until their pass
+	// is stored (nil: none; a kill loses the reads of open passes). Replay
+	// searches Events for the passes stored before a kill when it is an
+	// event.Log.
+	Journal *Journal
 }
 
 // Consumer reads the plates of cameras with anpr.enabled and stores each

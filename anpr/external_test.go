@@ -217,3 +217,79 @@ func TestMergerCameraReadTheNodeMisses(t *testing.T) {
 		t.Fatalf("node passes %+v", got)
 	}
 }
+
+// Every camera read leaves the merger in exactly one pass, however it got
+// there: joined to the node's pass, merged into a held one, or alone.
+func TestMergerListsEveryCameraRead(t *testing.T) {
+	m, own, ext := testMerger(true)
+	t0 := time.Unix(7000, 0)
+	m.lastExt = t0.Add(-time.Minute)
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	send := func(id, text string, at time.Time) {
+		m.external(externalMsg{r: ExternalRead{Text: text, Confidence: 0.9, ID: id}, onPass: ext.add}, at)
+	}
+	for i := 0; i < 5; i++ {
+		at := t0.Add(time.Duration(i) * 200 * time.Millisecond)
+		m.frame(at, img, []Read{readAt("123ABC02", 0.8, float64(100+40*i))}, at)
+		if i == 1 {
+			send("joined", "123ABC02", at)
+		}
+		if i == 3 {
+			send("joined-misread", "123ABC0Z", at) // the node never read this text
+		}
+	}
+	end := t0.Add(2 * time.Second)
+	m.frame(end, img, nil, end) // the pass ends and is held
+	send("late", "123ABC02", end.Add(100*time.Millisecond))
+	send("alone", "777AAA02", end.Add(200*time.Millisecond))
+	for d := time.Duration(0); d < 30*time.Second; d += 250 * time.Millisecond {
+		m.tick(end.Add(d))
+	}
+	m.drain(nil)
+	seen := map[string]int{}
+	for _, s := range append(own.all(), ext.all()...) {
+		for _, id := range s.Reads {
+			seen[id]++
+		}
+	}
+	for _, id := range []string{"joined", "joined-misread", "late", "alone"} {
+		if seen[id] != 1 {
+			t.Errorf("read %s in %d passes: %v", id, seen[id], seen)
+		}
+	}
+	if len(m.joined)+len(m.alone)+len(m.pending)+len(m.held) != 0 {
+		t.Errorf("reads left in the merger: joined %d alone %d pending %d held %d", len(m.joined), len(m.alone), len(m.pending), len(m.held))
+	}
+}
+
+// A camera read the tracker puts into another track (fed at the time and
+// place the node last read its text, where another plate is now) leaves
+// with that track's pass, though it was fed before the pass's first read.
+func TestMergerCameraReadOutsideItsPassSpan(t *testing.T) {
+	m, own, ext := testMerger(true)
+	t0 := time.Unix(8000, 0)
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	frame := func(d time.Duration, reads ...Read) {
+		m.frame(t0.Add(d), img, reads, t0.Add(d))
+	}
+	frame(0, readAt("123ABC02", 0.8, 100))
+	frame(200*time.Millisecond, readAt("XXXXXXXX", 0.5, 240)) // the same plate misread further on
+	frame(400*time.Millisecond, readAt("XXXXXXXX", 0.5, 380))
+	frame(600*time.Millisecond, readAt("999ZZZ99", 0.8, 100)) // another vehicle where the first was read
+	m.external(externalMsg{r: ExternalRead{Text: "123ABC02", Confidence: 0.9, ID: "span"}, onPass: ext.add}, t0.Add(600*time.Millisecond))
+	for d := 800 * time.Millisecond; d < 30*time.Second; d += 250 * time.Millisecond {
+		frame(d)
+		m.tick(t0.Add(d))
+	}
+	m.drain(nil)
+	n := 0
+	for _, s := range append(own.all(), ext.all()...) {
+		n += len(s.Reads)
+		if len(s.Reads) > 0 && !s.Pass.First.After(t0) {
+			t.Errorf("the camera read went into a pass from %v; fed at %v: not the case this test is for", s.Pass.First, t0)
+		}
+	}
+	if n != 1 || len(m.joined) != 0 {
+		t.Fatalf("the camera read is in %d passes, %d left in the merger", n, len(m.joined))
+	}
+}

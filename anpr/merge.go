@@ -2,6 +2,7 @@ package anpr
 
 import (
 	"image"
+	"slices"
 	"time"
 
 	"github.com/kuzet/kuzet/plates"
@@ -17,6 +18,9 @@ type ExternalRead struct {
 	Direction  string    // the camera's own: entry, exit or ""
 	// Overview and Crop are the camera's JPEG pictures (nil: not sent).
 	Overview, Crop []byte
+	// ID names the read in the journal of camera reads ("": not journaled);
+	// the pass it goes into lists it (Snapshot.Reads).
+	ID string
 }
 
 const (
@@ -66,6 +70,7 @@ type merger struct {
 	held      []heldPass      // node passes waiting for a late camera read
 	lastExt   time.Time       // wall clock of the latest camera read
 	far       float64         // where the next read alone is put in ctr: far from any other
+	lastTag   uint64          // the latest camera read's token in the trackers (Read.tag)
 }
 
 type seenRead struct {
@@ -82,8 +87,8 @@ type waitingRead struct {
 }
 
 type timedExternal struct {
-	r  ExternalRead
-	at time.Time // the tracker's time it was fed at
+	r   ExternalRead
+	tag uint64 // its Read.tag in the tracker it was fed to: the pass that holds it lists it
 }
 
 type heldPass struct {
@@ -183,9 +188,10 @@ func (m *merger) join(r ExternalRead, s seenRead) []Pass {
 	if m.frames[s.at] == nil && s.frame != nil {
 		m.frames[s.at] = s.frame // the snapshot, should the camera's read be the pass's best
 	}
+	m.lastTag++
 	rd := Read{Text: r.Text, Country: r.Country, Confidence: r.Confidence, Quad: s.quad, Box: s.quad.Bounds(), Rows: 1,
-		Candidates: []plates.Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}}
-	m.joined = append(m.joined, timedExternal{r: r, at: s.at})
+		Candidates: []plates.Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}, tag: m.lastTag}
+	m.joined = append(m.joined, timedExternal{r: r, tag: m.lastTag})
 	return m.tr.Observe(s.at, []Read{rd})
 }
 
@@ -227,9 +233,10 @@ func (m *merger) external(x externalMsg, now time.Time) {
 func (m *merger) alone1(r ExternalRead, now time.Time) {
 	m.far += 1e6 // a box far from every other: only the text can match
 	q := Quad{{m.far, 0}, {m.far + 1, 0}, {m.far + 1, 1}, {m.far, 1}}
+	m.lastTag++
 	rd := Read{Text: r.Text, Country: r.Country, Confidence: r.Confidence, Quad: q, Rows: 1,
-		Candidates: []plates.Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}}
-	m.alone = append(m.alone, timedExternal{r: r, at: now})
+		Candidates: []plates.Candidate{{Text: r.Text, Country: r.Country, Confidence: r.Confidence}}, tag: m.lastTag}
+	m.alone = append(m.alone, timedExternal{r: r, tag: m.lastTag})
 	m.cameraPasses(m.ctr.Observe(now, []Read{rd}))
 }
 
@@ -237,6 +244,7 @@ func (m *merger) mergeHeld(i int, r ExternalRead) {
 	h := &m.held[i]
 	h.s.Source = plates.SourceNodeCamera
 	h.s.Pass.Frames++
+	h.s.addRead(r.ID)
 	if better(h.s.External, &r) {
 		h.s.External = &r
 	}
@@ -275,10 +283,14 @@ func (m *merger) tick(now time.Time) {
 func (m *merger) nodePasses(passes []Pass, now time.Time, hold bool) {
 	for _, p := range passes {
 		s := Snapshot{Frame: m.frames[p.BestAt], Pass: p}
+		// the camera reads the tracker put into this pass: by their tags,
+		// since a read fed at an earlier frame's time may fall outside the
+		// pass's span, and each must leave in exactly one pass
 		keep := m.joined[:0]
 		for _, j := range m.joined {
-			if !j.at.Before(p.First) && !j.at.After(p.Last) && hasText(p.Candidates, j.r.Text) {
+			if slices.Contains(p.tags, j.tag) {
 				s.Source = plates.SourceNodeCamera
+				s.addRead(j.r.ID)
 				if better(s.External, &j.r) {
 					r := j.r
 					s.External = &r
@@ -314,10 +326,11 @@ func (m *merger) cameraPasses(passes []Pass) {
 		var first, last time.Time
 		keep := m.alone[:0]
 		for _, j := range m.alone {
-			if j.at.Before(p.First) || j.at.After(p.Last) || !hasText(p.Candidates, j.r.Text) {
+			if !slices.Contains(p.tags, j.tag) {
 				keep = append(keep, j)
 				continue
 			}
+			s.addRead(j.r.ID)
 			if better(s.External, &j.r) {
 				r := j.r
 				s.External = &r
@@ -351,15 +364,6 @@ func better(a, b *ExternalRead) bool {
 		return bp
 	}
 	return b.Confidence > a.Confidence
-}
-
-func hasText(cands []plates.Candidate, text string) bool {
-	for _, c := range cands {
-		if c.Text == text {
-			return true
-		}
-	}
-	return false
 }
 
 func (m *merger) emit(s Snapshot) {

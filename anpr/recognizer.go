@@ -85,7 +85,8 @@ type Read struct {
 	// there was no other.
 	Margin float64
 
-	pieces int // text boxes the read was made from
+	pieces int    // text boxes the read was made from
+	tag    uint64 // a camera read's token in the merger, followed into its Pass (0: none)
 }
 
 // Timing splits the time Recognize spent between text detection (including

@@ -25,7 +25,7 @@ func (c *Consumer) store(cam config.Camera, s Snapshot) {
 	}
 	pr := plates.PlateRead{
 		Plate: p.Text, Country: p.Country, Confidence: p.Confidence, First: p.First.UTC(), Last: p.Last.UTC(),
-		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction, Source: s.Source,
+		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction, Source: s.Source, CameraReads: s.Reads,
 	}
 	if cam.Direction == "auto" {
 		pr.Direction = p.Direction
@@ -68,6 +68,14 @@ func (c *Consumer) store(cam config.Camera, s Snapshot) {
 	e.Time = at
 	if _, err := c.o.Events.Append(e); err != nil {
 		c.o.Logger.Error("store plate read", "camera", cam.ID, "plate", p.Text, "err", err)
+		return // its camera reads stay journaled: replayed at the next start
+	}
+	if len(s.Reads) > 0 && c.o.Journal != nil {
+		// failing, the reads are replayed at the next start and skipped
+		// there, this plate.read naming them
+		if err := c.o.Journal.Release(s.Reads...); err != nil {
+			c.o.Logger.Error("release journaled camera reads", "camera", cam.ID, "plate", p.Text, "err", err)
+		}
 	}
 }
 

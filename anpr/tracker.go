@@ -57,6 +57,8 @@ type Pass struct {
 	Motion     float64   // travel of the plate's centre along Axis, pixels
 	Direction  string    // "entry", "exit" or "" when unknown
 	Candidates []plates.Candidate
+
+	tags []uint64 // of the reads that carried one (Read.tag), in the order seen
 }
 
 type track struct {
@@ -71,6 +73,7 @@ type track struct {
 	bestAt      time.Time
 	lastText    string
 	lastBox     Quad
+	tags        []uint64
 }
 
 // Tracker turns per-frame reads of one camera into one Pass per vehicle,
@@ -114,6 +117,9 @@ func (t *Tracker) Observe(at time.Time, reads []Read) []Pass {
 		tr := t.tracks[k]
 		tr.last, tr.end, tr.lastText, tr.lastBox = at, rd.Quad.center(), rd.Text, rd.Quad
 		tr.frames++
+		if rd.tag != 0 {
+			tr.tags = append(tr.tags, rd.tag)
+		}
 		tr.votes[rd.Text] += rd.Confidence
 		tr.confs[rd.Text] = append(tr.confs[rd.Text], rd.Confidence)
 		tr.country[rd.Text] = rd.Country
@@ -167,7 +173,9 @@ func (t *Tracker) match(rd Read, used []bool) int {
 }
 
 func (t *Tracker) pass(tr *track) (Pass, bool) {
-	if tr.frames < t.cfg.MinFrames {
+	// a track holding a tagged read (a camera's) is a pass whatever its
+	// length: the read must leave in one
+	if tr.frames < t.cfg.MinFrames && len(tr.tags) == 0 {
 		return Pass{}, false
 	}
 	total := 0.0
@@ -206,7 +214,7 @@ func (t *Tracker) pass(tr *track) (Pass, bool) {
 		conf = best * first / all
 	}
 	p := Pass{Text: win.Text, Country: win.Country, Confidence: conf, Frames: tr.frames,
-		First: tr.first, Last: tr.last, Best: tr.best, BestAt: tr.bestAt, Candidates: cands}
+		First: tr.first, Last: tr.last, Best: tr.best, BestAt: tr.bestAt, Candidates: cands, tags: tr.tags}
 	if ax := math.Hypot(t.cfg.Axis.X, t.cfg.Axis.Y); ax > 0 {
 		p.Motion = ((tr.end.X-tr.start.X)*t.cfg.Axis.X + (tr.end.Y-tr.start.Y)*t.cfg.Axis.Y) / ax
 		switch {

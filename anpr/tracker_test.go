@@ -98,3 +98,17 @@ func TestPassConfidence(t *testing.T) {
 		t.Errorf("one frame disagreeing: %s %.3f, want 123ABC02 %.3f", p.Text, p.Confidence, want)
 	}
 }
+
+// A track holding a camera's read (tagged) is a pass even when shorter
+// than MinFrames: the read must leave in one.
+func TestTrackerKeepsTaggedShortTracks(t *testing.T) {
+	tr := NewTracker(TrackerConfig{Gap: time.Second, MinFrames: 3})
+	t0 := time.Unix(100, 0)
+	tagged := readAt("777AAA02", 0.9, 900)
+	tagged.tag = 7
+	tr.Observe(t0, []Read{readAt("123ABC02", 0.9, 100), tagged})
+	ps := tr.Flush()
+	if len(ps) != 1 || ps[0].Text != "777AAA02" || len(ps[0].tags) != 1 || ps[0].tags[0] != 7 {
+		t.Fatalf("passes %+v", ps)
+	}
+}

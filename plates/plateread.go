@@ -24,6 +24,9 @@ type PlateRead struct {
 	// Source is who read the plate: "" the node, "camera" the camera's own
 	// ANPR alone, "node+camera" both (one pass).
 	Source string `json:"source,omitempty"`
+	// CameraReads are the journal IDs of the camera reads in the pass:
+	// a read named by a stored plate.read is not replayed after a kill.
+	CameraReads []string `json:"camera_reads,omitempty"`
 }
 
 // Candidate is one reading of a plate.
