@@ -1,6 +1,9 @@
 // Package agent is one running node: it opens the stores, starts the roles
 // its configuration asks for (site cameras, archive, HTTP) and stops them in
 // order, so that every recorder closes its file before the index closes.
+// It wires the stages together and keeps none of their logic: a parent's
+// pulling of segment files is replicate's, the links federation's, the
+// files the archive's.
 package agent
 
 import (
@@ -59,7 +62,8 @@ type Agent struct {
 	fedCli   *federation.Client
 	fetchQ   *replicate.Queue
 	planner  *replicate.Planner
-	tap      *site.Tap // live relays to ancestors
+	puller   *replicate.Puller // pulls children's segment files
+	tap      *site.Tap         // live relays to ancestors
 	plates   *plates.Index
 	tree     *treeTracker
 	live     *live.Server

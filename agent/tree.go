@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -221,7 +220,7 @@ func (a *Agent) degraded(cams []TreeCamera) bool {
 func (a *Agent) treeCamera(origin, camera, state, reason string) TreeCamera {
 	key := camera
 	if origin != a.cfg.Node.ID {
-		key = archive.ReplicaCamera(origin, camera)
+		key = event.ReplicaCamera(origin, camera)
 	}
 	if state == "" {
 		state = "unknown"
