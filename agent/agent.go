@@ -3,9 +3,9 @@
 // order, so that every recorder closes its file before the index closes.
 //
 // It owns the wiring between the packages (which federation call feeds a
-// relay, which statuses the observed hierarchy shows), not their domain
-// logic. It may import any package of the node; none but the commands and
-// end-to-end tests may import it.
+// relay, which link a puller fetches through, which statuses the observed
+// hierarchy shows), not their domain logic. It may import any package of
+// the node; none but the command may import it.
 package agent
 
 import (
@@ -66,7 +66,8 @@ type Agent struct {
 	fedCli   *federation.Client
 	fetchQ   *replicate.Queue
 	planner  *replicate.Planner
-	tap      *site.Tap // live relays to ancestors
+	puller   *replicate.Puller // pulls children's segment files
+	tap      *site.Tap         // live relays to ancestors
 	plates   *plates.Index
 	tree     *federation.Observed
 	live     *live.Server

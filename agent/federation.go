@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -47,25 +46,28 @@ func (a *Agent) openFederation() error {
 		}
 		a.planner = &replicate.Planner{Log: a.events, Queue: a.fetchQ, Policy: f.Fragments.PolicyFor,
 			References: references, Logger: log}
+		a.puller = &replicate.Puller{
+			Queue: a.fetchQ, Store: a.archive, Planner: a.planner,
+			PerChild: f.Fragments.ChildMbps * 1e6 / 8,
+			Total:    replicate.NewLimiter(f.Fragments.TotalMbps * 1e6 / 8),
+			Backfill: f.Fragments.Backfill.Std(),
+			Self:     a.cfg.Node.ID, Local: a.localFile,
+			Logger: log, Metrics: replicate.NewPullMetrics(a.reg),
+		}
 		a.fedSrv, err = federation.Listen(federation.ServerOptions{
 			Listen: f.Listen, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
 			LinkDownAfter: f.LinkDownAfter.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
-			Fragments: &federation.Fragments{
-				Queue: a.fetchQ, Store: a.archive,
-				PerChild:  f.Fragments.ChildMbps * 1e6 / 8,
-				Total:     replicate.NewLimiter(f.Fragments.TotalMbps * 1e6 / 8),
-				Reconcile: a.reconcile,
-				Backfill:  f.Fragments.Backfill.Std(),
-			},
+			Puller:        a.puller,
 			Slices:        a.childSlices(),
 			MaySpeakFor:   a.maySpeakFor,
 			OnIncarnation: a.recordIncarnation,
 		})
 		if err != nil {
 			_ = a.fetchQ.Close()
-			a.fetchQ = nil
+			a.fetchQ, a.puller = nil, nil
 			return err
 		}
+		a.puller.Routes = a.fedSrv.Descendants
 	}
 	if len(f.Upstream) > 0 {
 		a.fedCli = federation.NewClient(federation.ClientOptions{
@@ -160,41 +162,20 @@ func (a *Agent) listIndex(since time.Time) ([]federation.IndexEntry, error) {
 	return out, nil
 }
 
-// reconcile queues what a child holds and this node lacks.
-func (a *Agent) reconcile(child string, listed []federation.IndexEntry) (int, error) {
-	fs := make([]replicate.Fetch, 0, len(listed))
-	for _, e := range listed {
-		s := e.Segment
-		if e.Origin == a.cfg.Node.ID || archive.CheckRel(s.Path) != nil || s.SHA256 == "" {
-			continue
-		}
-		fs = append(fs, replicate.Fetch{Origin: e.Origin, Camera: s.Camera, Start: s.Start, End: s.End,
-			Path: s.Path, Bytes: s.Bytes, SHA256: s.SHA256})
-	}
-	return a.planner.Reconcile(child, fs, func(origin, rel string) bool {
-		_, err := a.archive.File(a.cfg.Node.ID, origin, rel)
-		return err == nil
-	})
+// localFile is where this node holds origin's segment rel: its own or a
+// replica.
+func (a *Agent) localFile(origin, rel string) (string, error) {
+	return a.archive.File(a.cfg.Node.ID, origin, rel)
 }
 
-// serveFile resolves a segment the parent asks for. A descendant's segment
-// this node does not hold is first pulled from the child leading to it, so
-// an ancestor can reach a range kept only at the site (NVMS-6.20).
+// serveFile resolves a segment the parent asks for; a descendant's
+// segment this node does not hold is first pulled from the child leading
+// to it (NVMS-6.20).
 func (a *Agent) serveFile(origin, rel string) (string, error) {
-	p, err := a.archive.File(a.cfg.Node.ID, origin, rel)
-	if err == nil || origin == a.cfg.Node.ID || a.fedSrv == nil {
-		return p, err
+	if a.puller == nil {
+		return a.localFile(origin, rel)
 	}
-	f, ok, kerr := a.fetchQ.KnownPath(origin, rel)
-	if kerr != nil || !ok {
-		return "", errors.Join(err, kerr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
-	defer cancel()
-	if err := a.fetchNow(ctx, []replicate.Fetch{f}); err != nil {
-		return "", err
-	}
-	return a.archive.File(a.cfg.Node.ID, origin, rel)
+	return a.puller.File(origin, rel)
 }
 
 // FetchRange pulls the segments of a descendant's camera ("origin/Camera")
@@ -205,54 +186,10 @@ func (a *Agent) FetchRange(ctx context.Context, key string, from, to time.Time) 
 	if origin == a.cfg.Node.ID {
 		return 0, nil
 	}
-	if a.fedSrv == nil {
+	if a.puller == nil {
 		return 0, fmt.Errorf("camera %s: this node has no children", key)
 	}
-	known, err := a.fetchQ.Known(origin, camera, from, to)
-	if err != nil {
-		return 0, err
-	}
-	var missing []replicate.Fetch
-	for _, f := range known {
-		if _, err := a.archive.File(a.cfg.Node.ID, f.Origin, f.Path); err != nil {
-			missing = append(missing, f)
-		}
-	}
-	return len(missing), a.fetchNow(ctx, missing)
-}
-
-// fetchNow queues fetches as urgent on the link leading to their origin
-// and waits until every one is held here.
-func (a *Agent) fetchNow(ctx context.Context, fs []replicate.Fetch) error {
-	if len(fs) == 0 {
-		return nil
-	}
-	routes := a.fedSrv.Descendants()
-	for i := range fs {
-		child, ok := routes[fs[i].Origin]
-		if !ok {
-			return fmt.Errorf("segment %s of %s: %w", fs[i].Path, fs[i].Origin, federation.ErrNoRoute)
-		}
-		fs[i].Child, fs[i].Urgent, fs[i].Tries = child, true, 0
-	}
-	if err := a.fetchQ.Add(fs...); err != nil {
-		return err
-	}
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for _, f := range fs {
-		for {
-			if _, err := a.archive.File(a.cfg.Node.ID, f.Origin, f.Path); err == nil {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("segment %s of %s not fetched in time: %w", f.Path, f.Origin, ctx.Err())
-			case <-t.C:
-			}
-		}
-	}
-	return nil
+	return a.puller.PullRange(ctx, origin, camera, from, to)
 }
 
 // openLive is a camera feed for a relay to the parent: this node's own

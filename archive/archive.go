@@ -1,6 +1,9 @@
 // Package archive owns the recorded video: the fragmented-MP4 segment
 // writer, the path layout (CGR-4.2c), the bbolt index of segments and gaps,
-// retention and the free-disk floor, and crash repair (NVMS-6.9, NVMS-5.3).
+// retention and the free-disk floor, crash repair (NVMS-6.9, NVMS-5.3),
+// and the replicas of other nodes' segments it is handed. A segment is
+// described in event's vocabulary (event.Segment); archive must not
+// import replicate or federation.
 package archive
 
 import (

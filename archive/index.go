@@ -9,24 +9,13 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/kuzet/kuzet/event"
 )
 
-// Segment is a closed archive file as listed by the index.
-type Segment struct {
-	Camera   string    `json:"camera"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
-	Path     string    `json:"path"` // relative to the archive root, '/'-separated
-	Bytes    int64     `json:"bytes"`
-	SHA256   string    `json:"sha256"`
-	Codec    string    `json:"codec"`
-	Width    int       `json:"width,omitempty"`
-	Height   int       `json:"height,omitempty"`
-	Repaired bool      `json:"repaired,omitempty"` // truncated to its last complete fragment after a crash
-}
-
-// Duration of the segment.
-func (s Segment) Duration() time.Duration { return s.End.Sub(s.Start) }
+// Segment is a closed archive file as listed by the index. Its
+// description is shared with the nodes that replicate it.
+type Segment = event.Segment
 
 // Gap is an interval of a camera's timeline without video.
 type Gap struct {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,46 +21,31 @@ import (
 //
 //	.replicas/<origin>/<Camera>/<Y>/<M>/<D>/<H>/<file>.mp4
 //
-// and are indexed under the camera key "<origin>/<Camera>". Camera IDs and
-// node IDs start with a letter or a digit and hold only letters, digits,
-// '-' and '_' (config, topology, federation certificates), so no camera of
-// this node can be named ".replicas" and no origin can reach outside its
-// own directory in it: a replica can never land on this node's own
-// recordings, nor one origin's on another's. An index key with a '/' is a
-// replica's for the same reason: a camera ID never holds one.
+// and are indexed under the camera key "<origin>/<Camera>"
+// (event.ReplicaCamera). Camera IDs and node IDs start with a letter or a
+// digit and hold only letters, digits, '-' and '_' (config, topology,
+// federation certificates), so no camera of this node can be named
+// ".replicas" and no origin can reach outside its own directory in it: a
+// replica can never land on this node's own recordings, nor one origin's
+// on another's. An index key with a '/' is a replica's for the same
+// reason: a camera ID never holds one.
 
 // ReplicaDir is the top directory of replicas under the archive root.
 const ReplicaDir = ".replicas"
 
-// ErrReplicaRefused means PartPath or ImportReplica will never take a
-// segment as described: its origin or path is not valid here, or it
-// conflicts with what is held (ErrReplicaConflict). Retrying cannot help;
-// a fetch failing with it should be dropped, not retried.
-var ErrReplicaRefused = errors.New("replica refused")
-
 // ErrReplicaConflict means a replica was refused because something else
 // is already held at its place: a file with other bytes, or an index
-// record of another segment. It matches ErrReplicaRefused too.
-var ErrReplicaConflict = fmt.Errorf("%w: it conflicts with what this archive holds", ErrReplicaRefused)
+// record of another segment. It matches event.ErrReplicaRefused too.
+var ErrReplicaConflict = fmt.Errorf("%w: it conflicts with what this archive holds", event.ErrReplicaRefused)
 
 // idPattern is the form of camera IDs and node IDs.
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
-// CheckRel refuses a segment path that could leave the archive or is not
-// a segment file: it must be relative, clean, and end in .mp4.
-func CheckRel(rel string) error {
-	if rel == "" || path.IsAbs(rel) || path.Clean(rel) != rel || strings.HasPrefix(rel, "../") ||
-		rel == ".." || strings.Contains(rel, "\\") || !strings.HasSuffix(rel, ".mp4") {
-		return fmt.Errorf("segment path %q is not a clean relative .mp4 path", rel)
-	}
-	return nil
-}
-
 // checkOriginRel refuses a segment path in its origin's layout that does
-// not start with a camera ID: CheckRel, and a first element such as
+// not start with a camera ID: event.CheckRel, and a first element such as
 // "Camera1" (never ".replicas", "." or "..").
 func checkOriginRel(rel string) error {
-	if err := CheckRel(rel); err != nil {
+	if err := event.CheckRel(rel); err != nil {
 		return err
 	}
 	cam, _, ok := strings.Cut(rel, "/")
@@ -77,9 +61,6 @@ func checkOrigin(origin string) error {
 	}
 	return nil
 }
-
-// ReplicaCamera is the index key of origin's camera on this node.
-func ReplicaCamera(origin, camera string) string { return origin + "/" + camera }
 
 // ReplicaPath is the archive-relative path (as indexed) of origin's
 // segment rel, given in the origin's layout. It does not check its
@@ -97,7 +78,7 @@ func ReplicaRel(origin, local string) (rel string, ok bool) {
 // File returns the file of segment rel recorded by origin, as held here:
 // this node's own (origin == self) or a replica.
 func (a *Archive) File(self, origin, rel string) (string, error) {
-	if err := CheckRel(rel); err != nil {
+	if err := event.CheckRel(rel); err != nil {
 		return "", err
 	}
 	if err := checkOrigin(origin); err != nil {
@@ -124,13 +105,14 @@ func (a *Archive) File(self, origin, rel string) (string, error) {
 }
 
 // PartPath is where a replica is assembled before it is verified: beside
-// its final place, with ".part" added.
+// its final place, with ".part" added. An origin or path not valid here is
+// refused with an error wrapping event.ErrReplicaRefused.
 func (a *Archive) PartPath(origin, rel string) (string, error) {
 	if err := checkOrigin(origin); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrReplicaRefused, err)
+		return "", fmt.Errorf("%w: %w", event.ErrReplicaRefused, err)
 	}
 	if err := checkOriginRel(rel); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrReplicaRefused, err)
+		return "", fmt.Errorf("%w: %w", event.ErrReplicaRefused, err)
 	}
 	return a.Abs(ReplicaPath(origin, rel)) + ".part", nil
 }
@@ -149,16 +131,16 @@ func (a *Archive) ImportReplica(origin string, s Segment, part string) error {
 		return err
 	}
 	if want != part {
-		return fmt.Errorf("part file %s does not belong to %s of %s: %w", part, s.Path, origin, ErrReplicaRefused)
+		return fmt.Errorf("part file %s does not belong to %s of %s: %w", part, s.Path, origin, event.ErrReplicaRefused)
 	}
 	if cam, _, _ := strings.Cut(s.Path, "/"); cam != s.Camera {
 		_ = os.Remove(part)
-		return fmt.Errorf("segment path %s does not belong to camera %q of %s: %w", s.Path, s.Camera, origin, ErrReplicaRefused)
+		return fmt.Errorf("segment path %s does not belong to camera %q of %s: %w", s.Path, s.Camera, origin, event.ErrReplicaRefused)
 	}
 	local := ReplicaPath(origin, s.Path)
 	final := a.Abs(local)
 	rs := s
-	rs.Camera = ReplicaCamera(origin, s.Camera)
+	rs.Camera = event.ReplicaCamera(origin, s.Camera)
 	rs.Path = local
 
 	// one import at a time: the checks below and the move stay together

@@ -137,7 +137,7 @@ func TestImportReplicaNeverOverwrites(t *testing.T) {
 	forged, fb := replicaOf("Camera1", t0.Add(time.Second), 55)
 	forged.Path = s.Path
 	err = importBytes(t, a, "site-b", forged, fb)
-	if !errors.Is(err, ErrReplicaConflict) || !errors.Is(err, ErrReplicaRefused) || !strings.Contains(err.Error(), ReplicaPath("site-b", s.Path)) {
+	if !errors.Is(err, ErrReplicaConflict) || !errors.Is(err, event.ErrReplicaRefused) || !strings.Contains(err.Error(), ReplicaPath("site-b", s.Path)) {
 		t.Fatalf("forged import: %v", err)
 	}
 	if got := fileSHA(t, final); got != s.SHA256 {
@@ -178,7 +178,7 @@ func TestImportReplicaNeverOverwrites(t *testing.T) {
 	}
 	noFile(t, a.Abs(ReplicaPath("site-b", other.Path)))
 
-	segs, _ := a.Index().Segments(ReplicaCamera("site-b", "Camera1"), time.Time{}, time.Time{})
+	segs, _ := a.Index().Segments(event.ReplicaCamera("site-b", "Camera1"), time.Time{}, time.Time{})
 	if len(segs) != 1 || segs[0].SHA256 != s.SHA256 || segs[0].Path != ReplicaPath("site-b", s.Path) {
 		t.Fatalf("index %+v", segs)
 	}
@@ -198,7 +198,7 @@ func TestImportReplicaIdempotent(t *testing.T) {
 	mustImport(t, a, "site-b", s, b)
 	part, _ := a.PartPath("site-b", s.Path)
 	noFile(t, part)
-	key := ReplicaCamera("site-b", "Camera1")
+	key := event.ReplicaCamera("site-b", "Camera1")
 	if segs, _ := a.Index().Segments(key, time.Time{}, time.Time{}); len(segs) != 1 {
 		t.Fatalf("index %+v", segs)
 	}
@@ -259,14 +259,14 @@ func TestReplicaPathsRefused(t *testing.T) {
 	}
 	wrong := s
 	wrong.Camera = "Camera2"
-	if err := a.ImportReplica("site-b", s, part+"x"); !errors.Is(err, ErrReplicaRefused) {
+	if err := a.ImportReplica("site-b", s, part+"x"); !errors.Is(err, event.ErrReplicaRefused) {
 		t.Errorf("a foreign part path: %v", err)
 	}
-	if err := a.ImportReplica("site-b", wrong, part); !errors.Is(err, ErrReplicaRefused) {
+	if err := a.ImportReplica("site-b", wrong, part); !errors.Is(err, event.ErrReplicaRefused) {
 		t.Errorf("a segment filed under another camera: %v", err)
 	}
 	noFile(t, part)
-	if _, err := a.PartPath("..", good); !errors.Is(err, ErrReplicaRefused) {
+	if _, err := a.PartPath("..", good); !errors.Is(err, event.ErrReplicaRefused) {
 		t.Errorf("PartPath of origin ..: %v", err)
 	}
 	cams, _ := a.Index().Cameras()
@@ -318,7 +318,7 @@ func TestRetentionOfReplicas(t *testing.T) {
 	clk.Set(t0.Add(48 * time.Hour))
 	a.Sweep()
 	noFile(t, a.Abs(ReplicaPath("Camera1", s.Path)))
-	if segs, _ := a.Index().Segments(ReplicaCamera("Camera1", "Camera1"), time.Time{}, time.Time{}); len(segs) != 0 {
+	if segs, _ := a.Index().Segments(event.ReplicaCamera("Camera1", "Camera1"), time.Time{}, time.Time{}); len(segs) != 0 {
 		t.Fatalf("index %+v", segs)
 	}
 	noFile(t, a.Abs(ReplicaPath("Camera1", "Camera1/2025")))

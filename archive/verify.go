@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kuzet/kuzet/event"
 )
 
 // Problem is a segment whose file does not match its index record.
@@ -59,7 +61,7 @@ func Verify(root string, x *Index, quick bool) (VerifyReport, error) {
 }
 
 func verifySegment(root string, s Segment, quick bool) (Problem, bool) {
-	if err := CheckRel(s.Path); err != nil {
+	if err := event.CheckRel(s.Path); err != nil {
 		return Problem{s, "unreadable", err.Error()}, false
 	}
 	if why := layoutProblem(s); why != "" {

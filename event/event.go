@@ -1,8 +1,8 @@
 // Package event defines the one envelope for everything that happens on a
 // node (segment closed, camera state, alarms, later plate reads and audit
-// entries) and its durable, per-origin ordered local log.
-//
-// It imports no kuzet package: everything else imports it.
+// entries), its durable, per-origin ordered local log, and the vocabulary
+// of recorded segments that every stage shares: Segment, the checks of
+// its path and the naming of replicas. It imports no other kuzet package.
 package event
 
 import (

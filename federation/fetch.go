@@ -2,8 +2,6 @@ package federation
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,205 +10,86 @@ import (
 
 	"github.com/quic-go/quic-go"
 
-	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/replicate"
 )
-
-// FragmentStore is where a parent assembles and keeps children's segments.
-type FragmentStore interface {
-	PartPath(origin, rel string) (string, error)
-	MkdirFor(file string) error
-	ImportReplica(origin string, s archive.Segment, part string) error
-}
-
-// Fragments configure a parent's pulling of segment files (NVMS-6.7,
-// NVMS-6.19): a durable queue, where files go, and the bandwidth caps.
-type Fragments struct {
-	Queue    *replicate.Queue
-	Store    FragmentStore
-	PerChild float64 // bytes per second per child link (0: unlimited)
-	Total    *replicate.Limiter
-	// Reconcile gets a child's index after every link-up and queues what
-	// this node lacks (NVMS-6.9); Backfill is how far back it looks.
-	Reconcile func(child string, listed []IndexEntry) (queued int, err error)
-	Backfill  time.Duration
-}
 
 // FileSource resolves a segment a child serves: its own or a replica.
 type FileSource func(origin, rel string) (string, error)
 
-// fetchLoop pulls the child's queued files one at a time until the link or
-// ctx ends. Files resume from what the part file already holds.
-func (s *Server) fetchLoop(ctx context.Context, conn *quic.Conn, child string) {
-	fr := s.o.Fragments
-	perChild := replicate.NewLimiter(fr.PerChild)
-	log := s.o.Logger.With("child", child)
-	for {
-		f, ok, err := fr.Queue.Next(child)
-		if err != nil {
-			log.Error("read fetch queue", "err", err)
-			return
-		}
-		if !ok {
-			select {
-			case <-ctx.Done():
-				return
-			case <-fr.Queue.Wake(child):
-			case <-time.After(5 * time.Second):
-			}
-			continue
-		}
-		start := time.Now()
-		n, err := s.fetchOne(ctx, conn, f, perChild)
-		s.o.Metrics.FragmentBytes.WithLabelValues(child).Add(float64(n))
-		if err == nil {
-			if derr := fr.Queue.Done(f); derr != nil {
-				log.Error("dequeue fetch", "err", derr)
-			}
-			s.o.Metrics.Fragments.WithLabelValues(child).Inc()
-			log.Info("fragment stored", "origin", f.Origin, "path", f.Path, "bytes", f.Bytes,
-				"resumed_from", f.Bytes-n, "seconds", time.Since(start).Seconds())
-			continue
-		}
-		if ctx.Err() != nil || conn.Context().Err() != nil {
-			return
-		}
-		if errors.Is(err, archive.ErrReplicaRefused) {
-			// the file conflicts with what this node holds: retrying would
-			// only download it again to refuse it again
-			log.Error("fragment refused", "origin", f.Origin, "path", f.Path, "err", err)
-			if derr := fr.Queue.Done(f); derr != nil {
-				log.Error("dequeue fetch", "err", derr)
-			}
-			continue
-		}
-		log.Warn("fragment fetch failed", "origin", f.Origin, "path", f.Path, "err", err)
-		if s.rebind(f) {
-			continue
-		}
-		_ = fr.Queue.Failed(f)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
+// Puller pulls a child's segment files over its link while the link is
+// up (replicate.Puller).
+type Puller interface {
+	Pull(ctx context.Context, child string, src replicate.Source)
 }
 
-// rebind moves a failed fetch to the child that now leads to its origin,
-// when that is another one: the replica whose link announced the segment
-// may have lost it with its disk, or never held it, while the origin now
-// links through a sibling replica of its tier that does.
-func (s *Server) rebind(f replicate.Fetch) bool {
-	_, child, ok := s.route(f.Origin)
-	if !ok || child == f.Child {
-		return false
-	}
-	moved := f
-	moved.Child, moved.Tries = child, 0
-	if err := s.o.Fragments.Queue.Add(moved); err != nil {
-		s.o.Logger.Error("move fetch", "origin", f.Origin, "path", f.Path, "to", child, "err", err)
-		return false
-	}
-	if err := s.o.Fragments.Queue.Done(f); err != nil {
-		s.o.Logger.Error("dequeue moved fetch", "origin", f.Origin, "path", f.Path, "err", err)
-	}
-	s.o.Logger.Info("fetch moved to the child that now leads to its origin", "origin", f.Origin, "path", f.Path,
-		"from", f.Child, "to", child)
-	return true
+// childLink is the parent's end of one child link, as a puller reads the
+// child's files over it.
+type childLink struct {
+	s    *Server
+	conn *quic.Conn
 }
 
-// fetchOne pulls one file into its part file, verifies it and hands it to
-// the store. It returns the bytes transferred.
-func (s *Server) fetchOne(ctx context.Context, conn *quic.Conn, f replicate.Fetch, perChild *replicate.Limiter) (int64, error) {
-	fr := s.o.Fragments
-	part, err := fr.Store.PartPath(f.Origin, f.Path)
+// Fetch asks the child for origin's segment rel from offset on, on a
+// stream of its own.
+func (l childLink) Fetch(ctx context.Context, origin, rel string, offset int64) (int64, io.ReadCloser, error) {
+	str, err := l.conn.OpenStreamSync(ctx)
 	if err != nil {
-		return 0, err
+		return 0, nil, fmt.Errorf("open fetch stream: %w", err)
 	}
-	if err := fr.Store.MkdirFor(part); err != nil {
-		return 0, err
-	}
-	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o640) // the archive's file mode
+	head, err := requestFetch(str, origin, rel, offset)
 	if err != nil {
-		return 0, err
+		finish(str)
+		return 0, nil, err
 	}
-	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return 0, err
-	}
-	offset := st.Size()
-	if offset > f.Bytes {
-		offset = 0 // not this file: start over
-		if err := file.Truncate(0); err != nil {
-			return 0, err
-		}
-	}
-	var n int64
-	if offset < f.Bytes {
-		n, err = s.download(ctx, conn, f, file, offset, perChild)
-		if err != nil {
-			return n, err
-		}
-	}
-	if err := file.Sync(); err != nil {
-		return n, err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(file, 0, f.Bytes)); err != nil {
-		return n, err
-	}
-	if sum := hex.EncodeToString(h.Sum(nil)); sum != f.SHA256 {
-		_ = os.Remove(part) // corrupt: the next attempt starts clean
-		return n, fmt.Errorf("sha256 %s does not match the recorded %s", sum, f.SHA256)
-	}
-	seg := archive.Segment{Camera: f.Camera, Start: f.Start, End: f.End, Path: f.Path, Bytes: f.Bytes, SHA256: f.SHA256}
-	return n, fr.Store.ImportReplica(f.Origin, seg, part)
+	return head.Size, &idleReader{str: str}, nil
 }
 
-func (s *Server) download(ctx context.Context, conn *quic.Conn, f replicate.Fetch, file *os.File, offset int64, perChild *replicate.Limiter) (int64, error) {
-	str, err := conn.OpenStreamSync(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("open fetch stream: %w", err)
-	}
-	defer finish(str)
+// requestFetch sends a fetch request on str and reads the head of the
+// child's answer; the file's bytes follow it.
+func requestFetch(str *quic.Stream, origin, rel string, offset int64) (FetchHead, error) {
+	var head FetchHead
 	if err := WriteFrame(str, MsgOpen, Open{Kind: StreamFetch}); err != nil {
-		return 0, err
+		return head, err
 	}
-	if err := WriteFrame(str, MsgFetch, FetchReq{Origin: f.Origin, Path: f.Path, Offset: offset}); err != nil {
-		return 0, err
+	if err := WriteFrame(str, MsgFetch, FetchReq{Origin: origin, Path: rel, Offset: offset}); err != nil {
+		return head, err
 	}
 	_ = str.Close() // the request is all the parent sends
 	// a child may first pull the file from its own child (on-demand fetch
 	// of a grandchild's segment), so its answer may take a while
 	_ = str.SetReadDeadline(time.Now().Add(2 * time.Minute))
-	var head FetchHead
 	if err := Expect(str, MsgFetchHead, &head); err != nil {
-		return 0, err
-	}
-	if head.Size != f.Bytes {
-		return 0, fmt.Errorf("child holds %d bytes, the segment has %d", head.Size, f.Bytes)
-	}
-	if _, err := file.Seek(offset, io.SeekStart); err != nil {
-		return 0, err
+		return head, err
 	}
 	_ = str.SetReadDeadline(time.Time{})
-	src := &replicate.LimitedReader{Ctx: ctx, R: &idleReader{str: str}, Limiters: []*replicate.Limiter{perChild, s.o.Fragments.Total}}
-	n, err := io.CopyN(file, src, f.Bytes-offset)
+	return head, nil
+}
+
+// Index lists what the child holds that started at or after since.
+func (l childLink) Index(ctx context.Context, since time.Time) ([]replicate.Listed, error) {
+	listed, err := l.s.requestIndex(ctx, l.conn, since)
 	if err != nil {
-		return n, fmt.Errorf("receive %s at %d: %w", f.Path, offset+n, err)
+		return nil, err
 	}
-	return n, nil
+	out := make([]replicate.Listed, len(listed))
+	for i, e := range listed {
+		out[i] = replicate.Listed(e)
+	}
+	return out, nil
 }
 
 // idleReader fails a read that waits longer than a minute, so a stalled
-// child does not hold a fetch forever.
+// child does not hold a fetch forever. Closing it finishes the stream.
 type idleReader struct{ str *quic.Stream }
 
 func (r *idleReader) Read(p []byte) (int, error) {
 	_ = r.str.SetReadDeadline(time.Now().Add(time.Minute))
 	return r.str.Read(p)
+}
+
+func (r *idleReader) Close() error {
+	finish(r.str)
+	return nil
 }
 
 // serveRequests answers the streams the parent opens: file fetches, index

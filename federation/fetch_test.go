@@ -29,12 +29,14 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 	rig := newFragRig(t, size)
 	dir, rel, arch, q := rig.dir, rig.rel, rig.arch, rig.q
 	const capBytes = 1 << 20 // 8 Mbit/s
-	m := NewMetrics(nil)
+	m := replicate.NewPullMetrics(nil)
+	puller := &replicate.Puller{Queue: q, Store: arch, PerChild: capBytes, Metrics: m}
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: openLog(t, "region"), MaySpeakFor: testSubtree,
-		Metrics: m, IdleTimeout: time.Second, Fragments: &Fragments{Queue: q, Store: arch, PerChild: capBytes}})
+		IdleTimeout: time.Second, Puller: puller})
 	if err != nil {
 		t.Fatal(err)
 	}
+	puller.Routes = srv.Descendants
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
@@ -110,11 +112,13 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 	regionLog, siteLog := openLog(t, "region"), openLog(t, "site")
 	// 256 KiB/s: the 8 MiB replay lasts half a minute, longer than the
 	// set-up below takes even under the race detector
+	puller := &replicate.Puller{Queue: q, Store: arch, PerChild: 256 << 10}
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: regionLog, MaySpeakFor: testSubtree,
-		Fragments: &Fragments{Queue: q, Store: arch, PerChild: 256 << 10}})
+		Puller: puller})
 	if err != nil {
 		t.Fatal(err)
 	}
+	puller.Routes = srv.Descendants
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()

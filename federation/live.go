@@ -3,7 +3,6 @@ package federation
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/kuzet/kuzet/media"
+	"github.com/kuzet/kuzet/replicate"
 )
 
 // LiveFeed is a camera's live access units: a local session or one relayed
@@ -118,8 +118,10 @@ func (f *remoteFeed) Close() error {
 	return nil
 }
 
-// ErrNoRoute means no linked child leads to the origin.
-var ErrNoRoute = errors.New("no child link leads to that node")
+// ErrNoRoute means no linked child leads to the origin. It is the
+// puller's own, so that every request for a descendant's video, live or
+// recorded, fails the same way.
+var ErrNoRoute = replicate.ErrNoRoute
 
 // OpenLive asks the child that leads to origin to relay its camera live.
 func (s *Server) OpenLive(ctx context.Context, origin, camera string) (LiveFeed, error) {

@@ -12,8 +12,6 @@ type Metrics struct {
 	EventsSent      prometheus.Counter
 	UrgentReceived  *prometheus.CounterVec
 	UrgentSent      prometheus.Counter
-	Fragments       *prometheus.CounterVec
-	FragmentBytes   *prometheus.CounterVec
 	RTT             prometheus.Gauge
 	ClockOffset     prometheus.Gauge
 }
@@ -37,17 +35,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kuzet_link_urgent_received_total", Help: "Grave and medium alarms received ahead of the ordered events."}, []string{"child"}),
 		UrgentSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kuzet_link_urgent_sent_total", Help: "Grave and medium alarms sent ahead of the ordered events."}),
-		Fragments: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kuzet_link_fragments_total", Help: "Segment files pulled from a child and verified."}, []string{"child"}),
-		FragmentBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kuzet_link_fragment_bytes_total", Help: "Segment bytes received from a child."}, []string{"child"}),
 		RTT: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kuzet_link_rtt_seconds", Help: "Round-trip time to the parent, last heartbeat."}),
 		ClockOffset: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kuzet_link_clock_offset_seconds", Help: "Parent clock minus this node's clock, last heartbeat."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsRefused, m.EventGaps, m.EventsSent, m.UrgentReceived, m.UrgentSent, m.Fragments, m.FragmentBytes, m.RTT, m.ClockOffset)
+		reg.MustRegister(m.LinkUp, m.EventsReceived, m.EventsDuplicate, m.EventsRefused, m.EventGaps, m.EventsSent, m.UrgentReceived, m.UrgentSent, m.RTT, m.ClockOffset)
 	}
 	return m
 }

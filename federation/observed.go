@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -228,7 +227,7 @@ func degraded(cams []ObservedCamera) bool {
 func (t *Observed) camera(origin, camera, state, reason string) ObservedCamera {
 	key := camera
 	if origin != t.self {
-		key = archive.ReplicaCamera(origin, camera)
+		key = event.ReplicaCamera(origin, camera)
 	}
 	if state == "" {
 		state = "unknown"

@@ -13,6 +13,7 @@ import (
 	"github.com/kuzet/kuzet/internal/logtest"
 	"github.com/kuzet/kuzet/internal/netfault"
 	"github.com/kuzet/kuzet/pki"
+	"github.com/kuzet/kuzet/replicate"
 )
 
 // runServer starts a parent on addr ("" for any port) that can be stopped
@@ -264,11 +265,13 @@ func TestFetchMovesToTheReplicaThatLeads(t *testing.T) {
 	a2ID, _ := ca.identity("region-a2", time.Time{}, time.Hour)
 	rig := newFragRig(t, 64<<10)
 	centreLog := openLog(t, "centre")
+	puller := &replicate.Puller{Queue: rig.q, Store: rig.arch}
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: centreID, Log: centreLog, MaySpeakFor: tierSubtree,
-		Fragments: &Fragments{Queue: rig.q, Store: rig.arch}})
+		Puller: puller})
 	if err != nil {
 		t.Fatal(err)
 	}
+	puller.Routes = srv.Descendants
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()

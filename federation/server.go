@@ -25,7 +25,7 @@ type ServerOptions struct {
 	Metrics       *Metrics
 	Version       string
 	LinkDownAfter time.Duration // silence before a link_down alarm (default 30s)
-	Fragments     *Fragments    // pull children's segment files (nil: none)
+	Puller        Puller        // pulls children's segment files (nil: none)
 	IdleTimeout   time.Duration // QUIC idle timeout (default 15s)
 	Slices        SliceSource   // catalogue slices for children (nil: none)
 	// MaySpeakFor says whether child may send events of origin: its own,
@@ -195,15 +195,11 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 			s.configLoop(connCtx, conn, certID)
 		}()
 	}
-	if s.o.Fragments != nil {
-		wg.Add(2)
+	if s.o.Puller != nil {
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.fetchLoop(connCtx, conn, certID)
-		}()
-		go func() {
-			defer wg.Done()
-			s.backfill(connCtx, conn, certID)
+			s.o.Puller.Pull(connCtx, certID, childLink{s: s, conn: conn})
 		}()
 	}
 	kinds := &openKinds{open: map[string]bool{}}

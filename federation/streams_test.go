@@ -21,7 +21,7 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/replicate"
 )
@@ -31,7 +31,7 @@ import (
 // QUIC's limit on open streams (100) ran out. Thousands of files and tens
 // of thousands of requests must go over one link without it reconnecting.
 
-// dirStore is a FragmentStore that keeps replicas as plain files, so the
+// dirStore is a replicate.Store that keeps replicas as plain files, so the
 // test measures the link rather than the archive's index.
 type dirStore struct {
 	root     string
@@ -44,7 +44,7 @@ func (d *dirStore) PartPath(origin, rel string) (string, error) {
 
 func (d *dirStore) MkdirFor(file string) error { return os.MkdirAll(filepath.Dir(file), 0o755) }
 
-func (d *dirStore) ImportReplica(origin string, s archive.Segment, part string) error {
+func (d *dirStore) ImportReplica(origin string, s event.Segment, part string) error {
 	if err := os.Rename(part, strings.TrimSuffix(part, ".part")); err != nil {
 		return err
 	}
@@ -138,11 +138,13 @@ func TestFetchQueueThousandsOfFilesOverOneLink(t *testing.T) {
 	}
 
 	m := NewMetrics(nil)
+	puller := &replicate.Puller{Queue: q, Store: store}
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: openLog(t, "region"), Metrics: m,
-		Fragments: &Fragments{Queue: q, Store: store}})
+		Puller: puller})
 	if err != nil {
 		t.Fatal(err)
 	}
+	puller.Routes = srv.Descendants
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(ctx); close(done) }()
@@ -232,8 +234,8 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 		}
 	}
 	listed := []IndexEntry{
-		{Origin: "site", Segment: archive.Segment{Camera: "Camera1", Path: "Camera1/a.mp4", Bytes: 10}},
-		{Origin: "site", Segment: archive.Segment{Camera: "Camera2", Path: "Camera2/b.mp4", Bytes: 20}},
+		{Origin: "site", Segment: event.Segment{Camera: "Camera1", Path: "Camera1/a.mp4", Bytes: 10}},
+		{Origin: "site", Segment: event.Segment{Camera: "Camera2", Path: "Camera2/b.mp4", Bytes: 20}},
 	}
 	var relays, relaysOpen, slices atomic.Int64
 	srv := startServer(t, parentID, openLog(t, "region"), nil)

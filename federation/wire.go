@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -167,8 +166,8 @@ type IndexReq struct {
 
 // IndexEntry is one segment in a child's index.
 type IndexEntry struct {
-	Origin  string          `json:"origin"`
-	Segment archive.Segment `json:"segment"`
+	Origin  string        `json:"origin"`
+	Segment event.Segment `json:"segment"`
 }
 
 // IndexBatch is part of the answer; the last has More false.

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -73,8 +72,8 @@ func (p *Planner) Run(ctx context.Context) error {
 				fs = append(fs, more...)
 				continue
 			}
-			var s archive.Segment
-			if err := json.Unmarshal(e.Payload, &s); err != nil || archive.CheckRel(s.Path) != nil || s.SHA256 == "" {
+			var s event.Segment
+			if err := json.Unmarshal(e.Payload, &s); err != nil || event.CheckRel(s.Path) != nil || s.SHA256 == "" {
 				p.Logger.Warn("segment event without a usable segment", "id", e.ID(), "err", err)
 				continue
 			}

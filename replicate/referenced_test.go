@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -34,7 +33,7 @@ func TestPlannerReferencedPolicy(t *testing.T) {
 		return e
 	}
 	seg := func(i int) event.Event {
-		s := archive.Segment{Camera: "Camera1", Start: t0.Add(time.Duration(i) * time.Minute),
+		s := event.Segment{Camera: "Camera1", Start: t0.Add(time.Duration(i) * time.Minute),
 			End: t0.Add(time.Duration(i+1) * time.Minute), Path: "Camera1/" + string(rune('a'+i)) + ".mp4", Bytes: 10, SHA256: "ff"}
 		return ev(event.KindSegmentClosed, s.End, s)
 	}

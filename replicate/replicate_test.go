@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -62,7 +61,7 @@ func TestPlannerQueuesChildSegmentsOnce(t *testing.T) {
 	}
 	defer q.Close()
 	seg := func(origin string, seq uint64, path string) event.Event {
-		e := event.New(event.KindSegmentClosed, "Camera1", "", archive.Segment{Camera: "Camera1", Path: path, Bytes: 5, SHA256: "ab"})
+		e := event.New(event.KindSegmentClosed, "Camera1", "", event.Segment{Camera: "Camera1", Path: path, Bytes: 5, SHA256: "ab"})
 		e.Origin, e.Seq, e.Path = origin, seq, []string{origin}
 		return e
 	}
@@ -72,7 +71,7 @@ func TestPlannerQueuesChildSegmentsOnce(t *testing.T) {
 	if _, err := log.Ingest([]event.Event{seg("site-b", 1, "Camera1/y.mp4")}, "site-b"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := log.Append(event.New(event.KindSegmentClosed, "Own", "", archive.Segment{Path: "Own/z.mp4", SHA256: "cd"})); err != nil {
+	if _, err := log.Append(event.New(event.KindSegmentClosed, "Own", "", event.Segment{Path: "Own/z.mp4", SHA256: "cd"})); err != nil {
 		t.Fatal(err)
 	}
 	run := func() {

@@ -118,7 +118,7 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	if fx.replic, err = idx.Segments(archive.ReplicaCamera(origin, "Camera1"), time.Time{}, time.Time{}); err != nil || len(fx.replic) != 2 {
+	if fx.replic, err = idx.Segments(event.ReplicaCamera(origin, "Camera1"), time.Time{}, time.Time{}); err != nil || len(fx.replic) != 2 {
 		t.Fatalf("replicas %+v, %v", fx.replic, err)
 	}
 

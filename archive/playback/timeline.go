@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
 )
 
 // piece is the part of one segment file that a time range plays.
@@ -168,7 +169,7 @@ func scanArchiveFile(root *os.Root, rel string) (*fileIndex, error) {
 // a symbolic link, a regular file. os.Root refuses anything that would
 // leave the archive, ".." and links pointing outside included.
 func openArchiveFile(root *os.Root, rel string) (*os.File, fs.FileInfo, error) {
-	if err := archive.CheckRel(rel); err != nil {
+	if err := event.CheckRel(rel); err != nil {
 		return nil, nil, errBadPath{err}
 	}
 	lst, err := root.Lstat(rel)

@@ -231,7 +231,7 @@ func (p *Pusher) enqueue(_ context.Context, batch []event.Event) error {
 			p.log.Error("sftp push: segment event unreadable; skipped", "event", e.ID(), "err", err)
 			continue
 		}
-		if err := archive.CheckRel(seg.Path); err != nil {
+		if err := event.CheckRel(seg.Path); err != nil {
 			p.log.Error("sftp push: segment path refused; skipped", "event", e.ID(), "err", err)
 			continue
 		}

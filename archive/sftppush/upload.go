@@ -17,7 +17,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/replicate"
 )
 
@@ -159,7 +159,7 @@ func (c *timeoutConn) Write(b []byte) (int, error) {
 // what an earlier attempt left there, size-checked, then renamed to NAME.
 func (p *Pusher) upload(ctx context.Context, r *remote, it item) error {
 	rel := it.Seg.Path
-	if err := archive.CheckRel(rel); err != nil {
+	if err := event.CheckRel(rel); err != nil {
 		return fmt.Errorf("%w: %v", errLocalGone, err)
 	}
 	f, err := os.Open(filepath.Join(p.o.ArchiveRoot, filepath.FromSlash(rel)))

@@ -128,14 +128,16 @@ func (b *bench) newRig(ctx context.Context, name string, c rigConfig) (r *rig, e
 		return r, err
 	}
 	r.metrics = federation.NewMetrics(nil)
+	puller := &replicate.Puller{Queue: r.queue, Store: r.arch, PerChild: c.perChild, Total: replicate.NewLimiter(c.total)}
 	r.srv, err = federation.Listen(federation.ServerOptions{
 		Listen: "127.0.0.1:0", Identity: b.regionID, Log: r.log, Metrics: r.metrics,
 		MaySpeakFor: func(child, origin string) bool { return child == "site" && origin == "grandchild" },
-		Fragments:   &federation.Fragments{Queue: r.queue, Store: r.arch, PerChild: c.perChild, Total: replicate.NewLimiter(c.total)},
+		Puller:      puller,
 	})
 	if err != nil {
 		return r, err
 	}
+	puller.Routes = r.srv.Descendants
 	sctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.srv.Run(sctx); close(done) }()
@@ -161,7 +163,7 @@ func (b *bench) newRig(ctx context.Context, name string, c rigConfig) (r *rig, e
 		k.cl = federation.NewClient(federation.ClientOptions{
 			Upstream: []string{r.srv.Addr()}, Identity: ident, Log: l, Heartbeat: c.heartbeat, BackoffMax: time.Second,
 			Files: func(_, rel string) (string, error) {
-				if err := archive.CheckRel(rel); err != nil {
+				if err := event.CheckRel(rel); err != nil {
 					return "", err
 				}
 				return filepath.Join(src, filepath.FromSlash(rel)), nil

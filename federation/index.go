@@ -11,32 +11,8 @@ import (
 // indexBatch bounds one index frame.
 const indexBatch = 500
 
-// backfill asks a newly linked child for its index and hands it to
-// Reconcile, so that whatever this node missed is pulled under the caps.
-func (s *Server) backfill(ctx context.Context, conn *quic.Conn, child string) {
-	fr := s.o.Fragments
-	if fr.Reconcile == nil {
-		return
-	}
-	since := time.Now().Add(-fr.Backfill)
-	if fr.Backfill <= 0 {
-		since = time.Time{}
-	}
-	listed, err := s.requestIndex(ctx, conn, since)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.o.Logger.Warn("back-fill: child index not read", "child", child, "err", err)
-		}
-		return
-	}
-	n, err := fr.Reconcile(child, listed)
-	if err != nil {
-		s.o.Logger.Error("back-fill: reconcile", "child", child, "err", err)
-		return
-	}
-	s.o.Logger.Info("back-fill compared indexes", "child", child, "listed", len(listed), "queued", n)
-}
-
+// requestIndex asks a child for the segments it holds that started at or
+// after since, in batches of at most indexBatch.
 func (s *Server) requestIndex(ctx context.Context, conn *quic.Conn, since time.Time) ([]IndexEntry, error) {
 	str, err := conn.OpenStreamSync(ctx)
 	if err != nil {
