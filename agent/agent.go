@@ -84,7 +84,7 @@ type Agent struct {
 	tamper   *tamper.Consumer
 	sftp     *sftpd.Server
 	handlers api.Handlers // other components' HTTP handlers
-	routes   []api.Route // what the HTTP API registered
+	routes   []api.Route  // what the HTTP API registered
 	handler  http.Handler
 	audit    *audit.Recorder
 	auth     *auth.Auth // nil: no users configured
