@@ -3,15 +3,14 @@ package agent
 import (
 	"context"
 	"path/filepath"
-	"sync"
 
 	"github.com/kuzet/kuzet/archive/sftpd"
 	"github.com/kuzet/kuzet/archive/sftppush"
 	"github.com/kuzet/kuzet/audit"
 )
 
-// openAccess binds the archive's SFTP server and prepares the SFTP push,
-// when configured.
+// openAccess opens the access role: the archive's SFTP server and the
+// SFTP push, when configured.
 func (a *Agent) openAccess() error {
 	if s := a.cfg.SFTP; s.Listen != "" {
 		var accts []sftpd.Account
@@ -33,6 +32,12 @@ func (a *Agent) openAccess() error {
 			return err
 		}
 		a.sftp = srv
+		a.life.onCloseIdle("sftp server", a.sftp.Close)
+		a.life.loop("sftp server", func(ctx context.Context) {
+			if err := a.sftp.Run(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error("sftp server stopped", "err", err)
+			}
+		})
 	}
 	if p := a.cfg.SFTPPush; p.Host != "" {
 		push, err := sftppush.New(sftppush.Options{
@@ -43,44 +48,17 @@ func (a *Agent) openAccess() error {
 			Timeout: p.Timeout.Std(), Logger: a.log.With("component", "sftp-push"), Registerer: a.reg,
 		})
 		if err != nil {
-			a.closeAccess()
 			return err
 		}
 		a.push = push
-	}
-	return nil
-}
-
-// runAccess serves SFTP and pushes until ctx ends.
-func (a *Agent) runAccess(ctx context.Context, wg *sync.WaitGroup) {
-	if a.sftp != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.sftp.Run(ctx); err != nil && ctx.Err() == nil {
-				a.log.Error("sftp server stopped", "err", err)
-			}
-		}()
-	}
-	if a.push != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		a.life.onClose("sftp push", a.push.Close)
+		a.life.loop("sftp push", func(ctx context.Context) {
 			if err := a.push.Run(ctx); err != nil && ctx.Err() == nil {
 				a.log.Error("sftp push stopped", "err", err)
 			}
-		}()
+		})
 	}
-}
-
-// closeAccess releases what openAccess opened and Run did not use.
-func (a *Agent) closeAccess() {
-	if a.sftp != nil {
-		_ = a.sftp.Close()
-	}
-	if a.push != nil {
-		_ = a.push.Close()
-	}
+	return nil
 }
 
 // SFTPAddr is the bound SFTP address ("" when not serving).

@@ -49,7 +49,12 @@ func (a *Agent) openAlarms() error {
 		},
 		Keep: c.Keep.Std(), Logger: a.log.With("component", "alarms"), Registerer: a.reg,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	a.life.onClose("alarm table", a.alarms.Close)
+	a.life.loop("alarms", a.alarms.Run)
+	return nil
 }
 
 // actor names who acts through the API: the logged-in user, or "local"

@@ -139,6 +139,12 @@ func (a *Agent) openCatalogue() error {
 		return fmt.Errorf("topology: %w", err)
 	}
 	a.topo, a.topoStop = r, cancel
+	a.life.onClose("catalogue replica", func() error {
+		err := a.topo.Close()
+		a.topoStop()
+		return err
+	})
+	a.life.loop("catalogue", a.watchCatalogue)
 	return nil
 }
 

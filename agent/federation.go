@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -16,11 +15,11 @@ import (
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
-	"github.com/kuzet/kuzet/replicate"
 )
 
-// openFederation loads the node's identity and binds the parent listener.
-func (a *Agent) openFederation() error {
+// openIdentity loads the node's federation certificate, which the parent
+// and child sides and the catalogue all speak with.
+func (a *Agent) openIdentity() error {
 	f := a.cfg.Federation
 	if !f.Enabled() {
 		return nil
@@ -37,45 +36,7 @@ func (a *Agent) openFederation() error {
 			"not_after", ident.NotAfter())
 	}
 	a.ident = ident
-	m := federation.NewMetrics(a.reg)
-	log := a.log.With("component", "federation")
-	if f.Listen != "" {
-		a.fetchQ, err = replicate.OpenQueue(filepath.Join(a.cfg.Node.DataDir, "replicate.db"))
-		if err != nil {
-			return err
-		}
-		a.planner = &replicate.Planner{Log: a.events, Queue: a.fetchQ, Policy: f.Fragments.PolicyFor,
-			References: references, Logger: log}
-		a.puller = &replicate.Puller{
-			Queue: a.fetchQ, Store: a.archive, Planner: a.planner,
-			PerChild: f.Fragments.ChildMbps * 1e6 / 8,
-			Total:    replicate.NewLimiter(f.Fragments.TotalMbps * 1e6 / 8),
-			Backfill: f.Fragments.Backfill.Std(),
-			Self:     a.cfg.Node.ID, Local: a.localFile,
-			Logger: log, Metrics: replicate.NewPullMetrics(a.reg),
-		}
-		a.fedSrv, err = federation.Listen(federation.ServerOptions{
-			Listen: f.Listen, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
-			LinkDownAfter: f.LinkDownAfter.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
-			Puller:        a.puller,
-			Slices:        a.childSlices(),
-			MaySpeakFor:   a.maySpeakFor,
-			OnIncarnation: a.recordIncarnation,
-		})
-		if err != nil {
-			_ = a.fetchQ.Close()
-			a.fetchQ, a.puller = nil, nil
-			return err
-		}
-		a.puller.Routes = a.fedSrv.Descendants
-	}
-	if len(f.Upstream) > 0 {
-		a.fedCli = federation.NewClient(federation.ClientOptions{
-			Upstream: f.Upstream, Identity: ident, Log: a.events, Logger: log, Metrics: m, Version: a.version,
-			Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
-			Files: a.serveFile, Snapshots: a.serveSnapshot, Index: a.listIndex, Live: a.openLive, OnConfig: a.onSlice,
-		})
-	}
+	a.fedMetrics = federation.NewMetrics(a.reg)
 	return nil
 }
 

@@ -2,9 +2,14 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -12,6 +17,7 @@ import (
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive/playback"
 	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/netaddr"
 	"github.com/kuzet/kuzet/web"
 )
 
@@ -148,4 +154,65 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// openHTTP builds the API from the route table and binds its listener;
+// Run serves it. Closing it first, before any role it calls into, lets
+// the requests in flight finish against open stores.
+func (a *Agent) openHTTP() error {
+	h, err := a.httpHandlers()
+	if err != nil {
+		return err
+	}
+	var allow []netip.Prefix
+	for _, p := range a.cfg.HTTP.Allow {
+		pr, _ := netaddr.ParsePrefix(p) // validated on load
+		allow = append(allow, pr)
+	}
+	a.handler = api.Handler(api.Deps{
+		Handlers: h, Snapshot: a.Snapshot, Guard: a.guard(), User: a.userName, Audit: a.record, Routes: &a.routes,
+		NodeID: a.cfg.Node.ID, Version: a.version, Started: a.started, Site: a.site,
+		Index: a.archive.Index(), Events: a.events, Gatherer: a.reg, Allow: allow,
+		Logger: a.log.With("component", "http"), Federation: a.federationStatus, Plates: a.plates,
+		Admin: a.canAdminister, Hosts: a.httpHosts(), CameraPlates: a.cameraPlates,
+	})
+	a.ln, err = net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", a.cfg.HTTP.Listen, err)
+	}
+	a.srv = &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// bodies are small JSON; responses may be long downloads and
+		// blocking playlist reloads, so writes have no deadline
+		ReadTimeout:    30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	a.life.onClose("http", func() error {
+		if a.httpErr == nil { // never served
+			return a.ln.Close()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = a.srv.Shutdown(ctx)
+		if err := <-a.httpErr; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+// serveHTTP serves the API on the bound listener, over TLS when
+// http.tls is set.
+func (a *Agent) serveHTTP() {
+	a.httpErr = make(chan error, 1)
+	if t := a.cfg.HTTP.TLS; t.Cert != "" {
+		a.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		go func() { a.httpErr <- a.srv.ServeTLS(a.ln, t.Cert, t.Key) }()
+		return
+	}
+	go func() { a.httpErr <- a.srv.Serve(a.ln) }()
 }

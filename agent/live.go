@@ -32,6 +32,7 @@ func (a *Agent) openLiveView() ([]media.Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.life.loop("live view", a.live.Run)
 	out := []media.Consumer{a.live.Consumer()}
 	if r := a.cfg.RTSP; r.Listen != "" {
 		o, err := a.rtspAccess()
@@ -49,6 +50,8 @@ func (a *Agent) openLiveView() ([]media.Consumer, error) {
 		if a.rtsp, err = restream.New(o); err != nil {
 			return nil, err
 		}
+		a.life.onCloseIdle("rtsp re-stream", func() error { a.rtsp.Close(); return nil })
+		a.life.loop("rtsp re-stream", a.rtsp.Run)
 		out = append(out, a.rtsp.Consumer())
 	}
 	a.openRelays(out)

@@ -1,12 +1,15 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/plateapi"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // newPlateReader wires plate reading to the node: the current camera
@@ -19,6 +22,9 @@ func (a *Agent) newPlateReader() (*anpr.Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// closed after the plate reading drained and the HTTP handlers
+	// returned: no read is taken or released any more
+	a.life.onClose("camera-read journal", a.camReads.Close)
 	c := anpr.NewConsumer(anpr.ConsumerOptions{
 		Camera: a.camera, Models: a.plateModels, Events: a.events, SnapshotDir: a.PlatesDir(),
 		Locate: func(camera string, at time.Time) (string, string, time.Duration, bool) {
@@ -27,6 +33,9 @@ func (a *Agent) newPlateReader() (*anpr.Consumer, error) {
 		},
 		Location: a.loc, Logger: a.log, Registerer: a.reg, Journal: a.camReads,
 	})
+	a.anpr = c
+	// emits the passes still open, into the event log that closes later
+	a.life.onClose("plate reading", func() error { c.Close(); return nil })
 	if err := c.Replay(); err != nil {
 		// the reads stay journaled for the next start
 		a.log.Error("replay journaled camera reads", "err", err)
@@ -49,3 +58,28 @@ func (a *Agent) plateModels() (*anpr.Models, error) {
 
 // PlatesDir holds plate snapshots.
 func (a *Agent) PlatesDir() string { return filepath.Join(a.cfg.Node.DataDir, "plates") }
+
+// openPlates opens the plate index every node keeps (its own reads and
+// its subtree's) and adds its loops: following the log into the index,
+// pairing reads into passages, and the push to the external plate API.
+func (a *Agent) openPlates() error {
+	var err error
+	a.plates, err = plates.OpenWith(filepath.Join(a.cfg.Node.DataDir, "plates.db"), plates.Options{ReviewBelow: a.cfg.ANPR.ReviewThreshold()})
+	if err != nil {
+		return err
+	}
+	a.life.onClose("plate index", a.plates.Close)
+	a.life.loop("plate index", func(ctx context.Context) {
+		a.plates.Follow(ctx, a.events, plates.KindPlateRead, a.log.With("component", "plates"))
+	})
+	a.life.loop("passages", a.runPassages)
+	if p := a.cfg.PlateAPI; p.URL != "" {
+		a.life.loop("plate API", func(ctx context.Context) {
+			plateapi.Run(ctx, plateapi.Options{
+				URL: p.URL, AuthHeader: p.AuthHeader, Timeout: p.Timeout.Std(),
+				Log: a.events, PlatesDir: a.PlatesDir(), Kind: plates.KindPlateRead, Logger: a.log.With("component", "plate-api"),
+			})
+		})
+	}
+	return nil
+}

@@ -32,6 +32,7 @@ func (a *Agent) openSecurity() error {
 	}
 	rec := a.audit
 	context.AfterFunc(a.runCtx, func() { a.searches.flushAll(rec) }) // searches not yet recorded, at stop
+	a.auditLiveReaders()                                             // RTSP readers are served from here on
 	if !a.cfg.AuthEnabled() {
 		a.log.Warn("no users configured: the API and UI need no login; only http.allow guards them")
 		return nil
@@ -61,7 +62,11 @@ func (a *Agent) openSecurity() error {
 		},
 		Logger: a.log.With("component", "auth"), Registerer: a.reg,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	a.life.onClose("logins", a.auth.Close)
+	return nil
 }
 
 func authUsers(cs []config.User) ([]auth.User, error) {
