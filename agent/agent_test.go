@@ -23,6 +23,7 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/site"
@@ -84,6 +85,7 @@ func startFFmpeg(t *testing.T, args ...string) {
 // startAgent runs a node; stop cancels it and returns Run's error.
 func startAgent(t *testing.T, yaml string) (a *Agent, stop func() error) {
 	t.Helper()
+	testkit.Long(t) // a running node with its cameras and links
 	cfg, err := config.Parse([]byte(yaml), config.Options{})
 	if err != nil {
 		t.Fatal(err)

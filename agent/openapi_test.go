@@ -29,6 +29,7 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/topology"
 )
@@ -698,6 +699,7 @@ func cheapHash(t *testing.T, pw string) string {
 
 func startAPIRig(t *testing.T) *apiRig {
 	t.Helper()
+	testkit.Long(t) // a running node with its cameras and links
 	src, dir, tls := federationRig(t)
 	r := &apiRig{t: t, top: t, spec: loadSpec(t), as: map[auth.Role]*client{}, roleOf: map[string]auth.Role{}, skipped: map[string]bool{},
 		pw: map[auth.Role][2]string{

@@ -22,6 +22,7 @@ import (
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -70,6 +71,7 @@ cameras: [{id: Camera1, url: %q}]
 // startAgentWith is startAgent with Options.
 func startAgentWith(t *testing.T, yaml string, o Options) (*Agent, func() error) {
 	t.Helper()
+	testkit.Long(t) // a running node with its cameras and links
 	cfg, err := config.Parse([]byte(yaml), config.Options{})
 	if err != nil {
 		t.Fatal(err)

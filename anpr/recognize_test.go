@@ -14,12 +14,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // TestRecognizeSynthetic reads plates drawn at test time: most must be exact
 // and all but a few within one edit (the conditions include blur, noise and
 // dirt; night scenes are measured with `kuzet anpr eval`).
 func TestRecognizeSynthetic(t *testing.T) {
+	testkit.Long(t)
 	r := newTestRecognizer(t, Options{})
 	for _, country := range SynthCountries {
 		t.Run(country, func(t *testing.T) {
@@ -138,6 +141,7 @@ func TestRecognizeTwoRows(t *testing.T) {
 // TestRecognizeDemoClip reads the plates of the demo camera's clip in frames
 // decoded by ffmpeg at the middle of each plate's visible interval.
 func TestRecognizeDemoClip(t *testing.T) {
+	testkit.Long(t)
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("ffmpeg missing: apt-get install -y ffmpeg")
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // A child linked to one replica of its parent tier moves to another when
@@ -16,6 +17,7 @@ import (
 // heartbeat deadline and the child is linked again within 5 s. Events
 // appended meanwhile all reach the second replica.
 func TestFailoverToAnotherReplica(t *testing.T) {
+	testkit.Long(t)
 	for _, tc := range []struct {
 		name   string
 		silent bool // the replica vanishes without closing its links

@@ -16,12 +16,14 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/replicate"
 )
 
 // A fragment interrupted by a dead link resumes from what the parent
 // already holds, arrives byte-identical, and moves at the configured cap.
 func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
+	testkit.Long(t)
 	ca := newPKI(t)
 	parentID, _ := ca.identity("region", time.Time{}, time.Hour)
 	childID, _ := ca.identity("site", time.Time{}, time.Hour)
@@ -103,6 +105,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 // cap and a backlog of events is still being replayed, a grave alarm
 // overtakes both.
 func TestAlarmOvertakesBacklog(t *testing.T) {
+	testkit.Long(t)
 	ca := newPKI(t)
 	parentID, _ := ca.identity("region", time.Time{}, time.Hour)
 	childID, _ := ca.identity("site", time.Time{}, time.Hour)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/replicate"
 )
@@ -103,6 +104,7 @@ func streamTestClient(t *testing.T, o ClientOptions) *Client {
 // 2,000 small files through the fetch queue over one link: every one
 // arrives, none twice, and the link never reconnects.
 func TestFetchQueueThousandsOfFilesOverOneLink(t *testing.T) {
+	testkit.Long(t)
 	const files = 2000
 	ca := newPKI(t)
 	parentID, _ := ca.identity("region", time.Time{}, time.Hour)

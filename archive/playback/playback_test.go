@@ -15,10 +15,12 @@ import (
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // One recording (about 18 s of real RTSP) serves every subtest.
 func TestPlayback(t *testing.T) {
+	testkit.Long(t)
 	fx := newFixture(t)
 	t.Run("ListSegmentsAndGaps", func(t *testing.T) { testList(t, fx) })
 	t.Run("DownloadWithRanges", func(t *testing.T) { testDownload(t, fx) })
