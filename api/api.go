@@ -6,7 +6,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/httpjson"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/site"
 )
@@ -182,42 +182,12 @@ func timeRangeOpen(w http.ResponseWriter, r *http.Request) (time.Time, time.Time
 }
 
 func parseRange(w http.ResponseWriter, r *http.Request, from time.Time) (time.Time, time.Time, bool) {
-	q := r.URL.Query()
-	to := time.Time{}
-	if v := q.Get("from"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("from: %q is not an RFC 3339 time", v))
-			return from, to, false
-		}
-		from = t
-	}
-	if v := q.Get("to"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("to: %q is not an RFC 3339 time", v))
-			return from, to, false
-		}
-		if !t.After(from) {
-			writeError(w, http.StatusBadRequest, "to must be after from")
-			return from, to, false
-		}
-		to = t
-	}
-	return from, to, true
+	return httpjson.Range(w, r, from)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { httpjson.Write(w, code, v) }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
+func writeError(w http.ResponseWriter, code int, msg string) { httpjson.Error(w, code, msg) }
 
 // allowList refuses clients outside the configured prefixes (CGR-5).
 func allowList(allow []netip.Prefix, log *slog.Logger, next http.Handler) http.Handler {

@@ -2,15 +2,13 @@ package plates
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/httpjson"
 )
 
 // Handlers answer the plate routes of the node's HTTP API: search,
@@ -38,59 +36,12 @@ type Handlers struct {
 	Logger *slog.Logger
 }
 
-// timeRange parses ?from=&to= (RFC 3339), either open, answering 400
-// itself when they are bad.
 func timeRange(w http.ResponseWriter, r *http.Request) (time.Time, time.Time, bool) {
-	q := r.URL.Query()
-	var from, to time.Time
-	if v := q.Get("from"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("from: %q is not an RFC 3339 time", v))
-			return from, to, false
-		}
-		from = t
-	}
-	if v := q.Get("to"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("to: %q is not an RFC 3339 time", v))
-			return from, to, false
-		}
-		if !t.After(from) {
-			writeError(w, http.StatusBadRequest, "to must be after from")
-			return from, to, false
-		}
-		to = t
-	}
-	return from, to, true
+	return httpjson.Range(w, r, time.Time{})
 }
 
-// writeJSON and writeError answer as the rest of the API does: indented
-// JSON, errors as {"error": "..."}.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { httpjson.Write(w, code, v) }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
+func writeError(w http.ResponseWriter, code int, msg string) { httpjson.Error(w, code, msg) }
 
-// queryLimit reads the limit parameter of a listing (1..1000, default
-// 100), answering 400 itself when it is bad.
-func queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 100, true
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 1000 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q must be 1..1000", v))
-		return 0, false
-	}
-	return n, true
-}
+func queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) { return httpjson.Limit(w, r) }
