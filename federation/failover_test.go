@@ -81,11 +81,11 @@ func TestFailoverToAnotherReplica(t *testing.T) {
 				}
 			}
 			emit(0, 20)
-			waitFor(t, 10*time.Second, "link to region-a1", func() bool {
+			testkit.WaitFor(t, 10*time.Second, "link to region-a1", func() bool {
 				st := cl.Status()
 				return st.Connected && st.Parent == "region-a1" && st.RTT > 0
 			})
-			waitFor(t, 10*time.Second, "first events at region-a1", func() bool { return countOrigin(t, log1, "site-x") == 20 })
+			testkit.WaitFor(t, 10*time.Second, "first events at region-a1", func() bool { return countOrigin(t, log1, "site-x") == 20 })
 			time.Sleep(2500 * time.Millisecond) // a settled link, several heartbeats old
 			// die right after a pong: the longest the child can take to notice
 			lastPong := func() time.Time { cl.mu.Lock(); defer cl.mu.Unlock(); return cl.alive }
@@ -167,7 +167,7 @@ func TestFailoverToAnotherReplica(t *testing.T) {
 				}
 				return n
 			}
-			waitFor(t, 10*time.Second, "every event from the switch on at region-a2", func() bool {
+			testkit.WaitFor(t, 10*time.Second, "every event from the switch on at region-a2", func() bool {
 				at2 := held(log2)
 				for _, id := range ids[20:] {
 					if at2[id] == 0 {

@@ -61,7 +61,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	part, _ := arch.PartPath("site", rel)
-	waitFor(t, 10*time.Second, "the transfer to start", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the transfer to start", func() bool {
 		st, err := os.Stat(part)
 		return err == nil && st.Size() > size/4
 	})
@@ -74,7 +74,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 	relay.Cut()
 	time.Sleep(2500 * time.Millisecond) // the connection times out
 	relay.Heal()
-	waitFor(t, 20*time.Second, "the replica", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the replica", func() bool {
 		segs, _ := arch.Index().Segments("site/Camera1", time.Time{}, time.Time{})
 		return len(segs) == 1
 	})
@@ -137,7 +137,7 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: siteLog,
 		Files: func(_, r string) (string, error) { return filepath.Join(dir, "child", r), nil }})
 	part, _ := arch.PartPath("site", rel)
-	waitFor(t, 10*time.Second, "the fragment replay", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the fragment replay", func() bool {
 		st, err := os.Stat(part)
 		return err == nil && st.Size() > 256<<10
 	})
@@ -157,7 +157,7 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	var backlogDone uint64
-	waitFor(t, 20*time.Second, "the alarm at the parent", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the alarm at the parent", func() bool {
 		urgent, _ := regionLog.UrgentEvents()
 		for _, e := range urgent {
 			if e.ID() == alarm.ID() {
@@ -273,7 +273,7 @@ func TestAlarmsOvertakeAcrossTiersAndOutages(t *testing.T) {
 	bulk(regionLog, "other-site", backlog) // the region has its own backlog towards the centre
 	startClient(t, regionID, regionLog, centre.Addr())
 	startClient(t, siteID, siteLog, region.Addr())
-	waitFor(t, 20*time.Second, "the early alarm at the centre", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the early alarm at the centre", func() bool {
 		return arrived(centreLog, early.ID(), "site", early.Seq)
 	})
 	siteBacklog, _ := centreLog.HighWater("cam-sim")
@@ -286,7 +286,7 @@ func TestAlarmsOvertakeAcrossTiersAndOutages(t *testing.T) {
 	// and one raised now, while the region still replays towards the centre
 	late := grave("raised after the link returned")
 	raised := time.Now()
-	waitFor(t, 20*time.Second, "the late alarm at the centre", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the late alarm at the centre", func() bool {
 		return arrived(centreLog, late.ID(), "site", late.Seq)
 	})
 	regionBacklog, _ = centreLog.HighWater("other-site")

@@ -10,6 +10,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
 )
 
@@ -108,7 +109,7 @@ func TestForgingChildIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	startClient(t, demoID, demoLog, centre.Addr())
-	waitFor(t, 10*time.Second, "demo-site's own event", func() bool { return countOrigin(t, centreLog, "demo-site") == 1 })
+	testkit.WaitFor(t, 10*time.Second, "demo-site's own event", func() bool { return countOrigin(t, centreLog, "demo-site") == 1 })
 
 	evil := dialForger(t, evilID, centre.Addr())
 	str, h := evil.events(event.Mark{Origin: "evil-site", Seq: 0}, event.Mark{Origin: "demo-site", Seq: 5})
@@ -166,7 +167,7 @@ func TestForgingChildIsRefused(t *testing.T) {
 	}
 	// demo-site itself keeps delivering
 	_, _ = demoLog.Append(event.New("test.tick", "", "", nil))
-	waitFor(t, 10*time.Second, "demo-site's next event", func() bool { return countOrigin(t, centreLog, "demo-site") == 2 })
+	testkit.WaitFor(t, 10*time.Second, "demo-site's next event", func() bool { return countOrigin(t, centreLog, "demo-site") == 2 })
 }
 
 // A forged far-future sequence number is a gap, not a new high-water
@@ -232,7 +233,7 @@ func TestRefusedOriginIsHeldBackInStatus(t *testing.T) {
 	}
 	_, _ = siteLog.Append(event.New("test.tick", "", "", nil))
 	c, _ := startClient(t, siteID, siteLog, centre.Addr())
-	waitFor(t, 10*time.Second, "the site's own event", func() bool { return countOrigin(t, centreLog, "site") == 1 })
+	testkit.WaitFor(t, 10*time.Second, "the site's own event", func() bool { return countOrigin(t, centreLog, "site") == 1 })
 	st := c.Status()
 	if len(st.HeldBack) != 1 || st.HeldBack[0].Origin != "stray" || !strings.Contains(st.HeldBack[0].Reason, "refused by the parent") {
 		t.Fatalf("status: %+v", st)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
 )
 
@@ -112,17 +113,6 @@ func startClientWith(t *testing.T, o ClientOptions) (*Client, func()) {
 	return c, stop
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // Peers that must not link are refused during the handshake, with the
 // reason in the parent's log.
 func TestLinkRefusesBadPeers(t *testing.T) {
@@ -172,7 +162,7 @@ func TestLinkRefusesBadPeers(t *testing.T) {
 				t.Logf("parent log:\n%s\nchild: %+v", logs.String(), cl.Status())
 			}
 		}()
-		waitFor(t, 5*time.Second, "refusal of "+c.ident.NodeID, func() bool {
+		testkit.WaitFor(t, 5*time.Second, "refusal of "+c.ident.NodeID, func() bool {
 			parentLog := strings.ReplaceAll(logs.String(), `\"`, `"`)
 			return strings.Contains(parentLog, c.reason) && cl.Status().LastError != ""
 		})
@@ -188,7 +178,7 @@ func TestLinkRefusesBadPeers(t *testing.T) {
 
 	// and the good one links, measuring RTT and clock offset
 	cl, _ := startClient(t, good, openLog(t, "site-good"), srv.Addr())
-	waitFor(t, 5*time.Second, "good link", func() bool { st := cl.Status(); return st.Connected && st.RTT > 0 })
+	testkit.WaitFor(t, 5*time.Second, "good link", func() bool { st := cl.Status(); return st.Connected && st.RTT > 0 })
 	st := cl.Status()
 	if st.Parent != "region-1" || st.ClockOffset > time.Second || st.ClockOffset < -time.Second {
 		t.Fatalf("status %+v", st)
@@ -202,7 +192,7 @@ func TestChildRefusesForeignParent(t *testing.T) {
 	srv := startServer(t, parent, openLog(t, "region-x"), nil)
 	child, _ := ca.identity("site-1", time.Time{}, time.Hour)
 	cl, _ := startClient(t, child, openLog(t, "site-1"), srv.Addr())
-	waitFor(t, 5*time.Second, "refusal", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "refusal", func() bool {
 		return strings.Contains(cl.Status().LastError, `"region-x" is not signed by the federation CA`)
 	})
 }
@@ -240,7 +230,7 @@ func TestEventsReachCentreExactlyOnceAcrossCutAndRestart(t *testing.T) {
 		}
 	}
 	emit(siteLog, 0, 50)
-	waitFor(t, 10*time.Second, "first 50 at the centre", func() bool { return countOrigin(t, centreLog, "site") == 50 })
+	testkit.WaitFor(t, 10*time.Second, "first 50 at the centre", func() bool { return countOrigin(t, centreLog, "site") == 50 })
 
 	relay.Cut()
 	emit(siteLog, 50, 100)              // the site keeps working while cut off
@@ -261,7 +251,7 @@ func TestEventsReachCentreExactlyOnceAcrossCutAndRestart(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	relay.Heal()
 
-	waitFor(t, 15*time.Second, "all 120 at the centre", func() bool { return countOrigin(t, centreLog, "site") >= 120 })
+	testkit.WaitFor(t, 15*time.Second, "all 120 at the centre", func() bool { return countOrigin(t, centreLog, "site") >= 120 })
 	time.Sleep(500 * time.Millisecond) // any duplicate would arrive now
 	all, _ := centreLog.Range(0, 0)
 	var seqs []uint64
@@ -323,7 +313,7 @@ func TestChildFailsOverToCatalogueReplicas(t *testing.T) {
 		t.Fatal("linked to a dead address")
 	}
 	cl.SetUpstream([]string{dead, srv.Addr()})
-	waitFor(t, 15*time.Second, "failover to the catalogue's replica", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "failover to the catalogue's replica", func() bool {
 		st := cl.Status()
 		return st.Connected && st.Parent == "centre-2"
 	})
@@ -336,7 +326,7 @@ func TestRevocationDropsLiveLink(t *testing.T) {
 	childID, issued := p.identity("site-r", time.Time{}, time.Hour)
 	srv := startServer(t, parentID, openLog(t, "centre-3"), nil)
 	cl, _ := startClient(t, childID, openLog(t, "site-r"), srv.Addr())
-	waitFor(t, 10*time.Second, "link up", func() bool { return cl.Status().Connected })
+	testkit.WaitFor(t, 10*time.Second, "link up", func() bool { return cl.Status().Connected })
 	if n := srv.DropRevoked(); n != 0 {
 		t.Fatalf("dropped %d links with nothing revoked", n)
 	}
@@ -344,7 +334,7 @@ func TestRevocationDropsLiveLink(t *testing.T) {
 	if n := srv.DropRevoked(); n != 1 {
 		t.Fatalf("dropped %d links, want the revoked child's", n)
 	}
-	waitFor(t, 10*time.Second, "link down", func() bool { return !cl.Status().Connected })
+	testkit.WaitFor(t, 10*time.Second, "link down", func() bool { return !cl.Status().Connected })
 	time.Sleep(time.Second) // it may not link again
 	if cl.Status().Connected {
 		t.Fatal("revoked child linked again")

@@ -12,6 +12,7 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/logtest"
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/replicate"
 )
@@ -155,17 +156,17 @@ func TestReplicaFailoverLosesNothing(t *testing.T) {
 	})
 
 	emit(10)
-	waitFor(t, 10*time.Second, "a2 to hold the first 10", func() bool { return held(a2.log) == 10 })
+	testkit.WaitFor(t, 10*time.Second, "a2 to hold the first 10", func() bool { return held(a2.log) == 10 })
 	a2.kill() // acknowledged 1..10, never forwarded them
 	emit(10)
-	waitFor(t, 15*time.Second, "a1 to hold all 20 after the failover", func() bool { return held(a1.log) == 20 })
+	testkit.WaitFor(t, 15*time.Second, "a1 to hold all 20 after the failover", func() bool { return held(a1.log) == 20 })
 	cut["region-a1"].Heal()
-	waitFor(t, 15*time.Second, "the centre to hold 20 through a1", func() bool { return held(centreLog) == 20 })
+	testkit.WaitFor(t, 15*time.Second, "the centre to hold 20 through a1", func() bool { return held(centreLog) == 20 })
 
 	// a1 loses its disk after acknowledging 21..25 and before forwarding them
 	cut["region-a1"].Cut()
 	emit(5)
-	waitFor(t, 10*time.Second, "a1 to hold 25", func() bool { return held(a1.log) == 25 })
+	testkit.WaitFor(t, 10*time.Second, "a1 to hold 25", func() bool { return held(a1.log) == 25 })
 	a1.kill()
 	a1.log.Close()
 	wiped, err := event.OpenLog(filepath.Join(dir, "region-a1-new.db"), "region-a1", nil)
@@ -178,7 +179,7 @@ func TestReplicaFailoverLosesNothing(t *testing.T) {
 	a2.start(t) // back with 1..10, which the centre already holds
 	cut["region-a2"].Heal()
 	emit(5)
-	waitFor(t, 20*time.Second, "the centre to hold all 30", func() bool { return held(centreLog) == 30 })
+	testkit.WaitFor(t, 20*time.Second, "the centre to hold all 30", func() bool { return held(centreLog) == 30 })
 	time.Sleep(500 * time.Millisecond) // a duplicate or a stray would land now
 	checkExactlyOnce(t, centreLog, "site", siteLog.Incarnation(), 30)
 	linked := a2.log // the replica the site ended on holds everything too
@@ -222,7 +223,7 @@ func TestEmptyRejoinIsNewIncarnation(t *testing.T) {
 		_, _ = first.Append(event.New("test.tick", "", "", nil))
 	}
 	_, stop := startClient(t, siteID, first, centre.Addr())
-	waitFor(t, 10*time.Second, "the first incarnation at the centre", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the first incarnation at the centre", func() bool {
 		s, _ := centreLog.Held("site", first.Incarnation())
 		return s == first.Incarnation()+8
 	})
@@ -241,12 +242,12 @@ func TestEmptyRejoinIsNewIncarnation(t *testing.T) {
 		_, _ = second.Append(event.New("test.tick", "", "", nil))
 	}
 	startClient(t, siteID, second, centre.Addr())
-	waitFor(t, 10*time.Second, "the restart reported", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the restart reported", func() bool {
 		restarted.Lock()
 		defer restarted.Unlock()
 		return restarted.origin == "site" && restarted.inc == second.Incarnation() && restarted.prev == first.Incarnation()
 	})
-	waitFor(t, 10*time.Second, "the second incarnation at the centre", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the second incarnation at the centre", func() bool {
 		s, _ := centreLog.Held("site", second.Incarnation())
 		return s == second.Incarnation()+12
 	})
@@ -286,13 +287,13 @@ func TestFetchMovesToTheReplicaThatLeads(t *testing.T) {
 	}
 	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: a2ID, Log: a2Log,
 		Files: func(_, r string) (string, error) { return filepath.Join(rig.dir, "child", r), nil }})
-	waitFor(t, 10*time.Second, "the site's route through region-a2", func() bool { return srv.Descendants()["site"] == "region-a2" })
+	testkit.WaitFor(t, 10*time.Second, "the site's route through region-a2", func() bool { return srv.Descendants()["site"] == "region-a2" })
 	f := rig.fetch()
 	f.Child = "region-a1"
 	if err := rig.q.Add(f); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "the replica at the centre", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "the replica at the centre", func() bool {
 		_, err := rig.arch.File("centre", "site", rig.rel)
 		return err == nil
 	})

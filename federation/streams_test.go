@@ -61,7 +61,7 @@ type linkWatch struct {
 
 func watchLink(t *testing.T, srv *Server, cl *Client, child string) linkWatch {
 	t.Helper()
-	waitFor(t, 10*time.Second, "the link", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "the link", func() bool {
 		_, _, ok := srv.route(child)
 		return ok && cl.Status().Connected
 	})
@@ -184,7 +184,7 @@ func TestFetchQueueThousandsOfFilesOverOneLink(t *testing.T) {
 	}
 	elapsed := time.Since(began)
 	// the last file is dequeued just after it is stored
-	waitFor(t, 5*time.Second, "an empty fetch queue", func() bool { n, _, _ := q.Len("site"); return n == 0 })
+	testkit.WaitFor(t, 5*time.Second, "an empty fetch queue", func() bool { n, _, _ := q.Len("site"); return n == 0 })
 	for _, f := range fetches {
 		got, err := os.ReadFile(filepath.Join(store.root, "site", f.Path))
 		if err != nil {
@@ -335,7 +335,7 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 	if n := relays.Load(); n != requests/4 {
 		t.Errorf("child started %d relays, want %d", n, requests/4)
 	}
-	waitFor(t, 10*time.Second, "the child to end every relay", func() bool { return relaysOpen.Load() == 0 })
+	testkit.WaitFor(t, 10*time.Second, "the child to end every relay", func() bool { return relaysOpen.Load() == 0 })
 	link.check(t, srv, cl, "site")
 	t.Logf("%d requests over one link in %v (%.0f/s)", requests, elapsed.Round(time.Millisecond), requests/elapsed.Seconds())
 }
@@ -471,6 +471,6 @@ func TestChildCapsRequestsInService(t *testing.T) {
 		_ = f.Close()
 	}
 	feeds = nil
-	waitFor(t, 10*time.Second, "the child to end every relay", func() bool { return relaysOpen.Load() == 0 })
+	testkit.WaitFor(t, 10*time.Second, "the child to end every relay", func() bool { return relaysOpen.Load() == 0 })
 	link.check(t, srv, cl, "site")
 }

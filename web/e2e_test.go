@@ -43,7 +43,7 @@ func TestBrowserE2E(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	bin := kuzetBinary(t, ctx, root)
+	bin := kuzetBinary(t, root)
 
 	dir := t.TempDir()
 	ports := freeTCP(t, 3)
@@ -128,25 +128,16 @@ func requireTools(t *testing.T, root string) (node, chromium string) {
 	return node, chromium
 }
 
-// kuzetBinary is $KUZET_BIN, or a fresh build of ./cmd/node.
-func kuzetBinary(t *testing.T, ctx context.Context, root string) string {
+// kuzetBinary is $KUZET_BIN, or a build of ./cmd/node (testkit); a build
+// needs the console's hls.js beside the sources.
+func kuzetBinary(t *testing.T, root string) string {
 	t.Helper()
-	if b := os.Getenv("KUZET_BIN"); b != "" {
-		if _, err := os.Stat(b); err != nil {
-			t.Fatalf("KUZET_BIN=%s: %v", b, err)
+	if os.Getenv("KUZET_BIN") == "" {
+		if _, err := os.Stat(filepath.Join(root, "web", "static", HLSAsset)); err != nil {
+			t.Fatal("web/static/vendor/hls.min.js missing: run `make web-deps` (the console needs it for video)")
 		}
-		return b
 	}
-	if _, err := os.Stat(filepath.Join(root, "web", "static", HLSAsset)); err != nil {
-		t.Fatal("web/static/vendor/hls.min.js missing: run `make web-deps` (the console needs it for video)")
-	}
-	bin := filepath.Join(t.TempDir(), "kuzet")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/node")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/node: %v\n%s", err, out)
-	}
-	return bin
+	return testkit.Binary(t)
 }
 
 func freeTCP(t *testing.T, n int) []string {
@@ -268,3 +259,5 @@ func status(ctx context.Context, u string) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+func TestMain(m *testing.M) { testkit.Main(m) }
