@@ -123,7 +123,8 @@ Kuzet demo running (Ctrl-C to stop)
   plate reads       %[3]s/api/v1/events   (kind plate.read: Camera1 reads the trucks' plates;
                     snapshots in %[2]s/site/plates)
   camera's own ANPR curl -H 'Authorization: Bearer demo-camera1-anpr-token' -d '{"plate":"777KZA02","confidence":0.7}' \
-                      %[3]s/api/v1/cameras/Camera1/plates   (a read the camera made itself: source camera)
+                      %[3]s/api/v1/cameras/Camera1/plates   (a read the camera made itself: source camera;
+                    journaled before the 200, so a killed node still stores it)
   uncertain reads   %[5]s/ console, "Uncertain reads" (reads below anpr.review_below; confirm or correct)
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments
