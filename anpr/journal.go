@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -137,14 +138,19 @@ func (j *Journal) Release(ids ...string) error {
 	})
 }
 
-// Pending lists the reads still held, in arrival order.
+// Pending lists the reads still held, in arrival order. An entry that
+// cannot be decoded is named in the error and left where it is; the
+// others are listed all the same, so one bad entry never holds up the
+// reads behind it.
 func (j *Journal) Pending() ([]JournaledRead, error) {
 	var out []JournaledRead
+	var bad []error
 	err := j.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketJournalReads).ForEach(func(k, v []byte) error {
 			var e journalEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode journaled read %x: %w", k, err)
+			if err := json.Unmarshal(v, &e); err != nil || len(k) != 8 {
+				bad = append(bad, fmt.Errorf("journaled read %x is unreadable (left in the journal): %v", k, err))
+				return nil
 			}
 			out = append(out, JournaledRead{Camera: e.Camera, Arrived: e.Arrived, After: e.After,
 				Read: ExternalRead{Text: e.Text, Country: e.Country, Confidence: e.Confidence, At: e.At,
@@ -153,7 +159,10 @@ func (j *Journal) Pending() ([]JournaledRead, error) {
 			return nil
 		})
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, errors.Join(bad...)
 }
 
 func (j *Journal) seq(id string) (uint64, bool) {

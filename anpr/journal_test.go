@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/plates"
@@ -244,5 +246,46 @@ func TestCameraPlatesJournalUnwritable(t *testing.T) {
 	c.Close()
 	if got := n.plateReads(); len(got) != 0 {
 		t.Fatalf("a refused read made passes: %+v", got)
+	}
+}
+
+// A journal entry that cannot be read (a torn or foreign record) is named
+// and left where it is; the reads behind it still become passes.
+func TestCameraPlatesJournalBadEntry(t *testing.T) {
+	dir := t.TempDir()
+	n := openJournalNode(t, dir)
+	c := n.consumer()
+	for _, body := range []string{`{"plate": "AA1234BB"}`, `{"plate": "777AAA02"}`} {
+		if _, err := n.ingest(c, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.crash()
+	db, err := bolt.Open(filepath.Join(dir, "camera-reads.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketJournalReads).Put(journalKey(0), []byte("{torn"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	n = openJournalNode(t, dir)
+	defer n.crash()
+	left, err := n.j.Pending()
+	if err == nil || !strings.Contains(err.Error(), "0000000000000000 is unreadable") || len(left) != 2 {
+		t.Fatalf("pending %d, err %v: want the two good reads and the bad one named", len(left), err)
+	}
+	if err := n.consumer().Replay(); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.plateReads(); len(got) != 2 {
+		t.Fatalf("plate reads %+v, want both good reads", got)
+	}
+	if left, _ := n.j.Pending(); len(left) != 0 {
+		t.Fatalf("%d readable reads left", len(left))
 	}
 }

@@ -34,8 +34,12 @@ func (c *Consumer) Replay() error {
 		return nil
 	}
 	left, err := j.Pending()
-	if err != nil || len(left) == 0 {
-		return err
+	if err != nil {
+		// the readable ones still become passes
+		c.o.Logger.Error("camera read journal", "err", err)
+	}
+	if len(left) == 0 {
+		return nil
 	}
 	stored, err := c.storedReads(left)
 	if err != nil {
