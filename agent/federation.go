@@ -50,6 +50,16 @@ func (a *Agent) maySpeakFor(child, origin string) bool {
 	return a.topo != nil && a.topo.Catalogue().MaySpeakFor(child, origin)
 }
 
+// confirmCatalogue brings the catalogue replica's view up to date (a
+// linearizable read) before a child's origin is refused on it.
+func (a *Agent) confirmCatalogue(ctx context.Context) error {
+	if a.topo == nil {
+		return nil
+	}
+	_, err := a.topo.ConsistentCatalogue(ctx)
+	return err
+}
+
 // recordIncarnation puts a descendant's restart with an empty store on
 // this node's audit chain, so that the loss is on record at every ancestor.
 func (a *Agent) recordIncarnation(child, origin string, inc, previous uint64) {

@@ -39,6 +39,7 @@ func (a *Agent) openParent() error {
 		Puller:        a.puller,
 		Slices:        a.childSlices(),
 		MaySpeakFor:   a.maySpeakFor,
+		Confirm:       a.confirmCatalogue,
 		OnIncarnation: a.recordIncarnation,
 	})
 	if err != nil {

@@ -3,7 +3,9 @@ package federation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,5 +242,69 @@ func TestRefusedOriginIsHeldBackInStatus(t *testing.T) {
 	}
 	if countOrigin(t, centreLog, "stray") != 0 {
 		t.Fatal("a refused origin was stored")
+	}
+}
+
+// A parent that has just restarted may not have replayed its catalogue:
+// its local view says the region may not speak for the site. It refuses
+// nothing until a confirmed catalogue says so; while it cannot confirm,
+// the stream ends without a refusal and the region offers again, and once
+// the catalogue is current every site event arrives. An origin the
+// confirmed catalogue still does not place under the region is refused.
+func TestRefusalWaitsForACurrentCatalogue(t *testing.T) {
+	ca := newPKI(t)
+	centreID, _ := ca.identity("centre", time.Time{}, time.Hour)
+	regionID, _ := ca.identity("region", time.Time{}, time.Hour)
+	centreLog, regionLog := openLog(t, "centre"), openLog(t, "region")
+	var mu sync.Mutex
+	loaded, confirms := false, 0
+	s, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: centreID, Log: centreLog, LinkDownAfter: time.Second,
+		MaySpeakFor: func(child, origin string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return loaded && child == "region" && origin == "site"
+		},
+		Confirm: func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if confirms++; confirms < 3 {
+				return errors.New("no leader yet")
+			}
+			loaded = true
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	site := openLog(t, "site")
+	var evs []event.Event
+	for range 5 {
+		e, _ := site.Append(event.New("test.tick", "", "", nil))
+		evs = append(evs, e)
+	}
+	if _, err := regionLog.Ingest(evs, "site"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := regionLog.Ingest([]event.Event{{Origin: "stray", Seq: 1, Kind: "test.tick"}}, "stray"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := startClient(t, regionID, regionLog, s.Addr())
+	testkit.WaitFor(t, 20*time.Second, "the site's events at the centre", func() bool { return countOrigin(t, centreLog, "site") == 5 })
+	if n := countOrigin(t, centreLog, "stray"); n != 0 {
+		t.Fatalf("the centre stored %d events of an origin outside the region", n)
+	}
+	st := c.Status()
+	if len(st.HeldBack) != 1 || st.HeldBack[0].Origin != "stray" {
+		t.Fatalf("held back %+v, want only the stray origin", st.HeldBack)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if confirms < 3 {
+		t.Fatalf("%d confirmations", confirms)
 	}
 }

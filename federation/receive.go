@@ -1,9 +1,11 @@
 package federation
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -18,27 +20,63 @@ import (
 // it may not speak for.
 const AlarmUnauthorisedOrigin = "unauthorised_origin"
 
-// maySpeak reports why child may not send events of origin ("" if it may).
-func (s *Server) maySpeak(child, origin string) string {
+// maySpeak reports why child may not send events of origin ("" if it
+// may). A refusal rests on a current catalogue: when the local view says
+// no, Confirm brings it up to date first (at most once per confirmAge);
+// when that cannot be done now, the error says so and nothing is refused.
+func (s *Server) maySpeak(child, origin string) (string, error) {
 	switch {
 	case origin == s.o.Identity.NodeID:
-		return "it is this node's own origin"
+		return "it is this node's own origin", nil
 	case origin == child:
-		return ""
+		return "", nil
 	case s.o.MaySpeakFor != nil && s.o.MaySpeakFor(child, origin):
-		return ""
+		return "", nil
 	}
-	return fmt.Sprintf("%s is not %s nor one of its descendants in the catalogue", origin, child)
+	if err := s.confirm(); err != nil {
+		return "", fmt.Errorf("cannot tell now whether %s may send events of %s: %w", child, origin, err)
+	}
+	if s.o.MaySpeakFor != nil && s.o.MaySpeakFor(child, origin) {
+		return "", nil
+	}
+	return fmt.Sprintf("%s is not %s nor one of its descendants in the catalogue", origin, child), nil
+}
+
+// confirmAge is how long a confirmed catalogue answers refusals without
+// another round trip: a child that keeps sending what it may not pays
+// one confirmation per interval, not one per batch.
+const confirmAge = 5 * time.Second
+
+func (s *Server) confirm() error {
+	if s.o.Confirm == nil {
+		return nil
+	}
+	s.confirmMu.Lock()
+	defer s.confirmMu.Unlock()
+	if time.Since(s.confirmedAt) < confirmAge {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.o.Confirm(ctx); err != nil {
+		return err
+	}
+	s.confirmedAt = time.Now()
+	return nil
 }
 
 // authorise splits a batch into the events child may send and refusals,
-// alarming once per child and origin.
-func (s *Server) authorise(child string, events []event.Event) ([]event.Event, []Refusal) {
+// alarming once per child and origin; an error means it cannot tell now.
+func (s *Server) authorise(child string, events []event.Event) ([]event.Event, []Refusal, error) {
 	ok := events[:0:0]
 	var refused []Refusal
 	seen := map[string]bool{}
 	for _, e := range events {
-		if why := s.maySpeak(child, e.Origin); why != "" {
+		why, err := s.maySpeak(child, e.Origin)
+		if err != nil {
+			return nil, nil, err
+		}
+		if why != "" {
 			if !seen[e.Origin] {
 				seen[e.Origin] = true
 				refused = append(refused, Refusal{Origin: e.Origin, Reason: why})
@@ -48,7 +86,7 @@ func (s *Server) authorise(child string, events []event.Event) ([]event.Event, [
 		}
 		ok = append(ok, e)
 	}
-	return ok, refused
+	return ok, refused, nil
 }
 
 // refuse counts and alarms a refused origin, once per child and origin
@@ -135,8 +173,12 @@ func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus, kinds *
 			return &FrameError{fmt.Sprintf("malformed events batch: %v", err)}
 		}
 		ack := Ack{Through: batch.Events[len(batch.Events)-1].Pos}
-		var allowed []event.Event
-		allowed, ack.Refused = s.authorise(child, batch.Events)
+		allowed, refused, err := s.authorise(child, batch.Events)
+		if err != nil {
+			_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
+			return err
+		}
+		ack.Refused = refused
 		if open.Kind == StreamAlarms {
 			for _, e := range allowed {
 				ok, err := s.o.Log.StoreUrgent(e, child)
@@ -191,7 +233,12 @@ func (s *Server) holdings(str *quic.Stream, child string) error {
 	var h Holdings
 	refused := map[string]bool{}
 	for _, m := range offer.Marks {
-		if why := s.maySpeak(child, m.Origin); why != "" {
+		why, err := s.maySpeak(child, m.Origin)
+		if err != nil {
+			_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
+			return err
+		}
+		if why != "" {
 			if !refused[m.Origin] {
 				refused[m.Origin] = true
 				h.Refused = append(h.Refused, Refusal{Origin: m.Origin, Reason: why})

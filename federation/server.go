@@ -31,6 +31,13 @@ type ServerOptions struct {
 	// MaySpeakFor says whether child may send events of origin: its own,
 	// and its descendants' in the catalogue (nil: its own only).
 	MaySpeakFor func(child, origin string) bool
+	// Confirm, if set, brings what MaySpeakFor reads up to date (a
+	// linearizable read of the catalogue) before an origin is refused: a
+	// parent that has just restarted may not have replayed its catalogue
+	// yet, and a refusal holds the origin back for the whole link. An
+	// error means the answer is not known now: the stream ends without a
+	// refusal and the child offers again on its next link.
+	Confirm func(ctx context.Context) error
 	// OnIncarnation is told when a child offers a new incarnation of an
 	// origin this node already holds events of: that node started again
 	// with an empty store (nil: it is only logged).
@@ -60,6 +67,9 @@ type Server struct {
 
 	cfgMu   sync.Mutex
 	cfgWake map[*quic.Conn]chan struct{}
+
+	confirmMu   sync.Mutex
+	confirmedAt time.Time // the last successful Confirm
 
 	refusedMu sync.Mutex
 	refused   map[string]bool // child\x00origin pairs already alarmed
