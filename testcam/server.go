@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
@@ -67,6 +68,9 @@ type Server struct {
 	packets [][]*rtp.Packet
 	tsBase  uint32 // owned by the loop goroutine, like seq
 	seq     uint16
+	// stalled is the real time the loop has given up on: while it stood
+	// still, no frames went out, and clients saw the camera pause.
+	stalled atomic.Int64
 
 	mu        sync.Mutex
 	cams      map[string]*camera // by path; filled while the server already listens
@@ -235,6 +239,7 @@ func (s *Server) loop(ctx context.Context) {
 			}
 		} else if -wait > maxLag {
 			start = start.Add(-wait)
+			s.stalled.Add(int64(-wait))
 			s.log.Warn("frame loop fell behind real time; shifting its schedule", "lag", -wait)
 		}
 		if ctx.Err() != nil {
@@ -265,6 +270,12 @@ func (s *Server) writeFrame(k int64, ntp time.Time) {
 		}
 	}
 }
+
+// Stalled returns how long, in total, the frame loop has fallen behind real
+// time by more than it could catch up: time in which the camera sent nothing
+// (its process was starved of CPU). Tests measuring loss against the wall
+// clock subtract it.
+func (s *Server) Stalled() time.Duration { return time.Duration(s.stalled.Load()) }
 
 // Addr returns the host:port the RTSP server is bound to.
 func (s *Server) Addr() string { return s.addr }

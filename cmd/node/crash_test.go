@@ -29,7 +29,7 @@ type node struct {
 
 func startNode(t *testing.T, cfgPath string) *node {
 	t.Helper()
-	cmd := exec.Command(kuzetBin, "run", "-c", cfgPath)
+	cmd := exec.Command(testkit.Binary(t), "run", "-c", cfgPath)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +90,17 @@ cameras:
 
 	const kills = 20
 	var killedAt []time.Time
+	// excused[k] is time lost in run k that no node could have kept: the
+	// camera's frame loop standing still (its process starved of CPU) and
+	// the wall clock stepping forward (a fresh machine's first time sync).
+	// The node's timeline follows the wall clock at a session's start and
+	// the video's own clock after it; the kills are on the wall clock.
+	var excused []time.Duration
+	var runLogs []string
+	base := time.Now()
+	wallStep := func(at time.Time) time.Duration { // wall minus monotonic progress since base
+		return at.Round(0).Sub(base.Round(0)) - at.Sub(base)
+	}
 	for i := 0; i < kills; i++ {
 		n := startNode(t, cfgPath)
 		select {
@@ -99,13 +110,21 @@ cameras:
 		case <-time.After(20 * time.Second):
 			t.Fatalf("run %d never streamed:\n%s", i, n.log)
 		}
+		streamedAt, stalledAt := time.Now(), cam.Stalled()
 		// somewhere inside the segment, between fragment boundaries
 		time.Sleep(2500*time.Millisecond + rand.N(2000*time.Millisecond))
-		killedAt = append(killedAt, time.Now())
+		now := time.Now()
+		killedAt = append(killedAt, now)
+		step := wallStep(now) - wallStep(streamedAt)
+		if step < 100*time.Millisecond { // the two clocks drift by nanoseconds
+			step = 0
+		}
+		excused = append(excused, step+cam.Stalled()-stalledAt)
 		if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		<-n.exited
+		runLogs = append(runLogs, n.log.String())
 	}
 	// a last, clean run: recording resumes after the 20th kill
 	n := startNode(t, cfgPath)
@@ -171,9 +190,14 @@ cameras:
 			continue
 		}
 		lost := killedAt[k].Sub(g.Start)
+		if excused[k] > 0 {
+			t.Logf("kill %d: %v of the %v before it excused (camera stalled or wall clock stepped)", k, excused[k], lost)
+			lost -= excused[k]
+		}
 		worst = max(worst, lost)
 		if lost > 2500*time.Millisecond {
-			t.Errorf("kill %d: video lost before the kill = %v", k, lost)
+			t.Errorf("kill %d at %v: video lost before the kill = %v (gap %+v)\nrun %d log:\n%s",
+				k, killedAt[k].Round(0), lost, g, k, runLogs[k])
 		}
 		if !g.End.After(killedAt[k]) {
 			t.Errorf("gap %d ends %v, before the kill it follows", i, g.End)
