@@ -340,3 +340,49 @@ func TestRevocationDropsLiveLink(t *testing.T) {
 		t.Fatal("revoked child linked again")
 	}
 }
+
+// A revocation that lands while a child is half-way through its handshake
+// (certificate checked, link not yet registered) must still close the
+// link: whatever the moment, a revoked child ends up unlinked and stays so.
+func TestRevocationDuringHandshake(t *testing.T) {
+	testkit.Long(t)
+	p := newPKI(t)
+	parentID, _ := p.identity("centre-4", time.Time{}, time.Hour)
+	srv := startServer(t, parentID, openLog(t, "centre-4"), nil)
+	// how long a link takes to come up here, to sweep the revocation
+	// across it
+	probeID, _ := p.identity("site-probe", time.Time{}, time.Hour)
+	t0 := time.Now()
+	probe, stopProbe := startClient(t, probeID, openLog(t, "site-probe"), srv.Addr())
+	testkit.WaitFor(t, 10*time.Second, "probe linked", func() bool { return probe.Status().Connected })
+	up := time.Since(t0)
+	stopProbe()
+	const steps = 30
+	var revoked []string
+	for i := range steps {
+		id := fmt.Sprintf("site-h%d", i)
+		childID, issued := p.identity(id, time.Time{}, time.Hour)
+		cl, stop := startClient(t, childID, openLog(t, id), srv.Addr())
+		time.Sleep(up * time.Duration(i) / steps) // sweep the handshake
+		revoked = append(revoked, issued.Serial)
+		parentID.SetRevoked(revoked)
+		srv.DropRevoked()
+		linked := func() bool {
+			if cl.Status().Connected {
+				return true
+			}
+			for _, c := range srv.Children() {
+				if c.NodeID == id && c.Connected {
+					return true
+				}
+			}
+			return false
+		}
+		testkit.WaitFor(t, 5*time.Second, id+" unlinked", func() bool { return !linked() })
+		time.Sleep(300 * time.Millisecond)
+		if linked() {
+			t.Fatalf("revoked %s linked again (revoked %v after its start)", id, up*time.Duration(i)/steps)
+		}
+		stop()
+	}
+}

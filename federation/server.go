@@ -176,14 +176,23 @@ func (s *Server) serve(ctx context.Context, conn *quic.Conn) {
 		_ = conn.CloseWithError(3, msg)
 		return
 	}
+	// Registered before the welcome, so DropRevoked sees every link a
+	// child believes is up; checked again once registered, so a revocation
+	// applied during the handshake (after the first check, before
+	// DropRevoked could see the link) still closes it.
+	st := s.connected(certID, conn)
+	defer s.disconnected(st, conn)
+	if _, err := s.o.Identity.PeerNodeID(conn.ConnectionState().TLS); err != nil {
+		log.Warn("link refused: certificate no longer accepted", "err", err)
+		_ = conn.CloseWithError(4, err.Error())
+		return
+	}
 	if err := WriteFrame(ctrl, MsgWelcome, Welcome{NodeID: s.o.Identity.NodeID, Time: time.Now().UnixNano()}); err != nil {
 		return
 	}
-	st := s.connected(certID, conn)
 	log.Info("child linked", "version", hello.Version)
 	s.o.Metrics.LinkUp.WithLabelValues(certID, "child").Set(1)
 	defer func() {
-		s.disconnected(st, conn)
 		s.o.Metrics.LinkUp.WithLabelValues(certID, "child").Set(0)
 		log.Info("child link closed")
 	}()
