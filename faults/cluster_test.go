@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/internal/netfault"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -391,18 +392,10 @@ func (c *cluster) restartCrashed(faulted map[string]bool) {
 	}
 }
 
-// waitFor polls cond until it holds or d passes.
+// waitFor polls cond until it holds or d passes; each poll queries nodes
+// over HTTP, so four times a second is enough.
 func waitFor(d time.Duration, cond func() bool) bool {
-	end := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(end) {
-			return false
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	return testkit.EventuallyEvery(d, 250*time.Millisecond, cond)
 }
 
 func copyFile(from, to string) error {

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	out, err := exec.Command(kuzetBin, args...).CombinedOutput()
+	out, err := exec.Command(testkit.Binary(t), args...).CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode(), string(out)

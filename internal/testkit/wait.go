@@ -17,12 +17,18 @@ func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 // Eventually polls cond every 20 ms for up to d and reports whether it
 // held, for callers that decide themselves what a timeout means.
 func Eventually(d time.Duration, cond func() bool) bool {
+	return EventuallyEvery(d, 20*time.Millisecond, cond)
+}
+
+// EventuallyEvery is Eventually for conditions too costly to ask every
+// 20 ms, such as a query to every node of a cluster.
+func EventuallyEvery(d, every time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(every)
 	}
 	return true
 }
