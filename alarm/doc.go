@@ -6,6 +6,7 @@
 // and served to operators over HTTP. Operators' acknowledgements and clears
 // are events too, so they travel up the federation like everything else.
 //
-// It may import event only: the agent hands it the log, the audit hook and
+// It may import event and internal/webhook (the delivery it shares with the
+// plate API) only: the agent hands it the log, the audit hook and
 // the HTTP guard.
 package alarm

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/webhook"
 )
 
 // batch is how many log events one commit applies.
@@ -88,7 +89,7 @@ func Open(o Options) (*Manager, error) {
 		w.FailAlarmAfter = 5
 	}
 	if w.URL != "" && !strings.HasPrefix(w.URL, "http://") && !strings.HasPrefix(w.URL, "https://") {
-		return nil, fmt.Errorf("alarms.webhook.url: %q is not an http(s) URL", endpoint(w.URL))
+		return nil, fmt.Errorf("alarms.webhook.url: %q is not an http(s) URL", webhook.Endpoint(w.URL))
 	}
 	if w.AuthHeader != "" && !strings.Contains(w.AuthHeader, ":") {
 		return nil, fmt.Errorf("alarms.webhook.auth_header is not \"Name: value\" (not shown: it is a secret)")

@@ -5,17 +5,14 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/webhook"
 )
 
 // deliver posts queued changes one at a time, in order, until ctx ends.
@@ -28,8 +25,12 @@ func (m *Manager) deliver(ctx context.Context) {
 	if client == nil {
 		client = &http.Client{Timeout: w.Timeout}
 	}
-	backoff := w.BackoffMin
-	failures := 0
+	target := webhook.Target{URL: w.URL, AuthHeader: w.AuthHeader, Client: client, What: "webhook"}
+	m.failMu.Lock()
+	retry := &webhook.Retry{Min: w.BackoffMin, Max: w.BackoffMax, FailAfter: w.FailAlarmAfter,
+		OnFailing: m.webhookFailing, OnRecovered: m.webhookRecovered}
+	retry.Failing(m.failing)
+	m.failMu.Unlock()
 	idle := time.NewTicker(time.Second) // a missed wake-up costs at most this
 	defer idle.Stop()
 	for ctx.Err() == nil {
@@ -47,55 +48,24 @@ func (m *Manager) deliver(ctx context.Context) {
 			}
 			continue
 		}
-		status, err := m.post(ctx, client, c.ID, body)
-		if err == nil {
-			m.metrics.deliveries.WithLabelValues("ok").Inc()
-			m.o.Logger.Debug("alarm webhook delivered", "id", c.ID, "status", status)
-			if err := m.dropChange(seq); err != nil {
-				m.o.Logger.Error("advance alarm webhook queue", "err", err)
-				sleep(ctx, time.Second)
-				continue
+		retry.OnAttempt = func(attempt, status int, err error, retryIn time.Duration) {
+			if err == nil {
+				m.metrics.deliveries.WithLabelValues("ok").Inc()
+				m.o.Logger.Debug("alarm webhook delivered", "id", c.ID, "status", status)
+				return
 			}
-			failures, backoff = 0, w.BackoffMin
-			m.webhookRecovered()
-			continue
+			m.metrics.deliveries.WithLabelValues("error").Inc()
+			m.o.Logger.Warn("alarm webhook failed; retrying", "id", c.ID, "attempt", attempt, "status", status,
+				"err", err, "retry_in", retryIn)
 		}
-		if ctx.Err() != nil {
+		if retry.Until(ctx, func(ctx context.Context) (int, error) { return target.Post(ctx, c.ID, body) }) != nil {
 			return
 		}
-		failures++
-		m.metrics.deliveries.WithLabelValues("error").Inc()
-		m.o.Logger.Warn("alarm webhook failed; retrying", "id", c.ID, "attempt", failures, "status", status,
-			"err", bareError(err), "retry_in", backoff)
-		if failures >= w.FailAlarmAfter {
-			m.webhookFailing(failures, err)
+		for m.dropChange(seq) != nil && ctx.Err() == nil {
+			m.o.Logger.Error("advance alarm webhook queue", "seq", seq)
+			sleep(ctx, time.Second)
 		}
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, w.BackoffMax)
 	}
-}
-
-// endpoint names the webhook for people: its URL without the password
-// and the query, which may carry credentials.
-func endpoint(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	u.RawQuery, u.ForceQuery, u.Fragment = "", false, ""
-	return u.String()
-}
-
-// bareError drops the request URL an HTTP client error repeats.
-func bareError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -146,51 +116,27 @@ func (m *Manager) dropChange(seq uint64) error {
 	})
 }
 
-func (m *Manager) post(ctx context.Context, client *http.Client, key string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.o.Webhook.URL, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
-	if name, value, ok := strings.Cut(m.o.Webhook.AuthHeader, ":"); ok {
-		req.Header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return resp.StatusCode, nil
-}
-
 // webhookFailing raises alarm_webhook_failing once per outage.
-func (m *Manager) webhookFailing(failures int, err error) {
+func (m *Manager) webhookFailing(failures int, err error) bool {
 	m.failMu.Lock()
 	defer m.failMu.Unlock()
-	if m.failing {
-		return
-	}
 	msg := fmt.Sprintf("alarm webhook %s failing %d times in a row: %v; changes are kept and retried",
-		endpoint(m.o.Webhook.URL), failures, bareError(err))
-	if m.setFailing(true, event.KindAlarmRaised, event.SeverityMedium, msg) {
-		m.failing = true
+		webhook.Endpoint(m.o.Webhook.URL), failures, err)
+	if !m.setFailing(true, event.KindAlarmRaised, event.SeverityMedium, msg) {
+		return false
 	}
+	m.failing = true
+	return true
 }
 
-func (m *Manager) webhookRecovered() {
+func (m *Manager) webhookRecovered() bool {
 	m.failMu.Lock()
 	defer m.failMu.Unlock()
-	if !m.failing {
-		return
+	if !m.setFailing(false, event.KindAlarmCleared, event.SeverityInfo, "alarm webhook accepts changes again") {
+		return false
 	}
-	if m.setFailing(false, event.KindAlarmCleared, event.SeverityInfo, "alarm webhook accepts changes again") {
-		m.failing = false
-	}
+	m.failing = false
+	return true
 }
 
 // setFailing stores the alarm event and the state beside the queue, so a

@@ -2,17 +2,15 @@
 // CGR-4.3: one JSON POST per read, from a durable outbox, retried until the
 // API accepts it, with an idempotency key so a replay is harmless.
 //
-// It may import event and replicate; it may not import anpr (cgo) or
+// It may import event, replicate and internal/webhook; it may not import anpr (cgo) or
 // federation.
 package plateapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/webhook"
 	"github.com/kuzet/kuzet/replicate"
 )
 
@@ -90,10 +89,12 @@ func Run(ctx context.Context, o Options) {
 		Name: "plate-api", Log: o.Log, Batch: 1, Logger: o.Logger,
 		Filter: func(e event.Event) bool { return e.Kind == o.Kind && e.Origin == self },
 	}
-	p := &pusher{o: o}
+	p := &pusher{o: o, target: webhook.Target{URL: o.URL, AuthHeader: o.AuthHeader, Client: o.Client, What: "plate API"}}
+	p.retry = &webhook.Retry{Min: time.Second, Max: o.BackoffMax, FailAfter: o.FailAlarmAfter,
+		OnFailing: p.failing, OnRecovered: p.recovered}
 	// an alarm raised before a restart must still be cleared after it
 	if v, err := o.Log.Cursor(alarmState); err == nil {
-		p.alarmed = v == 1
+		p.retry.Failing(v == 1)
 	}
 	for ctx.Err() == nil {
 		// deliver only fails when ctx ends: it retries each read itself
@@ -108,9 +109,9 @@ func Run(ctx context.Context, o Options) {
 }
 
 type pusher struct {
-	o        Options
-	failures int
-	alarmed  bool
+	o      Options
+	target webhook.Target
+	retry  *webhook.Retry
 }
 
 func (p *pusher) deliver(ctx context.Context, batch []event.Event) error {
@@ -121,24 +122,11 @@ func (p *pusher) deliver(ctx context.Context, batch []event.Event) error {
 			p.o.Logger.Error("plate read cannot be sent; skipped", "id", e.ID(), "err", err)
 			continue
 		}
-		backoff := time.Second
-		for attempt := 1; ; attempt++ {
-			status, err := p.post(ctx, e.ID(), body)
+		p.retry.OnAttempt = func(attempt, status int, err error, _ time.Duration) {
 			p.o.Logger.Info("plate API delivery", "id", e.ID(), "attempt", attempt, "status", status, "err", errString(err))
-			if err == nil {
-				p.succeeded()
-				break
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			p.failed(err)
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, p.o.BackoffMax)
+		}
+		if err := p.retry.Until(ctx, func(ctx context.Context) (int, error) { return p.target.Post(ctx, e.ID(), body) }); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -169,50 +157,25 @@ func (p *pusher) photo(rel string) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func (p *pusher) post(ctx context.Context, id string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.o.URL, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", id)
-	if name, value, ok := strings.Cut(p.o.AuthHeader, ":"); ok {
-		req.Header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
-	}
-	resp, err := p.o.Client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("plate API answered %s", resp.Status)
-	}
-	return resp.StatusCode, nil
+func (p *pusher) failing(failures int, err error) bool {
+	return p.alarm(event.KindAlarmRaised, event.SeverityMedium,
+		fmt.Sprintf("plate API %s failing %d times in a row: %v; reads are kept and retried",
+			webhook.Endpoint(p.o.URL), failures, err))
 }
 
-func (p *pusher) failed(err error) {
-	p.failures++
-	if p.failures < p.o.FailAlarmAfter || p.alarmed {
-		return
-	}
-	p.alarmed = true
-	p.alarm(event.KindAlarmRaised, event.SeverityMedium,
-		fmt.Sprintf("plate API %s failing %d times in a row: %v; reads are kept and retried", p.o.URL, p.failures, err))
-}
-
-func (p *pusher) succeeded() {
-	p.failures = 0
-	if p.alarmed {
-		p.alarmed = false
-		p.alarm(event.KindAlarmCleared, event.SeverityInfo, "plate API accepts reads again")
-	}
+func (p *pusher) recovered() bool {
+	return p.alarm(event.KindAlarmCleared, event.SeverityInfo, "plate API accepts reads again")
 }
 
 // alarmState is kept beside the outbox cursor: 1 while the alarm is raised.
 const alarmState = "plate-api-alarm"
 
-func (p *pusher) alarm(kind string, sev event.Severity, msg string) {
+func (p *pusher) alarm(kind string, sev event.Severity, msg string) bool {
+	e := event.New(kind, "", sev, event.Alarm{Key: AlarmFailing, Type: AlarmFailing, Message: msg})
+	if _, err := p.o.Log.Append(e); err != nil {
+		p.o.Logger.Error("store plate API alarm", "err", err)
+		return false
+	}
 	state := uint64(0)
 	if kind == event.KindAlarmRaised {
 		state = 1
@@ -220,10 +183,7 @@ func (p *pusher) alarm(kind string, sev event.Severity, msg string) {
 	if err := p.o.Log.SetCursor(alarmState, state); err != nil {
 		p.o.Logger.Error("store plate API alarm state", "err", err)
 	}
-	e := event.New(kind, "", sev, event.Alarm{Key: AlarmFailing, Type: AlarmFailing, Message: msg})
-	if _, err := p.o.Log.Append(e); err != nil {
-		p.o.Logger.Error("store plate API alarm", "err", err)
-	}
+	return true
 }
 
 // AlarmFailing is raised while the plate API keeps refusing reads.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestPushSurvivesOutagesAndRestart(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
-			Run(ctx, Options{URL: "http://" + addr + "/reads", AuthHeader: "X-Api-Key: secret", Timeout: 300 * time.Millisecond,
+			Run(ctx, Options{URL: "http://" + addr + "/reads?token=qsecret", AuthHeader: "X-Api-Key: secret", Timeout: 300 * time.Millisecond,
 				Log: l, PlatesDir: platesDir, Kind: "plate.read", BackoffMax: 200 * time.Millisecond, FailAlarmAfter: 3})
 			close(done)
 		}()
@@ -167,6 +168,11 @@ func TestPushSurvivesOutagesAndRestart(t *testing.T) {
 		switch e.Kind {
 		case event.KindAlarmRaised:
 			raised++
+			// the query may hold a credential: the alarm names the
+			// endpoint without it
+			if strings.Contains(string(e.Payload), "qsecret") || !strings.Contains(string(e.Payload), addr+"/reads") {
+				t.Errorf("alarm %s", e.Payload)
+			}
 		case event.KindAlarmCleared:
 			cleared++
 		}
