@@ -182,7 +182,18 @@ func (s *Synthesizer) Plate(country, text string) (*image.RGBA, error) {
 // text and the plate warped in perspective at a random place and size, then
 // degrades it. It returns the image and the plate's bounding box.
 func (s *Synthesizer) Scene(plate *image.RGBA, w, h int, cond SynthConditions) (*image.RGBA, image.Rectangle, error) {
+	return s.scene(plate, w, h, cond, nil)
+}
+
+// scene draws Scene; with at, the plate sits where at says, and the parts
+// of the scene that belong to the vehicle and the road (colours, labels,
+// tilt, dirt) come from at's own seed, so every frame of a pass shows the
+// same vehicle; glare, rain and sensor noise change from frame to frame.
+func (s *Synthesizer) scene(plate *image.RGBA, w, h int, cond SynthConditions, at *framePlace) (*image.RGBA, image.Rectangle, error) {
 	r := s.rng
+	if at != nil {
+		r = at.static()
+	}
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	// Background: vertical gradient of a random grey/blue tone.
 	c0 := [3]float64{60 + r.Float64()*120, 60 + r.Float64()*120, 60 + r.Float64()*120}
@@ -202,6 +213,10 @@ func (s *Synthesizer) Scene(plate *image.RGBA, w, h int, cond SynthConditions) (
 	ph := pw * float64(plate.Rect.Dy()) / float64(plate.Rect.Dx())
 	cx := pw/2 + 40 + r.Float64()*(float64(w)-pw-80)
 	cy := ph/2 + float64(h)*0.35 + r.Float64()*(float64(h)*0.6-ph-20)
+	if at != nil {
+		cx, cy, pw = at.cx, at.cy, at.pw
+		ph = pw * float64(plate.Rect.Dy()) / float64(plate.Rect.Dx())
+	}
 	body := color.RGBA{uint8(r.IntN(255)), uint8(r.IntN(255)), uint8(r.IntN(255)), 255}
 	bw, bh := pw*3.2, ph*5
 	draw.Draw(img, image.Rect(int(cx-bw/2), int(cy-bh*0.7), int(cx+bw/2), int(cy+bh*0.3)), &image.Uniform{body}, image.Point{}, draw.Src)
@@ -232,13 +247,14 @@ func (s *Synthesizer) Scene(plate *image.RGBA, w, h int, cond SynthConditions) (
 	}
 	warpOnto(img, plate, q)
 	box := q.Bounds().Intersect(img.Rect)
+	fr := s.rng // what changes from frame to frame
 	if cond.Glare {
-		p := point{q[0].X + (0.2+0.6*r.Float64())*(q[1].X-q[0].X), q[0].Y + r.Float64()*(q[3].Y-q[0].Y)}
-		rad := ph * (0.3 + 0.4*r.Float64())
-		glare(img, p.X, p.Y, rad, 90+90*r.Float64())
+		p := point{q[0].X + (0.2+0.6*fr.Float64())*(q[1].X-q[0].X), q[0].Y + fr.Float64()*(q[3].Y-q[0].Y)}
+		rad := ph * (0.3 + 0.4*fr.Float64())
+		glare(img, p.X, p.Y, rad, 90+90*fr.Float64())
 	}
 	if cond.Rain {
-		rain(img, r)
+		rain(img, fr)
 	}
 	if cond.Motion >= 1 {
 		motionBlur(img, int(math.Round(cond.Motion)))
@@ -263,7 +279,7 @@ func (s *Synthesizer) Scene(plate *image.RGBA, w, h int, cond SynthConditions) (
 	}
 	for i := 0; i < len(img.Pix); i += 4 {
 		for c := 0; c < 3; c++ {
-			v := float64(img.Pix[i+c])*gain + offset + r.NormFloat64()*sigma
+			v := float64(img.Pix[i+c])*gain + offset + fr.NormFloat64()*sigma
 			img.Pix[i+c] = uint8(math.Max(0, math.Min(255, v)))
 		}
 	}

@@ -3,6 +3,7 @@ package anpr
 import (
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/plates"
@@ -48,7 +49,7 @@ func (c TrackerConfig) withDefaults() TrackerConfig {
 type Pass struct {
 	Text       string
 	Country    string
-	Confidence float64 // its best read of the text, times the share of first readings that agree
+	Confidence float64 // its best read of the text, times the share of first readings that agree (parts of it aside)
 	Frames     int     // frames the plate was read in
 	First      time.Time
 	Last       time.Time
@@ -81,7 +82,28 @@ type track struct {
 type Tracker struct {
 	cfg    TrackerConfig
 	tracks []*track
+	recent []span // passes emitted lately, for sideText
+	side   int    // passes not emitted: text beside a plate
 }
+
+// Text on a vehicle besides its plate (a company name, a phone number)
+// is read too, and moves with the plate. A pass this unsure, seen while a
+// pass at least sideTextRatio times surer was in view, is taken for such
+// text and not emitted. A second vehicle's plate read this badly would be
+// right one time in four (see the calibration in the README), so little is
+// lost; a pass holding a camera's read is always emitted.
+const (
+	sideTextBelow = 0.5
+	sideTextRatio = 2.0
+)
+
+// span is when a pass was in view and how sure it was.
+type span struct {
+	first, last time.Time
+	conf        float64
+}
+
+func (a span) overlaps(b span) bool { return !a.first.After(b.last) && !b.first.After(a.last) }
 
 // NewTracker returns a tracker with cfg.
 func NewTracker(cfg TrackerConfig) *Tracker {
@@ -92,18 +114,19 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 // that ended before it (not seen for Gap).
 func (t *Tracker) Observe(at time.Time, reads []Read) []Pass {
 	// Expire first, so a new vehicle at the same place starts a new pass.
-	var done []Pass
+	var ended []Pass
 	keep := t.tracks[:0]
 	for _, tr := range t.tracks {
 		if at.Sub(tr.last) > t.cfg.Gap {
 			if p, ok := t.pass(tr); ok {
-				done = append(done, p)
+				ended = append(ended, p)
 			}
 			continue
 		}
 		keep = append(keep, tr)
 	}
 	t.tracks = keep
+	done := t.emit(ended, at)
 	used := make([]bool, len(t.tracks))
 	for _, rd := range reads {
 		k := t.match(rd, used)
@@ -140,13 +163,69 @@ func (t *Tracker) Observe(at time.Time, reads []Read) []Pass {
 
 // Flush ends every open pass (at the end of a stream).
 func (t *Tracker) Flush() []Pass {
-	var done []Pass
+	var ended []Pass
+	last := time.Time{}
 	for _, tr := range t.tracks {
 		if p, ok := t.pass(tr); ok {
-			done = append(done, p)
+			ended = append(ended, p)
+		}
+		if tr.last.After(last) {
+			last = tr.last
 		}
 	}
 	t.tracks = nil
+	done := t.emit(ended, last)
+	t.recent = nil
+	return done
+}
+
+// SideText reports how many passes were not emitted as text beside a
+// plate (see sideTextBelow).
+func (t *Tracker) SideText() int { return t.side }
+
+// emit returns the ended passes that are not text beside a surer plate,
+// comparing each with the other ended ones, the open tracks and the passes
+// emitted lately.
+func (t *Tracker) emit(ended []Pass, now time.Time) []Pass {
+	keep := t.recent[:0]
+	for _, r := range t.recent {
+		if now.Sub(r.last) <= 2*t.cfg.Gap {
+			keep = append(keep, r)
+		}
+	}
+	t.recent = keep
+	if len(ended) == 0 {
+		return nil
+	}
+	// ended passes first, so that others[i] is ended[i]
+	var others []span
+	for _, p := range ended {
+		others = append(others, span{p.First, p.Last, p.Confidence})
+	}
+	others = append(others, t.recent...)
+	for _, tr := range t.tracks {
+		if p, ok := t.pass(tr); ok {
+			others = append(others, span{p.First, p.Last, p.Confidence})
+		}
+	}
+	var done []Pass
+	for i, p := range ended {
+		if p.Confidence < sideTextBelow && len(p.tags) == 0 {
+			beside := false
+			for j, o := range others {
+				if j != i && o.conf > 0 && o.conf >= sideTextRatio*p.Confidence && o.overlaps(others[i]) {
+					beside = true
+					break
+				}
+			}
+			if beside {
+				t.side++
+				continue
+			}
+		}
+		done = append(done, p)
+		t.recent = append(t.recent, span{p.First, p.Last, p.Confidence})
+	}
 	return done
 }
 
@@ -197,10 +276,15 @@ func (t *Tracker) pass(tr *track) (Pass, bool) {
 	// The pass is as sure as its best read of the winning text (a read's
 	// confidence is calibrated on its own), times the share of the frames'
 	// first readings that agree with it: frames that read it alike add no
-	// doubt, frames that read another text do. Alternatives' small votes
-	// decide the winner, not the doubt.
+	// doubt, frames that read another text do. A read of part of the
+	// winning text (the plate entering or leaving the view, or half
+	// hidden) is no rival: it counts for neither. Alternatives' small
+	// votes decide the winner, not the doubt.
 	first, all, best := 0.0, 0.0, 0.0
 	for text, cs := range tr.confs {
+		if text != win.Text && strings.Contains(win.Text, text) {
+			continue
+		}
 		for _, c := range cs {
 			all += c
 			if text == win.Text {

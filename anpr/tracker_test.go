@@ -97,6 +97,12 @@ func TestPassConfidence(t *testing.T) {
 	if p.Text != "123ABC02" || math.Abs(p.Confidence-want) > 1e-9 {
 		t.Errorf("one frame disagreeing: %s %.3f, want 123ABC02 %.3f", p.Text, p.Confidence, want)
 	}
+	// the plate half out of the view reads as part of its text: no rival
+	partial := append([]Read{}, agree...)
+	partial = append(partial, readAt("123AB", 0.9, 260), readAt("23ABC02", 0.7, 280))
+	if p := pass(partial); p.Text != "123ABC02" || math.Abs(p.Confidence-0.97) > 1e-9 {
+		t.Errorf("partial reads: %s %.3f, want 123ABC02 0.970", p.Text, p.Confidence)
+	}
 }
 
 // A track holding a camera's read (tagged) is a pass even when shorter
@@ -110,5 +116,42 @@ func TestTrackerKeepsTaggedShortTracks(t *testing.T) {
 	ps := tr.Flush()
 	if len(ps) != 1 || ps[0].Text != "777AAA02" || len(ps[0].tags) != 1 || ps[0].tags[0] != 7 {
 		t.Fatalf("passes %+v", ps)
+	}
+}
+
+// Text on the vehicle beside its plate, read unsure in the same frames as
+// the plate read sure, is not a pass of its own; an unsure read with no
+// surer plate in view still is.
+func TestTrackerDropsTextBesideAPlate(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	tr := NewTracker(TrackerConfig{})
+	var passes []Pass
+	for i := range 5 {
+		x := float64(100 + 30*i)
+		passes = append(passes, tr.Observe(t0.Add(time.Duration(i)*200*time.Millisecond),
+			[]Read{readAt("123ABC02", 0.95, x), readAt("TRANS24", 0.35, x+400)})...)
+	}
+	// later, alone: an unsure read of another vehicle
+	for i := range 3 {
+		passes = append(passes, tr.Observe(t0.Add(10*time.Second+time.Duration(i)*200*time.Millisecond),
+			[]Read{readAt("777XYZ01", 0.3, float64(100+30*i))})...)
+	}
+	passes = append(passes, tr.Flush()...)
+	var texts []string
+	for _, p := range passes {
+		texts = append(texts, p.Text)
+	}
+	if len(passes) != 2 || passes[0].Text != "123ABC02" || passes[1].Text != "777XYZ01" || tr.SideText() != 1 {
+		t.Fatalf("passes %v, %d taken for side text; want 123ABC02 and 777XYZ01, 1", texts, tr.SideText())
+	}
+	// two vehicles read alike are both passes
+	tr = NewTracker(TrackerConfig{})
+	for i := range 4 {
+		x := float64(100 + 30*i)
+		tr.Observe(t0.Add(time.Duration(i)*200*time.Millisecond),
+			[]Read{readAt("123ABC02", 0.95, x), readAt("555KKK05", 0.6, x+400)})
+	}
+	if ps := tr.Flush(); len(ps) != 2 || tr.SideText() != 0 {
+		t.Fatalf("two plates in view: %d passes, %d side text", len(ps), tr.SideText())
 	}
 }

@@ -2,13 +2,17 @@
 # synthetic corpus on the held-out seed (every country group of
 # `kuzet anpr synth --country all`) and reads it together with the real
 # photo sets in ../shared/anpr-dev (used in place, never copied), printing
-# one table: set, images, exact, within one edit, found, ms per image.
+# one table: set, images, exact, within one edit, found, ms per image;
+# then the same groups as vehicles driving through a camera's view, read
+# frame after frame as a node does (`kuzet anpr passes`), with the
+# calibration of the passes' confidence.
 #
 # Seeds: ANPR_TUNE_SEED (1) is the one to tune on; ANPR_HELDOUT_SEED (2) is
 # held out: report on it, never tune on it.
 ANPR_TUNE_SEED    ?= 1
 ANPR_HELDOUT_SEED ?= 2
 ANPR_EVAL_N       ?= 40
+ANPR_PASSES_N     ?= 20
 ANPR_EVAL_SEED    ?= $(ANPR_HELDOUT_SEED)
 ANPR_EVAL_DIR     ?= .cache/anpr-eval/seed$(ANPR_EVAL_SEED)-n$(ANPR_EVAL_N)
 ANPR_DEV          ?= ../shared/anpr-dev
@@ -27,6 +31,8 @@ anpr-eval: anpr-deps $(ANPR_EVAL_DIR)/done
 	if [ -d $(ANPR_DEV)/us ]; then sets="$$sets $(ANPR_DEV)/us"; else echo "anpr-eval: $(ANPR_DEV)/us missing, US row left out" >&2; fi; \
 	echo "seed $(ANPR_EVAL_SEED), $(ANPR_EVAL_N) scenes per group"; \
 	./$(BIN) anpr eval --table $$sets
+	@echo; echo "video: vehicles driving through a camera's view, read frame by frame"
+	./$(BIN) anpr passes --country all --n $(ANPR_PASSES_N) --seed $(ANPR_EVAL_SEED) --countries $(ANPR_SITE)
 
 $(ANPR_EVAL_DIR)/done: $(ANPR_SYNTH_SRC)
 	$(GO) build -o $(BIN) ./cmd/node

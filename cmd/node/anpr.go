@@ -28,6 +28,12 @@ const anprUsage = `usage:
       a group (kz, ru, by, central-asia, caucasus, mn-cn, tr, ua-md,
       eu-north, eu-west, eu-east) mixes its countries, all writes every
       group into OUTDIR/GROUP
+  kuzet anpr passes [--country all|GROUP|CC] [--n N] [--seed S] [--countries KZ,RU] [--frames 8] [--fps 5] [--json]
+      draw N synthetic vehicle passes per group (a plate approaching the
+      camera frame after frame, under the same conditions as synth) and read
+      each as a camera's analyzer does (stream, tracker); print one table row
+      per group (passes read exactly, within one edit, found, extra passes,
+      ms per frame) and the calibration of the passes' confidence
 `
 
 // cmdANPR implements `kuzet anpr`: plate-recognition evaluation and the
@@ -41,6 +47,8 @@ func cmdANPR(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return anprEval(ctx, args[1:], stdout, stderr)
 	case "synth":
 		return anprSynth(ctx, args[1:], stdout, stderr)
+	case "passes":
+		return anprPasses(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, anprUsage)
 		return errUsage
@@ -274,3 +282,91 @@ func writePNG(path string, img image.Image) error {
 
 // defaultReviewBelow is anpr.review_below's default.
 const defaultReviewBelow = config.DefaultReviewBelow
+
+func anprPasses(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("anpr passes", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	country := fs.String("country", "all", "plate country (ISO code), group or all")
+	n := fs.Int("n", 10, "passes per group")
+	seed := fs.Uint64("seed", 1, "random seed (same seed, same passes)")
+	countries := fs.String("countries", "KZ,RU", "the camera's preferred grammars")
+	frames := fs.Int("frames", 8, "frames per pass")
+	fps := fs.Float64("fps", 5, "analysis frame rate (anpr.fps)")
+	size := fs.String("size", "1280x720", "frame size WxH")
+	models := fs.String("models", defaultModelDir(), "model directory (make anpr-deps)")
+	asJSON := fs.Bool("json", false, "print one JSON line per pass, then the summaries")
+	reviewBelow := fs.Float64("review-below", defaultReviewBelow, "the review threshold the calibration reports on (anpr.review_below)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return parseFailed(err)
+	}
+	if len(pos) != 0 || *n <= 0 || *frames < 2 || *fps <= 0 {
+		fmt.Fprint(stderr, anprUsage)
+		return errUsage
+	}
+	var w, h int
+	if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil || w < 64 || h < 64 {
+		return fmt.Errorf("anpr passes: --size %q is not WxH (at least 64x64)", *size)
+	}
+	type group struct {
+		name      string
+		countries []string
+	}
+	var groups []group
+	if strings.EqualFold(*country, "all") {
+		for _, g := range anpr.SynthGroups {
+			groups = append(groups, group{g.Name, g.Countries})
+		}
+	} else if cs := anpr.SynthGroup(*country); cs != nil {
+		groups = append(groups, group{strings.ToLower(*country), cs})
+	} else {
+		return fmt.Errorf("anpr passes: unknown country or group %q", *country)
+	}
+	m, err := anpr.LoadModels(*models)
+	if err != nil {
+		return err
+	}
+	opts := anpr.Options{}
+	if *countries != "" {
+		opts.Countries = strings.Split(*countries, ",")
+	}
+	rec, err := anpr.NewRecognizer(m, opts)
+	if err != nil {
+		return err
+	}
+	defer rec.Close()
+	syn, err := anpr.NewSynthesizer(*seed)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	if !*asJSON {
+		fmt.Fprintf(stdout, "seed %d, %d passes per group of %d frames at %g fps, %dx%d, preferring %s\n\n", *seed, *n, *frames, *fps, w, h, *countries)
+		fmt.Fprintln(stdout, "| group | passes | exact | within one edit | found | extra passes | ms/frame (detect + recognise) |")
+		fmt.Fprintln(stdout, "| --- | --- | --- | --- | --- | --- | --- |")
+	}
+	var all []anpr.Outcome
+	for _, g := range groups {
+		outs, s, err := anpr.EvalPasses(ctx, rec, syn, g.countries, *n, w, h, *frames, *fps, func(o anpr.Outcome) {
+			if *asJSON {
+				_ = enc.Encode(o)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		all = append(all, outs...)
+		if *asJSON {
+			if err := enc.Encode(map[string]any{"group": g.name, "summary": s}); err != nil {
+				return fmt.Errorf("write result: %w", err)
+			}
+			continue
+		}
+		fmt.Fprintf(stdout, "| %s | %d | %.1f %% | %.1f %% | %.1f %% | %d | %.0f (%.0f + %.0f) |\n", g.name, s.Passes,
+			100*s.Exact, 100*s.OneEdit, 100*s.Found, s.Extra, s.MedianTotalMS, s.MedianDetect, s.MedianRecog)
+	}
+	if !*asJSON {
+		printCalibration(stdout, all, *reviewBelow)
+	}
+	return nil
+}
