@@ -26,6 +26,7 @@ var detStd = [3]float32{0.229, 0.224, 0.225}
 type textBox struct {
 	quad  Quad
 	score float64
+	root  int // in readBoxes: 1 + the index of the scan's box it came from (0: none)
 }
 
 // detect runs the DB text detector on img (already cut to the region of

@@ -12,7 +12,7 @@ import (
 // no confident plate is scanned again at a finer scale (a still photo has
 // no later frame in which a distant plate comes closer; see Stream).
 func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
-	return r.recognize(img, roi, true)
+	return r.recognize(img, roi, true, nil)
 }
 
 // Rescan tuning: without a read of at least rescanBelow confidence, the
@@ -22,7 +22,7 @@ const (
 	rescanFactor = 1.7
 )
 
-func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool) ([]Read, Timing, error) {
+func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool, h *streamHints) ([]Read, Timing, error) {
 	var tm Timing
 	if roi.Empty() {
 		roi = img.Bounds()
@@ -51,7 +51,7 @@ func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool
 	if err != nil {
 		return nil, tm, fmt.Errorf("recognize: %w", err)
 	}
-	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), scale, &tm)
+	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), scale, &tm, h)
 	if err != nil {
 		return nil, tm, fmt.Errorf("recognize: %w", err)
 	}
@@ -63,7 +63,7 @@ func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool
 		if err != nil {
 			return nil, tm, fmt.Errorf("recognize: %w", err)
 		}
-		more, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), fine, &tm)
+		more, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), fine, &tm, nil)
 		if err != nil {
 			return nil, tm, fmt.Errorf("recognize: %w", err)
 		}
@@ -100,6 +100,11 @@ type line struct {
 	quad Quad
 	lp   logProbs
 	look plateLook
+	root int // textBox.root
+	// the line decoded alone, when readBoxes did so already
+	read    Read
+	readOK  bool
+	decoded bool
 }
 
 // readBoxes reads the plate-like boxes (best first) found at scale: each box
@@ -107,25 +112,64 @@ type line struct {
 // outlined again at a scale that suits their text, and once one box gave a
 // confident plate the boxes far less plate-like than the best are skipped.
 // The lines read are then grouped into plates (rows of pieces, two-row
-// plates) and decoded.
-func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, tm *Timing) ([]Read, error) {
+// plates) and decoded. h (nil outside a Stream) carries settled plates'
+// reads forward and leaves known junk unread.
+func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, tm *Timing, h *streamHints) ([]Read, error) {
 	t0 := time.Now()
 	var detTime time.Duration
 	defer func() { tm.Recognize += time.Since(t0) - detTime; tm.Detect += detTime }()
 
+	// What became of each box of the scan (by root), to learn junk from.
+	type fate struct {
+		junk    int  // the junk box it outlines again, or -1
+		skipped bool // left unread as junk
+		read    bool // some of it was recognised
+		unread  bool // some of it was left unread for other reasons
+		plate   bool // some of it went into a read
+	}
+	var fates []fate
+	var roots []Quad
+	if h != nil {
+		fates = make([]fate, len(queue))
+		for i := range queue {
+			queue[i].root = i + 1
+			fates[i].junk = h.junkAt(queue[i].quad)
+			roots = append(roots, queue[i].quad)
+		}
+	}
 	var lines []line
+	var carried []Read
 	var refined []image.Rectangle
 	var bestPrior float64
 	if len(queue) > 0 {
 		bestPrior = platePrior(queue[0])
 	}
 	confident := false
-	for len(queue) > 0 && len(lines) < r.opts.MaxBoxes {
+	for len(queue) > 0 && len(lines)+len(carried) < r.opts.MaxBoxes {
 		b := queue[0]
 		queue = queue[1:]
+		var f *fate
+		if b.root > 0 {
+			f = &fates[b.root-1]
+		}
 		if confident && platePrior(b) < weakPrior*bestPrior && !nearLines(b.quad, lines, img.Rect) {
 			// Pieces next to a line already read (a region cell, a second
 			// row) are still read; nothing else this weak is.
+			if f != nil {
+				f.unread = true
+			}
+			continue
+		}
+		if f != nil && f.junk >= 0 && h.junk[f.junk].skips < junkRecheck {
+			f.skipped = true
+			continue
+		}
+		if rd, ok := h.carry(img, b); ok && !cutByEdge(rd.Box, img.Rect) && !crowded(b, queue, img.Rect) {
+			carried = append(carried, rd)
+			if f != nil {
+				f.plate = true
+			}
+			confident = confident || (rd.Country != genericFormatID && rd.Confidence >= confidentRead)
 			continue
 		}
 		if b.quad.height()*scale < refineBelow && len(refined) < r.opts.MaxRegions && !inside(b.quad.Bounds(), refined) {
@@ -144,11 +188,16 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			if !covered(b.quad, fine) {
 				fine = append(fine, b)
 			}
+			for i := range fine {
+				fine[i].root = b.root
+			}
 			// The region's coarse boxes are superseded by its fine ones.
 			rest := queue[:0:0]
 			for _, q := range queue {
 				if !inside(q.quad.Bounds(), refined[len(refined)-1:]) {
 					rest = append(rest, q)
+				} else if q.root > 0 {
+					fates[q.root-1].unread = true // not known to be junk
 				}
 			}
 			queue = append(fine, rest...)
@@ -159,18 +208,33 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			return nil, err
 		}
 		tm.Boxes++
-		lines = append(lines, line{b.quad, lp, look})
+		if f != nil {
+			f.read = true
+		}
+		l := line{quad: b.quad, lp: lp, look: look, root: b.root}
 		if !confident {
-			if rd, ok := r.decodeRead(lp, b.quad, 1, look); ok && rd.Country != genericFormatID && rd.Confidence >= confidentRead {
+			l.read, l.readOK = r.decodeRead(lp, b.quad, 1, look)
+			l.decoded = true
+			if l.readOK && l.read.Country != genericFormatID && l.read.Confidence >= confidentRead {
 				confident = true
 			}
 		}
+		lines = append(lines, l)
 	}
-	var reads []Read
+	for _, b := range queue {
+		if b.root > 0 {
+			fates[b.root-1].unread = true
+		}
+	}
+	reads := carried
 	for _, g := range lineGroups(lines) {
 		var lp logProbs
 		var look plateLook
+		var rd Read
+		var ok bool
 		switch {
+		case len(g.idx) == 1 && lines[g.idx[0]].decoded:
+			rd, ok = lines[g.idx[0]].read, lines[g.idx[0]].readOK
 		case len(g.idx) == 1:
 			lp, look = lines[g.idx[0]].lp, lines[g.idx[0]].look
 		case g.rows == 2:
@@ -184,17 +248,58 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 				return nil, err
 			}
 		}
-		if rd, ok := r.decodeRead(lp, g.quad, g.rows, look); ok {
+		if lp != nil {
+			rd, ok = r.decodeRead(lp, g.quad, g.rows, look)
+		}
+		if ok {
 			rd.pieces = len(g.idx)
 			if cutByEdge(rd.Box, img.Rect) {
 				// A plate entering or leaving the view shows only part of
 				// its text; its full reading follows in later frames.
 				rd.Confidence *= 0.5
 			}
+			if h != nil && rd.pieces == 1 && rd.Rows == 1 && rd.Confidence >= settleConfidence {
+				if sig, ok := sigOf(img, rd.Quad); ok {
+					rd.sig = &sig
+				}
+			}
 			reads = append(reads, rd)
+			if rd.Confidence >= r.opts.MinConfidence && fates != nil {
+				for _, i := range g.idx {
+					if k := lines[i].root; k > 0 {
+						fates[k-1].plate = true
+					}
+				}
+			}
+		}
+	}
+	if h != nil && h.scan {
+		h.junkOut = h.junkOut[:0]
+		for i, f := range fates {
+			switch {
+			case f.plate:
+			case f.skipped:
+				h.junkOut = append(h.junkOut, junkBox{roots[i], h.junk[f.junk].skips + 1})
+			case f.read && !f.unread:
+				h.junkOut = append(h.junkOut, junkBox{roots[i], 0})
+			case f.junk >= 0:
+				h.junkOut = append(h.junkOut, h.junk[f.junk]) // not reached: still known
+			}
 		}
 	}
 	return suppress(reads, r.opts.MinConfidence), nil
+}
+
+// crowded reports whether other boxes lie in b's surroundings (a region
+// cell, a second row): a plate of several pieces is read whole.
+func crowded(b textBox, queue []textBox, bounds image.Rectangle) bool {
+	g := growRegion(b, bounds)
+	for _, q := range queue {
+		if q.quad.Bounds().Overlaps(g) {
+			return true
+		}
+	}
+	return false
 }
 
 // growRegion is the surroundings of a text box that may hold the rest of its

@@ -85,8 +85,10 @@ type Read struct {
 	// there was no other.
 	Margin float64
 
-	pieces int    // text boxes the read was made from
-	tag    uint64 // a camera read's token in the merger, followed into its Pass (0: none)
+	pieces  int       // text boxes the read was made from
+	tag     uint64    // a camera read's token in the merger, followed into its Pass (0: none)
+	carried bool      // carried forward from an earlier frame, not recognised again (see Stream)
+	sig     *plateSig // in a Stream, the look of a confident single-line read (see carry)
 }
 
 // Timing splits the time Recognize spent between text detection (including

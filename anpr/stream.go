@@ -20,6 +20,9 @@ type StreamOptions struct {
 	// two seconds at 5 frames per second); a frame that changed is always
 	// scanned. Negative scans every such frame.
 	StillScanEvery int
+	// Forget reads every frame afresh: no settled plate's read is carried
+	// forward and no text a scan found to be no plate is left unread.
+	Forget bool
 }
 
 // Stream reads the consecutive frames of one camera. While plates are in
@@ -38,6 +41,8 @@ type Stream struct {
 	still      *thumbnail
 	stillEvery int
 	stillFor   int
+	junk       []junkBox // text the scans found to be no plate (see carry.go)
+	forget     bool
 }
 
 // seenPlate is a plate read in the previous frame and its motion since the
@@ -45,6 +50,11 @@ type Stream struct {
 type seenPlate struct {
 	read Read
 	vel  point
+	// agree counts the consecutive frames that read its text alike and
+	// confidently; carried the frames since it was last recognised.
+	agree, carried int
+	sig            *plateSig // its look when last recognised
+	best           float64   // the highest confidence of the agreeing reads
 }
 
 // Stream thresholds: reads at least this confident are followed into the
@@ -63,7 +73,7 @@ func NewStream(r *Recognizer, o StreamOptions) *Stream {
 	if o.StillScanEvery == 0 {
 		o.StillScanEvery = 10
 	}
-	return &Stream{r: r, every: o.ScanEvery, stillEvery: o.StillScanEvery}
+	return &Stream{r: r, every: o.ScanEvery, stillEvery: o.StillScanEvery, forget: o.Forget}
 }
 
 // Read finds and reads the plates inside roi of the next frame (the whole
@@ -93,19 +103,47 @@ func (s *Stream) Read(img image.Image, roi image.Rectangle) (reads []Read, tm Ti
 	} else {
 		s.still = nil
 	}
-	if len(s.seen) == 0 || s.since+1 >= s.every {
-		reads, tm, err = s.r.recognize(img, roi, false)
+	scan := len(s.seen) == 0 || s.since+1 >= s.every
+	var h *streamHints
+	if !s.forget {
+		h = s.hints(scan)
+	}
+	if scan {
+		reads, tm, err = s.r.recognize(img, roi, false, h)
 		s.since = 0
 	} else {
-		reads, tm, err = s.r.recognizeNear(img, roi, s.seen)
+		reads, tm, err = s.r.recognizeNear(img, roi, s.seen, h)
 		s.since++
 	}
 	if err != nil {
 		s.seen = nil
 		return nil, tm, err
 	}
+	if scan && h != nil {
+		s.junk = append(s.junk[:0], h.junkOut...)
+	}
 	s.follow(reads)
 	return reads, tm, nil
+}
+
+// hints are what the stream knows for the next frame: the settled plates
+// whose reads may be carried forward, and the junk a scan may leave unread.
+func (s *Stream) hints(scan bool) *streamHints {
+	h := &streamHints{scan: scan, junk: s.junk}
+	for _, p := range s.seen {
+		if p.agree < settleReads || p.carried >= carryMax || p.sig == nil {
+			continue
+		}
+		at := p.read.Quad
+		for k := range at {
+			at[k].X += p.vel.X
+			at[k].Y += p.vel.Y
+		}
+		rd := p.read
+		rd.Confidence = p.best
+		h.settled = append(h.settled, settledPlate{read: rd, at: at, vel: p.vel, sig: p.sig})
+	}
+	return h
 }
 
 // follow remembers the confident reads of this frame with their motion
@@ -119,7 +157,8 @@ func (s *Stream) follow(reads []Read) {
 		sp := seenPlate{read: rd}
 		c := rd.Quad.center()
 		best := math.Inf(1)
-		for _, p := range s.seen {
+		var prev *seenPlate
+		for i, p := range s.seen {
 			if platetext.EditDistance(p.read.Text, rd.Text) > followEdits {
 				continue
 			}
@@ -127,6 +166,16 @@ func (s *Stream) follow(reads []Read) {
 			if d := dist(pc, c); d < best {
 				best = d
 				sp.vel = point{c.X - pc.X, c.Y - pc.Y}
+				prev = &s.seen[i]
+			}
+		}
+		switch {
+		case rd.carried && prev != nil:
+			sp.agree, sp.carried, sp.sig, sp.best = prev.agree, prev.carried+1, prev.sig, prev.best
+		case rd.sig != nil:
+			sp.agree, sp.sig, sp.best = 1, rd.sig, rd.Confidence
+			if prev != nil && prev.read.Text == rd.Text {
+				sp.agree, sp.best = prev.agree+1, math.Max(prev.best, rd.Confidence)
 			}
 		}
 		next = append(next, sp)
@@ -137,7 +186,7 @@ func (s *Stream) follow(reads []Read) {
 // recognizeNear reads plates only around where seen plates are expected
 // in this frame: each plate's box moved by its last motion and grown by a
 // margin for changes of speed, detected at a scale that suits its text.
-func (r *Recognizer) recognizeNear(img image.Image, roi image.Rectangle, seen []seenPlate) ([]Read, Timing, error) {
+func (r *Recognizer) recognizeNear(img image.Image, roi image.Rectangle, seen []seenPlate, h *streamHints) ([]Read, Timing, error) {
 	var tm Timing
 	if roi.Empty() {
 		roi = img.Bounds()
@@ -167,7 +216,7 @@ func (r *Recognizer) recognizeNear(img image.Image, roi image.Rectangle, seen []
 	tm.Detect = time.Since(t0)
 	// The regions were detected at their text's scale: no box needs a
 	// second look.
-	reads, err := r.readBoxes(toRGBA(img, roi), plateLikeBoxes(boxes, r.opts.MaxBoxes), math.Inf(1), &tm)
+	reads, err := r.readBoxes(toRGBA(img, roi), plateLikeBoxes(boxes, r.opts.MaxBoxes), math.Inf(1), &tm, h)
 	if err != nil {
 		return nil, tm, fmt.Errorf("recognize near plates: %w", err)
 	}

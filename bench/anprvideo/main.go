@@ -20,7 +20,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,9 +56,12 @@ func run() error {
 	loops := flag.Int("loops", 3, "play the clip this many times (a lane is empty between vehicles)")
 	models := flag.String("models", anpr.DefaultModelDir, "model directory (make anpr-deps)")
 	countries := flag.String("countries", "KZ,RU", "camera's preferred grammars")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the default setting's run to this file")
+	defaultOnly := flag.Bool("default-only", false, "measure only the default setting (no baseline, no ratio)")
+	verbose := flag.Bool("v", false, "print every frame's cost and reads, and the passes, of each setting (stderr)")
 	flag.Parse()
 	if *truthPath == "" {
-		*truthPath = strings.TrimSuffix(*clip, ".h264") + ".txt"
+		*truthPath = defaultTruth(*clip)
 	}
 	truth, err := loadTruth(*truthPath)
 	if err != nil {
@@ -77,28 +82,49 @@ func run() error {
 	// one intra-op thread ONNX Runtime computes on the caller's thread.
 	runtime.LockOSThread()
 	settings := []setting{
-		{"every frame scanned", anpr.StreamOptions{ScanEvery: 1, StillScanEvery: -1}},
+		{"every frame scanned afresh", anpr.StreamOptions{ScanEvery: 1, StillScanEvery: -1, Forget: true}},
+		{"tracked plates, still frames skipped, nothing carried", anpr.StreamOptions{Forget: true}},
 		{"tracked plates, still frames scanned", anpr.StreamOptions{StillScanEvery: -1}},
 		{"default (tracked plates, still frames skipped)", anpr.StreamOptions{}},
+	}
+	if *defaultOnly {
+		settings = settings[len(settings)-1:]
 	}
 	dur := float64(len(frames)) / *fps
 	fmt.Printf("%s: %d frames of %dx%d at %.0f fps, played %d times (%.0f s), %d vehicles per play\n\n",
 		*clip, len(frames), frames[0].Bounds().Dx(), frames[0].Bounds().Dy(), *fps, *loops, dur*float64(*loops), len(truth))
-	fmt.Println("| setting | CPU ms/frame (mean) | p95 | max | wall ms detect + recognise | scans | still | passes | read exactly | CPU ratio |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| setting | CPU ms/frame (mean) | p95 | max | wall ms detect + recognise | scans | still | passes | read exactly | pass confidence min / mean | CPU ratio |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	var base float64
 	for i, s := range settings {
 		r, err := anpr.NewRecognizer(m, anpr.Options{Countries: strings.Split(*countries, ",")})
 		if err != nil {
 			return err
 		}
-		res := play(r, s.opts, frames, *fps, *loops, dur, truth)
+		last := i == len(settings)-1
+		if last && *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		}
+		res := play(r, s.opts, frames, *fps, *loops, dur, truth, *verbose)
+		if last && *cpuProfile != "" {
+			pprof.StopCPUProfile()
+		}
 		r.Close()
-		if i == 0 {
+		if i == 0 && !*defaultOnly {
 			base = res.mean
 		}
-		fmt.Printf("| %s | %.1f | %.1f | %.1f | %.1f + %.1f | %d | %d | %d | %d/%d | %.2f |\n", s.name, res.mean, res.p95, res.max,
-			res.detect, res.recog, res.scans, res.still, res.passes, res.exact, len(truth)**loops, res.mean/base)
+		ratio := "-"
+		if base > 0 {
+			ratio = fmt.Sprintf("%.2f", res.mean/base)
+		}
+		fmt.Printf("| %s | %.1f | %.1f | %.1f | %.1f + %.1f | %d | %d | %d | %d/%d | %.2f / %.3f | %s |\n", s.name, res.mean, res.p95, res.max,
+			res.detect, res.recog, res.scans, res.still, res.passes, res.exact, len(truth)**loops, res.confMin, res.confMean, ratio)
 	}
 	return nil
 }
@@ -108,12 +134,14 @@ type result struct {
 	detect, recog  float64 // wall ms per frame
 	scans, still   int
 	passes, exact  int
+	// of the passes read exactly
+	confMin, confMean float64
 }
 
 // play reads the frames loops times, as a camera would show them, and
 // scores the passes against truth (a pass is right when its text is the
 // plate in view at its best read).
-func play(r *anpr.Recognizer, o anpr.StreamOptions, frames []*image.RGBA, fps float64, loops int, dur float64, truth []span) result {
+func play(r *anpr.Recognizer, o anpr.StreamOptions, frames []*image.RGBA, fps float64, loops int, dur float64, truth []span, verbose bool) result {
 	st := anpr.NewStream(r, o)
 	tr := anpr.NewTracker(anpr.TrackerConfig{Axis: struct{ X, Y float64 }{1, 0}})
 	var res result
@@ -130,6 +158,13 @@ func play(r *anpr.Recognizer, o anpr.StreamOptions, frames []*image.RGBA, fps fl
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "read:", err)
 			}
+			if verbose {
+				fmt.Fprintf(os.Stderr, "%d.%03d cpu %6.1f ms scan %-5v still %-5v boxes %2d", l, k, cost[len(cost)-1], tm.Scan, tm.Still, tm.Boxes)
+				for _, rd := range reads {
+					fmt.Fprintf(os.Stderr, " %s %.2f %v", rd.Text, rd.Confidence, rd.Box)
+				}
+				fmt.Fprintln(os.Stderr)
+			}
 			res.detect += float64(tm.Detect.Microseconds()) / 1000
 			res.recog += float64(tm.Recognize.Microseconds()) / 1000
 			if tm.Scan {
@@ -143,6 +178,9 @@ func play(r *anpr.Recognizer, o anpr.StreamOptions, frames []*image.RGBA, fps fl
 	passes = append(passes, tr.Flush()...)
 	res.passes = len(passes)
 	for _, p := range passes {
+		if verbose {
+			fmt.Fprintf(os.Stderr, "pass %s %.3f frames %d\n", p.Text, p.Confidence, p.Frames)
+		}
 		at := p.BestAt
 		if at.IsZero() {
 			at = p.First
@@ -151,10 +189,17 @@ func play(r *anpr.Recognizer, o anpr.StreamOptions, frames []*image.RGBA, fps fl
 		sec -= float64(int(sec/dur)) * dur
 		for _, s := range truth {
 			if sec >= s.from-0.5 && sec <= s.to+0.5 && p.Text == s.plate {
+				if res.exact == 0 || p.Confidence < res.confMin {
+					res.confMin = p.Confidence
+				}
+				res.confMean += p.Confidence
 				res.exact++
 				break
 			}
 		}
+	}
+	if res.exact > 0 {
+		res.confMean /= float64(res.exact)
 	}
 	sum := 0.0
 	for _, c := range cost {
@@ -210,6 +255,25 @@ func decode(clip string, fps float64) ([]*image.RGBA, error) {
 		return nil, fmt.Errorf("ffmpeg %s: no frames", clip)
 	}
 	return frames, nil
+}
+
+// defaultTruth is the clip's ground truth: its .txt beside it, or in
+// testdata (where the demo clip's lies; the clip itself is embedded from
+// testcam).
+func defaultTruth(clip string) string {
+	p := strings.TrimSuffix(clip, ".h264") + ".txt"
+	if fileExists(p) {
+		return p
+	}
+	if t := filepath.Join("testdata", filepath.Base(p)); fileExists(t) {
+		return t
+	}
+	return p
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func loadTruth(path string) ([]span, error) {
