@@ -127,7 +127,9 @@ func TestRecorderSizeCap(t *testing.T) {
 // CGR-4.2b: a stream above the limit is recorded and raises an alarm.
 func TestRecorderResolutionAlarm(t *testing.T) {
 	a, ev := openTestArchive(t, Options{MaxWidth: 640, MaxHeight: 480})
-	f := newFeeder(t, time.Now())
+	// mid-minute, so the 2 s never cross a segment boundary
+	start := time.Date(2025, 8, 18, 14, 0, 20, 0, time.UTC)
+	f := newFeeder(t, start)
 	r := a.NewRecorder("Camera7", f.track(), "")
 	f.feed(t, r, 2*time.Second)
 	if err := r.Close(); err != nil {
@@ -137,7 +139,7 @@ func TestRecorderResolutionAlarm(t *testing.T) {
 	if len(alarms) != 1 || alarms[0].Camera != "Camera7" {
 		t.Fatalf("alarms = %+v", alarms)
 	}
-	if segs, _ := a.Index().Segments("Camera7", time.Now().Add(-time.Hour), time.Time{}); len(segs) != 1 {
+	if segs, _ := a.Index().Segments("Camera7", start, time.Time{}); len(segs) != 1 {
 		t.Fatalf("segments = %+v", segs)
 	}
 }
@@ -145,7 +147,7 @@ func TestRecorderResolutionAlarm(t *testing.T) {
 // Units before the first keyframe cannot be decoded and are skipped.
 func TestRecorderWaitsForKeyframe(t *testing.T) {
 	a, _ := openTestArchive(t, Options{})
-	start := time.Now()
+	start := time.Date(2025, 8, 18, 14, 0, 20, 0, time.UTC) // 3 s within one segment
 	f := newFeeder(t, start)
 	f.n = 5 // start mid-GOP
 	r := a.NewRecorder("Camera1", f.track(), "")
