@@ -379,7 +379,9 @@ func TestRevocationDuringHandshake(t *testing.T) {
 			return false
 		}
 		testkit.WaitFor(t, 5*time.Second, id+" unlinked", func() bool { return !linked() })
-		time.Sleep(300 * time.Millisecond)
+		// a handshake that slipped past the revocation completes in about
+		// up: wait twice that before looking again
+		time.Sleep(max(100*time.Millisecond, 2*up))
 		if linked() {
 			t.Fatalf("revoked %s linked again (revoked %v after its start)", id, up*time.Duration(i)/steps)
 		}
