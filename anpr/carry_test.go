@@ -13,14 +13,8 @@ import (
 // is.
 func TestStreamCarriesSettledPlate(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Plate("kz", "123ABC02")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testSynth(t)
+	a := testPlate(t, s, "kz", "123ABC02")
 	st := NewStream(r, StreamOptions{ScanEvery: 4})
 	carried, run := 0, 0
 	for k := 0; k < 12; k++ {
@@ -72,18 +66,9 @@ func TestStreamCarriesSettledPlate(t *testing.T) {
 // carried, so it is recognised, and read, in the first frame it shows.
 func TestStreamRereadsChangedPlate(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Plate("kz", "123ABC02")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.Plate("kz", "780KTE15")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testSynth(t)
+	a := testPlate(t, s, "kz", "123ABC02")
+	b := testPlate(t, s, "kz", "780KTE15")
 	st := NewStream(r, StreamOptions{ScanEvery: 100})
 	// The plate is swapped in a frame that would carry the first one's
 	// read: after a frame that recognised it, following one that carried
@@ -122,14 +107,8 @@ func TestStreamRereadsChangedPlate(t *testing.T) {
 // plate that enters.
 func TestStreamLeavesJunkUnread(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Plate("kz", "123ABC02")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testSynth(t)
+	a := testPlate(t, s, "kz", "123ABC02")
 	face, err := s.face(s.normal, "normal", 30)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,26 @@ import (
 	"testing"
 )
 
+// testSynth is the synthesizer of the stream tests.
+func testSynth(t testing.TB) *Synthesizer {
+	t.Helper()
+	s, err := NewSynthesizer(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testPlate draws a plate of country with text.
+func testPlate(t testing.TB, s *Synthesizer, country, text string) *image.RGBA {
+	t.Helper()
+	p, err := s.Plate(country, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // movingScene draws frame k of a sequence: a plain road with plate a moving
 // right by 30 px a frame and, from frame bFrom on, plate b standing still
 // elsewhere.
@@ -28,18 +48,9 @@ func movingScene(a, b *image.RGBA, k, bFrom int) (*image.RGBA, image.Rectangle) 
 // plate that appears meanwhile at the next scan.
 func TestStreamFollowsPlates(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ", "UA"}})
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Plate("kz", "123ABC02")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.Plate("ua", "AA1234BB")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testSynth(t)
+	a := testPlate(t, s, "kz", "123ABC02")
+	b := testPlate(t, s, "ua", "AA1234BB")
 	st := NewStream(r, StreamOptions{ScanEvery: 4})
 	const frames, bFrom = 12, 5
 	scans := 0
@@ -79,14 +90,8 @@ func TestStreamFollowsPlates(t *testing.T) {
 // the next one a scan, and that ScanEvery 1 scans every frame.
 func TestStreamScansAfterEmptyFrame(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Plate("kz", "123ABC02")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testSynth(t)
+	a := testPlate(t, s, "kz", "123ABC02")
 	empty := image.NewRGBA(image.Rect(0, 0, 1280, 720))
 	withPlate, _ := movingScene(a, a, 0, 99)
 	st := NewStream(r, StreamOptions{})
@@ -147,14 +152,8 @@ func TestNearRegion(t *testing.T) {
 // noise, and reads a plate in the first frame it appears.
 func TestStreamSkipsStillFrames(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.Plate("kz", "123ABC02")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testSynth(t)
+	a := testPlate(t, s, "kz", "123ABC02")
 	road := func(k int, withPlate bool) *image.RGBA {
 		var img *image.RGBA
 		if withPlate {

@@ -213,25 +213,20 @@ func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprint(stderr, anprUsage)
 		return errUsage
 	}
-	var w, h int
-	if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil || w < 320 || h < 240 {
-		return fmt.Errorf("bad --size %q: want WxH of at least 320x240", *size)
+	w, h, err := parseSize(*size)
+	if err != nil {
+		return err
 	}
-	type set struct {
-		dir       string
-		countries []string
+	sets, err := synthSets(*country)
+	if err != nil {
+		return err
 	}
-	var sets []set
-	if strings.EqualFold(*country, "all") {
-		for _, g := range anpr.SynthGroups {
-			sets = append(sets, set{filepath.Join(pos[0], g.Name), g.Countries})
+	for i := range sets {
+		if strings.EqualFold(*country, "all") {
+			sets[i].dir = filepath.Join(pos[0], sets[i].name)
+		} else {
+			sets[i].dir = pos[0]
 		}
-	} else {
-		cs := anpr.SynthGroup(*country)
-		if cs == nil {
-			return fmt.Errorf("synthetic plates: unknown country or group %q", *country)
-		}
-		sets = append(sets, set{pos[0], cs})
 	}
 	s, err := anpr.NewSynthesizer(*seed)
 	if err != nil {
@@ -304,23 +299,13 @@ func anprPasses(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprint(stderr, anprUsage)
 		return errUsage
 	}
-	var w, h int
-	if _, err := fmt.Sscanf(*size, "%dx%d", &w, &h); err != nil || w < 64 || h < 64 {
-		return fmt.Errorf("anpr passes: --size %q is not WxH (at least 64x64)", *size)
+	w, h, err := parseSize(*size)
+	if err != nil {
+		return err
 	}
-	type group struct {
-		name      string
-		countries []string
-	}
-	var groups []group
-	if strings.EqualFold(*country, "all") {
-		for _, g := range anpr.SynthGroups {
-			groups = append(groups, group{g.Name, g.Countries})
-		}
-	} else if cs := anpr.SynthGroup(*country); cs != nil {
-		groups = append(groups, group{strings.ToLower(*country), cs})
-	} else {
-		return fmt.Errorf("anpr passes: unknown country or group %q", *country)
+	groups, err := synthSets(*country)
+	if err != nil {
+		return err
 	}
 	m, err := anpr.LoadModels(*models)
 	if err != nil {
@@ -369,4 +354,35 @@ func anprPasses(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		printCalibration(stdout, all, *reviewBelow)
 	}
 	return nil
+}
+
+// synthSet is one group of countries the synthetic sets draw together.
+type synthSet struct {
+	name      string
+	countries []string
+	dir       string // where anpr synth writes it
+}
+
+// synthSets resolves --country: all (every group), a group or a country.
+func synthSets(country string) ([]synthSet, error) {
+	if strings.EqualFold(country, "all") {
+		var sets []synthSet
+		for _, g := range anpr.SynthGroups {
+			sets = append(sets, synthSet{name: g.Name, countries: g.Countries})
+		}
+		return sets, nil
+	}
+	cs := anpr.SynthGroup(country)
+	if cs == nil {
+		return nil, fmt.Errorf("synthetic plates: unknown country or group %q", country)
+	}
+	return []synthSet{{name: strings.ToLower(country), countries: cs}}, nil
+}
+
+// parseSize reads --size WxH.
+func parseSize(size string) (w, h int, err error) {
+	if _, err := fmt.Sscanf(size, "%dx%d", &w, &h); err != nil || w < 320 || h < 240 {
+		return 0, 0, fmt.Errorf("bad --size %q: want WxH of at least 320x240", size)
+	}
+	return w, h, nil
 }

@@ -32,3 +32,19 @@ func TestPrintCalibration(t *testing.T) {
 		t.Errorf("threshold above every read: %s", b.String())
 	}
 }
+
+// anpr passes names what is wrong with its arguments before loading any
+// model.
+func TestANPRPassesBadArguments(t *testing.T) {
+	for args, want := range map[string]string{
+		"--size 10x10":          `bad --size "10x10"`,
+		"--size wide":           `bad --size "wide"`,
+		"--country atlantis":    `unknown country or group "atlantis"`,
+		"--models /nonexistent": "/nonexistent",
+	} {
+		code, out := runCLI(t, append([]string{"anpr", "passes"}, strings.Fields(args)...)...)
+		if code == 0 || !strings.Contains(out, want) {
+			t.Errorf("anpr passes %s: exit %d, %q; want an error naming %q", args, code, out, want)
+		}
+	}
+}

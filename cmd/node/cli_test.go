@@ -76,7 +76,7 @@ func TestEveryCommandHelp(t *testing.T) {
 		"run": "-allow-short-retention", "demo": "-centre-http", "testcam": "-cameras",
 		"archive": "archive repair FILE", "archive repair": "archive repair FILE", "archive verify": "-quick",
 		"pki": "pki issue", "pki init": "-days", "pki issue": "-node",
-		"anpr": "anpr synth", "anpr eval": "-countries", "anpr synth": "-country",
+		"anpr": "anpr synth", "anpr eval": "-countries", "anpr synth": "-country", "anpr passes": "-frames",
 		"sftp": "sftp passwd", "sftp passwd": "sftp passwd", "user": "user hash", "user hash": "user hash",
 		"topology": "topology COMMAND", "topology show": "-api", "topology apply": "-api",
 		"audit": "audit verify", "audit verify": "-events",
