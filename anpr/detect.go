@@ -45,22 +45,55 @@ func detectAt(sess *ort.DynamicAdvancedSession, img *image.RGBA, s float64) ([]t
 	if w < 8 || h < 8 {
 		return nil, nil
 	}
+	g := gridOf(img.Rect, s)
+	return detectCells(sess, img, g, image.Rect(0, 0, g.dw, g.dh))
+}
+
+// detGrid is how a detector run samples a region: its input is dw x dh
+// pixels, pixel (i, j) covering the region's pixels from (x0 + i*sx,
+// y0 + j*sy).
+type detGrid struct {
+	x0, y0, dw, dh int
+	sx, sy         float64
+}
+
+// gridOf is the grid of a detector run on r scaled by s, rounded so both
+// sides are multiples of 32.
+func gridOf(r image.Rectangle, s float64) detGrid {
+	w, h := r.Dx(), r.Dy()
 	dw := max(32, int(math.Round(float64(w)*s/32))*32)
 	dh := max(32, int(math.Round(float64(h)*s/32))*32)
-	sx, sy := float64(w)/float64(dw), float64(h)/float64(dh)
+	return detGrid{r.Min.X, r.Min.Y, dw, dh, float64(w) / float64(dw), float64(h) / float64(dh)}
+}
 
+// pixels is the rectangle of the region that the grid's input pixels c
+// cover.
+func (g detGrid) pixels(c image.Rectangle) image.Rectangle {
+	return image.Rect(g.x0+int(math.Floor(float64(c.Min.X)*g.sx)), g.y0+int(math.Floor(float64(c.Min.Y)*g.sy)),
+		g.x0+int(math.Ceil(float64(c.Max.X)*g.sx)), g.y0+int(math.Ceil(float64(c.Max.Y)*g.sy)))
+}
+
+// detectCells runs the detector on the input pixels c of grid g over img
+// (c's sides and corner multiples of 32: the part of the whole run's input
+// it stands for, sampled alike) and returns the text boxes in img's
+// coordinates.
+func detectCells(sess *ort.DynamicAdvancedSession, img *image.RGBA, g detGrid, c image.Rectangle) ([]textBox, error) {
+	dw, dh := c.Dx(), c.Dy()
+	sx, sy := g.sx, g.sy
 	data := make([]float32, 3*dw*dh)
 	plane := dw * dh
-	ox, oy := img.Rect.Min.X, img.Rect.Min.Y
+	ox, oy := g.x0, g.y0
 	for y := 0; y < dh; y++ {
-		y0 := oy + int(float64(y)*sy)
-		y1 := oy + int(float64(y+1)*sy)
+		gy := c.Min.Y + y
+		y0 := oy + int(float64(gy)*sy)
+		y1 := oy + int(float64(gy+1)*sy)
 		for x := 0; x < dw; x++ {
+			gx := c.Min.X + x
 			var r, g, b float32
 			if sx > 1.5 || sy > 1.5 {
-				r, g, b = boxSample(img, ox+int(float64(x)*sx), y0, ox+int(float64(x+1)*sx), y1)
+				r, g, b = boxSample(img, ox+int(float64(gx)*sx), y0, ox+int(float64(gx+1)*sx), y1)
 			} else {
-				r, g, b = bilinear(img, float64(ox)+(float64(x)+0.5)*sx, float64(oy)+(float64(y)+0.5)*sy)
+				r, g, b = bilinear(img, float64(ox)+(float64(gx)+0.5)*sx, float64(oy)+(float64(gy)+0.5)*sy)
 			}
 			i := y*dw + x
 			data[i] = (b/255 - detMean[0]) / detStd[0]
@@ -85,8 +118,8 @@ func detectAt(sess *ort.DynamicAdvancedSession, img *image.RGBA, s float64) ([]t
 	for i := range boxes {
 		for k := range boxes[i].quad {
 			p := &boxes[i].quad[k]
-			p.X = float64(ox) + p.X*sx
-			p.Y = float64(oy) + p.Y*sy
+			p.X = float64(ox) + (float64(c.Min.X)+p.X)*sx
+			p.Y = float64(oy) + (float64(c.Min.Y)+p.Y)*sy
 		}
 	}
 	return boxes, nil

@@ -12,7 +12,19 @@ import (
 // no confident plate is scanned again at a finer scale (a still photo has
 // no later frame in which a distant plate comes closer; see Stream).
 func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
-	return r.recognize(img, roi, true, nil)
+	return r.recognize(img, roi, true, nil, nil)
+}
+
+// scanScale is the detector's scale for a scan of roi: the coarse scan's,
+// or the single pass's (see Options).
+func (r *Recognizer) scanScale(roi image.Rectangle) float64 {
+	side := r.opts.ScanMaxSide
+	if r.opts.SinglePass {
+		side = r.opts.DetectMaxSide
+	} else if side <= 0 {
+		side = max(480, max(roi.Dx(), roi.Dy())/3)
+	}
+	return math.Min(1, float64(side)/float64(max(roi.Dx(), roi.Dy())))
 }
 
 // Rescan tuning: without a read of at least rescanBelow confidence, the
@@ -22,7 +34,11 @@ const (
 	rescanFactor = 1.7
 )
 
-func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool, h *streamHints) ([]Read, Timing, error) {
+// recognize reads the plates inside roi of img. With parts (in a Stream:
+// the parts of roi that changed since they were last scanned, see
+// changedParts) only they are detected, each grown in place where a box
+// reached its edge; nil parts scan roi whole.
+func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool, h *streamHints, parts []image.Rectangle) ([]Read, Timing, error) {
 	var tm Timing
 	if roi.Empty() {
 		roi = img.Bounds()
@@ -32,20 +48,22 @@ func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool
 		return nil, tm, nil
 	}
 	tm.Scan = true
+	tm.Partial = parts != nil
 	t0 := time.Now()
 	rgba := toRGBA(img, roi)
 	var boxes []textBox
 	var err error
-	scale := 1.0
-	if r.opts.SinglePass {
+	scale := r.scanScale(roi)
+	switch {
+	case parts != nil:
+		boxes, err = detectParts(r, rgba, parts, gridOf(roi, scale))
+	case r.opts.SinglePass:
 		boxes, err = detect(r.det, rgba, r.opts.DetectMaxSide)
-	} else {
-		side := r.opts.ScanMaxSide
-		if side <= 0 {
-			side = max(480, max(roi.Dx(), roi.Dy())/3)
-		}
-		scale = math.Min(1, float64(side)/float64(max(roi.Dx(), roi.Dy())))
+	default:
 		boxes, err = detectAt(r.det, rgba, scale)
+	}
+	if r.opts.SinglePass {
+		scale = 1 // its boxes need no second look
 	}
 	tm.Detect = time.Since(t0)
 	if err != nil {
@@ -314,7 +332,7 @@ func growRegion(b textBox, bounds image.Rectangle) image.Rectangle {
 // cutByEdge reports whether a read's box reaches the edge of the region
 // of interest (or comes within a few pixels of it).
 func cutByEdge(box, roi image.Rectangle) bool {
-	const m = 3 // pixels: a box unclipped from a glyph at the edge stops short of it
+	const m = 8 // pixels: a box unclipped from a glyph at the edge stops short of it, by more at a coarse scale
 	return box.Min.X <= roi.Min.X+m || box.Min.Y <= roi.Min.Y+m || box.Max.X >= roi.Max.X-m || box.Max.Y >= roi.Max.Y-m
 }
 

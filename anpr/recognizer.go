@@ -98,7 +98,8 @@ type Timing struct {
 	Detect    time.Duration
 	Recognize time.Duration
 	Boxes     int  // text boxes recognised
-	Scan      bool // the whole region of interest was scanned (see Stream)
+	Scan      bool // the region of interest was scanned for plates (see Stream)
+	Partial   bool // the scan detected only where it changed since last scanned (see Stream)
 	Still     bool // skipped: nothing moved since the last scan (see Stream)
 }
 

@@ -20,6 +20,12 @@ type StreamOptions struct {
 	// two seconds at 5 frames per second); a frame that changed is always
 	// scanned. Negative scans every such frame.
 	StillScanEvery int
+	// FullScanEvery is the most frames between two scans of the whole
+	// region of interest (default 10: two seconds at 5 frames per second).
+	// The scans between detect only the parts of the region of interest
+	// that changed since a scan last covered them, and the surroundings of
+	// the plates in view (see parts.go); 1 scans whole every time.
+	FullScanEvery int
 	// Forget reads every frame afresh: no settled plate's read is carried
 	// forward and no text a scan found to be no plate is left unread.
 	Forget bool
@@ -30,7 +36,9 @@ type StreamOptions struct {
 // last motion, which costs a fraction of a scan; the whole region of
 // interest is scanned whenever the previous frame had no plate and at least
 // every ScanEvery frames, so a vehicle entering behind another is found
-// within ScanEvery frames. Like its Recognizer, it serves one goroutine.
+// within ScanEvery frames. Such a scan detects only where the region of
+// interest changed since it was last scanned, and the whole of it at least
+// every FullScanEvery frames. Like its Recognizer, it serves one goroutine.
 type Stream struct {
 	r     *Recognizer
 	every int
@@ -43,6 +51,12 @@ type Stream struct {
 	stillFor   int
 	junk       []junkBox // text the scans found to be no plate (see carry.go)
 	forget     bool
+	// each block's look when a scan last covered it, in the region of
+	// interest refROI, and the frames since the last scan of all of it
+	ref       *thumbnail
+	refROI    image.Rectangle
+	fullEvery int
+	sinceFull int
 }
 
 // seenPlate is a plate read in the previous frame and its motion since the
@@ -73,33 +87,45 @@ func NewStream(r *Recognizer, o StreamOptions) *Stream {
 	if o.StillScanEvery == 0 {
 		o.StillScanEvery = 10
 	}
-	return &Stream{r: r, every: o.ScanEvery, stillEvery: o.StillScanEvery, forget: o.Forget}
+	if o.FullScanEvery <= 0 {
+		o.FullScanEvery = 10
+	}
+	return &Stream{r: r, every: o.ScanEvery, stillEvery: o.StillScanEvery, fullEvery: o.FullScanEvery, forget: o.Forget}
 }
 
 // Read finds and reads the plates inside roi of the next frame (the whole
-// image when roi is empty), best first. Timing.Scan tells whether the whole
-// region of interest was scanned, Timing.Still that the frame was skipped
-// because nothing moved since the last scan.
+// image when roi is empty), best first. Timing.Scan tells whether the
+// region of interest was scanned for plates (Timing.Partial: only where it
+// changed), Timing.Still that the frame was skipped because nothing moved
+// since the last scan.
 func (s *Stream) Read(img image.Image, roi image.Rectangle) (reads []Read, tm Timing, err error) {
 	var gate time.Duration // spent on the motion check
 	defer func() { tm.Detect += gate }()
+	r := roi
+	if r.Empty() {
+		r = img.Bounds()
+	}
+	r = r.Intersect(img.Bounds())
+	s.sinceFull++
+	var th *thumbnail
+	forced := false // a scan of a still frame, forced by StillScanEvery
 	if len(s.seen) == 0 && s.stillEvery > 0 {
-		r := roi
 		if r.Empty() {
-			r = img.Bounds()
-		}
-		if r = r.Intersect(img.Bounds()); r.Empty() {
 			return nil, tm, nil
 		}
 		t0 := time.Now()
-		th := thumbOf(img, r)
+		t := thumbOf(img, r)
+		th = &t
 		gate = time.Since(t0)
-		if s.still != nil && s.stillFor+1 < s.stillEvery && !moved(s.still, &th) {
-			s.stillFor++
-			tm.Still = true
-			return nil, tm, nil
+		if s.still != nil && !moved(s.still, th) {
+			if s.stillFor+1 < s.stillEvery {
+				s.stillFor++
+				tm.Still = true
+				return nil, tm, nil
+			}
+			forced = true
 		}
-		s.still, s.stillFor = &th, 0
+		s.still, s.stillFor = th, 0
 	} else {
 		s.still = nil
 	}
@@ -108,8 +134,10 @@ func (s *Stream) Read(img image.Image, roi image.Rectangle) (reads []Read, tm Ti
 	if !s.forget {
 		h = s.hints(scan)
 	}
+	var parts []image.Rectangle
 	if scan {
-		reads, tm, err = s.r.recognize(img, roi, false, h)
+		parts, th = s.parts(img, r, th, forced, &gate)
+		reads, tm, err = s.r.recognize(img, roi, false, h, parts)
 		s.since = 0
 	} else {
 		reads, tm, err = s.r.recognizeNear(img, roi, s.seen, h)
@@ -119,11 +147,79 @@ func (s *Stream) Read(img image.Image, roi image.Rectangle) (reads []Read, tm Ti
 		s.seen = nil
 		return nil, tm, err
 	}
+	if scan {
+		s.scanned(th, r, parts)
+	}
 	if scan && h != nil {
-		s.junk = append(s.junk[:0], h.junkOut...)
+		var junk []junkBox
+		for _, j := range s.junk {
+			if parts != nil && !overlapsAny(j.quad.Bounds(), parts) {
+				junk = append(junk, j) // not looked at: still known
+			}
+		}
+		s.junk = append(junk, h.junkOut...)
 	}
 	s.follow(reads)
 	return reads, tm, nil
+}
+
+// parts returns the parts of r (the region of interest) this frame's scan
+// detects, nil to scan it whole, and the frame's thumbnail th (taken if
+// nil). A forced scan of a still frame, the first, and one FullScanEvery
+// frames after the last whole scan are whole.
+func (s *Stream) parts(img image.Image, r image.Rectangle, th *thumbnail, forced bool, gate *time.Duration) ([]image.Rectangle, *thumbnail) {
+	if r.Empty() {
+		return nil, th
+	}
+	t0 := time.Now()
+	defer func() { *gate += time.Since(t0) }()
+	if th == nil {
+		t := thumbOf(img, r)
+		th = &t
+	}
+	if forced || s.fullEvery <= 1 || s.ref == nil || s.refROI != r || s.sinceFull >= s.fullEvery {
+		return nil, th
+	}
+	var keep []image.Rectangle
+	for _, p := range s.seen {
+		keep = append(keep, nearRegionOf(p, r).rect)
+	}
+	parts, full := changedParts(s.ref, th, r, keep, gridOf(r, s.r.scanScale(r)))
+	switch {
+	case full:
+		return nil, th
+	case parts == nil:
+		return []image.Rectangle{}, th // nothing changed: nothing to detect
+	}
+	return parts, th
+}
+
+// scanned records the blocks of the region of interest r that a scan of
+// parts (nil: the whole) covered, as th shows them.
+func (s *Stream) scanned(th *thumbnail, r image.Rectangle, parts []image.Rectangle) {
+	if th == nil {
+		return
+	}
+	if parts == nil {
+		s.sinceFull = 0
+	}
+	if s.ref == nil || s.refROI != r {
+		if parts != nil {
+			return
+		}
+		s.ref, s.refROI = new(thumbnail), r
+	}
+	refreshRef(s.ref, th, r, parts)
+}
+
+// overlapsAny reports whether r overlaps one of the rectangles.
+func overlapsAny(r image.Rectangle, rects []image.Rectangle) bool {
+	for _, g := range rects {
+		if r.Overlaps(g) {
+			return true
+		}
+	}
+	return false
 }
 
 // hints are what the stream knows for the next frame: the settled plates
