@@ -276,10 +276,7 @@ func TestRefusalWaitsForACurrentCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	serve(t, s)
 
 	site := openLog(t, "site")
 	var evs []event.Event

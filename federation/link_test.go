@@ -87,11 +87,19 @@ func startServer(t *testing.T, ident *pki.Identity, log *event.Log, logs *syncBu
 	if err != nil {
 		t.Fatal(err)
 	}
+	serve(t, s)
+	return s
+}
+
+// serve runs s until stop is called or the test ends.
+func serve(t *testing.T, s *Server) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return s
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 func startClient(t *testing.T, ident *pki.Identity, log *event.Log, upstream ...string) (*Client, func()) {

@@ -37,13 +37,7 @@ func runServer(t *testing.T, ident *pki.Identity, log *event.Log, addr string, l
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return s, stop
+	return s, serve(t, s)
 }
 
 // tierSubtree is the catalogue of a region tier of two replicas with one
