@@ -8,7 +8,8 @@ import "sort"
 // in the rectified crop and removed there, so the decoder never has to
 // explain them away: the ends are cut off, and an emblem between characters
 // is painted over with the plate's background, which the recogniser reads as
-// a gap.
+// a gap. A sliver at the crop's very end (a band's edge, or a glyph a tight
+// box cut) is neither cut nor painted: what is read there is discounted.
 //
 // The crop is analysed in blocks of cleanBlock² pixels (averaging removes
 // sensor noise). A block is foreign when it is saturated and far from the
@@ -20,16 +21,19 @@ import "sort"
 // stroke wide, while a band is at least half a character wide.
 const (
 	cleanBlock      = 4
-	bandMinWidth    = 0.42 // of the line height: narrower dark runs are strokes
+	bandMinWidth    = 0.38 // of the line height: narrower dark runs are strokes
 	bandColourWidth = 0.25 // of the line height, for a run of foreign colour
 	bandSearch      = 0.35 // share of the width at either end searched for a band
+	sliverWidth     = 0.35 // of the line height: a wider run at the crop's end may be a glyph
 )
 
-// lineCleanup says what to do with a rectified line: keep columns [x0, x1)
-// and paint the emblem spans with the background colour.
+// lineCleanup says what to do with a rectified line: keep columns [x0, x1),
+// paint the emblem spans with the background colour and discount what the
+// recogniser reads in the sliver spans.
 type lineCleanup struct {
 	x0, x1  int
 	emblems [][2]int
+	slivers [][2]int
 	bg      [3]float32
 }
 
@@ -112,8 +116,33 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 	// A band lies at the end of the line: a coloured run after a
 	// character's worth of ink (the district letters before a coat of
 	// arms) is an emblem, not a band, and is painted over below.
-	inky := func(x int) bool { return 3*dark[x] >= bh }
+	inky := func(x int) bool { return 4*dark[x] >= bh } // a stroke or two bars cross it
 	glyph := int(0.3*float32(h)/cleanBlock) + 1
+	inkIn := func(a, b int) int {
+		n := 0
+		for x := a; x < b; x++ {
+			if inky(x) {
+				n++
+			}
+		}
+		return n
+	}
+	// A sliver at the very end of the crop, narrower than a glyph and
+	// apart from the rest, is mostly the edge of a band or flag the box
+	// reached into, read as a stray I, 1 or 9; but it may also be a glyph
+	// a tight box cut. It is not cut: the recogniser's belief in a
+	// character there is discounted (see sliverOdds), which a sure glyph
+	// survives and a faint stroke does not.
+	edge := func(x, step int) int {
+		n := 0
+		for ; x >= 0 && x < bw && (dark[x] > 0 || foreign[x] > 0); x += step {
+			n++
+		}
+		if n == 0 || n == bw || float32(n*cleanBlock) > sliverWidth*float32(h) {
+			return 0
+		}
+		return n
+	}
 	// Left end: cut after the last wide band-like run that starts in the
 	// searched part before any character.
 	for x, ink := 0, 0; x < search && ink < glyph; {
@@ -131,6 +160,8 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		if runWide(x, e) && e < bw*2/3 {
 			c.x0 = e * cleanBlock
 			ink = 0
+		} else {
+			ink += inkIn(x, e) // a character's stem
 		}
 		x = e
 	}
@@ -150,8 +181,16 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		if runWide(s+1, x+1) && (s+1)*cleanBlock > c.x0+w/3 {
 			c.x1 = (s + 1) * cleanBlock
 			ink = 0
+		} else {
+			ink += inkIn(s+1, x+1)
 		}
 		x = s
+	}
+	if left := edge(0, 1); left > 0 && c.x0 == 0 {
+		c.slivers = append(c.slivers, [2]int{0, left * cleanBlock})
+	}
+	if right := edge(bw-1, -1); right > 0 && c.x1 == w {
+		c.slivers = append(c.slivers, [2]int{(bw - right) * cleanBlock, w})
 	}
 	// Emblems between the ends: runs of foreign colour.
 	for x := c.x0/cleanBlock + 1; x < c.x1/cleanBlock-1; {

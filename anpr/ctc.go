@@ -53,6 +53,27 @@ func reduceProbs(out []float32, steps, classes int, m []uint8) logProbs {
 	return lp
 }
 
+// sliverOdds is the log factor by which a character's odds against the
+// separator are lowered where the line's geometry says there is no glyph,
+// only the edge of a band (cleanLine's slivers): a glyph read at 0.99 stays
+// one, a stroke read at 0.6 becomes a gap.
+const sliverOdds = float32(-1.5)
+
+// discountChars lowers every character's probability in one step by the
+// factor e^odds and renormalises with the separator.
+func discountChars(row [nSym]float32, odds float32) [nSym]float32 {
+	sum := math.Exp(float64(row[0]))
+	for k := 1; k < nSym; k++ {
+		row[k] += odds
+		sum += math.Exp(float64(row[k]))
+	}
+	ls := float32(math.Log(sum))
+	for k := range row {
+		row[k] -= ls
+	}
+	return row
+}
+
 // joinRows concatenates two rows (top, then bottom) with a separator step so a
 // two-row plate decodes as one string.
 func joinRows(top, bottom logProbs) logProbs {

@@ -110,5 +110,14 @@ func (r *Recognizer) runLine(px []float32, w int, c lineCleanup) (logProbs, erro
 	// Steps that only see padding carry nothing; dropping them keeps a
 	// junk-free tail for the decoder.
 	used := min(steps, (n*steps+tw-1)/tw+1)
-	return reduceProbs(out.GetData(), used, r.classes, r.symbols), nil
+	lp := reduceProbs(out.GetData(), used, r.classes, r.symbols)
+	for t := range lp {
+		a, b := c.x0+t*tw/steps, c.x0+(t+1)*tw/steps // the step's columns
+		for _, s := range c.slivers {
+			if a < s[1] && b > s[0] {
+				lp[t] = discountChars(lp[t], sliverOdds)
+			}
+		}
+	}
+	return lp, nil
 }

@@ -1,0 +1,132 @@
+package anpr
+
+import (
+	"math"
+	"testing"
+)
+
+// testLine is a rectified line (interleaved RGB, w×recHeight) on a white
+// plate, painted with rectangles.
+type testLine struct {
+	w  int
+	px []float32
+}
+
+func newTestLine(w int) *testLine {
+	l := &testLine{w: w, px: make([]float32, 3*w*recHeight)}
+	l.fill(0, 0, w, recHeight, 235, 235, 235)
+	return l
+}
+
+func (l *testLine) fill(x0, y0, x1, y1 int, r, g, b float32) {
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			i := 3 * (y*l.w + x)
+			l.px[i], l.px[i+1], l.px[i+2] = r, g, b
+		}
+	}
+}
+
+// glyph paints a character-like shape at x: a full-height stem and thin
+// strokes to its right (a D, an E), ink in every column it spans.
+func (l *testLine) glyph(x int) {
+	l.fill(x, 8, x+8, 40, 20, 20, 20)     // stem
+	l.fill(x+8, 8, x+20, 12, 20, 20, 20)  // top bar
+	l.fill(x+8, 36, x+20, 40, 20, 20, 20) // bottom bar
+	l.fill(x+18, 8, x+22, 40, 20, 20, 20) // right side
+}
+
+// TestCleanLineKeepsTheLetterBeforeAnEmblem: a district letter between the
+// band and the coat of arms (D ◆ 283 ZU) is text, so the emblem is painted
+// over and the band cut, never everything up to the emblem. A letter's
+// stem is dark enough to look like a narrow band; it still counts as ink.
+func TestCleanLineKeepsTheLetterBeforeAnEmblem(t *testing.T) {
+	l := newTestLine(300)
+	l.fill(0, 0, 16, recHeight, 20, 50, 170) // blue band
+	l.glyph(24)
+	l.fill(56, 12, 76, 36, 200, 30, 30) // red arms
+	for x := 88; x+22 < 300; x += 36 {
+		l.glyph(x)
+	}
+	c := cleanLine(l.px, l.w, recHeight)
+	if c.x0 > 24 {
+		t.Fatalf("x0 = %d: the cut reaches the letter at 24 (band is 0–16)", c.x0)
+	}
+	if c.x0 < 12 {
+		t.Errorf("x0 = %d: the band (0–16) is left in", c.x0)
+	}
+	painted := false
+	for _, e := range c.emblems {
+		if e[0] <= 60 && e[1] >= 72 {
+			painted = true
+		}
+	}
+	if !painted {
+		t.Errorf("emblems %v: the arms at 56–76 are not painted over", c.emblems)
+	}
+}
+
+// TestCleanLineMarksAnEdgeSliver: a narrow dark run touching the end of the
+// crop, apart from the glyphs, is marked as a sliver to discount, not cut
+// (it may be the part of a glyph a tight box left in).
+func TestCleanLineMarksAnEdgeSliver(t *testing.T) {
+	l := newTestLine(300)
+	l.fill(0, 4, 10, 44, 40, 40, 40) // the edge of a band, dark in infrared
+	for x := 24; x+22 < 290; x += 36 {
+		l.glyph(x)
+	}
+	c := cleanLine(l.px, l.w, recHeight)
+	if c.x0 != 0 {
+		t.Errorf("x0 = %d, want 0: a sliver is discounted, not cut", c.x0)
+	}
+	if len(c.slivers) != 1 || c.slivers[0][0] != 0 || c.slivers[0][1] < 8 || c.slivers[0][1] > 16 {
+		t.Errorf("slivers %v, want one covering 0–10", c.slivers)
+	}
+
+	// A glyph that fills the end of the crop is wider than a sliver.
+	l = newTestLine(300)
+	for x := 0; x+22 < 290; x += 36 {
+		l.glyph(x)
+	}
+	if c := cleanLine(l.px, l.w, recHeight); len(c.slivers) != 0 {
+		t.Errorf("slivers %v on a line whose first glyph touches the edge", c.slivers)
+	}
+}
+
+func TestDiscountChars(t *testing.T) {
+	row := func(sep, char float64) [nSym]float32 {
+		var r [nSym]float32
+		for k := range r {
+			r[k] = float32(math.Log(1e-6))
+		}
+		r[0] = float32(math.Log(sep))
+		r[symOf('9')] = float32(math.Log(char))
+		return r
+	}
+	best := func(r [nSym]float32) (int, float64) {
+		k := 0
+		for j := range r {
+			if r[j] > r[k] {
+				k = j
+			}
+		}
+		return k, math.Exp(float64(r[k]))
+	}
+	// A faint stroke read as 9 at 0.6 becomes a gap.
+	if k, _ := best(discountChars(row(0.4, 0.6), sliverOdds)); k != 0 {
+		t.Errorf("a 9 read at 0.6 in a sliver stays %q", symbols[k])
+	}
+	// A glyph read at 0.99 stays the glyph, still sure.
+	k, p := best(discountChars(row(0.01, 0.99), sliverOdds))
+	if k != symOf('9') || p < 0.9 {
+		t.Errorf("a 9 read at 0.99 in a sliver becomes %q at %.2f", symbols[k], p)
+	}
+	// The row stays a distribution.
+	var sum float64
+	for _, v := range discountChars(row(0.3, 0.7), sliverOdds) {
+		sum += math.Exp(float64(v))
+	}
+	if math.Abs(sum-1) > 1e-3 {
+		t.Errorf("probabilities sum to %.4f", sum)
+	}
+}
