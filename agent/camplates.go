@@ -14,7 +14,7 @@ func (a *Agent) plateGates() map[string]camevents.Gate {
 	gates := map[string]camevents.Gate{}
 	for id, c := range a.cams {
 		if in := c.ANPR.Ingest; in != nil {
-			g, err := camevents.NewGate(id, c.URL, in.Token, in.From)
+			g, err := camevents.NewHashedGate(id, c.URL, in.TokenHash(), in.From)
 			if err != nil {
 				a.log.Error("camera plate events refused", "camera", id, "err", err) // validated on load
 				continue

@@ -71,10 +71,14 @@ func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, error) {
 			continue
 		}
 		an := c.Analytics.ANPR
-		out = append(out, config.Camera{ID: c.ID, URL: c.URL, Transport: c.Transport, Direction: c.Direction,
+		cam := config.Camera{ID: c.ID, URL: c.URL, Transport: c.Transport, Direction: c.Direction,
 			RetentionDays: c.RetentionDays, Disabled: c.Disabled,
 			ANPR: config.CameraANPR{Enabled: an.Enabled, FPS: an.FPS, Keyframes: an.KeyframesOnly, ROI: an.ROI,
-				Countries: an.Countries, Axis: an.Axis}})
+				Countries: an.Countries, Axis: an.Axis}}
+		if in := an.Ingest; in != nil {
+			cam.ANPR.Ingest = &config.CameraIngest{Format: in.Format, TokenSHA256: in.TokenSHA256, From: in.From}
+		}
+		out = append(out, cam)
 	}
 	return a.cfg.CheckCameras(out)
 }

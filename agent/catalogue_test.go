@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -324,5 +326,86 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	}
 	if snaps, _ := filepath.Glob(filepath.Join(dir, "centre", "topology", "snapshots", "*", "state.bin")); len(snaps) == 0 {
 		t.Error("no snapshot taken")
+	}
+}
+
+// A camera added in the centre's catalogue with a plate-event token can
+// post its reads to its site: the token reaches the site as its hash over
+// the link (and in the cached slice), the site checks it like a file
+// camera's, and another token is refused.
+func TestCatalogueCameraPostsPlates(t *testing.T) {
+	_, dir, tls := federationRig(t)
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
+topology: {listen: %q, bootstrap: true}
+`, dir, tls("centre"), freeTCP(t)))
+	siteA, _ := startAgent(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s/site}
+http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, centre.FederationAddr(), tls("site")))
+
+	cl, err := topology.NewClient("http://"+centre.HTTPAddr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		_, err := cl.PutNode(ctx, topology.Node{ID: "centre", Role: "centre"})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("catalogue never took a write: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond) // electing itself
+	}
+	if _, err := cl.PutNode(ctx, topology.Node{ID: "site", Role: "site", Parent: "centre"}); err != nil {
+		t.Fatal(err)
+	}
+	const token = "catalogue-gate-token-0123"
+	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Gate1", Site: "site", URL: "rtsp://127.0.0.1:1/gate1", Disabled: true,
+		Analytics: topology.Analytics{ANPR: topology.ANPR{Ingest: &topology.Ingest{Format: "generic", Token: token}}}}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(tok, plate string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+siteA.HTTPAddr()+"/api/v1/cameras/Gate1/plates", strings.NewReader(`{"plate": "`+plate+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := post(token, "123ABC02")
+		if code == 200 {
+			if !strings.Contains(body, "123ABC02") {
+				t.Fatalf("answer %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the site never took the catalogue camera's event: %d %s", code, body)
+		}
+		time.Sleep(200 * time.Millisecond) // the slice on its way
+	}
+	if code, body := post("catalogue-gate-token-9999", "456DEF02"); code != 401 {
+		t.Fatalf("another token: %d %s", code, body)
+	}
+	// the site holds the hash, never the token
+	b, err := os.ReadFile(filepath.Join(dir, "site", "catalogue-slice.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(token)) {
+		t.Fatal("the cached slice holds the token")
 	}
 }

@@ -6,6 +6,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net"
@@ -93,9 +95,21 @@ type CameraANPR struct {
 
 // CameraIngest lets a camera post its own plate reads to the node.
 type CameraIngest struct {
-	Format string   `yaml:"format"` // generic | hikvision | dahua; empty: told by each request
-	Token  string   `yaml:"token"`  // the camera's secret, at least 16 characters
-	From   []string `yaml:"from"`   // addresses or prefixes it posts from besides its URL's host
+	Format string `yaml:"format"` // generic | hikvision | dahua; empty: told by each request
+	Token  string `yaml:"token"`  // the camera's secret, at least 16 characters
+	// TokenSHA256 stands for Token (hex SHA-256 of it), so that the file
+	// need not hold the secret; catalogue cameras come with it.
+	TokenSHA256 string   `yaml:"token_sha256"`
+	From        []string `yaml:"from"` // addresses or prefixes it posts from besides its URL's host
+}
+
+// TokenHash is the hex SHA-256 of the camera's token.
+func (in CameraIngest) TokenHash() string {
+	if in.TokenSHA256 != "" {
+		return strings.ToLower(in.TokenSHA256)
+	}
+	h := sha256.Sum256([]byte(in.Token))
+	return hex.EncodeToString(h[:])
 }
 
 // Federation places the node in the hierarchy: listen makes it a parent,
@@ -451,11 +465,18 @@ func (c *Config) validateIngest(bad func(key, format string, args ...any) error,
 	default:
 		return bad(key("anpr.ingest.format"), "must be generic, hikvision or dahua, or left out to tell by each request (camera %s, got %q)", cam.ID, in.Format)
 	}
-	if len(in.Token) < 16 || strings.ContainsAny(in.Token, " \t\r\n") {
+	switch {
+	case in.Token != "" && in.TokenSHA256 != "":
+		return bad(key("anpr.ingest.token_sha256"), "give the token or its hash, not both (camera %s)", cam.ID)
+	case in.TokenSHA256 != "":
+		if b, err := hex.DecodeString(in.TokenSHA256); err != nil || len(b) != sha256.Size {
+			return bad(key("anpr.ingest.token_sha256"), "must be 64 hex digits, e.g. from 'printf %%s TOKEN | sha256sum' (camera %s)", cam.ID)
+		}
+	case len(in.Token) < 16 || strings.ContainsAny(in.Token, " \t\r\n"):
 		return bad(key("anpr.ingest.token"), "required: at least 16 characters without spaces, e.g. from 'openssl rand -hex 16' (camera %s)", cam.ID)
 	}
 	for _, o := range c.Cameras[:i] {
-		if o.ANPR.Ingest != nil && o.ANPR.Ingest.Token == in.Token {
+		if o.ANPR.Ingest != nil && o.ANPR.Ingest.TokenHash() == in.TokenHash() {
 			return bad(key("anpr.ingest.token"), "camera %s has the same token as camera %s; each camera needs its own", cam.ID, o.ID)
 		}
 	}

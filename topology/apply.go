@@ -142,6 +142,7 @@ func (c *Catalogue) deleteNode(id string) (*Catalogue, error) {
 }
 
 func (c *Catalogue) putCamera(cam Camera, create, asGiven bool) (*Catalogue, error) {
+	cam = cam.clone()
 	key := cam.Key()
 	old, exists := c.cameras[key]
 	if exists && create {
@@ -159,6 +160,22 @@ func (c *Catalogue) putCamera(cam Camera, create, asGiven bool) (*Catalogue, err
 		}
 	}
 	cam.PasswordSet = nil // said how to treat the password; never stored
+	if in := cam.Analytics.ANPR.Ingest; in != nil && in.TokenSHA256 == "" {
+		// reads never show the token: a record read, edited and put back
+		// keeps it
+		if o := old.Analytics.ANPR.Ingest; exists && o != nil && o.TokenSHA256 != "" {
+			in.TokenSHA256 = o.TokenSHA256
+		} else {
+			return nil, invalidf("camera %s: anpr ingest needs a token (16 characters or more, e.g. from 'openssl rand -hex 16')", key)
+		}
+	}
+	if in := cam.Analytics.ANPR.Ingest; in != nil {
+		for k, o := range c.cameras {
+			if oi := o.Analytics.ANPR.Ingest; k != key && oi != nil && oi.TokenSHA256 == in.TokenSHA256 {
+				return nil, invalidf("camera %s has the same ingest token as camera %s; each camera needs its own", key, k)
+			}
+		}
+	}
 	if _, ok := c.nodes[cam.Site]; !ok {
 		return nil, invalidf("camera %s: unknown site %s", key, cam.Site)
 	}

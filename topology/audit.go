@@ -79,6 +79,9 @@ func describePut(c *Catalogue, kind string, body []byte) string {
 		var o Camera
 		o, exists = c.Camera(cam.Site, cam.ID)
 		secret = passwordChange(cam, o, exists)
+		if t := ingestTokenChange(cam, o, exists); t != "" {
+			secret = strings.TrimPrefix(secret+"; "+t, "; ")
+		}
 		newC, oldC := cam.Redacted(), o.Redacted()
 		newC.PasswordSet, oldC.PasswordSet = nil, nil
 		key, oldR, newR = cam.Key(), oldC, newC
@@ -153,6 +156,25 @@ func describePut(c *Catalogue, kind string, body []byte) string {
 		return head + ": no change"
 	}
 	return head + ": " + strings.Join(changes, "; ")
+}
+
+// ingestTokenChange says what a camera put (checked: a token given is
+// hashed) does to the stored plate-event token.
+func ingestTokenChange(cam, old Camera, exists bool) string {
+	var had string
+	if o := old.Analytics.ANPR.Ingest; exists && o != nil {
+		had = o.TokenSHA256
+	}
+	in := cam.Analytics.ANPR.Ingest
+	switch {
+	case in == nil && had != "":
+		return "ingest token: removed"
+	case in == nil || in.TokenSHA256 == "" || in.TokenSHA256 == had:
+		return ""
+	case had == "":
+		return "ingest token: set"
+	}
+	return "ingest token: changed"
 }
 
 // passwordChange says what a camera put does to the stored password,

@@ -29,7 +29,8 @@ const (
 // It reads every version up to it (see schema_v1.go). v4: a camera put
 // whose URL names a user without a password keeps the stored password
 // (reads no longer show it), so a v3 replica must not apply v4 commands.
-const SchemaVersion = 4
+// v5: a camera's anpr ingest (a v4 replica would refuse the field).
+const SchemaVersion = 5
 
 // maxCommandBytes bounds one command: catalogue records are small, and a
 // Raft entry is replicated to every replica and kept in every log.
@@ -86,7 +87,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	}
 	var c Command
 	switch v {
-	case SchemaVersion, 3, 2: // v3 added optional fields (a node's tier); v4 a camera's password_set
+	case SchemaVersion, 4, 3, 2: // v3 added optional fields (a node's tier); v4 a camera's password_set; v5 its anpr ingest
 		var w wireCommand
 		if err := strictJSON(b, &w); err != nil {
 			return Command{}, invalidf("command: %v", err)

@@ -51,6 +51,21 @@ type ANPR struct {
 	ROI           []int    `json:"roi,omitempty"` // x, y, width, height
 	Countries     []string `json:"countries,omitempty"`
 	Axis          string   `json:"axis,omitempty"` // down | up | left | right
+	// Ingest takes the plate events of the camera's own ANPR (nil: none).
+	Ingest *Ingest `json:"ingest,omitempty"`
+}
+
+// Ingest lets a camera post its own plate reads to its site. The token is
+// write-only: a put gives it, the catalogue keeps only its SHA-256 (all
+// the site needs to check it), and reads say token_set instead.
+type Ingest struct {
+	Format string `json:"format,omitempty"` // generic | hikvision | dahua; empty: told by each request
+	// Token is the camera's secret in a put (at least 16 characters); it
+	// is hashed before the change enters the catalogue's log.
+	Token       string   `json:"token,omitempty"`
+	TokenSHA256 string   `json:"token_sha256,omitempty"` // hex; never shown by the API
+	TokenSet    *bool    `json:"token_set,omitempty"`    // reads: whether a token is stored
+	From        []string `json:"from,omitempty"`         // addresses or prefixes it posts from besides its URL's host
 }
 
 // Analytics groups a camera's analysis settings.
@@ -124,6 +139,11 @@ func (n Node) clone() Node {
 func (c Camera) clone() Camera {
 	c.Analytics.ANPR.ROI = slices.Clone(c.Analytics.ANPR.ROI)
 	c.Analytics.ANPR.Countries = slices.Clone(c.Analytics.ANPR.Countries)
+	if in := c.Analytics.ANPR.Ingest; in != nil {
+		cp := *in
+		cp.From = slices.Clone(in.From)
+		c.Analytics.ANPR.Ingest = &cp
+	}
 	return c
 }
 

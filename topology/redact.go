@@ -7,9 +7,11 @@ import (
 
 // The catalogue's secrets are write-only: the API and exports show a
 // camera's URL without its password, and say whether one is stored
-// (password_set); users' password hashes are never shown. Only the slice
-// a site receives over its mutually authenticated link carries the
-// password, since the site needs it to pull the camera.
+// (password_set); users' password hashes and the hashes of cameras'
+// plate-event tokens are never shown (token_set). Only the slice a site
+// receives over its mutually authenticated link carries the password and
+// the token's hash, since the site needs them to pull the camera and to
+// check its events.
 
 // Redacted is the camera as the API shows it: the URL without its
 // password (the user name stays, so that it reads as it is), and
@@ -29,6 +31,10 @@ func (c Camera) Redacted() Camera {
 		c.URL = u.String()
 	}
 	c.PasswordSet = &set
+	if in := c.Analytics.ANPR.Ingest; in != nil {
+		stored := in.TokenSHA256 != ""
+		in.Token, in.TokenSHA256, in.TokenSet = "", "", &stored
+	}
 	return c
 }
 

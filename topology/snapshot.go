@@ -33,7 +33,7 @@ func DecodeSnapshot(b []byte) (*Catalogue, error) {
 	}
 	var ct Contents
 	switch schema {
-	case SchemaVersion, 3, 2: // v3 added optional fields (a node's tier); v4 none
+	case SchemaVersion, 4, 3, 2: // v3 added optional fields (a node's tier); v4 none; v5 a camera's anpr ingest
 		var s snapshotV2
 		if err := strictJSON(b, &s); err != nil {
 			return nil, invalidf("catalogue snapshot: %v", err)

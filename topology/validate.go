@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"math"
 	"net"
@@ -291,7 +292,54 @@ func (c *Camera) check() error {
 	if c.Direction == "auto" && a.Enabled && a.Axis == "" {
 		return invalidf("%s: direction auto needs anpr axis (how an entering vehicle moves)", what)
 	}
+	if a.Ingest != nil {
+		return a.Ingest.check(what, u)
+	}
 	return nil
+}
+
+// check validates a camera's ingest and hashes a token given in clear, so
+// that the change enters the catalogue's log with the hash only. A put
+// with neither token nor hash keeps the stored one (see putCamera).
+func (in *Ingest) check(what string, u *url.URL) error {
+	in.TokenSet = nil // reads say it; a put does not
+	switch in.Format {
+	case "", "generic", "hikvision", "dahua":
+	default:
+		return invalidf("%s: anpr ingest format must be generic, hikvision or dahua, or left out to tell by each request (got %q)", what, in.Format)
+	}
+	if in.Token != "" {
+		if len(in.Token) < 16 || len(in.Token) > 256 || strings.ContainsFunc(in.Token, unicode.IsSpace) {
+			return invalidf("%s: anpr ingest token must be 16-256 characters without spaces, e.g. from 'openssl rand -hex 16'", what)
+		}
+		in.TokenSHA256 = IngestTokenHash(in.Token)
+		in.Token = ""
+	}
+	if in.TokenSHA256 != "" {
+		if b, err := hex.DecodeString(in.TokenSHA256); err != nil || len(b) != sha256.Size {
+			return invalidf("%s: anpr ingest token_sha256 must be 64 hex digits", what)
+		}
+		in.TokenSHA256 = strings.ToLower(in.TokenSHA256)
+	}
+	if len(in.From) > maxAllow {
+		return invalidf("%s: at most %d anpr ingest from addresses", what, maxAllow)
+	}
+	if _, err := netaddr.ParsePrefixes(in.From); err != nil {
+		return invalidf("%s: anpr ingest from: %v", what, err)
+	}
+	in.From = nilIfEmpty(in.From)
+	if len(in.From) == 0 {
+		if _, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err != nil {
+			return invalidf("%s: the url names the host %q: list the addresses the camera posts from in anpr ingest from", what, u.Hostname())
+		}
+	}
+	return nil
+}
+
+// IngestTokenHash is how the catalogue keeps a camera's plate-event token.
+func IngestTokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
 }
 
 func (z *Zone) check() error {

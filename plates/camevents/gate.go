@@ -3,6 +3,7 @@ package camevents
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -30,7 +31,19 @@ func NewGate(camera, rtspURL, token string, from []string) (Gate, error) {
 	if token == "" {
 		return Gate{}, fmt.Errorf("camera %s: no token", camera)
 	}
-	g := Gate{Camera: camera, token: sha256.Sum256([]byte(token))}
+	h := sha256.Sum256([]byte(token))
+	return NewHashedGate(camera, rtspURL, hex.EncodeToString(h[:]), from)
+}
+
+// NewHashedGate is NewGate with the token's hex SHA-256 in place of the
+// token (a catalogue camera's, or a file that keeps only the hash).
+func NewHashedGate(camera, rtspURL, tokenSHA256 string, from []string) (Gate, error) {
+	b, err := hex.DecodeString(tokenSHA256)
+	if err != nil || len(b) != sha256.Size {
+		return Gate{}, fmt.Errorf("camera %s: token hash is not 64 hex digits", camera)
+	}
+	g := Gate{Camera: camera}
+	copy(g.token[:], b)
 	if a, ok := URLAddr(rtspURL); ok {
 		g.from = append(g.from, netip.PrefixFrom(a, a.BitLen()))
 	}
