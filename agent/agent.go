@@ -31,6 +31,7 @@ import (
 	"github.com/kuzet/kuzet/archive/sftppush"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/checkpoint"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
@@ -60,6 +61,7 @@ type Agent struct {
 	puller     *replicate.Puller // pulls children's segment files
 	tap        *site.Tap         // live relays to ancestors
 	plates     *plates.Index
+	visits     *checkpoint.Index
 	tree       *federation.Observed
 	live       *live.Server
 	rtsp       *restream.Server
@@ -85,6 +87,7 @@ type Agent struct {
 	camReads   *anpr.Journal  // cameras' reads acknowledged and not yet in a stored pass
 
 	camMu     sync.Mutex
+	zones     map[string]config.Zone   // by ID: the file's and the slice's (camMu)
 	cams      map[string]config.Camera // current camera settings (catalogue changes them)
 	models    *anpr.Models
 	modelsErr error
@@ -131,6 +134,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		{"stores", func() error { return a.openStores(o) }},
 		{"site", a.openSite},
 		{"plates", a.openPlates},
+		{"visits", a.openVisits},
 		{"federation identity", a.openIdentity},
 		{"parent", a.openParent},
 		{"child", a.openChild},

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"time"
+
 	"github.com/kuzet/kuzet/config"
 )
 
@@ -13,6 +15,35 @@ func (a *Agent) setCameras(cams []config.Camera) {
 	a.camMu.Lock()
 	a.cams = m
 	a.camMu.Unlock()
+}
+
+// setZones records the zones the node's cameras may name.
+func (a *Agent) setZones(zones []config.Zone) {
+	m := make(map[string]config.Zone, len(zones))
+	for _, z := range zones {
+		m[z.ID] = z
+	}
+	a.camMu.Lock()
+	a.zones = m
+	a.camMu.Unlock()
+}
+
+// zoneOf names a camera's zone and its kind.
+func (a *Agent) zoneOf(camera string) (zone, kind string, ok bool) {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	c, ok := a.cams[camera]
+	if !ok || c.Zone == "" {
+		return "", "", false
+	}
+	return c.Zone, a.zones[c.Zone].Kind, true
+}
+
+// dwellLimit is how long a vehicle may stay in a zone.
+func (a *Agent) dwellLimit(zone string) time.Duration {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	return a.zones[zone].DwellLimit.Std()
 }
 
 // camera returns one camera's current settings.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/audit"
@@ -55,11 +56,16 @@ func (a *Agent) cachedSlice() *topology.Slice {
 	return s
 }
 
-// sliceCameras merges the file's cameras with the slice's.
-func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, error) {
+// sliceCameras merges the file's cameras and zones with the slice's.
+func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, []config.Zone, error) {
 	out := append([]config.Camera(nil), a.cfg.Cameras...)
 	if s == nil {
-		return out, nil
+		return out, a.cfg.Zones, nil
+	}
+	var zones []config.Zone
+	for _, z := range s.Zones {
+		zones = append(zones, config.Zone{ID: z.ID, Name: z.Name, Kind: z.Kind,
+			DwellLimit: config.Duration(time.Duration(z.DwellLimitMinutes) * time.Minute)})
 	}
 	local := map[string]bool{}
 	for _, c := range a.cfg.Cameras {
@@ -72,7 +78,7 @@ func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, error) {
 		}
 		an := c.Analytics.ANPR
 		cam := config.Camera{ID: c.ID, URL: c.URL, Transport: c.Transport, Direction: c.Direction,
-			RetentionDays: c.RetentionDays, Disabled: c.Disabled,
+			RetentionDays: c.RetentionDays, Disabled: c.Disabled, Zone: c.Zone,
 			ANPR: config.CameraANPR{Enabled: an.Enabled, FPS: an.FPS, Keyframes: an.KeyframesOnly, ROI: an.ROI,
 				Countries: an.Countries, Axis: an.Axis}}
 		if in := an.Ingest; in != nil {
@@ -80,7 +86,7 @@ func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, error) {
 		}
 		out = append(out, cam)
 	}
-	return a.cfg.CheckCameras(out)
+	return a.cfg.CheckCameras(out, zones)
 }
 
 // onSlice stores a slice from the parent and applies it.
@@ -92,7 +98,7 @@ func (a *Agent) onSlice(rev uint64, b []byte) error {
 	if s.Node != a.cfg.Node.ID {
 		return fmt.Errorf("slice is for node %q, this is %q", s.Node, a.cfg.Node.ID)
 	}
-	cams, err := a.sliceCameras(s)
+	cams, zones, err := a.sliceCameras(s)
 	if err != nil {
 		return fmt.Errorf("slice revision %d: %w", rev, err)
 	}
@@ -109,6 +115,7 @@ func (a *Agent) onSlice(rev uint64, b []byte) error {
 	if a.fedCli != nil {
 		a.fedCli.SetUpstream(s.Upstream) // fail over to every replica of the parent
 	}
+	a.setZones(zones)
 	a.ApplyCameras(cams)
 	return nil
 }

@@ -73,6 +73,7 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 	a.catalogueHandlers(&h)
 	a.alarmHandlers(&h)
 	a.securityHandlers(&h)
+	a.visitHandlers(&h)
 	return h, nil
 }
 

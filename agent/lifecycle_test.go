@@ -41,7 +41,7 @@ func TestRolesCloseInReverseOrder(t *testing.T) {
 	if _, err := New(cfg, log, Options{}); err == nil {
 		t.Fatal("New succeeded on a taken HTTP address")
 	}
-	for _, f := range []string{"events.db", "archive.db", "plates.db", "alarms.db", "camera-reads.db", "sftp-push.db"} {
+	for _, f := range []string{"events.db", "archive.db", "plates.db", "visits.db", "alarms.db", "camera-reads.db", "sftp-push.db"} {
 		db, err := bolt.Open(filepath.Join(dir, f), 0o600, &bolt.Options{Timeout: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatalf("%s still held after New failed: %v", f, err)
@@ -58,7 +58,7 @@ func TestRolesCloseInReverseOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := a.life.names()
-	want := []string{"http", "sftp push", "alarm table", "plate index", "plate reading", "camera-read journal", "archive", "event log"}
+	want := []string{"http", "sftp push", "alarm table", "visit index", "plate index", "plate reading", "camera-read journal", "archive", "event log"}
 	if !slices.Equal(got, want) {
 		t.Errorf("close order %v, want %v", got, want)
 	}

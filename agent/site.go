@@ -46,11 +46,12 @@ func (a *Agent) openSite() error {
 		consumers = append(consumers, a.tap.Consumer())
 	}
 	a.cached = a.cachedSlice()
-	cams, err := a.sliceCameras(a.cached)
+	cams, zones, err := a.sliceCameras(a.cached)
 	if err != nil {
 		a.log.Error("cached catalogue slice refused; running the file's cameras only", "err", err)
-		cams = cfg.Cameras
+		cams, zones = cfg.Cameras, cfg.Zones
 	}
+	a.setZones(zones)
 	a.setCameras(cams)
 	tc, err := a.tamperConsumer(cams)
 	if err != nil {

@@ -34,6 +34,8 @@ type Handlers struct {
 	Login       http.Handler // auth: sessions and tokens (nil: no users)
 	AuditList   http.Handler // audit: the log
 	AuditVerify http.Handler // audit: the chain check
+	Visits      http.Handler // checkpoint: vehicles' visits through the zones
+	DwellStats  http.Handler // checkpoint: time in each zone
 }
 
 // CataloguePath is where the catalogue API lives; topology.APIPath, which
@@ -69,6 +71,9 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"POST /api/v1/plates/{origin}/{seq}/confirm", operator, fn(ph.Confirm)},
 		{"GET /api/v1/plates/{origin}/{seq}/{image}", viewer, fn(ph.Image)},
 		{plates.CameraPlatesPattern, none, fn(ph.Ingest)}, // the camera's token and address
+
+		{"GET /api/v1/visits", viewer, h.Visits},
+		{"GET /api/v1/visits/dwell", viewer, h.DwellStats},
 
 		{"/api/v1/archive/", viewer, h.Archive},
 		{"GET /api/v1/archive/play.m3u8", viewer, h.ArchivePlay},

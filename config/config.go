@@ -38,6 +38,19 @@ type Config struct {
 	RTSP       RTSP       `yaml:"rtsp"`
 	SFTP       SFTP       `yaml:"sftp"`
 	SFTPPush   SFTPPush   `yaml:"sftp_push"`
+	Zones      []Zone     `yaml:"zones"`
+}
+
+// Zone is an area of the site its cameras watch (UA-3.1). The kinds entry
+// and exit open and close vehicles' visits; other kinds (weighing, xray,
+// customs, inspection, waiting, or the site's own) are passed through.
+type Zone struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"`
+	// DwellLimit is how long a vehicle may stay before a dwell_exceeded
+	// alarm (0: no limit).
+	DwellLimit Duration `yaml:"dwell_limit"`
 }
 
 // PlateAPI is the external API every plate read is POSTed to (CGR-4.3).
@@ -214,6 +227,7 @@ type Camera struct {
 	Tamper        Tamper     `yaml:"tamper"`
 	RetentionDays int        `yaml:"retention_days"` // 0 = archive.retention_days
 	OfflineAfter  Duration   `yaml:"offline_after"`  // silence before camera-offline alarm
+	Zone          string     `yaml:"zone"`           // the zone it watches (zones[].id)
 	ANPR          CameraANPR `yaml:"anpr"`
 }
 
@@ -394,6 +408,10 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	if h := c.PlateAPI.AuthHeader; h != "" && !strings.Contains(h, ":") {
 		return bad("plate_api.auth_header", "must be \"Name: value\"")
 	}
+	zones, err := c.validateZones(bad)
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for i := range c.Cameras {
 		cam := &c.Cameras[i]
@@ -426,6 +444,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if d := time.Duration(cam.OfflineAfter); d < time.Second {
 			return bad(key("offline_after"), "must be at least 1s (camera %s, got %v)", cam.ID, d)
+		}
+		if cam.Zone != "" && !zones[cam.Zone] {
+			return bad(key("zone"), "unknown zone %q: list it under zones (camera %s)", cam.Zone, cam.ID)
 		}
 		an := cam.ANPR
 		if an.FPS < 0 || an.FPS > 30 {
@@ -599,16 +620,57 @@ func (c *Config) RetentionFor(cam Camera) time.Duration {
 	return time.Duration(days) * 24 * time.Hour
 }
 
+// zoneKind is a zone's kind: a lower-case word.
+var zoneKind = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+
+// validateZones checks zones and returns their IDs.
+func (c *Config) validateZones(bad func(key, format string, args ...any) error) (map[string]bool, error) {
+	ids := map[string]bool{}
+	for i, z := range c.Zones {
+		key := func(k string) string { return fmt.Sprintf("zones[%d].%s", i, k) }
+		if !idPattern.MatchString(z.ID) {
+			return nil, bad(key("id"), "must be 1-64 letters, digits, '-' or '_' (got %q)", z.ID)
+		}
+		if ids[z.ID] {
+			return nil, bad(key("id"), "duplicate zone id %q", z.ID)
+		}
+		ids[z.ID] = true
+		if z.Kind != "" && !zoneKind.MatchString(z.Kind) {
+			return nil, bad(key("kind"), "must be a lower-case word such as entry, exit, weighing, xray, customs, inspection or waiting (zone %s, got %q)", z.ID, z.Kind)
+		}
+		if len(z.Name) > 200 {
+			return nil, bad(key("name"), "is longer than 200 bytes (zone %s)", z.ID)
+		}
+		if d := z.DwellLimit.Std(); d != 0 && (d < time.Second || d > 30*24*time.Hour) {
+			return nil, bad(key("dwell_limit"), "must be 1s..720h, or 0 for none (zone %s, got %v)", z.ID, d)
+		}
+	}
+	return ids, nil
+}
+
 // CheckCameras validates a camera list that arrives while the node runs
-// (the catalogue's slice) as if it were in the file, with defaults filled.
-func (c *Config) CheckCameras(cams []Camera) ([]Camera, error) {
+// (the catalogue's slice, with the zones its cameras name) as if it were
+// in the file, with defaults filled; it returns the cameras and every
+// zone, the file's first.
+func (c *Config) CheckCameras(cams []Camera, zones []Zone) ([]Camera, []Zone, error) {
 	c2 := *c
+	c2.Zones = append([]Zone(nil), c.Zones...)
+	have := map[string]bool{}
+	for _, z := range c.Zones {
+		have[z.ID] = true
+	}
+	for _, z := range zones {
+		if !have[z.ID] {
+			have[z.ID] = true
+			c2.Zones = append(c2.Zones, z)
+		}
+	}
 	c2.Cameras = append([]Camera(nil), cams...)
 	c2.applyDefaults()
 	if err := c2.validate(map[string]int{}, true); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c2.Cameras, nil
+	return c2.Cameras, c2.Zones, nil
 }
 
 // hostName is a DNS name as a Host header carries it.

@@ -105,6 +105,13 @@ type Zone struct {
 	Name        string `json:"name,omitempty"`
 	Site        string `json:"site,omitempty"` // empty: not tied to one node
 	Description string `json:"description,omitempty"`
+	// Kind is what the zone is for: entry and exit open and close
+	// vehicles' visits; weighing, xray, customs, inspection, waiting or
+	// the site's own word pass through.
+	Kind string `json:"kind,omitempty"`
+	// DwellLimitMinutes is how long a vehicle may stay before a
+	// dwell_exceeded alarm at the site (0: no limit).
+	DwellLimitMinutes int `json:"dwell_limit_minutes,omitempty"`
 }
 
 // User is an operator account. PasswordHash is stored as given: hashing

@@ -21,6 +21,7 @@ var (
 	idPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 	userPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 	country     = regexp.MustCompile(`^[A-Z]{2}$`)
+	zoneKind    = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 )
 
 const (
@@ -353,6 +354,12 @@ func (z *Zone) check() error {
 	}
 	if err := checkText("zone "+z.ID+": name", z.Name); err != nil {
 		return err
+	}
+	if z.DwellLimitMinutes < 0 || z.DwellLimitMinutes > 30*24*60 {
+		return invalidf("zone %s: dwell_limit_minutes must be 0 (none) to %d (got %d)", z.ID, 30*24*60, z.DwellLimitMinutes)
+	}
+	if z.Kind != "" && !zoneKind.MatchString(z.Kind) {
+		return invalidf("zone %s: kind must be a lower-case word such as entry, exit, weighing, xray, customs, inspection or waiting (got %q)", z.ID, z.Kind)
 	}
 	return checkText("zone "+z.ID+": description", z.Description)
 }

@@ -29,11 +29,16 @@ archive:
   segment: %[4]s
 anpr:
   models: %[6]s
+zones:
+  - {id: gate-in, kind: entry, name: Entry gate}
+  - {id: customs, kind: customs, name: Customs control, dwell_limit: 2m}
+  - {id: gate-out, kind: exit, name: Exit gate}
 cameras:
   - id: Camera1
     url: %[3]s/cam1
     transport: tcp
     direction: entry
+    zone: gate-in
     anpr:
       enabled: true
       fps: 2
@@ -42,9 +47,15 @@ cameras:
   - id: Camera2
     url: %[3]s/cam2
     transport: udp
+    zone: customs
+    anpr:
+      ingest: {format: generic, token: demo-camera2-anpr-token, from: [127.0.0.1/32]}
   - id: Camera3
     url: %[3]s/gate-unplugged
     offline_after: 5s
+    zone: gate-out
+    anpr:
+      ingest: {format: generic, token: demo-camera3-anpr-token, from: [127.0.0.1/32]}
 %[7]s
 federation:
   upstream: [%[5]s]
@@ -125,6 +136,11 @@ Kuzet demo running (Ctrl-C to stop)
   camera's own ANPR curl -H 'Authorization: Bearer demo-camera1-anpr-token' -d '{"plate":"777KZA02","confidence":0.7}' \
                       %[3]s/api/v1/cameras/Camera1/plates   (a read the camera made itself: source camera;
                     journaled before the 200, so a killed node still stores it)
+  visits            %[3]s/api/v1/visits   (zones gate-in, customs, gate-out: each truck Camera1 reads at
+                    the entry opens a visit; post its plate as above to Camera2 (customs, demo-camera2-anpr-token)
+                    and Camera3 (the exit, demo-camera3-anpr-token) and it gains a passage, then closes;
+                    two minutes at customs raise dwell_exceeded; %[3]s/api/v1/visits/dwell: time per zone;
+                    %[5]s/api/v1/visits lists the same at the centre)
   uncertain reads   %[5]s/ console, "Uncertain reads" (reads below anpr.review_below; confirm or correct)
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments

@@ -31,6 +31,7 @@ var forbidden = map[string][]string{
 	"anpr":       {"api", "agent", "federation", "archive"},
 	"alarm":      {"api", "agent", "federation"},
 	"plateapi":   {"anpr", "federation", "agent"},
+	"checkpoint": {"anpr", "api", "agent", "federation", "site", "archive", "topology"},
 }
 
 // onlyIn names outside modules that one package alone may import.

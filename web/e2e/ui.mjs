@@ -208,6 +208,21 @@ try {
     await shot('plates');
   });
 
+  await step('checkpoint shows the trucks at the entry, with their time there', async () => {
+    await page.keyboard.press('Escape'); // leave the search field
+    await page.keyboard.press('g');
+    await page.keyboard.press('c');
+    await page.waitForSelector('#visits-now-table tbody tr[data-zone="gate-in"]', { timeout: T.ui });
+    const at = await page.$$eval('#visits-now-table tbody tr[data-zone="gate-in"]', (rs) => rs.map((r) => r.dataset.plate));
+    assert.ok(at.includes(read), `${read} is not at gate-in: ${at.join(', ')}`);
+    assert.match(await page.textContent('#visits-status'), /vehicles on the site/);
+    assert.match(await page.textContent('#visits-now-table tbody tr[data-zone="gate-in"] td:nth-child(3)'), /\d+ (s|min|h)/);
+    await shot('checkpoint');
+    // back to the search, as the next step expects
+    await page.goto(`${BASE}/#/plates?plate=${encodeURIComponent(read)}&match=exact`);
+    await page.waitForSelector('#plate-results tbody tr[data-id]');
+  });
+
   await step('plate read opens with photo, candidates and a playing clip', async () => {
     const t0 = Date.now();
     await page.click('#plate-results tbody tr[data-id]');

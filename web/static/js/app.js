@@ -13,6 +13,7 @@ import { alarmsView } from './views/alarms.js';
 import { auditView } from './views/audit.js';
 import { treeView } from './views/treeview.js';
 import { uncertainView } from './views/uncertain.js';
+import { visitsView } from './views/visits.js';
 
 const VIEWS = {
   live: { make: liveView, key: 'l', label: 'Live' },
@@ -22,9 +23,10 @@ const VIEWS = {
   audit: { make: auditView, key: 'u', label: 'Audit', role: 'admin' },
   tree: { make: treeView, key: 't', label: 'Tree' },
   uncertain: { make: uncertainView, key: 'r', label: 'Uncertain reads' },
+  visits: { make: visitsView, key: 'c', label: 'Checkpoint' },
 };
 // new views go last, so that Alt+1… keep their meaning
-const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree', 'uncertain'];
+const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree', 'uncertain', 'visits'];
 const TREE_POLL_MS = 5000;
 
 const sounder = new Sounder();

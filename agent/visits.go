@@ -1,0 +1,44 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+
+	"github.com/kuzet/kuzet/api"
+	"github.com/kuzet/kuzet/checkpoint"
+)
+
+// openVisits opens the visit index every node keeps (its own visits and
+// its subtree's) and adds its loops: following the log into the index, and
+// tracking this node's sightings at its zones into visits.
+func (a *Agent) openVisits() error {
+	var err error
+	a.visits, err = checkpoint.OpenIndex(filepath.Join(a.cfg.Node.DataDir, "visits.db"))
+	if err != nil {
+		return err
+	}
+	a.life.onClose("visit index", a.visits.Close)
+	a.life.loop("visit index", func(ctx context.Context) {
+		a.visits.Follow(ctx, a.events, a.log.With("component", "visits"))
+	})
+	paired := map[string]bool{}
+	for _, p := range a.cfg.ANPR.Passages {
+		paired[p.Front], paired[p.Rear] = true, true
+	}
+	a.life.loop("visit tracker", func(ctx context.Context) {
+		checkpoint.RunVisits(ctx, a.events, a.visits, checkpoint.Site{
+			ZoneOf: a.zoneOf,
+			Paired: func(camera string) bool { return paired[camera] },
+			Limit:  a.dwellLimit,
+			Active: func(key string) bool { return a.alarms != nil && a.alarms.Active(a.cfg.Node.ID, key) },
+		}, a.log.With("component", "visits"))
+	})
+	return nil
+}
+
+// visitHandlers are the checkpoint's handlers.
+func (a *Agent) visitHandlers(h *api.Handlers) {
+	h.Visits = http.HandlerFunc(a.visits.Visits)
+	h.DwellStats = http.HandlerFunc(a.visits.DwellStats)
+}

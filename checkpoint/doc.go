@@ -1,0 +1,19 @@
+// Package checkpoint is the crossing's own process on top of the event
+// log: zones, and the visits of vehicles through them (UA-3.1, UA-3.3).
+//
+// A site's tracker (RunVisits) turns its own sightings — plate.passage
+// events (tractor front + trailer rear) and the plate.read events of
+// cameras outside any passage rule — at cameras assigned to zones into
+// visit.opened, visit.passage and visit.closed events: the entry zone
+// opens a visit, each zone appends to it, the exit closes it. Every node
+// (site, region, centre) keeps a visit index (Index) of the visit events
+// that reach its log, its own and its subtree's, answering
+// GET /api/v1/visits.
+//
+// The log is the only truth: the index is rebuilt from it when its file is
+// lost, and the tracker, after a kill at any step, finds in the index the
+// sightings it already filed, so a step is neither lost nor filed twice.
+//
+// It may import event and plates; it may not import anpr, api, agent,
+// federation, site, archive or topology (internal/layers).
+package checkpoint

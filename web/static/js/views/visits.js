@@ -1,0 +1,110 @@
+// Checkpoint: the vehicles on the site now, zone by zone with how long
+// they have been there; the time per zone over the last 24 hours; the
+// latest visits with the zones they went through. On a parent, every
+// site below it (a site filter narrows it).
+
+import { h, clear, fmtTime } from '../dom.js';
+import { api } from '../api.js';
+
+const POLL_MS = 5000;
+
+// fmtDur prints seconds as 45 s, 12 min, 3 h 05 min, 2 d 4 h.
+export function fmtDur(secs) {
+  const s = Math.max(0, Math.round(secs));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const hr = Math.floor(m / 60);
+  if (hr < 48) return `${hr} h ${String(m % 60).padStart(2, '0')} min`;
+  return `${Math.floor(hr / 24)} d ${hr % 24} h`;
+}
+
+function plates(v) {
+  return [v.tractor, v.trailer].filter(Boolean).join(' + ') || '—';
+}
+
+export function visitsView(ctx, params) {
+  const site = h('input', { id: 'visits-site', placeholder: 'site (all)', value: params.get('site') || '', autocomplete: 'off' });
+  const now = h('div', { id: 'visits-now' });
+  const stats = h('div', { id: 'visits-stats' });
+  const recent = h('div', { id: 'visits-recent' });
+  const status = h('div', { class: 'muted', id: 'visits-status', text: 'Loading…' });
+  const el = h('section', { class: 'view-visits', 'aria-label': 'Checkpoint' },
+    h('form', { class: 'toolbar', onsubmit: (ev) => { ev.preventDefault(); ctx.setParams({ site: site.value.trim() }); load(); } },
+      h('h1', { text: 'Checkpoint' }), site, h('button', { type: 'submit', class: 'primary', text: 'Show' })),
+    status,
+    h('h2', { text: 'On the site now' }), now,
+    h('h2', { text: 'Time in each zone, last 24 hours' }), stats,
+    h('h2', { text: 'Latest visits' }), recent);
+  let timer = 0;
+  let gone = false;
+
+  function nowTable(open) {
+    if (!open.length) return h('div', { class: 'muted', text: 'No vehicle on the site.' });
+    // where each vehicle is: its last stay
+    const byZone = new Map();
+    for (const v of open) {
+      const here = (v.dwell || [])[v.dwell.length - 1];
+      if (!here) continue;
+      if (!byZone.has(here.zone)) byZone.set(here.zone, []);
+      byZone.get(here.zone).push({ v, here });
+    }
+    const zones = [...byZone.keys()].sort();
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'visits-now-table' },
+      h('thead', {}, h('tr', {}, ['Zone', 'Vehicle', 'In the zone', 'On the site', 'Entered', 'Site'].map((c) => h('th', { text: c })))),
+      h('tbody', {}, zones.flatMap((z) => byZone.get(z)
+        .sort((a, b) => b.here.seconds - a.here.seconds)
+        .map(({ v, here }) => h('tr', { dataset: { zone: z, plate: v.tractor || v.trailer || '', visit: v.id } },
+          h('td', { text: z }), h('td', { class: 'mono', text: plates(v) }),
+          h('td', { text: fmtDur(here.seconds) }),
+          h('td', { text: fmtDur((Date.now() - new Date(v.opened).getTime()) / 1000) }),
+          h('td', { text: v.entry_seen ? fmtTime(v.opened) : `${fmtTime(v.opened)} (entry not seen)` }),
+          h('td', { text: v.site })))))));
+  }
+
+  function statsTable(zs) {
+    if (!zs.length) return h('div', { class: 'muted', text: 'No completed stay in the last 24 hours.' });
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'visits-stats-table' },
+      h('thead', {}, h('tr', {}, ['Zone', 'Vehicles', 'Median', '90 %', 'Longest'].map((c) => h('th', { text: c })))),
+      h('tbody', {}, zs.map((z) => h('tr', { dataset: { zone: z.zone } },
+        h('td', { text: z.zone }), h('td', { text: String(z.vehicles) }), h('td', { text: fmtDur(z.median_seconds) }),
+        h('td', { text: fmtDur(z.p90_seconds) }), h('td', { text: fmtDur(z.max_seconds) }))))));
+  }
+
+  function recentTable(vs) {
+    if (!vs.length) return h('div', { class: 'muted', text: 'No visits yet.' });
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'visits-recent-table' },
+      h('thead', {}, h('tr', {}, ['Vehicle', 'Entered', 'Left', 'Zones', 'Site'].map((c) => h('th', { text: c })))),
+      h('tbody', {}, vs.map((v) => h('tr', { dataset: { visit: v.id, plate: v.tractor || v.trailer || '' } },
+        h('td', { class: 'mono', text: plates(v) }), h('td', { text: fmtTime(v.opened) }),
+        h('td', { text: v.closed ? `${fmtTime(v.closed)}${v.closed_reason ? ` (${v.closed_reason})` : ''}` : 'on the site' }),
+        h('td', { text: (v.dwell || []).map((d) => `${d.zone} ${fmtDur(d.seconds)}`).join(' → ') }),
+        h('td', { text: v.site }))))));
+  }
+
+  async function load() {
+    clearTimeout(timer);
+    const s = site.value.trim() || undefined;
+    try {
+      const [open, st, latest] = await Promise.all([
+        api('/api/v1/visits', { params: { state: 'open', site: s, limit: 1000 } }),
+        api('/api/v1/visits/dwell', { params: { site: s } }),
+        api('/api/v1/visits', { params: { site: s, limit: 50 } }),
+      ]);
+      if (gone) return;
+      clear(now).append(nowTable(open.visits || []));
+      clear(stats).append(statsTable(st.zones || []));
+      clear(recent).append(recentTable(latest.visits || []));
+      status.textContent = `${(open.visits || []).length} vehicles on the site; updated ${fmtTime(new Date())}.`;
+      status.className = 'muted';
+    } catch (e) {
+      if (gone || e.status === 401) return;
+      status.textContent = `Visits unavailable: ${e.message}`;
+      status.className = 'notice notice-err';
+    }
+    timer = setTimeout(load, POLL_MS);
+  }
+
+  load();
+  return { el, title: 'Checkpoint', unmount() { gone = true; clearTimeout(timer); } };
+}
