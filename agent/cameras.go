@@ -46,6 +46,26 @@ func (a *Agent) dwellLimit(zone string) time.Duration {
 	return a.zones[zone].DwellLimit.Std()
 }
 
+// forbidden reports whether a zone is forbidden to vehicles.
+func (a *Agent) forbidden(zone string) bool {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	return a.zones[zone].Forbidden
+}
+
+// expectedZones are the zones vehicles must reach within a time of entry.
+func (a *Agent) expectedZones() map[string]time.Duration {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	out := map[string]time.Duration{}
+	for id, z := range a.zones {
+		if z.ReachWithin != 0 {
+			out[id] = z.ReachWithin.Std()
+		}
+	}
+	return out
+}
+
 // camera returns one camera's current settings.
 func (a *Agent) camera(id string) (config.Camera, bool) {
 	a.camMu.Lock()

@@ -64,8 +64,9 @@ func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, []config.Zone,
 	}
 	var zones []config.Zone
 	for _, z := range s.Zones {
-		zones = append(zones, config.Zone{ID: z.ID, Name: z.Name, Kind: z.Kind,
-			DwellLimit: config.Duration(time.Duration(z.DwellLimitMinutes) * time.Minute)})
+		zones = append(zones, config.Zone{ID: z.ID, Name: z.Name, Kind: z.Kind, Forbidden: z.Forbidden,
+			DwellLimit:  config.Duration(time.Duration(z.DwellLimitMinutes) * time.Minute),
+			ReachWithin: config.Duration(time.Duration(z.ReachWithinMinutes) * time.Minute)})
 	}
 	local := map[string]bool{}
 	for _, c := range a.cfg.Cameras {

@@ -29,6 +29,33 @@ func freeTCP(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// centreAndSite waits until the centre's catalogue takes writes (it elects
+// itself first) and puts the centre and the site in it; ctx bounds the
+// test's calls.
+func centreAndSite(t *testing.T, centre *Agent) (*topology.Client, context.Context) {
+	t.Helper()
+	cl, err := topology.NewClient("http://"+centre.HTTPAddr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	for {
+		_, err := cl.PutNode(ctx, topology.Node{ID: "centre", Role: "centre"})
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("catalogue never took a write: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond) // electing itself
+	}
+	if _, err := cl.PutNode(ctx, topology.Node{ID: "site", Role: "site", Parent: "centre"}); err != nil {
+		t.Fatal(err)
+	}
+	return cl, ctx
+}
+
 // NVMS-6.18: a camera added in the centre's catalogue reaches the site over
 // the link and records without a restart; the site caches its slice, so
 // started while the centre is down it still runs every camera.
@@ -49,25 +76,7 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 `, dir, src.URL("cam1"), centre.FederationAddr(), tls("site"))
 	siteA, stopSite := startAgent(t, siteYAML)
 
-	cl, err := topology.NewClient("http://"+centre.HTTPAddr(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		_, err := cl.PutNode(ctx, topology.Node{ID: "centre", Role: "centre"})
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("catalogue never took a write: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond) // electing itself
-	}
-	if _, err := cl.PutNode(ctx, topology.Node{ID: "site", Role: "site", Parent: "centre"}); err != nil {
-		t.Fatal(err)
-	}
+	cl, ctx := centreAndSite(t, centre)
 	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Gate1", Site: "site", URL: src.URL("cam1")}); err != nil {
 		t.Fatal(err)
 	}
@@ -347,25 +356,7 @@ http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
 federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 `, dir, centre.FederationAddr(), tls("site")))
 
-	cl, err := topology.NewClient("http://"+centre.HTTPAddr(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		_, err := cl.PutNode(ctx, topology.Node{ID: "centre", Role: "centre"})
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("catalogue never took a write: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond) // electing itself
-	}
-	if _, err := cl.PutNode(ctx, topology.Node{ID: "site", Role: "site", Parent: "centre"}); err != nil {
-		t.Fatal(err)
-	}
+	cl, ctx := centreAndSite(t, centre)
 	const token = "catalogue-gate-token-0123"
 	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Gate1", Site: "site", URL: "rtsp://127.0.0.1:1/gate1", Disabled: true,
 		Analytics: topology.Analytics{ANPR: topology.ANPR{Ingest: &topology.Ingest{Format: "generic", Token: token}}}}); err != nil {

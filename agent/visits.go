@@ -7,6 +7,7 @@ import (
 
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/checkpoint"
+	"github.com/kuzet/kuzet/event"
 )
 
 // openVisits opens the visit index every node keeps (its own visits and
@@ -28,10 +29,13 @@ func (a *Agent) openVisits() error {
 	}
 	a.life.loop("visit tracker", func(ctx context.Context) {
 		checkpoint.RunVisits(ctx, a.events, a.visits, checkpoint.Site{
-			ZoneOf: a.zoneOf,
-			Paired: func(camera string) bool { return paired[camera] },
-			Limit:  a.dwellLimit,
-			Active: func(key string) bool { return a.alarms != nil && a.alarms.Active(a.cfg.Node.ID, key) },
+			ZoneOf:    a.zoneOf,
+			Paired:    func(camera string) bool { return paired[camera] },
+			Limit:     a.dwellLimit,
+			Forbidden: a.forbidden,
+			Expected:  a.expectedZones,
+			Severity:  func(typ string) event.Severity { return event.Severity(a.cfg.Alarms.Severity[typ]) },
+			Active:    func(key string) bool { return a.alarms != nil && a.alarms.Active(a.cfg.Node.ID, key) },
 		}, a.log.With("component", "visits"))
 	})
 	return nil

@@ -31,11 +31,13 @@ zones:
   - {id: gate-in, kind: entry}
   - {id: customs, kind: customs, dwell_limit: 1s}
   - {id: gate-out, kind: exit}
+  - {id: depot, kind: restricted, forbidden: true}
 cameras:
   - {id: Entry1, url: "rtsp://127.0.0.1:1/e", disabled: true, zone: gate-in, anpr: {ingest: {format: generic, token: entry1-secret-0123456789}}}
   - {id: Customs1, url: "rtsp://127.0.0.1:1/c", disabled: true, zone: customs, anpr: {ingest: {format: generic, token: customs1-secret-0123456}}}
   - {id: Exit1, url: "rtsp://127.0.0.1:1/x", disabled: true, zone: gate-out, anpr: {ingest: {format: generic, token: exit1-secret-0123456789}}}
   - {id: Yard1, url: "rtsp://127.0.0.1:1/y", disabled: true, anpr: {ingest: {format: generic, token: yard1-secret-0123456789}}}
+  - {id: Depot1, url: "rtsp://127.0.0.1:1/d", disabled: true, zone: depot, anpr: {ingest: {format: generic, token: depot1-secret-0123456789}}}
 `, dir, centre.FederationAddr(), tls("site"))
 	site, stopSite := startAgent(t, siteYAML)
 
@@ -96,13 +98,7 @@ cameras:
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			resp, err := http.Get("http://" + a.HTTPAddr() + "/api/v1/alarms")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var alarms []struct{ Type, State, Message string }
-			_ = json.NewDecoder(resp.Body).Decode(&alarms)
-			resp.Body.Close()
+			alarms := alarmsAt(t, a)
 			for _, al := range alarms {
 				if al.Type == checkpoint.AlarmDwellExceeded && (al.State != "cleared") == open && strings.Contains(al.Message, "123ABC02") {
 					return
@@ -115,6 +111,24 @@ cameras:
 		}
 	}
 	dwellAlarm(site, true)
+	// a forbidden zone: a grave violation, which the centre holds too
+	post(site, "Depot1", "depot1-secret-0123456789", "123ABC02")
+	waitFor("passage at the depot", site, "zone=depot", passages(3))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		alarms := alarmsAt(t, centre)
+		found := false
+		for _, al := range alarms {
+			found = found || (al.Type == checkpoint.AlarmForbiddenZone && al.Severity == "grave" && al.Origin == "site")
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no grave forbidden-zone violation at the centre: %+v", alarms)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	if err := stopSite(); err != nil {
 		t.Fatal(err)
@@ -127,7 +141,7 @@ cameras:
 	for _, p := range v.Passages {
 		zones = append(zones, p.Zone)
 	}
-	if !v.EntrySeen || v.Site != "site" || strings.Join(zones, ",") != "gate-in,customs,gate-out" || v.Tractor != "123ABC02" {
+	if !v.EntrySeen || v.Site != "site" || strings.Join(zones, ",") != "gate-in,customs,depot,gate-out" || v.Tractor != "123ABC02" {
 		t.Fatalf("visit %+v", v)
 	}
 	if open := visits(site, "state=open"); len(open) != 0 {
@@ -149,7 +163,7 @@ cameras:
 	resp.Body.Close()
 	// the centre holds the same visit, from the site's events
 	waitFor("the centre's visit", centre, "site=site&plate=123ABC02", func(vs []checkpoint.Visit) bool {
-		return len(vs) == 1 && !vs[0].Open() && vs[0].ID == v.ID && len(vs[0].Passages) == 3
+		return len(vs) == 1 && !vs[0].Open() && vs[0].ID == v.ID && len(vs[0].Passages) == 4
 	})
 	// bad filters are refused, naming the parameter
 	resp, err = http.Get("http://" + site.HTTPAddr() + "/api/v1/visits?state=gone")
@@ -161,4 +175,22 @@ cameras:
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "state") {
 		t.Fatalf("bad state: %d %s", resp.StatusCode, b)
 	}
+}
+
+// alarmRow is an alarm as the API lists it, the fields tests look at.
+type alarmRow struct{ Type, State, Severity, Origin, Message string }
+
+// alarmsAt lists a node's alarms.
+func alarmsAt(t *testing.T, a *Agent) []alarmRow {
+	t.Helper()
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/api/v1/alarms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var alarms []alarmRow
+	if err := json.NewDecoder(resp.Body).Decode(&alarms); err != nil {
+		t.Fatalf("alarms: %v", err)
+	}
+	return alarms
 }

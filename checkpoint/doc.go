@@ -10,6 +10,11 @@
 // that reach its log, its own and its subtree's, answering
 // GET /api/v1/visits.
 //
+// Each visit's stays per zone give the dwell times (UA-3.3.2): per visit,
+// summarised per zone and hour, and a zone's limit raises dwell_exceeded
+// for a vehicle over it. A forbidden zone, and a zone vehicles must reach
+// in time, make violations (UA-3.4): alarms that go up the urgent path.
+//
 // The log is the only truth: the index is rebuilt from it when its file is
 // lost, and the tracker, after a kill at any step, finds in the index the
 // sightings it already filed, so a step is neither lost nor filed twice.

@@ -76,13 +76,7 @@ func TestStats(t *testing.T) {
 // A vehicle over its zone's limit raises dwell_exceeded once, across a
 // restart; it clears when the vehicle moves on.
 func TestDwellAlarm(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	x := openIdx(t, dir)
-	defer x.Close()
-	read(t, l, "EntryCam", "123ABC02", 0)
-	read(t, l, "CustomsCam", "123ABC02", 10)
-	runUntil(t, l, x, func() bool { vs, _ := x.Find(Query{}); return len(vs) == 1 && len(vs[0].Passages) == 2 })
+	l, x := atCustoms(t)
 	vs, _ := x.Find(Query{})
 	wantKey := "dwell_exceeded:" + vs[0].ID + "@customs"
 	now := at(20)
@@ -109,7 +103,7 @@ func TestDwellAlarm(t *testing.T) {
 		}
 		return
 	}
-	if err := checkDwell(l, x, site, true); err != nil {
+	if err := checkTimers(l, x, site, true); err != nil {
 		t.Fatal(err)
 	}
 	if r, _, _ := alarms(); r != 0 {
@@ -117,7 +111,7 @@ func TestDwellAlarm(t *testing.T) {
 	}
 	now = at(41)
 	for i, verify := range []bool{true, false, true} { // a check, the next, a restart's first
-		if err := checkDwell(l, x, site, verify); err != nil {
+		if err := checkTimers(l, x, site, verify); err != nil {
 			t.Fatal(err)
 		}
 		if r, c, key := alarms(); r != 1 || c != 0 || key != wantKey {
@@ -127,7 +121,7 @@ func TestDwellAlarm(t *testing.T) {
 	// the raise was recorded but the alarm is not standing (stored before
 	// a kill that lost the event, say): the restart's first check raises it
 	site.Active = func(string) bool { return false }
-	if err := checkDwell(l, x, site, true); err != nil {
+	if err := checkTimers(l, x, site, true); err != nil {
 		t.Fatal(err)
 	}
 	if r, _, _ := alarms(); r != 2 {
@@ -136,13 +130,13 @@ func TestDwellAlarm(t *testing.T) {
 	site.Active = nil
 	read(t, l, "ExitCam", "123ABC02", 45)
 	runUntil(t, l, x, func() bool { vs, _ := x.Find(Query{State: "open"}); return len(vs) == 0 })
-	if err := checkDwell(l, x, site, false); err != nil {
+	if err := checkTimers(l, x, site, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, c, _ := alarms(); c != 1 {
 		t.Fatalf("%d cleared after the vehicle left", c)
 	}
-	if err := checkDwell(l, x, site, false); err != nil {
+	if err := checkTimers(l, x, site, false); err != nil {
 		t.Fatal(err)
 	}
 	if r, c, _ := alarms(); r != 2 || c != 1 {

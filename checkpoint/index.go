@@ -22,8 +22,8 @@ var (
 	bucketOpen      = []byte("open")      // visit ID -> nil
 	bucketSightings = []byte("sightings") // sighting event ID -> visit ID
 	bucketMeta      = []byte("meta")
-	bucketAlarms    = []byte("dwell_alarms") // alarm key -> nil: raised by this node's dwell check, not cleared yet
-	keyPos          = []byte("pos")          // last log position indexed
+	bucketAlarms    = []byte("alarms") // alarm key -> nil: raised by this node's checks (dwell: not cleared yet)
+	keyPos          = []byte("pos")    // last log position indexed
 	allBuckets      = [][]byte{bucketVisits, bucketByTime, bucketByPlate, bucketOpen, bucketSightings, bucketMeta, bucketAlarms}
 )
 
@@ -63,23 +63,8 @@ func (x *Index) Follow(ctx context.Context, log *event.Log, logger *slog.Logger)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	wake, stop := log.Watch(16)
-	defer stop()
-	for {
-		n, err := x.catchUp(log)
-		if err != nil {
-			logger.Error("visit index", "err", err)
-		}
-		if n > 0 {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-time.After(5 * time.Second):
-		}
-	}
+	log.Follow(ctx, func() (int, error) { return x.catchUp(log) },
+		func(err error) { logger.Error("visit index", "err", err) })
 }
 
 // Sync indexes the log up to its end now.
@@ -284,21 +269,34 @@ func (x *Index) Find(q Query) ([]Visit, error) {
 	return out, err
 }
 
-// dwellAlarms are the dwell alarms this node raised and has not cleared.
-func (x *Index) dwellAlarms() (map[string]bool, error) {
+// raisedAlarms are the alarms of one type this node raised (and, for
+// dwell, has not cleared).
+func (x *Index) raisedAlarms(typ string) (map[string]bool, error) {
 	out := map[string]bool{}
+	prefix := []byte(typ + ":")
 	err := x.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAlarms).ForEach(func(k, _ []byte) error {
+		c := tx.Bucket(bucketAlarms).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			out[string(k)] = true
-			return nil
-		})
+		}
+		return nil
 	})
 	return out, err
 }
 
-// markDwellAlarm records that a dwell alarm is (raised) or is no longer
-// (cleared) standing, before the event says so.
-func (x *Index) markDwellAlarm(key string, raised bool) error {
+// raised reports whether the alarm key is recorded as raised.
+func (x *Index) raised(key string) (bool, error) {
+	var ok bool
+	err := x.db.View(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bucketAlarms).Get([]byte(key)) != nil
+		return nil
+	})
+	return ok, err
+}
+
+// markAlarm records that an alarm is (raised) or is no longer (cleared)
+// standing, before the event says so.
+func (x *Index) markAlarm(key string, raised bool) error {
 	return x.db.Update(func(tx *bolt.Tx) error {
 		if raised {
 			return tx.Bucket(bucketAlarms).Put([]byte(key), nil)

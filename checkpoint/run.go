@@ -28,6 +28,16 @@ type Site struct {
 	// Active reports whether the node's alarm for key is open (nil: the
 	// tracker's own record decides).
 	Active func(key string) bool
+	// Forbidden reports whether a zone is forbidden: a vehicle seen there
+	// is a violation (nil: none is).
+	Forbidden func(zone string) bool
+	// Expected lists the zones a vehicle must reach within a time of its
+	// entry: one that has not is a violation (nil: none).
+	Expected func() map[string]time.Duration
+	// Severity is the node's severity rule for an alarm type ("" or nil:
+	// the type's default), so that what travels up urgently is what the
+	// node's alarm table shows.
+	Severity func(alarmType string) event.Severity
 	// Now is the clock (nil: time.Now); CheckEvery how often open visits
 	// are held against the limits (0: every 10 s).
 	Now        func() time.Time
@@ -79,8 +89,8 @@ func RunVisits(ctx context.Context, log *event.Log, idx *Index, site Site, logge
 			return
 		case <-wake:
 		case <-tick.C:
-			if err := checkDwell(log, idx, site, verify); err != nil {
-				logger.Error("dwell check", "err", err)
+			if err := checkTimers(log, idx, site, verify); err != nil {
+				logger.Error("dwell and absence check", "err", err)
 			} else {
 				verify = false
 			}
@@ -94,19 +104,28 @@ func RunVisits(ctx context.Context, log *event.Log, idx *Index, site Site, logge
 // the event, so that a restart neither raises twice nor leaves an alarm
 // standing for a vehicle that left meanwhile (verify: the first check of
 // a run).
-func checkDwell(log *event.Log, idx *Index, site Site, verify bool) error {
-	if site.Limit == nil {
-		return nil
-	}
+// checkTimers holds the open visits against the zones' dwell limits and
+// the zones they must reach in time.
+func checkTimers(log *event.Log, idx *Index, site Site, verify bool) error {
 	now := time.Now()
 	if site.Now != nil {
 		now = site.Now()
 	}
-	raised, err := idx.dwellAlarms()
+	open, err := idx.OpenVisits(log.Origin())
 	if err != nil {
 		return err
 	}
-	open, err := idx.OpenVisits(log.Origin())
+	if err := checkAbsence(log, idx, site, open, now); err != nil {
+		return err
+	}
+	return checkDwell(log, idx, site, open, now, verify)
+}
+
+func checkDwell(log *event.Log, idx *Index, site Site, open []Visit, now time.Time, verify bool) error {
+	if site.Limit == nil {
+		return nil
+	}
+	raised, err := idx.raisedAlarms(AlarmDwellExceeded)
 	if err != nil {
 		return err
 	}
@@ -125,7 +144,7 @@ func checkDwell(log *event.Log, idx *Index, site Site, verify bool) error {
 		if raised[key] && (!verify || site.Active == nil || site.Active(key)) {
 			continue
 		}
-		if err := idx.markDwellAlarm(key, true); err != nil {
+		if err := idx.markAlarm(key, true); err != nil {
 			return err
 		}
 		plate := v.Tractor
@@ -134,7 +153,7 @@ func checkDwell(log *event.Log, idx *Index, site Site, verify bool) error {
 		}
 		camera := v.Passages[len(v.Passages)-1].Camera
 		msg := fmt.Sprintf("vehicle %s has been in zone %s for %v (limit %v)", plate, here.Zone, now.Sub(here.From).Round(time.Second), lim)
-		if err := appendAlarm(log, event.KindAlarmRaised, key, camera, event.SeverityMinor, msg); err != nil {
+		if err := appendAlarm(log, event.KindAlarmRaised, AlarmDwellExceeded, key, camera, site.severity(AlarmDwellExceeded, event.SeverityMinor), msg); err != nil {
 			return err
 		}
 	}
@@ -142,22 +161,32 @@ func checkDwell(log *event.Log, idx *Index, site Site, verify bool) error {
 		if over[key] {
 			continue
 		}
-		if err := appendAlarm(log, event.KindAlarmCleared, key, "", event.SeverityInfo, "the vehicle moved on"); err != nil {
+		if err := appendAlarm(log, event.KindAlarmCleared, AlarmDwellExceeded, key, "", event.SeverityInfo, "the vehicle moved on"); err != nil {
 			return err
 		}
-		if err := idx.markDwellAlarm(key, false); err != nil {
+		if err := idx.markAlarm(key, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func appendAlarm(log *event.Log, kind, key, camera string, sev event.Severity, msg string) error {
-	e := event.New(kind, camera, sev, event.Alarm{Key: key, Type: AlarmDwellExceeded, Message: msg})
+func appendAlarm(log *event.Log, kind, typ, key, camera string, sev event.Severity, msg string) error {
+	e := event.New(kind, camera, sev, event.Alarm{Key: key, Type: typ, Message: msg})
 	if _, err := log.Append(e); err != nil {
-		return fmt.Errorf("store %s alarm: %w", AlarmDwellExceeded, err)
+		return fmt.Errorf("store %s alarm: %w", typ, err)
 	}
 	return nil
+}
+
+// severity is an alarm type's severity: the node's rule, else def.
+func (s Site) severity(typ string, def event.Severity) event.Severity {
+	if s.Severity != nil {
+		if sev := s.Severity(typ); sev != "" {
+			return sev
+		}
+	}
+	return def
 }
 
 // startTracker restores the open visits of the node from the index, once
@@ -192,7 +221,15 @@ func step(log *event.Log, idx *Index, t *Tracker, site Site, pos uint64, logger 
 				return 0, pos, err
 			}
 			if !done {
-				for _, em := range t.See(s) {
+				emits := t.See(s)
+				if len(emits) > 0 {
+					// before the visit's step: a restart takes the sighting
+					// again, and finds the violation recorded
+					if err := checkForbidden(log, idx, site, s, emits[len(emits)-1].Step.Visit); err != nil {
+						return 0, pos, err
+					}
+				}
+				for _, em := range emits {
 					ev := event.New(em.Kind, em.Step.Camera, event.SeverityInfo, em.Step)
 					ev.Time = em.Step.Time
 					if _, err := log.Append(ev); err != nil {

@@ -26,6 +26,7 @@ func openLog(t *testing.T, dir string) *event.Log {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { l.Close() })
 	return l
 }
 
@@ -53,9 +54,15 @@ func read(t *testing.T, l *event.Log, camera, plate string, min int) event.Event
 // visit events' worth of state (checked by f), then stops both.
 func runUntil(t *testing.T, l *event.Log, x *Index, f func() bool) {
 	t.Helper()
+	runWith(t, l, x, testSite, f)
+}
+
+// runWith is runUntil for another site.
+func runWith(t *testing.T, l *event.Log, x *Index, site Site, f func() bool) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
-	go func() { RunVisits(ctx, l, x, testSite, nil); done <- struct{}{} }()
+	go func() { RunVisits(ctx, l, x, site, nil); done <- struct{}{} }()
 	go func() { x.Follow(ctx, l, nil); done <- struct{}{} }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !f() {
@@ -68,6 +75,20 @@ func runUntil(t *testing.T, l *event.Log, x *Index, f func() bool) {
 	cancel()
 	<-done
 	<-done
+}
+
+// atCustoms files a truck's reads at the entry and at customs and runs the
+// tracker until its visit holds both.
+func atCustoms(t *testing.T) (*event.Log, *Index) {
+	t.Helper()
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	x := openIdx(t, dir)
+	t.Cleanup(func() { x.Close() })
+	read(t, l, "EntryCam", "123ABC02", 0)
+	read(t, l, "CustomsCam", "123ABC02", 10)
+	runUntil(t, l, x, func() bool { vs, _ := x.Find(Query{}); return len(vs) == 1 && len(vs[0].Passages) == 2 })
+	return l, x
 }
 
 func countKinds(t *testing.T, l *event.Log) map[string]int {
@@ -171,13 +192,7 @@ func TestRunVisitsSurvivesKills(t *testing.T) {
 // Killed between closing a visit whose exit was missed and opening the
 // new one: the restart opens it, once.
 func TestRunVisitsKilledBetweenTwoSteps(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	x := openIdx(t, dir)
-	defer x.Close()
-	read(t, l, "EntryCam", "123ABC02", 0)
-	read(t, l, "CustomsCam", "123ABC02", 10)
-	runUntil(t, l, x, func() bool { vs, _ := x.Find(Query{}); return len(vs) == 1 && len(vs[0].Passages) == 2 })
+	l, x := atCustoms(t)
 	again := read(t, l, "EntryCam", "123ABC02", 300)
 	// the state a kill leaves after the first of the two steps
 	old, _ := x.Find(Query{})

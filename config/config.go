@@ -51,6 +51,11 @@ type Zone struct {
 	// DwellLimit is how long a vehicle may stay before a dwell_exceeded
 	// alarm (0: no limit).
 	DwellLimit Duration `yaml:"dwell_limit"`
+	// Forbidden: a vehicle seen here is a violation (UA-3.4).
+	Forbidden bool `yaml:"forbidden"`
+	// ReachWithin: a vehicle that entered and has not been seen here this
+	// long after is a violation (0: none).
+	ReachWithin Duration `yaml:"reach_within"`
 }
 
 // PlateAPI is the external API every plate read is POSTed to (CGR-4.3).
@@ -643,6 +648,12 @@ func (c *Config) validateZones(bad func(key, format string, args ...any) error) 
 		}
 		if d := z.DwellLimit.Std(); d != 0 && (d < time.Second || d > 30*24*time.Hour) {
 			return nil, bad(key("dwell_limit"), "must be 1s..720h, or 0 for none (zone %s, got %v)", z.ID, d)
+		}
+		if d := z.ReachWithin.Std(); d != 0 && (d < time.Second || d > 30*24*time.Hour) {
+			return nil, bad(key("reach_within"), "must be 1s..720h, or 0 for none (zone %s, got %v)", z.ID, d)
+		}
+		if z.Forbidden && z.ReachWithin != 0 {
+			return nil, bad(key("reach_within"), "a forbidden zone cannot be one vehicles must reach (zone %s)", z.ID)
 		}
 	}
 	return ids, nil

@@ -13,7 +13,8 @@ node: {id: a}
 zones:
   - {id: gate-in, kind: entry, name: Entry gate}
   - {id: customs, kind: customs, dwell_limit: 2h}
-  - {id: parking}
+  - {id: parking, forbidden: true}
+  - {id: scales, kind: weighing, reach_within: 90m}
 cameras:
   - {id: Gate1, url: 'rtsp://10.0.0.5/ch1', zone: gate-in}
   - {id: Gate2, url: 'rtsp://10.0.0.6/ch1'}
@@ -21,7 +22,7 @@ cameras:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Zones) != 3 || c.Zones[0].Kind != "entry" || c.Zones[1].DwellLimit.Std() != 2*time.Hour || c.Cameras[0].Zone != "gate-in" || c.Cameras[1].Zone != "" {
+	if len(c.Zones) != 4 || !c.Zones[2].Forbidden || c.Zones[3].ReachWithin.Std() != 90*time.Minute || c.Zones[0].Kind != "entry" || c.Zones[1].DwellLimit.Std() != 2*time.Hour || c.Cameras[0].Zone != "gate-in" || c.Cameras[1].Zone != "" {
 		t.Fatalf("zones %+v, cameras %+v", c.Zones, c.Cameras)
 	}
 	// the catalogue's zones join the file's for its cameras; the file's win
@@ -30,7 +31,7 @@ cameras:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cams) != 3 || len(zones) != 4 || zones[1].Kind != "customs" || zones[3].ID != "exit" {
+	if len(cams) != 3 || len(zones) != 5 || zones[1].Kind != "customs" || zones[4].ID != "exit" {
 		t.Fatalf("merged zones %+v", zones)
 	}
 	if _, _, err := c.CheckCameras([]Camera{{ID: "Gate4", URL: "rtsp://10.0.0.8/ch1", Zone: "nowhere"}}, nil); err == nil ||
@@ -43,6 +44,8 @@ cameras:
 		{"zones: [{id: z}, {id: z}]", "zones[1].id", "duplicate zone id"},
 		{"zones: [{id: z, kind: Customs}]", "zones[0].kind", "lower-case word"},
 		{"zones: [{id: z, dwell_limit: 500ms}]", "zones[0].dwell_limit", "1s..720h"},
+		{"zones: [{id: z, reach_within: 1000h}]", "zones[0].reach_within", "1s..720h"},
+		{"zones: [{id: z, forbidden: true, reach_within: 1h}]", "zones[0].reach_within", "forbidden zone"},
 		{"zones: [{id: z}]\ncameras: [{id: C, url: 'rtsp://10.0.0.5/', zone: y}]", "cameras[0].zone", `unknown zone "y"`},
 	} {
 		_, err := Parse([]byte("node: {id: a}\n"+tc.yaml), Options{})

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"log/slog"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -20,23 +19,8 @@ func (x *Index) Follow(ctx context.Context, log *event.Log, readKind string, log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	wake, stop := log.Watch(16)
-	defer stop()
-	for {
-		n, err := x.catchUp(log, readKind)
-		if err != nil {
-			logger.Error("plate index", "err", err)
-		}
-		if n > 0 {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-time.After(5 * time.Second):
-		}
-	}
+	log.Follow(ctx, func() (int, error) { return x.catchUp(log, readKind) },
+		func(err error) { logger.Error("plate index", "err", err) })
 }
 
 // catchUp indexes the next batch of the log; it returns how many events it

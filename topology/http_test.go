@@ -27,6 +27,19 @@ func serveAPI(t *testing.T, r *Replica, o HandlerOptions) *httptest.Server {
 	return srv
 }
 
+// caller makes do(method, path, body, want) for the API at api: it fails
+// the test unless the answer has status want, and returns the body.
+func caller(t *testing.T, api string) func(method, path, body string, want int) string {
+	return func(method, path, body string, want int) string {
+		t.Helper()
+		code, _, raw := call(t, method, api+path, body)
+		if code != want {
+			t.Fatalf("%s %s: %d %s", method, path, code, raw)
+		}
+		return raw
+	}
+}
+
 func call(t *testing.T, method, url, body string) (int, map[string]any, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))

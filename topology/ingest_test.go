@@ -15,14 +15,7 @@ func TestCameraIngestTokenWriteOnly(t *testing.T) {
 	r := startReplica(t, pki, "centre", t.TempDir(), func(o *Options) { o.Bootstrap = true })
 	waitLeader(t, r)
 	api := serveAPI(t, r, HandlerOptions{}).URL + APIPath
-	do := func(method, path, body string, want int) string {
-		t.Helper()
-		code, _, raw := call(t, method, api+path, body)
-		if code != want {
-			t.Fatalf("%s %s: %d %s", method, path, code, raw)
-		}
-		return raw
-	}
+	do := caller(t, api)
 	do("POST", "/nodes", `{"id":"centre","role":"centre"}`, 200)
 	do("POST", "/nodes", `{"id":"khorgos-1","role":"site","parent":"centre"}`, 200)
 	const token, token2 = "gate-camera-token-0001", "gate-camera-token-0002"

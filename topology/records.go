@@ -112,6 +112,10 @@ type Zone struct {
 	// DwellLimitMinutes is how long a vehicle may stay before a
 	// dwell_exceeded alarm at the site (0: no limit).
 	DwellLimitMinutes int `json:"dwell_limit_minutes,omitempty"`
+	// Forbidden: a vehicle seen here is a violation; ReachWithinMinutes: a
+	// vehicle that entered and is not seen here this long after is one.
+	Forbidden          bool `json:"forbidden,omitempty"`
+	ReachWithinMinutes int  `json:"reach_within_minutes,omitempty"`
 }
 
 // User is an operator account. PasswordHash is stored as given: hashing

@@ -119,14 +119,7 @@ func TestCameraPasswordsWriteOnly(t *testing.T) {
 	r := startReplica(t, pki, "centre", dir, func(o *Options) { o.Bootstrap = true })
 	waitLeader(t, r)
 	api := serveAPI(t, r, HandlerOptions{}).URL + APIPath
-	do := func(method, path, body string, want int) string {
-		t.Helper()
-		code, _, raw := call(t, method, api+path, body)
-		if code != want {
-			t.Fatalf("%s %s: %d %s", method, path, code, raw)
-		}
-		return raw
-	}
+	do := caller(t, api)
 	do("POST", "/nodes", `{"id":"centre","role":"centre"}`, 200)
 	do("POST", "/nodes", `{"id":"khorgos-1","role":"site","parent":"centre"}`, 200)
 	do("POST", "/zones", `{"id":"lane-1","site":"khorgos-1"}`, 200)
@@ -214,7 +207,7 @@ func TestCameraPasswordsWriteOnly(t *testing.T) {
 	}
 
 	// removing it: password_set false, or a URL without a user
-	api = serveAPI(t, r2, HandlerOptions{}).URL + APIPath
+	do = caller(t, serveAPI(t, r2, HandlerOptions{}).URL+APIPath) // the restarted replica's API
 	do("POST", "/cameras", `{"id":"Gate1","site":"khorgos-1","url":"rtsp://viewer@10.0.0.6:554/ch1","password_set":false}`, 200)
 	if c, _ := r2.Catalogue().Camera("khorgos-1", "Gate1"); c.URL != "rtsp://viewer@10.0.0.6:554/ch1" {
 		t.Fatalf("after password_set false: %q", c.URL)

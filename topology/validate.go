@@ -358,6 +358,12 @@ func (z *Zone) check() error {
 	if z.DwellLimitMinutes < 0 || z.DwellLimitMinutes > 30*24*60 {
 		return invalidf("zone %s: dwell_limit_minutes must be 0 (none) to %d (got %d)", z.ID, 30*24*60, z.DwellLimitMinutes)
 	}
+	if z.ReachWithinMinutes < 0 || z.ReachWithinMinutes > 30*24*60 {
+		return invalidf("zone %s: reach_within_minutes must be 0 (none) to %d (got %d)", z.ID, 30*24*60, z.ReachWithinMinutes)
+	}
+	if z.Forbidden && z.ReachWithinMinutes != 0 {
+		return invalidf("zone %s: a forbidden zone cannot be one vehicles must reach (reach_within_minutes)", z.ID)
+	}
 	if z.Kind != "" && !zoneKind.MatchString(z.Kind) {
 		return invalidf("zone %s: kind must be a lower-case word such as entry, exit, weighing, xray, customs, inspection or waiting (got %q)", z.ID, z.Kind)
 	}

@@ -27,4 +27,7 @@ func TestZoneKindReachesSlice(t *testing.T) {
 	if _, err := c.apply(Command{Type: PutZone, Zone: &Zone{ID: "x", DwellLimitMinutes: -1}}); err == nil || !strings.Contains(err.Error(), "dwell_limit_minutes") {
 		t.Fatalf("a bad limit: %v", err)
 	}
+	if _, err := c.apply(Command{Type: PutZone, Zone: &Zone{ID: "x", Forbidden: true, ReachWithinMinutes: 5}}); err == nil || !strings.Contains(err.Error(), "forbidden zone") {
+		t.Fatalf("a forbidden zone to reach: %v", err)
+	}
 }
