@@ -33,9 +33,13 @@ func (a *Agent) openVisits() error {
 			Paired:    func(camera string) bool { return paired[camera] },
 			Limit:     a.dwellLimit,
 			Forbidden: a.forbidden,
-			Expected:  a.expectedZones,
-			Severity:  func(typ string) event.Severity { return event.Severity(a.cfg.Alarms.Severity[typ]) },
-			Active:    func(key string) bool { return a.alarms != nil && a.alarms.Active(a.cfg.Node.ID, key) },
+			AllowedDirection: func(camera string) string {
+				c, _ := a.camera(camera)
+				return c.AllowedDirection
+			},
+			Expected: a.expectedZones,
+			Severity: func(typ string) event.Severity { return event.Severity(a.cfg.Alarms.Severity[typ]) },
+			Active:   func(key string) bool { return a.alarms != nil && a.alarms.Active(a.cfg.Node.ID, key) },
 		}, a.log.With("component", "visits"))
 	})
 	return nil

@@ -33,7 +33,7 @@ zones:
   - {id: gate-out, kind: exit}
   - {id: depot, kind: restricted, forbidden: true}
 cameras:
-  - {id: Entry1, url: "rtsp://127.0.0.1:1/e", disabled: true, zone: gate-in, anpr: {ingest: {format: generic, token: entry1-secret-0123456789}}}
+  - {id: Entry1, url: "rtsp://127.0.0.1:1/e", disabled: true, zone: gate-in, direction: auto, allowed_direction: entry, anpr: {ingest: {format: generic, token: entry1-secret-0123456789}}}
   - {id: Customs1, url: "rtsp://127.0.0.1:1/c", disabled: true, zone: customs, anpr: {ingest: {format: generic, token: customs1-secret-0123456}}}
   - {id: Exit1, url: "rtsp://127.0.0.1:1/x", disabled: true, zone: gate-out, anpr: {ingest: {format: generic, token: exit1-secret-0123456789}}}
   - {id: Yard1, url: "rtsp://127.0.0.1:1/y", disabled: true, anpr: {ingest: {format: generic, token: yard1-secret-0123456789}}}
@@ -41,10 +41,10 @@ cameras:
 `, dir, centre.FederationAddr(), tls("site"))
 	site, stopSite := startAgent(t, siteYAML)
 
-	post := func(a *Agent, camera, token, plate string) {
+	post := func(a *Agent, camera, token, plate string, more ...string) {
 		t.Helper()
 		req, _ := http.NewRequest("POST", "http://"+a.HTTPAddr()+"/api/v1/cameras/"+camera+"/plates",
-			strings.NewReader(`{"plate": "`+plate+`", "confidence": 0.97}`))
+			strings.NewReader(`{"plate": "`+plate+`", "confidence": 0.97`+strings.Join(more, "")+`}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
@@ -88,7 +88,7 @@ cameras:
 		return func(vs []checkpoint.Visit) bool { return len(vs) == 1 && len(vs[0].Passages) == n }
 	}
 
-	post(site, "Entry1", "entry1-secret-0123456789", "123ABC02")
+	post(site, "Entry1", "entry1-secret-0123456789", "123ABC02", `, "direction": "entry"`)
 	waitFor("opened at the entry", site, "plate=123ABC02&state=open", passages(1))
 	post(site, "Yard1", "yard1-secret-0123456789", "123ABC02") // a camera in no zone: nothing
 	post(site, "Customs1", "customs1-secret-0123456", "123 ABC 02")
@@ -165,6 +165,22 @@ cameras:
 	waitFor("the centre's visit", centre, "site=site&plate=123ABC02", func(vs []checkpoint.Visit) bool {
 		return len(vs) == 1 && !vs[0].Open() && vs[0].ID == v.ID && len(vs[0].Passages) == 4
 	})
+	// a truck reversing out through the entry lane: a medium violation
+	post(site, "Entry1", "entry1-secret-0123456789", "777XYZ01", `, "direction": "exit"`)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		found := false
+		for _, al := range alarmsAt(t, site) {
+			found = found || (al.Type == checkpoint.AlarmWrongDirection && al.Severity == "medium" && strings.Contains(al.Message, "777XYZ01"))
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no wrong-direction violation: %+v", alarmsAt(t, site))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	// bad filters are refused, naming the parameter
 	resp, err = http.Get("http://" + site.HTTPAddr() + "/api/v1/visits?state=gone")
 	if err != nil {

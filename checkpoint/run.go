@@ -28,6 +28,10 @@ type Site struct {
 	// Active reports whether the node's alarm for key is open (nil: the
 	// tracker's own record decides).
 	Active func(key string) bool
+	// AllowedDirection is the direction of travel of a camera's lane
+	// (entry | exit; "" or nil: either): a vehicle read going the other
+	// way is a violation.
+	AllowedDirection func(camera string) string
 	// Forbidden reports whether a zone is forbidden: a vehicle seen there
 	// is a violation (nil: none is).
 	Forbidden func(zone string) bool
@@ -220,6 +224,9 @@ func step(log *event.Log, idx *Index, t *Tracker, site Site, pos uint64, logger 
 			if err != nil {
 				return 0, pos, err
 			}
+			if err := checkDirection(log, idx, site, s); err != nil {
+				return 0, pos, err
+			}
 			if !done {
 				emits := t.See(s)
 				if len(emits) > 0 {
@@ -259,7 +266,7 @@ func sightingOf(e event.Event, origin string, site Site) (Sighting, bool) {
 		if json.Unmarshal(e.Payload, &ps) != nil || len(ps.Reads()) == 0 {
 			return Sighting{}, false
 		}
-		s = Sighting{Camera: ps.Reads()[0].Camera, Tractor: ps.Tractor, Trailer: ps.Trailer, Time: ps.Time}
+		s = Sighting{Camera: ps.Reads()[0].Camera, Tractor: ps.Tractor, Trailer: ps.Trailer, Time: ps.Time, Direction: ps.Direction}
 	case plates.KindPlateRead:
 		if site.Paired != nil && site.Paired(e.Camera) {
 			return Sighting{}, false
@@ -268,15 +275,14 @@ func sightingOf(e event.Event, origin string, site Site) (Sighting, bool) {
 		if json.Unmarshal(e.Payload, &pr) != nil || pr.Plate == "" {
 			return Sighting{}, false
 		}
-		s = Sighting{Camera: e.Camera, Tractor: pr.Plate, Time: e.Time}
+		s = Sighting{Camera: e.Camera, Tractor: pr.Plate, Time: e.Time, Direction: pr.Direction}
 	default:
 		return Sighting{}, false
 	}
-	zone, kind, ok := site.ZoneOf(s.Camera)
-	if !ok {
-		return Sighting{}, false
-	}
-	s.ID, s.Zone, s.ZoneKind = e.ID(), zone, kind
+	// a camera in no zone still has a lane whose direction counts; its
+	// sightings are no visit's (Tracker.See takes none without a zone)
+	s.Zone, s.ZoneKind, _ = site.ZoneOf(s.Camera)
+	s.ID = e.ID()
 	if s.Time.IsZero() {
 		s.Time = e.Time
 	}

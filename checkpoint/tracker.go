@@ -12,6 +12,9 @@ type Sighting struct {
 	Tractor  string
 	Trailer  string
 	Time     time.Time
+	// Direction is how the vehicle moved as read (entry | exit; empty:
+	// not known).
+	Direction string
 }
 
 // Emit is one visit event to store.

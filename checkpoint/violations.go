@@ -18,6 +18,9 @@ const (
 	// AlarmAbsence: a vehicle that entered and did not reach a zone it
 	// must reach within the zone's time.
 	AlarmAbsence = "violation_absence"
+	// AlarmWrongDirection: a vehicle read going against its lane's
+	// direction of travel.
+	AlarmWrongDirection = "violation_wrong_direction"
 )
 
 // plateOf names a visit's vehicle in messages.
@@ -54,6 +57,20 @@ func checkForbidden(log *event.Log, idx *Index, site Site, s Sighting, visit str
 	}
 	msg := fmt.Sprintf("vehicle %s seen in the forbidden zone %s (camera %s)", plateOf(s.Tractor, s.Trailer), s.Zone, s.Camera)
 	return raiseOnce(log, idx, site, AlarmForbiddenZone, AlarmForbiddenZone+":"+visit+"@"+s.Zone, s.Camera, event.SeverityGrave, msg)
+}
+
+// checkDirection raises a violation for a sighting against its lane's
+// direction of travel, once per sighting.
+func checkDirection(log *event.Log, idx *Index, site Site, s Sighting) error {
+	if site.AllowedDirection == nil || s.Direction == "" {
+		return nil
+	}
+	allowed := site.AllowedDirection(s.Camera)
+	if allowed == "" || allowed == s.Direction {
+		return nil
+	}
+	msg := fmt.Sprintf("vehicle %s read going %s at camera %s, whose lane is for %s", plateOf(s.Tractor, s.Trailer), s.Direction, s.Camera, allowed)
+	return raiseOnce(log, idx, site, AlarmWrongDirection, AlarmWrongDirection+":"+s.ID, s.Camera, event.SeverityMedium, msg)
 }
 
 // checkAbsence raises a violation for each open visit that has not reached

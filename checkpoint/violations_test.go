@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // alarmsOf counts the alarm raises of a type in the log, with their
@@ -101,5 +102,50 @@ func TestAbsence(t *testing.T) {
 	n, sev := alarmsOf(t, l, AlarmAbsence)
 	if n != 1 || sev[0] != event.SeverityMedium {
 		t.Fatalf("%d absence alarms %v, want 1 medium (777XYZ01)", n, sev)
+	}
+}
+
+// A vehicle read going against its lane's direction is a medium
+// violation, once per read, whether or not the camera watches a zone.
+func TestWrongDirection(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	x := openIdx(t, dir)
+	defer x.Close()
+	site := testSite
+	site.AllowedDirection = func(camera string) string {
+		switch camera {
+		case "EntryCam", "LaneCam": // LaneCam watches no zone
+			return "entry"
+		}
+		return ""
+	}
+	readGoing := func(camera, plate, direction string, min int) {
+		t.Helper()
+		e := event.New(plates.KindPlateRead, camera, event.SeverityInfo, plates.PlateRead{Plate: plate, Confidence: 0.99, Direction: direction})
+		e.Time = at(min)
+		if _, err := l.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readGoing("EntryCam", "123ABC02", "entry", 0)
+	readGoing("EntryCam", "777XYZ01", "exit", 1) // reversing out through the entry
+	readGoing("LaneCam", "999AAA09", "exit", 2)
+	readGoing("ExitCam", "123ABC02", "exit", 3) // no rule there
+	readGoing("LaneCam", "555BBB05", "", 4)     // direction not known: no violation
+	run := func() {
+		t.Helper()
+		runWith(t, l, x, site, func() bool { c, _ := l.Cursor(visitCursor); return c >= 5 })
+	}
+	run()
+	if n, sev := alarmsOf(t, l, AlarmWrongDirection); n != 2 || sev[0] != event.SeverityMedium {
+		t.Fatalf("%d wrong-direction alarms %v, want 2 medium", n, sev)
+	}
+	if err := l.SetCursor(visitCursor, 0); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if n, _ := alarmsOf(t, l, AlarmWrongDirection); n != 2 {
+		t.Fatalf("%d wrong-direction alarms after a replay", n)
 	}
 }

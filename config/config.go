@@ -224,16 +224,20 @@ type Archive struct {
 
 // Camera is one RTSP source.
 type Camera struct {
-	ID            string     `yaml:"id"`
-	URL           string     `yaml:"url"`
-	Transport     string     `yaml:"transport"` // tcp | udp
-	Direction     string     `yaml:"direction"` // entry | exit | auto
-	Disabled      bool       `yaml:"disabled"`
-	Tamper        Tamper     `yaml:"tamper"`
-	RetentionDays int        `yaml:"retention_days"` // 0 = archive.retention_days
-	OfflineAfter  Duration   `yaml:"offline_after"`  // silence before camera-offline alarm
-	Zone          string     `yaml:"zone"`           // the zone it watches (zones[].id)
-	ANPR          CameraANPR `yaml:"anpr"`
+	ID            string   `yaml:"id"`
+	URL           string   `yaml:"url"`
+	Transport     string   `yaml:"transport"` // tcp | udp
+	Direction     string   `yaml:"direction"` // entry | exit | auto
+	Disabled      bool     `yaml:"disabled"`
+	Tamper        Tamper   `yaml:"tamper"`
+	RetentionDays int      `yaml:"retention_days"` // 0 = archive.retention_days
+	OfflineAfter  Duration `yaml:"offline_after"`  // silence before camera-offline alarm
+	Zone          string   `yaml:"zone"`           // the zone it watches (zones[].id)
+	Lane          string   `yaml:"lane"`           // the lane it watches, for people
+	// AllowedDirection is the lane's direction of travel: a vehicle read
+	// going the other way is a violation (entry | exit; empty: either).
+	AllowedDirection string     `yaml:"allowed_direction"`
+	ANPR             CameraANPR `yaml:"anpr"`
 }
 
 // Defaults fill what a config leaves out.
@@ -452,6 +456,17 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if cam.Zone != "" && !zones[cam.Zone] {
 			return bad(key("zone"), "unknown zone %q: list it under zones (camera %s)", cam.Zone, cam.ID)
+		}
+		switch cam.AllowedDirection {
+		case "", "entry", "exit":
+		default:
+			return bad(key("allowed_direction"), "must be entry or exit, or left out for either (camera %s, got %q)", cam.ID, cam.AllowedDirection)
+		}
+		if cam.AllowedDirection != "" && cam.Direction != "auto" && cam.Direction != cam.AllowedDirection {
+			return bad(key("allowed_direction"), "camera %s labels every read %s (direction), so every read would go against its lane: set direction: auto to tell them apart", cam.ID, cam.Direction)
+		}
+		if len(cam.Lane) > 64 {
+			return bad(key("lane"), "is longer than 64 bytes (camera %s)", cam.ID)
 		}
 		an := cam.ANPR
 		if an.FPS < 0 || an.FPS > 30 {

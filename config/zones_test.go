@@ -16,11 +16,14 @@ zones:
   - {id: parking, forbidden: true}
   - {id: scales, kind: weighing, reach_within: 90m}
 cameras:
-  - {id: Gate1, url: 'rtsp://10.0.0.5/ch1', zone: gate-in}
+  - {id: Gate1, url: 'rtsp://10.0.0.5/ch1', zone: gate-in, lane: "1", direction: auto, allowed_direction: entry}
   - {id: Gate2, url: 'rtsp://10.0.0.6/ch1'}
 `), Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Cameras[0].AllowedDirection != "entry" || c.Cameras[0].Lane != "1" {
+		t.Fatalf("camera %+v", c.Cameras[0])
 	}
 	if len(c.Zones) != 4 || !c.Zones[2].Forbidden || c.Zones[3].ReachWithin.Std() != 90*time.Minute || c.Zones[0].Kind != "entry" || c.Zones[1].DwellLimit.Std() != 2*time.Hour || c.Cameras[0].Zone != "gate-in" || c.Cameras[1].Zone != "" {
 		t.Fatalf("zones %+v, cameras %+v", c.Zones, c.Cameras)
@@ -46,6 +49,8 @@ cameras:
 		{"zones: [{id: z, dwell_limit: 500ms}]", "zones[0].dwell_limit", "1s..720h"},
 		{"zones: [{id: z, reach_within: 1000h}]", "zones[0].reach_within", "1s..720h"},
 		{"zones: [{id: z, forbidden: true, reach_within: 1h}]", "zones[0].reach_within", "forbidden zone"},
+		{"cameras: [{id: C, url: 'rtsp://10.0.0.5/', allowed_direction: sideways}]", "cameras[0].allowed_direction", "entry or exit"},
+		{"cameras: [{id: C, url: 'rtsp://10.0.0.5/', direction: exit, allowed_direction: entry}]", "cameras[0].allowed_direction", "every read"},
 		{"zones: [{id: z}]\ncameras: [{id: C, url: 'rtsp://10.0.0.5/', zone: y}]", "cameras[0].zone", `unknown zone "y"`},
 	} {
 		_, err := Parse([]byte("node: {id: a}\n"+tc.yaml), Options{})

@@ -76,16 +76,20 @@ type Analytics struct {
 // Camera is one camera stream recorded by a node. Camera IDs are unique
 // within their node, as in the node's own configuration.
 type Camera struct {
-	ID            string    `json:"id"`
-	Site          string    `json:"site"`
-	Name          string    `json:"name,omitempty"`
-	URL           string    `json:"url"`
-	Transport     string    `json:"transport,omitempty"` // tcp | udp (default tcp)
-	Zone          string    `json:"zone,omitempty"`
-	Direction     string    `json:"direction,omitempty"`      // entry | exit | auto (default entry)
-	RetentionDays int       `json:"retention_days,omitempty"` // 0: the node's default
-	Disabled      bool      `json:"disabled,omitempty"`
-	Analytics     Analytics `json:"analytics"`
+	ID        string `json:"id"`
+	Site      string `json:"site"`
+	Name      string `json:"name,omitempty"`
+	URL       string `json:"url"`
+	Transport string `json:"transport,omitempty"` // tcp | udp (default tcp)
+	Zone      string `json:"zone,omitempty"`
+	Lane      string `json:"lane,omitempty"`
+	// AllowedDirection is the lane's direction of travel (entry | exit;
+	// empty: either): a vehicle read going the other way is a violation.
+	AllowedDirection string    `json:"allowed_direction,omitempty"`
+	Direction        string    `json:"direction,omitempty"`      // entry | exit | auto (default entry)
+	RetentionDays    int       `json:"retention_days,omitempty"` // 0: the node's default
+	Disabled         bool      `json:"disabled,omitempty"`
+	Analytics        Analytics `json:"analytics"`
 	// PasswordSet is how the API speaks of the password in URL, which it
 	// never shows (see Redacted): reads say true when one is stored. In a
 	// put, a URL that names a user without a password keeps the stored

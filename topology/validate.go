@@ -266,6 +266,17 @@ func (c *Camera) check() error {
 			return err
 		}
 	}
+	switch c.AllowedDirection {
+	case "", "entry", "exit":
+	default:
+		return invalidf("%s: allowed_direction must be entry or exit, or empty for either (got %q)", what, c.AllowedDirection)
+	}
+	if c.AllowedDirection != "" && c.Direction != "" && c.Direction != "auto" && c.Direction != c.AllowedDirection {
+		return invalidf("%s: direction %s labels every read so, and allowed_direction %s would make each a violation: use direction auto", what, c.Direction, c.AllowedDirection)
+	}
+	if err := checkText(what+": lane", c.Lane); err != nil {
+		return err
+	}
 	if c.RetentionDays != 0 && (c.RetentionDays < minRetentionDays || c.RetentionDays > maxRetentionDays) {
 		return invalidf("%s: retention_days must be 0 (the node's default) or %d-%d (got %d)", what, minRetentionDays, maxRetentionDays, c.RetentionDays)
 	}

@@ -30,4 +30,13 @@ func TestZoneKindReachesSlice(t *testing.T) {
 	if _, err := c.apply(Command{Type: PutZone, Zone: &Zone{ID: "x", Forbidden: true, ReachWithinMinutes: 5}}); err == nil || !strings.Contains(err.Error(), "forbidden zone") {
 		t.Fatalf("a forbidden zone to reach: %v", err)
 	}
+	bad := putCamera("khorgos-1", "Lane9", "")
+	bad.Camera.AllowedDirection = "sideways"
+	if _, err := c.apply(bad); err == nil || !strings.Contains(err.Error(), "allowed_direction") {
+		t.Fatalf("a bad allowed_direction: %v", err)
+	}
+	bad.Camera.AllowedDirection, bad.Camera.Direction = "exit", "entry"
+	if _, err := c.apply(bad); err == nil || !strings.Contains(err.Error(), "use direction auto") {
+		t.Fatalf("a fixed direction against the lane: %v", err)
+	}
 }
