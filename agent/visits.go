@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/kuzet/kuzet/api"
+	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/checkpoint"
 	"github.com/kuzet/kuzet/event"
 )
@@ -45,8 +46,15 @@ func (a *Agent) openVisits() error {
 	return nil
 }
 
-// visitHandlers are the checkpoint's handlers.
+// visitHandlers are the checkpoint's handlers. Looking a plate up in the
+// visits is a plate search and is audited as one (coalesced per user);
+// the console's polling of the site's visits, with no plate, is not.
 func (a *Agent) visitHandlers(h *api.Handlers) {
-	h.Visits = http.HandlerFunc(a.visits.Visits)
+	h.Visits = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Query().Get("plate"); p != "" {
+			a.record(r, audit.ActionSearchPlates, p, "visits: "+r.URL.RawQuery)
+		}
+		a.visits.Visits(w, r)
+	})
 	h.DwellStats = http.HandlerFunc(a.visits.DwellStats)
 }

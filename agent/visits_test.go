@@ -181,12 +181,22 @@ cameras:
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// looking a plate up in the visits is audited as a plate search
+	resp, err = http.Get("http://" + site.HTTPAddr() + "/api/v1/audit?action=plates.search")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "visits: plate=123ABC02") {
+		t.Fatalf("no audited visit search: %s", b)
+	}
 	// bad filters are refused, naming the parameter
 	resp, err = http.Get("http://" + site.HTTPAddr() + "/api/v1/visits?state=gone")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
+	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 400 || !strings.Contains(string(b), "state") {
 		t.Fatalf("bad state: %d %s", resp.StatusCode, b)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -97,6 +98,12 @@ func (x *Index) catchUp(log *event.Log) (int, error) {
 				var st Step
 				if json.Unmarshal(e.Payload, &st) != nil || st.Visit == "" {
 					continue // not one of ours: nothing to index
+				}
+				if !strings.HasPrefix(st.Visit, e.Origin+"/") {
+					// a visit is named for its first sighting, an event
+					// of the node that tracks it: no node speaks for
+					// another's visits
+					continue
 				}
 				if err := apply(tx, e, st); err != nil {
 					return err

@@ -79,6 +79,13 @@ func RunVisits(ctx context.Context, log *event.Log, idx *Index, site Site, logge
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	verify := true // the first check asks the alarm table what still stands
+	timers := func() {
+		if err := checkTimers(log, idx, site, verify); err != nil {
+			logger.Error("dwell and violation check", "err", err)
+		} else {
+			verify = false
+		}
+	}
 	for {
 		n, next, err := step(log, idx, t, site, pos, logger)
 		if err != nil {
@@ -86,6 +93,11 @@ func RunVisits(ctx context.Context, log *event.Log, idx *Index, site Site, logge
 		}
 		pos = next
 		if n > 0 && err == nil {
+			select { // a busy log still gets its timers checked
+			case <-tick.C:
+				timers()
+			default:
+			}
 			continue
 		}
 		select {
@@ -93,21 +105,11 @@ func RunVisits(ctx context.Context, log *event.Log, idx *Index, site Site, logge
 			return
 		case <-wake:
 		case <-tick.C:
-			if err := checkTimers(log, idx, site, verify); err != nil {
-				logger.Error("dwell and absence check", "err", err)
-			} else {
-				verify = false
-			}
+			timers()
 		}
 	}
 }
 
-// checkDwell raises dwell_exceeded for each open visit whose vehicle has
-// been in its zone longer than the zone's limit, and clears it once the
-// vehicle moved on or left. What it raised is recorded in the index before
-// the event, so that a restart neither raises twice nor leaves an alarm
-// standing for a vehicle that left meanwhile (verify: the first check of
-// a run).
 // checkTimers holds the open visits against the zones' dwell limits and
 // the zones they must reach in time.
 func checkTimers(log *event.Log, idx *Index, site Site, verify bool) error {
@@ -125,6 +127,12 @@ func checkTimers(log *event.Log, idx *Index, site Site, verify bool) error {
 	return checkDwell(log, idx, site, open, now, verify)
 }
 
+// checkDwell raises dwell_exceeded for each open visit whose vehicle has
+// been in its zone longer than the zone's limit, and clears it once the
+// vehicle moved on or left. What it raised is recorded in the index before
+// the event, so that a restart neither raises twice nor leaves an alarm
+// standing for a vehicle that left meanwhile (verify: the first check of
+// a run).
 func checkDwell(log *event.Log, idx *Index, site Site, open []Visit, now time.Time, verify bool) error {
 	if site.Limit == nil {
 		return nil

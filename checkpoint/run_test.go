@@ -212,3 +212,37 @@ func TestRunVisitsKilledBetweenTwoSteps(t *testing.T) {
 		t.Fatalf("visit events %v", n)
 	}
 }
+
+// A node's index files the visit events its children send up, and only
+// for their own visits: a child naming another node's visit is ignored.
+func TestIndexTakesOnlyOwnVisits(t *testing.T) {
+	dir := t.TempDir()
+	centre, err := event.OpenLog(filepath.Join(dir, "centre.db"), "centre", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer centre.Close()
+	x := openIdx(t, dir)
+	defer x.Close()
+	step := func(origin string, seq uint64, kind string, st Step) event.Event {
+		e := event.New(kind, st.Camera, event.SeverityInfo, st)
+		e.Origin, e.Seq, e.Time = origin, seq, st.Time
+		return e
+	}
+	in := []event.Event{
+		step("site-a", 1, KindVisitOpened, Step{Visit: "site-a/0", Sighting: "site-a/0", Zone: "gate-in", ZoneKind: ZoneEntry, Tractor: "123ABC02", Time: at(0), EntrySeen: true}),
+		step("site-b", 1, KindVisitClosed, Step{Visit: "site-a/0", Sighting: "site-b/0", Zone: "gate-out", ZoneKind: ZoneExit, Tractor: "123ABC02", Time: at(5)}),
+		step("site-b", 2, KindVisitOpened, Step{Visit: "site-b/1", Sighting: "site-b/1", Zone: "gate-in", ZoneKind: ZoneEntry, Tractor: "777XYZ01", Time: at(6), EntrySeen: true}),
+	}
+	if _, err := centre.Ingest(in, "site-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Sync(centre); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := x.Find(Query{Site: "site-a"})
+	b, _ := x.Find(Query{Site: "site-b"})
+	if len(a) != 1 || !a[0].Open() || len(a[0].Passages) != 1 || len(b) != 1 || b[0].Tractor != "777XYZ01" {
+		t.Fatalf("site-a %+v, site-b %+v", a, b)
+	}
+}

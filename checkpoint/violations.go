@@ -34,19 +34,19 @@ func plateOf(tractor, trailer string) string {
 	return trailer
 }
 
-// raiseOnce raises an alarm whose key this node has not raised before:
-// recorded first, so a restart after the event never raises it twice (a
-// kill between the record and the event loses that one alarm rather than
-// doubling every alarm).
+// raiseOnce raises an alarm whose key this node has not raised before,
+// and records it after the event: a replay does not raise it again, and a
+// kill between the two at worst raises it twice, which the alarm table
+// takes as one alarm seen twice; nothing is lost.
 func raiseOnce(log *event.Log, idx *Index, site Site, typ, key, camera string, def event.Severity, msg string) error {
 	done, err := idx.raised(key)
 	if err != nil || done {
 		return err
 	}
-	if err := idx.markAlarm(key, true); err != nil {
+	if err := appendAlarm(log, event.KindAlarmRaised, typ, key, camera, site.severity(typ, def), msg); err != nil {
 		return err
 	}
-	return appendAlarm(log, event.KindAlarmRaised, typ, key, camera, site.severity(typ, def), msg)
+	return idx.markAlarm(key, true)
 }
 
 // checkForbidden raises a violation for a sighting in a forbidden zone,

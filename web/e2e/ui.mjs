@@ -215,7 +215,10 @@ try {
     await page.waitForSelector('#visits-now-table tbody tr[data-zone="gate-in"]', { timeout: T.ui });
     const at = await page.$$eval('#visits-now-table tbody tr[data-zone="gate-in"]', (rs) => rs.map((r) => r.dataset.plate));
     assert.ok(at.includes(read), `${read} is not at gate-in: ${at.join(', ')}`);
-    assert.match(await page.textContent('#visits-status'), /vehicles on the site/);
+    assert.match(await page.textContent('#visits-status'), /vehicles? on the site/);
+    // the centre sums up each site below it
+    const vehicles = await page.getAttribute('#visits-sites-table tbody tr[data-site="demo-site"]', 'data-vehicles');
+    assert.ok(Number(vehicles) >= 1, `demo-site has ${vehicles} vehicles`);
     assert.match(await page.textContent('#visits-now-table tbody tr[data-zone="gate-in"] td:nth-child(3)'), /\d+ (s|min|h)/);
     await shot('checkpoint');
     // back to the search, as the next step expects

@@ -25,6 +25,7 @@ function plates(v) {
 
 export function visitsView(ctx, params) {
   const site = h('input', { id: 'visits-site', placeholder: 'site (all)', value: params.get('site') || '', autocomplete: 'off' });
+  const sites = h('div', { id: 'visits-sites' });
   const now = h('div', { id: 'visits-now' });
   const stats = h('div', { id: 'visits-stats' });
   const recent = h('div', { id: 'visits-recent' });
@@ -33,6 +34,7 @@ export function visitsView(ctx, params) {
     h('form', { class: 'toolbar', onsubmit: (ev) => { ev.preventDefault(); ctx.setParams({ site: site.value.trim() }); load(); } },
       h('h1', { text: 'Checkpoint' }), site, h('button', { type: 'submit', class: 'primary', text: 'Show' })),
     status,
+    h('h2', { text: 'Sites' }), sites,
     h('h2', { text: 'On the site now' }), now,
     h('h2', { text: 'Time in each zone, last 24 hours' }), stats,
     h('h2', { text: 'Latest visits' }), recent);
@@ -60,6 +62,32 @@ export function visitsView(ctx, params) {
           h('td', { text: fmtDur((Date.now() - new Date(v.opened).getTime()) / 1000) }),
           h('td', { text: v.entry_seen ? fmtTime(v.opened) : `${fmtTime(v.opened)} (entry not seen)` }),
           h('td', { text: v.site })))))));
+  }
+
+  // sitesTable sums up the vehicles on each site: at a centre, where to
+  // look first; a click narrows the view to that site.
+  function sitesTable(open) {
+    const bySite = new Map();
+    for (const v of open) {
+      if (!bySite.has(v.site)) bySite.set(v.site, { n: 0, unseen: 0, longest: null });
+      const s = bySite.get(v.site);
+      s.n++;
+      if (!v.entry_seen) s.unseen++;
+      const here = (v.dwell || [])[v.dwell.length - 1];
+      if (here && (!s.longest || here.seconds > s.longest.seconds)) s.longest = { ...here, plate: plates(v) };
+    }
+    if (!bySite.size) return h('div', { class: 'muted', text: 'No vehicle on any site.' });
+    const names = [...bySite.keys()].sort();
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'visits-sites-table' },
+      h('thead', {}, h('tr', {}, ['Site', 'Vehicles on the site', 'Longest in a zone now', 'Entry not seen'].map((c) => h('th', { text: c })))),
+      h('tbody', {}, names.map((n) => {
+        const s = bySite.get(n);
+        return h('tr', { class: 'clickable', dataset: { site: n, vehicles: String(s.n) }, title: `Show ${n} only`,
+          onclick: () => { site.value = n; ctx.setParams({ site: n }); load(); } },
+        h('td', { text: n }), h('td', { text: String(s.n) }),
+        h('td', { text: s.longest ? `${s.longest.plate} in ${s.longest.zone}, ${fmtDur(s.longest.seconds)}` : '—' }),
+        h('td', { text: String(s.unseen) }));
+      }))));
   }
 
   function statsTable(zs) {
@@ -92,10 +120,13 @@ export function visitsView(ctx, params) {
         api('/api/v1/visits', { params: { site: s, limit: 50 } }),
       ]);
       if (gone) return;
+      clear(sites).append(sitesTable(open.visits || []));
       clear(now).append(nowTable(open.visits || []));
       clear(stats).append(statsTable(st.zones || []));
       clear(recent).append(recentTable(latest.visits || []));
-      status.textContent = `${(open.visits || []).length} vehicles on the site; updated ${fmtTime(new Date())}.`;
+      const ov = open.visits || [];
+      const where = new Set(ov.map((v) => v.site)).size > 1 ? 'the sites' : 'the site';
+      status.textContent = `${ov.length} vehicle${ov.length === 1 ? '' : 's'} on ${where}; updated ${fmtTime(new Date())}.`;
       status.className = 'muted';
     } catch (e) {
       if (gone || e.status === 401) return;
