@@ -54,13 +54,15 @@ type visitView struct {
 // hours), in all and per hour: vehicles, median, p90 and max seconds.
 func (x *Index) DwellStats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	now := time.Now()
-	from, to, ok := httpjson.Range(w, r, now.Add(-24*time.Hour))
+	from, to, ok := httpjson.Range(w, r, time.Time{})
 	if !ok {
 		return
 	}
 	if to.IsZero() {
-		to = now
+		to = time.Now()
+	}
+	if from.IsZero() {
+		from = to.Add(-24 * time.Hour) // the day before to
 	}
 	if !to.After(from) {
 		httpjson.Error(w, http.StatusBadRequest, "to must be after from")

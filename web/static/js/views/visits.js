@@ -46,7 +46,8 @@ export function visitsView(ctx, params) {
     // where each vehicle is: its last stay
     const byZone = new Map();
     for (const v of open) {
-      const here = (v.dwell || [])[v.dwell.length - 1];
+      const ds = v.dwell || [];
+      const here = ds[ds.length - 1];
       if (!here) continue;
       if (!byZone.has(here.zone)) byZone.set(here.zone, []);
       byZone.get(here.zone).push({ v, here });
@@ -73,7 +74,8 @@ export function visitsView(ctx, params) {
       const s = bySite.get(v.site);
       s.n++;
       if (!v.entry_seen) s.unseen++;
-      const here = (v.dwell || [])[v.dwell.length - 1];
+      const ds = v.dwell || [];
+      const here = ds[ds.length - 1];
       if (here && (!s.longest || here.seconds > s.longest.seconds)) s.longest = { ...here, plate: plates(v) };
     }
     if (!bySite.size) return h('div', { class: 'muted', text: 'No vehicle on any site.' });
