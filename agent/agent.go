@@ -38,6 +38,7 @@ import (
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/plates/camevents"
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
@@ -62,6 +63,8 @@ type Agent struct {
 	tap        *site.Tap         // live relays to ancestors
 	plates     *plates.Index
 	visits     *checkpoint.Index
+	desk       *checkpoint.Desk // pass tokens and barriers (nil: the site has none)
+	readers    map[string]camevents.Gate
 	tree       *federation.Observed
 	live       *live.Server
 	rtsp       *restream.Server

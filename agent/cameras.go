@@ -39,6 +39,14 @@ func (a *Agent) zoneOf(camera string) (zone, kind string, ok bool) {
 	return c.Zone, a.zones[c.Zone].Kind, true
 }
 
+// zoneKind gives a zone's kind (ok false: no such zone).
+func (a *Agent) zoneKind(zone string) (string, bool) {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	z, ok := a.zones[zone]
+	return z.Kind, ok
+}
+
 // dwellLimit is how long a vehicle may stay in a zone.
 func (a *Agent) dwellLimit(zone string) time.Duration {
 	a.camMu.Lock()

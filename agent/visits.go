@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/checkpoint"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates/camevents"
 )
 
 // openVisits opens the visit index every node keeps (its own visits and
@@ -43,6 +45,47 @@ func (a *Agent) openVisits() error {
 			Active:   func(key string) bool { return a.alarms != nil && a.alarms.Active(a.cfg.Node.ID, key) },
 		}, a.log.With("component", "visits"))
 	})
+	return a.openDesk()
+}
+
+// openDesk starts the site's pass tokens and exit barriers, when its
+// checkpoint section names readers, barriers or exit parties.
+func (a *Agent) openDesk() error {
+	cp := a.cfg.Checkpoint
+	if !cp.Enabled() {
+		return nil
+	}
+	dc := checkpoint.DeskConfig{
+		Parties:     cp.ExitParties.Parties(),
+		BindWindow:  cp.BindWindow.Std(),
+		MatchWindow: cp.MatchWindow.Std(),
+		Attempts:    cp.Attempts,
+		ZoneKind:    a.zoneKind,
+		Severity:    func(typ string) event.Severity { return event.Severity(a.cfg.Alarms.Severity[typ]) },
+	}
+	a.readers = map[string]camevents.Gate{}
+	for _, r := range cp.Readers {
+		g, err := camevents.NewHashedGate(r.ID, "", r.TokenHash(), r.From)
+		if err != nil {
+			return fmt.Errorf("checkpoint reader %s: %w", r.ID, err)
+		}
+		a.readers[r.ID] = g
+		dc.Readers = append(dc.Readers, checkpoint.Reader{ID: r.ID, Zone: r.Zone, MaxSilence: r.MaxSilence.Std()})
+	}
+	for _, b := range cp.Barriers {
+		dc.Barriers = append(dc.Barriers, checkpoint.Barrier{ID: b.ID, Zone: b.Zone,
+			Controller: checkpoint.HTTPController{URL: b.URL, Header: b.AuthHeader}})
+		if t := b.Timeout.Std(); t > dc.CommandTimeout {
+			dc.CommandTimeout = t
+		}
+	}
+	var err error
+	if a.desk, err = checkpoint.NewDesk(a.events, a.visits, dc); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	a.life.loop("checkpoint desk", func(ctx context.Context) {
+		a.desk.Run(ctx, a.log.With("component", "checkpoint"))
+	})
 	return nil
 }
 
@@ -57,4 +100,14 @@ func (a *Agent) visitHandlers(h *api.Handlers) {
 		a.visits.Visits(w, r)
 	})
 	h.DwellStats = http.HandlerFunc(a.visits.DwellStats)
+	d := checkpoint.DeskHandlers{Desk: a.desk, Index: a.visits, Readers: a.readers, User: a.actor, Audit: a.record}
+	// the acts are routed at every node: one without a desk says so
+	h.Cases = http.HandlerFunc(d.Cases)
+	h.Barriers = http.HandlerFunc(d.Barriers)
+	h.Present = http.HandlerFunc(d.Present)
+	h.ReaderHeartbeat = http.HandlerFunc(d.Heartbeat)
+	h.CaseAttempt = http.HandlerFunc(d.Attempt)
+	h.Unblock = http.HandlerFunc(d.Unblock)
+	h.GrantExit = http.HandlerFunc(d.Grant)
+	h.OpenBarrier = http.HandlerFunc(d.Override)
 }

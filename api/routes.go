@@ -36,6 +36,16 @@ type Handlers struct {
 	AuditVerify http.Handler // audit: the chain check
 	Visits      http.Handler // checkpoint: vehicles' visits through the zones
 	DwellStats  http.Handler // checkpoint: time in each zone
+	// checkpoint: pass tokens and the exit barrier (the acts are nil at a
+	// node with no readers or barriers)
+	Cases           http.Handler // token mismatches
+	CaseAttempt     http.Handler // an operator's try (audited)
+	Unblock         http.Handler // a blocked token unblocked (audited)
+	Present         http.Handler // a reader's token: the reader's own token checked
+	ReaderHeartbeat http.Handler
+	GrantExit       http.Handler // customs' or the owner's exit permission (audited)
+	Barriers        http.Handler // barrier states
+	OpenBarrier     http.Handler // a manual opening (audited)
 }
 
 // CataloguePath is where the catalogue API lives; topology.APIPath, which
@@ -74,6 +84,14 @@ func (d Deps) table(ph plates.Handlers) []Route {
 
 		{"GET /api/v1/visits", viewer, h.Visits},
 		{"GET /api/v1/visits/dwell", viewer, h.DwellStats},
+		{"POST /api/v1/visits/{origin}/{seq}/exit", operator, h.GrantExit}, // the party is the caller's
+		{"GET /api/v1/cases", viewer, h.Cases},
+		{"POST /api/v1/cases/{origin}/{seq}/attempts", operator, h.CaseAttempt},
+		{"POST /api/v1/tokens/{token}/unblock", admin, h.Unblock},
+		{"POST /api/v1/readers/{reader}/presentations", none, h.Present}, // the reader's token
+		{"POST /api/v1/readers/{reader}/heartbeat", none, h.ReaderHeartbeat},
+		{"GET /api/v1/barriers", viewer, h.Barriers},
+		{"POST /api/v1/barriers/{barrier}/open", admin, h.OpenBarrier},
 
 		{"/api/v1/archive/", viewer, h.Archive},
 		{"GET /api/v1/archive/play.m3u8", viewer, h.ArchivePlay},

@@ -15,6 +15,15 @@
 // for a vehicle over it. A forbidden zone, and a zone vehicles must reach
 // in time, make violations (UA-3.4): alarms that go up the urgent path.
 //
+// A site's desk (Desk) runs its pass tokens and exit barriers (UA-3.2,
+// UA-3.4.6): a card presented at the entry's reader is bound to the
+// vehicle read there, checked at every other reader against the plates
+// read there, and a mismatch is a case with a bounded number of attempts
+// that blocks the card; an exit barrier opens once customs and the site
+// owner have both granted the visit's exit. Readers, operators and the
+// parties' systems say things through the API; the desk decides one thing
+// at a time and every decision is an event first.
+//
 // The log is the only truth: the index is rebuilt from it when its file is
 // lost, and the tracker, after a kill at any step, finds in the index the
 // sightings it already filed, so a step is neither lost nor filed twice.

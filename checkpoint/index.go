@@ -23,9 +23,14 @@ var (
 	bucketOpen      = []byte("open")      // visit ID -> nil
 	bucketSightings = []byte("sightings") // sighting event ID -> visit ID
 	bucketMeta      = []byte("meta")
-	bucketAlarms    = []byte("alarms") // alarm key -> nil: raised by this node's checks (dwell: not cleared yet)
-	keyPos          = []byte("pos")    // last log position indexed
-	allBuckets      = [][]byte{bucketVisits, bucketByTime, bucketByPlate, bucketOpen, bucketSightings, bucketMeta, bucketAlarms}
+	bucketAlarms    = []byte("alarms")   // alarm key -> nil: raised by this node's checks (dwell: not cleared yet)
+	bucketTokens    = []byte("tokens")   // site \0 token -> Token
+	bucketCases     = []byte("cases")    // case ID -> Case
+	bucketPending   = []byte("pending")  // site \0 zone \0 time token -> TokenStep: presented, waiting for plates
+	bucketBarriers  = []byte("barriers") // site \0 barrier -> BarrierState
+	keyPos          = []byte("pos")      // last log position indexed
+	allBuckets      = [][]byte{bucketVisits, bucketByTime, bucketByPlate, bucketOpen, bucketSightings, bucketMeta, bucketAlarms,
+		bucketTokens, bucketCases, bucketPending, bucketBarriers}
 )
 
 // Index is the bbolt visit index every node keeps: the visit events of its
@@ -106,6 +111,16 @@ func (x *Index) catchUp(log *event.Log) (int, error) {
 					continue
 				}
 				if err := apply(tx, e, st); err != nil {
+					return err
+				}
+			case event.KindAlarmRaised, event.KindAlarmCleared:
+				if e.Origin == log.Origin() {
+					if err := applyAlarm(tx, e); err != nil {
+						return err
+					}
+				}
+			default:
+				if err := applyPass(tx, e); err != nil {
 					return err
 				}
 			}

@@ -20,7 +20,7 @@ var testSite = Site{
 	Paired: func(camera string) bool { return camera == "LaneFront" || camera == "LaneRear" },
 }
 
-func openLog(t *testing.T, dir string) *event.Log {
+func openLog(t testing.TB, dir string) *event.Log {
 	t.Helper()
 	l, err := event.OpenLog(filepath.Join(dir, "events.db"), "site", nil)
 	if err != nil {
@@ -30,7 +30,7 @@ func openLog(t *testing.T, dir string) *event.Log {
 	return l
 }
 
-func openIdx(t *testing.T, dir string) *Index {
+func openIdx(t testing.TB, dir string) *Index {
 	t.Helper()
 	x, err := OpenIndex(filepath.Join(dir, "visits.db"))
 	if err != nil {

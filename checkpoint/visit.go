@@ -46,6 +46,10 @@ type Visit struct {
 	Reason    string     `json:"closed_reason,omitempty"` // closed other than at the exit
 	EntrySeen bool       `json:"entry_seen"`
 	Passages  []Passage  `json:"passages"`
+	// Token is the pass token bound to the vehicle at the entry.
+	Token string `json:"token,omitempty"`
+	// Exit holds the permissions to leave, by party (customs, owner).
+	Exit map[string]Grant `json:"exit,omitempty"`
 }
 
 // Open reports whether the vehicle has not left yet.

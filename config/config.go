@@ -39,6 +39,7 @@ type Config struct {
 	SFTP       SFTP       `yaml:"sftp"`
 	SFTPPush   SFTPPush   `yaml:"sftp_push"`
 	Zones      []Zone     `yaml:"zones"`
+	Checkpoint Checkpoint `yaml:"checkpoint"`
 }
 
 // Zone is an area of the site its cameras watch (UA-3.1). The kinds entry
@@ -419,6 +420,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	}
 	zones, err := c.validateZones(bad)
 	if err != nil {
+		return err
+	}
+	if err := c.validateCheckpoint(zones, bad); err != nil {
 		return err
 	}
 	seen := map[string]bool{}

@@ -75,6 +75,9 @@ func (g Gate) Admits(addr netip.Addr) bool {
 	return g.from.Contains(addr.WithZone(""))
 }
 
+// HasAddresses reports whether the gate names any address.
+func (g Gate) HasAddresses() bool { return len(g.from) > 0 }
+
 // TokenOK compares token with the camera's in constant time (over hashes,
 // so that not even the length shows).
 func (g Gate) TokenOK(token string) bool {
