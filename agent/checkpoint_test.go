@@ -65,7 +65,7 @@ zones:
 cameras:
   - {id: Entry1, url: "rtsp://127.0.0.1:1/e", disabled: true, zone: gate-in, anpr: {ingest: {format: generic, token: entry1-secret-0123456789}}}
   - {id: Customs1, url: "rtsp://127.0.0.1:1/c", disabled: true, zone: customs, anpr: {ingest: {format: generic, token: customs1-secret-0123456}}}
-  - {id: Exit1, url: "rtsp://127.0.0.1:1/x", disabled: true, zone: gate-out, anpr: {ingest: {format: generic, token: exit1-secret-0123456789}}}
+  - {id: Exit1, url: "rtsp://127.0.0.1:1/x", disabled: true, zone: gate-out, direction: auto, allowed_direction: exit, anpr: {ingest: {format: generic, token: exit1-secret-0123456789}}}
 checkpoint:
   readers:
     - {id: entry-reader, zone: gate-in, token: entry-reader-secret-01, from: [127.0.0.1]}
@@ -98,9 +98,9 @@ checkpoint:
 		resp.Body.Close()
 		return resp.StatusCode, string(b)
 	}
-	plate := func(camera, token, p string) {
+	plate := func(camera, token, p string, more ...string) {
 		t.Helper()
-		if code, b := send("/api/v1/cameras/"+camera+"/plates", token, `{"plate": "`+p+`", "confidence": 0.97}`); code != 200 {
+		if code, b := send("/api/v1/cameras/"+camera+"/plates", token, `{"plate": "`+p+`", "confidence": 0.97`+strings.Join(more, "")+`}`); code != 200 {
 			t.Fatalf("%s: %d %s", camera, code, b)
 		}
 	}
@@ -222,7 +222,13 @@ checkpoint:
 	if code, b := owner.do("POST", "/api/v1/visits/site/99999/exit", ""); code != 404 {
 		t.Fatalf("an unknown visit: %d %s", code, b)
 	}
-	plate("Exit1", "exit1-secret-0123456789", "123ABC02")
+	// it reverses in the exit lane first: a violation, and no exit yet
+	plate("Exit1", "exit1-secret-0123456789", "123ABC02", `, "direction": "entry"`)
+	until("the reversal filed", func() bool { return len(visitOf(oper, "123ABC02").Passages) == 2 })
+	if v := visitOf(oper, "123ABC02"); !v.Open() {
+		t.Fatalf("reversing at the exit closed the visit: %+v", v)
+	}
+	plate("Exit1", "exit1-secret-0123456789", "123ABC02", `, "direction": "exit"`)
 	barrier := func(c *client) checkpoint.BarrierState {
 		code, b := c.do("GET", "/api/v1/barriers?site=site", "")
 		var body struct{ Barriers []checkpoint.BarrierState }
@@ -258,6 +264,32 @@ checkpoint:
 	until("the centre's barrier and case", func() bool {
 		return strings.Contains(centreGet("/api/v1/barriers"), `"state": "opened"`) &&
 			strings.Contains(centreGet("/api/v1/cases?state=blocked"), "papers checked by the shift chief")
+	})
+	// the visit through every zone, its time in each, and the reversal's
+	// violation, medium, at the centre
+	until("the centre's visit", func() bool {
+		var body struct{ Visits []checkpoint.Visit }
+		if json.Unmarshal([]byte(centreGet("/api/v1/visits?plate=123ABC02")), &body) != nil || len(body.Visits) != 1 {
+			return false
+		}
+		cv := body.Visits[0]
+		var zones []string
+		for _, p := range cv.Passages {
+			zones = append(zones, p.Zone)
+		}
+		return !cv.Open() && cv.Token == "CARD-7" && len(cv.Exit) == 2 && strings.Join(zones, ",") == "gate-in,gate-out,gate-out"
+	})
+	var stats struct{ Zones []checkpoint.ZoneStats }
+	if err := json.Unmarshal([]byte(centreGet("/api/v1/visits/dwell?site=site&zone=gate-in")), &stats); err != nil || len(stats.Zones) != 1 || stats.Zones[0].Vehicles != 1 {
+		t.Fatalf("dwell at the centre: %v %+v", err, stats)
+	}
+	until("the reversal at the centre", func() bool {
+		for _, al := range alarmsAt(t, centre) {
+			if al.Type == checkpoint.AlarmWrongDirection && al.Severity == "medium" && al.Origin == "site" && strings.Contains(al.Message, "123ABC02") {
+				return true
+			}
+		}
+		return false
 	})
 	code, b = adam.do("GET", "/api/v1/audit?limit=200", "")
 	for _, want := range []string{"case.attempt", "token.unblock", "exit.grant", "barrier.request_refused", "reader.refused"} {

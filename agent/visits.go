@@ -40,6 +40,10 @@ func (a *Agent) openVisits() error {
 				c, _ := a.camera(camera)
 				return c.AllowedDirection
 			},
+			Measured: func(camera string) bool {
+				c, _ := a.camera(camera)
+				return c.Direction == "auto"
+			},
 			Expected: a.expectedZones,
 			Severity: func(typ string) event.Severity { return event.Severity(a.cfg.Alarms.Severity[typ]) },
 			Active:   func(key string) bool { return a.alarms != nil && a.alarms.Active(a.cfg.Node.ID, key) },

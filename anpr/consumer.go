@@ -148,11 +148,15 @@ func (c *Consumer) start(models *Models, cam config.Camera, tr media.Track) (*An
 	case "left":
 		axis.X = -1
 	}
+	var dividers []Segment
+	for _, d := range cam.ANPR.LaneDividers {
+		dividers = append(dividers, Segment{float64(d[0]), float64(d[1]), float64(d[2]), float64(d[3])})
+	}
 	log := c.o.Logger.With("component", "anpr", "camera", cam.ID)
 	an, err := StartAnalyzer(AnalyzerOptions{
 		Camera: cam.ID, Models: models, ROI: roi,
 		Recognizer: Options{Countries: cam.ANPR.Countries, ScanMaxSide: cam.ANPR.ScanSide},
-		Tracker:    TrackerConfig{Axis: axis},
+		Tracker:    TrackerConfig{Axis: axis, Dividers: dividers},
 		Decoder:    decode.Options{Codec: codec, Every: every, Width: w, Height: h},
 		OnPass:     func(s Snapshot) { c.store(cam, s) },
 		Logger:     log,

@@ -26,6 +26,7 @@ func (c *Consumer) store(cam config.Camera, s Snapshot) {
 	pr := plates.PlateRead{
 		Plate: p.Text, Country: p.Country, Confidence: p.Confidence, First: p.First.UTC(), Last: p.Last.UTC(),
 		Frames: p.Frames, Candidates: p.Candidates, Direction: cam.Direction, Source: s.Source, CameraReads: s.Reads,
+		CrossedDivider: p.CrossedDivider,
 	}
 	if cam.Direction == "auto" {
 		pr.Direction = p.Direction

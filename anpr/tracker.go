@@ -27,6 +27,23 @@ type TrackerConfig struct {
 	// MinFrames is the number of frames a pass needs to be emitted
 	// (default 1).
 	MinFrames int
+	// Dividers are lines a plate's centre may not cross (lane dividers,
+	// in the frame's pixels); a pass that crossed one says so.
+	Dividers []Segment
+}
+
+// Segment is a line between two points of the frame.
+type Segment struct{ X1, Y1, X2, Y2 float64 }
+
+// crosses reports whether the move from a to b crosses the segment: the
+// two ends of each lie on opposite sides of the other (touching counts).
+func (s Segment) crosses(a, b point) bool {
+	side := func(px, py, qx, qy, rx, ry float64) float64 { return (qx-px)*(ry-py) - (qy-py)*(rx-px) }
+	d1 := side(s.X1, s.Y1, s.X2, s.Y2, a.X, a.Y)
+	d2 := side(s.X1, s.Y1, s.X2, s.Y2, b.X, b.Y)
+	d3 := side(a.X, a.Y, b.X, b.Y, s.X1, s.Y1)
+	d4 := side(a.X, a.Y, b.X, b.Y, s.X2, s.Y2)
+	return d1*d2 <= 0 && d3*d4 <= 0 && (d1 != 0 || d2 != 0)
 }
 
 func (c TrackerConfig) withDefaults() TrackerConfig {
@@ -57,7 +74,9 @@ type Pass struct {
 	BestAt     time.Time // when Best was read
 	Motion     float64   // travel of the plate's centre along Axis, pixels
 	Direction  string    // "entry", "exit" or "" when unknown
-	Candidates []plates.Candidate
+	// CrossedDivider: the plate's centre crossed a lane divider.
+	CrossedDivider bool
+	Candidates     []plates.Candidate
 
 	tags []uint64 // of the reads that carried one (Read.tag), in the order seen
 }
@@ -75,6 +94,7 @@ type track struct {
 	lastText    string
 	lastBox     Quad
 	tags        []uint64
+	crossed     bool // its centre crossed a lane divider
 }
 
 // Tracker turns per-frame reads of one camera into one Pass per vehicle,
@@ -138,7 +158,11 @@ func (t *Tracker) Observe(at time.Time, reads []Read) []Pass {
 		}
 		used[k] = true
 		tr := t.tracks[k]
-		tr.last, tr.end, tr.lastText, tr.lastBox = at, rd.Quad.center(), rd.Text, rd.Quad
+		c := rd.Quad.center()
+		for _, d := range t.cfg.Dividers {
+			tr.crossed = tr.crossed || (tr.frames > 0 && d.crosses(tr.end, c))
+		}
+		tr.last, tr.end, tr.lastText, tr.lastBox = at, c, rd.Text, rd.Quad
 		tr.frames++
 		if rd.tag != 0 {
 			tr.tags = append(tr.tags, rd.tag)
@@ -298,7 +322,7 @@ func (t *Tracker) pass(tr *track) (Pass, bool) {
 		conf = best * first / all
 	}
 	p := Pass{Text: win.Text, Country: win.Country, Confidence: conf, Frames: tr.frames,
-		First: tr.first, Last: tr.last, Best: tr.best, BestAt: tr.bestAt, Candidates: cands, tags: tr.tags}
+		First: tr.first, Last: tr.last, Best: tr.best, BestAt: tr.bestAt, Candidates: cands, tags: tr.tags, CrossedDivider: tr.crossed}
 	if ax := math.Hypot(t.cfg.Axis.X, t.cfg.Axis.Y); ax > 0 {
 		p.Motion = ((tr.end.X-tr.start.X)*t.cfg.Axis.X + (tr.end.Y-tr.start.Y)*t.cfg.Axis.Y) / ax
 		switch {

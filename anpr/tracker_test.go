@@ -155,3 +155,32 @@ func TestTrackerDropsTextBesideAPlate(t *testing.T) {
 		t.Fatalf("two plates in view: %d passes, %d side text", len(ps), tr.SideText())
 	}
 }
+
+// A plate whose centre moves across a lane divider makes a pass that
+// crossed it; one that moves along it, or stops short, does not.
+func TestTrackerLaneDivider(t *testing.T) {
+	divider := Segment{X1: 300, Y1: 0, X2: 300, Y2: 720} // a vertical line at x = 300
+	run := func(xs ...float64) Pass {
+		t.Helper()
+		tr := NewTracker(TrackerConfig{Gap: time.Second, Dividers: []Segment{divider}})
+		t0 := time.Unix(1000, 0)
+		for i, x := range xs {
+			tr.Observe(t0.Add(time.Duration(i)*200*time.Millisecond), []Read{readAt("123ABC02", 0.9, x)})
+		}
+		ps := tr.Flush()
+		if len(ps) != 1 {
+			t.Fatalf("passes %+v", ps)
+		}
+		return ps[0]
+	}
+	// centres at x+50: 150..270 stays left; 150..330 crosses
+	if p := run(100, 140, 180, 220); p.CrossedDivider {
+		t.Fatal("a plate left of the divider crossed it")
+	}
+	if p := run(100, 160, 220, 280); !p.CrossedDivider {
+		t.Fatal("a plate moving across the divider did not cross it")
+	}
+	if (Segment{0, 0, 10, 0}).crosses(point{5, -1}, point{5, 1}) != true || (Segment{0, 0, 10, 0}).crosses(point{11, -1}, point{11, 1}) {
+		t.Fatal("segment crossing")
+	}
+}

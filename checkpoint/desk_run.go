@@ -82,12 +82,17 @@ func (d *Desk) step(pos uint64) (int, uint64, error) {
 // d.mu held.
 func (d *Desk) act(e event.Event) error {
 	switch e.Kind {
-	case KindVisitOpened:
+	case KindVisitOpened, KindVisitPassage:
 		var st Step
-		if json.Unmarshal(e.Payload, &st) != nil || st.ZoneKind != ZoneEntry {
+		if json.Unmarshal(e.Payload, &st) != nil {
 			return nil
 		}
-		return d.bindPending(st)
+		if err := d.settleLate(st); err != nil {
+			return err
+		}
+		if e.Kind == KindVisitOpened && st.ZoneKind == ZoneEntry {
+			return d.bindPending(st)
+		}
 	case KindVisitClosed:
 		var st Step
 		if json.Unmarshal(e.Payload, &st) != nil || st.Reason != "" {
@@ -138,6 +143,32 @@ func (d *Desk) bindPending(st Step) error {
 		}
 		_, err = d.bind(Presented{Token: p.Token, Reader: p.Reader, Zone: p.Zone}, v, st.Time)
 		return err
+	}
+	return nil
+}
+
+// settleLate settles a case opened before anything was read at its zone
+// when the card's own vehicle is read there within the match window: a
+// camera's read may reach the log seconds after the card reached the
+// reader. It is the case's first attempt, a re-read by the desk itself;
+// a read of another vehicle changes nothing. Called with d.mu held.
+func (d *Desk) settleLate(st Step) error {
+	open, err := d.idx.Cases(d.site, CaseOpen, 0)
+	if err != nil {
+		return err
+	}
+	read := Plates{Tractor: st.Tractor, Trailer: st.Trailer}
+	for _, c := range open {
+		if c.Zone != st.Zone || c.Visit != st.Visit || !c.Read.Empty() || len(c.Attempts) > 0 ||
+			absDur(st.Time.Sub(c.Opened)) > d.cfg.MatchWindow || !read.Matches(c.Bound) {
+			continue
+		}
+		a := Attempt{N: 1, Of: d.cfg.Attempts, Action: ActionReread, Read: read, Sighting: st.Sighting, OK: true, User: "desk",
+			Comment: "read at the zone after the card", Time: d.cfg.Now()}
+		cs := CaseStep{Case: c.ID, Token: c.Token, Visit: c.Visit, Reader: c.Reader, Zone: c.Zone, Bound: c.Bound, Attempt: &a, Time: a.Time}
+		if err := d.append(KindCaseAttempt, "", event.SeverityInfo, cs); err != nil {
+			return err
+		}
 	}
 	return nil
 }

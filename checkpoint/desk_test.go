@@ -350,6 +350,25 @@ func TestACorrectionSettlesTheCase(t *testing.T) {
 	if tok := c.token("CARD-1"); tok.Case != "" || tok.Blocked {
 		t.Fatalf("token after the case: %+v", tok)
 	}
+
+	// the card comes before the camera's read: the read, once filed,
+	// settles the case; another vehicle's read would not
+	c.at(20 * time.Minute)
+	res, err = c.desk.Present("customs-reader", "CARD-1")
+	if err != nil || res.Result != ResultMismatch || !res.Read.Empty() {
+		t.Fatalf("nothing read yet: %+v %v", res, err)
+	}
+	c.read("CustomsCam", "555OTH02", 20*time.Minute+2*time.Second)
+	c.visitOf("555OTH02")
+	c.read("CustomsCam", "123ABC02", 20*time.Minute+5*time.Second)
+	c.until("settled by the late read", func() bool { cs, _, _ := c.idx.CaseOf(res.Case); return cs.State == CaseResolved })
+	cs, _, _ = c.idx.CaseOf(res.Case)
+	if len(cs.Attempts) != 1 || cs.Attempts[0].User != "desk" || cs.Attempts[0].Read.Tractor != "123ABC02" {
+		t.Fatalf("the late read's attempt: %+v", cs)
+	}
+	if tok := c.token("CARD-1"); tok.Case != "" || tok.Blocked {
+		t.Fatalf("token after the case: %+v", tok)
+	}
 }
 
 func lastOf(t *testing.T, l *event.Log, kind string) event.Event {

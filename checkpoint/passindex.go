@@ -64,7 +64,7 @@ func applyPass(tx *bolt.Tx, e event.Event) error {
 // of them is marked in the index from its own alarm events, so that a lost
 // index is rebuilt without raising them again.
 var ownAlarms = map[string]bool{AlarmDwellExceeded: true, AlarmForbiddenZone: true, AlarmAbsence: true,
-	AlarmWrongDirection: true, AlarmTokenBlocked: true, AlarmBarrierUnreachable: true, AlarmReaderSilent: true}
+	AlarmWrongDirection: true, AlarmLaneDivider: true, AlarmTokenBlocked: true, AlarmBarrierUnreachable: true, AlarmReaderSilent: true}
 
 // applyAlarm marks one of the node's own raises, and unmarks what the node
 // cleared itself (a vehicle that moved on, a controller back). An

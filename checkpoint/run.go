@@ -32,6 +32,11 @@ type Site struct {
 	// (entry | exit; "" or nil: either): a vehicle read going the other
 	// way is a violation.
 	AllowedDirection func(camera string) string
+	// Measured reports whether a camera's reads carry the direction the
+	// vehicle moved (direction: auto) rather than a fixed label; a label
+	// counts for neither a lane's direction nor a reversal at the exit
+	// (nil: every direction is measured).
+	Measured func(camera string) bool
 	// Forbidden reports whether a zone is forbidden: a vehicle seen there
 	// is a violation (nil: none is).
 	Forbidden func(zone string) bool
@@ -227,6 +232,9 @@ func step(log *event.Log, idx *Index, t *Tracker, site Site, pos uint64, logger 
 		return 0, pos, err
 	}
 	for _, e := range batch {
+		if err := checkDivider(log, idx, site, e); err != nil {
+			return 0, pos, err
+		}
 		if s, ok := sightingOf(e, log.Origin(), site); ok {
 			done, err := idx.Handled(s.ID)
 			if err != nil {
@@ -289,6 +297,9 @@ func sightingOf(e event.Event, origin string, site Site) (Sighting, bool) {
 	}
 	// a camera in no zone still has a lane whose direction counts; its
 	// sightings are no visit's (Tracker.See takes none without a zone)
+	if site.Measured != nil && !site.Measured(s.Camera) {
+		s.Direction = ""
+	}
 	s.Zone, s.ZoneKind, _ = site.ZoneOf(s.Camera)
 	s.ID = e.ID()
 	if s.Time.IsZero() {

@@ -93,7 +93,8 @@ func (t *Tracker) close(ov *openVisit) {
 
 // See returns the visit events a sighting makes: the entry opens a visit,
 // any zone appends to the vehicle's open visit (or opens one for a vehicle
-// that came in unseen), the exit closes it. An entry sighting of a vehicle
+// that came in unseen), the exit closes it (unless the vehicle is read
+// moving inwards there: reversing in the exit lane). An entry sighting of a vehicle
 // whose open visit had moved past the entry closes that visit first (its
 // exit was missed) and opens a new one.
 func (t *Tracker) See(s Sighting) []Emit {
@@ -117,9 +118,12 @@ func (t *Tracker) See(s Sighting) []Emit {
 		t.close(ov)
 		ov = nil
 	}
+	// at the exit, a vehicle read moving inwards (reversing in the exit
+	// lane) has not left: its sighting is a passage
+	leaves := s.ZoneKind == ZoneExit && s.Direction != "entry"
 	if ov == nil {
 		step.Visit = s.ID
-		if s.ZoneKind == ZoneExit {
+		if leaves {
 			// seen only on its way out: a visit of one step, opened and
 			// closed by one event
 			return append(out, Emit{KindVisitClosed, step})
@@ -133,7 +137,7 @@ func (t *Tracker) See(s Sighting) []Emit {
 	step.Visit = ov.id
 	t.addPlates(ov, step.plates()...)
 	ov.lastKind = s.ZoneKind
-	if s.ZoneKind == ZoneExit {
+	if leaves {
 		t.close(ov)
 		return append(out, Emit{KindVisitClosed, step})
 	}

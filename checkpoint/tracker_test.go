@@ -57,6 +57,17 @@ func TestTrackerVisitThroughZones(t *testing.T) {
 	if got := kinds(tr.See(sight("s/11", "gate-in", ZoneEntry, "123ABC02", "", 122))); got != "visit.passage(s/6) " {
 		t.Errorf("second read at the entry: %q", got)
 	}
+	// reversing in the exit lane is no exit; driving out is
+	back := sight("s/12", "gate-out", ZoneExit, "123ABC02", "", 130)
+	back.Direction = "entry"
+	if got := kinds(tr.See(back)); got != "visit.passage(s/6) " {
+		t.Errorf("reversing at the exit: %q", got)
+	}
+	out := sight("s/13", "gate-out", ZoneExit, "123ABC02", "", 131)
+	out.Direction = "exit"
+	if got := kinds(tr.See(out)); got != "visit.closed(s/6) " {
+		t.Errorf("out after reversing: %q", got)
+	}
 }
 
 func TestTrackerRestore(t *testing.T) {

@@ -1,10 +1,12 @@
 package checkpoint
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // Violations (UA-3.4) are alarms of their own types, grave or medium by
@@ -21,6 +23,9 @@ const (
 	// AlarmWrongDirection: a vehicle read going against its lane's
 	// direction of travel.
 	AlarmWrongDirection = "violation_wrong_direction"
+	// AlarmLaneDivider: a vehicle whose plate crossed a lane divider of
+	// the camera's frame.
+	AlarmLaneDivider = "violation_lane_divider"
 )
 
 // plateOf names a visit's vehicle in messages.
@@ -71,6 +76,21 @@ func checkDirection(log *event.Log, idx *Index, site Site, s Sighting) error {
 	}
 	msg := fmt.Sprintf("vehicle %s read going %s at camera %s, whose lane is for %s", plateOf(s.Tractor, s.Trailer), s.Direction, s.Camera, allowed)
 	return raiseOnce(log, idx, site, AlarmWrongDirection, AlarmWrongDirection+":"+s.ID, s.Camera, event.SeverityMedium, msg)
+}
+
+// checkDivider raises a violation for one of the node's reads whose plate
+// crossed a lane divider, once per read, whether or not the camera is in
+// a passage rule or a zone.
+func checkDivider(log *event.Log, idx *Index, site Site, e event.Event) error {
+	if e.Kind != plates.KindPlateRead || e.Origin != log.Origin() {
+		return nil
+	}
+	var pr plates.PlateRead
+	if json.Unmarshal(e.Payload, &pr) != nil || !pr.CrossedDivider {
+		return nil
+	}
+	msg := fmt.Sprintf("vehicle %s crossed a lane divider at camera %s", pr.Plate, e.Camera)
+	return raiseOnce(log, idx, site, AlarmLaneDivider, AlarmLaneDivider+":"+e.ID(), e.Camera, event.SeverityMedium, msg)
 }
 
 // checkAbsence raises a violation for each open visit that has not reached

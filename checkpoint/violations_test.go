@@ -149,3 +149,61 @@ func TestWrongDirection(t *testing.T) {
 		t.Fatalf("%d wrong-direction alarms after a replay", n)
 	}
 }
+
+// A read whose plate crossed a lane divider is a medium violation, once
+// per read, at any camera (a passage's too); a replay raises none again.
+func TestLaneDivider(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	x := openIdx(t, dir)
+	defer x.Close()
+	for i, r := range []struct {
+		camera  string
+		crossed bool
+	}{{"EntryCam", true}, {"LaneFront", true}, {"LaneCam", false}} {
+		e := event.New(plates.KindPlateRead, r.camera, event.SeverityInfo, plates.PlateRead{Plate: "123ABC02", Confidence: 0.99, CrossedDivider: r.crossed})
+		e.Time = at(i)
+		if _, err := l.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() {
+		t.Helper()
+		runWith(t, l, x, testSite, func() bool { c, _ := l.Cursor(visitCursor); return c >= 3 })
+	}
+	run()
+	if n, sev := alarmsOf(t, l, AlarmLaneDivider); n != 2 || sev[0] != event.SeverityMedium {
+		t.Fatalf("%d lane-divider alarms %v, want 2 medium", n, sev)
+	}
+	if err := l.SetCursor(visitCursor, 0); err != nil {
+		t.Fatal(err)
+	}
+	run()
+	if n, _ := alarmsOf(t, l, AlarmLaneDivider); n != 2 {
+		t.Fatalf("%d lane-divider alarms after a replay", n)
+	}
+}
+
+// A fixed direction label (a camera without direction: auto) says nothing
+// of how the vehicle moved: an "entry" read at the exit closes the visit
+// and breaks no lane's rule.
+func TestFixedDirectionLabel(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir)
+	x := openIdx(t, dir)
+	defer x.Close()
+	site := testSite
+	site.Measured = func(camera string) bool { return false }
+	site.AllowedDirection = func(string) string { return "exit" }
+	for i, camera := range []string{"EntryCam", "ExitCam"} {
+		e := event.New(plates.KindPlateRead, camera, event.SeverityInfo, plates.PlateRead{Plate: "123ABC02", Confidence: 0.99, Direction: "entry"})
+		e.Time = at(i)
+		if _, err := l.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runWith(t, l, x, site, func() bool { vs, _ := x.Find(Query{}); return len(vs) == 1 && !vs[0].Open() })
+	if n, _ := alarmsOf(t, l, AlarmWrongDirection); n != 0 {
+		t.Fatalf("%d wrong-direction alarms from a label", n)
+	}
+}

@@ -46,3 +46,18 @@ checkpoint:
 		}
 	}
 }
+
+func TestLaneDividers(t *testing.T) {
+	cam := func(d string) string {
+		return "node: {id: a}\ncameras: [{id: C1, url: 'rtsp://10.0.0.5/x', anpr: {enabled: true, lane_dividers: " + d + "}}]\n"
+	}
+	c, err := Parse([]byte(cam("[[640, 0, 600, 720]]")), Options{})
+	if err != nil || len(c.Cameras[0].ANPR.LaneDividers) != 1 {
+		t.Fatalf("%v %+v", err, c)
+	}
+	for _, bad := range []string{"[[1, 2, 3]]", "[[5, 5, 5, 5]]", "[[-1, 0, 10, 10]]"} {
+		if _, err := Parse([]byte(cam(bad)), Options{}); err == nil || !strings.Contains(err.Error(), "cameras[0].anpr.lane_dividers[0]") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

@@ -105,6 +105,10 @@ type CameraANPR struct {
 	ROI       []int    `yaml:"roi"`            // [x, y, width, height] in pixels; empty: whole frame
 	Countries []string `yaml:"countries"`      // plate grammars to try first, e.g. [KZ, RU]
 	Axis      string   `yaml:"axis"`           // down | up | left | right: how an entering vehicle moves
+	// LaneDividers are lines in the frame ([x1, y1, x2, y2] in pixels) a
+	// vehicle's plate may not cross: a read whose plate crossed one is a
+	// violation_lane_divider (UA-3.4).
+	LaneDividers [][]int `yaml:"lane_dividers"`
 	// ScanSide is the coarse plate scan's longer side in pixels (default
 	// 480); raise it for small plates in large frames.
 	ScanSide int `yaml:"scan_side"`
@@ -478,6 +482,11 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if len(an.ROI) != 0 && (len(an.ROI) != 4 || an.ROI[0] < 0 || an.ROI[1] < 0 || an.ROI[2] <= 0 || an.ROI[3] <= 0) {
 			return bad(key("anpr.roi"), "must be [x, y, width, height] with a positive size (camera %s)", cam.ID)
+		}
+		for j, d := range an.LaneDividers {
+			if len(d) != 4 || d[0] < 0 || d[1] < 0 || d[2] < 0 || d[3] < 0 || (d[0] == d[2] && d[1] == d[3]) {
+				return bad(fmt.Sprintf("%s[%d]", key("anpr.lane_dividers"), j), "must be [x1, y1, x2, y2]: two different points of the frame, in pixels (camera %s)", cam.ID)
+			}
 		}
 		if an.ScanSide != 0 && (an.ScanSide < 160 || an.ScanSide > 1920) {
 			return bad(key("anpr.scan_side"), "must be 160..1920 pixels (camera %s, got %d)", cam.ID, an.ScanSide)

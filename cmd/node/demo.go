@@ -54,9 +54,12 @@ cameras:
     url: %[3]s/gate-unplugged
     offline_after: 5s
     zone: gate-out
+    direction: auto
+    allowed_direction: exit
     anpr:
       ingest: {format: generic, token: demo-camera3-anpr-token, from: [127.0.0.1/32]}
 %[7]s
+%[8]s
 federation:
   upstream: [%[5]s]
   tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-site.pem, key: %[1]s/pki/demo-site-key.pem}
@@ -120,8 +123,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	relay, err := startDemoRelay(log.With("component", "relay"))
+	if err != nil {
+		return fmt.Errorf("start the barrier's relay: %w", err)
+	}
+	defer relay.Close()
 	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment,
-		centre.FederationAddr(), modelDir, users), log.With("node", "demo-site"))
+		centre.FederationAddr(), modelDir, users, demoCheckpoint(relay.URL())), log.With("node", "demo-site"))
 	if err != nil {
 		return err
 	}
@@ -141,6 +149,13 @@ Kuzet demo running (Ctrl-C to stop)
                     and Camera3 (the exit, demo-camera3-anpr-token) and it gains a passage, then closes;
                     two minutes at customs raise dwell_exceeded; %[3]s/api/v1/visits/dwell: time per zone;
                     %[5]s/api/v1/visits lists the same at the centre)
+  crossing          %[5]s/#/visits   (the checkpoint: each truck Camera1 reads gets a card at the entry reader,
+                    shows it at customs, and leaves when customs and the owner have both granted its exit: the
+                    exit barrier's relay at %[6]s logs each opening. The first truck's card (and every third
+                    after) does not match at customs: its case waits for the operator's three attempts in the
+                    site's console %[3]s/#/visits; the second (and every fourth after) reverses in the exit
+                    lane first: a wrong-direction violation.
+                    %[3]s/api/v1/cases  %[3]s/api/v1/barriers)
   uncertain reads   %[5]s/ console, "Uncertain reads" (reads below anpr.review_below; confirm or correct)
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments
@@ -152,10 +167,12 @@ Kuzet demo running (Ctrl-C to stop)
                     %[5]s/api/v1/events       (the site's events, replicated over QUIC)
                     %[5]s/api/v1/tree         (centre -> site -> cameras, with status)
   logins            admin/kuzet-admin  engineer/kuzet-engineer  operator/kuzet-operator  viewer/kuzet-viewer
+                    customs/kuzet-customs  owner/kuzet-owner  (the two keys of the exit barrier)
                     (curl: POST /api/v1/auth/login {"user","password"}, then the cookie)
 
-`, cam.Addr(), abs, siteURL, *segment, centreURL)
+`, cam.Addr(), abs, siteURL, *segment, centreURL, relay.URL())
 
+	go runDemoCrossing(ctx, siteURL, log.With("component", "crossing"))
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, a := range []*agent.Agent{centre, site} {
@@ -175,6 +192,8 @@ var demoLogins = [][3]string{
 	{"engineer", "engineer", "kuzet-engineer"},
 	{"operator", "operator", "kuzet-operator"},
 	{"viewer", "viewer", "kuzet-viewer"},
+	{"customs", "operator", "kuzet-customs"},
+	{"owner", "operator", "kuzet-owner"},
 }
 
 // demoUsers is the users: section of both demo nodes.

@@ -16,6 +16,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const BASE = (process.env.KUZET_UI_URL || '').replace(/\/$/, '');
+// the site node's own console, where a zone's operator settles card mismatches
+const SITE = (process.env.KUZET_UI_SITE_URL || '').replace(/\/$/, '');
 const SHOTS = process.env.KUZET_UI_SHOTS || 'test-artifacts/ui';
 const CHROMIUM = process.env.KUZET_CHROMIUM || '/usr/bin/chromium';
 const DEMO_PLATES = ['123ABC02', 'A123BC77', 'AA1234BB', '456KTA05'];
@@ -208,18 +210,18 @@ try {
     await shot('plates');
   });
 
-  await step('checkpoint shows the trucks at the entry, with their time there', async () => {
+  await step('checkpoint shows the trucks on the site, with their time there', async () => {
     await page.keyboard.press('Escape'); // leave the search field
     await page.keyboard.press('g');
     await page.keyboard.press('c');
-    await page.waitForSelector('#visits-now-table tbody tr[data-zone="gate-in"]', { timeout: T.ui });
-    const at = await page.$$eval('#visits-now-table tbody tr[data-zone="gate-in"]', (rs) => rs.map((r) => r.dataset.plate));
-    assert.ok(at.includes(read), `${read} is not at gate-in: ${at.join(', ')}`);
+    await page.waitForSelector('#visits-now-table tbody tr[data-zone]', { timeout: T.ui });
+    // the demo's trucks move on from the entry: the read's truck is on the site, in some zone
+    await page.waitForSelector(`#visits-now-table tbody tr[data-plate="${read}"]`, { timeout: T.tree });
     assert.match(await page.textContent('#visits-status'), /vehicles? on the site/);
     // the centre sums up each site below it
     const vehicles = await page.getAttribute('#visits-sites-table tbody tr[data-site="demo-site"]', 'data-vehicles');
     assert.ok(Number(vehicles) >= 1, `demo-site has ${vehicles} vehicles`);
-    assert.match(await page.textContent('#visits-now-table tbody tr[data-zone="gate-in"] td:nth-child(3)'), /\d+ (s|min|h)/);
+    assert.match(await page.textContent(`#visits-now-table tbody tr[data-plate="${read}"] td:nth-child(3)`), /\d+ (s|min|h)/);
     await shot('checkpoint');
     // back to the search, as the next step expects
     await page.goto(`${BASE}/#/plates?plate=${encodeURIComponent(read)}&match=exact`);
@@ -334,6 +336,41 @@ try {
     await page.waitForSelector('#audit-table tbody tr');
     await page.waitForSelector('#audit-table tr[data-action="plate.correct"][data-user="operator"]');
     await shot('audit');
+    await logout();
+  });
+
+  await step('at the site, a card mismatch takes three attempts, then the card is blocked and an admin unblocks it', async () => {
+    assert.ok(SITE, 'KUZET_UI_SITE_URL is not set');
+    await page.goto(`${SITE}/#/visits`);
+    await login('operator');
+    await page.waitForSelector('#visits-cases .case.card', { timeout: 120000 });
+    const id = await page.getAttribute('#visits-cases .case.card', 'data-case');
+    const card = `#visits-cases .case.card[data-case="${id}"]`;
+    const token = await page.getAttribute(card, 'data-token');
+    assert.match(await page.textContent(`${card} .case-left`), /3 attempts left/);
+    await shot('checkpoint-case');
+    for (let i = 1; i <= 3; i++) {
+      // a plate that is not the card's
+      await page.fill(`${card} input[aria-label="tractor plate"]`, `000XXX0${i}`);
+      await page.click(`${card} .case-correct`);
+      if (i < 3) await page.waitForSelector(`${card}[data-attempts="${i}"]`);
+    }
+    await page.waitForSelector(`#cases-blocked-table tr[data-case="${id}"]`);
+    assert.equal(await page.$(card), null, 'the blocked case left the queue');
+    // both keys: the barrier lists what it waits for, or that it opened
+    await page.waitForSelector('#barriers-table tr[data-barrier="exit-barrier"]', { timeout: 120000 });
+    await shot('checkpoint-blocked');
+    await logout();
+    await login('admin');
+    await page.goto(`${SITE}/#/visits`);
+    await page.click(`#cases-blocked-table tr[data-case="${id}"] .token-unblock`);
+    await page.fill('#reason-input', 'papers checked by the shift chief');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((c) => {
+      const r = document.querySelector(`#cases-blocked-table tr[data-case="${c}"]`);
+      return r && /unblocked by admin/.test(r.textContent);
+    }, id);
+    figure('checkpoint: card blocked and unblocked', token);
     await logout();
   });
 

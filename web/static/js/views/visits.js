@@ -1,10 +1,12 @@
 // Checkpoint: the vehicles on the site now, zone by zone with how long
 // they have been there; the time per zone over the last 24 hours; the
-// latest visits with the zones they went through. On a parent, every
-// site below it (a site filter narrows it).
+// latest visits with the zones they went through; the card mismatches
+// with their three attempts and the exit barriers with the permissions they
+// wait for. On a parent, every site below it (a site filter narrows it).
 
 import { h, clear, fmtTime } from '../dom.js';
 import { api } from '../api.js';
+import { casesPanel, barriersPanel, exitCell } from './desk.js';
 
 const POLL_MS = 5000;
 
@@ -29,12 +31,16 @@ export function visitsView(ctx, params) {
   const now = h('div', { id: 'visits-now' });
   const stats = h('div', { id: 'visits-stats' });
   const recent = h('div', { id: 'visits-recent' });
+  const cases = h('div', { id: 'visits-cases' });
+  const barriers = h('div', { id: 'visits-barriers' });
   const status = h('div', { class: 'muted', id: 'visits-status', text: 'Loading…' });
   const el = h('section', { class: 'view-visits', 'aria-label': 'Checkpoint' },
     h('form', { class: 'toolbar', onsubmit: (ev) => { ev.preventDefault(); ctx.setParams({ site: site.value.trim() }); load(); } },
       h('h1', { text: 'Checkpoint' }), site, h('button', { type: 'submit', class: 'primary', text: 'Show' })),
     status,
     h('h2', { text: 'Sites' }), sites,
+    h('h2', { text: 'Card mismatches' }), cases,
+    h('h2', { text: 'Exit barriers' }), barriers,
     h('h2', { text: 'On the site now' }), now,
     h('h2', { text: 'Time in each zone, last 24 hours' }), stats,
     h('h2', { text: 'Latest visits' }), recent);
@@ -54,7 +60,7 @@ export function visitsView(ctx, params) {
     }
     const zones = [...byZone.keys()].sort();
     return h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'visits-now-table' },
-      h('thead', {}, h('tr', {}, ['Zone', 'Vehicle', 'In the zone', 'On the site', 'Entered', 'Site'].map((c) => h('th', { text: c })))),
+      h('thead', {}, h('tr', {}, ['Zone', 'Vehicle', 'In the zone', 'On the site', 'Entered', 'Card and exit', 'Site'].map((c) => h('th', { text: c })))),
       h('tbody', {}, zones.flatMap((z) => byZone.get(z)
         .sort((a, b) => b.here.seconds - a.here.seconds)
         .map(({ v, here }) => h('tr', { dataset: { zone: z, plate: v.tractor || v.trailer || '', visit: v.id } },
@@ -62,6 +68,7 @@ export function visitsView(ctx, params) {
           h('td', { text: fmtDur(here.seconds) }),
           h('td', { text: fmtDur((Date.now() - new Date(v.opened).getTime()) / 1000) }),
           h('td', { text: v.entry_seen ? fmtTime(v.opened) : `${fmtTime(v.opened)} (entry not seen)` }),
+          exitCell(v, load),
           h('td', { text: v.site })))))));
   }
 
@@ -112,16 +119,24 @@ export function visitsView(ctx, params) {
         h('td', { text: v.site }))))));
   }
 
-  async function load() {
+  // load redraws the view; force: even the card panel the operator is in
+  // (after one of its own acts)
+  async function load(force) {
     clearTimeout(timer);
     const s = site.value.trim() || undefined;
     try {
-      const [open, st, latest] = await Promise.all([
+      const [open, st, latest, oc, bc, br] = await Promise.all([
         api('/api/v1/visits', { params: { state: 'open', site: s, limit: 1000 } }),
         api('/api/v1/visits/dwell', { params: { site: s } }),
         api('/api/v1/visits', { params: { site: s, limit: 50 } }),
+        api('/api/v1/cases', { params: { state: 'open', site: s } }),
+        api('/api/v1/cases', { params: { state: 'blocked', site: s, limit: 20 } }),
+        api('/api/v1/barriers', { params: { site: s } }),
       ]);
       if (gone) return;
+      // a panel being typed in is not redrawn under the operator's hands
+      if (force === true || !cases.contains(document.activeElement)) clear(cases).append(...casesPanel(oc.cases || [], bc.cases || [], load));
+      clear(barriers).append(barriersPanel(br.barriers || [], load));
       clear(sites).append(sitesTable(open.visits || []));
       clear(now).append(nowTable(open.visits || []));
       clear(stats).append(statsTable(st.zones || []));
