@@ -38,7 +38,6 @@ import (
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
-	"github.com/kuzet/kuzet/plates/camevents"
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
@@ -63,8 +62,7 @@ type Agent struct {
 	tap        *site.Tap         // live relays to ancestors
 	plates     *plates.Index
 	visits     *checkpoint.Index
-	desk       *checkpoint.Desk // pass tokens and barriers (nil: the site has none)
-	readers    map[string]camevents.Gate
+	desk       *checkpoint.Desk // pass tokens and barriers
 	tree       *federation.Observed
 	live       *live.Server
 	rtsp       *restream.Server

@@ -117,6 +117,7 @@ func (a *Agent) onSlice(rev uint64, b []byte) error {
 		a.fedCli.SetUpstream(s.Upstream) // fail over to every replica of the parent
 	}
 	a.setZones(zones)
+	a.configureDesk(s)
 	a.ApplyCameras(cams)
 	return nil
 }

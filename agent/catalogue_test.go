@@ -9,9 +9,11 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -398,5 +400,71 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	}
 	if bytes.Contains(b, []byte(token)) {
 		t.Fatal("the cached slice holds the token")
+	}
+}
+
+// Readers and a barrier set on a site's zones in the catalogue reach the
+// site with its slice: the reader posts cards with its own token, and the
+// barrier's relay is commanded once both parties named in the catalogue
+// have granted the exit.
+func TestCatalogueReadersAndBarrier(t *testing.T) {
+	var opens atomic.Int32
+	relay := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { opens.Add(1) }))
+	defer relay.Close()
+	_, dir, tls := federationRig(t)
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
+topology: {listen: %q, bootstrap: true}
+`, dir, tls("centre"), freeTCP(t)))
+	site, _ := startAgent(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s/site}
+http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, centre.FederationAddr(), tls("site")))
+	cl, ctx := centreAndSite(t, centre)
+	const token = "catalogue-reader-token-01"
+	for _, z := range []topology.Zone{
+		{ID: "gate-in", Site: "site", Kind: "entry", Readers: []topology.ZoneReader{{ID: "gate-reader", Token: token}}},
+		{ID: "gate-out", Site: "site", Kind: "exit", Barrier: &topology.ZoneBarrier{ID: "gate-barrier", URL: relay.URL, Customs: []string{"local"}, Owner: []string{"token:owner"}}},
+	} {
+		if _, err := cl.Put(ctx, topology.KindZones, z, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	present := func(tok string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+site.HTTPAddr()+"/api/v1/readers/gate-reader/presentations", strings.NewReader(`{"token": "CARD-1"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := present(token)
+		if code == 202 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the site never took the catalogue reader's card: %d %s", code, body)
+		}
+		time.Sleep(200 * time.Millisecond) // the slice on its way
+	}
+	if code, body := present("catalogue-reader-token-99"); code != 401 {
+		t.Fatalf("another token: %d %s", code, body)
+	}
+	resp, err := http.Get("http://" + site.HTTPAddr() + "/api/v1/barriers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"gate-barrier"`) || !strings.Contains(string(b), `"closed"`) {
+		t.Fatalf("barriers: %s", b)
 	}
 }

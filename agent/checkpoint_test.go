@@ -44,11 +44,12 @@ func TestCheckpointCrossing(t *testing.T) {
 	defer relay.Close()
 
 	_, dir, tls := federationRig(t)
-	centre, _ := startAgent(t, fmt.Sprintf(`
+	centreYAML := `
 node: {id: centre, data_dir: %s/centre}
 http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
-`, dir, tls("centre")))
+federation: {listen: %q, heartbeat: 200ms, tls: %s}
+`
+	centre, stopCentre := startAgent(t, fmt.Sprintf(centreYAML, dir, "127.0.0.1:0", tls("centre")))
 	siteYAML := fmt.Sprintf(`
 node: {id: site, data_dir: %s/site, time_zone: UTC}
 http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
@@ -169,6 +170,12 @@ checkpoint:
 		}
 		return code, c
 	}
+	// the uplink is cut while the case is settled: nothing changes at the
+	// site, and the centre catches up with every step once it is back
+	fedAddr := centre.FederationAddr()
+	if err := stopCentre(); err != nil {
+		t.Fatal(err)
+	}
 	if code, _ := attempt(`{"action": "correct", "tractor": "123ABD02"}`); code != 200 {
 		t.Fatal("first attempt")
 	}
@@ -187,6 +194,7 @@ checkpoint:
 	if code != 200 || c.State != checkpoint.CaseBlocked || len(c.Attempts) != 3 {
 		t.Fatalf("after three attempts: %d %+v", code, c)
 	}
+	centre, _ = startAgent(t, fmt.Sprintf(centreYAML, dir, fedAddr, tls("centre")))
 	until("the grave block at the centre", func() bool {
 		for _, al := range alarmsAt(t, centre) {
 			if al.Type == checkpoint.AlarmTokenBlocked && al.Severity == "grave" && al.Origin == "site" && strings.Contains(al.Message, "investigation") {
@@ -262,8 +270,17 @@ checkpoint:
 		return string(b)
 	}
 	until("the centre's barrier and case", func() bool {
-		return strings.Contains(centreGet("/api/v1/barriers"), `"state": "opened"`) &&
-			strings.Contains(centreGet("/api/v1/cases?state=blocked"), "papers checked by the shift chief")
+		var cases struct{ Cases []checkpoint.Case }
+		if json.Unmarshal([]byte(centreGet("/api/v1/cases?state=blocked")), &cases) != nil || len(cases.Cases) != 1 {
+			return false
+		}
+		cc := cases.Cases[0]
+		inOrder := len(cc.Attempts) == 3
+		for i, a := range cc.Attempts {
+			inOrder = inOrder && a.N == i+1 && !a.OK
+		}
+		return strings.Contains(centreGet("/api/v1/barriers"), `"state": "opened"`) && inOrder &&
+			cc.Unblocked != nil && cc.Unblocked.Reason == "papers checked by the shift chief"
 	})
 	// the visit through every zone, its time in each, and the reversal's
 	// violation, medium, at the centre

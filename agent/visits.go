@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"path/filepath"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/checkpoint"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/plates/camevents"
 )
 
 // openVisits opens the visit index every node keeps (its own visits and
@@ -52,47 +50,6 @@ func (a *Agent) openVisits() error {
 	return a.openDesk()
 }
 
-// openDesk starts the site's pass tokens and exit barriers, when its
-// checkpoint section names readers, barriers or exit parties.
-func (a *Agent) openDesk() error {
-	cp := a.cfg.Checkpoint
-	if !cp.Enabled() {
-		return nil
-	}
-	dc := checkpoint.DeskConfig{
-		Parties:     cp.ExitParties.Parties(),
-		BindWindow:  cp.BindWindow.Std(),
-		MatchWindow: cp.MatchWindow.Std(),
-		Attempts:    cp.Attempts,
-		ZoneKind:    a.zoneKind,
-		Severity:    func(typ string) event.Severity { return event.Severity(a.cfg.Alarms.Severity[typ]) },
-	}
-	a.readers = map[string]camevents.Gate{}
-	for _, r := range cp.Readers {
-		g, err := camevents.NewHashedGate(r.ID, "", r.TokenHash(), r.From)
-		if err != nil {
-			return fmt.Errorf("checkpoint reader %s: %w", r.ID, err)
-		}
-		a.readers[r.ID] = g
-		dc.Readers = append(dc.Readers, checkpoint.Reader{ID: r.ID, Zone: r.Zone, MaxSilence: r.MaxSilence.Std()})
-	}
-	for _, b := range cp.Barriers {
-		dc.Barriers = append(dc.Barriers, checkpoint.Barrier{ID: b.ID, Zone: b.Zone,
-			Controller: checkpoint.HTTPController{URL: b.URL, Header: b.AuthHeader}})
-		if t := b.Timeout.Std(); t > dc.CommandTimeout {
-			dc.CommandTimeout = t
-		}
-	}
-	var err error
-	if a.desk, err = checkpoint.NewDesk(a.events, a.visits, dc); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	a.life.loop("checkpoint desk", func(ctx context.Context) {
-		a.desk.Run(ctx, a.log.With("component", "checkpoint"))
-	})
-	return nil
-}
-
 // visitHandlers are the checkpoint's handlers. Looking a plate up in the
 // visits is a plate search and is audited as one (coalesced per user);
 // the console's polling of the site's visits, with no plate, is not.
@@ -104,7 +61,7 @@ func (a *Agent) visitHandlers(h *api.Handlers) {
 		a.visits.Visits(w, r)
 	})
 	h.DwellStats = http.HandlerFunc(a.visits.DwellStats)
-	d := checkpoint.DeskHandlers{Desk: a.desk, Index: a.visits, Readers: a.readers, User: a.actor, Audit: a.record}
+	d := checkpoint.DeskHandlers{Desk: a.desk, Index: a.visits, User: a.actor, Audit: a.record}
 	// the acts are routed at every node: one without a desk says so
 	h.Cases = http.HandlerFunc(d.Cases)
 	h.Barriers = http.HandlerFunc(d.Barriers)

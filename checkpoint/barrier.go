@@ -14,12 +14,15 @@ import (
 // site's set-up names for it. A barrier that waits for the vehicle opens
 // once both parties have granted.
 func (d *Desk) Grant(visitID, principal string) (Visit, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.cfg.Parties) == 0 {
+		return Visit{}, refuse(http.StatusNotFound, "visit: this node grants no exits (it names no exit parties)")
+	}
 	party := d.cfg.Parties[principal]
 	if party == "" {
 		return Visit{}, refuse(http.StatusForbidden, "%s grants exits for neither customs nor the site owner (checkpoint.exit_parties)", principal)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if err := d.idx.Sync(d.log); err != nil {
 		return Visit{}, err
 	}
@@ -164,6 +167,8 @@ func (d *Desk) open(b Barrier, c Command, user, reason string) error {
 // reason is required, and the opening is an event like any other.
 func (d *Desk) Override(barrierID, user, reason string) (BarrierState, error) {
 	reason = strings.TrimSpace(reason)
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	b, ok := d.barriers[barrierID]
 	if !ok {
 		return BarrierState{}, refuse(http.StatusNotFound, "barrier: unknown barrier %q at this site", barrierID)
@@ -174,8 +179,6 @@ func (d *Desk) Override(barrierID, user, reason string) (BarrierState, error) {
 	if len(reason) > 500 {
 		return BarrierState{}, refuse(http.StatusBadRequest, "reason: longer than 500 bytes")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if err := d.idx.Sync(d.log); err != nil {
 		return BarrierState{}, err
 	}
@@ -190,12 +193,34 @@ func (d *Desk) Override(barrierID, user, reason string) (BarrierState, error) {
 	if err := d.open(b, c, user, reason); err != nil {
 		return cur, err
 	}
-	st, _ := d.BarrierView(b.ID)
+	st, _ := d.barrierView(b.ID)
 	return st, nil
 }
 
 // BarrierView is a barrier of this site as GET /api/v1/barriers shows it.
 func (d *Desk) BarrierView(id string) (BarrierState, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.barrierView(id)
+}
+
+// Barriers lists this site's barriers as GET /api/v1/barriers shows them.
+func (d *Desk) Barriers() ([]BarrierState, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []BarrierState
+	for id := range d.barriers {
+		st, err := d.barrierView(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// barrierView: called with d.mu held.
+func (d *Desk) barrierView(id string) (BarrierState, error) {
 	b, ok := d.barriers[id]
 	if !ok {
 		return BarrierState{}, refuse(http.StatusNotFound, "barrier: unknown barrier %q", id)

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates/camevents"
 )
 
 // Reader is a card or ticket reader at a zone.
@@ -20,6 +21,8 @@ type Reader struct {
 	// MaxSilence: a reader that sends heartbeats and has not been heard
 	// this long raises reader_silent (0: it is not watched).
 	MaxSilence time.Duration
+	// Gate admits its messages: its token and addresses.
+	Gate camevents.Gate
 }
 
 // Barrier is a barrier at a zone and the controller that opens it.
@@ -110,34 +113,74 @@ func NewDesk(log *event.Log, idx *Index, cfg DeskConfig) (*Desk, error) {
 	if cfg.ZoneKind == nil {
 		cfg.ZoneKind = func(string) (string, bool) { return "", false }
 	}
-	d := &Desk{log: log, idx: idx, site: log.Origin(), cfg: cfg, readers: map[string]Reader{},
-		barriers: map[string]Barrier{}, atZone: map[string]Barrier{}, heard: map[string]time.Time{}}
-	now := cfg.Now()
-	for _, r := range cfg.Readers {
-		if _, ok := cfg.ZoneKind(r.Zone); !ok {
-			return nil, fmt.Errorf("reader %s: unknown zone %q", r.ID, r.Zone)
-		}
-		d.readers[r.ID] = r
-		d.heard[r.ID] = now // a reader is given its silence from the start
-	}
-	for _, b := range cfg.Barriers {
-		if _, ok := cfg.ZoneKind(b.Zone); !ok {
-			return nil, fmt.Errorf("barrier %s: unknown zone %q", b.ID, b.Zone)
-		}
-		if o, ok := d.atZone[b.Zone]; ok {
-			return nil, fmt.Errorf("barrier %s: zone %s has barrier %s already", b.ID, b.Zone, o.ID)
-		}
-		if b.Controller == nil {
-			return nil, fmt.Errorf("barrier %s: no controller", b.ID)
-		}
-		d.barriers[b.ID], d.atZone[b.Zone] = b, b
-	}
-	for p, party := range cfg.Parties {
-		if !validParty(party) {
-			return nil, fmt.Errorf("%s: party %q must be customs or owner", p, party)
-		}
+	d := &Desk{log: log, idx: idx, site: log.Origin(), cfg: cfg, heard: map[string]time.Time{}}
+	if err := d.Configure(cfg.Readers, cfg.Barriers, cfg.Parties); err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+// Configure replaces the site's readers, barriers and exit parties (the
+// site's file and the catalogue's zones change them while it runs). A
+// set-up with an error changes nothing.
+func (d *Desk) Configure(readers []Reader, barriers []Barrier, parties map[string]string) error {
+	rs, bs, at := map[string]Reader{}, map[string]Barrier{}, map[string]Barrier{}
+	for _, r := range readers {
+		if _, ok := d.cfg.ZoneKind(r.Zone); !ok {
+			return fmt.Errorf("reader %s: unknown zone %q", r.ID, r.Zone)
+		}
+		if _, ok := rs[r.ID]; ok {
+			return fmt.Errorf("reader %s: named twice", r.ID)
+		}
+		rs[r.ID] = r
+	}
+	for _, b := range barriers {
+		if _, ok := d.cfg.ZoneKind(b.Zone); !ok {
+			return fmt.Errorf("barrier %s: unknown zone %q", b.ID, b.Zone)
+		}
+		if o, ok := at[b.Zone]; ok {
+			return fmt.Errorf("barrier %s: zone %s has barrier %s already", b.ID, b.Zone, o.ID)
+		}
+		if _, ok := bs[b.ID]; ok {
+			return fmt.Errorf("barrier %s: named twice", b.ID)
+		}
+		if b.Controller == nil {
+			return fmt.Errorf("barrier %s: no controller", b.ID)
+		}
+		bs[b.ID], at[b.Zone] = b, b
+	}
+	ps := map[string]string{}
+	for p, party := range parties {
+		if !validParty(party) {
+			return fmt.Errorf("%s: party %q must be customs or owner", p, party)
+		}
+		ps[p] = party
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.cfg.Now()
+	for id := range rs {
+		if _, ok := d.heard[id]; !ok {
+			d.heard[id] = now // a reader is given its silence from when it is known
+		}
+	}
+	d.readers, d.barriers, d.atZone, d.cfg.Parties = rs, bs, at, ps
+	return nil
+}
+
+// Gate is a reader's gate: its token and the addresses it posts from.
+func (d *Desk) Gate(reader string) (camevents.Gate, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.readers[reader]
+	return r.Gate, ok
+}
+
+// PartyOf is the party a principal grants exits for ("" none).
+func (d *Desk) PartyOf(principal string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg.Parties[principal]
 }
 
 // Refusal is a request the desk did not take: nothing changed.
@@ -203,15 +246,15 @@ func (d *Desk) Heard(reader string) {
 // read); at any other zone it checks the plates read there against the
 // token's, and opens a case when they differ.
 func (d *Desk) Present(readerID, token string) (Presented, error) {
-	r, ok := d.readers[readerID]
-	if !ok {
-		return Presented{}, refuse(http.StatusNotFound, "reader: unknown reader %q", readerID)
-	}
 	if err := CheckToken(token); err != nil {
 		return Presented{}, refuse(http.StatusBadRequest, "%v", err)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	r, ok := d.readers[readerID]
+	if !ok {
+		return Presented{}, refuse(http.StatusNotFound, "reader: unknown reader %q", readerID)
+	}
 	now := d.cfg.Now()
 	d.heard[readerID] = now
 	if err := d.idx.Sync(d.log); err != nil {
@@ -381,6 +424,8 @@ func absDur(d time.Duration) time.Duration {
 
 // ReaderIDs lists the site's readers.
 func (d *Desk) ReaderIDs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	out := make([]string, 0, len(d.readers))
 	for id := range d.readers {
 		out = append(out, id)

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/kuzet/kuzet/internal/httpjson"
-	"github.com/kuzet/kuzet/plates/camevents"
 )
 
 // Audit actions of the checkpoint.
@@ -35,9 +34,6 @@ const (
 type DeskHandlers struct {
 	Desk  *Desk
 	Index *Index
-	// Readers are the gates of the site's readers: their tokens and the
-	// addresses they post from.
-	Readers map[string]camevents.Gate
 	// User names the authenticated caller ("" unknown); Audit records an
 	// act (nil: none).
 	User  func(*http.Request) string
@@ -98,7 +94,7 @@ func (h DeskHandlers) readerAuth(r *http.Request) (string, error) {
 	if h.Desk == nil {
 		return id, refuse(http.StatusNotFound, "this node has no readers")
 	}
-	g, ok := h.Readers[id]
+	g, ok := h.Desk.Gate(id)
 	if !ok {
 		return id, refuse(http.StatusNotFound, "reader: unknown reader %q", id)
 	}
@@ -260,7 +256,7 @@ func (h DeskHandlers) Grant(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	h.audit(r, ActionExitGrant, id, fmt.Sprintf("exit granted for %s as %s", plateOf(v.Tractor, v.Trailer), h.Desk.cfg.Parties[h.user(r)]))
+	h.audit(r, ActionExitGrant, id, fmt.Sprintf("exit granted for %s as %s", plateOf(v.Tractor, v.Trailer), h.Desk.PartyOf(h.user(r))))
 	httpjson.Write(w, http.StatusOK, visitView{v, v.Dwells(h.Desk.cfg.Now())})
 }
 
@@ -303,13 +299,13 @@ func (h DeskHandlers) Barriers(w http.ResponseWriter, r *http.Request) {
 		seen[b.Site+"\x00"+b.ID] = true
 	}
 	if d := h.Desk; d != nil && (site == "" || site == d.site) {
-		for id := range d.barriers {
-			if !seen[d.site+"\x00"+id] {
-				st, err := d.BarrierView(id)
-				if err != nil {
-					fail(w, err)
-					return
-				}
+		own, err := d.Barriers()
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		for _, st := range own {
+			if !seen[st.Site+"\x00"+st.ID] {
 				known = append(known, st)
 			}
 		}

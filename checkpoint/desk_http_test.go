@@ -14,7 +14,12 @@ func readerHandlers(t testing.TB, d *Desk) DeskHandlers {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return DeskHandlers{Desk: d, Index: d.idx, Readers: map[string]camevents.Gate{"entry-reader": g}}
+	d.mu.Lock()
+	r := d.readers["entry-reader"]
+	r.Gate = g
+	d.readers["entry-reader"] = r
+	d.mu.Unlock()
+	return DeskHandlers{Desk: d, Index: d.idx}
 }
 
 func presentReq(h DeskHandlers, from, token, body string) (int, string) {

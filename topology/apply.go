@@ -205,9 +205,66 @@ func (c *Catalogue) putZone(z Zone, create bool) (*Catalogue, error) {
 			return nil, conflictf("zone %s cannot belong to %s: cameras %s of other nodes use it", z.ID, z.Site, list(other))
 		}
 	}
+	old, exists := c.zones[z.ID]
+	if err := c.checkDevices(&z, old, exists); err != nil {
+		return nil, err
+	}
 	c.zones = own(c.building, c.zones)
-	c.zones[z.ID] = z
+	c.zones[z.ID] = z.clone()
 	return c, nil
+}
+
+// checkDevices keeps a reader's stored token when a put gives none (reads
+// never show it) and keeps reader and barrier IDs unique within a site,
+// and reader tokens unique.
+func (c *Catalogue) checkDevices(z *Zone, old Zone, exists bool) error {
+	z.Readers = slices.Clone(z.Readers)
+	for i := range z.Readers {
+		r := &z.Readers[i]
+		if r.TokenSHA256 != "" {
+			continue
+		}
+		found := false
+		if exists && old.Site == z.Site {
+			for _, o := range old.Readers {
+				if o.ID == r.ID && o.TokenSHA256 != "" {
+					r.TokenSHA256, found = o.TokenSHA256, true
+				}
+			}
+		}
+		if !found {
+			return invalidf("zone %s: reader %s needs a token (16 characters or more, e.g. from 'openssl rand -hex 16')", z.ID, r.ID)
+		}
+	}
+	for _, o := range c.zones {
+		if o.ID == z.ID {
+			continue
+		}
+		for _, r := range z.Readers {
+			for _, or := range o.Readers {
+				if o.Site == z.Site && or.ID == r.ID {
+					return invalidf("zone %s: reader %s is zone %s's already", z.ID, r.ID, o.ID)
+				}
+				if or.TokenSHA256 == r.TokenSHA256 {
+					return invalidf("zone %s: reader %s has the same token as reader %s of zone %s; each reader needs its own", z.ID, r.ID, or.ID, o.ID)
+				}
+			}
+			if b := o.Barrier; b != nil && o.Site == z.Site && b.ID == r.ID {
+				return invalidf("zone %s: reader %s has the id of zone %s's barrier", z.ID, r.ID, o.ID)
+			}
+		}
+		if b := z.Barrier; b != nil && o.Site == z.Site {
+			if ob := o.Barrier; ob != nil && ob.ID == b.ID {
+				return invalidf("zone %s: barrier %s is zone %s's already", z.ID, b.ID, o.ID)
+			}
+			for _, or := range o.Readers {
+				if or.ID == b.ID {
+					return invalidf("zone %s: barrier %s has the id of zone %s's reader", z.ID, b.ID, o.ID)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (c *Catalogue) putUser(u User, create bool) (*Catalogue, error) {

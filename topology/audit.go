@@ -93,7 +93,8 @@ func describePut(c *Catalogue, kind string, body []byte) string {
 		_ = z.check()
 		var o Zone
 		o, exists = c.Zone(z.ID)
-		key, oldR, newR = z.ID, o, z
+		secret = readerTokenChanges(z, o, exists)
+		key, oldR, newR = z.ID, o.Redacted(), z.Redacted()
 	case KindUsers:
 		var u User
 		if err := json.Unmarshal(body, &u); err != nil {
@@ -177,6 +178,28 @@ func ingestTokenChange(cam, old Camera, exists bool) string {
 	return "ingest token: changed"
 }
 
+// readerTokenChanges says what a zone put (checked: tokens given are
+// hashed) does to its readers' stored tokens, without the tokens.
+func readerTokenChanges(z, old Zone, exists bool) string {
+	had := map[string]string{}
+	if exists {
+		for _, r := range old.Readers {
+			had[r.ID] = r.TokenSHA256
+		}
+	}
+	var out []string
+	for _, r := range z.Readers {
+		switch h, ok := had[r.ID]; {
+		case r.TokenSHA256 == "" || r.TokenSHA256 == h:
+		case !ok:
+			out = append(out, "reader "+r.ID+" token: set")
+		default:
+			out = append(out, "reader "+r.ID+" token: changed")
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // passwordChange says what a camera put does to the stored password,
 // without saying the password.
 func passwordChange(cam, old Camera, exists bool) string {
@@ -216,7 +239,9 @@ func describeDelete(c *Catalogue, kind string, ids []string) string {
 			rec = cam
 		}
 	case KindZones:
-		rec, ok = c.Zone(ids[0])
+		var z Zone
+		z, ok = c.Zone(ids[0])
+		rec = z.Redacted()
 	case KindUsers:
 		var u User
 		u, ok = c.User(ids[0])

@@ -74,9 +74,14 @@ func (r *Replica) Handler(o HandlerOptions) http.Handler {
 		cam, ok := c.Camera(q.PathValue("site"), q.PathValue("id"))
 		return found(cam.Redacted(), ok)("camera", CameraKey(q.PathValue("site"), q.PathValue("id")))
 	}))
-	mux.HandleFunc("GET /zones", h.read(func(c *Catalogue, _ *http.Request) (any, error) { return c.Zones(), nil }))
+	mux.HandleFunc("GET /zones", h.read(func(c *Catalogue, _ *http.Request) (any, error) {
+		zs := c.Zones()
+		redactZones(zs)
+		return nonNil(zs), nil
+	}))
 	mux.HandleFunc("GET /zones/{id}", h.read(func(c *Catalogue, q *http.Request) (any, error) {
-		return found(c.Zone(q.PathValue("id")))("zone", q.PathValue("id"))
+		z, ok := c.Zone(q.PathValue("id"))
+		return found(z.Redacted(), ok)("zone", q.PathValue("id"))
 	}))
 	mux.HandleFunc("GET /users", h.read(func(c *Catalogue, _ *http.Request) (any, error) {
 		us := c.Users()

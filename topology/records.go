@@ -120,6 +120,32 @@ type Zone struct {
 	// vehicle that entered and is not seen here this long after is one.
 	Forbidden          bool `json:"forbidden,omitempty"`
 	ReachWithinMinutes int  `json:"reach_within_minutes,omitempty"`
+	// Readers are the zone's card or ticket readers and Barrier its
+	// barrier (UA-3.2, UA-3.4.6); both need the zone's site.
+	Readers []ZoneReader `json:"readers,omitempty"`
+	Barrier *ZoneBarrier `json:"barrier,omitempty"`
+}
+
+// ZoneReader is a card or ticket reader. Its token is write-only like a
+// camera's ingest token: a put gives it, the catalogue keeps its SHA-256,
+// reads say token_set.
+type ZoneReader struct {
+	ID                string   `json:"id"`
+	Token             string   `json:"token,omitempty"`
+	TokenSHA256       string   `json:"token_sha256,omitempty"`
+	TokenSet          *bool    `json:"token_set,omitempty"`
+	From              []string `json:"from,omitempty"`                // addresses or prefixes it posts from
+	MaxSilenceSeconds int      `json:"max_silence_seconds,omitempty"` // 0: not watched
+}
+
+// ZoneBarrier is a barrier and who may grant its exits: the principals of
+// customs and of the site owner (user names, or token:NAME).
+type ZoneBarrier struct {
+	ID        string   `json:"id"`
+	URL       string   `json:"url"` // the relay box, http(s), without credentials
+	TimeoutMS int      `json:"timeout_ms,omitempty"`
+	Customs   []string `json:"customs"`
+	Owner     []string `json:"owner"`
 }
 
 // User is an operator account. PasswordHash is stored as given: hashing
@@ -160,6 +186,19 @@ func (c Camera) clone() Camera {
 		c.Analytics.ANPR.Ingest = &cp
 	}
 	return c
+}
+
+func (z Zone) clone() Zone {
+	z.Readers = slices.Clone(z.Readers)
+	for i := range z.Readers {
+		z.Readers[i].From = slices.Clone(z.Readers[i].From)
+	}
+	if b := z.Barrier; b != nil {
+		cp := *b
+		cp.Customs, cp.Owner = slices.Clone(b.Customs), slices.Clone(b.Owner)
+		z.Barrier = &cp
+	}
+	return z
 }
 
 func (u User) clone() User {

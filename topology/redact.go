@@ -38,6 +38,25 @@ func (c Camera) Redacted() Camera {
 	return c
 }
 
+// Redacted is the zone as the API shows it: its readers' tokens are
+// replaced by token_set.
+func (z Zone) Redacted() Zone {
+	z = z.clone()
+	for i := range z.Readers {
+		r := &z.Readers[i]
+		stored := r.TokenSHA256 != ""
+		r.Token, r.TokenSHA256, r.TokenSet = "", "", &stored
+	}
+	return z
+}
+
+// redactZones redacts a list in place.
+func redactZones(zs []Zone) {
+	for i := range zs {
+		zs[i] = zs[i].Redacted()
+	}
+}
+
 // redactCameras redacts a list in place.
 func redactCameras(cams []Camera) {
 	for i := range cams {
@@ -51,6 +70,8 @@ func (s *Slice) Redacted() *Slice {
 	c := *s
 	c.Cameras = slices.Clone(s.Cameras)
 	redactCameras(c.Cameras)
+	c.Zones = slices.Clone(s.Zones)
+	redactZones(c.Zones)
 	return &c
 }
 
@@ -59,6 +80,8 @@ func (s *Slice) Redacted() *Slice {
 func (ct Contents) Redacted() Contents {
 	ct.Cameras = slices.Clone(ct.Cameras)
 	redactCameras(ct.Cameras)
+	ct.Zones = slices.Clone(ct.Zones)
+	redactZones(ct.Zones)
 	ct.Users = slices.Clone(ct.Users)
 	for i := range ct.Users {
 		ct.Users[i].PasswordHash = ""

@@ -89,6 +89,12 @@ func (c *Catalogue) SliceFor(node string) (*Slice, error) {
 			s.Zones = append(s.Zones, c.zones[cam.Zone])
 		}
 	}
+	for _, z := range c.zones {
+		if z.Site == node && !zones[z.ID] { // its readers and barrier
+			zones[z.ID] = true
+			s.Zones = append(s.Zones, z)
+		}
+	}
 	slices.SortFunc(s.Zones, func(a, b Zone) int { return cmp.Compare(a.ID, b.ID) })
 	for _, o := range c.Nodes() {
 		if o.Revoked {

@@ -3,6 +3,7 @@ package topology
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"net"
 	"net/netip"
@@ -378,7 +379,105 @@ func (z *Zone) check() error {
 	if z.Kind != "" && !zoneKind.MatchString(z.Kind) {
 		return invalidf("zone %s: kind must be a lower-case word such as entry, exit, weighing, xray, customs, inspection or waiting (got %q)", z.ID, z.Kind)
 	}
+	if (len(z.Readers) > 0 || z.Barrier != nil) && z.Site == "" {
+		return invalidf("zone %s: readers and a barrier belong to a site: give the zone's site", z.ID)
+	}
+	if len(z.Readers) > 16 {
+		return invalidf("zone %s: at most 16 readers", z.ID)
+	}
+	z.Readers = nilIfEmpty(z.Readers)
+	ids := map[string]bool{}
+	for i := range z.Readers {
+		r := &z.Readers[i]
+		what := fmt.Sprintf("zone %s: reader %q", z.ID, r.ID)
+		if err := checkID(what+": id", r.ID); err != nil {
+			return err
+		}
+		if ids[r.ID] {
+			return invalidf("zone %s: two readers %s", z.ID, r.ID)
+		}
+		ids[r.ID] = true
+		if err := r.check(what); err != nil {
+			return err
+		}
+	}
+	if b := z.Barrier; b != nil {
+		if err := b.check("zone " + z.ID + ": barrier"); err != nil {
+			return err
+		}
+		if ids[b.ID] {
+			return invalidf("zone %s: barrier %s has a reader's id", z.ID, b.ID)
+		}
+	}
 	return checkText("zone "+z.ID+": description", z.Description)
+}
+
+// check validates a reader and hashes a token given in clear (a put
+// without one keeps the stored one: see putZone).
+func (r *ZoneReader) check(what string) error {
+	r.TokenSet = nil
+	if r.Token != "" {
+		if len(r.Token) < 16 || len(r.Token) > 256 || strings.ContainsFunc(r.Token, unicode.IsSpace) {
+			return invalidf("%s: token must be 16-256 characters without spaces, e.g. from 'openssl rand -hex 16'", what)
+		}
+		r.TokenSHA256 = IngestTokenHash(r.Token)
+		r.Token = ""
+	}
+	if r.TokenSHA256 != "" {
+		if b, err := hex.DecodeString(r.TokenSHA256); err != nil || len(b) != sha256.Size {
+			return invalidf("%s: token_sha256 must be 64 hex digits", what)
+		}
+		r.TokenSHA256 = strings.ToLower(r.TokenSHA256)
+	}
+	if len(r.From) > maxAllow {
+		return invalidf("%s: at most %d from addresses", what, maxAllow)
+	}
+	if _, err := netaddr.ParsePrefixes(r.From); err != nil {
+		return invalidf("%s: from: %v", what, err)
+	}
+	r.From = nilIfEmpty(r.From)
+	if r.MaxSilenceSeconds < 0 || r.MaxSilenceSeconds > 86400 {
+		return invalidf("%s: max_silence_seconds must be 0 (not watched) to 86400 (got %d)", what, r.MaxSilenceSeconds)
+	}
+	return nil
+}
+
+func (b *ZoneBarrier) check(what string) error {
+	if err := checkID(what+": id", b.ID); err != nil {
+		return err
+	}
+	u, err := url.Parse(b.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalidf("%s %s: url must be the http:// or https:// URL of its relay box (got %q)", what, b.ID, b.URL)
+	}
+	if u.User != nil {
+		return invalidf("%s %s: url must carry no credentials (the catalogue does not keep them; give a relay that needs them in the site's file)", what, b.ID)
+	}
+	if b.TimeoutMS != 0 && (b.TimeoutMS < 100 || b.TimeoutMS > 60000) {
+		return invalidf("%s %s: timeout_ms must be 100..60000, or 0 for 3 s (got %d)", what, b.ID, b.TimeoutMS)
+	}
+	if len(b.Customs) == 0 || len(b.Owner) == 0 {
+		return invalidf("%s %s: the barrier opens on the permissions of customs and of the site owner: name who grants for each (customs, owner)", what, b.ID)
+	}
+	party := map[string]string{}
+	for _, p := range []struct {
+		name  string
+		names []string
+	}{{"customs", b.Customs}, {"owner", b.Owner}} {
+		if len(p.names) > maxAllow {
+			return invalidf("%s %s: at most %d names in %s", what, b.ID, maxAllow, p.name)
+		}
+		for _, n := range p.names {
+			if n == "" || len(n) > 128 || strings.ContainsFunc(n, unicode.IsSpace) {
+				return invalidf("%s %s: %s: %q is no principal (a user name, or token:NAME)", what, b.ID, p.name, n)
+			}
+			if o, ok := party[n]; ok && o != p.name {
+				return invalidf("%s %s: %s grants for %s already: the two keys must be held by two parties", what, b.ID, n, o)
+			}
+			party[n] = p.name
+		}
+	}
+	return nil
 }
 
 func (u *User) check() error {
