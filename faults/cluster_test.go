@@ -53,6 +53,8 @@ type cluster struct {
 	relay map[string]*netfault.Relay // by linkName
 	cam   *testcam.Server
 	hash  string // argon2id hash of apiPassword
+	// crossing is the checkpoint workload at the site
+	crossing *crossing
 
 	t0      time.Time // the faults begin
 	mu      sync.Mutex
@@ -165,6 +167,7 @@ func newCluster(t *testing.T, bin, root string) *cluster {
 	}
 	c.cam = cam
 	t.Cleanup(func() { cam.Close() })
+	c.crossing = newCrossing(t)
 	for _, id := range nodeIDs {
 		if err := os.WriteFile(c.nodes[id].cfg, []byte(c.config(id)), 0o644); err != nil {
 			t.Fatal(err)
@@ -190,6 +193,9 @@ func (c *cluster) config(id string) string {
 	fmt.Fprintf(&b, "node: {id: %s, data_dir: %s, time_zone: UTC}\n", id, n.data)
 	fmt.Fprintf(&b, "http: {listen: %q}\n", n.httpAddr)
 	fmt.Fprintf(&b, "users:\n  - {name: %s, role: admin, password_hash: %q}\n", apiUser, c.hash)
+	if id == siteID {
+		b.WriteString(c.crossing.siteConfig(c.hash))
+	}
 	b.WriteString("federation:\n")
 	fmt.Fprintf(&b, "  tls: {ca: %[1]s/ca.pem, cert: %[1]s/%[2]s.pem, key: %[1]s/%[2]s-key.pem}\n", c.pki, id)
 	b.WriteString("  heartbeat: 500ms\n  link_down_after: 3s\n")
@@ -219,6 +225,7 @@ func (c *cluster) config(id string) string {
 	if id == siteID {
 		b.WriteString("archive: {segment: 2s, min_free_gb: 0}\n")
 		fmt.Fprintf(&b, "cameras:\n  - {id: %s, url: %q, transport: tcp, offline_after: 2s}\n", cameraID, c.cam.URL("cam1"))
+		b.WriteString(c.crossing.siteCameras())
 	} else {
 		b.WriteString("archive: {min_free_gb: 0}\n")
 	}

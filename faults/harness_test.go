@@ -48,13 +48,30 @@ func TestFaults(t *testing.T) {
 	c.setUp(ctx)
 	setUp := time.Since(began)
 
+	// the crossing's trucks run through the faults; the one on its way
+	// when they end finishes while the tree settles
+	stopTrucks, trucksDone := make(chan struct{}), make(chan struct{})
+	dctx, dcancel := context.WithCancel(ctx)
+	defer dcancel()
+	go func() {
+		defer close(trucksDone)
+		c.crossing.drive(dctx, "http://"+c.nodes[siteID].httpAddr, stopTrucks)
+	}()
 	c.play(ctx, sched)
+	close(stopTrucks)
 	c.act("settle", "all", fmt.Sprintf("every fault healed; %v with the camera recording", st.Settle))
 	c.sleep(st.Settle, nil)
+	select {
+	case <-trucksDone:
+	case <-time.After(3 * time.Minute):
+		dcancel()
+		<-trucksDone
+	}
 
 	r := &report{settings: st, schedule: sched}
 	c.quiesce(ctx, st.Drain, r)
 	c.collect(ctx, r)
+	r.checkpointBad, r.checkpoint = c.crossing.check(ctx, r.logs[siteID], c.nodes[siteID].api, c.nodes[centreID].api)
 	c.stopAll(r)
 	c.verifyOffline(r)
 	r.checkSegmentFiles(c)

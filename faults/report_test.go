@@ -36,10 +36,12 @@ type report struct {
 	checks        time.Duration
 
 	// results
-	origins    []originCheck
-	eventBad   []string
-	eventNotes []string
-	seg        segCheck
+	checkpoint    string   // the crossing's summary
+	checkpointBad []string // its invariant violations
+	origins       []originCheck
+	eventBad      []string
+	eventNotes    []string
+	seg           segCheck
 }
 
 // truths are the logs of every origin whose events must reach the centre:
@@ -113,6 +115,7 @@ func (r *report) violations() []string {
 	}
 	out = append(out, r.eventBad...)
 	out = append(out, r.seg.bad...)
+	out = append(out, r.checkpointBad...)
 	for _, id := range append([]string{siteID}, regionIDs...) {
 		u, ok := r.backlog[id]
 		if !ok {
@@ -165,6 +168,9 @@ func (r *report) String() string {
 		}
 	}
 
+	if r.checkpoint != "" {
+		fmt.Fprintf(&b, "\n%s\n", r.checkpoint)
+	}
 	b.WriteString("\nevents per origin held at each node (with extra copies and gaps where there are any):\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  origin\t%s\t\n", strings.Join(nodeIDs, "\t"))
