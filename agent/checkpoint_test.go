@@ -309,7 +309,7 @@ checkpoint:
 		return false
 	})
 	code, b = adam.do("GET", "/api/v1/audit?limit=200", "")
-	for _, want := range []string{"case.attempt", "token.unblock", "exit.grant", "barrier.request_refused", "reader.refused"} {
+	for _, want := range []string{"case.attempt", "token.unblock", "exit.grant", "barrier.request_refused", "reader.refused", `"barrier.open"`, "barrier.held"} {
 		if code != 200 || !strings.Contains(b, want) {
 			t.Errorf("no %s in the audit log", want)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/checkpoint"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
@@ -25,6 +26,13 @@ func (a *Agent) openDesk() error {
 		Attempts:    cp.Attempts,
 		ZoneKind:    a.zoneKind,
 		Severity:    func(typ string) event.Severity { return event.Severity(a.cfg.Alarms.Severity[typ]) },
+		Audit: func(action, object, detail string) {
+			if a.audit != nil {
+				if _, err := a.audit.Record(audit.Entry{User: "system", Action: action, Object: object, Detail: detail}); err != nil {
+					a.log.Error("audit of a barrier", "err", err)
+				}
+			}
+		},
 	}
 	for _, b := range cp.Barriers {
 		if t := b.Timeout.Std(); t > dc.CommandTimeout {

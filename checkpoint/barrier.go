@@ -132,7 +132,11 @@ func (d *Desk) decide(b Barrier, visitID string, read Plates) error {
 		if cur.State == BarrierWaiting && cur.Visit == visitID && cur.Why == refused.Why {
 			return nil // refused for this already
 		}
-		return d.append(KindBarrierRefused, "", event.SeverityInfo, refused)
+		if err := d.append(KindBarrierRefused, "", event.SeverityInfo, refused); err != nil {
+			return err
+		}
+		d.audit(ActionBarrierHeld, b.ID, fmt.Sprintf("visit %s (%s) held: %s", visitID, read, refused.Why))
+		return nil
 	}
 	return d.open(b, Command{Barrier: b.ID, Action: "open", Visit: visitID, Plates: read}, "", "")
 }
@@ -151,6 +155,7 @@ func (d *Desk) open(b Barrier, c Command, user, reason string) error {
 		if err := d.append(KindBarrierFailed, "", event.SeverityInfo, st); err != nil {
 			return err
 		}
+		d.audit(ActionBarrierFailed, b.ID, fmt.Sprintf("visit %s (%s): the controller did not take the command: %v", c.Visit, c.Plates, err))
 		msg := fmt.Sprintf("barrier %s at zone %s: its controller did not take the command to open (%v); it stays shut", b.ID, b.Zone, err)
 		if err := raiseOnce(d.log, d.idx, Site{Severity: d.cfg.Severity}, AlarmBarrierUnreachable, key, "", event.SeverityMedium, msg); err != nil {
 			return err
@@ -160,7 +165,17 @@ func (d *Desk) open(b Barrier, c Command, user, reason string) error {
 	if err := d.append(KindBarrierOpened, "", event.SeverityInfo, st); err != nil {
 		return err
 	}
+	if !c.Manual { // a manual opening is audited with its caller by the API
+		d.audit(ActionBarrierOpen, b.ID, fmt.Sprintf("visit %s (%s) opened: customs and the owner granted the exit", c.Visit, c.Plates))
+	}
 	return d.clear(key, AlarmBarrierUnreachable, "barrier "+b.ID+" took a command again")
+}
+
+// audit records what the barrier did on its own (nil Audit: nothing).
+func (d *Desk) audit(action, object, detail string) {
+	if d.cfg.Audit != nil {
+		d.cfg.Audit(action, object, detail)
+	}
 }
 
 // Override opens a barrier by hand: the caller's role was checked, its

@@ -72,6 +72,9 @@ type DeskConfig struct {
 	// at (default 5 s).
 	CheckEvery time.Duration
 	Now        func() time.Time
+	// Audit records what a barrier did on its own: each opening, each
+	// vehicle held, each command its controller did not take (nil: none).
+	Audit func(action, object, detail string)
 }
 
 // Desk is a site's pass tokens and exit barriers: it decides on what

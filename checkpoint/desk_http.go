@@ -26,6 +26,10 @@ const (
 	ActionBarrierRefused = "barrier.request_refused"
 	// ActionReaderRefused: a reader's message that was not taken.
 	ActionReaderRefused = "reader.refused"
+	// What a barrier did on its own, audited as the system's acts.
+	ActionBarrierOpen   = "barrier.open"
+	ActionBarrierHeld   = "barrier.held"
+	ActionBarrierFailed = "barrier.failed"
 )
 
 // DeskHandlers answer the checkpoint's pass and barrier API. Desk is nil

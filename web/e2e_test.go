@@ -41,7 +41,7 @@ func TestBrowserE2E(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(models, "ch_PP-OCRv4_rec_infer.onnx")); err != nil {
 		t.Fatalf("plate-recognition models missing in %s (the demo reads plates with them): run `make anpr-deps`", models)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	bin := kuzetBinary(t, root)
 

@@ -73,6 +73,11 @@ func (r *demoRelay) URL() string { return "http://" + r.addr + "/relay/exit" }
 
 func (r *demoRelay) Close() { _ = r.srv.Close() }
 
+// demoStage is how long a truck stays at each stage: short enough that it
+// leaves before the synthetic video brings it to the entry again (its
+// trucks come round every half minute or so).
+const demoStage = 5 * time.Second
+
 // demoCrossing drives the trucks through the crossing until ctx ends.
 type demoCrossing struct {
 	base     string
@@ -145,7 +150,7 @@ func (c *demoClient) call(ctx context.Context, method, path, bearer string, body
 }
 
 func runDemoCrossing(ctx context.Context, base string, log *slog.Logger) {
-	d := &demoCrossing{base: base, log: log, trucks: map[string]*demoTruck{}, interval: 3 * time.Second}
+	d := &demoCrossing{base: base, log: log, trucks: map[string]*demoTruck{}, interval: 2 * time.Second}
 	for d.customs == nil || d.owner == nil {
 		var err error
 		if d.customs == nil {
@@ -212,7 +217,7 @@ func (d *demoCrossing) step(ctx context.Context) error {
 		d.trucks[v.ID] = t
 	}
 	for id, t := range d.trucks {
-		if now.Sub(t.since) < 20*time.Second {
+		if now.Sub(t.since) < demoStage {
 			continue
 		}
 		switch t.stage {

@@ -357,9 +357,12 @@ try {
     }
     await page.waitForSelector(`#cases-blocked-table tr[data-case="${id}"]`);
     assert.equal(await page.$(card), null, 'the blocked case left the queue');
-    // both keys: the barrier lists what it waits for, or that it opened
-    await page.waitForSelector('#barriers-table tr[data-barrier="exit-barrier"]', { timeout: 120000 });
     await shot('checkpoint-blocked');
+    // the demo's second truck reverses in the exit lane (a violation), then
+    // leaves once customs and the owner have both granted: the barrier opens
+    await page.waitForSelector('#violations-table tr[data-type="violation_wrong_direction"]', { timeout: 150000 });
+    await page.waitForSelector('#barriers-table tr[data-barrier="exit-barrier"][data-state="opened"]', { timeout: 150000 });
+    await shot('checkpoint-barrier');
     await logout();
     await login('admin');
     await page.goto(`${SITE}/#/visits`);

@@ -126,3 +126,23 @@ export function exitCell(v, reload) {
     roleAtLeast('operator') && here(v.site) && !(granted.customs && granted.owner) ? h('button', { type: 'button', class: 'exit-grant small', text: 'Grant exit',
       onclick: () => act(`exit of ${v.tractor || v.trailer} granted`, `/api/v1/visits/${v.id}/exit`, {}, reload) }) : '');
 }
+
+// CHECKPOINT_ALARMS are the alarm types of the crossing's process.
+const CHECKPOINT_ALARMS = /^(violation_|token_blocked$|dwell_exceeded$|barrier_unreachable$|reader_silent$)/;
+
+// violationsPanel lists the crossing's violations and alarms, newest
+// first (site: only that site's); the alarm console acts on them.
+export function violationsPanel(alarms, site) {
+  const rows = alarms.filter((a) => CHECKPOINT_ALARMS.test(a.type) && (!site || a.origin === site))
+    .sort((a, b) => new Date(b.raised) - new Date(a.raised)).slice(0, 20);
+  if (!rows.length) return h('div', { class: 'muted', text: 'No violation.' });
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'data', id: 'violations-table' },
+    h('thead', {}, h('tr', {}, ['Severity', 'Type', 'What', 'Raised', 'State', 'Site'].map((t) => h('th', { text: t })))),
+    h('tbody', {}, rows.map((a) => h('tr', { dataset: { type: a.type, severity: a.severity, site: a.origin } },
+      h('td', {}, h('span', { class: `sev sev-${a.severity}`, text: a.severity })),
+      h('td', { text: a.type.replace(/^violation_/, '').replaceAll('_', ' ') }),
+      h('td', { text: a.message }),
+      h('td', { text: fmtTime(a.raised) }),
+      h('td', {}, h('a', { href: `#/alarms?state=`, text: a.state })),
+      h('td', { text: a.origin }))))));
+}

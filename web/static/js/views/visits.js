@@ -6,7 +6,7 @@
 
 import { h, clear, fmtTime } from '../dom.js';
 import { api } from '../api.js';
-import { casesPanel, barriersPanel, exitCell } from './desk.js';
+import { casesPanel, barriersPanel, exitCell, violationsPanel } from './desk.js';
 
 const POLL_MS = 5000;
 
@@ -33,6 +33,7 @@ export function visitsView(ctx, params) {
   const recent = h('div', { id: 'visits-recent' });
   const cases = h('div', { id: 'visits-cases' });
   const barriers = h('div', { id: 'visits-barriers' });
+  const violations = h('div', { id: 'visits-violations' });
   const status = h('div', { class: 'muted', id: 'visits-status', text: 'Loading…' });
   const el = h('section', { class: 'view-visits', 'aria-label': 'Checkpoint' },
     h('form', { class: 'toolbar', onsubmit: (ev) => { ev.preventDefault(); ctx.setParams({ site: site.value.trim() }); load(); } },
@@ -41,6 +42,7 @@ export function visitsView(ctx, params) {
     h('h2', { text: 'Sites' }), sites,
     h('h2', { text: 'Card mismatches' }), cases,
     h('h2', { text: 'Exit barriers' }), barriers,
+    h('h2', { text: 'Violations and alarms' }), violations,
     h('h2', { text: 'On the site now' }), now,
     h('h2', { text: 'Time in each zone, last 24 hours' }), stats,
     h('h2', { text: 'Latest visits' }), recent);
@@ -125,18 +127,20 @@ export function visitsView(ctx, params) {
     clearTimeout(timer);
     const s = site.value.trim() || undefined;
     try {
-      const [open, st, latest, oc, bc, br] = await Promise.all([
+      const [open, st, latest, oc, bc, br, al] = await Promise.all([
         api('/api/v1/visits', { params: { state: 'open', site: s, limit: 1000 } }),
         api('/api/v1/visits/dwell', { params: { site: s } }),
         api('/api/v1/visits', { params: { site: s, limit: 50 } }),
         api('/api/v1/cases', { params: { state: 'open', site: s } }),
         api('/api/v1/cases', { params: { state: 'blocked', site: s, limit: 20 } }),
         api('/api/v1/barriers', { params: { site: s } }),
+        api('/api/v1/alarms', { params: { state: '', limit: 1000 } }),
       ]);
       if (gone) return;
       // a panel being typed in is not redrawn under the operator's hands
       if (force === true || !cases.contains(document.activeElement)) clear(cases).append(...casesPanel(oc.cases || [], bc.cases || [], load));
       clear(barriers).append(barriersPanel(br.barriers || [], load));
+      clear(violations).append(violationsPanel(Array.isArray(al) ? al : [], s));
       clear(sites).append(sitesTable(open.visits || []));
       clear(now).append(nowTable(open.visits || []));
       clear(stats).append(statsTable(st.zones || []));
