@@ -34,6 +34,27 @@ func freeTCP(t *testing.T) string {
 // centreAndSite waits until the centre's catalogue takes writes (it elects
 // itself first) and puts the centre and the site in it; ctx bounds the
 // test's calls.
+// catalogueSite starts a centre with the catalogue and a site below it
+// that takes its cameras and zones from it; it returns the site, a client
+// of the centre's catalogue (with both nodes in it) and the data folder.
+func catalogueSite(t *testing.T) (*Agent, *topology.Client, context.Context, string) {
+	t.Helper()
+	_, dir, tls := federationRig(t)
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
+topology: {listen: %q, bootstrap: true}
+`, dir, tls("centre"), freeTCP(t)))
+	site, _ := startAgent(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s/site}
+http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, centre.FederationAddr(), tls("site")))
+	cl, ctx := centreAndSite(t, centre)
+	return site, cl, ctx, dir
+}
+
 func centreAndSite(t *testing.T, centre *Agent) (*topology.Client, context.Context) {
 	t.Helper()
 	cl, err := topology.NewClient("http://"+centre.HTTPAddr(), nil)
@@ -345,20 +366,7 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 // the link (and in the cached slice), the site checks it like a file
 // camera's, and another token is refused.
 func TestCatalogueCameraPostsPlates(t *testing.T) {
-	_, dir, tls := federationRig(t)
-	centre, _ := startAgent(t, fmt.Sprintf(`
-node: {id: centre, data_dir: %s/centre}
-http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
-topology: {listen: %q, bootstrap: true}
-`, dir, tls("centre"), freeTCP(t)))
-	siteA, _ := startAgent(t, fmt.Sprintf(`
-node: {id: site, data_dir: %s/site}
-http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
-federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
-`, dir, centre.FederationAddr(), tls("site")))
-
-	cl, ctx := centreAndSite(t, centre)
+	siteA, cl, ctx, dir := catalogueSite(t)
 	const token = "catalogue-gate-token-0123"
 	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Gate1", Site: "site", URL: "rtsp://127.0.0.1:1/gate1", Disabled: true,
 		Analytics: topology.Analytics{ANPR: topology.ANPR{Ingest: &topology.Ingest{Format: "generic", Token: token}}}}); err != nil {
@@ -411,19 +419,7 @@ func TestCatalogueReadersAndBarrier(t *testing.T) {
 	var opens atomic.Int32
 	relay := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { opens.Add(1) }))
 	defer relay.Close()
-	_, dir, tls := federationRig(t)
-	centre, _ := startAgent(t, fmt.Sprintf(`
-node: {id: centre, data_dir: %s/centre}
-http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
-topology: {listen: %q, bootstrap: true}
-`, dir, tls("centre"), freeTCP(t)))
-	site, _ := startAgent(t, fmt.Sprintf(`
-node: {id: site, data_dir: %s/site}
-http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
-federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
-`, dir, centre.FederationAddr(), tls("site")))
-	cl, ctx := centreAndSite(t, centre)
+	site, cl, ctx, _ := catalogueSite(t)
 	const token = "catalogue-reader-token-01"
 	for _, z := range []topology.Zone{
 		{ID: "gate-in", Site: "site", Kind: "entry", Readers: []topology.ZoneReader{{ID: "gate-reader", Token: token}}},

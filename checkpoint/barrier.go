@@ -152,10 +152,13 @@ func (d *Desk) open(b Barrier, c Command, user, reason string) error {
 	key := AlarmBarrierUnreachable + ":" + b.ID
 	if err != nil {
 		st.Why = err.Error()
-		if err := d.append(KindBarrierFailed, "", event.SeverityInfo, st); err != nil {
-			return err
+		// a controller down is filed once, not at every retry
+		if cur, _, ierr := d.idx.BarrierOf(d.site, b.ID); ierr != nil || cur.State != BarrierFailed || cur.Visit != c.Visit || c.Manual {
+			if err := d.append(KindBarrierFailed, "", event.SeverityInfo, st); err != nil {
+				return err
+			}
+			d.audit(ActionBarrierFailed, b.ID, fmt.Sprintf("visit %s (%s): the controller did not take the command: %v", c.Visit, c.Plates, err))
 		}
-		d.audit(ActionBarrierFailed, b.ID, fmt.Sprintf("visit %s (%s): the controller did not take the command: %v", c.Visit, c.Plates, err))
 		msg := fmt.Sprintf("barrier %s at zone %s: its controller did not take the command to open (%v); it stays shut", b.ID, b.Zone, err)
 		if err := raiseOnce(d.log, d.idx, Site{Severity: d.cfg.Severity}, AlarmBarrierUnreachable, key, "", event.SeverityMedium, msg); err != nil {
 			return err

@@ -434,6 +434,10 @@ func TestTheExitBarrierNeedsBothKeys(t *testing.T) {
 	if n := countKinds(t, c.log); n[event.KindAlarmRaised] != 1 {
 		t.Fatalf("no barrier_unreachable: %v", n)
 	}
+	time.Sleep(300 * time.Millisecond) // a few retries while it is down
+	if n := countKinds(t, c.log); n[KindBarrierFailed] != 1 {
+		t.Fatalf("a controller down is filed once: %v", n)
+	}
 	c.restart(true)
 	c.relay.setDown(false)
 	c.until("opened once the controller is back", func() bool { return c.relay.count() == 1 })
@@ -506,5 +510,39 @@ func TestSilentReader(t *testing.T) {
 	}
 	if n := countKinds(t, c.log); n[event.KindAlarmCleared] != 1 {
 		t.Fatalf("heard again: %v", n)
+	}
+}
+
+// A card handed to the next truck is not held by a case its last truck
+// left open: the case stays in the queue, the new binding starts clean.
+func TestACardRebindsPastAnOpenCase(t *testing.T) {
+	c := newCrossing(t)
+	c.read("EntryCam", "123ABC02", 0)
+	c.visitOf("123ABC02")
+	c.at(10 * time.Second)
+	if _, err := c.desk.Present("entry-reader", "CARD-1"); err != nil {
+		t.Fatal(err)
+	}
+	c.at(5 * time.Minute)
+	res, err := c.desk.Present("customs-reader", "CARD-1") // nothing read: a case
+	if err != nil || res.Result != ResultMismatch {
+		t.Fatalf("%+v %v", res, err)
+	}
+	c.read("ExitCam", "123ABC02", 6*time.Minute)
+	c.until("the first truck left", func() bool { return !c.visitOf("123ABC02").Open() })
+	c.read("EntryCam", "456DEF02", 10*time.Minute)
+	c.visitOf("456DEF02")
+	c.at(10*time.Minute + 10*time.Second)
+	if r, err := c.desk.Present("entry-reader", "CARD-1"); err != nil || r.Bound.Tractor != "456DEF02" {
+		t.Fatalf("the card for the next truck: %+v %v", r, err)
+	}
+	c.read("CustomsCam", "456DEF02", 12*time.Minute)
+	c.until("at customs", func() bool { return len(c.visitOf("456DEF02").Passages) == 2 })
+	c.at(12*time.Minute + 10*time.Second)
+	if r, err := c.desk.Present("customs-reader", "CARD-1"); err != nil || r.Result != ResultMatch {
+		t.Fatalf("the next truck at customs: %+v %v", r, err)
+	}
+	if cs, _, _ := c.idx.CaseOf(res.Case); cs.State != CaseOpen {
+		t.Fatalf("the old case: %+v", cs)
 	}
 }

@@ -115,7 +115,9 @@ func applyToken(tx *bolt.Tx, e event.Event, ts TokenStep) error {
 		if !ownedBy(ts.Visit, e.Origin) {
 			return nil
 		}
-		t.Visit, t.Bound, t.BoundAt = ts.Visit, ts.Plates, ts.Time
+		// a new binding starts clean: a case of the card's last vehicle
+		// stays in the queue but no longer holds the card
+		t.Visit, t.Bound, t.BoundAt, t.Case = ts.Visit, ts.Plates, ts.Time, ""
 		if err := dropPending(tx.Bucket(bucketPending), e.Origin, ts.Token); err != nil {
 			return err
 		}
@@ -317,40 +319,31 @@ func (x *Index) Pending(site, zone string, from time.Time) ([]Presentation, erro
 	return out, err
 }
 
-// TokenOf returns a site's token.
-func (x *Index) TokenOf(site, token string) (Token, bool, error) {
-	var t Token
+// lookup reads one record of a bucket (ok false: none).
+func lookup[T any](x *Index, bucket, key []byte) (T, bool, error) {
+	var v T
 	var ok bool
 	err := x.db.View(func(tx *bolt.Tx) error {
 		var err error
-		ok, err = getJSON(tx.Bucket(bucketTokens), siteKey(site, token), &t)
-		return err
-	})
-	return t, ok, err
-}
-
-// Visit returns one visit.
-func (x *Index) Visit(id string) (Visit, bool, error) {
-	var v Visit
-	var ok bool
-	err := x.db.View(func(tx *bolt.Tx) error {
-		var err error
-		ok, err = getJSON(tx.Bucket(bucketVisits), []byte(id), &v)
+		ok, err = getJSON(tx.Bucket(bucket), key, &v)
 		return err
 	})
 	return v, ok, err
 }
 
+// TokenOf returns a site's token.
+func (x *Index) TokenOf(site, token string) (Token, bool, error) {
+	return lookup[Token](x, bucketTokens, siteKey(site, token))
+}
+
+// Visit returns one visit.
+func (x *Index) Visit(id string) (Visit, bool, error) {
+	return lookup[Visit](x, bucketVisits, []byte(id))
+}
+
 // CaseOf returns one case.
 func (x *Index) CaseOf(id string) (Case, bool, error) {
-	var c Case
-	var ok bool
-	err := x.db.View(func(tx *bolt.Tx) error {
-		var err error
-		ok, err = getJSON(tx.Bucket(bucketCases), []byte(id), &c)
-		return err
-	})
-	return c, ok, err
+	return lookup[Case](x, bucketCases, []byte(id))
 }
 
 // Cases returns the cases (of site and in state, if given), newest first,
@@ -397,14 +390,7 @@ func (x *Index) Barriers(site string) ([]BarrierState, error) {
 
 // BarrierOf returns one of a site's barriers (ok false: never spoken of).
 func (x *Index) BarrierOf(site, id string) (BarrierState, bool, error) {
-	var b BarrierState
-	var ok bool
-	err := x.db.View(func(tx *bolt.Tx) error {
-		var err error
-		ok, err = getJSON(tx.Bucket(bucketBarriers), siteKey(site, id), &b)
-		return err
-	})
-	return b, ok, err
+	return lookup[BarrierState](x, bucketBarriers, siteKey(site, id))
 }
 
 func siteKey(site, id string) []byte { return append(append([]byte(site), 0), id...) }

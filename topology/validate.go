@@ -321,31 +321,41 @@ func (in *Ingest) check(what string, u *url.URL) error {
 	default:
 		return invalidf("%s: anpr ingest format must be generic, hikvision or dahua, or left out to tell by each request (got %q)", what, in.Format)
 	}
-	if in.Token != "" {
-		if len(in.Token) < 16 || len(in.Token) > 256 || strings.ContainsFunc(in.Token, unicode.IsSpace) {
-			return invalidf("%s: anpr ingest token must be 16-256 characters without spaces, e.g. from 'openssl rand -hex 16'", what)
-		}
-		in.TokenSHA256 = IngestTokenHash(in.Token)
-		in.Token = ""
+	if err := checkDevice(what+": anpr ingest", &in.Token, &in.TokenSHA256, &in.From); err != nil {
+		return err
 	}
-	if in.TokenSHA256 != "" {
-		if b, err := hex.DecodeString(in.TokenSHA256); err != nil || len(b) != sha256.Size {
-			return invalidf("%s: anpr ingest token_sha256 must be 64 hex digits", what)
-		}
-		in.TokenSHA256 = strings.ToLower(in.TokenSHA256)
-	}
-	if len(in.From) > maxAllow {
-		return invalidf("%s: at most %d anpr ingest from addresses", what, maxAllow)
-	}
-	if _, err := netaddr.ParsePrefixes(in.From); err != nil {
-		return invalidf("%s: anpr ingest from: %v", what, err)
-	}
-	in.From = nilIfEmpty(in.From)
 	if len(in.From) == 0 {
 		if _, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err != nil {
 			return invalidf("%s: the url names the host %q: list the addresses the camera posts from in anpr ingest from", what, u.Hostname())
 		}
 	}
+	return nil
+}
+
+// checkDevice checks the secret and source addresses of a device that
+// posts to its site (a camera's own ANPR, a card reader): a token given in
+// clear is replaced by its hash, so that the change enters the catalogue's
+// log with the hash only.
+func checkDevice(what string, token, hash *string, from *[]string) error {
+	if *token != "" {
+		if len(*token) < 16 || len(*token) > 256 || strings.ContainsFunc(*token, unicode.IsSpace) {
+			return invalidf("%s token must be 16-256 characters without spaces, e.g. from 'openssl rand -hex 16'", what)
+		}
+		*hash, *token = IngestTokenHash(*token), ""
+	}
+	if *hash != "" {
+		if b, err := hex.DecodeString(*hash); err != nil || len(b) != sha256.Size {
+			return invalidf("%s token_sha256 must be 64 hex digits", what)
+		}
+		*hash = strings.ToLower(*hash)
+	}
+	if len(*from) > maxAllow {
+		return invalidf("%s from: at most %d addresses", what, maxAllow)
+	}
+	if _, err := netaddr.ParsePrefixes(*from); err != nil {
+		return invalidf("%s from: %v", what, err)
+	}
+	*from = nilIfEmpty(*from)
 	return nil
 }
 
@@ -416,26 +426,9 @@ func (z *Zone) check() error {
 // without one keeps the stored one: see putZone).
 func (r *ZoneReader) check(what string) error {
 	r.TokenSet = nil
-	if r.Token != "" {
-		if len(r.Token) < 16 || len(r.Token) > 256 || strings.ContainsFunc(r.Token, unicode.IsSpace) {
-			return invalidf("%s: token must be 16-256 characters without spaces, e.g. from 'openssl rand -hex 16'", what)
-		}
-		r.TokenSHA256 = IngestTokenHash(r.Token)
-		r.Token = ""
+	if err := checkDevice(what, &r.Token, &r.TokenSHA256, &r.From); err != nil {
+		return err
 	}
-	if r.TokenSHA256 != "" {
-		if b, err := hex.DecodeString(r.TokenSHA256); err != nil || len(b) != sha256.Size {
-			return invalidf("%s: token_sha256 must be 64 hex digits", what)
-		}
-		r.TokenSHA256 = strings.ToLower(r.TokenSHA256)
-	}
-	if len(r.From) > maxAllow {
-		return invalidf("%s: at most %d from addresses", what, maxAllow)
-	}
-	if _, err := netaddr.ParsePrefixes(r.From); err != nil {
-		return invalidf("%s: from: %v", what, err)
-	}
-	r.From = nilIfEmpty(r.From)
 	if r.MaxSilenceSeconds < 0 || r.MaxSilenceSeconds > 86400 {
 		return invalidf("%s: max_silence_seconds must be 0 (not watched) to 86400 (got %d)", what, r.MaxSilenceSeconds)
 	}
