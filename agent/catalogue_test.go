@@ -454,13 +454,22 @@ func TestCatalogueReadersAndBarrier(t *testing.T) {
 	if code, body := present("catalogue-reader-token-99"); code != 401 {
 		t.Fatalf("another token: %d %s", code, body)
 	}
-	resp, err := http.Get("http://" + site.HTTPAddr() + "/api/v1/barriers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `"gate-barrier"`) || !strings.Contains(string(b), `"closed"`) {
-		t.Fatalf("barriers: %s", b)
+	// the barrier's zone was put after the reader's: it may come in the
+	// next slice
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + site.HTTPAddr() + "/api/v1/barriers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `"gate-barrier"`) && strings.Contains(string(b), `"closed"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("barriers: %s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

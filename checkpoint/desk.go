@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -423,16 +422,4 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
-}
-
-// ReaderIDs lists the site's readers.
-func (d *Desk) ReaderIDs() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]string, 0, len(d.readers))
-	for id := range d.readers {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
 }
