@@ -186,6 +186,29 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		}
 		x = s
 	}
+	// A cut lies on a block boundary; the band may reach a few pixels
+	// further, and its edge would be read as a stroke (a leading 1).
+	foreignCol := func(x int) bool {
+		n := 0
+		for y := r0 * cleanBlock; y < r1*cleanBlock; y++ {
+			i := 3 * (y*w + x)
+			p := block{r: px[i], g: px[i+1], b: px[i+2]}
+			p.lum = 0.299*p.r + 0.587*p.g + 0.114*p.b
+			p.chroma = max(p.r, p.g, p.b) - min(p.r, p.g, p.b)
+			if isForeign(p) {
+				n++
+			}
+		}
+		return 5*n >= (r1-r0)*cleanBlock
+	}
+	if c.x0 > 0 {
+		for lim := c.x0 + cleanBlock; c.x0 < lim && foreignCol(c.x0); c.x0++ {
+		}
+	}
+	if c.x1 < w {
+		for lim := c.x1 - cleanBlock; c.x1 > lim && foreignCol(c.x1-1); c.x1-- {
+		}
+	}
 	if left := edge(0, 1); left > 0 && c.x0 == 0 {
 		c.slivers = append(c.slivers, [2]int{0, left * cleanBlock})
 	}
@@ -203,7 +226,12 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 			e++
 		}
 		if e-x >= 2 {
-			c.emblems = append(c.emblems, [2]int{max(c.x0, (x-1)*cleanBlock), min(c.x1, (e+1)*cleanBlock)})
+			a, b := max(c.x0, (x-1)*cleanBlock), min(c.x1, (e+1)*cleanBlock)
+			for lim := max(c.x0, a-2*cleanBlock); a > lim && foreignCol(a-1); a-- {
+			}
+			for lim := min(c.x1, b+2*cleanBlock); b < lim && foreignCol(b); b++ {
+			}
+			c.emblems = append(c.emblems, [2]int{a, b})
 		}
 		x = e
 	}

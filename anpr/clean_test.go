@@ -130,3 +130,58 @@ func TestDiscountChars(t *testing.T) {
 		t.Errorf("probabilities sum to %.4f", sum)
 	}
 }
+
+// TestCleanLineCutsTheWholeFlag: a flag that ends between two of the
+// analysis blocks is cut where it ends, not at the block boundary before
+// it; the strip of its edge left in would be read as a leading 1.
+func TestCleanLineCutsTheWholeFlag(t *testing.T) {
+	for _, end := range []int{32, 33, 34, 35} {
+		l := newTestLine(300)
+		l.fill(4, 6, end, 26, 200, 30, 40)   // red stripe
+		l.fill(4, 26, end, 36, 0, 130, 70)   // green stripe
+		l.fill(6, 38, end-4, 44, 60, 60, 60) // the country code under it
+		for x := end + 6; x+22 < 296; x += 36 {
+			l.glyph(x)
+		}
+		c := cleanLine(l.px, l.w, recHeight)
+		if c.x0 < end || c.x0 > end+6 {
+			t.Errorf("flag 4–%d: x0 = %d, want the cut between the flag's end and the first glyph at %d", end, c.x0, end+6)
+		}
+	}
+	// The right end, mirrored: a flag at the right (KG, UZ, TJ).
+	for _, start := range []int{265, 266, 267, 268} {
+		l := newTestLine(300)
+		for x := 10; x+22 < start-6; x += 36 {
+			l.glyph(x)
+		}
+		l.fill(start, 6, 296, 26, 200, 30, 40)
+		l.fill(start, 26, 296, 36, 250, 210, 30)
+		c := cleanLine(l.px, l.w, recHeight)
+		if c.x1 > start {
+			t.Errorf("flag %d–296: x1 = %d, want at most %d", start, c.x1, start)
+		}
+	}
+}
+
+// TestCleanLinePaintsTheWholeEmblem: an emblem between characters whose
+// tip is too thin to make its blocks foreign (a shield's point, a seal's
+// rim) is painted over to its last coloured column, not left as a stroke.
+func TestCleanLinePaintsTheWholeEmblem(t *testing.T) {
+	for _, tip := range []int{80, 81, 82, 83} {
+		l := newTestLine(300)
+		l.glyph(12)
+		l.fill(50, 10, 70, 38, 200, 30, 40)  // red arms
+		l.fill(70, 20, tip, 28, 200, 30, 40) // their point
+		for x := tip + 10; x+22 < 296; x += 36 {
+			l.glyph(x)
+		}
+		c := cleanLine(l.px, l.w, recHeight)
+		painted := false
+		for _, e := range c.emblems {
+			painted = painted || e[0] <= 50 && e[1] >= tip && e[1] <= tip+10
+		}
+		if !painted {
+			t.Errorf("arms 50–%d: emblems %v, want them painted to their tip and not into the glyph at %d", tip, c.emblems, tip+10)
+		}
+	}
+}

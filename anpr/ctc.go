@@ -3,6 +3,10 @@ package anpr
 import (
 	"math"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Recogniser output is reduced to nSym symbols per time step: symbol 0 is the
@@ -19,19 +23,52 @@ func symOf(c byte) int { return strings.IndexByte(symbols, c) }
 func symMap(dict []string, classes int) []uint8 {
 	m := make([]uint8, classes)
 	for i := 1; i <= len(dict) && i < classes; i++ {
-		s := dict[i-1]
-		if len(s) != 1 {
-			continue
-		}
-		c := s[0]
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		if k := symOf(c); k > 0 {
-			m[i] = uint8(k)
+		if c, ok := plateChar(dict[i-1]); ok {
+			m[i] = uint8(symOf(c))
 		}
 	}
 	return m
+}
+
+// twinGlyphs are classes of the recogniser's other scripts that are drawn
+// like a plate character: a dotted or slashed zero comes out as θ, a round
+// one as 〇 or Greek omicron.
+var twinGlyphs = map[rune]byte{
+	'〇': 'O', '○': 'O', 'Ο': 'O', 'ο': 'O', 'θ': '0', 'Θ': '0',
+	'З': '3', 'β': 'B',
+}
+
+// plateChar is the plate character a recogniser class stands for: ASCII
+// letters and digits (lower case folded), their full-width and circled
+// forms and accented letters (the model splits one glyph's probability
+// between such twins, so a character read as Ｏ 0.17 and O 0.38 would
+// otherwise lose to the separator), and the look-alikes above.
+func plateChar(class string) (byte, bool) {
+	r, n := utf8.DecodeRuneInString(class)
+	if n == 0 || n != len(class) {
+		return 0, false
+	}
+	if c, ok := twinGlyphs[r]; ok {
+		return c, true
+	}
+	var base []byte
+	for _, d := range norm.NFKD.String(class) {
+		if unicode.Is(unicode.Mn, d) {
+			continue // an accent
+		}
+		if d >= utf8.RuneSelf {
+			return 0, false
+		}
+		base = append(base, byte(d))
+	}
+	if len(base) != 1 {
+		return 0, false
+	}
+	c := base[0]
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	return c, symOf(c) > 0
 }
 
 // logProbs is one recognised row reduced to plate symbols: lp[t][k] is the

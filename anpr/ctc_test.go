@@ -141,3 +141,62 @@ func TestJoinRows(t *testing.T) {
 		t.Fatalf("two rows = %q %v", d.text, ok)
 	}
 }
+
+// A glyph's probability split between the recogniser's twin classes (O and
+// full-width Ｏ, a dotted zero read as θ) adds up on the plate character
+// instead of losing to the separator; other scripts stay separators.
+func TestPlateCharFoldsTwins(t *testing.T) {
+	for class, want := range map[string]byte{
+		"O": 'O', "o": 'O', "7": '7', "Ｏ": 'O', "ｏ": 'O', "０": '0', "９": '9',
+		"①": '1', "θ": '0', "〇": 'O', "Ο": 'O', "É": 'E', "ü": 'U', "З": '3',
+	} {
+		if c, ok := plateChar(class); !ok || c != want {
+			t.Errorf("plateChar(%q) = %q, %v; want %q", class, c, ok, want)
+		}
+	}
+	for _, class := range []string{"中", " ", "-", "|", "⑴", "№", "Ⅱ", "И", "", "AB"} {
+		if c, ok := plateChar(class); ok {
+			t.Errorf("plateChar(%q) = %q; want a separator", class, c)
+		}
+	}
+	dict := []string{"中", "Ｋ", "K", "θ"}
+	m := symMap(dict, len(dict)+2)
+	if m[0] != 0 || m[1] != 0 || m[2] != uint8(symOf('K')) || m[3] != m[2] || m[4] != uint8(symOf('0')) || m[5] != 0 {
+		t.Errorf("symMap = %v", m)
+	}
+}
+
+// A line of digits bent into a format by look-alikes (a date, a phone
+// number: 0849805 as O8498O5) is doubted, unless the line carries a band
+// or flag: then it is a plate whose O's the recogniser read as 0.
+func TestDigitsBentIntoAFormat(t *testing.T) {
+	var f []frame
+	for _, c := range []byte("0849805") {
+		top, rival := c, byte(0)
+		if c == '0' {
+			rival = 'O'
+		}
+		f = append(f, frame{top, 0.6, rival}, frame{'_', 0.95, 0})
+	}
+	lp := steps(f...)
+	d := decoderFor("BY")
+	plain, ok := d.decodeRead(lp, lineQuad, 1, plateLook{bg: bgLight})
+	if !ok || plain.Text != "O8498O5" {
+		t.Fatalf("read %q (%s), candidates %v", plain.Text, plain.Country, plain.Candidates)
+	}
+	flagged, _ := d.decodeRead(lp, lineQuad, 1, plateLook{left: seenFlag, bg: bgLight})
+	if flagged.Text != "O8498O5" || flagged.Confidence < 3*plain.Confidence {
+		t.Errorf("flagged %q at %.2f, plain at %.2f: the flag should lift the doubt", flagged.Text, flagged.Confidence, plain.Confidence)
+	}
+}
+
+// Two stacked lines are a plate's rows only if each holds two characters
+// or more: the Y of a logo above DCK6344 is none.
+func TestPlateRows(t *testing.T) {
+	if plateRows(steps(text("Y", 0.9)...), steps(text("DCK6344", 0.9)...)) {
+		t.Error("a lone letter above a plate taken for its top row")
+	}
+	if !plateRows(steps(text("B4755", 0.9)...), steps(text("K0", 0.9)...)) {
+		t.Error("B4755 over K0 not taken for two rows")
+	}
+}

@@ -255,6 +255,7 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			rd, ok = lines[g.idx[0]].read, lines[g.idx[0]].readOK
 		case len(g.idx) == 1:
 			lp, look = lines[g.idx[0]].lp, lines[g.idx[0]].look
+		case g.rows == 2 && !plateRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp):
 		case g.rows == 2:
 			lp = joinRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)
 			look = lines[g.idx[0]].look.twoRows(lines[g.idx[1]].look)
@@ -306,6 +307,13 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 		}
 	}
 	return suppress(reads, r.opts.MinConfidence), nil
+}
+
+// plateRows reports whether two stacked lines may be the rows of one
+// plate: each holds two characters or more (a lone letter above or below a
+// plate is a logo or lettering).
+func plateRows(top, bottom logProbs) bool {
+	return len(greedy(top).text) >= 2 && len(greedy(bottom).text) >= 2
 }
 
 // crowded reports whether other boxes lie in b's surroundings (a region

@@ -376,3 +376,9 @@ func classifyPlate(text []block) (plateBg, block) {
 }
 
 func sortFloat32s(v []float32) { sort.Slice(v, func(i, j int) bool { return v[i] < v[j] }) }
+
+// banded reports whether a band or flag was seen at either end: the line is
+// a plate's, not a date or a phone number painted on the vehicle.
+func (l plateLook) banded() bool {
+	return l.left == seenBlue || l.left == seenFlag || l.right == seenBlue || l.right == seenFlag
+}

@@ -121,7 +121,8 @@ func countryCodes() []string {
 
 // TestSuppressPieces: a piece of a word (NS24 of TRANS 24) is no plate,
 // and a reading that holds another's text and more (409PTK39 beside the
-// cut-short 409PTK) is kept in its place.
+// cut-short 409PTK) is kept in its place, unless it is a free reading and
+// the other a format's.
 func TestSuppressPieces(t *testing.T) {
 	box := image.Rect(100, 100, 300, 140)
 	reads := suppress([]Read{
@@ -137,6 +138,15 @@ func TestSuppressPieces(t *testing.T) {
 	}, 0.2)
 	if len(reads) != 1 || reads[0].Text != "409PTK39" {
 		t.Errorf("cut short: %+v", reads)
+	}
+	// A free reading that adds a row of lettering to a plate's format is
+	// no fuller read of it.
+	reads = suppress([]Read{
+		{Text: "17CS302", Country: "AZ", Confidence: 0.99, Box: image.Rect(100, 110, 300, 140), pieces: 1, Rows: 1},
+		{Text: "S17CS302", Country: genericFormatID, Confidence: 0.84, Box: image.Rect(100, 60, 300, 140), pieces: 2, Rows: 2},
+	}, 0.2)
+	if len(reads) != 1 || reads[0].Text != "17CS302" {
+		t.Errorf("lettering above: %+v", reads)
 	}
 }
 

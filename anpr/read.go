@@ -111,8 +111,8 @@ func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int, look plateLook) (
 	if wordLike(free.text) && !wordLike(best.Text) {
 		rd.Confidence *= 0.5 // a word bent into a format (CARGO as CAR60)
 	}
-	if digitsOnly(free.text) && len(free.text) >= 6 && !digitsOnly(best.Text) {
-		rd.Confidence *= 0.25 // a date or counter bent into a format
+	if digitsOnly(free.text) && len(free.text) >= 6 && !digitsOnly(best.Text) && !look.banded() {
+		rd.Confidence *= 0.25 // a date or counter bent into a format (which has no band or flag)
 	}
 	rd.Margin = noRival
 	if len(cands) > 1 {

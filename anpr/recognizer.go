@@ -370,7 +370,9 @@ func suppress(reads []Read, minConf float64) []Read {
 			switch {
 			case wordLike(o.Text) && o.Rows == 1 && len(o.Text) <= len(rd.Text)+3:
 				key[i] *= wordPiece
-			case o.Confidence >= extendsShare*rd.Confidence:
+			case o.Confidence >= extendsShare*rd.Confidence && (o.Country != genericFormatID || rd.Country == genericFormatID):
+				// (a free reading does not displace a format's: the S of
+				// some lettering above 17CS302 is no row of its plate)
 				key[i] = math.Min(key[i], key[j]*0.99)
 			}
 		}

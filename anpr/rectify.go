@@ -78,8 +78,37 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook
 	px := rectify(img, q, w)
 	c := cleanLine(px, w, recHeight)
 	look := lookAround(img, q)
-	lp, err := r.runLine(px, w, c)
-	return lp, look, err
+	cell, hasCell := findCell(px, w, recHeight, c)
+	if !hasCell {
+		lp, err := r.runLine(px, w, c)
+		return lp, look, err
+	}
+	main := c
+	main.x1 = cell.x0
+	lp, err := r.runLine(px, w, main)
+	if err != nil {
+		return nil, look, err
+	}
+	cl, err := r.readCell(img, q, w, cell)
+	if err != nil {
+		return nil, look, err
+	}
+	return joinRows(lp, cl), look, nil
+}
+
+// readCell reads the digits of a region cell found in the line rectified
+// from q (w columns wide) at the recogniser's full height.
+func (r *Recognizer) readCell(img *image.RGBA, q Quad, w int, cell regionCell) (logProbs, error) {
+	m := squareToQuad(q)
+	at := func(x, y int) point {
+		px, py := m.apply(float64(x)/float64(w), float64(y)/recHeight)
+		return point{px, py}
+	}
+	sq := Quad{at(cell.x0, cell.y0), at(cell.x1, cell.y0), at(cell.x1, cell.y1), at(cell.x0, cell.y1)}
+	cw := int(math.Round(recStretch * recHeight * sq.width() / math.Max(sq.height(), 1)))
+	cw = clampInt(cw, 16, recMaxWidth)
+	px := rectify(img, sq, cw)
+	return r.runLine(px, cw, lineCleanup{x0: 0, x1: cw})
 }
 
 // runLine runs the recogniser on columns [c.x0, c.x1) of the rectified
