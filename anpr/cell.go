@@ -35,30 +35,17 @@ func findCell(px []float32, w, h int, c lineCleanup) (regionCell, bool) {
 		return regionCell{}, false // too dark to tell ink, or too short a line
 	}
 	parts := inkParts(px, w, h, c.x0, c.x1, cellDark*bgLum)
-	// The number's glyphs are the line's tallest parts (the box may be
-	// loose around them): their typical height and bottom, and where the
-	// last of them ends. A part taller than they are is the cell's bar.
-	var tall []inkPart
-	for _, p := range parts {
-		if float64(p.height()) >= cellGlyphMin*float64(h) && p.x1-p.x0 < h {
-			tall = append(tall, p)
-		}
-	}
-	if len(tall) < 3 {
+	// The number's glyphs: their height and bottom, and where the last of
+	// them ends (the cell's bar, taller, is none of them).
+	glyphs, mainH := mainGlyphs(parts, h, true)
+	if len(glyphs) < 3 {
 		return regionCell{}, false
 	}
-	sort.Slice(tall, func(i, j int) bool { return tall[i].height() < tall[j].height() })
-	mainH := tall[len(tall)*3/4].height()
-	var bottoms []int
+	bottoms := make([]int, len(glyphs))
 	last := 0
-	for _, g := range tall {
-		if g.height() >= mainH*4/5 && g.height() <= mainH*6/5 {
-			bottoms = append(bottoms, g.y1)
-			last = max(last, g.x1)
-		}
-	}
-	if len(bottoms) < 3 {
-		return regionCell{}, false
+	for i, g := range glyphs {
+		bottoms[i] = g.y1
+		last = max(last, g.x1)
 	}
 	sort.Ints(bottoms)
 	mainBottom := bottoms[len(bottoms)/2]

@@ -148,5 +148,6 @@ func (r *Recognizer) runLine(px []float32, w int, c lineCleanup) (logProbs, erro
 			}
 		}
 	}
+	shapeEvidence(lp, px, w, recHeight, c, tw, steps)
 	return lp, nil
 }

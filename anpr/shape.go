@@ -1,0 +1,222 @@
+package anpr
+
+import (
+	"math"
+	"sort"
+)
+
+// To the recogniser the letter O and the digit 0 are nearly one glyph, and a
+// format that allows either at a place (KZ 004OCG40 beside 0040CG40, TJ
+// 0624XC01 beside RU O624XC01) cannot settle it. Plate fonts can: the digit
+// is as narrow as the other digits (DIN and FE-Schrift figures, Russia's
+// GOST digits, which are also taller than its letters), the letter is
+// round. So where a step reads O or 0, the width over height of the glyph
+// under it, against that of the line's other digits, moves the step's
+// belief between the two.
+const (
+	roundMass  = 0.3  // p(O) + p(0) at a step for its glyph to be measured
+	digitSure  = 0.7  // a step read as a digit 2–9 at least this surely measures the figures' width
+	roundSplit = 1.2  // aspect over the figures': a wider glyph is a round letter's
+	roundScale = 0.1  // aspect ratio difference that makes full evidence
+	roundOdds  = 3.0  // nats of full evidence
+	glyphDark  = 0.45 // of the background luminance: a stricter ink threshold keeps glyphs apart
+	glyphWide  = 0.85 // of its height: a wider part is two glyphs run together
+	// The recogniser, not trained on plate fonts, splits O and 0 by habit
+	// more than by shape: where the shape is measured, its log odds between
+	// the two count at most this much.
+	modelOdds = 2.0
+)
+
+// shapeEvidence moves, at the steps of lp (a line's recogniser output over
+// steps steps for columns [c.x0, c.x0+tw) of the rectified line px, w×h)
+// that read O or 0, probability between the two by the width of the glyph
+// under the step. It changes nothing when the line has too few figures to
+// measure or its ink cannot be told from the plate.
+func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) {
+	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
+	if bgLum < 60 || len(lp) == 0 {
+		return
+	}
+	zero := symOf('0')
+	roundOf := func(row [nSym]float32) (letters, digit float64) {
+		for _, k := range roundLetters {
+			letters += float64(exp32(row[k]))
+		}
+		return letters, float64(exp32(row[zero]))
+	}
+	round := false
+	for t := range lp {
+		if l, d := roundOf(lp[t]); l+d >= roundMass {
+			round = true
+			break
+		}
+	}
+	if !round {
+		return
+	}
+	dark := glyphDark * bgLum
+	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, false)
+	if len(glyphs) < 3 {
+		return
+	}
+	under := func(t int) (inkPart, bool) {
+		mid := c.x0 + (2*t+1)*tw/(2*steps)
+		for _, g := range glyphs {
+			if g.x0 <= mid && mid < g.x1 {
+				return g, true
+			}
+		}
+		return inkPart{}, false
+	}
+	// The figures' width: glyphs under steps read surely as 2–9.
+	var ref []float64
+	for t := range lp {
+		k, p := top(lp[t])
+		if k < symOf('2') || k > symOf('9') || p < digitSure {
+			continue
+		}
+		if g, ok := under(t); ok {
+			ref = append(ref, g.aspect())
+		}
+	}
+	if len(ref) == 0 {
+		return
+	}
+	sort.Float64s(ref)
+	figure := ref[len(ref)/2]
+	for t := range lp {
+		l, d := roundOf(lp[t])
+		if k, _ := top(lp[t]); l+d < roundMass || k != zero && k != roundLetters[0] {
+			continue // not read as O or 0 (a Q or a D read as such shows its tail or stem)
+		}
+		g, ok := under(t)
+		if !ok {
+			continue
+		}
+		// A round letter is wider than the figures. A glyph as narrow as
+		// they are tells nothing: it is a 0 in most plate fonts, but in a
+		// monospaced one (Brazil's) the O is as narrow.
+		r := g.aspect() / figure
+		if r <= roundSplit {
+			continue
+		}
+		e := clampF((r-roundSplit)/roundScale, 0, 1) * roundOdds
+		lp[t] = shiftRound(lp[t], e)
+	}
+}
+
+// splitRuns cuts parts that blur ran together (wider than glyphWide of
+// their height) at their thinnest column, the gap between two glyphs.
+func splitRuns(parts []inkPart, px []float32, w, h int, dark float32) []inkPart {
+	var out []inkPart
+	for len(parts) > 0 {
+		p := parts[0]
+		parts = parts[1:]
+		pw, ph := p.x1-p.x0, p.height()
+		if float64(pw) <= glyphWide*float64(ph) || pw < 6 {
+			out = append(out, p)
+			continue
+		}
+		// The column with the least ink in the middle three fifths, of
+		// those crossed by one run of ink at most: a gap, or a bridge of
+		// blur across it. The middle of a ring (an O, a Q) is crossed by
+		// two.
+		cut, least := -1, ph+1
+		for x := p.x0 + pw/5; x < p.x1-pw/5; x++ {
+			n, runs, in := 0, 0, false
+			for y := p.y0; y < p.y1; y++ {
+				i := 3 * (y*w + x)
+				ink := 0.299*px[i]+0.587*px[i+1]+0.114*px[i+2] < dark
+				if ink {
+					n++
+					if !in {
+						runs++
+					}
+				}
+				in = ink
+			}
+			if runs <= 1 && n < least {
+				cut, least = x, n
+			}
+		}
+		if cut < 0 || 8*least > ph {
+			out = append(out, p) // one glyph
+			continue
+		}
+		a, b := p, p
+		a.x1, b.x0 = cut, cut+1
+		a.n, b.n = p.n/2, p.n-p.n/2
+		parts = append(parts, a, b)
+	}
+	return out
+}
+
+// mainGlyphs are the parts of a line's ink that are its characters, and
+// their typical height: the line's tallest parts (the box may be loose
+// around them), within a fifth of that height, and unless keepRuns no
+// wider than it (two glyphs run together by blur).
+func mainGlyphs(parts []inkPart, h int, keepRuns bool) ([]inkPart, int) {
+	var hs []int
+	for _, p := range parts {
+		if float64(p.height()) >= cellGlyphMin*float64(h) && p.x1-p.x0 < h {
+			hs = append(hs, p.height())
+		}
+	}
+	if len(hs) == 0 {
+		return nil, 0
+	}
+	sort.Ints(hs)
+	mainH := hs[len(hs)*3/4]
+	var out []inkPart
+	for _, p := range parts {
+		if p.height() >= mainH*4/5 && p.height() <= mainH*6/5 && (keepRuns || p.x1-p.x0 <= mainH) {
+			out = append(out, p)
+		}
+	}
+	return out, mainH
+}
+
+func (p inkPart) aspect() float64 { return float64(p.x1-p.x0) / float64(max(1, p.height())) }
+
+// top is a step's most likely plate character and its probability.
+func top(row [nSym]float32) (int, float64) {
+	k := 1
+	for j := 2; j < nSym; j++ {
+		if row[j] > row[k] {
+			k = j
+		}
+	}
+	return k, float64(exp32(row[k]))
+}
+
+// roundLetters are the round letters a 0 may stand for.
+var roundLetters = [...]int{symOf('O'), symOf('Q'), symOf('D')}
+
+// shiftRound sets the split of a step's probability between the digit 0
+// and the round letters to the recogniser's log odds, capped at modelOdds
+// either way, plus e (towards the letters for e > 0), keeping their sum;
+// the letters share theirs as the recogniser shares it (the width tells a
+// letter from the digit, not O from Q).
+func shiftRound(row [nSym]float32, e float64) [nSym]float32 {
+	zero := symOf('0')
+	var ps [len(roundLetters)]float64
+	l := 0.0
+	for i, k := range roundLetters {
+		ps[i] = float64(exp32(row[k]))
+		l += ps[i]
+	}
+	d := float64(exp32(row[zero]))
+	m := l + d
+	if m <= 0 || l <= 0 {
+		return row
+	}
+	odds := math.Exp(clampF(math.Log(l/max(d, 1e-12)), -modelOdds, modelOdds) + e)
+	nl := m * odds / (1 + odds)
+	row[zero] = float32(math.Log(max(m-nl, 1e-12)))
+	for i, k := range roundLetters {
+		row[k] = float32(math.Log(max(nl*ps[i]/l, 1e-12)))
+	}
+	return row
+}
+
+func exp32(v float32) float32 { return float32(math.Exp(float64(v))) }
