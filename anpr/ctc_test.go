@@ -200,3 +200,19 @@ func TestPlateRows(t *testing.T) {
 		t.Error("B4755 over K0 not taken for two rows")
 	}
 }
+
+// A line the detector outlined inside a longer line of lettering (the SE of
+// SERVICE) is a piece of it, and so no row of the plate below; the plate
+// and the lettering themselves are no pieces.
+func TestLetteringPieces(t *testing.T) {
+	box := func(x0, y0, x1, y1 float64) Quad { return Quad{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}} }
+	lines := []line{
+		{quad: box(151, 268, 298, 318), lp: steps(text("UK9626", 0.9)...)},
+		{quad: box(195, 223, 320, 259), lp: steps(text("SERVICE", 0.9)...)},
+		{quad: box(195, 225, 225, 257), lp: steps(text("SE", 0.9)...)},
+	}
+	got := letteringPieces(lines)
+	if got[0] || got[1] || !got[2] {
+		t.Errorf("pieces %v, want only SE", got)
+	}
+}

@@ -245,6 +245,7 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 		}
 	}
 	reads := carried
+	piece := letteringPieces(lines)
 	for _, g := range lineGroups(lines) {
 		var lp logProbs
 		var look plateLook
@@ -255,7 +256,7 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			rd, ok = lines[g.idx[0]].read, lines[g.idx[0]].readOK
 		case len(g.idx) == 1:
 			lp, look = lines[g.idx[0]].lp, lines[g.idx[0]].look
-		case g.rows == 2 && !plateRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp):
+		case g.rows == 2 && (piece[g.idx[0]] || piece[g.idx[1]] || !plateRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)):
 		case g.rows == 2:
 			lp = joinRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)
 			look = lines[g.idx[0]].look.twoRows(lines[g.idx[1]].look)
@@ -314,6 +315,30 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 // plate is a logo or lettering).
 func plateRows(top, bottom logProbs) bool {
 	return len(greedy(top).text) >= 2 && len(greedy(bottom).text) >= 2
+}
+
+// letteringPieces tells which lines lie mostly inside a longer line that
+// reads as a word (the SE of SERVICE, outlined apart by the detector): a
+// piece of lettering is no row of a plate.
+func letteringPieces(lines []line) []bool {
+	texts := make([]string, len(lines))
+	for i, l := range lines {
+		texts[i] = greedy(l.lp).text
+	}
+	out := make([]bool, len(lines))
+	for i, l := range lines {
+		a := l.quad.Bounds()
+		for j, m := range lines {
+			if i == j || len(texts[j]) <= len(texts[i]) || !wordLike(texts[j]) {
+				continue
+			}
+			in := a.Intersect(m.quad.Bounds())
+			if !in.Empty() && 10*in.Dx()*in.Dy() >= 7*a.Dx()*a.Dy() {
+				out[i] = true
+			}
+		}
+	}
+	return out
 }
 
 // crowded reports whether other boxes lie in b's surroundings (a region

@@ -78,6 +78,8 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook
 	px := rectify(img, q, w)
 	c := cleanLine(px, w, recHeight)
 	look := lookAround(img, q)
+	// A region cell's small digits are read apart, at full height, and
+	// joined after the number (see cell.go).
 	cell, hasCell := findCell(px, w, recHeight, c)
 	if !hasCell {
 		lp, err := r.runLine(px, w, c)

@@ -10,11 +10,12 @@ import (
 // 0624XC01 beside RU O624XC01) cannot settle it. Plate fonts can: the digit
 // is as narrow as the other digits (DIN and FE-Schrift figures, Russia's
 // GOST digits, which are also taller than its letters), the letter is
-// round. So where a step reads O or 0, the width over height of the glyph
-// under it, against that of the line's other digits, moves the step's
-// belief between the two.
+// round. So where a step reads O or 0, a glyph under it clearly wider (for
+// its height) than the line's other figures moves the step's belief from
+// the digit to the round letters; a narrow one tells nothing, since in a
+// monospaced font the O is as narrow as the figures.
 const (
-	roundMass  = 0.3  // p(O) + p(0) at a step for its glyph to be measured
+	roundMass  = 0.3  // p(0) + p(O, Q, D) at a step for its glyph to be measured
 	digitSure  = 0.7  // a step read as a digit 2–9 at least this surely measures the figures' width
 	roundSplit = 1.2  // aspect over the figures': a wider glyph is a round letter's
 	roundScale = 0.1  // aspect ratio difference that makes full evidence
@@ -29,9 +30,10 @@ const (
 
 // shapeEvidence moves, at the steps of lp (a line's recogniser output over
 // steps steps for columns [c.x0, c.x0+tw) of the rectified line px, w×h)
-// that read O or 0, probability between the two by the width of the glyph
-// under the step. It changes nothing when the line has too few figures to
-// measure or its ink cannot be told from the plate.
+// that read O or 0, probability from the digit to the round letters where
+// the glyph under the step is clearly wider than the figures. It changes
+// nothing when the line has no figure to measure or its ink cannot be told
+// from the plate.
 func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) {
 	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
 	if bgLum < 60 || len(lp) == 0 {
@@ -106,7 +108,8 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 }
 
 // splitRuns cuts parts that blur ran together (wider than glyphWide of
-// their height) at their thinnest column, the gap between two glyphs.
+// their height) at the gap between two glyphs: their thinnest column
+// crossed by one run of ink at most.
 func splitRuns(parts []inkPart, px []float32, w, h int, dark float32) []inkPart {
 	var out []inkPart
 	for len(parts) > 0 {
