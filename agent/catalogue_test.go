@@ -31,6 +31,18 @@ func freeTCP(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// catalogueCentre is the configuration of a centre that keeps the
+// catalogue, with the federation certificates of federationRig and extra
+// lines appended.
+func catalogueCentre(t *testing.T, dir string, tls func(string) string, extra string) string {
+	return fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
+topology: {listen: %q, bootstrap: true}
+`, dir, tls("centre"), freeTCP(t)) + extra
+}
+
 // centreAndSite waits until the centre's catalogue takes writes (it elects
 // itself first) and puts the centre and the site in it; ctx bounds the
 // test's calls.
@@ -40,12 +52,7 @@ func freeTCP(t *testing.T) string {
 func catalogueSite(t *testing.T) (*Agent, *topology.Client, context.Context, string) {
 	t.Helper()
 	_, dir, tls := federationRig(t)
-	centre, _ := startAgent(t, fmt.Sprintf(`
-node: {id: centre, data_dir: %s/centre}
-http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
-topology: {listen: %q, bootstrap: true}
-`, dir, tls("centre"), freeTCP(t)))
+	centre, _ := startAgent(t, catalogueCentre(t, dir, tls, ""))
 	site, _ := startAgent(t, fmt.Sprintf(`
 node: {id: site, data_dir: %s/site}
 http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}
@@ -84,12 +91,7 @@ func centreAndSite(t *testing.T, centre *Agent) (*topology.Client, context.Conte
 // started while the centre is down it still runs every camera.
 func TestCatalogueCamerasReachSite(t *testing.T) {
 	src, dir, tls := federationRig(t)
-	centre, stopCentre := startAgent(t, fmt.Sprintf(`
-node: {id: centre, data_dir: %s/centre}
-http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
-topology: {listen: %q, bootstrap: true}
-`, dir, tls("centre"), freeTCP(t)))
+	centre, stopCentre := startAgent(t, catalogueCentre(t, dir, tls, ""))
 	siteYAML := fmt.Sprintf(`
 node: {id: site, data_dir: %s/site}
 http: {listen: "127.0.0.1:0"}
@@ -214,16 +216,11 @@ func TestCataloguePasswordsAreWriteOnly(t *testing.T) {
 		}
 		return h
 	}
-	centre, _ := startAgent(t, fmt.Sprintf(`
-node: {id: centre, data_dir: %s/centre}
-http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
-topology: {listen: %q, bootstrap: true}
-users:
+	centre, _ := startAgent(t, catalogueCentre(t, dir, tls, fmt.Sprintf(`users:
   - {name: root, role: admin, password_hash: %q}
   - {name: erik, role: engineer, password_hash: %q}
   - {name: vera, role: viewer, password_hash: %q}
-`, dir, tls("centre"), freeTCP(t), hash("root-password"), hash("erik-password"), hash("vera-password")))
+`, hash("root-password"), hash("erik-password"), hash("vera-password"))))
 	siteA, _ := startAgent(t, fmt.Sprintf(`
 node: {id: site, data_dir: %s/site}
 http: {listen: "127.0.0.1:0"}

@@ -151,6 +151,18 @@ func (c *crossing) until(what string, f func() bool) {
 	}
 }
 
+// cardAtEntry reads 123ABC02 at the entry and binds CARD-1 to it there,
+// ten seconds later.
+func (c *crossing) cardAtEntry() {
+	c.t.Helper()
+	c.read("EntryCam", "123ABC02", 0)
+	c.visitOf("123ABC02")
+	c.at(10 * time.Second)
+	if _, err := c.desk.Present("entry-reader", "CARD-1"); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 func (c *crossing) visitOf(plate string) Visit {
 	c.t.Helper()
 	var v Visit
@@ -243,12 +255,7 @@ func TestTokenBindsAtTheEntryAndMatchesAtCustoms(t *testing.T) {
 // lost, the state is the same and nothing is filed twice.
 func TestThreeAttemptsBlockTheToken(t *testing.T) {
 	c := newCrossing(t)
-	c.read("EntryCam", "123ABC02", 0)
-	c.visitOf("123ABC02")
-	c.at(10 * time.Second)
-	if _, err := c.desk.Present("entry-reader", "CARD-1"); err != nil {
-		t.Fatal(err)
-	}
+	c.cardAtEntry()
 	c.read("CustomsCam", "123ABD02", 10*time.Minute) // another vehicle, or a misread
 	c.visitOf("123ABD02")
 	c.at(10*time.Minute + 20*time.Second)
@@ -332,12 +339,7 @@ func TestThreeAttemptsBlockTheToken(t *testing.T) {
 // A right correction settles the case.
 func TestACorrectionSettlesTheCase(t *testing.T) {
 	c := newCrossing(t)
-	c.read("EntryCam", "123ABC02", 0)
-	c.visitOf("123ABC02")
-	c.at(10 * time.Second)
-	if _, err := c.desk.Present("entry-reader", "CARD-1"); err != nil {
-		t.Fatal(err)
-	}
+	c.cardAtEntry()
 	c.at(10 * time.Minute)
 	res, err := c.desk.Present("customs-reader", "CARD-1") // nothing read at customs
 	if err != nil || res.Result != ResultMismatch || !res.Read.Empty() {
@@ -517,12 +519,7 @@ func TestSilentReader(t *testing.T) {
 // left open: the case stays in the queue, the new binding starts clean.
 func TestACardRebindsPastAnOpenCase(t *testing.T) {
 	c := newCrossing(t)
-	c.read("EntryCam", "123ABC02", 0)
-	c.visitOf("123ABC02")
-	c.at(10 * time.Second)
-	if _, err := c.desk.Present("entry-reader", "CARD-1"); err != nil {
-		t.Fatal(err)
-	}
+	c.cardAtEntry()
 	c.at(5 * time.Minute)
 	res, err := c.desk.Present("customs-reader", "CARD-1") // nothing read: a case
 	if err != nil || res.Result != ResultMismatch {
