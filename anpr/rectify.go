@@ -70,13 +70,12 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 // per-step plate symbol log probabilities and what the plate's look tells
 // about its country.
 func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook, error) {
-	qw, qh := q.width(), q.height()
-	// Lines are stretched a little: more time steps per glyph give the CTC
-	// decoder room for the separator between doubled characters (77, KK).
-	w := int(math.Round(recStretch * recHeight * qw / math.Max(qh, 1)))
-	w = clampInt(w, 16, recMaxWidth)
-	px := rectify(img, q, w)
-	c := cleanLine(px, w, recHeight)
+	w, px, c := lineOf(img, q)
+	if l, rt := cutEnds(px, w, recHeight, c); l > 0 || rt > 0 {
+		// A glyph cut by an end of the box: widened once, by about a glyph.
+		q = widen(q, l/float64(w), rt/float64(w))
+		w, px, c = lineOf(img, q)
+	}
 	look := lookAround(img, q)
 	// A region cell's small digits are read apart, at full height, and
 	// joined after the number (see cell.go).
@@ -96,6 +95,17 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook
 		return nil, look, err
 	}
 	return joinRows(lp, cl), look, nil
+}
+
+// lineOf rectifies q into a line of the recogniser's height and analyses
+// it: its width, pixels and cleanup.
+func lineOf(img *image.RGBA, q Quad) (int, []float32, lineCleanup) {
+	// Lines are stretched a little: more time steps per glyph give the CTC
+	// decoder room for the separator between doubled characters (77, KK).
+	w := int(math.Round(recStretch * recHeight * q.width() / math.Max(q.height(), 1)))
+	w = clampInt(w, 16, recMaxWidth)
+	px := rectify(img, q, w)
+	return w, px, cleanLine(px, w, recHeight)
 }
 
 // readCell reads the digits of a region cell found in the line rectified

@@ -1,0 +1,115 @@
+package anpr
+
+import "sort"
+
+// The ends of a plate line, seen by its glyphs before recognition.
+//
+// A detector box sometimes ends inside the first or last glyph: DB outlines
+// a small line tightly, and outlining it again on a crop may find only part
+// of it. The padding of padQuad does not always reach the glyph's far side,
+// and a glyph cut by the crop is read as another character (a 4 as L, a 6
+// as C) or dropped. When one of the line's glyphs touches an end of the
+// rectified crop, the crop is widened there by about a glyph and rectified
+// again; what the wider crop shows beyond the plate (its rim, a band) is
+// dealt with as for any line.
+
+// reachGlyph is how far a cut end is widened, in glyph heights of the
+// rectified line (a glyph is about 0.7 of its height wide there, with
+// recStretch, plus the gap to its neighbour).
+const reachGlyph = 0.9
+
+// glyphLine is what the ink of a rectified line tells: its glyphs (the
+// characters' parts), their height, top line and baseline, and the ink
+// threshold they were found with.
+type glyphLine struct {
+	glyphs              []inkPart
+	height, top, bottom int
+	dark                float32
+}
+
+// glyphsOf analyses the kept columns of a rectified line (interleaved RGB,
+// w×h); false when the line is too dark or short to tell, or shows fewer
+// than three glyphs.
+func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
+	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
+	if bgLum < 60 || c.x1-c.x0 < h {
+		return glyphLine{}, false
+	}
+	g := glyphLine{dark: glyphDark * bgLum}
+	g.glyphs, g.height = mainGlyphs(inkParts(px, w, h, c.x0, c.x1, g.dark), h, false)
+	if len(g.glyphs) < 3 {
+		return glyphLine{}, false
+	}
+	tops, bottoms := make([]int, len(g.glyphs)), make([]int, len(g.glyphs))
+	for i, p := range g.glyphs {
+		tops[i], bottoms[i] = p.y0, p.y1
+	}
+	sort.Ints(tops)
+	sort.Ints(bottoms)
+	g.top, g.bottom = tops[len(tops)/2], bottoms[len(bottoms)/2]
+	return g, true
+}
+
+// within reports whether p stands between the line's top line and
+// baseline: a cut glyph does (lower at the top where its apex was cut off,
+// as an A's leg), the edge of a band or a rim need not.
+func (g glyphLine) within(p inkPart) bool {
+	return 6*(g.top-p.y0) <= g.height && 6*(p.y1-g.bottom) <= g.height
+}
+
+// cutEnds tells by how many columns each end of a rectified line
+// (interleaved RGB, w×h) should be widened: reachGlyph of the glyphs'
+// height where one of the line's glyphs touches that end of its kept
+// columns, none elsewhere. An end cut off as a band is no glyph's.
+func cutEnds(px []float32, w, h int, c lineCleanup) (left, right float64) {
+	g, ok := glyphsOf(px, w, h, c)
+	if !ok {
+		return 0, 0
+	}
+	reach := reachGlyph * float64(g.height)
+	for _, p := range g.glyphs {
+		if p.x0 > c.x0 && p.x1 < c.x1 || !g.within(p) || inkChroma(px, w, p, g.dark) > glyphChroma {
+			continue // inside the crop, or the edge of a band, flag or rim
+		}
+		if c.x0 == 0 && p.x0 == 0 {
+			left = reach
+		}
+		if c.x1 == w && p.x1 == w {
+			right = reach
+		}
+	}
+	return left, right
+}
+
+// glyphChroma is the most colour (max − min channel, 0–255) a glyph's ink
+// has on average: plate characters are black or grey, while a band's or
+// flag's edge, which is dark as well, is blue, red or green.
+const glyphChroma = 60
+
+// inkChroma is the mean colour of the pixels darker than dark in p's box.
+func inkChroma(px []float32, w int, p inkPart, dark float32) float32 {
+	var sum float32
+	n := 0
+	for y := p.y0; y < p.y1; y++ {
+		for x := p.x0; x < p.x1; x++ {
+			i := 3 * (y*w + x)
+			r, g, b := px[i], px[i+1], px[i+2]
+			if 0.299*r+0.587*g+0.114*b >= dark {
+				continue
+			}
+			sum += max(r, g, b) - min(r, g, b)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float32(n)
+}
+
+// widen moves q's left and right sides outwards along its rows by the
+// fractions l and r of its width.
+func widen(q Quad, l, r float64) Quad {
+	lerp := func(a, b point, t float64) point { return point{a.X + (b.X-a.X)*t, a.Y + (b.Y-a.Y)*t} }
+	return Quad{lerp(q[0], q[1], -l), lerp(q[0], q[1], 1+r), lerp(q[3], q[2], 1+r), lerp(q[3], q[2], -l)}
+}

@@ -1,0 +1,86 @@
+package anpr
+
+import (
+	"math"
+	"testing"
+)
+
+// TestCutEndsWidensWhereAGlyphIsCut: a line whose first glyph the box cut
+// (its ink reaches column 0) is widened on the left by about a glyph, and
+// only there; a line with margins on both sides, one whose left end was cut
+// off as a band, and one too dark to tell ink are left as they are.
+func TestCutEndsWidensWhereAGlyphIsCut(t *testing.T) {
+	bg := [3]float32{235, 235, 235}
+	cut := newTestLine(200)
+	cut.fill(0, 8, 10, 40, 20, 20, 20) // the right half of a glyph
+	for x := 20; x < 170; x += 30 {
+		cut.glyph(x)
+	}
+	l, r := cutEnds(cut.px, cut.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg})
+	if want := reachGlyph * 32; math.Abs(l-want) > 1e-9 || r != 0 {
+		t.Errorf("cut first glyph: widen left %.1f right %.1f, want %.1f and 0", l, r, want)
+	}
+	if l, r := cutEnds(cut.px, cut.w, recHeight, lineCleanup{x0: 4, x1: 200, bg: bg}); l != 0 || r != 0 {
+		t.Errorf("left end cut off as a band: widen %.1f %.1f, want none", l, r)
+	}
+	if l, r := cutEnds(cut.px, cut.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{40, 40, 40}}); l != 0 || r != 0 {
+		t.Errorf("dark line: widen %.1f %.1f, want none", l, r)
+	}
+
+	whole := newTestLine(200)
+	for x := 10; x < 170; x += 30 {
+		whole.glyph(x)
+	}
+	if l, r := cutEnds(whole.px, whole.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg}); l != 0 || r != 0 {
+		t.Errorf("glyphs inside their margins: widen %.1f %.1f, want none", l, r)
+	}
+
+	last := newTestLine(200)
+	for x := 10; x < 170; x += 30 {
+		last.glyph(x)
+	}
+	last.fill(186, 8, 200, 40, 20, 20, 20)
+	if l, r := cutEnds(last.px, last.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg}); l != 0 || r == 0 {
+		t.Errorf("cut last glyph: widen %.1f %.1f, want the right only", l, r)
+	}
+}
+
+// TestWidenMovesTheSidesAlongTheRows: widening a slanted quad moves its
+// left and right sides along its top and bottom edges, by the fractions
+// given of its width.
+func TestWidenMovesTheSidesAlongTheRows(t *testing.T) {
+	q := Quad{{100, 50}, {200, 60}, {200, 90}, {100, 80}}
+	w := widen(q, 0.1, 0.2)
+	want := Quad{{90, 49}, {220, 62}, {220, 92}, {90, 79}}
+	for i := range w {
+		if math.Abs(w[i].X-want[i].X) > 1e-9 || math.Abs(w[i].Y-want[i].Y) > 1e-9 {
+			t.Fatalf("widen = %v, want %v", w, want)
+		}
+	}
+}
+
+// TestCutEndsLeavesABandsEdge: a dark blue stroke at the left end (the edge
+// of an EU band the box reached into) is no cut glyph.
+func TestCutEndsLeavesABandsEdge(t *testing.T) {
+	l := newTestLine(200)
+	l.fill(0, 8, 10, 40, 10, 40, 150)
+	for x := 20; x < 170; x += 30 {
+		l.glyph(x)
+	}
+	if l, r := cutEnds(l.px, l.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}); l != 0 || r != 0 {
+		t.Errorf("band's edge: widen %.1f %.1f, want none", l, r)
+	}
+}
+
+// TestCutEndsLeavesAStrokeOffTheLine: a dark stroke at the end that stands
+// lower than the line's glyphs (a rim, a band's edge) is no cut glyph.
+func TestCutEndsLeavesAStrokeOffTheLine(t *testing.T) {
+	l := newTestLine(200)
+	l.fill(0, 16, 3, 46, 20, 20, 20)
+	for x := 20; x < 170; x += 30 {
+		l.glyph(x)
+	}
+	if l, r := cutEnds(l.px, l.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}); l != 0 || r != 0 {
+		t.Errorf("stroke off the line: widen %.1f %.1f, want none", l, r)
+	}
+}
