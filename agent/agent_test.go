@@ -540,7 +540,7 @@ func federationRig(t *testing.T) (src *testcam.Server, dir string, tls func(id s
 	if err := pki.InitCA(pkiDir, "test", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"centre", "site"} {
+	for _, id := range []string{"centre", "region", "site"} {
 		if _, err := pki.IssueNode(pkiDir, id, pkiDir, time.Time{}, time.Hour); err != nil {
 			t.Fatal(err)
 		}

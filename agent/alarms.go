@@ -36,7 +36,7 @@ func (a *Agent) openAlarms() error {
 	a.alarms, err = alarm.Open(alarm.Options{
 		Path: filepath.Join(a.cfg.Node.DataDir, "alarms.db"), Log: a.events, Rules: rules,
 		Webhook: alarm.Webhook{URL: c.Webhook.URL, AuthHeader: c.Webhook.AuthHeader, Timeout: c.Webhook.Timeout.Std()},
-		User:    a.actor,
+		User:    a.actor, Role: a.actorRole, Down: a.sendAct, Persists: a.alarmPersists,
 		OnAck: func(user, id, comment string) {
 			_, _ = a.audit.Record(audit.Entry{User: user, Action: audit.ActionAckAlarm, Object: id, Detail: comment})
 		},

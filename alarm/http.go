@@ -17,11 +17,11 @@ import (
 // maxBody bounds an acknowledgement or clear request.
 const maxBody = 16 << 10
 
-var filterKeys = []string{"camera", "limit", "origin", "severity", "since", "state"}
+var filterKeys = []string{"camera", "limit", "origin", "severity", "since", "state", "type"}
 
 // ParseFilter reads GET /api/v1/alarms parameters: state and severity
-// (comma-separated; state "open" means raised or acknowledged), origin,
-// camera, since (RFC 3339: changed at or after) and limit (1..5000,
+// (comma-separated; state "open" means raised or acknowledged), type
+// (comma-separated), origin, camera, since (RFC 3339: changed at or after) and limit (1..5000,
 // default 500). Anything else is an error naming the parameter.
 func ParseFilter(q url.Values) (Filter, error) {
 	var f Filter
@@ -55,6 +55,13 @@ func ParseFilter(q url.Values) (Filter, error) {
 		}
 	}
 	f.Origin, f.Camera = q.Get("origin"), q.Get("camera")
+	if v := q.Get("type"); v != "" {
+		for _, typ := range strings.Split(v, ",") {
+			if typ = strings.TrimSpace(typ); typ != "" {
+				f.Types = append(f.Types, typ)
+			}
+		}
+	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -158,15 +165,19 @@ func (m *Manager) serveAction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	op := Operator{User: user}
+	if m.o.Role != nil {
+		op.Role = m.o.Role(r)
+	}
 	var a Alarm
 	if action == "ack" {
-		a, err = m.Ack(id, user, req.Comment)
+		a, err = m.AckBy(id, op, req.Comment)
 	} else {
 		if req.Comment != "" {
 			writeError(w, http.StatusBadRequest, "clear takes no comment")
 			return
 		}
-		a, err = m.Clear(id, user)
+		a, err = m.ClearBy(id, op)
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):

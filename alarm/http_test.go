@@ -87,6 +87,9 @@ func TestHTTPHandler(t *testing.T) {
 	if as := list("?origin=site-2"); len(as) != 0 {
 		t.Fatalf("other origin: %+v", as)
 	}
+	if as := list("?type=tamper_covered,archive_write_failed"); len(as) != 2 || as[0].ID != covered || as[1].ID != slashed {
+		t.Fatalf("by type: %+v", as)
+	}
 	if as := list("?limit=1&state=open"); len(as) != 1 || as[0].ID != covered {
 		t.Fatalf("limit: %+v", as)
 	}

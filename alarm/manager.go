@@ -40,6 +40,7 @@ type Manager struct {
 	node       string
 	metrics    *metrics
 	outboxWake chan struct{}
+	downWake   chan struct{}
 
 	mu        sync.Mutex
 	alarms    map[string]*Alarm
@@ -99,7 +100,7 @@ func Open(o Options) (*Manager, error) {
 		return nil, fmt.Errorf("open alarm table %s: %w", o.Path, err)
 	}
 	m := &Manager{o: o, db: db, node: o.Log.Origin(), metrics: newMetrics(o.Registerer),
-		outboxWake: make(chan struct{}, 1), alarms: map[string]*Alarm{}, latest: map[string]string{},
+		outboxWake: make(chan struct{}, 1), downWake: make(chan struct{}, 1), alarms: map[string]*Alarm{}, latest: map[string]string{},
 		pending: map[string]*held{}, deferred: map[string][]event.Event{}}
 	if err := m.load(); err != nil {
 		_ = db.Close()
@@ -129,6 +130,13 @@ func (m *Manager) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			m.deliver(ctx)
+		}()
+	}
+	if m.o.Down != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.sendDown(ctx)
 		}()
 	}
 	defer wg.Wait()
@@ -376,6 +384,8 @@ func (t *txn) clear(e event.Event, p Payload) {
 		}
 		a.State, a.Cleared, a.Updated, a.ClearedBy = StateCleared, at, at, p.User
 		t.change(ChangeCleared, a, at)
+		t.queueDown(e, p, a, ActClear)
+		t.noteApplied(e, p)
 		return
 	}
 	k := originKey(e.Origin, p.Key)
@@ -408,6 +418,8 @@ func (t *txn) ack(e event.Event, p Payload) {
 		a.State = StateAcknowledged
 	}
 	t.change(ChangeAcked, a, e.Time)
+	t.queueDown(e, p, a, ActAck)
+	t.noteApplied(e, p)
 }
 
 func (t *txn) escalate(e event.Event, p Payload) {
@@ -563,6 +575,18 @@ func checkOperator(user, comment string) error {
 // Ack acknowledges an alarm for user. The acknowledgement is an event in
 // the log; OnAck is called once it is stored.
 func (m *Manager) Ack(id, user, comment string) (Alarm, error) {
+	return m.AckBy(id, Operator{User: user}, comment)
+}
+
+// Clear clears an alarm for user, whether or not its condition is over.
+func (m *Manager) Clear(id, user string) (Alarm, error) {
+	return m.ClearBy(id, Operator{User: user})
+}
+
+// AckBy acknowledges an alarm for an operator (see Ack); their role goes
+// with the act to the alarm's origin when that is another node.
+func (m *Manager) AckBy(id string, op Operator, comment string) (Alarm, error) {
+	user := op.User
 	if err := checkOperator(user, comment); err != nil {
 		return Alarm{}, err
 	}
@@ -576,7 +600,7 @@ func (m *Manager) Ack(id, user, comment string) (Alarm, error) {
 			msg += ": " + comment
 		}
 		return event.New(KindAcked, a.Camera, a.Severity, Payload{Key: a.Key, Type: a.Type, Message: msg,
-			AlarmID: id, User: user, Comment: comment}), nil
+			AlarmID: id, User: user, Role: op.Role, Comment: comment}), nil
 	})
 	if err == nil && m.o.OnAck != nil {
 		m.o.OnAck(user, id, comment)
@@ -584,12 +608,13 @@ func (m *Manager) Ack(id, user, comment string) (Alarm, error) {
 	return a, err
 }
 
-// Clear clears an alarm for user, whether or not its condition is over.
-func (m *Manager) Clear(id, user string) (Alarm, error) {
+// ClearBy clears an alarm for an operator (see Clear, AckBy).
+func (m *Manager) ClearBy(id string, op Operator) (Alarm, error) {
+	user := op.User
 	if err := checkOperator(user, ""); err != nil {
 		return Alarm{}, err
 	}
-	return m.act(id, func(a *Alarm) (event.Event, error) {
+	a, err := m.act(id, func(a *Alarm) (event.Event, error) {
 		if !a.State.Open() {
 			return event.Event{}, fmt.Errorf("%w: alarm %s cleared at %s", ErrConflict, id, a.Cleared.Format(time.RFC3339))
 		}
@@ -600,8 +625,36 @@ func (m *Manager) Clear(id, user string) (Alarm, error) {
 				ErrConflict, id, a.LastSeen.Format(time.RFC3339))
 		}
 		return event.New(event.KindAlarmCleared, a.Camera, event.SeverityInfo, Payload{Key: a.Key, Type: a.Type,
-			Message: "cleared by " + user, AlarmID: id, User: user}), nil
+			Message: "cleared by " + user, AlarmID: id, User: user, Role: op.Role}), nil
 	})
+	if err != nil {
+		return a, err
+	}
+	return m.raiseIfPersists(a), nil
+}
+
+// raiseIfPersists raises an alarm of this node that an operator cleared
+// again when its condition still holds: a clear acknowledges that someone
+// saw it, not that it is over. Within the suppression window the raise
+// re-opens the same alarm. It returns the alarm as it now stands.
+func (m *Manager) raiseIfPersists(a Alarm) Alarm {
+	if a.Origin != m.node || m.o.Persists == nil || !m.o.Persists(a) {
+		return a
+	}
+	msg := a.Message
+	if !strings.HasPrefix(msg, "still: ") {
+		msg = "still: " + msg
+	}
+	again, _, err := m.Raise(Condition{Key: a.Key, Type: a.Type, Camera: a.Camera, Severity: a.Initial, Message: msg,
+		Snapshot: a.Evidence.Snapshot, Archive: a.Evidence.Archive})
+	if err != nil {
+		m.o.Logger.Error("raise an alarm whose condition persists after its clear", "alarm", a.ID, "err", err)
+		return a
+	}
+	if again.ID == "" {
+		return a
+	}
+	return again
 }
 
 // act checks an alarm, stores the event build makes of it and applies it.

@@ -8,6 +8,8 @@ type metrics struct {
 	changes    *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	backlog    prometheus.Gauge
+	downActs   *prometheus.CounterVec
+	downQueue  prometheus.Gauge
 }
 
 // newMetrics builds the alarm series; reg nil leaves them unregistered.
@@ -27,9 +29,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"result"}),
 		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kuzet_alarm_webhook_backlog", Help: "Alarm changes waiting for the webhook."}),
+		downActs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_alarm_acts_down_total", Help: "Operators' acts on alarms below sent towards their origin, by result."},
+			[]string{"result"}),
+		downQueue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kuzet_alarm_acts_down_queued", Help: "Operators' acts on alarms below waiting to reach their origin."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.open, m.unacked, m.changes, m.deliveries, m.backlog)
+		reg.MustRegister(m.open, m.unacked, m.changes, m.deliveries, m.backlog, m.downActs, m.downQueue)
 	}
 	return m
 }

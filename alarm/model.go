@@ -111,6 +111,11 @@ type Payload struct {
 	// Level counts escalations; From is the severity escalated from.
 	Level int            `json:"level,omitempty"`
 	From  event.Severity `json:"from,omitempty"`
+	// Role is the acting operator's role where they acted. Via is, on an
+	// act applied at the alarm's origin for an ancestor's operator, the
+	// act's event ID there (see RemoteAct).
+	Role string `json:"role,omitempty"`
+	Via  string `json:"via,omitempty"`
 }
 
 // Condition is what Raise is told.
@@ -201,6 +206,7 @@ type Filter struct {
 	Severities []event.Severity
 	Origin     string
 	Camera     string
+	Types      []string
 	Since      time.Time // changed at or after
 	Limit      int       // default 500
 }
@@ -211,6 +217,7 @@ func (f Filter) match(a *Alarm) bool {
 		len(f.Severities) > 0 && !slices.Contains(f.Severities, a.Severity),
 		f.Origin != "" && f.Origin != a.Origin,
 		f.Camera != "" && f.Camera != a.Camera,
+		len(f.Types) > 0 && !slices.Contains(f.Types, a.Type),
 		!f.Since.IsZero() && a.Updated.Before(f.Since):
 		return false
 	}

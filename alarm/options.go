@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -97,6 +98,19 @@ type Options struct {
 	// User names the authenticated user of an API request ("" : refused
 	// with 401). Nil refuses every change through the API.
 	User func(*http.Request) string
+	// Role names the role of an API request's user; it travels with acts
+	// on alarms of other nodes, whose origin decides by it.
+	Role func(*http.Request) string
+	// Down delivers an act on an alarm of a node below to that node, its
+	// origin (see RemoteAct); nil leaves such acts here. It returns nil
+	// once the origin applied the act or had already, an error wrapping
+	// ErrRefused when the origin refuses it for good, and any other error
+	// to be retried.
+	Down func(ctx context.Context, act RemoteAct) error
+	// Persists reports whether the condition of one of this node's alarms
+	// still holds (a camera still offline). An alarm an operator clears
+	// while it does is raised again at once (nil: never).
+	Persists func(Alarm) bool
 	// OnAck is called after each acknowledgement made on this node is
 	// stored (the audit entry); not for acknowledgements replicated from
 	// children, which were audited where they were made.

@@ -23,6 +23,11 @@ var (
 	// before its alarm (an operator acting on an alarm that overtook its
 	// origin's backlog)
 	bucketDeferred = []byte("deferred")
+	// log position of an act here -> RemoteAct waiting to reach its
+	// alarm's origin
+	bucketDown = []byte("down")
+	// ID of an ancestor's act applied here -> nothing
+	bucketApplied = []byte("applied")
 
 	metaCursor  = []byte("cursor")          // log position applied
 	metaFailing = []byte("webhook_failing") // 1 while alarm_webhook_failing is raised
@@ -50,7 +55,7 @@ func u64(v uint64) []byte {
 // load reads the whole table into memory.
 func (m *Manager) load() error {
 	return m.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketAlarms, bucketLatest, bucketPending, bucketMeta, bucketOutbox, bucketDeferred} {
+		for _, name := range [][]byte{bucketAlarms, bucketLatest, bucketPending, bucketMeta, bucketOutbox, bucketDeferred, bucketDown, bucketApplied} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -116,6 +121,8 @@ type txn struct {
 	deferred map[string][]event.Event // added, by alarm ID
 	undefer  map[string]bool          // deferred events applied or pruned, by alarm ID
 	changes  []Change
+	down     []downAct
+	applied  []string
 	outcomes map[uint64]Outcome
 	cursor   uint64
 }
@@ -190,7 +197,7 @@ func (t *txn) change(kind string, a *Alarm, at time.Time) {
 
 func (t *txn) empty() bool {
 	return len(t.alarms) == 0 && len(t.latest) == 0 && len(t.pending) == 0 && len(t.deleted) == 0 &&
-		len(t.deferred) == 0 && len(t.undefer) == 0 && t.cursor == t.m.cursor
+		len(t.deferred) == 0 && len(t.undefer) == 0 && len(t.down) == 0 && len(t.applied) == 0 && t.cursor == t.m.cursor
 }
 
 // commit writes the batch durably, then makes it visible.
@@ -266,6 +273,20 @@ func (t *txn) commit() error {
 				}
 			}
 		}
+		for _, d := range t.down {
+			b, err := json.Marshal(d.act)
+			if err != nil {
+				return fmt.Errorf("encode alarm act %s: %w", d.act.ID, err)
+			}
+			if err := tx.Bucket(bucketDown).Put(u64(d.pos), b); err != nil {
+				return err
+			}
+		}
+		for _, id := range t.applied {
+			if err := tx.Bucket(bucketApplied).Put([]byte(id), []byte{}); err != nil {
+				return err
+			}
+		}
 		if queue {
 			ob := tx.Bucket(bucketOutbox)
 			for _, c := range t.changes {
@@ -322,6 +343,12 @@ func (t *txn) commit() error {
 	if queue && len(t.changes) > 0 {
 		select {
 		case m.outboxWake <- struct{}{}:
+		default:
+		}
+	}
+	if len(t.down) > 0 {
+		select {
+		case m.downWake <- struct{}{}:
 		default:
 		}
 	}

@@ -46,6 +46,11 @@ type ClientOptions struct {
 	// OnConfig stores and applies a catalogue slice from the parent; it
 	// returns once the slice is durable (nil: slices are refused).
 	OnConfig func(revision uint64, slice []byte) error
+	// Act applies an operator's act on an alarm of this node's subtree,
+	// sent down by an ancestor: here when the alarm is this node's, or
+	// passed on towards its origin (nil: acts are refused). An error
+	// wrapping ErrActRefused is final; others are retried by the sender.
+	Act func(ctx context.Context, act AlarmAct) error
 }
 
 // LinkStatus is the child's view of its upstream link. While Connected is

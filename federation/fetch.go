@@ -136,6 +136,8 @@ func (c *Client) serveRequest(str *quic.Stream, slots serveSlots) error {
 		return c.serveLive(str)
 	case StreamConfig:
 		return c.serveConfig(str)
+	case StreamAct:
+		return c.serveAct(str)
 	}
 	return WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
 }

@@ -305,3 +305,26 @@ func TestRefusalWaitsForACurrentCatalogue(t *testing.T) {
 		t.Fatalf("%d confirmations", confirms)
 	}
 }
+
+// Acts on alarms travel down only: a child that opens an act stream at its
+// parent, to acknowledge or clear an alarm of the parent's or of another
+// site, is refused and nothing is applied.
+func TestChildCannotSendAnActUp(t *testing.T) {
+	ca := newPKI(t)
+	centreID, _ := ca.identity("centre", time.Time{}, time.Hour)
+	siteID, _ := ca.identity("site", time.Time{}, time.Hour)
+	centre := startServer(t, centreID, openLog(t, "centre"), nil)
+	f := dialForger(t, siteID, centre.Addr())
+	str, err := f.conn.OpenStreamSync(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = WriteFrame(str, MsgOpen, Open{Kind: StreamAct})
+	_ = WriteFrame(str, MsgAlarmAct, AlarmAct{ID: "site/1", Origin: "centre", AlarmID: "centre:link_down:site:1",
+		Act: ActClear, User: "mallory@site", Role: "admin"})
+	_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var done struct{}
+	if err := Expect(str, MsgActDone, &done); err == nil || !strings.Contains(err.Error(), "unknown stream kind") {
+		t.Fatalf("an act sent up by a child: %v, want refused as an unknown stream kind", err)
+	}
+}

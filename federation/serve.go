@@ -26,6 +26,7 @@ var serveLimits = map[string]int{
 	StreamIndex:  2,  // one per link-up
 	StreamConfig: 2,  // one at a time from the config loop; a slice may take MaxControlFrame
 	StreamLive:   64, // relays watched at once through this link
+	StreamAct:    8,  // operators' acts on alarms below, each answered in a moment
 }
 
 // serveWait is how long a request waits for a slot before it is refused:
@@ -98,6 +99,9 @@ func expectLimit(r io.Reader, want MsgType, v any, limit int) error {
 	if t == MsgError && want != MsgError {
 		var e ErrorMsg
 		_ = json.Unmarshal(payload, &e)
+		if e.Refused {
+			return refusedError(e.Message)
+		}
 		return fmt.Errorf("peer refused: %s", e.Message)
 	}
 	if t != want {

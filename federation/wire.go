@@ -46,6 +46,8 @@ const (
 	MsgLiveTrack MsgType = 0x31 // child → ancestor: the stream's codec and parameter sets
 	MsgLiveUnit  MsgType = 0x32 // child → ancestor: one access unit (binary payload)
 	MsgConfig    MsgType = 0x40 // parent → child: the child's slice of the catalogue
+	MsgAlarmAct  MsgType = 0x50 // ancestor → child: an operator's act on an alarm of the child's subtree
+	MsgActDone   MsgType = 0x51 // child → ancestor: the alarm's origin applied the act (or had already)
 	MsgError     MsgType = 0x7f // the sender refuses; payload says why
 )
 
@@ -53,7 +55,7 @@ var msgNames = map[MsgType]string{
 	MsgHello: "hello", MsgWelcome: "welcome", MsgPing: "ping", MsgPong: "pong", MsgOpen: "open",
 	MsgEvents: "events", MsgAck: "ack", MsgOffer: "offer", MsgHoldings: "holdings", MsgFetch: "fetch", MsgFetchHead: "fetch-head",
 	MsgIndexReq: "index-request", MsgIndex: "index", MsgLiveReq: "live-request", MsgLiveTrack: "live-track",
-	MsgLiveUnit: "live-unit", MsgConfig: "config", MsgError: "error",
+	MsgLiveUnit: "live-unit", MsgConfig: "config", MsgAlarmAct: "alarm-act", MsgActDone: "act-done", MsgError: "error",
 }
 
 func (t MsgType) String() string {
@@ -72,6 +74,7 @@ const (
 	StreamIndex  = "index"  // opened by the parent after every link-up (back-fill)
 	StreamLive   = "live"   // opened by the parent, one per relayed camera
 	StreamConfig = "config" // opened by the parent: catalogue slices as they change
+	StreamAct    = "act"    // opened by an ancestor, one per operator's act on an alarm below
 )
 
 // Hello introduces a child. NodeID must match its certificate.
@@ -201,6 +204,9 @@ type Config struct {
 // ErrorMsg explains a refusal.
 type ErrorMsg struct {
 	Message string `json:"message"`
+	// Refused marks a refusal that no retry changes (an alarm act the
+	// origin does not allow); other errors may pass.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // FrameError is a malformed or unacceptable frame.

@@ -309,6 +309,19 @@ try {
       await page.waitForTimeout(500);
     }
     await shot('alarm-acknowledged');
+    // by kind and site, and one click from an alarm to its camera's archive and live
+    await page.selectOption('#alarm-type', 'camera_offline');
+    await page.selectOption('#alarm-origin', 'demo-site');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#alarm-table tbody tr[data-id]')];
+      return rows.length > 0 && rows.every((r) => r.dataset.type === 'camera_offline' && r.dataset.id.startsWith('demo-site:'));
+    });
+    assert.match(page.url(), /type=camera_offline/, 'the filters are kept in the address');
+    const archive = await page.getAttribute(`#alarm-table ${row} a[data-action="archive"]`, 'href');
+    assert.match(archive, /^#\/archive\?camera=demo-site%2FCamera3&from=.*&at=/);
+    await shot('alarm-filtered');
+    await page.click(`#alarm-table ${row} button[data-action="live"]`);
+    await page.waitForSelector('section.view-live .tile[data-camera="demo-site/Camera3"]');
   });
 
   await step('operator logs out', async () => {
@@ -331,7 +344,7 @@ try {
     if ((await apiStatus('/api/v1/alarms')) === 200) {
       await page.goto(`${BASE}/#/alarms?state=`);
       await page.waitForSelector('#alarm-table tbody tr');
-      assert.equal(await page.$('#alarm-table button[data-action]'), null, 'viewers get no acknowledge or clear');
+      assert.equal(await page.$('#alarm-table button[data-action="ack"], #alarm-table button[data-action="clear"]'), null, 'viewers get no acknowledge or clear');
     }
     await page.goto(`${BASE}/#/audit`);
     await page.waitForSelector('#audit-refused');
@@ -347,6 +360,17 @@ try {
     await page.waitForSelector('#audit-table tbody tr');
     await page.waitForSelector('#audit-table tr[data-action="plate.correct"][data-user="operator"]');
     await shot('audit');
+    await logout();
+  });
+
+  await step("at the site, the centre's acknowledgement of Camera3 offline", async () => {
+    assert.ok(SITE, 'KUZET_UI_SITE_URL is not set');
+    await page.goto(`${SITE}/#/alarms?state=`);
+    await login('operator');
+    const row = '#alarm-table tr[data-type="camera_offline"][data-camera="Camera3"][data-state="acknowledged"]';
+    await page.waitForSelector(row, { timeout: T.tree });
+    assert.match(await page.textContent(`${row} td.ack`), /operator@demo-centre.*browser test/);
+    await shot('site-alarm-acked-at-centre');
     await logout();
   });
 

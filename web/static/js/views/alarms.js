@@ -1,8 +1,11 @@
 // Alarms: the node's alarm table, grave first, then newest; operators
-// acknowledge with a comment and clear.
+// acknowledge with a comment and clear. At a centre or region an act on an
+// alarm raised below travels down to the node that raised it. Each alarm
+// of a camera opens that camera live, or its archive around the raise, in
+// one click; the table filters by state, severity, site and kind.
 
 import { h, clear, fmtTime, fmtAgo, toast, confirmDialog } from '../dom.js';
-import { api, roleAtLeast } from '../api.js';
+import { api, roleAtLeast, cameraKeyOf } from '../api.js';
 import { sortAlarms } from '../alarmfeed.js';
 
 const FILTERS = [['open', 'Open'], ['raised', 'Unacknowledged'], ['cleared', 'Cleared'], ['', 'All']];
@@ -10,6 +13,11 @@ const FILTERS = [['open', 'Open'], ['raised', 'Unacknowledged'], ['cleared', 'Cl
 export function alarmsView(ctx, params) {
   let filter = FILTERS.some(([v]) => v === params.get('state')) ? params.get('state') : 'open';
   let severity = ['grave', 'medium', 'minor'].includes(params.get('severity')) ? params.get('severity') : '';
+  let origin = params.get('origin') || '';
+  let kind = params.get('type') || '';
+  // the sites and kinds met so far, for the filters' choices
+  const origins = new Set(origin ? [origin] : []);
+  const kinds = new Set(kind ? [kind] : []);
   let list = [];
   let selected = '';
   let timer = 0;
@@ -21,7 +29,22 @@ export function alarmsView(ctx, params) {
   const sevSel = h('select', { 'aria-label': 'Severity', id: 'alarm-severity' },
     h('option', { value: '', text: 'every severity' }), ['grave', 'medium', 'minor'].map((s) => h('option', { value: s, text: s })));
   sevSel.value = severity;
-  sevSel.addEventListener('change', () => { severity = sevSel.value; refresh(); });
+  sevSel.addEventListener('change', () => { severity = sevSel.value; paintFilters(); refresh(); });
+  const originSel = h('select', { 'aria-label': 'Site', id: 'alarm-origin' });
+  originSel.addEventListener('change', () => { origin = originSel.value; paintFilters(); refresh(); });
+  const kindSel = h('select', { 'aria-label': 'Kind', id: 'alarm-type' });
+  kindSel.addEventListener('change', () => { kind = kindSel.value; paintFilters(); refresh(); });
+
+  // fillChoices adds the values met to a filter's choices (any: the first)
+  function fillChoices(sel, all, values, value, any) {
+    for (const v of values) all.add(v);
+    const want = ['', ...[...all].sort()];
+    if (sel.options.length !== want.length) {
+      clear(sel);
+      sel.append(...want.map((v) => h('option', { value: v, text: v || any })));
+    }
+    sel.value = value;
+  }
   const notice = h('div', { class: 'notice notice-warn', id: 'alarms-unavailable', hidden: true });
   const summary = h('div', { class: 'muted', id: 'alarm-summary' });
   const tbody = h('tbody', {});
@@ -30,22 +53,27 @@ export function alarmsView(ctx, params) {
     tbody);
   const el = h('section', { class: 'view-alarms', 'aria-label': 'Alarms' },
     h('div', { class: 'toolbar' }, h('h1', { text: 'Alarms' }),
-      h('div', { class: 'segmented', role: 'group', 'aria-label': 'State' }, filterButtons), sevSel,
+      h('div', { class: 'segmented', role: 'group', 'aria-label': 'State' }, filterButtons), sevSel, originSel, kindSel,
       h('span', { class: 'muted hint', text: canAct ? '↑/↓ select, a acknowledge, c clear' : '' })),
     notice, summary, h('div', { class: 'table-wrap' }, table));
 
+  fillChoices(originSel, origins, [], origin, 'every site');
+  fillChoices(kindSel, kinds, [], kind, 'every kind');
+
   function paintFilters() {
     filterButtons.forEach((b, i) => b.setAttribute('aria-pressed', String(FILTERS[i][0] === filter)));
-    ctx.setParams({ state: filter, severity });
+    ctx.setParams({ state: filter, severity, origin, type: kind });
   }
 
   async function refresh() {
     clearTimeout(timer);
     const my = ++seq;
     try {
-      const got = await api('/api/v1/alarms', { params: { state: filter, severity, limit: 1000 } });
+      const got = await api('/api/v1/alarms', { params: { state: filter, severity, origin, type: kind, limit: 1000 }, timeout: 20000 });
       if (my !== seq) return;
       list = sortAlarms(Array.isArray(got) ? got : []);
+      fillChoices(originSel, origins, list.map((a) => a.origin), origin, 'every site');
+      fillChoices(kindSel, kinds, list.map((a) => a.type), kind, 'every kind');
       notice.hidden = true;
       table.hidden = false;
       render();
@@ -77,6 +105,17 @@ export function alarmsView(ctx, params) {
       const where = a.camera ? `${a.origin} / ${a.camera}` : a.origin;
       const ackText = a.acked ? `${a.ack_user || ''} ${fmtTime(a.acked).slice(11)}${a.ack_comment ? `: ${a.ack_comment}` : ''}` : '';
       const actions = h('td', { class: 'actions' });
+      if (a.camera) {
+        const key = cameraKeyOf(a.origin, a.camera);
+        const raised = new Date(a.raised);
+        actions.append(
+          h('button', { class: 'small ghost', text: 'Live', 'data-action': 'live', title: `Watch ${key} live`,
+            onclick: (ev) => { ev.stopPropagation(); ctx.openCamera({ key }, 'live'); } }),
+          h('a', { class: 'button small ghost', text: 'Archive', 'data-action': 'archive', title: `${key} around the raise`,
+            href: `#/archive?camera=${encodeURIComponent(key)}&from=${encodeURIComponent(new Date(raised - 300000).toISOString())}` +
+              `&to=${encodeURIComponent(new Date(+raised + 300000).toISOString())}&at=${encodeURIComponent(new Date(raised - 10000).toISOString())}`,
+            onclick: (ev) => ev.stopPropagation() }));
+      }
       if (canAct && !a.acked) actions.append(h('button', { class: 'small', text: 'Acknowledge', 'data-action': 'ack', onclick: (ev) => { ev.stopPropagation(); ack(a); } }));
       if (canAct && a.state !== 'cleared') actions.append(h('button', { class: 'small ghost', text: 'Clear', 'data-action': 'clear', onclick: (ev) => { ev.stopPropagation(); clearAlarm(a); } }));
       const row = h('tr', { class: `sev-${a.severity} state-${a.state}${a.id === selected ? ' selected' : ''}`, tabindex: '0',
