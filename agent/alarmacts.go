@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/kuzet/kuzet/alarm"
 	"github.com/kuzet/kuzet/audit"
@@ -82,15 +83,27 @@ func (a *Agent) applyAct(ctx context.Context, act federation.AlarmAct) error {
 }
 
 // alarmPersists reports whether the condition of one of this node's alarms
-// still holds, where the node can tell: a camera still offline. An alarm
-// an operator clears while it does is raised again.
+// still holds, where the node can tell: a camera still offline, a tamper
+// condition its detector still sees. An alarm an operator clears while it
+// does is raised again.
 func (a *Agent) alarmPersists(al alarm.Alarm) bool {
-	if al.Type != event.AlarmCameraOffline || a.site == nil {
-		return false
-	}
-	for _, st := range a.site.Status() {
-		if st.ID == al.Camera {
-			return st.Offline
+	switch {
+	case al.Type == event.AlarmCameraOffline && a.site != nil:
+		for _, st := range a.site.Status() {
+			if st.ID == al.Camera {
+				return st.Offline
+			}
+		}
+	case strings.HasPrefix(al.Type, "tamper_") && a.tamper != nil:
+		for _, st := range a.tamper.Status() {
+			if st.Camera != al.Camera {
+				continue
+			}
+			for _, k := range st.Raised {
+				if k.AlarmType() == al.Type {
+					return true
+				}
+			}
 		}
 	}
 	return false
