@@ -59,28 +59,25 @@ func TestWidenMovesTheSidesAlongTheRows(t *testing.T) {
 	}
 }
 
-// TestCutEndsLeavesABandsEdge: a dark blue stroke at the left end (the edge
-// of an EU band the box reached into) is no cut glyph.
-func TestCutEndsLeavesABandsEdge(t *testing.T) {
-	l := newTestLine(200)
-	l.fill(0, 8, 10, 40, 10, 40, 150)
-	for x := 20; x < 170; x += 30 {
-		l.glyph(x)
-	}
-	if l, r := cutEnds(l.px, l.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}); l != 0 || r != 0 {
-		t.Errorf("band's edge: widen %.1f %.1f, want none", l, r)
-	}
-}
-
-// TestCutEndsLeavesAStrokeOffTheLine: a dark stroke at the end that stands
-// lower than the line's glyphs (a rim, a band's edge) is no cut glyph.
-func TestCutEndsLeavesAStrokeOffTheLine(t *testing.T) {
-	l := newTestLine(200)
-	l.fill(0, 16, 3, 46, 20, 20, 20)
-	for x := 20; x < 170; x += 30 {
-		l.glyph(x)
-	}
-	if l, r := cutEnds(l.px, l.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}); l != 0 || r != 0 {
-		t.Errorf("stroke off the line: widen %.1f %.1f, want none", l, r)
+// TestCutEndsLeavesWhatIsNoGlyph: a dark stroke at the left end that is
+// blue (the edge of an EU band the box reached into), or that stands lower
+// than the line's glyphs (a rim), is no cut glyph.
+func TestCutEndsLeavesWhatIsNoGlyph(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		y0, x1, y1 int
+		r, g, b    float32
+	}{
+		{"band's edge", 8, 10, 40, 10, 40, 150},
+		{"stroke off the line", 16, 3, 46, 20, 20, 20},
+	} {
+		l := newTestLine(200)
+		l.fill(0, tc.y0, tc.x1, tc.y1, tc.r, tc.g, tc.b)
+		for x := 20; x < 170; x += 30 {
+			l.glyph(x)
+		}
+		if l, r := cutEnds(l.px, l.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}); l != 0 || r != 0 {
+			t.Errorf("%s: widen %.1f %.1f, want none", tc.name, l, r)
+		}
 	}
 }

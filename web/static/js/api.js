@@ -41,10 +41,14 @@ export function query(params) {
   return s ? `?${s}` : '';
 }
 
+// REQUEST_TIMEOUT_MS bounds every request: a node (or a site behind a
+// centre) that does not answer is said so, never "Loading…" for good.
+export const REQUEST_TIMEOUT_MS = 20000;
+
 // api fetches a JSON route. A 401 anywhere means the session is gone:
-// the login screen comes back. With timeout (ms), a request that has not
-// been answered by then fails with status 0 and says so.
-export async function api(path, { method = 'GET', body, params, signal, quiet401 = false, timeout = 0 } = {}) {
+// the login screen comes back. A request not answered within timeout (ms)
+// fails with status 0 and says so.
+export async function api(path, { method = 'GET', body, params, signal, quiet401 = false, timeout = REQUEST_TIMEOUT_MS } = {}) {
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', signal, cache: 'no-store' };
   if (method !== 'GET' && method !== 'HEAD') {

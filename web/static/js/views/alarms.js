@@ -69,7 +69,7 @@ export function alarmsView(ctx, params) {
     clearTimeout(timer);
     const my = ++seq;
     try {
-      const got = await api('/api/v1/alarms', { params: { state: filter, severity, origin, type: kind, limit: 1000 }, timeout: 20000 });
+      const got = await api('/api/v1/alarms', { params: { state: filter, severity, origin, type: kind, limit: 1000 } });
       if (my !== seq) return;
       list = sortAlarms(Array.isArray(got) ? got : []);
       fillChoices(originSel, origins, list.map((a) => a.origin), origin, 'every site');
