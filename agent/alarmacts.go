@@ -50,7 +50,9 @@ func (a *Agent) sendAct(ctx context.Context, act alarm.RemoteAct) error {
 func (a *Agent) applyAct(ctx context.Context, act federation.AlarmAct) error {
 	if act.Origin != a.cfg.Node.ID {
 		if a.fedSrv == nil {
-			return fmt.Errorf("%w: node %s is not below %s", federation.ErrActRefused, act.Origin, a.cfg.Node.ID)
+			// a route the ancestor has not updated yet (the node moved):
+			// it tries again, and gives up after a week
+			return fmt.Errorf("node %s is not below %s: %w", act.Origin, a.cfg.Node.ID, federation.ErrNoRoute)
 		}
 		return a.fedSrv.SendAct(ctx, act)
 	}

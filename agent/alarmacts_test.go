@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"image"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,7 +14,10 @@ import (
 
 	"github.com/kuzet/kuzet/alarm"
 	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/tamper"
 	"github.com/kuzet/kuzet/topology"
 )
 
@@ -170,4 +176,55 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	again := func(a alarm.Alarm) bool { return a.State.Open() && strings.HasPrefix(a.Message, "still: ") }
 	waitAlarm(t, site, dead.ID, "a dead camera's alarm cleared at the centre, at the site", again)
 	waitAlarm(t, centre, dead.ID, "a dead camera's alarm cleared at the centre, back at the centre", again)
+}
+
+// A tamper condition that the camera's detector still sees persists, so
+// an operator's clear of its alarm raises it again; one it no longer
+// sees, or another camera's, does not.
+func TestTamperConditionPersists(t *testing.T) {
+	tc, err := tamper.NewConsumer(tamper.ConsumerOptions{Cameras: map[string]tamper.Config{"Camera1": {Persist: time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{tamper: tc}
+	covered := alarm.Alarm{Type: tamper.Covered.AlarmType(), Camera: "Camera1"}
+	if a.alarmPersists(covered) {
+		t.Fatal("covered persists before the detector saw a frame")
+	}
+	black := image.NewRGBA(image.Rect(0, 0, 640, 360))
+	for i := range black.Pix {
+		black.Pix[i] = 3
+		if i%4 == 3 {
+			black.Pix[i] = 255
+		}
+	}
+	t0 := time.Now()
+	d := tc.Detector("Camera1")
+	for s := 0; s <= 4; s++ {
+		d.Observe(black, t0.Add(time.Duration(s)*time.Second))
+	}
+	if st := tc.Status(); len(st) != 1 || len(st[0].Raised) == 0 {
+		t.Fatalf("the detector does not see the lens covered: %+v", st)
+	}
+	if !a.alarmPersists(covered) {
+		t.Error("covered does not persist while the detector sees it")
+	}
+	if a.alarmPersists(alarm.Alarm{Type: tamper.Covered.AlarmType(), Camera: "Camera2"}) {
+		t.Error("another camera's covered alarm persists")
+	}
+	if a.alarmPersists(alarm.Alarm{Type: tamper.Blinded.AlarmType(), Camera: "Camera1"}) {
+		t.Error("a condition the detector does not see persists")
+	}
+}
+
+// A node with no link below that gets an act for another node (its
+// ancestor's route is stale: the node moved) answers that it has no route,
+// so the act is tried again rather than dropped.
+func TestActForANodeNotBelowIsRetried(t *testing.T) {
+	a := &Agent{cfg: &config.Config{Node: config.Node{ID: "site"}}}
+	err := a.applyAct(context.Background(), federation.AlarmAct{ID: "centre/1", Origin: "site-2", AlarmID: "site-2:x:1",
+		Act: federation.ActAck, User: "alice@centre", Role: "operator"})
+	if !errors.Is(err, federation.ErrNoRoute) || errors.Is(err, federation.ErrActRefused) {
+		t.Fatalf("act for a node not below: %v, want no route (retried), not a refusal", err)
+	}
 }
