@@ -46,6 +46,19 @@ func dialForger(t *testing.T, ident *pki.Identity, addr string) *forger {
 	return &forger{t: t, conn: conn}
 }
 
+// open opens a stream of kind at the parent, with a read deadline for its
+// answer.
+func (f *forger) open(kind string) *quic.Stream {
+	f.t.Helper()
+	str, err := f.conn.OpenStreamSync(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	_ = WriteFrame(str, MsgOpen, Open{Kind: kind})
+	_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))
+	return str
+}
+
 // events opens an events stream, offers marks and returns the holdings.
 func (f *forger) events(offer ...event.Mark) (*quic.Stream, Holdings) {
 	f.t.Helper()
@@ -205,12 +218,7 @@ func TestOneEventsStreamPerLink(t *testing.T) {
 	centre := startServer(t, centreID, openLog(t, "centre"), nil)
 	f := dialForger(t, siteID, centre.Addr())
 	first, _ := f.events()
-	str, err := f.conn.OpenStreamSync(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = WriteFrame(str, MsgOpen, Open{Kind: StreamEvents})
-	_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))
+	str := f.open(StreamEvents)
 	var h Holdings
 	if err := Expect(str, MsgHoldings, &h); err == nil || !strings.Contains(err.Error(), "already open") {
 		t.Fatalf("second events stream: %v", err)
@@ -315,14 +323,9 @@ func TestChildCannotSendAnActUp(t *testing.T) {
 	siteID, _ := ca.identity("site", time.Time{}, time.Hour)
 	centre := startServer(t, centreID, openLog(t, "centre"), nil)
 	f := dialForger(t, siteID, centre.Addr())
-	str, err := f.conn.OpenStreamSync(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = WriteFrame(str, MsgOpen, Open{Kind: StreamAct})
+	str := f.open(StreamAct)
 	_ = WriteFrame(str, MsgAlarmAct, AlarmAct{ID: "site/1", Origin: "centre", AlarmID: "centre:link_down:site:1",
 		Act: ActClear, User: "mallory@site", Role: "admin"})
-	_ = str.SetReadDeadline(time.Now().Add(5 * time.Second))
 	var done struct{}
 	if err := Expect(str, MsgActDone, &done); err == nil || !strings.Contains(err.Error(), "unknown stream kind") {
 		t.Fatalf("an act sent up by a child: %v, want refused as an unknown stream kind", err)
