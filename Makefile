@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseISAPI -fuzztime $(FUZZTIME)
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseDahua -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/playback -run '^$$' -fuzz FuzzScanFile -fuzztime $(FUZZTIME)
+	$(GO) test ./evidence -run '^$$' -fuzz FuzzParseManifest -fuzztime $(FUZZTIME)
 	$(GO) test ./checkpoint -run '^$$' -fuzz FuzzReaderMessage -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzRelPath -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/sftpd -run '^$$' -fuzz FuzzSubsystemName -fuzztime $(FUZZTIME)

@@ -59,6 +59,10 @@ type Agent struct {
 	fetchQ     *replicate.Queue
 	planner    *replicate.Planner
 	puller     *replicate.Puller // pulls children's segment files
+	tails      tailLocks         // fetches of descendants' open files
+	failed     failures          // requests for descendants' video that failed
+	exports    exportJobs        // export packages being made and kept
+	exportMP4  http.Handler      // the audited export.mp4 route, for packages
 	tap        *site.Tap         // live relays to ancestors
 	plates     *plates.Index
 	visits     *checkpoint.Index

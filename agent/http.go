@@ -62,10 +62,25 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		}
 		archive.ServeHTTP(w, r)
 	})
+	a.exportMP4 = export
+	a.sweepExports(true) // packages of an earlier run: their jobs are gone
+	a.life.loop("export packages", func(ctx context.Context) {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.sweepExports(false)
+			}
+		}
+	})
 	h := api.Handlers{
 		Archive:     archive,
 		ArchivePlay: a.audit.Wrap(audit.ActionPlayArchive, rangeOf, a.who, archive),
 		Export:      export,
+		Exports:     a.exportsHandler(),
 		Live:        a.liveHandler(),
 		Tree:        http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) }),
 		UI:          web.Handler(),
@@ -80,7 +95,8 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 // pullRemoteRange makes a descendant's range playable here: before a
 // playlist or an export of a replica camera ("site-a/Camera1"), the
 // segments of the range this node lacks are pulled through the links
-// (NVMS-6.20), ahead of policy replication.
+// (NVMS-6.20), ahead of policy replication, and the file the site is
+// still writing when the range reaches into it.
 func (a *Agent) pullRemoteRange(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -95,9 +111,19 @@ func (a *Agent) pullRemoteRange(next http.Handler) http.Handler {
 				cancel()
 				if err != nil {
 					a.log.Warn("range not pulled from the site; playing what is here", "camera", camera, "err", err)
+					origin, _ := a.splitCamera(camera)
+					a.failed.add(origin, "archive range", err)
 				} else if n > 0 {
 					a.log.Info("range pulled from the site", "camera", camera, "segments", n)
 				}
+				// the last minutes: the file the site is writing, so far
+				ctx, cancel = context.WithTimeout(r.Context(), 20*time.Second)
+				if err := a.pullTail(ctx, camera, to); err != nil {
+					a.log.Warn("the file the site is writing not fetched; playing what is here", "camera", camera, "err", err)
+					origin, _ := a.splitCamera(camera)
+					a.failed.add(origin, "the last minutes", err)
+				}
+				cancel()
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -141,9 +141,13 @@ func (a *Agent) ensureRelay(ctx context.Context, key string) error {
 		return nil
 	}
 	if a.fedSrv == nil || !a.fedSrv.Leads(origin) {
-		return fmt.Errorf("no link leads to node %q", origin)
+		err := fmt.Errorf("no link leads to node %q", origin)
+		a.failed.add(origin, "live "+camera, err)
+		return err
 	}
-	return a.relays.Ensure(ctx, key, origin, camera)
+	err := a.relays.Ensure(ctx, key, origin, camera)
+	a.failed.add(origin, "live "+camera, err)
+	return err
 }
 
 // openRelays feeds descendants' cameras, pulled through the child links,

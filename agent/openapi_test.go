@@ -29,6 +29,7 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/evidence"
 	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/topology"
@@ -1021,6 +1022,25 @@ func checkShapes(t *testing.T, r *apiRig) {
 	}
 	r.call(operator, "GET", "/api/v1/archive/export.mp4", nil, withCam(rng), "", 200)
 
+	// an export package: started, followed, downloaded, and it verifies
+	body := fmt.Sprintf(`{"cameras": ["Camera1", "Camera9"], "from": %q, "to": %q, "reason": "openapi check", "case": "C-1"}`,
+		seg.Start.Format(time.RFC3339Nano), seg.End.Format(time.RFC3339Nano))
+	var job struct{ ID, State, Error string }
+	_ = json.Unmarshal(r.call(operator, "POST", "/api/v1/exports", nil, nil, body, 202), &job)
+	for deadline := time.Now().Add(30 * time.Second); job.State != "done"; time.Sleep(100 * time.Millisecond) {
+		_ = json.Unmarshal(r.call(operator, "GET", "/api/v1/exports/{id}", map[string]string{"id": job.ID}, nil, "", 200), &job)
+		if job.State == "failed" || time.Now().After(deadline) {
+			t.Fatalf("export package: %+v", job)
+		}
+	}
+	r.call(operator, "GET", "/api/v1/exports", nil, nil, "", 200)
+	pkg := r.call(operator, "GET", "/api/v1/exports/{id}/package.zip", map[string]string{"id": job.ID}, nil, "", 200)
+	if rep, err := evidence.Verify(bytes.NewReader(pkg), int64(len(pkg)), nil); err != nil || len(rep.Manifest.Files) != 2 ||
+		rep.Manifest.Files[1].Missing == "" || rep.Manifest.User != "olga" || rep.Manifest.Case != "C-1" {
+		t.Errorf("export package: %v %+v", err, rep)
+	}
+	r.call(admin, "GET", "/api/v1/exports/{id}", map[string]string{"id": job.ID}, nil, "", 404) // another user's
+
 	// live
 	r.callSoon(viewer, "GET", "/live/{camera}/index.m3u8", cam, 200)
 	r.call(viewer, "GET", "/live/{camera}/index.m3u8", map[string]string{"camera": "Camera9"}, nil, "", 404)
@@ -1251,6 +1271,8 @@ func checkMalformed(t *testing.T, r *apiRig) {
 		{engineer, "POST", "/api/v1/topology/nodes", nil, nil, `{"id": "site z", "role": "site"}`, 400, `"code": "invalid"`},
 		{engineer, "POST", "/api/v1/topology/nodes", nil, url.Values{"create": {"maybe"}}, `{"id": "site-z", "role": "site"}`, 400, "create must be true or false"},
 		{engineer, "GET", "/api/v1/topology/nodes/{id}", map[string]string{"id": "site-z"}, nil, "", 404, "node site-z does not exist"},
+		{r.as[auth.RoleOperator], "POST", "/api/v1/exports", nil, nil, `{"cameras": ["Camera1"], "from": "2025-08-18T14:00:00Z", "to": "2025-08-18T15:00:00Z"}`, 400, "reason: say why"},
+		{r.as[auth.RoleOperator], "POST", "/api/v1/exports", nil, nil, `{"cameras": ["Camera1"], "from": "2025-08-18T14:00:00Z", "to": "2025-08-20T15:00:00Z", "reason": "x"}`, 400, "at most 24 h"},
 	}
 	for _, c := range cases {
 		b := r.call(c.as, c.method, c.path, c.params, c.query, c.body, c.want)

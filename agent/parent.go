@@ -32,6 +32,7 @@ func (a *Agent) openParent() error {
 		Backfill: f.Fragments.Backfill.Std(),
 		Self:     a.cfg.Node.ID, Local: a.localFile,
 		Logger: log, Metrics: replicate.NewPullMetrics(a.reg),
+		OnFail: func(origin string, err error) { a.failed.add(origin, "replication", err) },
 	}
 	a.fedSrv, err = federation.Listen(federation.ServerOptions{
 		Listen: f.Listen, Identity: a.ident, Log: a.events, Logger: log, Metrics: a.fedMetrics, Version: a.version,

@@ -35,6 +35,7 @@ func (a *Agent) Snapshot(ctx context.Context, origin, rel string) (string, error
 	defer os.Remove(tmp.Name())
 	if err := a.fedSrv.FetchSnapshot(ctx, origin, rel, tmp); err != nil {
 		_ = tmp.Close()
+		a.failed.add(origin, "snapshot", err)
 		return "", err
 	}
 	if err := tmp.Close(); err != nil {

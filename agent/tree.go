@@ -13,5 +13,7 @@ func (a *Agent) Tree() *federation.ObservedNode {
 	if a.fedSrv != nil {
 		children = a.fedSrv.Children()
 	}
-	return a.tree.Hierarchy(own, children)
+	root := a.tree.Hierarchy(own, children)
+	a.addHealth(root)
+	return root
 }

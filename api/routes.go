@@ -24,6 +24,7 @@ type Handlers struct {
 	Archive     http.Handler // archive/playback: listings, VOD
 	ArchivePlay http.Handler // the HLS playlist of a time range (audited)
 	Export      http.Handler // downloads: MP4 export, files, media (audited)
+	Exports     http.Handler // signed export packages of several cameras (audited)
 	Live        http.Handler // live/: LL-HLS of own and relayed cameras
 	Tree        http.Handler // the hierarchy as observed through links
 	UI          http.Handler // web: the operator console
@@ -100,6 +101,10 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"GET /api/v1/archive/files/{path...}", operator, h.Export},
 		{"GET /api/v1/archive/media/{shift}/{path...}", operator, h.Export},
 		{"GET /api/v1/archive/cut/{shift}/{until}/{path...}", operator, h.Export},
+		{"POST /api/v1/exports", operator, h.Exports},
+		{"GET /api/v1/exports", operator, h.Exports},
+		{"GET /api/v1/exports/{id}", operator, h.Exports},
+		{"GET /api/v1/exports/{id}/package.zip", operator, h.Exports},
 		{"/live/", viewer, h.Live},
 
 		{"GET /api/v1/alarms", viewer, h.Alarms},

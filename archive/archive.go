@@ -107,6 +107,7 @@ type Archive struct {
 	// deferred: files left open on a read-only file system, repaired once
 	// a segment can be written again
 	deferred map[string]openSegment
+	tails    map[string]tail // "origin/Camera" -> descendant's open file fetched so far
 }
 
 // Open opens the archive, repairs files left open by a crash and moves
@@ -122,8 +123,11 @@ func Open(o Options) (*Archive, error) {
 		return nil, err
 	}
 	a := &Archive{o: o, gid: gid, syncer: newSyncer(o.Metrics, o.Logger), current: map[string]openSegment{},
-		deferred: map[string]openSegment{}}
+		deferred: map[string]openSegment{}, tails: map[string]tail{}}
 	if err := a.prepareRoot(); err != nil {
+		return nil, err
+	}
+	if err := a.dropAllTails(); err != nil {
 		return nil, err
 	}
 	idx, err := OpenIndex(o.IndexPath)

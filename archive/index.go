@@ -32,6 +32,7 @@ type openSegment struct {
 	Start  time.Time `json:"start"`
 	Path   string    `json:"path"`
 	Codec  string    `json:"codec"`
+	Size   int64     `json:"-"` // bytes of whole boxes written so far (Archive.Open)
 }
 
 var (

@@ -361,6 +361,7 @@ func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 	if err := r.write(r.buf.Bytes()); err != nil {
 		return err
 	}
+	a.grown(r.camera, r.size)
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
@@ -431,6 +432,7 @@ func (r *Recorder) flushPart() error {
 		return fmt.Errorf("write segment %s: %w", r.rel, err)
 	}
 	r.a.syncer.markDirty(r.file)
+	r.a.grown(r.camera, r.size)
 	r.noteGap()
 	r.seqNo++
 	r.a.o.Metrics.FramesWritten.WithLabelValues(r.camera).Add(float64(len(r.part)))

@@ -90,7 +90,7 @@ func (a *Archive) File(self, origin, rel string) (string, error) {
 			return "", err
 		}
 		local = ReplicaPath(origin, rel)
-	} else if strings.HasPrefix(rel, ReplicaDir+"/") {
+	} else if strings.HasPrefix(rel, ReplicaDir+"/") || strings.HasPrefix(rel, TailDir+"/") {
 		return "", fmt.Errorf("segment path %q of %s lies among the replicas", rel, origin)
 	}
 	abs := a.Abs(local)
@@ -246,6 +246,10 @@ func (a *Archive) Locate(camera string, t time.Time) (rel string, offset time.Du
 	}
 	segs, err := a.index.Segments(camera, t, t.Add(time.Nanosecond))
 	if err != nil || len(segs) == 0 {
+		// a descendant's file still being written, as fetched so far
+		if f, rel, ok := a.locateTail(camera, t); ok {
+			return rel, t.Sub(f.Start), true
+		}
 		return "", 0, false
 	}
 	return segs[0].Path, t.Sub(segs[0].Start), true

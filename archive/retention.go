@@ -53,6 +53,7 @@ func (a *Archive) Sweep() {
 		a.o.Logger.Info("retention deleted segments", "segments", p.Segments, "bytes", p.Bytes)
 		a.emit(event.New(event.KindSegmentPurged, "", event.SeverityInfo, p))
 	}
+	a.sweepTails()
 	a.enforceFloor()
 }
 

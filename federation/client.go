@@ -39,6 +39,10 @@ type ClientOptions struct {
 	BackoffMax  time.Duration // pause between failed rounds of replicas, cap (default 30s)
 	Files       FileSource    // segment files the parent may fetch (nil: none)
 	Snapshots   FileSource    // plate snapshots the parent may fetch (nil: none)
+	// Open resolves the file being written for a camera of this node's
+	// subtree, as far as this node holds it (nil: open files are not
+	// served).
+	Open OpenSource
 	// Index lists the segments this node holds, its own and its subtree's,
 	// for the parent's back-fill (nil: none).
 	Index func(since time.Time) ([]IndexEntry, error)

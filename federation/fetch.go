@@ -147,6 +147,9 @@ func (c *Client) serveFetch(str *quic.Stream) error {
 	if err := expectLimit(str, MsgFetch, &req, maxRequestFrame); err != nil {
 		return err
 	}
+	if req.Kind == FetchOpen {
+		return c.serveOpen(str, req)
+	}
 	files := c.o.Files
 	if req.Kind == FetchSnapshot {
 		files = c.o.Snapshots

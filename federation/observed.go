@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/replicate"
 )
 
 // The observed hierarchy is what an operator sees of the nodes below this
@@ -26,17 +27,45 @@ type ObservedNode struct {
 	LastSeen time.Time        `json:"last_seen,omitzero"`
 	Cameras  []ObservedCamera `json:"cameras"`
 	Children []*ObservedNode  `json:"children"`
+	Health   *NodeHealth      `json:"health,omitempty"` // every node but this one
 }
+
+// NodeHealth is how a node below looks from here: its link, how current
+// what arrived from it is, and what failed in asking it for video.
+type NodeHealth struct {
+	// Linked is set for a direct child: its link is up now; LinkSince is
+	// when it came up or went down.
+	Linked    *bool     `json:"linked,omitempty"`
+	LinkSince time.Time `json:"link_since,omitzero"`
+	// Via is the direct child whose link leads there.
+	Via string `json:"via,omitempty"`
+	// LastEvent is the newest of its events here (its own clock);
+	// LastSegment the end of the newest segment it reported closed.
+	LastEvent   time.Time `json:"last_event,omitzero"`
+	LastSegment time.Time `json:"last_segment,omitzero"`
+	// Backlog is what this node has yet to replicate from it.
+	Backlog *replicate.Backlog `json:"backlog,omitempty"`
+	// Failed counts the requests for its video and photos (live, ranges,
+	// the last minutes, snapshots, replication) that failed here in the
+	// last FailWindow; LastFailure says why the newest did, and when.
+	Failed        int       `json:"failed"`
+	LastFailure   string    `json:"last_failure,omitempty"`
+	LastFailureAt time.Time `json:"last_failure_at,omitzero"`
+}
+
+// FailWindow is how far back NodeHealth.Failed counts.
+const FailWindow = 10 * time.Minute
 
 // ObservedCamera is one camera with where to watch and play it on this node.
 type ObservedCamera struct {
-	ID      string `json:"id"`  // as recorded at its node
-	Key     string `json:"key"` // on this node: "Camera1" or "site-a/Camera1"
-	Node    string `json:"node"`
-	State   string `json:"state"` // streaming | failed | stopped | disabled | unknown
-	Reason  string `json:"reason,omitempty"`
-	Live    string `json:"live"`    // HLS playlist on this node
-	Archive string `json:"archive"` // its last hour's segments on this node
+	ID      string    `json:"id"`  // as recorded at its node
+	Key     string    `json:"key"` // on this node: "Camera1" or "site-a/Camera1"
+	Node    string    `json:"node"`
+	State   string    `json:"state"` // streaming | failed | stopped | disabled | unknown
+	Reason  string    `json:"reason,omitempty"`
+	Since   time.Time `json:"since,omitzero"` // of its last state change reported (a descendant's camera)
+	Live    string    `json:"live"`           // HLS playlist on this node
+	Archive string    `json:"archive"`        // its last hour's segments on this node
 }
 
 // CameraState is one of this node's own cameras as its session reports it.
@@ -56,16 +85,18 @@ type Observed struct {
 	seen   map[string]time.Time         // origin -> newest event time
 	cams   map[string]map[string]camObs // origin -> camera -> last state
 	linkDn map[string]bool              // node -> a link_down alarm is raised for it
+	segEnd map[string]time.Time         // origin -> end of its newest closed segment
 }
 
 type camObs struct {
 	state, reason string
+	since         time.Time
 }
 
 // NewObserved starts an empty hierarchy under the node self.
 func NewObserved(self string) *Observed {
 	return &Observed{self: self, parent: map[string]string{}, seen: map[string]time.Time{},
-		cams: map[string]map[string]camObs{}, linkDn: map[string]bool{}}
+		cams: map[string]map[string]camObs{}, linkDn: map[string]bool{}, segEnd: map[string]time.Time{}}
 }
 
 // Observe takes one event into the hierarchy.
@@ -87,9 +118,13 @@ func (t *Observed) Observe(e event.Event) {
 			if t.cams[e.Origin] == nil {
 				t.cams[e.Origin] = map[string]camObs{}
 			}
-			t.cams[e.Origin][e.Camera] = camObs{state: p.State, reason: p.Reason}
+			t.cams[e.Origin][e.Camera] = camObs{state: p.State, reason: p.Reason, since: e.Time}
 		}
 	case event.KindSegmentClosed:
+		var seg event.Segment
+		if json.Unmarshal(e.Payload, &seg) == nil && seg.End.After(t.segEnd[e.Origin]) {
+			t.segEnd[e.Origin] = seg.End
+		}
 		if e.Camera != "" {
 			if t.cams[e.Origin] == nil {
 				t.cams[e.Origin] = map[string]camObs{}
@@ -141,8 +176,10 @@ func (t *Observed) Follow(ctx context.Context, log *event.Log) {
 func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *ObservedNode {
 	now := time.Now()
 	connected := map[string]bool{}
+	links := map[string]ChildStatus{}
 	for _, c := range children {
 		connected[c.NodeID] = c.Connected
+		links[c.NodeID] = c
 	}
 	root := &ObservedNode{ID: t.self, Status: "online", Self: true, LastSeen: now, Cameras: []ObservedCamera{}}
 	for _, st := range own {
@@ -180,7 +217,13 @@ func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *Observe
 		sort.Strings(cams)
 		for _, c := range cams {
 			o := t.cams[id][c]
-			n.Cameras = append(n.Cameras, t.camera(id, c, o.state, o.reason))
+			oc := t.camera(id, c, o.state, o.reason)
+			oc.Since = o.since
+			n.Cameras = append(n.Cameras, oc)
+		}
+		n.Health = &NodeHealth{LastEvent: t.seen[id], LastSegment: t.segEnd[id], Via: t.via(id)}
+		if l, ok := links[id]; ok {
+			n.Health.Linked, n.Health.LinkSince = &l.Connected, l.Since
 		}
 		if n.Status == "online" && degraded(n.Cameras) {
 			n.Status = "degraded"
@@ -213,6 +256,38 @@ func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *Observe
 		root.Children = []*ObservedNode{}
 	}
 	return root
+}
+
+// via is the direct child whose link leads to id, by the paths its
+// events came; "" when none is known. The caller holds t.mu.
+func (t *Observed) via(id string) string {
+	for range 32 {
+		p, ok := t.parent[id]
+		if !ok {
+			return ""
+		}
+		if p == t.self {
+			return id
+		}
+		id = p
+	}
+	return ""
+}
+
+// CameraState is the last state origin reported for its camera.
+func (t *Observed) CameraState(origin, camera string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	o, ok := t.cams[origin][camera]
+	return o.state, ok
+}
+
+// Walk visits every node of the hierarchy below n, n included.
+func (n *ObservedNode) Walk(visit func(*ObservedNode)) {
+	visit(n)
+	for _, c := range n.Children {
+		c.Walk(visit)
+	}
 }
 
 func degraded(cams []ObservedCamera) bool {

@@ -56,7 +56,14 @@ func TestObservedPlacesNodesByTheirEventsPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(b) != `{"id":"west","status":"online","cameras":[],"children":[]}` {
+	if string(b) != `{"id":"west","status":"online","cameras":[],"children":[],"health":{"linked":true,"via":"west","failed":0}}` {
 		t.Errorf("a node seen only by its link: %s", b)
+	}
+	// a grandchild is reached via its region, and has no link of its own here
+	if h := site.Health; h == nil || h.Via != "region" || h.Linked != nil || h.LastEvent.IsZero() {
+		t.Errorf("the site's health: %+v", h)
+	}
+	if root.Health != nil {
+		t.Errorf("this node has health of its own: %+v", root.Health)
 	}
 }

@@ -216,7 +216,8 @@ func (f stillFeed) Next(ctx context.Context) (*media.Unit, error) {
 func (f stillFeed) Close() error { f.open.Add(-1); return nil }
 
 // 10,000 on-demand requests over one link — snapshots, live relays closed
-// at once, index listings and catalogue slices, eight at a time — all
+// at once, index listings, catalogue slices and open files, whole or from
+// an offset, eight at a time — all
 // complete, the child ends every relay, and the link never reconnects.
 func TestOnDemandRequestsOverOneLink(t *testing.T) {
 	const (
@@ -239,6 +240,12 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 		{Origin: "site", Segment: event.Segment{Camera: "Camera1", Path: "Camera1/a.mp4", Bytes: 10}},
 		{Origin: "site", Segment: event.Segment{Camera: "Camera2", Path: "Camera2/b.mp4", Bytes: 20}},
 	}
+	openRel := "Camera1/2025/08/18/14/Camera1_2025_08_18_14_05.mp4"
+	openBytes := make([]byte, 4096)
+	_, _ = rand.Read(openBytes)
+	if err := os.WriteFile(filepath.Join(dir, "open.mp4"), append(openBytes, "partial fragment"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var relays, relaysOpen, slices atomic.Int64
 	srv := startServer(t, parentID, openLog(t, "region"), nil)
 	cl := streamTestClient(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: openLog(t, "site"),
@@ -255,14 +262,17 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 			relaysOpen.Add(1)
 			return stillFeed{open: &relaysOpen}, nil
 		},
-		OnConfig: func(uint64, []byte) error { slices.Add(1); return nil }})
+		OnConfig: func(uint64, []byte) error { slices.Add(1); return nil },
+		Open: func(_ context.Context, origin, camera string) (OpenFile, error) {
+			return OpenFile{Local: filepath.Join(dir, "open.mp4"), Path: openRel, Start: time.Unix(1755525900, 0), Size: int64(len(openBytes))}, nil
+		}})
 	link := watchLink(t, srv, cl, "site")
 	conn, _, _ := srv.route("site")
 
 	request := func(i int) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		switch i % 4 {
+		switch i % 5 {
 		case 0:
 			var buf bytes.Buffer
 			n := (i / 4) % len(snaps)
@@ -291,6 +301,23 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 			}
 		case 3:
 			return srv.sendConfig(ctx, conn, uint64(i), []byte(`{"cameras":[]}`))
+		case 4:
+			have, off := "", int64(0)
+			if i%2 == 1 {
+				have, off = openRel, int64(i%len(openBytes))
+			}
+			head, body, err := srv.FetchOpen(ctx, "site", "Camera1", have, off)
+			if err != nil {
+				return err
+			}
+			b, err := io.ReadAll(body)
+			_ = body.Close()
+			if err != nil {
+				return err
+			}
+			if head.Path != openRel || head.From != off || head.Size != int64(len(openBytes)) || !bytes.Equal(b, openBytes[off:]) {
+				return fmt.Errorf("open file from %d: head %+v, %d bytes", off, head, len(b))
+			}
 		}
 		return nil
 	}
@@ -329,11 +356,11 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 	if n := completed.Load(); n != requests {
 		t.Fatalf("%d of %d requests completed", n, requests)
 	}
-	if n := slices.Load(); n != requests/4 {
-		t.Errorf("child stored %d slices, want %d", n, requests/4)
+	if n := slices.Load(); n != requests/5 {
+		t.Errorf("child stored %d slices, want %d", n, requests/5)
 	}
-	if n := relays.Load(); n != requests/4 {
-		t.Errorf("child started %d relays, want %d", n, requests/4)
+	if n := relays.Load(); n != requests/5 {
+		t.Errorf("child started %d relays, want %d", n, requests/5)
 	}
 	testkit.WaitFor(t, 10*time.Second, "the child to end every relay", func() bool { return relaysOpen.Load() == 0 })
 	link.check(t, srv, cl, "site")

@@ -150,15 +150,26 @@ type FetchReq struct {
 	Path   string `json:"path"`
 	Offset int64  `json:"offset"`
 	Kind   string `json:"kind,omitempty"`
+	Camera string `json:"camera,omitempty"` // of a FetchOpen
 }
 
 // FetchSnapshot is the FetchReq kind of plate snapshots.
 const FetchSnapshot = "snapshot"
 
+// FetchOpen is the FetchReq kind of the file a camera is writing: Camera
+// names it, Path is the open file of which the parent holds Offset bytes
+// already ("" for none).
+const FetchOpen = "open"
+
 // FetchHead announces the file's size; Size-Offset raw bytes follow and
-// the stream ends.
+// the stream ends. The head of an open file also names it and says where
+// its bytes start: at the offset asked for when the parent holds a prefix
+// of the same file, else at 0.
 type FetchHead struct {
-	Size int64 `json:"size"`
+	Size  int64  `json:"size"`
+	Path  string `json:"path,omitempty"`
+	Start int64  `json:"start_unix_nano,omitempty"`
+	From  int64  `json:"from,omitempty"`
 }
 
 // IndexReq asks for the segments a child holds (its own and its

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -162,4 +163,11 @@ func (i *Identity) PeerNodeID(cs tls.ConnectionState) (string, error) {
 		raw = append(raw, c.Raw)
 	}
 	return i.verifyPeer(raw)
+}
+
+// Signer is the node's private key, for signing what the node vouches for
+// (export packages), and certDER its certificate.
+func (i *Identity) Signer() (key crypto.Signer, certDER []byte, ok bool) {
+	key, ok = i.cert.PrivateKey.(crypto.Signer)
+	return key, i.cert.Certificate[0], ok
 }

@@ -59,7 +59,9 @@ type Puller struct {
 	Local func(origin, rel string) (string, error)
 	// Routes maps each origin reachable through a linked child to that
 	// child (nil: none is known).
-	Routes  func() map[string]string
+	Routes func() map[string]string
+	// OnFail, if set, hears of every fetch that failed (it is retried).
+	OnFail  func(origin string, err error)
 	Logger  *slog.Logger
 	Metrics *PullMetrics
 
@@ -135,6 +137,9 @@ func (p *Puller) fetchLoop(ctx context.Context, child string, src Source) {
 			continue
 		}
 		log.Warn("fragment fetch failed", "origin", f.Origin, "path", f.Path, "err", err)
+		if p.OnFail != nil {
+			p.OnFail(f.Origin, err)
+		}
 		if p.rebind(f) {
 			continue
 		}

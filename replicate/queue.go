@@ -156,6 +156,37 @@ func (q *Queue) Len(child string) (n int, bytes int64, err error) {
 	return n, bytes, err
 }
 
+// Backlog is what waits in the queue for one origin.
+type Backlog struct {
+	Segments int       `json:"segments"`
+	Bytes    int64     `json:"bytes"`
+	Oldest   time.Time `json:"oldest,omitzero"` // start of the oldest segment waiting
+}
+
+// Backlogs sums the queued fetches by origin, over every child link.
+func (q *Queue) Backlogs() (map[string]Backlog, error) {
+	out := map[string]Backlog{}
+	err := q.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFetch).ForEachBucket(func(child []byte) error {
+			return tx.Bucket(bucketFetch).Bucket(child).ForEach(func(_, v []byte) error {
+				var f Fetch
+				if err := json.Unmarshal(v, &f); err != nil {
+					return fmt.Errorf("decode queued fetch of %s: %w", child, err)
+				}
+				b := out[f.Origin]
+				b.Segments++
+				b.Bytes += f.Bytes
+				if b.Oldest.IsZero() || f.Start.Before(b.Oldest) {
+					b.Oldest = f.Start
+				}
+				out[f.Origin] = b
+				return nil
+			})
+		})
+	})
+	return out, err
+}
+
 // each visits the child's queued fetches.
 func (q *Queue) each(child string, visit func(Fetch)) error {
 	return q.db.View(func(tx *bolt.Tx) error {

@@ -96,7 +96,8 @@ func TestBrowserE2E(t *testing.T) {
 		}
 	}
 	run := exec.CommandContext(ctx, nodeBin, filepath.Join("e2e", "ui.mjs"))
-	run.Env = append(os.Environ(), "KUZET_UI_URL="+uiURL, "KUZET_UI_SITE_URL=http://127.0.0.1:"+ports[0], "KUZET_UI_SHOTS="+shots, "KUZET_UI_PLATE="+plate, "KUZET_CHROMIUM="+chromium)
+	run.Env = append(os.Environ(), "KUZET_UI_URL="+uiURL, "KUZET_UI_SITE_URL=http://127.0.0.1:"+ports[0], "KUZET_UI_SHOTS="+shots, "KUZET_UI_PLATE="+plate, "KUZET_CHROMIUM="+chromium,
+		"KUZET_BIN="+bin, "KUZET_UI_CA="+filepath.Join(dir, "demo", "pki", "ca.pem"))
 	run.WaitDelay = 10 * time.Second
 	out, err := run.CombinedOutput()
 	t.Logf("node e2e/ui.mjs:\n%s", out)

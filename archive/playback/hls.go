@@ -23,10 +23,24 @@ func (h *Handler) play(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	tail, err := h.playlistTail(pl)
-	if err != nil {
-		// the whole last fragment plays instead: up to one more second
-		h.o.Logger.Warn("cannot cut the last fragment of a playlist", "camera", q.Camera, "err", err)
+	var tail *tailCut
+	if pl.Growing {
+		if pl.lastOpen {
+			pl.withholdLast(h.o.HLSSegment)
+		}
+		if len(pl.Pieces) == 0 {
+			w.Header().Set("Retry-After", "2")
+			writeError(w, &apiError{Code: http.StatusServiceUnavailable, Param: "from",
+				Msg: fmt.Sprintf("from: camera %q is still recording the start of this range; ask again in a few seconds", q.Camera)})
+			return
+		}
+	} else {
+		var err error
+		tail, err = h.playlistTail(pl)
+		if err != nil {
+			// the whole last fragment plays instead: up to one more second
+			h.o.Logger.Warn("cannot cut the last fragment of a playlist", "camera", q.Camera, "err", err)
+		}
 	}
 	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 	w.Header().Set("Cache-Control", "no-cache") // a range reaching into the present grows
@@ -78,6 +92,31 @@ func (h *Handler) playlistTail(pl *plan) (*tailCut, error) {
 		return nil, err
 	}
 	return &tailCut{until: until, size: int64(len(b)), dur: end - lf.BaseTime}, nil
+}
+
+// withholdLast drops the fragments of a growing plan's last media segment
+// (and the piece, if that leaves it empty): fragments written later would
+// still lengthen that segment, while an EVENT playlist may only grow by
+// new segments. Segments are cut by what comes before them alone
+// (groupFragments), so every segment listed keeps its place and bytes in
+// each later playlist of the range, and in the final one.
+func (pl *plan) withholdLast(target time.Duration) {
+	lp := &pl.Pieces[len(pl.Pieces)-1]
+	segs := groupFragments(lp, target, nil)
+	last := segs[len(segs)-1]
+	keep := lp.First
+	for keep < lp.Last && lp.Index.Fragments[keep].Offset < last.off {
+		keep++
+	}
+	if keep == lp.First {
+		pl.Pieces = pl.Pieces[:len(pl.Pieces)-1]
+		return
+	}
+	var ticks uint64
+	for _, fr := range lp.Index.Fragments[lp.First:keep] {
+		ticks += fr.Duration
+	}
+	lp.Last, lp.Duration = keep, ticksToDur(ticks, lp.Index.TimeScale)
 }
 
 // hlsSegment is a run of fragments of one file played as one media segment.
@@ -144,7 +183,11 @@ func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut,
 		groups = append(groups, g)
 	}
 	fmt.Fprintf(w, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%d\n", max(1, int(math.Round(maxDur.Seconds()))))
-	fmt.Fprint(w, "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n")
+	if pl.Growing {
+		fmt.Fprint(w, "#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MEDIA-SEQUENCE:0\n")
+	} else {
+		fmt.Fprint(w, "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n")
+	}
 	if independent {
 		fmt.Fprint(w, "#EXT-X-INDEPENDENT-SEGMENTS\n")
 	}
@@ -163,7 +206,9 @@ func writePlaylist(w io.Writer, pl *plan, target time.Duration, tail *tailCut,
 			fmt.Fprintf(w, "#EXTINF:%.3f,\n#EXT-X-BYTERANGE:%d@%d\n%s\n", s.dur.Seconds(), s.size, s.off, uri)
 		}
 	}
-	fmt.Fprint(w, "#EXT-X-ENDLIST\n")
+	if !pl.Growing {
+		fmt.Fprint(w, "#EXT-X-ENDLIST\n")
+	}
 }
 
 // cut serves media/{shift}/{path} up to the fragment holding decode time

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -447,17 +448,19 @@ func testCodecChange(t *testing.T, fx *fixture) {
 	}
 }
 
-// A range reaching into the file being written plays what is complete.
+// A range reaching into the file being written plays what is complete,
+// as an EVENT playlist that grows by whole media segments only, and ends
+// once the range is recorded.
 func testOpenFile(t *testing.T, fx *fixture) {
 	clip := parseClip(t, demoClip())
 	start := time.Date(2025, 8, 18, 15, 0, 0, 0, time.UTC)
 	r := fx.arch.NewRecorder("Live", demoTrack(clip), "test")
 	feedOpen(t, r, clip, start, 0, 63) // 2.5 s: two complete fragments and a pending one
 	q := rangeQ("Live", start, start.Add(time.Minute))
-	code, _, body := get(t, fx.base+"/play.m3u8?"+q)
-	rel := archive.SegmentPath("Live", start, time.UTC, 0)
-	if code != 200 || !strings.Contains(string(body), rel) {
-		t.Fatalf("playlist of a file being written: %d\n%s", code, body)
+	// not one media segment is whole yet: ask again
+	code, hdr, body := get(t, fx.base+"/play.m3u8?"+q)
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(string(body), "still recording") {
+		t.Fatalf("playlist of a file just begun: %d %v\n%s", code, hdr, body)
 	}
 	code, _, exp := get(t, fx.base+"/export.mp4?"+q)
 	if code != 200 {
@@ -466,13 +469,75 @@ func testOpenFile(t *testing.T, fx *fixture) {
 	if fi := mustScan(t, exp); len(fi.Fragments) != 2 {
 		t.Errorf("export of the open file has %d fragments, want the 2 complete ones", len(fi.Fragments))
 	}
+	feedOpen(t, r, clip, start, 63, 250-63) // 10 s
+	code, _, body = get(t, fx.base+"/play.m3u8?"+q)
+	rel := archive.SegmentPath("Live", start, time.UTC, 0)
+	pl := string(body)
+	if code != 200 || !strings.Contains(pl, rel) || !strings.Contains(pl, "#EXT-X-PLAYLIST-TYPE:EVENT") || strings.Contains(pl, "#EXT-X-ENDLIST") {
+		t.Fatalf("playlist of a file being written: %d\n%s", code, pl)
+	}
+	first := segmentLines(pl)
+	if len(first) == 0 {
+		t.Fatalf("no segments in\n%s", pl)
+	}
+	// what is complete of the range plays, but the last segment, which
+	// may still grow, is held back
+	if d := playlistSeconds(t, pl); d < 4 || d > 9 {
+		t.Errorf("the growing playlist holds %.1f s of 10 s written", d)
+	}
+	feedOpen(t, r, clip, start, 250, 250) // 20 s
+	_, _, body = get(t, fx.base+"/play.m3u8?"+q)
+	grown := segmentLines(string(body))
+	if len(grown) <= len(first) || strings.Join(grown[:len(first)], "\n") != strings.Join(first, "\n") {
+		t.Fatalf("the playlist did not grow by new segments alone:\n%v\n%v", first, grown)
+	}
+	// a range inside what is written is whole
+	code, _, body = get(t, fx.base+"/play.m3u8?"+rangeQ("Live", start, start.Add(5*time.Second)))
+	if code != 200 || !strings.Contains(string(body), "#EXT-X-ENDLIST") {
+		t.Fatalf("a range recorded already: %d\n%s", code, body)
+	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
 	_, _, exp = get(t, fx.base+"/export.mp4?"+q)
-	if fi := mustScan(t, exp); len(fi.Fragments) != 3 {
-		t.Errorf("export of the closed file has %d fragments, want 3", len(fi.Fragments))
+	if fi := mustScan(t, exp); len(fi.Fragments) != 20 {
+		t.Errorf("export of the closed file has %d fragments, want 20", len(fi.Fragments))
 	}
+	// closed, the range ends where the camera stopped: the final playlist
+	// keeps every segment the growing one listed
+	_, _, body = get(t, fx.base+"/play.m3u8?"+q)
+	final := segmentLines(string(body))
+	if !strings.Contains(string(body), "#EXT-X-ENDLIST") || len(final) < len(grown) ||
+		strings.Join(final[:len(grown)], "\n") != strings.Join(grown, "\n") {
+		t.Fatalf("the final playlist changed what the growing one listed:\n%v\n%s", grown, body)
+	}
+}
+
+// segmentLines are a playlist's segment durations and byte ranges.
+func segmentLines(pl string) []string {
+	var out []string
+	for _, line := range strings.Split(pl, "\n") {
+		if strings.HasPrefix(line, "#EXTINF:") || strings.HasPrefix(line, "#EXT-X-BYTERANGE:") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// playlistSeconds adds up a playlist's segment durations.
+func playlistSeconds(t *testing.T, pl string) float64 {
+	t.Helper()
+	var d float64
+	for _, line := range strings.Split(pl, "\n") {
+		if v, ok := strings.CutPrefix(line, "#EXTINF:"); ok {
+			f, err := strconv.ParseFloat(strings.TrimSuffix(v, ","), 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d += f
+		}
+	}
+	return d
 }
 
 func testBadRequests(t *testing.T, fx *fixture) {

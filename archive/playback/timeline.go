@@ -55,6 +55,11 @@ type plan struct {
 	Pieces   []piece
 	Holes    int // places where the next piece does not follow the previous one
 	Skipped  []skipped
+	// Growing: the range reaches past the end of a file still being
+	// written (here, or a descendant's as fetched so far): a playlist of it
+	// is an EVENT playlist that a player reloads until the range is whole.
+	Growing  bool
+	lastOpen bool // the last piece is of the file being written
 }
 
 // holeTolerance is how far apart two pieces may be and still count as
@@ -147,6 +152,11 @@ func (h *Handler) buildPlan(ctx context.Context, camera string, from, to time.Ti
 		}
 		prevEnd = p.Start.Add(p.Duration)
 		pl.Pieces = append(pl.Pieces, p)
+	}
+	if n := len(pl.Pieces); n > 0 && len(open) > 0 {
+		// a file is still being written: what the range lacks may come
+		pl.Growing = prevEnd.Before(to)
+		pl.lastOpen = open[pl.Pieces[n-1].Seg.Path]
 	}
 	return pl, nil
 }

@@ -163,6 +163,8 @@ Kuzet demo running (Ctrl-C to stop)
                     %[3]s/metrics
   console           %[5]s/   (the operator console: log in as operator/kuzet-operator)
                     %[3]s/   (the site's own)
+  the last minutes  %[5]s/#/plates   (a truck read a moment ago plays at the centre at once, from the
+                    file the site is still writing; on a live tile, ⟲ 30 s (or r) replays its last 30 s)
   centre node       %[5]s/api/v1/federation   (children)
                     %[5]s/api/v1/events       (the site's events, replicated over QUIC)
                     %[5]s/api/v1/tree         (centre -> site -> cameras, with status)

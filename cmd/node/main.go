@@ -28,6 +28,8 @@ Usage:
   kuzet pki issue --dir DIR --node ID   certify a node (ECDSA P-256, node ID in a URI SAN)
   kuzet archive repair FILE...    truncate segment files to their last complete fragment
   kuzet archive verify --data DIR check a stopped node's segment files against its index (sha256)
+  kuzet export verify PKG.zip [--ca ca.pem]
+                                 check an export package against its signed manifest (and who signed it)
   kuzet anpr eval DIR [--json]    measure plate recognition on labelled images
   kuzet anpr synth OUTDIR --country kz|ru|ua   generate a synthetic plate test set
   kuzet sftp passwd < PASSWORD    print an argon2id hash for sftp.accounts[].password_hash
@@ -75,6 +77,8 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cmdTestcam(ctx, args[1:], stdout, stderr)
 	case "archive":
 		return cmdArchive(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
 	case "pki":
 		return cmdPKI(args[1:], stdout, stderr)
 	case "anpr":

@@ -1,4 +1,6 @@
-// Video players on top of hls.js (LL-HLS for live, VOD for the archive).
+// Video players on top of hls.js (LL-HLS for live, VOD for the archive;
+// an archive range reaching into the present is an EVENT playlist that
+// hls.js reloads as it grows, played from its start).
 // A player keeps itself going: fatal errors and stalls rebuild it with
 // backoff, so a camera that comes back is shown again without a click.
 
@@ -102,7 +104,7 @@ export class Player {
       }
       const code = data.response && data.response.code;
       let why = data.details || data.type;
-      if (code === 503) why = 'camera not streaming (503)';
+      if (code === 503) why = this.live ? 'camera not streaming (503)' : 'the start of this range is still being recorded';
       else if (code === 404) why = this.live ? 'no live stream here (404)' : 'nothing recorded in this range (404)';
       else if (code === 401) why = 'login expired (401)';
       else if (code === 403) why = 'not permitted (403)';

@@ -59,6 +59,12 @@ export class Tree {
     return this.cameras().find((c) => c.key === key);
   }
 
+  // nodeOfCamera is the node that records the camera key.
+  nodeOfCamera(key) {
+    const hit = this.nodes().find(({ node }) => (node.cameras || []).some((c) => c.key === key));
+    return hit ? hit.node : null;
+  }
+
   select(key) {
     this.selected = key;
     for (const el of this.root.querySelectorAll('[data-camera]')) {

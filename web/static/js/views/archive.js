@@ -5,6 +5,7 @@
 
 import { h, clear, fmtTime, fmtClock, toLocalInput, fromLocalInput, toast } from '../dom.js';
 import { api, roleAtLeast, playUrl, exportUrl, session } from '../api.js';
+import { openExportDialog } from '../exportdialog.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
 
 const MAX_SPAN_MS = 24 * 3600 * 1000;
@@ -33,6 +34,8 @@ export function archiveView(ctx, params) {
       load();
     } }));
   const exportLink = h('a', { class: 'button', id: 'archive-export', text: 'Export MP4', download: '', title: 'Download the range (or the selection) as one MP4 (e)' });
+  const packageBtn = h('button', { id: 'archive-package', text: 'Export package…', title: 'Several cameras, with a reason, signed by the node (p)',
+    onclick: () => exportPackage() });
   const info = h('div', { class: 'tl-info muted', id: 'archive-info', text: '' });
   const timeline = h('div', { class: 'timeline', id: 'archive-timeline', tabindex: '0', 'aria-label': 'Timeline: click to play from a moment, drag to select a range' });
   const axis = h('div', { class: 'tl-axis' });
@@ -60,7 +63,8 @@ export function archiveView(ctx, params) {
       h('label', { class: 'field' }, 'To', toIn),
       h('button', { text: 'Show', class: 'primary', onclick: () => readInputs() && load() }),
       h('div', { class: 'segmented', role: 'group', 'aria-label': 'Quick ranges' }, quick),
-      roleAtLeast('operator') ? exportLink : null),
+      roleAtLeast('operator') ? exportLink : null,
+      roleAtLeast('operator') ? packageBtn : null),
     hlsPresent() ? null : h('div', { class: 'notice notice-warn', text: HLS_MISSING }),
     h('div', { class: 'tl-wrap' }, timeline, info,
       h('div', { class: 'tl-legend muted' },
@@ -280,6 +284,13 @@ export function archiveView(ctx, params) {
     }
   });
 
+  // exportPackage opens the export dialog on the range (or the selection)
+  // with the current camera ticked.
+  function exportPackage() {
+    const r = state.sel || { from: state.from, to: state.to };
+    openExportDialog({ cameras: ctx.tree.cameras(), chosen: state.camera ? [state.camera] : [], from: r.from, to: r.to });
+  }
+
   function updateExport() {
     if (!roleAtLeast('operator')) return;
     const r = state.sel || { from: state.from, to: state.to };
@@ -322,6 +333,7 @@ export function archiveView(ctx, params) {
       if (ev.key === 'ArrowLeft') { video.currentTime = Math.max(0, video.currentTime - 10); return true; }
       if (ev.key === 'ArrowRight') { video.currentTime += 10; return true; }
       if (ev.key === 'e' && exportLink.href && roleAtLeast('operator')) { exportLink.click(); return true; }
+      if (ev.key === 'p' && roleAtLeast('operator')) { exportPackage(); return true; }
       return false;
     },
     unmount() {

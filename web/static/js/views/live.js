@@ -1,9 +1,20 @@
 // Live: one camera or a 2x2 / 3x3 grid. The tree (click or Enter) puts a
 // camera into the active tile. Each tile shows its state and latency and
-// recovers by itself from stalls and camera outages.
+// recovers by itself from stalls and camera outages. Instant replay plays
+// a tile's last 30 s from the archive (at a centre, from the file the site
+// is still writing) and goes back to live at its end.
 
-import { h, clear, statusDot, cameraStatus } from '../dom.js';
+import { h, clear, statusDot, cameraStatus, fmtClock } from '../dom.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
+import { playUrl } from '../api.js';
+import { FreezeWatch } from '../freeze.js';
+import { nodeProblem, cameraProblem } from '../health.js';
+
+const REPLAY_MS = 30000;
+// the real delay (camera frame clock to this screen) past which a tile
+// turns amber, then red
+export const DELAY_AMBER_S = 2;
+export const DELAY_RED_S = 5;
 
 const LAYOUTS = [1, 4, 9];
 
@@ -54,10 +65,12 @@ export function liveView(ctx) {
     const overlay = h('div', { class: 'tile-overlay', text: `Tile ${i + 1}: empty` });
     const close = h('button', { class: 'tile-close', title: 'Empty this tile (x)', 'aria-label': 'Empty this tile', text: '×',
       onclick: (ev) => { ev.stopPropagation(); setTile(i, ''); } });
+    const replay = h('button', { class: 'tile-replay', title: 'Replay the last 30 s (r)', 'aria-label': 'Replay the last 30 seconds',
+      text: '⟲ 30 s', onclick: (ev) => { ev.stopPropagation(); setActive(i); toggleReplay(i); } });
     const tile = h('div', { class: 'tile', 'data-tile': i, tabindex: '-1', onclick: () => setActive(i) },
-      h('div', { class: 'tile-head' }, h('span', { class: 'tile-num', text: String(i + 1) }), dot, name, status, close),
+      h('div', { class: 'tile-head' }, h('span', { class: 'tile-num', text: String(i + 1) }), dot, name, status, replay, close),
       h('div', { class: 'tile-body' }, video, overlay));
-    return { el: tile, video, name, dot, status, overlay, player: null, key: '', state: '', detail: '' };
+    return { el: tile, video, name, dot, status, overlay, replay, player: null, watch: null, key: '', state: '', detail: '', replaying: null, stallSince: 0 };
   }
 
   function setLayout(n) {
@@ -71,6 +84,7 @@ export function liveView(ctx) {
     while (tiles.length > n) {
       const t = tiles.pop();
       if (t.player) t.player.destroy();
+      if (t.watch) t.watch.stop();
     }
     clear(grid);
     grid.className = `grid grid-${n}`;
@@ -97,6 +111,10 @@ export function liveView(ctx) {
       t.player.destroy();
       t.player = null;
     }
+    if (t.watch) {
+      t.watch.stop();
+      t.watch = null;
+    }
     t.key = key;
     t.el.dataset.camera = key;
     t.name.textContent = key || '';
@@ -109,23 +127,74 @@ export function liveView(ctx) {
       save();
       return;
     }
-    const cam = ctx.tree.camera(key);
-    const url = cam ? cam.live : `/live/${key}/index.m3u8`;
+    startLive(t);
+    save();
+  }
+
+  // startLive plays a tile's camera live.
+  function startLive(t) {
+    if (t.player) t.player.destroy();
+    if (t.watch) t.watch.stop();
+    t.watch = new FreezeWatch(t.video);
+    t.stallSince = 0;
+    t.replaying = null;
+    t.el.classList.remove('replaying');
+    t.replay.textContent = '⟲ 30 s';
+    t.replay.title = 'Replay the last 30 s (r)';
+    t.replay.setAttribute('aria-label', 'Replay the last 30 seconds');
+    const cam = ctx.tree.camera(t.key);
+    const url = cam ? cam.live : `/live/${t.key}/index.m3u8`;
     t.player = new Player(t.video, {
       live: true,
       onStatus: (state, detail) => {
         t.state = state;
         t.detail = detail;
         t.el.dataset.state = state;
+        if (state === 'playing') t.stallSince = 0;
+        else if ((state === 'stalled' || state === 'retrying') && !t.stallSince) t.stallSince = Date.now();
         paint(t);
       },
     });
     t.player.load(url);
     paint(t);
-    save();
   }
 
-  // paint refreshes a tile's head and overlay from the player and tree.
+  // toggleReplay plays a tile's last 30 s from the archive, or goes back
+  // to live when it is replaying already.
+  function toggleReplay(i) {
+    const t = tiles[i];
+    if (!t.key) return;
+    if (t.replaying) {
+      startLive(t);
+      return;
+    }
+    if (t.player) t.player.destroy();
+    if (t.watch) t.watch.stop();
+    t.watch = null;
+    const to = new Date();
+    const from = new Date(+to - REPLAY_MS);
+    t.replaying = { from, to };
+    t.el.classList.add('replaying');
+    t.replay.textContent = '● Live';
+    t.replay.title = 'Back to live (r)';
+    t.replay.setAttribute('aria-label', 'Back to live');
+    t.player = new Player(t.video, {
+      live: false,
+      onStatus: (state, detail) => {
+        t.state = state;
+        t.detail = detail;
+        t.el.dataset.state = state;
+        if (state === 'ended') startLive(t);
+        else paint(t);
+      },
+    });
+    t.player.load(playUrl(t.key, from.toISOString(), to.toISOString()), { startPosition: 0 });
+    paint(t);
+  }
+
+  // paint refreshes a tile's head and overlay from the player and tree:
+  // the real delay behind the camera, and in words what is wrong and since
+  // when (site unreachable, camera down, stream stalled, picture frozen).
   function paint(t) {
     if (!t.key) return;
     const cam = ctx.tree.camera(t.key);
@@ -135,23 +204,55 @@ export function liveView(ctx) {
     t.dot = dot;
     let text = '';
     let overlay = '';
+    let level = t.state;
     switch (t.state) {
       case 'playing': {
-        const l = t.player ? t.player.latency : NaN;
-        text = Number.isFinite(l) ? `live · ${l.toFixed(1)} s behind` : 'live';
+        if (t.replaying) {
+          const at = t.player && t.player.playingDate;
+          text = at ? `replay · ${at.toTimeString().slice(0, 8)}` : 'replay';
+          level = 'replay';
+          break;
+        }
+        const at = t.player && t.player.playingDate;
+        const delay = at ? (Date.now() - at.getTime()) / 1000 : NaN;
+        if (Number.isFinite(delay)) {
+          text = `live · ${Math.max(0, delay).toFixed(1)} s`;
+          if (delay > DELAY_RED_S) level = 'verylate';
+          else if (delay > DELAY_AMBER_S) level = 'late';
+        } else {
+          text = 'live';
+        }
+        t.el.dataset.delay = Number.isFinite(delay) ? delay.toFixed(2) : '';
+        const frozen = t.watch ? t.watch.frozen : 0;
+        if (frozen) {
+          text = 'frozen';
+          level = 'frozen';
+          overlay = `Picture frozen since ${fmtClock(new Date(frozen))}: the camera sends an unchanging image.`;
+        }
         break;
       }
-      case 'loading': text = 'connecting…'; overlay = 'Connecting…'; break;
-      case 'stalled': text = 'stalled'; break;
-      case 'retrying': text = 'reconnecting'; overlay = t.detail; break;
+      case 'loading':
+        text = 'connecting…';
+        overlay = t.replaying ? 'Fetching the last 30 s… (a centre may first fetch them from the site)' : 'Connecting…';
+        break;
+      case 'stalled':
+        text = 'stalled';
+        overlay = `Stream stalled since ${fmtClock(new Date(t.stallSince || Date.now()))}: no new video.`;
+        break;
+      case 'retrying':
+        text = 'reconnecting';
+        overlay = `${t.stallSince ? `No video since ${fmtClock(new Date(t.stallSince))}. ` : ''}${t.detail}`;
+        break;
       case 'error': text = 'error'; overlay = t.detail; break;
       default: text = t.state;
     }
-    if (cam && cam.state === 'failed' && t.state !== 'playing') {
-      overlay = `Camera offline${cam.reason ? `: ${cam.reason}` : ''}. ${overlay}`;
+    if (t.state !== 'playing' || t.replaying) {
+      const why = nodeProblem(ctx.tree.nodeOfCamera(t.key)) || cameraProblem(cam);
+      if (why) overlay = `${why} ${overlay}`;
     }
+    t.el.dataset.problem = level;
     t.status.textContent = text;
-    t.status.className = `tile-status st-${t.state}`;
+    t.status.className = `tile-status st-${level}`;
     t.overlay.textContent = overlay;
     t.overlay.hidden = !overlay;
   }
@@ -175,13 +276,17 @@ export function liveView(ctx) {
         return true;
       }
       if (ev.key === 'x') { setTile(active, ''); return true; }
+      if (ev.key === 'r') { toggleReplay(active); return true; }
       if (ev.key === 'l') { setLayout(LAYOUTS[(LAYOUTS.indexOf(st.layout) + 1) % LAYOUTS.length]); return true; }
       return false;
     },
     treeChanged() { tiles.forEach(paint); },
     unmount() {
       clearInterval(ticker);
-      for (const t of tiles) if (t.player) t.player.destroy();
+      for (const t of tiles) {
+        if (t.player) t.player.destroy();
+        if (t.watch) t.watch.stop();
+      }
     },
   };
 }

@@ -6,8 +6,8 @@ import { h, put, clear, fmtTime, toLocalInput, fromLocalInput, toast } from '../
 import { api, roleAtLeast, playUrl, plateImage, cameraKeyOf, splitReadId } from '../api.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
 
-const CLIP_BEFORE_MS = 10000;
-const CLIP_AFTER_MS = 20000;
+const CLIP_BEFORE_MS = 3000; // a tight clip: the truck before is gone by then
+const CLIP_AFTER_MS = 8000;
 
 export function platesView(ctx, params) {
   let results = [];
