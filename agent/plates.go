@@ -69,10 +69,15 @@ func (a *Agent) openPlates() error {
 		return err
 	}
 	a.life.onClose("plate index", a.plates.Close)
+	// reads already in the log when the watch-list first starts are history
+	if err := a.plates.SetOwner(a.cfg.Node.ID, a.events.Last()); err != nil {
+		return err
+	}
 	a.life.loop("plate index", func(ctx context.Context) {
 		a.plates.Follow(ctx, a.events, plates.KindPlateRead, a.log.With("component", "plates"))
 	})
 	a.life.loop("passages", a.runPassages)
+	a.life.loop("watch-list alarms", a.raiseWatchHits)
 	if p := a.cfg.PlateAPI; p.URL != "" {
 		a.life.loop("plate API", func(ctx context.Context) {
 			plateapi.Run(ctx, plateapi.Options{

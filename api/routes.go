@@ -81,6 +81,9 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"POST /api/v1/plates/{origin}/{seq}/correction", operator, fn(ph.Correct)},
 		{"POST /api/v1/plates/{origin}/{seq}/confirm", operator, fn(ph.Confirm)},
 		{"GET /api/v1/plates/{origin}/{seq}/{image}", viewer, fn(ph.Image)},
+		{"GET /api/v1/watchlist", viewer, fn(ph.Watchlist)},
+		{"POST /api/v1/watchlist", operator, fn(ph.AddWatch)},
+		{"DELETE /api/v1/watchlist/{id}", operator, fn(ph.RemoveWatch)},
 		{plates.CameraPlatesPattern, none, fn(ph.Ingest)}, // the camera's token and address
 
 		{"GET /api/v1/visits", viewer, h.Visits},

@@ -51,7 +51,7 @@ var (
 	keyPos         = []byte("pos")          // last log position indexed
 	keySchema      = []byte("schema")       // layout version
 	keyReviewBelow = []byte("review_below") // the threshold the queue was filed under
-	dataBuckets    = [][]byte{bucketByPlate, bucketByRead, bucketDistinct, bucketQueue, bucketPending}
+	dataBuckets    = [][]byte{bucketByPlate, bucketByRead, bucketDistinct, bucketQueue, bucketPending, bucketWatch, bucketWatchHits}
 )
 
 // schema is the index layout: 2 keeps each read's confidence and review

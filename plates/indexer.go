@@ -58,6 +58,13 @@ func (x *Index) catchUp(log *event.Log, readKind string) (int, error) {
 				if err := x.applyPending(tx, en.ID); err != nil {
 					return err
 				}
+				if err := matchWatch(tx, e, r.Plate); err != nil {
+					return err
+				}
+			case KindWatchSet, KindWatchRemoved:
+				if err := foldWatch(tx, e); err != nil {
+					return err
+				}
 			case KindCorrected:
 				var c Correction
 				if json.Unmarshal(e.Payload, &c) != nil || c.Read == "" || c.Plate == "" {

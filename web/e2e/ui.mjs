@@ -240,6 +240,11 @@ try {
     const first = await page.textContent('#plate-results tbody tr[data-id] .plate-text');
     assert.equal(first, read);
     await page.waitForFunction(() => [...document.querySelectorAll('#plate-results td.thumb img')].some((i) => i.complete && i.naturalWidth > 0));
+    // the reads found, as CSV
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#plate-csv')]);
+    const csv = fs.readFileSync(await dl.path(), 'utf8').split('\r\n');
+    assert.equal(csv[0], 'time,plate,camera,direction,country,confidence,read,corrected_from');
+    assert.ok(csv.length > 2 && csv[1].includes(`,${read},demo-site/Camera`), `CSV: ${csv.slice(0, 2)}`);
     await shot('plates');
   });
 
@@ -431,6 +436,33 @@ try {
     await shot('alarms-unanswered');
     await page.unroute(hang);
     await page.waitForFunction(() => /^\d+ alarms?: /.test(document.querySelector('#alarm-summary').textContent), null, { timeout: 20000 });
+  });
+
+  await step('a watched plate read at the site raises an alarm at the centre, with its photo', async () => {
+    await page.goto(`${BASE}/#/plates`);
+    await page.click('#watchlist summary');
+    await page.waitForSelector('#watch-add');
+    await page.fill('#watch-plate', '456 kta 05');
+    await page.selectOption('#watch-severity', 'grave');
+    await page.click('#watch-add button[type="submit"]');
+    await page.waitForFunction(() => /Say why|reason/i.test(document.querySelector('#watchlist-status').textContent)); // the reason is required
+    await page.fill('#watch-reason', 'browser test: wanted truck');
+    const t0 = Date.now();
+    await page.click('#watch-add button[type="submit"]');
+    await page.waitForSelector('#watchlist-table tr[data-plate="456KTA05"]');
+    await shot('watchlist');
+    // the demo's trucks come round about every half minute
+    await page.goto(`${BASE}/#/alarms?type=watchlist_hit`);
+    await page.waitForSelector('#alarm-table tr[data-type="watchlist_hit"]', { timeout: 120000 });
+    figure('plates: watch-list entry to its alarm at the centre (next truck)', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.match(await page.textContent('#alarm-table tr[data-type="watchlist_hit"] td.msg'), /watch-list plate 456KTA05 read at demo-site\/Camera\d: browser test: wanted truck/);
+    await page.waitForFunction(() => { const i = document.querySelector('#alarm-table tr[data-type="watchlist_hit"] img.alarm-snapshot'); return i && i.complete && i.naturalWidth > 0; });
+    await shot('watchlist-alarm');
+    // stop watching it: the list is empty again
+    await page.goto(`${BASE}/#/plates`);
+    await page.click('#watchlist summary');
+    await page.click('#watchlist-table tr[data-plate="456KTA05"] button');
+    await page.waitForSelector('#watchlist-table tr[data-plate="456KTA05"]', { state: 'detached' });
   });
 
   await step('operator logs out', async () => {

@@ -10,6 +10,15 @@ import { sortAlarms } from '../alarmfeed.js';
 
 const FILTERS = [['open', 'Open'], ['raised', 'Unacknowledged'], ['cleared', 'Cleared'], ['', 'All']];
 
+// snapshotOf is the alarm's evidence photo (a plate read's, from this
+// node's API only: a path from below never points the browser elsewhere).
+function snapshotOf(a) {
+  const s = a.evidence && a.evidence.snapshot;
+  if (!s || !/^\/api\/v1\/plates\/[A-Za-z0-9_-]+\/\d+\/(overview|crop)\.jpg$/.test(s)) return null;
+  return h('a', { href: s, target: '_blank', rel: 'noopener', class: 'alarm-snapshot-link', title: 'Open the photo', onclick: (ev) => ev.stopPropagation() },
+    h('img', { class: 'alarm-snapshot', src: s, alt: `Snapshot of alarm ${a.id}`, loading: 'lazy' }));
+}
+
 export function alarmsView(ctx, params) {
   let filter = FILTERS.some(([v]) => v === params.get('state')) ? params.get('state') : 'open';
   let severity = ['grave', 'medium', 'minor'].includes(params.get('severity')) ? params.get('severity') : '';
@@ -125,7 +134,7 @@ export function alarmsView(ctx, params) {
       h('td', { class: 'state', text: a.state }),
       h('td', { text: a.type }),
       h('td', { text: where }),
-      h('td', { class: 'msg', text: a.message, title: a.message }),
+      h('td', { class: 'msg', title: a.message }, a.message, snapshotOf(a)),
       h('td', { text: fmtTime(a.raised), title: fmtAgo(a.raised) }),
       h('td', { text: fmtAgo(a.last_seen) }),
       h('td', { class: 'num', text: String(a.count || 1) }),

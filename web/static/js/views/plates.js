@@ -4,6 +4,7 @@
 
 import { h, put, clear, fmtTime, toLocalInput, fromLocalInput, toast } from '../dom.js';
 import { api, roleAtLeast, playUrl, plateImage, cameraKeyOf, splitReadId } from '../api.js';
+import { watchlistPanel, csvOf } from '../watchlist.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
 
 const CLIP_BEFORE_MS = 3000; // a tight clip: the truck before is gone by then
@@ -30,11 +31,14 @@ export function platesView(ctx, params) {
     h('thead', {}, h('tr', {}, ['', 'Plate', 'Time', 'Camera', 'Dir.', 'Country', 'Conf.'].map((c) => h('th', { text: c })))),
     tbody);
   const detail = h('aside', { class: 'detail', id: 'plate-detail', hidden: true, 'aria-label': 'Plate read' });
+  const csv = h('button', { type: 'button', id: 'plate-csv', text: 'CSV', disabled: true, title: 'Download these reads as CSV',
+    onclick: () => downloadCSV() });
   const form = h('form', { class: 'toolbar search', onsubmit: (ev) => { ev.preventDefault(); search(); } },
     h('h1', { text: 'Plates' }), input, match,
     h('label', { class: 'field' }, 'From', fromIn), h('label', { class: 'field' }, 'To', toIn),
-    h('button', { type: 'submit', class: 'primary', text: 'Search' }));
-  const el = h('section', { class: 'view-plates', 'aria-label': 'Plates' }, form,
+    h('button', { type: 'submit', class: 'primary', text: 'Search' }), csv);
+  const watch = watchlistPanel();
+  const el = h('section', { class: 'view-plates', 'aria-label': 'Plates' }, form, watch.el,
     h('div', { class: 'split' }, h('div', { class: 'results' }, summary, table), detail));
 
   async function search() {
@@ -60,7 +64,18 @@ export function platesView(ctx, params) {
     }
   }
 
+  // downloadCSV saves the reads found as a CSV file.
+  function downloadCSV() {
+    const blob = new Blob([csvOf(results, cameraKeyOf)], { type: 'text/csv' });
+    const a = h('a', { href: URL.createObjectURL(blob), download: `plates-${input.value.trim().toUpperCase() || 'reads'}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }
+
   function render() {
+    csv.disabled = !results.length;
     clear(tbody);
     for (const r of results) {
       const key = cameraKeyOf(r.node, r.camera);
