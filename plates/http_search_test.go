@@ -162,3 +162,68 @@ func get(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// The live feed follows the log: the newest reads first as a window back
+// from the end, then what arrives after the position it names, other
+// events skipped, one camera if asked.
+func TestPlateFeed(t *testing.T) {
+	dir := t.TempDir()
+	idx, _ := archive.OpenIndex(filepath.Join(dir, "archive.db"))
+	defer idx.Close()
+	ev, err := event.OpenLog(filepath.Join(dir, "events.db"), "centre", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	seq := uint64(0)
+	read := func(cam, plate string) {
+		t.Helper()
+		seq++
+		e := event.New(plates.KindPlateRead, cam, "", plates.PlateRead{Plate: plate})
+		e.Origin, e.Seq, e.Time, e.Path = "site-a", seq, time.Now().UTC(), []string{"site-a"}
+		if _, err := ev.Ingest([]event.Event{e}, "site-a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 30 {
+		read("Camera1", fmt.Sprintf("%03dABC02", i))
+		if _, err := ev.Append(event.New("camera.state", "Camera9", "", map[string]string{"state": "streaming"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	srv := httptest.NewServer(api.Handler(api.Deps{NodeID: "centre", Site: site.New(site.Options{Registerer: reg}),
+		Index: idx, Events: ev, Gatherer: reg, Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}))
+	defer srv.Close()
+	get := func(q string) ([]plates.PlateHit, string, int) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/api/v1/plates?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var hits []plates.PlateHit
+		_ = json.NewDecoder(resp.Body).Decode(&hits)
+		return hits, resp.Header.Get("X-Kuzet-Next-After"), resp.StatusCode
+	}
+	hits, next, code := get("after=-10")
+	if code != 200 || len(hits) != 5 || hits[0].Plate != "025ABC02" || hits[4].Plate != "029ABC02" || next != fmt.Sprint(ev.Last()) {
+		t.Fatalf("the last 10 events: %d, %d reads, next %s: %+v", code, len(hits), next, hits)
+	}
+	if hits, n2, _ := get("after=" + next); len(hits) != 0 || n2 != next {
+		t.Fatalf("nothing new: %+v, next %s", hits, n2)
+	}
+	read("Camera2", "777KZA02")
+	read("Camera1", "888KZA02")
+	if hits, _, _ := get("after=" + next + "&camera=site-a/Camera2"); len(hits) != 1 || hits[0].Plate != "777KZA02" {
+		t.Fatalf("Camera2 after %s: %+v", next, hits)
+	}
+	if hits, _, _ := get("after=" + next + "&limit=1"); len(hits) != 1 || hits[0].Plate != "777KZA02" {
+		t.Fatalf("one read after %s: %+v", next, hits)
+	}
+	for _, bad := range []string{"after=x", "after=5&plate=123ABC02", "after=-5&from=2025-08-18T10:00:00Z"} {
+		if _, _, code := get(bad); code != 400 {
+			t.Errorf("%s: %d", bad, code)
+		}
+	}
+}

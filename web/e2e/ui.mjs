@@ -223,6 +223,38 @@ try {
     await page.waitForSelector('.tile[data-camera="demo-site/Camera1"]');
   });
 
+  await step('4×4 and 1+5 layouts, a maximised tile, a saved view and a tour', async () => {
+    await page.click('button[data-layout="16"]');
+    await page.waitForSelector('#live-grid.grid-16 .tile[data-tile="15"]');
+    await page.click('button[data-layout="6"]');
+    await page.waitForSelector('#live-grid.grid-6 .tile[data-tile="5"]');
+    const big = await (await page.$('.tile[data-tile="0"]')).boundingBox();
+    const small = await (await page.$('.tile[data-tile="1"]')).boundingBox();
+    assert.ok(big.width > 1.8 * small.width && big.height > 1.8 * small.height, `1+5: ${JSON.stringify(big)} vs ${JSON.stringify(small)}`);
+    // a tour pages the tree's cameras through the grid
+    await page.click('#live-tour');
+    await page.waitForFunction(() => ['demo-site/Camera1', 'demo-site/Camera2', 'demo-site/Camera3']
+      .every((k, i) => document.querySelector(`.tile[data-tile="${i}"]`).dataset.camera === k));
+    assert.equal(await page.getAttribute('#live-tour', 'aria-pressed'), 'true');
+    await page.click('#live-tour');
+    assert.equal(await page.getAttribute('#live-tour', 'aria-pressed'), 'false');
+    await videoAdvances('.tile[data-tile="0"] video', 1);
+    // a double-click shows one tile alone, another the grid again
+    await page.dblclick('.tile[data-tile="0"] .tile-body');
+    await page.waitForSelector('#live-grid.maximised .tile[data-tile="0"].max');
+    assert.equal(await page.isVisible('.tile[data-tile="1"]'), false);
+    await shot('live-maximised');
+    await page.dblclick('.tile[data-tile="0"] .tile-body');
+    await page.waitForSelector('#live-grid:not(.maximised)');
+    // a named view comes back as it was
+    await page.fill('#live-view-name', 'gate');
+    await page.click('#live-view-name + button');
+    await page.click('button[data-layout="1"]');
+    await page.selectOption('#live-views', 'gate');
+    await page.waitForSelector('#live-grid.grid-6 .tile[data-tile="2"][data-camera="demo-site/Camera3"]');
+    await shot('live-1plus5');
+  });
+
   let read = null;
   await step('plate search finds a truck', async () => {
     await page.keyboard.press('/');
@@ -438,6 +470,19 @@ try {
     await page.waitForFunction(() => /^\d+ alarms?: /.test(document.querySelector('#alarm-summary').textContent), null, { timeout: 20000 });
   });
 
+  await step('the live feed shows reads as they arrive, and opens one', async () => {
+    await page.goto(`${BASE}/#/plates`);
+    await page.click('#plate-feed summary');
+    await page.waitForSelector('#plate-feed-table tbody tr[data-id]');
+    const top = await page.getAttribute('#plate-feed-table tbody tr[data-id]', 'data-id');
+    const t0 = Date.now();
+    await page.waitForFunction((id) => document.querySelector('#plate-feed-table tbody tr[data-id]').dataset.id !== id, top, { timeout: 90000 });
+    figure('plates: live feed, wait for the next read at the centre', `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await shot('plate-feed');
+    await page.click('#plate-feed-table tbody tr[data-id]');
+    await page.waitForSelector('#plate-detail:not([hidden])');
+  });
+
   await step('a watched plate read at the site raises an alarm at the centre, with its photo', async () => {
     await page.goto(`${BASE}/#/plates`);
     await page.click('#watchlist summary');
@@ -447,6 +492,12 @@ try {
     await page.click('#watch-add button[type="submit"]');
     await page.waitForFunction(() => /Say why|reason/i.test(document.querySelector('#watchlist-status').textContent)); // the reason is required
     await page.fill('#watch-reason', 'browser test: wanted truck');
+    // what screen readers are told of new alarms
+    await page.evaluate(() => {
+      window.kuzetSaid = [];
+      new MutationObserver(() => window.kuzetSaid.push(document.querySelector('#alarm-announcer').textContent))
+        .observe(document.querySelector('#alarm-announcer'), { childList: true, characterData: true, subtree: true });
+    });
     const t0 = Date.now();
     await page.click('#watch-add button[type="submit"]');
     await page.waitForSelector('#watchlist-table tr[data-plate="456KTA05"]');
@@ -458,6 +509,7 @@ try {
     assert.match(await page.textContent('#alarm-table tr[data-type="watchlist_hit"] td.msg'), /watch-list plate 456KTA05 read at demo-site\/Camera\d: browser test: wanted truck/);
     await page.waitForFunction(() => { const i = document.querySelector('#alarm-table tr[data-type="watchlist_hit"] img.alarm-snapshot'); return i && i.complete && i.naturalWidth > 0; });
     await shot('watchlist-alarm');
+    await page.waitForFunction(() => window.kuzetSaid.some((t) => /grave alarm: watch-list plate 456KTA05/.test(t)), null, { timeout: 20000 });
     // stop watching it: the list is empty again
     await page.goto(`${BASE}/#/plates`);
     await page.click('#watchlist summary');

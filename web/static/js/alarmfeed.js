@@ -111,13 +111,17 @@ export class AlarmFeed {
 
   notice() {
     let fresh = false;
+    const said = [];
     for (const a of this.open) {
       const k = `${a.id}|${a.severity}`;
       if (!this.seen.has(k)) {
         this.seen.add(k);
         if (!this.first && a.severity === 'grave' && a.state === 'raised') fresh = true;
+        if (!this.first && a.state === 'raised') said.push(`${a.severity} alarm: ${a.message}`);
       }
     }
+    // screen readers hear each new alarm (an assertive live region)
+    if (said.length && this.announce) this.announce(said.slice(0, 3).join('. ') + (said.length > 3 ? `. And ${said.length - 3} more.` : ''));
     this.first = false;
     const now = Date.now();
     const waiting = this.open.some((a) => a.severity === 'grave' && a.state === 'raised');

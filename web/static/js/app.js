@@ -40,6 +40,7 @@ let pendingCamera = null;
 
 const tree = new Tree($('#tree'), $('#tree-filter'), { onOpen: (cam) => openCamera(cam) });
 const feed = new AlarmFeed(sounder, paintCounter);
+feed.announce = (text) => { $('#alarm-announcer').textContent = text; };
 const uncertain = new UncertainBadge(h('span', { id: 'uncertain-count', class: 'nav-badge', hidden: true }));
 
 const ctx = {

@@ -86,6 +86,6 @@ export function csvOf(reads, cameraKeyOf) {
     return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const rows = reads.map((r) => [r.time, r.plate, cameraKeyOf(r.node, r.camera), r.read?.direction, r.read?.country,
-    r.confidence, r.id, r.corrected && !r.corrected.confirmed ? r.corrected.previous : ''].map(esc).join(','));
+    r.read?.confidence, r.id, r.corrected && !r.corrected.confirmed ? r.corrected.previous : ''].map(esc).join(','));
   return `${cols.join(',')}\r\n${rows.join('\r\n')}\r\n`;
 }

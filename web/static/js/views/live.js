@@ -1,5 +1,7 @@
-// Live: one camera or a 2x2 / 3x3 grid. The tree (click or Enter) puts a
-// camera into the active tile. Each tile shows its state and latency and
+// Live: one camera, a 2x2, 3x3 or 4x4 grid, or one large tile beside five
+// small (1+5). The tree (click or Enter) puts a camera into the active
+// tile; a double-click (or z) maximises a tile; a tour pages the tree's
+// cameras through the grid; named views keep a layout and its cameras. Each tile shows its state and latency and
 // recovers by itself from stalls and camera outages. Instant replay plays
 // a tile's last 30 s from the archive (at a centre, from the file the site
 // is still writing) and goes back to live at its end.
@@ -16,16 +18,33 @@ const REPLAY_MS = 30000;
 export const DELAY_AMBER_S = 2;
 export const DELAY_RED_S = 5;
 
-const LAYOUTS = [1, 4, 9];
+// layouts by their number of tiles; 6 is one large tile and five small
+const LAYOUTS = [1, 4, 6, 9, 16];
+const MAX_TILES = 16;
+const LAYOUT_NAMES = { 1: '1', 4: '2×2', 6: '1+5', 9: '3×3', 16: '4×4' };
+const TOUR_SECONDS = [10, 20, 60];
+
+function cleanTiles(tiles) {
+  return Array.isArray(tiles) ? tiles.filter((k) => typeof k === 'string').slice(0, MAX_TILES) : [];
+}
 
 function loadState() {
   try {
     const s = JSON.parse(localStorage.getItem('kuzet.live') || '{}');
     const layout = LAYOUTS.includes(s.layout) ? s.layout : 1;
-    const tiles = Array.isArray(s.tiles) ? s.tiles.filter((k) => typeof k === 'string').slice(0, 9) : [];
-    return { layout, tiles };
+    return { layout, tiles: cleanTiles(s.tiles) };
   } catch {
     return { layout: 1, tiles: [] };
+  }
+}
+
+// saved views: name -> {layout, tiles}
+function loadViews() {
+  try {
+    const v = JSON.parse(localStorage.getItem('kuzet.live.views') || '{}');
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    return {};
   }
 }
 
@@ -36,16 +55,26 @@ export function liveView(ctx) {
   const grid = h('div', { class: 'grid', id: 'live-grid' });
   const layoutButtons = LAYOUTS.map((n) => h('button', {
     class: 'seg', 'data-layout': n, 'aria-pressed': 'false',
-    title: `${n === 1 ? 'One camera' : `${Math.sqrt(n)}×${Math.sqrt(n)} grid`} (l cycles)`,
-    text: n === 1 ? '1' : `${Math.sqrt(n)}×${Math.sqrt(n)}`,
+    title: `${n === 1 ? 'One camera' : n === 6 ? 'One large tile and five small' : `${LAYOUT_NAMES[n]} grid`} (l cycles)`,
+    text: LAYOUT_NAMES[n],
     onclick: () => setLayout(n),
   }));
+  let views = loadViews();
+  const viewSel = h('select', { id: 'live-views', 'aria-label': 'Saved views', onchange: () => openView(viewSel.value) });
+  const viewName = h('input', { id: 'live-view-name', placeholder: 'View name', maxlength: '40', 'aria-label': 'Name of the view to save' });
+  const tourBtn = h('button', { id: 'live-tour', class: 'ghost', text: 'Tour', 'aria-pressed': 'false',
+    title: 'Page through every camera of the tree, a gridful at a time', onclick: () => toggleTour() });
+  const tourEvery = h('select', { id: 'live-tour-every', 'aria-label': 'Tour interval' },
+    TOUR_SECONDS.map((s) => h('option', { value: String(s), text: `${s} s` })));
   const el = h('section', { class: 'view-live', 'aria-label': 'Live' },
     h('div', { class: 'toolbar' },
       h('h1', { text: 'Live' }),
       h('div', { class: 'segmented', role: 'group', 'aria-label': 'Layout' }, layoutButtons),
       h('button', { class: 'ghost', text: 'Clear all', onclick: () => { for (let i = 0; i < tiles.length; i++) setTile(i, ''); } }),
-      h('span', { class: 'muted hint', text: 'Click a camera in the tree, or select it and press Enter. 1–9 choose a tile, x empties it.' })),
+      viewSel,
+      h('form', { class: 'row inline', onsubmit: (ev) => { ev.preventDefault(); saveView(); } }, viewName, h('button', { type: 'submit', text: 'Save view' })),
+      tourBtn, tourEvery,
+      h('span', { class: 'muted hint', text: 'Click a camera in the tree, or select it and press Enter. 1–9 choose a tile, x empties it, z or a double-click maximises it.' })),
     hlsPresent() ? null : h('div', { class: 'notice notice-warn', text: HLS_MISSING }),
     grid);
 
@@ -67,7 +96,8 @@ export function liveView(ctx) {
       onclick: (ev) => { ev.stopPropagation(); setTile(i, ''); } });
     const replay = h('button', { class: 'tile-replay', title: 'Replay the last 30 s (r)', 'aria-label': 'Replay the last 30 seconds',
       text: '⟲ 30 s', onclick: (ev) => { ev.stopPropagation(); setActive(i); toggleReplay(i); } });
-    const tile = h('div', { class: 'tile', 'data-tile': i, tabindex: '-1', onclick: () => setActive(i) },
+    const tile = h('div', { class: 'tile', 'data-tile': i, tabindex: '-1', onclick: () => setActive(i),
+      ondblclick: () => { setActive(i); toggleMax(i); } },
       h('div', { class: 'tile-head' }, h('span', { class: 'tile-num', text: String(i + 1) }), dot, name, status, replay, close),
       h('div', { class: 'tile-body' }, video, overlay));
     return { el: tile, video, name, dot, status, overlay, replay, player: null, watch: null, key: '', state: '', detail: '', replaying: null, stallSince: 0 };
@@ -88,6 +118,7 @@ export function liveView(ctx) {
     }
     clear(grid);
     grid.className = `grid grid-${n}`;
+    tiles.forEach((t) => t.el.classList.remove('max'));
     for (const t of tiles) grid.append(t.el);
     for (const b of layoutButtons) b.setAttribute('aria-pressed', String(Number(b.dataset.layout) === n));
     if (active >= n) active = 0;
@@ -103,6 +134,85 @@ export function liveView(ctx) {
   function setActive(i) {
     active = i;
     tiles.forEach((t, j) => t.el.classList.toggle('active', j === i));
+  }
+
+  // toggleMax shows tile i alone, or the whole grid again.
+  function toggleMax(i) {
+    const on = !grid.classList.contains('maximised') || !tiles[i].el.classList.contains('max');
+    grid.classList.toggle('maximised', on);
+    tiles.forEach((t, j) => t.el.classList.toggle('max', on && j === i));
+  }
+
+  // the saved views
+  function fillViews() {
+    clear(viewSel);
+    viewSel.append(h('option', { value: '', text: 'Saved views…' }));
+    for (const name of Object.keys(views).sort()) viewSel.append(h('option', { value: name, text: name }));
+    if (Object.keys(views).length) viewSel.append(h('option', { value: '\u0000delete', text: 'Delete the view shown…' }));
+  }
+
+  function saveView() {
+    const name = viewName.value.trim();
+    if (!name) { viewName.focus(); return; }
+    views[name] = { layout: st.layout, tiles: tiles.map((t) => t.key) };
+    localStorage.setItem('kuzet.live.views', JSON.stringify(views));
+    viewName.value = '';
+    shown = name;
+    fillViews();
+    viewSel.value = name;
+  }
+
+  let shown = '';
+  function openView(name) {
+    if (name === '\u0000delete') {
+      if (shown && views[shown]) {
+        delete views[shown];
+        localStorage.setItem('kuzet.live.views', JSON.stringify(views));
+      }
+      shown = '';
+      fillViews();
+      return;
+    }
+    const v = views[name];
+    if (!v) return;
+    stopTour();
+    shown = name;
+    const layout = LAYOUTS.includes(v.layout) ? v.layout : 1;
+    st.tiles = cleanTiles(v.tiles);
+    setLayout(layout);
+    st.tiles.forEach((k, i) => { if (i < tiles.length && tiles[i].key !== k) setTile(i, k || ''); });
+    for (let i = st.tiles.length; i < tiles.length; i++) setTile(i, '');
+  }
+
+  // the tour: every interval the next gridful of the tree's cameras
+  let tour = 0;
+  let tourPage = 0;
+  function toggleTour() {
+    if (tour) { stopTour(); return; }
+    tourPage = 0;
+    tourStep();
+    tour = setInterval(tourStep, Number(tourEvery.value) * 1000);
+    tourBtn.setAttribute('aria-pressed', 'true');
+    tourBtn.textContent = 'Stop tour';
+  }
+  function stopTour() {
+    clearInterval(tour);
+    tour = 0;
+    tourBtn.setAttribute('aria-pressed', 'false');
+    tourBtn.textContent = 'Tour';
+  }
+  function tourStep() {
+    const cams = ctx.tree.cameras().map((c) => c.key);
+    if (!cams.length) return;
+    const pages = Math.max(1, Math.ceil(cams.length / tiles.length));
+    const page = tourPage % pages;
+    tourPage++;
+    tiles.forEach((t, i) => {
+      const k = cams[page * tiles.length + i] || '';
+      if (t.key !== k) setTile(i, k);
+    });
+    grid.dataset.tourPage = String(page + 1);
+    tourBtn.title = `Page ${page + 1} of ${pages}; stop the tour`;
   }
 
   function setTile(i, key) {
@@ -258,12 +368,14 @@ export function liveView(ctx) {
   }
 
   const ticker = setInterval(() => tiles.forEach(paint), 1000);
+  fillViews();
   setLayout(st.layout);
 
   return {
     el,
     title: 'Live',
     openCamera(cam) {
+      stopTour(); // a camera chosen by hand ends the tour
       const i = active;
       setTile(i, cam.key);
       ctx.tree.select(cam.key);
@@ -276,6 +388,7 @@ export function liveView(ctx) {
         return true;
       }
       if (ev.key === 'x') { setTile(active, ''); return true; }
+      if (ev.key === 'z') { toggleMax(active); return true; }
       if (ev.key === 'r') { toggleReplay(active); return true; }
       if (ev.key === 'l') { setLayout(LAYOUTS[(LAYOUTS.indexOf(st.layout) + 1) % LAYOUTS.length]); return true; }
       return false;
@@ -283,6 +396,7 @@ export function liveView(ctx) {
     treeChanged() { tiles.forEach(paint); },
     unmount() {
       clearInterval(ticker);
+      stopTour();
       for (const t of tiles) {
         if (t.player) t.player.destroy();
         if (t.watch) t.watch.stop();

@@ -5,6 +5,7 @@
 import { h, put, clear, fmtTime, toLocalInput, fromLocalInput, toast } from '../dom.js';
 import { api, roleAtLeast, playUrl, plateImage, cameraKeyOf, splitReadId } from '../api.js';
 import { watchlistPanel, csvOf } from '../watchlist.js';
+import { plateFeed } from '../platefeed.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
 
 const CLIP_BEFORE_MS = 3000; // a tight clip: the truck before is gone by then
@@ -38,7 +39,8 @@ export function platesView(ctx, params) {
     h('label', { class: 'field' }, 'From', fromIn), h('label', { class: 'field' }, 'To', toIn),
     h('button', { type: 'submit', class: 'primary', text: 'Search' }), csv);
   const watch = watchlistPanel();
-  const el = h('section', { class: 'view-plates', 'aria-label': 'Plates' }, form, watch.el,
+  const feed = plateFeed({ onOpen: (r) => open(r) });
+  const el = h('section', { class: 'view-plates', 'aria-label': 'Plates' }, form, feed.el, watch.el,
     h('div', { class: 'split' }, h('div', { class: 'results' }, summary, table), detail));
 
   async function search() {
@@ -218,6 +220,9 @@ export function platesView(ctx, params) {
       if (ev.key === 'Escape' && current) { close(); return true; }
       return false;
     },
-    unmount() { if (player) player.destroy(); },
+    unmount() {
+      if (player) player.destroy();
+      feed.stop();
+    },
   };
 }
