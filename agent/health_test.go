@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +48,23 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		t.Fatalf("a linked site's health: %s %+v", n.Status, h)
 	}
 
+	// the dashboard asks the site itself: its cameras, disk and uplink
+	var dash []siteHealth
+	testkit.WaitFor(t, 20*time.Second, "the site recording, on the dashboard", func() bool {
+		dash = getSitesHealth(t, centre)
+		return len(dash) == 2 && dash[1].Status != nil && len(dash[1].Status.Cameras) == 1 && dash[1].Status.Cameras[0].Recording &&
+			dash[1].Status.Cameras[0].FPS > 0
+	})
+	if dash[0].Node != "centre" || dash[0].Status == nil || dash[0].Status.Uplink != nil || dash[0].Status.Disk == nil {
+		t.Fatalf("the centre's own status: %+v", dash[0])
+	}
+	s := dash[1].Status
+	if s.Node != "site" || s.Cameras[0].ID != "Camera1" || s.Cameras[0].State != "streaming" || s.Cameras[0].BitrateKbps <= 0 ||
+		s.Cameras[0].Oldest.IsZero() || s.Disk == nil || s.Disk.FreeBytes == 0 || s.Disk.TotalBytes < s.Disk.FreeBytes ||
+		s.Uplink == nil || !s.Uplink.Connected || s.Uplink.Parent != "centre" {
+		t.Fatalf("the site's status at the centre: %+v %+v %+v", s, s.Disk, s.Uplink)
+	}
+
 	// a request that fails is counted against the site, with its reason
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	err := centre.ensureRelay(ctx, "site/NoSuchCamera")
@@ -78,4 +97,23 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	if err == nil || h.Failed != 2 || !strings.Contains(h.LastFailure, "no link leads") {
 		t.Fatalf("a relay of an unreachable site: %v; health %+v", err, h)
 	}
+	// on the dashboard it is there, with why it did not answer
+	dash = getSitesHealth(t, centre)
+	if len(dash) != 2 || dash[1].Node != "site" || dash[1].Status != nil || !strings.Contains(dash[1].Error, "no child link") {
+		t.Fatalf("the dashboard with the site gone: %+v", dash)
+	}
+}
+
+func getSitesHealth(t *testing.T, a *Agent) []siteHealth {
+	t.Helper()
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/api/v1/sites/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []siteHealth
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sites health: %d %v", resp.StatusCode, err)
+	}
+	return out
 }

@@ -83,6 +83,7 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		Exports:     a.exportsHandler(),
 		Live:        a.liveHandler(),
 		Tree:        http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) }),
+		SitesHealth: http.HandlerFunc(a.sitesHealth),
 		UI:          web.Handler(),
 	}
 	a.catalogueHandlers(&h)

@@ -99,7 +99,10 @@ func (d Deps) metrics() http.Handler {
 	return promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})
 }
 
-func healthz(w http.ResponseWriter, _ *http.Request) {
+// healthz answers "ok" to anyone the allow-list lets in, naming the node
+// in X-Kuzet-Node: the console's login page says which node it logs into.
+func (d Deps) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("X-Kuzet-Node", d.NodeID)
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte("ok\n"))
 }

@@ -27,6 +27,7 @@ type Handlers struct {
 	Exports     http.Handler // signed export packages of several cameras (audited)
 	Live        http.Handler // live/: LL-HLS of own and relayed cameras
 	Tree        http.Handler // the hierarchy as observed through links
+	SitesHealth http.Handler // every node's cameras, disk and uplink, asked through the links
 	UI          http.Handler // web: the operator console
 	Catalogue   http.Handler // topology: reading the catalogue
 	Changes     http.Handler // topology: changing it (audited)
@@ -67,10 +68,11 @@ func (d Deps) table(ph plates.Handlers) []Route {
 	)
 	return []Route{
 		{"GET /metrics", none, d.metrics()},
-		{"GET /healthz", none, fn(healthz)},
+		{"GET /healthz", none, fn(d.healthz)},
 		{"GET /api/v1/node", viewer, fn(d.node)},
 		{"GET /api/v1/federation", viewer, fn(d.federation)},
 		{"GET /api/v1/tree", viewer, h.Tree},
+		{"GET /api/v1/sites/health", viewer, h.SitesHealth},
 		{"GET /api/v1/cameras", viewer, fn(d.cameras)},
 		{"GET /api/v1/cameras/{camera}/segments", viewer, fn(d.segments)},
 		{"GET /api/v1/cameras/{camera}/gaps", viewer, fn(d.gaps)},

@@ -245,6 +245,26 @@ func (x *Index) LastSegment(camera string) (Segment, bool, error) {
 	return s, found, err
 }
 
+// FirstSegment returns the camera's oldest segment held: how far back its
+// archive reaches.
+func (x *Index) FirstSegment(camera string) (Segment, bool, error) {
+	var s Segment
+	found := false
+	err := x.db.View(func(tx *bolt.Tx) error {
+		cam := tx.Bucket(bucketSegments).Bucket([]byte(camera))
+		if cam == nil {
+			return nil
+		}
+		_, v := cam.Cursor().First()
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &s)
+	})
+	return s, found, err
+}
+
 // PathTaken reports whether a closed or open segment already uses rel.
 func (x *Index) PathTaken(camera, rel string, start time.Time) (bool, error) {
 	taken := false

@@ -142,6 +142,20 @@ func cameraDir(s Segment) string {
 	return s.Camera
 }
 
+// Disk is the archive file system's free and total bytes, and the floor
+// below which the oldest recordings are deleted.
+func (a *Archive) Disk() (free, total, floor uint64, err error) {
+	free, err = a.o.DiskFree(a.o.Root)
+	if err != nil {
+		return 0, 0, a.o.MinFreeBytes, err
+	}
+	var st unix.Statfs_t
+	if unix.Statfs(a.o.Root, &st) == nil {
+		total = st.Blocks * uint64(st.Bsize)
+	}
+	return free, total, a.o.MinFreeBytes, nil
+}
+
 func diskFree(root string) (uint64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(root, &st); err != nil {

@@ -43,6 +43,8 @@ type ClientOptions struct {
 	// subtree, as far as this node holds it (nil: open files are not
 	// served).
 	Open OpenSource
+	// Status answers for this node or a descendant (nil: none).
+	Status StatusSource
 	// Index lists the segments this node holds, its own and its subtree's,
 	// for the parent's back-fill (nil: none).
 	Index func(since time.Time) ([]IndexEntry, error)

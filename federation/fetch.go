@@ -147,8 +147,11 @@ func (c *Client) serveFetch(str *quic.Stream) error {
 	if err := expectLimit(str, MsgFetch, &req, maxRequestFrame); err != nil {
 		return err
 	}
-	if req.Kind == FetchOpen {
+	switch req.Kind {
+	case FetchOpen:
 		return c.serveOpen(str, req)
+	case FetchStatus:
+		return c.serveStatus(str, req)
 	}
 	files := c.o.Files
 	if req.Kind == FetchSnapshot {

@@ -215,13 +215,13 @@ func (f stillFeed) Next(ctx context.Context) (*media.Unit, error) {
 
 func (f stillFeed) Close() error { f.open.Add(-1); return nil }
 
-// 10,000 on-demand requests over one link — snapshots, live relays closed
-// at once, index listings, catalogue slices and open files, whole or from
-// an offset, eight at a time — all
+// 12,000 on-demand requests over one link — snapshots, live relays closed
+// at once, index listings, catalogue slices, open files, whole or from
+// an offset, and node statuses, eight at a time — all
 // complete, the child ends every relay, and the link never reconnects.
 func TestOnDemandRequestsOverOneLink(t *testing.T) {
 	const (
-		requests = 10000
+		requests = 12000
 		parallel = 8
 	)
 	ca := newPKI(t)
@@ -263,6 +263,9 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 			return stillFeed{open: &relaysOpen}, nil
 		},
 		OnConfig: func(uint64, []byte) error { slices.Add(1); return nil },
+		Status: func(_ context.Context, origin string) (NodeStatus, error) {
+			return NodeStatus{Node: origin, Cameras: []CameraHealth{{ID: "Camera1", State: "streaming", FPS: 25}}}, nil
+		},
 		Open: func(_ context.Context, origin, camera string) (OpenFile, error) {
 			return OpenFile{Local: filepath.Join(dir, "open.mp4"), Path: openRel, Start: time.Unix(1755525900, 0), Size: int64(len(openBytes))}, nil
 		}})
@@ -272,7 +275,7 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 	request := func(i int) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		switch i % 5 {
+		switch i % 6 {
 		case 0:
 			var buf bytes.Buffer
 			n := (i / 4) % len(snaps)
@@ -318,6 +321,14 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 			if head.Path != openRel || head.From != off || head.Size != int64(len(openBytes)) || !bytes.Equal(b, openBytes[off:]) {
 				return fmt.Errorf("open file from %d: head %+v, %d bytes", off, head, len(b))
 			}
+		case 5:
+			st, err := srv.FetchStatus(ctx, "site")
+			if err != nil {
+				return err
+			}
+			if st.Node != "site" || len(st.Cameras) != 1 || st.Cameras[0].FPS != 25 {
+				return fmt.Errorf("status %+v", st)
+			}
 		}
 		return nil
 	}
@@ -356,11 +367,11 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 	if n := completed.Load(); n != requests {
 		t.Fatalf("%d of %d requests completed", n, requests)
 	}
-	if n := slices.Load(); n != requests/5 {
-		t.Errorf("child stored %d slices, want %d", n, requests/5)
+	if n := slices.Load(); n != requests/6 {
+		t.Errorf("child stored %d slices, want %d", n, requests/6)
 	}
-	if n := relays.Load(); n != requests/5 {
-		t.Errorf("child started %d relays, want %d", n, requests/5)
+	if n := relays.Load(); n != requests/6 {
+		t.Errorf("child started %d relays, want %d", n, requests/6)
 	}
 	testkit.WaitFor(t, 10*time.Second, "the child to end every relay", func() bool { return relaysOpen.Load() == 0 })
 	link.check(t, srv, cl, "site")

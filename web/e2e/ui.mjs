@@ -115,6 +115,8 @@ try {
   await step('login screen refuses a wrong password', async () => {
     await page.goto(`${BASE}/`);
     await page.waitForSelector('#login-screen:not([hidden])');
+    // the login page names the node it logs into
+    await page.waitForFunction(() => document.querySelector('#login-node').textContent === 'Node demo-centre');
     const csp = (await page.request.get(`${BASE}/`)).headers()['content-security-policy'] || '';
     assert.match(csp, /default-src 'self'/, 'the console is served with its CSP');
     await page.fill('#login-user', 'operator');
@@ -219,6 +221,19 @@ try {
     assert.match(await page.textContent(`${row} td.backlog`), /up to date|segment/);
     assert.match(await page.textContent('#tree-table tr[data-camera="demo-site/Camera3"]'), /Camera down since/);
     await shot('tree-health');
+    // the health dashboard asks each node now, worst first
+    await page.keyboard.press('g');
+    await page.keyboard.press('h');
+    const site = '#health-table tr.node-row[data-node="demo-site"]';
+    await page.waitForSelector(site);
+    assert.equal(await page.getAttribute('#health-table tbody tr.node-row', 'data-node'), 'demo-site', 'the site with a camera down comes first');
+    assert.match(await page.textContent(`${site} td:nth-child(2)`), /1 camera down/);
+    assert.match(await page.textContent(`${site} td:nth-child(3)`), /2 of 3 streaming/);
+    assert.match(await page.textContent(`${site} td:nth-child(9)`), /demo-centre · \d+ ms/);
+    await page.click(site);
+    await page.waitForSelector('#health-table tr.cam-row[data-camera="Camera1"]');
+    assert.ok(Number(await page.textContent('#health-table tr.cam-row[data-camera="Camera1"] td:nth-child(5)')) > 5, 'Camera1 fps');
+    await shot('health');
     await page.goto(`${BASE}/#/live`);
     await page.waitForSelector('.tile[data-camera="demo-site/Camera1"]');
   });

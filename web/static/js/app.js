@@ -14,6 +14,7 @@ import { auditView } from './views/audit.js';
 import { treeView } from './views/treeview.js';
 import { uncertainView } from './views/uncertain.js';
 import { visitsView } from './views/visits.js';
+import { healthView } from './views/health.js';
 
 const VIEWS = {
   live: { make: liveView, key: 'l', label: 'Live' },
@@ -24,9 +25,10 @@ const VIEWS = {
   tree: { make: treeView, key: 't', label: 'Tree' },
   uncertain: { make: uncertainView, key: 'r', label: 'Uncertain reads' },
   visits: { make: visitsView, key: 'c', label: 'Checkpoint' },
+  health: { make: healthView, key: 'h', label: 'Health' },
 };
 // new views go last, so that Alt+1… keep their meaning
-const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree', 'uncertain', 'visits'];
+const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree', 'uncertain', 'visits', 'health'];
 const TREE_POLL_MS = 5000;
 
 const sounder = new Sounder();
@@ -207,6 +209,21 @@ async function boot() {
   } catch (e) {
     if (e.status === 401) showLogin();
     else showLogin(`This node did not answer: ${e.message}`);
+    nameLoginNode();
+  }
+}
+
+// nameLoginNode shows, before anyone logs in, which node this is.
+async function nameLoginNode() {
+  try {
+    const res = await fetch('/healthz', { cache: 'no-store' });
+    const id = res.headers.get('X-Kuzet-Node');
+    if (id) {
+      $('#login-node').textContent = `Node ${id}`;
+      document.title = `Kuzet · ${id}`;
+    }
+  } catch {
+    // the login works without it
   }
 }
 
