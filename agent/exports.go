@@ -212,9 +212,14 @@ func (a *Agent) startExport(w http.ResponseWriter, r *http.Request) {
 	a.exports.jobs[id] = j
 	a.exports.mu.Unlock()
 	// the job outlives this request but keeps its caller, for the audit
-	// entries of each camera's export
-	ctx := context.WithoutCancel(r.Context())
-	go a.runExport(ctx, j, r.RemoteAddr)
+	// entries of each camera's export; it ends with the node
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	stop := context.AfterFunc(a.runCtx, cancel)
+	go func() {
+		defer cancel()
+		defer stop()
+		a.runExport(ctx, j, r.RemoteAddr)
+	}()
 	w.Header().Set("Location", "/api/v1/exports/"+id)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)

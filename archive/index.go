@@ -227,27 +227,16 @@ func (x *Index) AddGap(g Gap) error {
 }
 
 // LastSegment returns the camera's newest closed segment.
-func (x *Index) LastSegment(camera string) (Segment, bool, error) {
-	var s Segment
-	found := false
-	err := x.db.View(func(tx *bolt.Tx) error {
-		cam := tx.Bucket(bucketSegments).Bucket([]byte(camera))
-		if cam == nil {
-			return nil
-		}
-		_, v := cam.Cursor().Last()
-		if v == nil {
-			return nil
-		}
-		found = true
-		return json.Unmarshal(v, &s)
-	})
-	return s, found, err
-}
+func (x *Index) LastSegment(camera string) (Segment, bool, error) { return x.endSegment(camera, true) }
 
 // FirstSegment returns the camera's oldest segment held: how far back its
 // archive reaches.
 func (x *Index) FirstSegment(camera string) (Segment, bool, error) {
+	return x.endSegment(camera, false)
+}
+
+// endSegment is the camera's newest (last) or oldest segment.
+func (x *Index) endSegment(camera string, last bool) (Segment, bool, error) {
 	var s Segment
 	found := false
 	err := x.db.View(func(tx *bolt.Tx) error {
@@ -255,7 +244,11 @@ func (x *Index) FirstSegment(camera string) (Segment, bool, error) {
 		if cam == nil {
 			return nil
 		}
-		_, v := cam.Cursor().First()
+		c := cam.Cursor()
+		_, v := c.First()
+		if last {
+			_, v = c.Last()
+		}
 		if v == nil {
 			return nil
 		}

@@ -165,6 +165,9 @@ Kuzet demo running (Ctrl-C to stop)
                     %[3]s/   (the site's own)
   the last minutes  %[5]s/#/plates   (a truck read a moment ago plays at the centre at once, from the
                     file the site is still writing; on a live tile, ⟲ 30 s (or r) replays its last 30 s)
+  fifty sites       %[5]s/#/health   (every node asked now: cameras, recording, fps, disk, uplink, worst first);
+                    Plates: Live reads, and a Watch-list whose plates raise an alarm with the photo when read;
+                    Archive: Export package… (several cameras, a reason, signed; kuzet export verify PKG --ca pki/ca.pem)
   centre node       %[5]s/api/v1/federation   (children)
                     %[5]s/api/v1/events       (the site's events, replicated over QUIC)
                     %[5]s/api/v1/tree         (centre -> site -> cameras, with status)

@@ -27,7 +27,7 @@ type Info struct {
 func Probe(t testing.TB, path string) Info {
 	t.Helper()
 	if _, err := exec.LookPath("ffprobe"); err != nil {
-		t.Skip("ffprobe not installed")
+		t.Fatal("ffprobe not installed: apt-get install -y ffmpeg")
 	}
 	out, err := exec.Command("ffprobe", "-v", "error", "-count_packets", "-select_streams", "v:0",
 		"-show_entries", "stream=codec_name,width,height,nb_read_packets:format=duration", "-of", "json", path).Output()

@@ -532,6 +532,29 @@ try {
     await page.waitForSelector('#watchlist-table tr[data-plate="456KTA05"]', { state: 'detached' });
   });
 
+  await step('every view fits 1280×720 without scrolling sideways', async () => {
+    await page.setViewportSize({ width: 1280, height: 720 });
+    const wide = [];
+    for (const v of ['live', 'archive', 'plates', 'alarms', 'tree', 'uncertain', 'visits', 'health']) {
+      await page.goto(`${BASE}/#/${v}`);
+      await page.waitForTimeout(v === 'health' ? 1500 : 600);
+      const m = await page.evaluate(() => {
+        const view = document.querySelector('#view');
+        // nothing sticks out of the view, nor scrolls sideways inside it, and the top bar keeps one line
+        const right = view.getBoundingClientRect().right;
+        const over = [...view.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > right + 1 ||
+          (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible' && e.clientWidth > 0))
+          .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}:${Math.round(e.getBoundingClientRect().right)}`);
+        const top = document.querySelector('.topbar').getBoundingClientRect().height;
+        return { doc: document.documentElement.scrollWidth, win: window.innerWidth, view: view.scrollWidth, box: view.clientWidth, over, top };
+      });
+      if (m.doc > m.win + 1 || m.view > m.box + 1 || m.over.length || m.top > 44) wide.push(`${v}: ${JSON.stringify(m)}`);
+      if (v === 'live' || v === 'alarms') await shot(`1280x720-${v}`);
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+    assert.deepEqual(wide, [], `views wider than 1280×720: ${wide.join('; ')}`);
+  });
+
   await step('operator logs out', async () => {
     await logout();
     assert.match(await page.textContent('#login-error'), /Logged out/);
