@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/alarm"
@@ -69,6 +72,7 @@ func (a *Agent) actor(r *http.Request) string {
 // alarmHandlers serve the alarm console's API; clearing is audited.
 func (a *Agent) alarmHandlers(h *api.Handlers) {
 	h.Alarms = a.alarms.Handler()
+	h.AlarmSnapshot = http.HandlerFunc(a.alarmSnapshot)
 	h.ClearAlarm = a.audit.Wrap(audit.ActionClearAlarm, func(r *http.Request) string { return r.PathValue("id") }, a.who, h.Alarms)
 }
 
@@ -94,7 +98,7 @@ func (a *Agent) tamperConsumer(cams []config.Camera) (*media.Consumer, error) {
 	tc, err := tamper.NewConsumer(tamper.ConsumerOptions{
 		Cameras: watch, Events: a.events,
 		StateDir:    filepath.Join(a.cfg.Node.DataDir, "tamper"),
-		SnapshotDir: filepath.Join(a.cfg.Node.DataDir, "tamper", "snapshots"),
+		SnapshotDir: a.tamperSnapshotDir(),
 		Logger:      a.log.With("component", "tamper"), Registerer: a.reg,
 	})
 	if err != nil {
@@ -103,4 +107,35 @@ func (a *Agent) tamperConsumer(cams []config.Camera) (*media.Consumer, error) {
 	a.tamper = tc
 	sc := tc.Site()
 	return &sc, nil
+}
+
+// alarmSnapshot answers GET /api/v1/alarms/{id}/snapshot.jpg: the photo
+// of an alarm's evidence. A plate read's is its overview (a redirect to
+// the plate image route); a tamper alarm's is the frame that raised it,
+// fetched once from the node that raised it and kept.
+func (a *Agent) alarmSnapshot(w http.ResponseWriter, r *http.Request) {
+	al, ok := a.alarms.Get(r.PathValue("id"))
+	if !ok || al.Evidence.Snapshot == "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "id: no alarm with a photo by that ID", "param": "id"})
+		return
+	}
+	s := al.Evidence.Snapshot
+	if strings.HasPrefix(s, "/api/v1/plates/") {
+		http.Redirect(w, r, s, http.StatusFound)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	p, err := a.Snapshot(ctx, al.Origin, tamperPrefix+s)
+	if err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "the alarm's photo is not to be had: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	http.ServeFile(w, r, p)
 }

@@ -4,14 +4,28 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/plates"
 )
 
+// tamperPrefix marks, on the wire and in Snapshot, a tamper alarm's
+// frame (under DATA_DIR/tamper/snapshots) rather than a plate snapshot;
+// no camera ID starts with a dot, so it names no plate snapshot.
+const tamperPrefix = ".tamper/"
+
 // snapshotFile is where origin's snapshot rel is or would be kept here.
 func (a *Agent) snapshotFile(origin, rel string) (string, error) {
+	if t, ok := strings.CutPrefix(rel, tamperPrefix); ok {
+		return plates.SnapshotFile(a.tamperSnapshotDir(), a.cfg.Node.ID, origin, t)
+	}
 	return plates.SnapshotFile(a.PlatesDir(), a.cfg.Node.ID, origin, rel)
+}
+
+// tamperSnapshotDir holds the frames that raised tamper alarms.
+func (a *Agent) tamperSnapshotDir() string {
+	return filepath.Join(a.cfg.Node.DataDir, "tamper", "snapshots")
 }
 
 // Snapshot returns a plate snapshot's file: this node's own, a copy kept

@@ -48,6 +48,9 @@ type Handlers struct {
 	GrantExit       http.Handler // customs' or the owner's exit permission (audited)
 	Barriers        http.Handler // barrier states
 	OpenBarrier     http.Handler // a manual opening (audited)
+	// alarm: the photo of an alarm's evidence (a plate read's, a tamper
+	// alarm's frame)
+	AlarmSnapshot http.Handler
 }
 
 // CataloguePath is where the catalogue API lives; topology.APIPath, which
@@ -114,6 +117,7 @@ func (d Deps) table(ph plates.Handlers) []Route {
 
 		{"GET /api/v1/alarms", viewer, h.Alarms},
 		{"GET /api/v1/alarms/{id}", viewer, h.Alarms},
+		{"GET /api/v1/alarms/{id}/snapshot.jpg", viewer, h.AlarmSnapshot},
 		{"POST /api/v1/alarms/{id}/ack", operator, h.Alarms},
 		{"POST /api/v1/alarms/{id}/clear", operator, h.ClearAlarm},
 

@@ -10,11 +10,11 @@ import { sortAlarms } from '../alarmfeed.js';
 
 const FILTERS = [['open', 'Open'], ['raised', 'Unacknowledged'], ['cleared', 'Cleared'], ['', 'All']];
 
-// snapshotOf is the alarm's evidence photo (a plate read's, from this
-// node's API only: a path from below never points the browser elsewhere).
+// snapshotOf is the alarm's evidence photo (a plate read's overview, a
+// tamper alarm's frame), served by this node whatever the alarm's origin.
 function snapshotOf(a) {
-  const s = a.evidence && a.evidence.snapshot;
-  if (!s || !/^\/api\/v1\/plates\/[A-Za-z0-9_-]+\/\d+\/(overview|crop)\.jpg$/.test(s)) return null;
+  if (!a.evidence || !a.evidence.snapshot) return null;
+  const s = `/api/v1/alarms/${encodeURIComponent(a.id)}/snapshot.jpg`;
   return h('a', { href: s, target: '_blank', rel: 'noopener', class: 'alarm-snapshot-link', title: 'Open the photo', onclick: (ev) => ev.stopPropagation() },
     h('img', { class: 'alarm-snapshot', src: s, alt: `Snapshot of alarm ${a.id}`, loading: 'lazy' }));
 }
