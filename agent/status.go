@@ -65,8 +65,13 @@ type siteHealth struct {
 // sitesHealth answers GET /api/v1/sites/health: every node of the tree,
 // this one first, each asked at once (16 at a time, 5 s each).
 func (a *Agent) sitesHealth(w http.ResponseWriter, r *http.Request) {
+	// the tree's nodes only: not Tree(), whose health scans the fetch queue
+	var children []federation.ChildStatus
+	if a.fedSrv != nil {
+		children = a.fedSrv.Children()
+	}
 	var ids []string
-	a.Tree().Walk(func(n *federation.ObservedNode) { ids = append(ids, n.ID) })
+	a.tree.Hierarchy(nil, children).Walk(func(n *federation.ObservedNode) { ids = append(ids, n.ID) })
 	out := make([]siteHealth, len(ids))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup

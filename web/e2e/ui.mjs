@@ -542,8 +542,10 @@ try {
         const view = document.querySelector('#view');
         // nothing sticks out of the view, nor scrolls sideways inside it, and the top bar keeps one line
         const right = view.getBoundingClientRect().right;
-        const over = [...view.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > right + 1 ||
-          (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible' && e.clientWidth > 0))
+        // what a clipping ancestor hides does not count; a box that scrolls sideways does
+        const clipped = (e) => { for (let p = e.parentElement; p && p !== view; p = p.parentElement) if (getComputedStyle(p).overflowX === 'hidden') return true; return false; };
+        const over = [...view.querySelectorAll('*')].filter((e) => (e.getBoundingClientRect().right > right + 1 && !clipped(e)) ||
+          (e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.clientWidth > 0))
           .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}:${Math.round(e.getBoundingClientRect().right)}`);
         const top = document.querySelector('.topbar').getBoundingClientRect().height;
         return { doc: document.documentElement.scrollWidth, win: window.innerWidth, view: view.scrollWidth, box: view.clientWidth, over, top };
