@@ -83,12 +83,13 @@ fuzz:
 # then federation links: replay against the caps, alarm latency under
 # saturation, parent cost per link; then plate reading in the video path
 # (ms per 720p frame and passes read, against scanning every frame).
-bench: build anpr-deps
+bench: build anpr-deps web-e2e-deps
 	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
 	$(GO) run ./bench/federation
 	$(GO) run ./bench/live
 	$(GO) run ./bench/topology
 	$(GO) run ./bench/anprvideo
+	$(GO) run ./bench/glass -kuzet $(BIN)
 
 clean:
 	rm -rf bin

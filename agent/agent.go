@@ -43,6 +43,7 @@ import (
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/tamper"
 	"github.com/kuzet/kuzet/topology"
+	"github.com/kuzet/kuzet/whep"
 )
 
 // Agent is a running node.
@@ -70,6 +71,9 @@ type Agent struct {
 	tree       *federation.Observed
 	live       *live.Server
 	rtsp       *restream.Server
+	subs       *site.Relays // own cameras' sub-streams, pulled while watched
+	whep       *whep.Server // nil when off; whepOff says why
+	whepOff    string
 	relays     *site.Relays
 	views      viewAudit
 	searches   searchAudit

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/pki"
@@ -169,6 +170,12 @@ func (a *Agent) openLive(ctx context.Context, origin, camera string) (federation
 	if origin == a.cfg.Node.ID {
 		if a.tap == nil {
 			return nil, fmt.Errorf("camera %s: this node relays no cameras", camera)
+		}
+		if strings.HasSuffix(camera, config.SubStreamSuffix) {
+			// pulled from the camera while the parent watches
+			if err := a.ensureSub(ctx, camera); err != nil {
+				return nil, err
+			}
 		}
 		return a.tap.Subscribe(camera)
 	}

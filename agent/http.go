@@ -82,6 +82,8 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		Export:      export,
 		Exports:     a.exportsHandler(),
 		Live:        a.liveHandler(),
+		WebRTC:      http.HandlerFunc(a.webrtcOffer),
+		WebRTCEnd:   http.HandlerFunc(a.webrtcEnd),
 		Tree:        http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) }),
 		SitesHealth: http.HandlerFunc(a.sitesHealth),
 		UI:          web.Handler(),

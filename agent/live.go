@@ -5,17 +5,20 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/netaddr"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/site"
+	"github.com/kuzet/kuzet/whep"
 )
 
 // openLive prepares the LL-HLS live view and, if configured, the RTSP
@@ -34,6 +37,9 @@ func (a *Agent) openLiveView() ([]media.Consumer, error) {
 	}
 	a.life.loop("live view", a.live.Run)
 	out := []media.Consumer{a.live.Consumer()}
+	if c := a.openWebRTC(); c != nil {
+		out = append(out, *c)
+	}
 	if r := a.cfg.RTSP; r.Listen != "" {
 		o, err := a.rtspAccess()
 		if err != nil {
@@ -42,7 +48,7 @@ func (a *Agent) openLiveView() ([]media.Consumer, error) {
 		o.Listen, o.UDPPort, o.DisableUDP, o.Cameras = r.Listen, r.UDPPort, r.UDPPort == 0, ids
 		o.Logger, o.Registerer = a.log.With("component", "rtsp"), a.reg
 		o.OnDemand = func(ctx context.Context, camera string) error {
-			if strings.Count(camera, "/") != 1 {
+			if !onDemand(camera) {
 				return fmt.Errorf("no camera %q on this node", camera)
 			}
 			return a.ensureRelay(ctx, camera)
@@ -133,11 +139,22 @@ func (a *Agent) RTSPAddr() string {
 	return a.rtsp.Addr()
 }
 
-// ensureRelay starts relaying a descendant's camera ("site-a/Camera1") into
-// the live view if it is not flowing yet, and waits for its first session.
+// onDemand reports whether a live key names a stream pulled only while
+// watched: a descendant's camera ("site-a/Camera1") or a sub-stream
+// ("Camera1~sub", "site-a/Camera1~sub").
+func onDemand(key string) bool {
+	return strings.Count(key, "/") == 1 || (!strings.Contains(key, "/") && strings.HasSuffix(key, config.SubStreamSuffix))
+}
+
+// ensureRelay starts relaying a descendant's camera ("site-a/Camera1") or
+// pulling an own camera's sub-stream into the live view if it is not
+// flowing yet, and waits for its first session.
 func (a *Agent) ensureRelay(ctx context.Context, key string) error {
 	origin, camera := a.splitCamera(key)
 	if origin == a.cfg.Node.ID {
+		if strings.HasSuffix(camera, config.SubStreamSuffix) {
+			return a.ensureSub(ctx, camera)
+		}
 		return nil
 	}
 	if a.fedSrv == nil || !a.fedSrv.Leads(origin) {
@@ -150,17 +167,121 @@ func (a *Agent) ensureRelay(ctx context.Context, key string) error {
 	return err
 }
 
+// ensureSub starts pulling an own camera's sub-stream ("Camera1~sub").
+func (a *Agent) ensureSub(ctx context.Context, key string) error {
+	id := strings.TrimSuffix(key, config.SubStreamSuffix)
+	if c, ok := a.camera(id); !ok || c.SubPath == "" || c.Disabled {
+		return fmt.Errorf("camera %s has no sub-stream (cameras[].sub_path)", id)
+	}
+	return a.subs.Ensure(ctx, key, a.cfg.Node.ID, key)
+}
+
+// touchRelay keeps an on-demand stream up for a player's requests.
+func (a *Agent) touchRelay(key string) {
+	if origin, camera := a.splitCamera(key); origin == a.cfg.Node.ID {
+		a.subs.Touch(camera)
+		return
+	}
+	a.relays.Touch(key)
+}
+
 // openRelays feeds descendants' cameras, pulled through the child links,
-// to the live view and the re-stream.
+// and own cameras' sub-streams, pulled from the cameras, to the live view
+// and the re-stream (and, for sub-streams, to the parent's relays).
 func (a *Agent) openRelays(consumers []media.Consumer) {
+	subs := slices.Clone(consumers)
+	if a.tap != nil {
+		subs = append(subs, a.tap.Consumer())
+	}
+	a.subs = site.NewRelays(a.runCtx, site.RelayOptions{Consumers: subs, Logger: a.log,
+		Open: func(ctx context.Context, _, key string) (site.Feed, error) {
+			id := strings.TrimSuffix(key, config.SubStreamSuffix)
+			c, ok := a.camera(id)
+			if !ok || c.SubPath == "" {
+				return nil, fmt.Errorf("camera %s has no sub-stream (cameras[].sub_path)", id)
+			}
+			return site.DialSubStream(ctx, key, c.SubURL(), c.Transport, c.OfflineAfter.Std())
+		},
+		Watched: func(key string) bool { return a.watched(key) || (a.tap != nil && a.tap.Viewers(key) > 0) },
+	})
 	o := site.RelayOptions{Consumers: consumers, Logger: a.log,
 		Open: func(ctx context.Context, origin, camera string) (site.Feed, error) {
 			return a.fedSrv.OpenLive(ctx, origin, camera)
 		}}
-	if a.rtsp != nil {
-		o.Watched = func(key string) bool { return a.rtsp.Readers(key) > 0 }
-	}
+	o.Watched = a.watched
 	a.relays = site.NewRelays(a.runCtx, o)
+}
+
+// openWebRTC starts the WebRTC live view. A port that cannot be bound
+// leaves it off, logged and told to players (they play LL-HLS): the node
+// records whatever happens to its live views.
+func (a *Agent) openWebRTC() *media.Consumer {
+	w := a.cfg.Live.WebRTC
+	if w.Off {
+		a.whepOff = "live.webrtc.off is set"
+		return nil
+	}
+	listen := w.Listen
+	if listen == "" {
+		listen = config.DefaultWebRTCListen
+	}
+	srv, err := whep.New(whep.Options{Listen: listen, Hosts: w.Hosts, MaxSessions: w.MaxSessions,
+		Logger: a.log.With("component", "webrtc"), Registerer: a.reg})
+	if err != nil {
+		a.whepOff = err.Error()
+		a.log.Error("WebRTC live view off: players fall back to LL-HLS", "err", err)
+		return nil
+	}
+	a.whep = srv
+	a.life.onCloseIdle("webrtc live view", a.whep.Close)
+	c := srv.Consumer()
+	return &c
+}
+
+// webrtcOffer answers a player's WHEP offer for an own or a descendant's
+// camera ("site-a/Camera1", relayed on demand), recorded like any live
+// viewing.
+func (a *Agent) webrtcOffer(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("camera")
+	if a.whep == nil {
+		http.Error(w, "WebRTC is off on this node ("+a.whepOff+"): play the LL-HLS view", http.StatusNotImplemented)
+		return
+	}
+	switch {
+	case strings.Count(key, "/") == 0 && !strings.HasSuffix(key, config.SubStreamSuffix):
+		if _, ok := a.camera(key); !ok {
+			http.Error(w, fmt.Sprintf("unknown camera %q", key), http.StatusNotFound)
+			return
+		}
+	case onDemand(key):
+		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+		err := a.ensureRelay(ctx, key)
+		cancel()
+		if err != nil {
+			http.Error(w, "live relay: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+	default:
+		http.Error(w, fmt.Sprintf("unknown camera %q: want CAMERA or NODE/CAMERA", key), http.StatusNotFound)
+		return
+	}
+	a.auditView(r, key)
+	a.whep.ServeOffer(w, r, key, a.userName(r), "/api/v1/webrtc/sessions/")
+}
+
+// webrtcEnd ends one of the caller's own WebRTC sessions.
+func (a *Agent) webrtcEnd(w http.ResponseWriter, r *http.Request) {
+	if a.whep == nil {
+		http.Error(w, "no such WebRTC session", http.StatusNotFound)
+		return
+	}
+	a.whep.ServeEnd(w, r.PathValue("id"), a.userName(r))
+}
+
+// watched reports whether readers that do not Touch a relay still watch
+// it: RTSP readers and WebRTC sessions.
+func (a *Agent) watched(key string) bool {
+	return (a.rtsp != nil && a.rtsp.Readers(key) > 0) || (a.whep != nil && a.whep.Viewers(key) > 0)
 }
 
 // viewAudit remembers when a user's viewing of a camera was last recorded,
@@ -179,7 +300,7 @@ func (a *Agent) liveHandler() http.Handler {
 		if i := strings.LastIndexByte(rest, '/'); i > 0 {
 			key = rest[:i]
 		}
-		if strings.Count(key, "/") == 1 && strings.HasSuffix(r.URL.Path, "/index.m3u8") {
+		if onDemand(key) && strings.HasSuffix(r.URL.Path, "/index.m3u8") {
 			ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 			err := a.ensureRelay(ctx, key)
 			cancel()
@@ -187,22 +308,28 @@ func (a *Agent) liveHandler() http.Handler {
 				http.Error(w, "live relay: "+err.Error(), http.StatusBadGateway)
 				return
 			}
-		} else if strings.Count(key, "/") == 1 {
-			a.relays.Touch(key)
+		} else if onDemand(key) {
+			a.touchRelay(key)
 		}
 		if strings.HasSuffix(r.URL.Path, "/index.m3u8") {
-			user := a.userName(r)
-			a.views.mu.Lock()
-			k := user + "\x00" + key
-			due := time.Since(a.views.last[k]) > 10*time.Minute
-			if due {
-				a.views.last[k] = time.Now()
-			}
-			a.views.mu.Unlock()
-			if due {
-				a.record(r, audit.ActionViewLive, key, "")
-			}
+			a.auditView(r, key)
 		}
 		a.live.ServeHTTP(w, r)
 	})
+}
+
+// auditView records a user's viewing of a camera at most every ten
+// minutes, whichever way it is watched.
+func (a *Agent) auditView(r *http.Request, key string) {
+	user := a.userName(r)
+	a.views.mu.Lock()
+	k := user + "\x00" + key
+	due := time.Since(a.views.last[k]) > 10*time.Minute
+	if due {
+		a.views.last[k] = time.Now()
+	}
+	a.views.mu.Unlock()
+	if due {
+		a.record(r, audit.ActionViewLive, key, "")
+	}
 }

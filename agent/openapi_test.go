@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -33,6 +34,7 @@ import (
 	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/topology"
+	"github.com/kuzet/kuzet/whep/wheptest"
 )
 
 // The OpenAPI description (api/openapi.yaml) is the contract external
@@ -665,6 +667,53 @@ func (r *apiRig) callAt(base string, c *client, method, path string, params map[
 	return b
 }
 
+// webrtc plays the own camera and the relayed one over WebRTC (a pion
+// player), ends a session, and sees each refusal's status.
+func (r *apiRig) webrtc(c *client) {
+	r.t.Helper()
+	offer, _ := r.spec.op("POST", "/api/v1/webrtc/{camera}")
+	end, _ := r.spec.op("DELETE", "/api/v1/webrtc/sessions/{id}")
+	sdp := http.Header{"Content-Type": {"application/sdp"}}
+	for _, x := range []struct {
+		camera, body string
+		hdr          http.Header
+		want         int
+	}{
+		{"Camera1", "not an SDP", sdp, 400},
+		{"Camera9", "v=0", sdp, 404},
+		{"a/b/c", "v=0", sdp, 404},
+		{"nowhere/Camera1", "v=0", sdp, 502},
+		{"Camera1", "{}", nil, 415},
+		{"Camera2", "v=0", sdp, 503},
+	} {
+		if code, _, b := r.send(c, offer, "/api/v1/webrtc/"+x.camera, x.body, x.hdr); code != x.want {
+			r.t.Errorf("POST /api/v1/webrtc/%s: %d %s, want %d", x.camera, code, b, x.want)
+		}
+	}
+	for _, camera := range []string{"Camera1", "site/Camera1"} {
+		p, code, body, err := wheptest.Dial(context.Background(), c.http, r.base+"/api/v1/webrtc/"+camera,
+			http.Header{"X-CSRF-Token": {c.csrf}}, true)
+		if err != nil || p == nil {
+			r.t.Errorf("WebRTC %s: %v %d %s", camera, err, code, body)
+			continue
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for len(p.Frames()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(p.Frames()) == 0 {
+			r.t.Errorf("WebRTC %s: no frame in 10 s", camera)
+		}
+		if code, _, b := r.send(c, end, p.Location, "", nil); code != 204 {
+			r.t.Errorf("DELETE %s: %d %s", p.Location, code, b)
+		}
+		if code, _, _ := r.send(c, end, p.Location, "", nil); code != 404 {
+			r.t.Errorf("DELETE %s again: %d, want 404", p.Location, code)
+		}
+		p.Close()
+	}
+}
+
 // callSoon is call for an answer that may take a while on a loaded
 // machine (a relay or a muxer starting): 502 and 503 are retried.
 func (r *apiRig) callSoon(c *client, method, path string, params map[string]string, want int) []byte {
@@ -715,6 +764,7 @@ func startAPIRig(t *testing.T) *apiRig {
 node: {id: centre, data_dir: %s/centre, time_zone: UTC}
 http: {listen: "127.0.0.1:0"}
 archive: {segment: 2s}
+live: {webrtc: {listen: "127.0.0.1:0"}}
 cameras:
   - {id: Camera1, url: %q}
   - {id: Camera2, url: "rtsp://127.0.0.1:1/unplugged", offline_after: 1s}
@@ -1064,6 +1114,7 @@ func checkShapes(t *testing.T, r *apiRig) {
 	r.callAt("http://"+r.site.HTTPAddr(), r.anon, "GET", "/api/v1/node", nil, nil, "", 200)
 	relayed := map[string]string{"origin": "site", "camera": "Camera1"}
 	r.callSoon(viewer, "GET", "/live/{origin}/{camera}/index.m3u8", relayed, 200)
+	r.webrtc(viewer)
 	var replica archive.Segment
 	for deadline := time.Now().Add(45 * time.Second); ; {
 		if segs, _ := r.a.Archive().Index().Segments("site/Camera1", time.Time{}, time.Time{}); len(segs) > 0 {

@@ -36,15 +36,15 @@ func (a *Agent) openSite() error {
 		return err
 	}
 	consumers = append(consumers, plateReader.Site())
+	if len(cfg.Federation.Upstream) > 0 {
+		a.tap = site.NewTap() // before the live view: sub-streams feed it too
+		consumers = append(consumers, a.tap.Consumer())
+	}
 	liveConsumers, err := a.openLiveView()
 	if err != nil {
 		return err
 	}
 	consumers = append(consumers, liveConsumers...)
-	if len(cfg.Federation.Upstream) > 0 {
-		a.tap = site.NewTap()
-		consumers = append(consumers, a.tap.Consumer())
-	}
 	a.cached = a.cachedSlice()
 	cams, zones, err := a.sliceCameras(a.cached)
 	if err != nil {

@@ -7,7 +7,8 @@ import "github.com/kuzet/kuzet/federation"
 func (a *Agent) Tree() *federation.ObservedNode {
 	var own []federation.CameraState
 	for _, st := range a.site.Status() {
-		own = append(own, federation.CameraState{ID: st.ID, State: string(st.State), Reason: st.Reason})
+		c, _ := a.camera(st.ID)
+		own = append(own, federation.CameraState{ID: st.ID, State: string(st.State), Reason: st.Reason, Sub: c.SubPath != ""})
 	}
 	var children []federation.ChildStatus
 	if a.fedSrv != nil {

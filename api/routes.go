@@ -26,6 +26,8 @@ type Handlers struct {
 	Export      http.Handler // downloads: MP4 export, files, media (audited)
 	Exports     http.Handler // signed export packages of several cameras (audited)
 	Live        http.Handler // live/: LL-HLS of own and relayed cameras
+	WebRTC      http.Handler // whep: a WebRTC live session's offer (audited)
+	WebRTCEnd   http.Handler // whep: ending a session
 	Tree        http.Handler // the hierarchy as observed through links
 	SitesHealth http.Handler // every node's cameras, disk and uplink, asked through the links
 	UI          http.Handler // web: the operator console
@@ -114,6 +116,8 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"GET /api/v1/exports/{id}", operator, h.Exports},
 		{"GET /api/v1/exports/{id}/package.zip", operator, h.Exports},
 		{"/live/", viewer, h.Live},
+		{"POST /api/v1/webrtc/{camera...}", viewer, h.WebRTC},
+		{"DELETE /api/v1/webrtc/sessions/{id}", viewer, h.WebRTCEnd},
 
 		{"GET /api/v1/alarms", viewer, h.Alarms},
 		{"GET /api/v1/alarms/{id}", viewer, h.Alarms},

@@ -243,6 +243,29 @@ type Camera struct {
 	// going the other way is a violation (entry | exit; empty: either).
 	AllowedDirection string     `yaml:"allowed_direction"`
 	ANPR             CameraANPR `yaml:"anpr"`
+	// SubPath is the path (and query) of the camera's sub-stream on the
+	// same host with the same credentials ("/Streaming/Channels/102"):
+	// small tiles of a live grid play it, pulled only while watched.
+	SubPath string `yaml:"sub_path"`
+}
+
+// SubStreamSuffix marks a camera's sub-stream in live keys
+// ("Camera1~sub"); '~' is never part of a camera ID.
+const SubStreamSuffix = "~sub"
+
+// SubURL is the camera's sub-stream URL ("" without sub_path): its URL
+// with the path and query replaced.
+func (c Camera) SubURL() string {
+	if c.SubPath == "" {
+		return ""
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	p, q, _ := strings.Cut(c.SubPath, "?")
+	u.Path, u.RawPath, u.RawQuery = p, "", q
+	return u.String()
 }
 
 // Defaults fill what a config leaves out.
@@ -443,6 +466,11 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		u, err := url.Parse(cam.URL)
 		if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
 			return bad(key("url"), "must be an rtsp:// or rtsps:// URL with a host (camera %s)", cam.ID)
+		}
+		if p := cam.SubPath; p != "" {
+			if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " #") {
+				return bad(key("sub_path"), "must be the sub-stream's path on the camera, e.g. /Streaming/Channels/102 (camera %s, got %q)", cam.ID, p)
+			}
 		}
 		switch cam.Transport {
 		case "tcp", "udp":

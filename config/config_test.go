@@ -278,3 +278,36 @@ func TestFederationDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestWebRTCKeys(t *testing.T) {
+	for yaml, key := range map[string]string{
+		"live: {webrtc: {listen: '8189'}}\n":       "live.webrtc.listen",
+		"live: {webrtc: {hosts: [example.com]}}\n": "live.webrtc.hosts",
+		"live: {webrtc: {max_sessions: -1}}\n":     "live.webrtc.max_sessions",
+	} {
+		_, err := Parse([]byte("node: {id: a}\n"+yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+	c, err := Parse([]byte("node: {id: a}\nlive: {webrtc: {listen: ':0', hosts: [203.0.113.7], max_sessions: 8}}\n"), Options{})
+	if err != nil || c.Live.WebRTC.Listen != ":0" || c.Live.WebRTC.Hosts[0] != "203.0.113.7" || c.Live.WebRTC.MaxSessions != 8 {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
+
+func TestSubPath(t *testing.T) {
+	c, err := Parse([]byte("node: {id: a}\ncameras:\n  - {id: C1, url: 'rtsp://u:p@10.0.0.5:554/Streaming/Channels/101?x=1', sub_path: '/cam/realmonitor?channel=1&subtype=1'}\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Cameras[0].SubURL(); got != "rtsp://u:p@10.0.0.5:554/cam/realmonitor?channel=1&subtype=1" {
+		t.Fatalf("SubURL %q", got)
+	}
+	_, err = Parse([]byte("node: {id: a}\ncameras:\n  - {id: C1, url: 'rtsp://h/1', sub_path: 'Channels/102'}\n"), Options{})
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.Key != "cameras[0].sub_path" {
+		t.Fatalf("%v, want an error naming cameras[0].sub_path", err)
+	}
+}

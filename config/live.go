@@ -11,7 +11,20 @@ type Live struct {
 	Segment  Duration `yaml:"segment"`   // shortest segment (default 1s)
 	Segments int      `yaml:"segments"`  // complete segments listed (default 7)
 	IdleStop Duration `yaml:"idle_stop"` // stop a muxer unwatched this long (default 60s)
+	WebRTC   WebRTC   `yaml:"webrtc"`
 }
+
+// WebRTC plays every camera live a fraction of a second behind it, for
+// players that reach the node's UDP port (docs/live.md, "WebRTC").
+type WebRTC struct {
+	Off         bool     `yaml:"off"`
+	Listen      string   `yaml:"listen"`       // UDP host:port every session shares (default :8189; port 0 picks one)
+	Hosts       []string `yaml:"hosts"`        // IPs advertised besides the interfaces' (1:1 NAT)
+	MaxSessions int      `yaml:"max_sessions"` // default 64
+}
+
+// DefaultWebRTCListen is the UDP port WebRTC players reach.
+const DefaultWebRTCListen = ":8189"
 
 // RTSP re-streams every camera from the node's own RTSP server (NVMS-6.6);
 // no listen: off.
@@ -35,6 +48,21 @@ func (c *Config) validateLive(bad func(key, format string, args ...any) error) e
 	}
 	if l.IdleStop < 0 {
 		return bad("live.idle_stop", "must not be negative")
+	}
+	if w := l.WebRTC; !w.Off {
+		if w.Listen != "" {
+			if _, port, err := net.SplitHostPort(w.Listen); err != nil || port == "" {
+				return bad("live.webrtc.listen", "must be host:port (UDP), e.g. :8189 (got %q)", w.Listen)
+			}
+		}
+		for _, h := range w.Hosts {
+			if net.ParseIP(h) == nil {
+				return bad("live.webrtc.hosts", "must be IP addresses (got %q)", h)
+			}
+		}
+		if w.MaxSessions < 0 || w.MaxSessions > 10000 {
+			return bad("live.webrtc.max_sessions", "must be 0..10000 (got %d)", w.MaxSessions)
+		}
 	}
 	r := c.RTSP
 	if r.Listen == "" {

@@ -53,6 +53,9 @@ type NodeHealth struct {
 	LastFailureAt time.Time `json:"last_failure_at,omitzero"`
 }
 
+// SubStreamSuffix marks a camera's sub-stream in live keys (as in config).
+const SubStreamSuffix = "~sub"
+
 // FailWindow is how far back NodeHealth.Failed counts.
 const FailWindow = 10 * time.Minute
 
@@ -66,11 +69,15 @@ type ObservedCamera struct {
 	Since   time.Time `json:"since,omitzero"` // of its last state change reported (a descendant's camera)
 	Live    string    `json:"live"`           // HLS playlist on this node
 	Archive string    `json:"archive"`        // its last hour's segments on this node
+	// Sub is the live key of its sub-stream on this node ("site-a/Camera1~sub"),
+	// when the camera has one: small tiles play it.
+	Sub string `json:"sub,omitempty"`
 }
 
 // CameraState is one of this node's own cameras as its session reports it.
 type CameraState struct {
 	ID, State, Reason string
+	Sub               bool // it has a sub-stream
 }
 
 // observedHistory is how much of the log seeds the hierarchy at start.
@@ -91,6 +98,7 @@ type Observed struct {
 type camObs struct {
 	state, reason string
 	since         time.Time
+	sub           bool
 }
 
 // NewObserved starts an empty hierarchy under the node self.
@@ -113,12 +121,12 @@ func (t *Observed) Observe(e event.Event) {
 	}
 	switch e.Kind {
 	case event.KindCameraState:
-		var p struct{ State, Reason string }
+		var p struct{ State, Reason, Sub string }
 		if json.Unmarshal(e.Payload, &p) == nil && e.Camera != "" {
 			if t.cams[e.Origin] == nil {
 				t.cams[e.Origin] = map[string]camObs{}
 			}
-			t.cams[e.Origin][e.Camera] = camObs{state: p.State, reason: p.Reason, since: e.Time}
+			t.cams[e.Origin][e.Camera] = camObs{state: p.State, reason: p.Reason, since: e.Time, sub: p.Sub == "true"}
 		}
 	case event.KindSegmentClosed:
 		var seg event.Segment
@@ -183,7 +191,11 @@ func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *Observe
 	}
 	root := &ObservedNode{ID: t.self, Status: "online", Self: true, LastSeen: now, Cameras: []ObservedCamera{}}
 	for _, st := range own {
-		root.Cameras = append(root.Cameras, t.camera(t.self, st.ID, st.State, st.Reason))
+		oc := t.camera(t.self, st.ID, st.State, st.Reason)
+		if st.Sub {
+			oc.Sub = oc.Key + SubStreamSuffix
+		}
+		root.Cameras = append(root.Cameras, oc)
 	}
 	if degraded(root.Cameras) {
 		root.Status = "degraded"
@@ -219,6 +231,9 @@ func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *Observe
 			o := t.cams[id][c]
 			oc := t.camera(id, c, o.state, o.reason)
 			oc.Since = o.since
+			if o.sub {
+				oc.Sub = oc.Key + SubStreamSuffix
+			}
 			n.Cameras = append(n.Cameras, oc)
 		}
 		n.Health = &NodeHealth{LastEvent: t.seen[id], LastSegment: t.segEnd[id], Via: t.via(id)}

@@ -274,6 +274,9 @@ func (c *Camera) setState(s State, reason string) {
 		if reason != "" {
 			payload["reason"] = reason
 		}
+		if c.cfg.SubPath != "" {
+			payload["sub"] = "true" // ancestors' consoles play it in small tiles
+		}
 		if _, err := c.events.Append(event.New(event.KindCameraState, c.cfg.ID, event.SeverityInfo, payload)); err != nil {
 			c.log.Error("store camera state", "err", err)
 		}

@@ -159,6 +159,10 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 
 // pickTrack chooses the first H.264 or H.265 video format.
 func (c *Camera) pickTrack(medias []*description.Media) (media.Track, *description.Media, format.Format, error) {
+	return pickTrack(c.cfg.ID, medias)
+}
+
+func pickTrack(camera string, medias []*description.Media) (media.Track, *description.Media, format.Format, error) {
 	var offered []string
 	for _, m := range medias {
 		for _, f := range m.Formats {
@@ -174,7 +178,7 @@ func (c *Camera) pickTrack(medias []*description.Media) (media.Track, *descripti
 			}
 		}
 	}
-	return media.Track{}, nil, nil, &UnsupportedCodecError{Camera: c.cfg.ID, Offered: offered}
+	return media.Track{}, nil, nil, &UnsupportedCodecError{Camera: camera, Offered: offered}
 }
 
 // newUnitDecoder returns a function turning RTP packets into access units.

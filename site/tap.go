@@ -49,6 +49,17 @@ func (t *Tap) Consumer() media.Consumer {
 	}}
 }
 
+// Viewers is how many viewers camera has (a relay to an ancestor keeps an
+// on-demand stream up).
+func (t *Tap) Viewers(camera string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c, ok := t.cams[camera]; ok {
+		return len(c.subs)
+	}
+	return 0
+}
+
 // Subscribe attaches a viewer; its first unit is a keyframe.
 func (t *Tap) Subscribe(camera string) (*Sub, error) {
 	t.mu.Lock()

@@ -10,3 +10,9 @@ import _ "embed"
 //
 //go:embed plates720p.h264
 var DemoClip []byte
+
+// DemoSubClip is the same clip at 640x360 (300 kbit/s), the sub-stream
+// served beside each camera at camN-sub.
+//
+//go:embed plates360p.h264
+var DemoSubClip []byte

@@ -47,6 +47,10 @@ type Options struct {
 	// Cameras is how many paths (cam1..camN) loop the clip; default 1. Any
 	// other path can be published to.
 	Cameras int
+	// SubStreams serves each camera's sub-stream too, at camN-sub: the
+	// same frames at 640x360 (DemoSubClip), as IP cameras offer for small
+	// tiles of a live grid.
+	SubStreams bool
 	// DisableUDP turns the UDP transport off; TCP is always available.
 	DisableUDP bool
 	// UDPPort is the even UDP port for RTP on the Listen host; RTCP uses
@@ -66,8 +70,10 @@ type Server struct {
 	cameras int
 	order   []*camera // in path order; complete before the loop starts
 	packets [][]*rtp.Packet
-	tsBase  uint32 // owned by the loop goroutine, like seq
+	subPkts [][]*rtp.Packet // the sub-stream's, when served
+	tsBase  uint32          // owned by the loop goroutine, like seq
 	seq     uint16
+	subSeq  uint16
 	// stalled is the real time the loop has given up on: while it stood
 	// still, no frames went out, and clients saw the camera pause.
 	stalled atomic.Int64
@@ -83,6 +89,7 @@ type Server struct {
 
 // camera is one looping path.
 type camera struct {
+	sub    bool // a sub-stream path, camN-sub
 	path   string
 	stream *gortsplib.ServerStream
 	media  *description.Media
@@ -133,7 +140,7 @@ func start(o Options, runLoop bool) (*Server, error) {
 		log:       o.Logger,
 		fps:       o.FPS,
 		cameras:   o.Cameras,
-		cams:      make(map[string]*camera, o.Cameras),
+		cams:      make(map[string]*camera, 2*o.Cameras),
 		published: make(map[string]*publication),
 		tsBase:    rand.Uint32(), // random initial values, as RFC 3550 asks
 		seq:       uint16(rand.Uint32()),
@@ -141,20 +148,41 @@ func start(o Options, runLoop bool) (*Server, error) {
 	if s.packets, err = packetize(clip); err != nil {
 		return nil, err
 	}
+	var sub *Clip
+	if o.SubStreams {
+		if sub, err = ParseAnnexB(DemoSubClip); err != nil {
+			return nil, fmt.Errorf("testcam: parse sub clip: %w", err)
+		}
+		if s.subPkts, err = packetize(sub); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.listen(o); err != nil {
 		return nil, err
 	}
 
+	type path struct {
+		name string
+		clip *Clip
+	}
+	var paths []path
 	for i := 1; i <= o.Cameras; i++ {
+		paths = append(paths, path{"cam" + strconv.Itoa(i), clip})
+		if sub != nil {
+			paths = append(paths, path{"cam" + strconv.Itoa(i) + "-sub", sub})
+		}
+	}
+	for _, p := range paths {
 		// Each path gets its own description so no two streams share state.
 		forma := &format.H264{
 			PayloadTyp:        h264PayloadType,
-			SPS:               clip.SPS,
-			PPS:               clip.PPS,
+			SPS:               p.clip.SPS,
+			PPS:               p.clip.PPS,
 			PacketizationMode: 1,
 		}
 		c := &camera{
-			path:  "cam" + strconv.Itoa(i),
+			path:  p.name,
+			sub:   p.clip != clip,
 			media: &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{forma}},
 		}
 		c.stream = &gortsplib.ServerStream{
@@ -259,9 +287,22 @@ func (s *Server) writeFrame(k int64, ntp time.Time) {
 		p.SequenceNumber = s.seq
 		s.seq++
 	}
+	var subs []*rtp.Packet
+	if len(s.subPkts) > 0 {
+		subs = s.subPkts[k%int64(len(s.subPkts))]
+		for _, p := range subs {
+			p.Timestamp = ts
+			p.SequenceNumber = s.subSeq
+			s.subSeq++
+		}
+	}
 	// The same packets go to every stream: gortsplib marshals them
 	// synchronously (setting its own SSRC), so sharing them is safe here.
 	for _, c := range s.order {
+		pkts := pkts
+		if c.sub {
+			pkts = subs
+		}
 		for _, p := range pkts {
 			if err := c.stream.WritePacketRTPWithNTP(c.media, p, ntp); err != nil {
 				s.log.Debug("write frame", "path", c.path, "error", err)
@@ -325,6 +366,9 @@ func (s *Server) stream(path string) *gortsplib.ServerStream {
 // isCamera reports whether path is one of cam1..camN, which only the loop
 // feeds. It does not need cams, so it is right even while Start runs.
 func (s *Server) isCamera(path string) bool {
+	if len(s.subPkts) > 0 {
+		path = strings.TrimSuffix(path, "-sub")
+	}
 	n, ok := strings.CutPrefix(path, "cam")
 	if !ok {
 		return false

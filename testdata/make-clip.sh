@@ -109,5 +109,14 @@ for i in "${!plates[@]}"; do
 		'BEGIN { printf "%.2f %.2f %s\n", s + (vw - px) / v, s + (w + vw - px - pw) / v, p }' >>"$txt"
 done
 
-echo "wrote $out ($(stat -c %s "$out") bytes) and $txt:"
+# The sub-stream an IP camera offers beside its main stream: the same
+# frames at 640x360, for small tiles of a live grid.
+sub="$(dirname "$here")/testcam/plates360p.h264"
+ffmpeg -hide_banner -loglevel error -y -r "$FPS" -f h264 -i "$out" -vf scale=640:360 -r "$FPS" \
+	-c:v libx264 -threads 1 -preset medium -profile:v high -pix_fmt yuv420p -bf 0 \
+	-b:v 300k -maxrate 400k -bufsize 600k \
+	-x264-params "keyint=25:min-keyint=25:scenecut=0:open-gop=0:aud=1:repeat-headers=1:sliced-threads=0" \
+	-f h264 "$sub"
+
+echo "wrote $out ($(stat -c %s "$out") bytes), $sub and $txt:"
 cat "$txt"

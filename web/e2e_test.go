@@ -57,6 +57,7 @@ func TestBrowserE2E(t *testing.T) {
 	cmd := exec.Command(bin, "demo", "--dir", filepath.Join(dir, "demo"),
 		"--http", "127.0.0.1:"+ports[0], "--centre-http", centre,
 		"--federation", "127.0.0.1:"+freeUDP(t), "--rtsp", "127.0.0.1:"+ports[2],
+		"--webrtc", "127.0.0.1:0", "--centre-webrtc", "127.0.0.1:0",
 		"--segment", "10s", "--models", models)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

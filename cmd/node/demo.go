@@ -36,6 +36,7 @@ zones:
 cameras:
   - id: Camera1
     url: %[3]s/cam1
+    sub_path: /cam1-sub
     transport: tcp
     direction: entry
     zone: gate-in
@@ -46,6 +47,7 @@ cameras:
       ingest: {format: generic, token: demo-camera1-anpr-token, from: [127.0.0.1/32]}
   - id: Camera2
     url: %[3]s/cam2
+    sub_path: /cam2-sub
     transport: udp
     zone: customs
     anpr:
@@ -60,6 +62,7 @@ cameras:
       ingest: {format: generic, token: demo-camera3-anpr-token, from: [127.0.0.1/32]}
 %[7]s
 %[8]s
+live: {webrtc: {listen: %[9]q}}
 federation:
   upstream: [%[5]s]
   tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-site.pem, key: %[1]s/pki/demo-site-key.pem}
@@ -74,6 +77,7 @@ federation:
   listen: %[3]s
   tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-centre.pem, key: %[1]s/pki/demo-centre-key.pem}
   fragments: {policy: all}
+live: {webrtc: {listen: %[5]q}}
 %[4]s
 `
 
@@ -85,6 +89,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	centreHTTP := fs.String("centre-http", "127.0.0.1:8081", "centre node's HTTP API address")
 	fedAddr := fs.String("federation", "127.0.0.1:7443", "centre's QUIC address for child links")
 	rtspAddr := fs.String("rtsp", "127.0.0.1:8554", "synthetic camera address")
+	webrtcAddr := fs.String("webrtc", "127.0.0.1:8189", "site node's WebRTC UDP address")
+	centreWebRTC := fs.String("centre-webrtc", "127.0.0.1:8190", "centre node's WebRTC UDP address")
 	segment := fs.String("segment", "1m", "archive segment length (production default 5m)")
 	models := fs.String("models", ".cache/anpr", "plate-recognition runtime and models (make anpr-deps)")
 	if err := fs.Parse(args); err != nil {
@@ -105,7 +111,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoPKI(filepath.Join(abs, "pki")); err != nil {
 		return fmt.Errorf("demo certificates: %w", err)
 	}
-	cam, err := testcam.Start(testcam.Options{Listen: *rtspAddr, Cameras: 2, Logger: log.With("component", "testcam")})
+	cam, err := testcam.Start(testcam.Options{Listen: *rtspAddr, Cameras: 2, SubStreams: true, Logger: log.With("component", "testcam")})
 	if err != nil {
 		return fmt.Errorf("start synthetic camera: %w", err)
 	}
@@ -115,7 +121,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	centre, err := demoAgent(abs, "centre.yaml", fmt.Sprintf(demoCentreConfig, abs, *centreHTTP, *fedAddr, users), log.With("node", "demo-centre"))
+	centre, err := demoAgent(abs, "centre.yaml", fmt.Sprintf(demoCentreConfig, abs, *centreHTTP, *fedAddr, users, *centreWebRTC), log.With("node", "demo-centre"))
 	if err != nil {
 		return err
 	}
@@ -129,14 +135,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer relay.Close()
 	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment,
-		centre.FederationAddr(), modelDir, users, demoCheckpoint(relay.URL())), log.With("node", "demo-site"))
+		centre.FederationAddr(), modelDir, users, demoCheckpoint(relay.URL()), *webrtcAddr), log.With("node", "demo-site"))
 	if err != nil {
 		return err
 	}
 	siteURL, centreURL := "http://"+site.HTTPAddr(), "http://"+centre.HTTPAddr()
 	fmt.Fprintf(stdout, `
 Kuzet demo running (Ctrl-C to stop)
-  synthetic camera  rtsp://%[1]s/cam1  rtsp://%[1]s/cam2
+  synthetic camera  rtsp://%[1]s/cam1  rtsp://%[1]s/cam2   (sub-streams 640x360: cam1-sub, cam2-sub)
   data              %[2]s   (site.yaml, centre.yaml, pki/)
   site archive      %[2]s/site/archive   (Camera/Year/Month/Day/Hour/File.mp4, %[4]s segments)
   plate reads       %[3]s/api/v1/events   (kind plate.read: Camera1 reads the trucks' plates;
@@ -163,6 +169,9 @@ Kuzet demo running (Ctrl-C to stop)
                     %[3]s/metrics
   console           %[5]s/   (the operator console: log in as operator/kuzet-operator)
                     %[3]s/   (the site's own)
+  live over WebRTC  %[5]s/#/live   (tiles play over WebRTC, about 0.05 s behind the camera, each showing its
+                    true delay; "Live over: HLS" in the toolbar for comparison, about a second behind;
+                    tiles of a 3x3 grid play the cameras' 640x360 sub-streams, a maximised one the main stream)
   the last minutes  %[5]s/#/plates   (a truck read a moment ago plays at the centre at once, from the
                     file the site is still writing; on a live tile, ⟲ 30 s (or r) replays its last 30 s)
   fifty sites       %[5]s/#/health   (every node asked now: cameras, recording, fps, disk, uplink, worst first);

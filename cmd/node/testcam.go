@@ -19,6 +19,7 @@ func cmdTestcam(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	clip := fs.String("clip", "", "Annex-B H.264 clip with AUDs (default: the embedded plate clip)")
 	fps := fs.Int("fps", 25, "frames per second")
 	noUDP := fs.Bool("no-udp", false, "serve TCP only")
+	subs := fs.Bool("sub-streams", false, "also serve each camera's 640x360 sub-stream at camN-sub")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
@@ -32,7 +33,7 @@ func cmdTestcam(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv, err := testcam.Start(testcam.Options{
-		Listen: *listen, Cameras: *cameras, Clip: data, FPS: *fps, DisableUDP: *noUDP, Logger: log,
+		Listen: *listen, Cameras: *cameras, Clip: data, FPS: *fps, DisableUDP: *noUDP, SubStreams: *subs, Logger: log,
 	})
 	if err != nil {
 		return err

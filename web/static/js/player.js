@@ -62,6 +62,7 @@ export class Player {
   }
 
   async load(url, { startPosition = -1 } = {}) {
+    if (url !== this.url) this.recentTries = 0;
     this.url = url;
     this.startPosition = startPosition;
     this.teardown();
@@ -109,7 +110,7 @@ export class Player {
       else if (code === 401) why = 'login expired (401)';
       else if (code === 403) why = 'not permitted (403)';
       else if (code) why = `${why} (HTTP ${code})`;
-      if (!this.live && code >= 400 && code < 500) {
+      if (!this.live && code >= 400 && code < 500 && !(code === 404 && this.recentRange())) {
         // a recorded range does not appear by asking again
         this.teardown();
         this.status('error', why);
@@ -120,6 +121,19 @@ export class Player {
     hls.attachMedia(this.video);
     hls.loadSource(url);
     this.startWatch();
+  }
+
+  // recentRange: an archive range ending in the last two minutes may
+  // still be on its way from the site (the file it writes, a segment
+  // closing): a 404 there is asked again, up to six times with backoff
+  recentRange() {
+    if (this.live || (this.recentTries = (this.recentTries || 0) + 1) > 6) return false;
+    try {
+      const to = Date.parse(new URL(this.url, location.href).searchParams.get('to'));
+      return Number.isFinite(to) && Date.now() - to < 120000;
+    } catch {
+      return false;
+    }
   }
 
   startWatch() {

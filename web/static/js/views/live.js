@@ -8,6 +8,7 @@
 
 import { h, clear, statusDot, cameraStatus, fmtClock } from '../dom.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
+import { LivePlayer } from '../webrtc.js';
 import { playUrl } from '../api.js';
 import { FreezeWatch } from '../freeze.js';
 import { nodeProblem, cameraProblem } from '../health.js';
@@ -62,6 +63,17 @@ export function liveView(ctx) {
   let views = loadViews();
   const viewSel = h('select', { id: 'live-views', 'aria-label': 'Saved views', onchange: () => openView(viewSel.value) });
   const viewName = h('input', { id: 'live-view-name', placeholder: 'View name', maxlength: '40', 'aria-label': 'Name of the view to save' });
+  let transport = localStorage.getItem('kuzet.live.transport') === 'hls' ? 'hls' : 'webrtc';
+  const transportSel = h('select', {
+    id: 'live-transport', 'aria-label': 'Live video over',
+    title: 'WebRTC plays a fraction of a second behind the camera; HLS about a second, through any proxy',
+    onchange: () => {
+      transport = transportSel.value;
+      localStorage.setItem('kuzet.live.transport', transport);
+      tiles.forEach((t) => { if (t.key && !t.replaying) startLive(t); });
+    },
+  }, [h('option', { value: 'webrtc', text: 'WebRTC' }), h('option', { value: 'hls', text: 'HLS' })]);
+  transportSel.value = transport;
   const tourBtn = h('button', { id: 'live-tour', class: 'ghost', text: 'Tour', 'aria-pressed': 'false',
     title: 'Page through every camera of the tree, a gridful at a time', onclick: () => toggleTour() });
   const tourEvery = h('select', { id: 'live-tour-every', 'aria-label': 'Tour interval' },
@@ -73,7 +85,7 @@ export function liveView(ctx) {
       h('button', { class: 'ghost', text: 'Clear all', onclick: () => { for (let i = 0; i < tiles.length; i++) setTile(i, ''); } }),
       viewSel,
       h('form', { class: 'row inline', onsubmit: (ev) => { ev.preventDefault(); saveView(); } }, viewName, h('button', { type: 'submit', text: 'Save view' })),
-      tourBtn, tourEvery,
+      tourBtn, tourEvery, transportSel,
       h('span', { class: 'muted hint', text: 'Click a camera in the tree, or select it and press Enter. 1–9 choose a tile, x empties it, z or a double-click maximises it.' })),
     hlsPresent() ? null : h('div', { class: 'notice notice-warn', text: HLS_MISSING }),
     grid);
@@ -100,6 +112,7 @@ export function liveView(ctx) {
       ondblclick: () => { setActive(i); toggleMax(i); } },
       h('div', { class: 'tile-head' }, h('span', { class: 'tile-num', text: String(i + 1) }), dot, name, status, replay, close),
       h('div', { class: 'tile-body' }, video, overlay));
+    resized.observe(tile);
     return { el: tile, video, name, dot, status, overlay, replay, player: null, watch: null, key: '', state: '', detail: '', replaying: null, stallSince: 0 };
   }
 
@@ -113,6 +126,7 @@ export function liveView(ctx) {
     }
     while (tiles.length > n) {
       const t = tiles.pop();
+      resized.unobserve(t.el);
       if (t.player) t.player.destroy();
       if (t.watch) t.watch.stop();
     }
@@ -142,6 +156,24 @@ export function liveView(ctx) {
     grid.classList.toggle('maximised', on);
     tiles.forEach((t, j) => t.el.classList.toggle('max', on && j === i));
   }
+
+  // isSmall: a tile narrower than the sub-stream's usual 640 px (plus a
+  // margin) shows nothing the main stream would add
+  const SMALL_PX = 720;
+  function isSmall(t) {
+    const w = t.el.getBoundingClientRect().width;
+    return w > 0 && w < SMALL_PX;
+  }
+
+  // restream switches playing tiles between main and sub-stream when
+  // their size crosses the line (a layout change, maximising, the window)
+  const resized = new ResizeObserver(() => {
+    for (const t of tiles) {
+      if (!t.key || t.replaying || !t.player) continue;
+      const cam = ctx.tree.camera(t.key);
+      if (cam && cam.sub && isSmall(t) !== t.small) startLive(t);
+    }
+  });
 
   // the saved views
   function fillViews() {
@@ -253,19 +285,34 @@ export function liveView(ctx) {
     t.replay.title = 'Replay the last 30 s (r)';
     t.replay.setAttribute('aria-label', 'Replay the last 30 seconds');
     const cam = ctx.tree.camera(t.key);
-    const url = cam ? cam.live : `/live/${t.key}/index.m3u8`;
-    t.player = new Player(t.video, {
-      live: true,
+    // a small tile plays the camera's sub-stream, when it has one
+    t.small = isSmall(t);
+    const sub = cam && cam.sub && t.small && t.noSub !== t.key ? cam.sub : '';
+    const key = sub || t.key;
+    t.el.dataset.stream = sub ? 'sub' : 'main';
+    let played = false;
+    t.player = new LivePlayer(t.video, {
+      key,
+      hlsUrl: sub ? `/live/${sub}/index.m3u8` : cam ? cam.live : `/live/${t.key}/index.m3u8`,
+      prefer: transport,
       onStatus: (state, detail) => {
+        if (sub && !played && (state === 'retrying' || state === 'error')) {
+          t.noSub = t.key; // the sub-stream does not play: the main one will
+          startLive(t);
+          return;
+        }
+        played = played || state === 'playing';
         t.state = state;
         t.detail = detail;
         t.el.dataset.state = state;
+        t.el.dataset.transport = t.player ? t.player.transport : '';
         if (state === 'playing') t.stallSince = 0;
         else if ((state === 'stalled' || state === 'retrying') && !t.stallSince) t.stallSince = Date.now();
         paint(t);
       },
     });
-    t.player.load(url);
+    t.player.load();
+    t.el.dataset.transport = t.player.transport;
     paint(t);
   }
 
@@ -326,7 +373,10 @@ export function liveView(ctx) {
         const at = t.player && t.player.playingDate;
         const delay = at ? (Date.now() - at.getTime()) / 1000 : NaN;
         if (Number.isFinite(delay)) {
-          text = `live · ${Math.max(0, delay).toFixed(1)} s`;
+          const d = Math.max(0, delay);
+          text = `live · ${d.toFixed(d < 1 ? 2 : 1)} s`;
+          // HLS plays about a second behind: say so, and why not WebRTC
+          if (t.player && t.player.transport === 'hls') text += ' · HLS';
           if (delay > DELAY_RED_S) level = 'verylate';
           else if (delay > DELAY_AMBER_S) level = 'late';
         } else {
@@ -362,6 +412,8 @@ export function liveView(ctx) {
     }
     t.el.dataset.problem = level;
     t.status.textContent = text;
+    const why = t.player && t.player.transport === 'hls' && t.player.why ? t.player.why : '';
+    t.status.title = [why, t.el.dataset.stream === 'sub' ? 'sub-stream (a small tile)' : ''].filter(Boolean).join('; ');
     t.status.className = `tile-status st-${level}`;
     t.overlay.textContent = overlay;
     t.overlay.hidden = !overlay;
@@ -396,6 +448,7 @@ export function liveView(ctx) {
     treeChanged() { tiles.forEach(paint); },
     unmount() {
       clearInterval(ticker);
+      resized.disconnect();
       stopTour();
       for (const t of tiles) {
         if (t.player) t.player.destroy();
