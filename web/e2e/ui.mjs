@@ -79,6 +79,56 @@ async function step(name, fn) {
 
 // videoAdvances waits until the <video> matched by sel has played at
 // least secs seconds of media: real frames decoded, not a poster.
+// contrastFailures lists visible text below WCAG's 4.5:1 against what is
+// behind it (3:1 for large text), each kind once (run in the page).
+function contrastFailures() {
+  const parse = (c) => { const m = /rgba?\(([^)]+)\)/.exec(c || ''); if (!m) return null; const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+  const over = (fg, bg) => ({ r: fg.r * fg.a + bg.r * (1 - fg.a), g: fg.g * fg.a + bg.g * (1 - fg.a), b: fg.b * fg.a + bg.b * (1 - fg.a), a: 1 });
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const cs = getComputedStyle(e);
+      if (cs.backgroundImage !== 'none' && !/^url/.test(cs.backgroundImage)) return null; // gradients: not judged
+      const c = parse(cs.backgroundColor);
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    let bg = { r: 255, g: 255, b: 255, a: 1 };
+    for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
+    return bg;
+  };
+  const out = [];
+  const seen = new Set();
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('video, svg, canvas, [aria-hidden="true"], .sr-only, option')) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) continue;
+    const cs = getComputedStyle(el);
+    if (cs.visibility !== 'visible' || el.matches(':disabled') || el.closest('[hidden]')) continue;
+    let opacity = 1;
+    for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
+    if (opacity === 0) continue;
+    const bg = background(el);
+    const fg0 = parse(cs.color);
+    if (!bg || !fg0) continue;
+    const fg = over({ ...fg0, a: fg0.a * opacity }, bg);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(cs.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(cs.fontWeight) >= 700);
+    const need = large ? 3 : 4.5;
+    if (ratio + 0.005 < need) {
+      const key = `${el.tagName.toLowerCase()}.${el.className}|${cs.color}|${cs.backgroundColor}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${String(el.className).replace(/ /g, '.')} "${el.textContent.trim().slice(0, 24)}" ${ratio.toFixed(2)}:1 < ${need} (${cs.color} on rgb(${Math.round(bg.r)},${Math.round(bg.g)},${Math.round(bg.b)}))`);
+    }
+  }
+  return out;
+}
+
 async function videoAdvances(sel, secs, timeout = T.video) {
   await page.waitForFunction((s) => {
     const v = document.querySelector(s);
@@ -406,9 +456,14 @@ try {
     await page.waitForSelector('#export-dialog[open]');
     assert.equal(await page.isChecked('#export-dialog input[value="demo-site/Camera1"]'), true);
     await page.check('#export-dialog input[value="demo-site/Camera2"]');
+    // dates and times are 24-hour whatever the browser's language
+    // (a datetime-local input follows it: 08:00 PM in English (US))
+    assert.match(await page.inputValue('#export-from'), /^\d{4}-\d\d-\d\d [0-2]\d:[0-5]\d:[0-5]\d$/);
+    await page.fill('#export-to', '2026-02-30 25:10');
+    assert.equal(await page.$eval('#export-to', (el) => el.validity.valid), false, 'a date that does not exist is refused');
     // a short range both cameras recorded: from 40 to 20 s ago
     const pad = (x) => String(x).padStart(2, '0');
-    const local = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    const local = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
     await page.fill('#export-from', local(new Date(Date.now() - 40000)));
     await page.fill('#export-to', local(new Date(Date.now() - 20000)));
     await page.click('#export-start');
@@ -593,9 +648,33 @@ try {
     assert.deepEqual(wide, [], `views wider than 1280×720: ${wide.join('; ')}`);
   });
 
+  await step('every view: text contrast at least 4.5:1, and every control shows its focus', async () => {
+    const bad = [];
+    for (const v of ['live', 'archive', 'plates', 'alarms', 'tree', 'uncertain', 'visits', 'health']) {
+      await page.goto(`${BASE}/#/${v}`);
+      await page.waitForTimeout(v === 'health' ? 1500 : 600);
+      for (const f of await page.evaluate(contrastFailures)) bad.push(`${v}: ${f}`);
+      // the first 25 controls Tab reaches, each with a visible focus
+      await page.focus('body');
+      for (let i = 0; i < 25; i++) {
+        await page.keyboard.press('Tab');
+        const f = await page.evaluate(() => {
+          const el = document.activeElement;
+          if (!el || el === document.body) return '';
+          const cs = getComputedStyle(el);
+          const shows = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1) || cs.boxShadow !== 'none';
+          return shows ? '' : `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 20)}" shows no focus`;
+        });
+        if (f) bad.push(`${v}: ${f}`);
+      }
+    }
+    assert.deepEqual([...new Set(bad)], [], `contrast or focus: ${[...new Set(bad)].join('; ')}`);
+  });
+
   await step('operator logs out', async () => {
     await logout();
     assert.match(await page.textContent('#login-error'), /Logged out/);
+    assert.deepEqual(await page.evaluate(contrastFailures), [], 'the login screen\'s contrast');
     assert.equal(await apiStatus('/api/v1/tree'), 401, 'the session is gone on the node too');
   });
 

@@ -72,15 +72,59 @@ export function fmtAgo(t, now = Date.now()) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-// datetime-local inputs speak local time without a zone.
+// Date and time fields speak local time without a zone, 24-hour:
+// "2026-12-04 18:30:05" (a "T" between them is taken too).
 export function toLocalInput(d) {
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+const LOCAL_TIME = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$/;
+
 export function fromLocalInput(v) {
-  if (!v) return null;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? null : d;
+  const m = LOCAL_TIME.exec(v || '');
+  if (!m) return null;
+  const [y, mo, d, hh = '0', mm = '0', ss = '0'] = m.slice(1).map((x) => x ?? undefined);
+  const t = new Date(Number(y), Number(mo) - 1, Number(d), Number(hh), Number(mm), Number(ss));
+  // 2026-02-31 or 25:00 roll over in Date: refuse them instead
+  if (t.getMonth() !== Number(mo) - 1 || t.getDate() !== Number(d) || t.getHours() !== Number(hh) || t.getMinutes() !== Number(mm)) return null;
+  return t;
+}
+
+// dateTimeInput is a 24-hour date and time field whatever the browser's
+// language (a datetime-local input shows 08:00 PM in English): a text
+// field checked as it is typed, and a calendar button that sets its
+// date. The wrapper's value is the field's.
+export function dateTimeInput({ id, label, required = false, value = '' } = {}) {
+  const text = h('input', {
+    type: 'text', id, 'aria-label': label, required, class: 'datetime', inputmode: 'numeric', autocomplete: 'off',
+    spellcheck: 'false', size: '19', maxlength: '19', placeholder: 'YYYY-MM-DD HH:MM:SS',
+    title: 'Local date and 24-hour time, e.g. 2026-12-04 18:30:05',
+  });
+  const check = () => {
+    const bad = text.value.trim() !== '' && !fromLocalInput(text.value);
+    text.setCustomValidity(bad ? 'Write the date and 24-hour time as 2026-12-04 18:30:05' : '');
+    text.classList.toggle('invalid', bad);
+  };
+  text.addEventListener('input', check);
+  const cal = h('input', { type: 'date', tabindex: '-1', 'aria-hidden': 'true', class: 'datetime-cal' });
+  cal.addEventListener('change', () => {
+    if (!cal.value) return;
+    const time = (LOCAL_TIME.exec(text.value) || [])[4] !== undefined ? text.value.trim().slice(11) : '00:00:00';
+    text.value = `${cal.value} ${time}`;
+    check();
+    text.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  const pick = h('button', { type: 'button', class: 'datetime-pick', title: 'Pick the date', 'aria-label': `${label || 'Date'}: pick the date`, text: '▦',
+    onclick: () => {
+      const d = fromLocalInput(text.value);
+      if (d) cal.value = toLocalInput(d).slice(0, 10);
+      if (cal.showPicker) cal.showPicker(); else cal.click();
+    } });
+  const wrap = h('span', { class: 'datetime-field' }, text, pick, cal);
+  Object.defineProperty(wrap, 'value', { get: () => text.value, set: (v) => { text.value = v; check(); } });
+  wrap.input = text;
+  if (value) wrap.value = value;
+  return wrap;
 }
 
 let toastRoot = null;

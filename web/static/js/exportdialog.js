@@ -3,7 +3,7 @@
 // with its progress and the download once done. The package verifies with
 // `kuzet export verify PACKAGE.zip --ca ca.pem`.
 
-import { h, clear, toLocalInput, fromLocalInput } from './dom.js';
+import { h, clear, toLocalInput, fromLocalInput, dateTimeInput } from './dom.js';
 import { api } from './api.js';
 
 const MAX_CAMERAS = 16;
@@ -14,8 +14,8 @@ export function openExportDialog({ cameras, chosen, from, to }) {
   const dlg = h('dialog', { class: 'dialog export-dialog', id: 'export-dialog', 'aria-label': 'Export package' });
   const boxes = cameras.map((c) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', value: c.key, checked: chosen.includes(c.key) }), ` ${c.key}`));
-  const fromIn = h('input', { type: 'datetime-local', step: '1', id: 'export-from', required: true, value: toLocalInput(from) });
-  const toIn = h('input', { type: 'datetime-local', step: '1', id: 'export-to', required: true, value: toLocalInput(to) });
+  const fromIn = dateTimeInput({ id: 'export-from', label: 'From', required: true, value: toLocalInput(from) });
+  const toIn = dateTimeInput({ id: 'export-to', label: 'To', required: true, value: toLocalInput(to) });
   const reason = h('textarea', { id: 'export-reason', rows: '2', maxlength: '500', 'aria-required': 'true',
     placeholder: 'Why the video leaves the system (signed into the package and audited)' });
   const caseIn = h('input', { id: 'export-case', maxlength: '100', placeholder: 'e.g. KZ/2026-17' });

@@ -3,7 +3,7 @@
 // starts where the timeline is clicked, and export of the range or of a
 // dragged selection.
 
-import { h, clear, fmtTime, fmtClock, toLocalInput, fromLocalInput, toast } from '../dom.js';
+import { h, clear, fmtTime, fmtClock, toLocalInput, fromLocalInput, toast, dateTimeInput } from '../dom.js';
 import { api, roleAtLeast, playUrl, exportUrl, session } from '../api.js';
 import { openExportDialog } from '../exportdialog.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
@@ -24,8 +24,8 @@ export function archiveView(ctx, params) {
   if (Number.isNaN(state.to.getTime())) state.to = now;
 
   const camSel = h('select', { id: 'archive-camera', 'aria-label': 'Camera' });
-  const fromIn = h('input', { type: 'datetime-local', step: '1', id: 'archive-from', 'aria-label': 'From' });
-  const toIn = h('input', { type: 'datetime-local', step: '1', id: 'archive-to', 'aria-label': 'To' });
+  const fromIn = dateTimeInput({ id: 'archive-from', label: 'From' });
+  const toIn = dateTimeInput({ id: 'archive-to', label: 'To' });
   const quick = [['15 min', 15], ['1 h', 60], ['6 h', 360], ['24 h', 1440]].map(([label, min]) =>
     h('button', { class: 'seg', text: label, title: `The last ${label}`, onclick: () => {
       const end = new Date();

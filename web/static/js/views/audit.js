@@ -1,14 +1,14 @@
 // Audit: who did what, newest first (administrators only; the node
 // answers 403 to everyone else and the console says so).
 
-import { h, clear, fmtTime, toLocalInput, fromLocalInput } from '../dom.js';
+import { h, clear, fmtTime, toLocalInput, fromLocalInput, dateTimeInput } from '../dom.js';
 import { api } from '../api.js';
 
 export function auditView(ctx, params) {
   const user = h('input', { id: 'audit-user', placeholder: 'user', value: params.get('user') || '', autocomplete: 'off' });
   const action = h('input', { id: 'audit-action', placeholder: 'action, e.g. login', value: params.get('action') || '', autocomplete: 'off' });
-  const fromIn = h('input', { type: 'datetime-local', step: '1', 'aria-label': 'From' });
-  const toIn = h('input', { type: 'datetime-local', step: '1', 'aria-label': 'To' });
+  const fromIn = dateTimeInput({ id: 'audit-from', label: 'From' });
+  const toIn = dateTimeInput({ id: 'audit-to', label: 'To' });
   if (params.get('from')) fromIn.value = toLocalInput(new Date(params.get('from')));
   if (params.get('to')) toIn.value = toLocalInput(new Date(params.get('to')));
   const limit = h('select', { 'aria-label': 'Limit' }, ['100', '500', '1000'].map((n) => h('option', { value: n, text: `${n} entries` })));

@@ -2,7 +2,7 @@
 // descendants'), exact, by prefix or within one edit; open a read for its
 // photos, candidates and clip; operators correct a misread.
 
-import { h, put, clear, fmtTime, toLocalInput, fromLocalInput, toast } from '../dom.js';
+import { h, put, clear, fmtTime, toLocalInput, fromLocalInput, toast, dateTimeInput } from '../dom.js';
 import { api, roleAtLeast, playUrl, plateImage, cameraKeyOf, splitReadId } from '../api.js';
 import { watchlistPanel, csvOf } from '../watchlist.js';
 import { plateFeed } from '../platefeed.js';
@@ -22,8 +22,8 @@ export function platesView(ctx, params) {
   const match = h('select', { id: 'plate-match', 'aria-label': 'Match' },
     h('option', { value: 'exact', text: 'exact' }), h('option', { value: 'prefix', text: 'prefix' }), h('option', { value: 'fuzzy', text: 'fuzzy (1 edit)' }));
   match.value = ['exact', 'prefix', 'fuzzy'].includes(params.get('match')) ? params.get('match') : 'prefix';
-  const fromIn = h('input', { type: 'datetime-local', step: '1', id: 'plate-from', 'aria-label': 'From' });
-  const toIn = h('input', { type: 'datetime-local', step: '1', id: 'plate-to', 'aria-label': 'To' });
+  const fromIn = dateTimeInput({ id: 'plate-from', label: 'From' });
+  const toIn = dateTimeInput({ id: 'plate-to', label: 'To' });
   if (params.get('from')) fromIn.value = toLocalInput(new Date(params.get('from')));
   if (params.get('to')) toIn.value = toLocalInput(new Date(params.get('to')));
   const summary = h('div', { class: 'muted', id: 'plate-summary', text: 'Type a plate and press Enter. / comes back here from anywhere.' });
