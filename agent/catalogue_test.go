@@ -102,8 +102,12 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	siteA, stopSite := startAgent(t, siteYAML)
 
 	cl, ctx := centreAndSite(t, centre)
-	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Gate1", Site: "site", URL: src.URL("cam1")}); err != nil {
+	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Gate1", Site: "site", URL: src.URL("cam1"), SubPath: "/cam1-sub"}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Gate2", Site: "site", URL: src.URL("cam1"), SubPath: "cam1-sub"}); err == nil ||
+		!strings.Contains(err.Error(), "sub_path") {
+		t.Fatalf("a sub_path that is no path: %v", err)
 	}
 	waitRecording := func(a *Agent, camera string) {
 		t.Helper()
@@ -125,6 +129,15 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	}
 	waitRecording(siteA, "Gate1")
 	waitRecording(siteA, "Local1")
+	// its sub-stream came with it, and the site's tree names it
+	if c, _ := siteA.camera("Gate1"); c.SubPath != "/cam1-sub" || c.SubURL() != src.URL("cam1-sub") {
+		t.Fatalf("Gate1 at the site: sub_path %q, sub-stream %q", c.SubPath, c.SubURL())
+	}
+	for _, c := range siteA.Tree().Cameras {
+		if want := map[string]string{"Gate1": "Gate1~sub"}[c.ID]; c.Sub != want {
+			t.Fatalf("%s in the site's tree: sub %q, want %q", c.ID, c.Sub, want)
+		}
+	}
 
 	// the centre goes away; the site restarts on its own
 	if err := stopCentre(); err != nil {

@@ -176,6 +176,18 @@ func (a *Agent) ensureSub(ctx context.Context, key string) error {
 	return a.subs.Ensure(ctx, key, a.cfg.Node.ID, key)
 }
 
+// startRelay starts an on-demand stream for a player's first request,
+// waiting up to 20 s; on failure it answers 502 and reports false.
+func (a *Agent) startRelay(w http.ResponseWriter, r *http.Request, key string) bool {
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	if err := a.ensureRelay(ctx, key); err != nil {
+		http.Error(w, "live relay: "+err.Error(), http.StatusBadGateway)
+		return false
+	}
+	return true
+}
+
 // touchRelay keeps an on-demand stream up for a player's requests.
 func (a *Agent) touchRelay(key string) {
 	if origin, camera := a.splitCamera(key); origin == a.cfg.Node.ID {
@@ -225,7 +237,7 @@ func (a *Agent) openWebRTC() *media.Consumer {
 	if listen == "" {
 		listen = config.DefaultWebRTCListen
 	}
-	srv, err := whep.New(whep.Options{Listen: listen, Hosts: w.Hosts, MaxSessions: w.MaxSessions,
+	srv, err := whep.New(whep.Options{Listen: listen, Hosts: w.Hosts, MaxSessions: w.MaxSessions, MaxPerUser: w.MaxPerUser,
 		Logger: a.log.With("component", "webrtc"), Registerer: a.reg})
 	if err != nil {
 		a.whepOff = err.Error()
@@ -254,11 +266,7 @@ func (a *Agent) webrtcOffer(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case onDemand(key):
-		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-		err := a.ensureRelay(ctx, key)
-		cancel()
-		if err != nil {
-			http.Error(w, "live relay: "+err.Error(), http.StatusBadGateway)
+		if !a.startRelay(w, r, key) {
 			return
 		}
 	default:
@@ -301,11 +309,7 @@ func (a *Agent) liveHandler() http.Handler {
 			key = rest[:i]
 		}
 		if onDemand(key) && strings.HasSuffix(r.URL.Path, "/index.m3u8") {
-			ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-			err := a.ensureRelay(ctx, key)
-			cancel()
-			if err != nil {
-				http.Error(w, "live relay: "+err.Error(), http.StatusBadGateway)
+			if !a.startRelay(w, r, key) {
 				return
 			}
 		} else if onDemand(key) {

@@ -18,9 +18,10 @@ type Live struct {
 // players that reach the node's UDP port (docs/live.md, "WebRTC").
 type WebRTC struct {
 	Off         bool     `yaml:"off"`
-	Listen      string   `yaml:"listen"`       // UDP host:port every session shares (default :8189; port 0 picks one)
-	Hosts       []string `yaml:"hosts"`        // IPs advertised besides the interfaces' (1:1 NAT)
-	MaxSessions int      `yaml:"max_sessions"` // default 64
+	Listen      string   `yaml:"listen"`                // UDP host:port every session shares (default :8189; port 0 picks one)
+	Hosts       []string `yaml:"hosts"`                 // IPs advertised besides the interfaces' (1:1 NAT)
+	MaxSessions int      `yaml:"max_sessions"`          // default 64
+	MaxPerUser  int      `yaml:"max_sessions_per_user"` // default 32
 }
 
 // DefaultWebRTCListen is the UDP port WebRTC players reach.
@@ -62,6 +63,9 @@ func (c *Config) validateLive(bad func(key, format string, args ...any) error) e
 		}
 		if w.MaxSessions < 0 || w.MaxSessions > 10000 {
 			return bad("live.webrtc.max_sessions", "must be 0..10000 (got %d)", w.MaxSessions)
+		}
+		if w.MaxPerUser < 0 || w.MaxPerUser > 10000 {
+			return bad("live.webrtc.max_sessions_per_user", "must be 0..10000 (got %d)", w.MaxPerUser)
 		}
 	}
 	r := c.RTSP

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,20 +13,14 @@ import (
 	"github.com/kuzet/kuzet/testcam"
 )
 
-var (
-	clipOnce sync.Once
-	clipData *testcam.Clip
-	clipErr  error
-)
-
 // demoClip is the synthetic camera's clip: GOP 25, no B-frames.
 func demoClip(t testing.TB) *testcam.Clip {
 	t.Helper()
-	clipOnce.Do(func() { clipData, clipErr = testcam.ParseAnnexB(testcam.DemoClip) })
-	if clipErr != nil {
-		t.Fatal(clipErr)
+	c, err := testcam.Demo()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return clipData
+	return c
 }
 
 // feeder writes the clip's frames into a sink the way a session does.

@@ -1,6 +1,9 @@
 package testcam
 
-import _ "embed"
+import (
+	_ "embed"
+	"sync"
+)
 
 // DemoClip is the synthetic camera's clip: 20 s of 1280x720 H.264 at 25 fps
 // (Annex-B, an access unit delimiter before every frame, SPS/PPS before every
@@ -16,3 +19,9 @@ var DemoClip []byte
 //
 //go:embed plates360p.h264
 var DemoSubClip []byte
+
+var demo = sync.OnceValues(func() (*Clip, error) { return ParseAnnexB(DemoClip) })
+
+// Demo is DemoClip parsed, once per process: the frames tests feed to
+// consumers.
+func Demo() (*Clip, error) { return demo() }

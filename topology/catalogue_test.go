@@ -173,7 +173,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Fatalf("round trip differs:\n%+v\n%+v", got.Contents(), c.Contents())
 	}
 	for _, bad := range []struct{ in, want string }{
-		{`{"schema":7}`, "newer than this node's v6"},
+		{`{"schema":8}`, "newer than this node's v7"},
 		{`{"revision":1}`, "no schema version"},
 		{`{"schema":2,"nodes":[{"id":"a","role":"site","parent":"b"}]}`, "unknown parent b"},
 		{`{"schema":2,"nodes":[{"id":"a","role":"site"},{"id":"a","role":"site"}]}`, "already exists"},

@@ -30,8 +30,8 @@ const (
 // whose URL names a user without a password keeps the stored password
 // (reads no longer show it), so a v3 replica must not apply v4 commands.
 // v5: a camera's anpr ingest (a v4 replica would refuse the field). v6: a
-// zone's readers and barrier.
-const SchemaVersion = 6
+// zone's readers and barrier. v7: a camera's sub_path.
+const SchemaVersion = 7
 
 // maxCommandBytes bounds one command: catalogue records are small, and a
 // Raft entry is replicated to every replica and kept in every log.
@@ -88,7 +88,7 @@ func DecodeCommand(b []byte) (Command, error) {
 	}
 	var c Command
 	switch v {
-	case SchemaVersion, 5, 4, 3, 2: // v3 added optional fields (a node's tier); v4 a camera's password_set; v5 its anpr ingest; v6 a zone's readers and barrier
+	case SchemaVersion, 6, 5, 4, 3, 2: // v3 added optional fields (a node's tier); v4 a camera's password_set; v5 its anpr ingest; v6 a zone's readers and barrier; v7 a camera's sub_path
 		var w wireCommand
 		if err := strictJSON(b, &w); err != nil {
 			return Command{}, invalidf("command: %v", err)

@@ -90,6 +90,9 @@ type Camera struct {
 	RetentionDays    int       `json:"retention_days,omitempty"` // 0: the node's default
 	Disabled         bool      `json:"disabled,omitempty"`
 	Analytics        Analytics `json:"analytics"`
+	// SubPath is the path (and query) of the camera's sub-stream on the
+	// same host with the same login as URL: small live tiles play it.
+	SubPath string `json:"sub_path,omitempty"`
 	// PasswordSet is how the API speaks of the password in URL, which it
 	// never shows (see Redacted): reads say true when one is stored. In a
 	// put, a URL that names a user without a password keeps the stored

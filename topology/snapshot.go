@@ -33,7 +33,7 @@ func DecodeSnapshot(b []byte) (*Catalogue, error) {
 	}
 	var ct Contents
 	switch schema {
-	case SchemaVersion, 5, 4, 3, 2: // v3 added optional fields (a node's tier); v4 none; v5 a camera's anpr ingest; v6 a zone's readers and barrier
+	case SchemaVersion, 6, 5, 4, 3, 2: // v3 added optional fields (a node's tier); v4 none; v5 a camera's anpr ingest; v6 a zone's readers and barrier; v7 a camera's sub_path
 		var s snapshotV2
 		if err := strictJSON(b, &s); err != nil {
 			return nil, invalidf("catalogue snapshot: %v", err)

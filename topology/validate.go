@@ -248,6 +248,9 @@ func (c *Camera) check() error {
 			return invalidf("%s: password_set needs the user name in the url (rtsp://user@host/...)", what)
 		}
 	}
+	if p := c.SubPath; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, " #")) {
+		return invalidf("%s: sub_path must be the sub-stream's path on the camera, e.g. /Streaming/Channels/102 (got %q)", what, p)
+	}
 	if c.Transport == "" {
 		c.Transport = "tcp"
 	}

@@ -34,7 +34,7 @@ func (s *Server) ServeOffer(w http.ResponseWriter, r *http.Request, camera, who,
 			code = http.StatusBadRequest
 		case errors.Is(err, ErrCodec):
 			code = http.StatusNotAcceptable
-		case errors.Is(err, ErrNotStreaming), errors.Is(err, ErrFull), errors.Is(err, ErrOff):
+		case errors.Is(err, ErrNotStreaming), errors.Is(err, ErrFull), errors.Is(err, ErrUserFull), errors.Is(err, ErrOff):
 			w.Header().Set("Retry-After", "2")
 			code = http.StatusServiceUnavailable
 		}

@@ -32,6 +32,7 @@ var (
 	ErrNotStreaming = errors.New("camera not streaming")
 	ErrCodec        = errors.New("camera sends H.265, which browsers do not play over WebRTC: use the HLS view")
 	ErrFull         = errors.New("too many WebRTC sessions on this node")
+	ErrUserFull     = errors.New("too many WebRTC sessions of this user: close some tiles")
 	ErrNoSession    = errors.New("no such WebRTC session")
 	ErrBadOffer     = errors.New("bad SDP offer")
 )
@@ -44,8 +45,11 @@ type Options struct {
 	// Hosts are advertised besides the interfaces' addresses (a node
 	// behind 1:1 NAT).
 	Hosts []string
-	// MaxSessions bounds concurrent sessions (default 64).
+	// MaxSessions bounds concurrent sessions (default 64); MaxPerUser
+	// bounds one user's (default 32: two 4x4 grids), so that one login
+	// cannot take every session.
 	MaxSessions int
+	MaxPerUser  int
 	// Queue is how many units may wait for one session; past it the
 	// session skips to the next keyframe (default 120).
 	Queue int
@@ -82,6 +86,9 @@ type camera struct {
 func New(o Options) (*Server, error) {
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = 64
+	}
+	if o.MaxPerUser <= 0 {
+		o.MaxPerUser = 32
 	}
 	if o.Queue <= 0 {
 		o.Queue = 120

@@ -58,6 +58,12 @@ type Info struct {
 func (s *Server) Offer(ctx context.Context, camera, who, offer string) (Info, error) {
 	s.mu.Lock()
 	closed, n := s.closed, len(s.sessions)
+	mine := 0
+	for _, v := range s.sessions {
+		if v.who == who {
+			mine++
+		}
+	}
 	c := s.cams[camera]
 	s.mu.Unlock()
 	switch {
@@ -65,6 +71,8 @@ func (s *Server) Offer(ctx context.Context, camera, who, offer string) (Info, er
 		return Info{}, ErrOff
 	case n >= s.o.MaxSessions:
 		return Info{}, ErrFull
+	case mine >= s.o.MaxPerUser:
+		return Info{}, ErrUserFull
 	case c == nil:
 		return Info{}, ErrNotStreaming
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,20 +15,14 @@ import (
 	"github.com/kuzet/kuzet/whep/wheptest"
 )
 
-var (
-	clipOnce sync.Once
-	clipData *testcam.Clip
-	clipErr  error
-)
-
 // demoClip is the synthetic camera's clip: GOP 25, no B-frames.
 func demoClip(t testing.TB) *testcam.Clip {
 	t.Helper()
-	clipOnce.Do(func() { clipData, clipErr = testcam.ParseAnnexB(testcam.DemoClip) })
-	if clipErr != nil {
-		t.Fatal(clipErr)
+	c, err := testcam.Demo()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return clipData
+	return c
 }
 
 // camera feeds the clip into a sink at 25 fps, stamping each unit with
@@ -216,6 +209,25 @@ func TestOfferRefusals(t *testing.T) {
 	}
 	if p, res, body := dial(t, hs.URL, "Camera1", "ann"); p != nil || res.StatusCode != 503 || !strings.Contains(body, "too many") {
 		t.Fatalf("second session over max_sessions 1: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestOneUserCannotTakeEverySession: past max_sessions_per_user one login
+// is refused (503, naming why), and another user still plays.
+func TestOneUserCannotTakeEverySession(t *testing.T) {
+	s, hs := newServer(t, Options{MaxSessions: 10, MaxPerUser: 3})
+	stop := feedCamera(t, s, "Camera1", 0)
+	defer stop()
+	for i := range 3 {
+		if p, res, body := dial(t, hs.URL, "Camera1", "mallory"); p == nil {
+			t.Fatalf("session %d: %d %s", i, res.StatusCode, body)
+		}
+	}
+	if p, res, body := dial(t, hs.URL, "Camera1", "mallory"); p != nil || res.StatusCode != 503 || !strings.Contains(body, "this user") {
+		t.Fatalf("a fourth session of one user: %d %s", res.StatusCode, body)
+	}
+	if p, res, body := dial(t, hs.URL, "Camera1", "ann"); p == nil {
+		t.Fatalf("another user: %d %s", res.StatusCode, body)
 	}
 }
 
