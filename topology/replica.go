@@ -151,6 +151,9 @@ func (r *Replica) ID() string { return r.id }
 // Address is the Raft address other replicas dial.
 func (r *Replica) Address() string { return r.layer.advertise.String() }
 
+// ListenAddress is the bound address of the Raft port (port 0 resolved).
+func (r *Replica) ListenAddress() string { return r.layer.ln.Addr().String() }
+
 // Done is closed when the replica has stopped.
 func (r *Replica) Done() <-chan struct{} { return r.done }
 

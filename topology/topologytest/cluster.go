@@ -25,6 +25,10 @@ type Options struct {
 	Dir      string // state, certificates and logs
 	Timing   Timing
 	LogLevel string
+	// Cuttable puts a TCP relay in front of each replica's Raft port, so
+	// that Proc.Cut can partition it; off, peers dial the port itself (a
+	// benchmark's figures have no extra hop).
+	Cuttable bool
 }
 
 // Cluster is a Raft group of replica processes on loopback.
@@ -45,11 +49,12 @@ type Proc struct {
 	Client   *topology.Client
 	LogPath  string
 
-	cfg  ReplicaConfig
-	exe  string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	cfg   ReplicaConfig
+	exe   string
+	relay *cutter // in front of its Raft port: Cut and Heal
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // Start creates the certificates, starts the first replica as a new
@@ -76,6 +81,13 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			ID: id, Dir: dir, PKIDir: c.pki, RaftListen: "127.0.0.1:0", HTTPListen: "127.0.0.1:0",
 			Bootstrap: i == 1, Timing: o.Timing, LogLevel: o.LogLevel,
 		}}
+		if o.Cuttable {
+			if p.relay, err = newCutter(); err != nil {
+				c.Close()
+				return nil, err
+			}
+			p.cfg.RaftAdvertise = p.relay.addr()
+		}
 		c.Replicas = append(c.Replicas, p)
 		if err := p.start(ctx); err != nil {
 			c.Close()
@@ -88,7 +100,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			}
 			continue
 		}
-		err := Retry(ctx, func(ctx context.Context) error {
+		err = Retry(ctx, func(ctx context.Context) error {
 			_, err := c.Replicas[0].Client.Join(ctx, topology.Peer{ID: id, Address: p.RaftAddr})
 			return err
 		})
@@ -150,12 +162,12 @@ func (p *Proc) start(ctx context.Context) error {
 		return fmt.Errorf("start replica %s: %w", p.ID, err)
 	}
 	done := make(chan struct{})
-	ready := make(chan [2]string, 1)
+	ready := make(chan [3]string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if raft, h, ok := parseReady(sc.Text()); ok {
-				ready <- [2]string{raft, h}
+			if raft, listen, h, ok := parseReady(sc.Text()); ok {
+				ready <- [3]string{raft, listen, h}
 			}
 		}
 		_, _ = io.Copy(io.Discard, out)
@@ -168,10 +180,14 @@ func (p *Proc) start(ctx context.Context) error {
 	p.mu.Unlock()
 	select {
 	case addrs := <-ready:
-		p.RaftAddr, p.HTTPAddr = addrs[0], addrs[1]
+		// peers dial the relay (addrs[0]), which leads to the bound port
+		p.RaftAddr, p.HTTPAddr = addrs[0], addrs[2]
+		if p.relay != nil {
+			p.relay.setTarget(addrs[1])
+		}
 		// a restart binds the same addresses again
-		p.cfg.RaftListen, p.cfg.HTTPListen, p.cfg.Bootstrap = addrs[0], addrs[1], false
-		p.Client, err = topology.NewClient("http://"+addrs[1], &http.Client{Timeout: 30 * time.Second})
+		p.cfg.RaftListen, p.cfg.HTTPListen, p.cfg.Bootstrap = addrs[1], addrs[2], false
+		p.Client, err = topology.NewClient("http://"+addrs[2], &http.Client{Timeout: 30 * time.Second})
 		return err
 	case <-done:
 		return fmt.Errorf("replica %s exited before it was ready (see %s)", p.ID, p.LogPath)
@@ -220,8 +236,26 @@ func (p *Proc) signal(sig syscall.Signal) error {
 // Kill sends SIGKILL and waits for the process to go.
 func (p *Proc) Kill() error { return p.signal(syscall.SIGKILL) }
 
+// Cut partitions the replica from its peers' dialling: every connection
+// to its Raft port is dropped and new ones refused until Heal. (Its own
+// dialling out is left, as when one link's inbound filter fails.)
+// The cluster must have been started Cuttable.
+func (p *Proc) Cut() error { return p.setCut(true) }
+
+// Heal undoes Cut.
+func (p *Proc) Heal() error { return p.setCut(false) }
+
+func (p *Proc) setCut(on bool) error {
+	if p.relay == nil {
+		return fmt.Errorf("replica %s: the cluster was not started Cuttable", p.ID)
+	}
+	p.relay.setCut(on)
+	return nil
+}
+
 // Pause stops the process (SIGSTOP): it holds its connections but answers
-// nothing, like a server cut off the network.
+// nothing. The kernel still takes what peers send into its socket
+// buffers, which it reads when it resumes: use Cut for a partition.
 func (p *Proc) Pause() error { return p.signal(syscall.SIGSTOP) }
 
 // Resume continues a paused process (SIGCONT).
@@ -266,6 +300,11 @@ func (c *Cluster) Close() {
 		go func() { defer wg.Done(); p.stop() }()
 	}
 	wg.Wait()
+	for _, p := range c.Replicas {
+		if p.relay != nil {
+			p.relay.close()
+		}
+	}
 }
 
 // Live returns the running replicas.

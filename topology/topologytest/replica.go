@@ -31,15 +31,16 @@ const readyPrefix = "KUZET-REPLICA-READY "
 
 // ReplicaConfig is one replica process's configuration.
 type ReplicaConfig struct {
-	ID         string          `json:"id"`
-	Dir        string          `json:"dir"`
-	PKIDir     string          `json:"pki_dir"`
-	RaftListen string          `json:"raft_listen"`
-	HTTPListen string          `json:"http_listen"`
-	Bootstrap  bool            `json:"bootstrap"`
-	Peers      []topology.Peer `json:"peers,omitempty"`
-	Timing     Timing          `json:"timing"`
-	LogLevel   string          `json:"log_level,omitempty"` // debug | info | warn (default info)
+	ID            string          `json:"id"`
+	Dir           string          `json:"dir"`
+	PKIDir        string          `json:"pki_dir"`
+	RaftListen    string          `json:"raft_listen"`
+	RaftAdvertise string          `json:"raft_advertise,omitempty"` // the relay peers dial (see cutter)
+	HTTPListen    string          `json:"http_listen"`
+	Bootstrap     bool            `json:"bootstrap"`
+	Peers         []topology.Peer `json:"peers,omitempty"`
+	Timing        Timing          `json:"timing"`
+	LogLevel      string          `json:"log_level,omitempty"` // debug | info | warn (default info)
 }
 
 // Timing overrides replica settings; zero keeps the defaults.
@@ -82,7 +83,7 @@ func runReplica(raw string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	r, err := topology.Start(ctx, topology.Options{
-		Identity: ident, Dir: cfg.Dir, Listen: cfg.RaftListen, Bootstrap: cfg.Bootstrap, Peers: cfg.Peers,
+		Identity: ident, Dir: cfg.Dir, Listen: cfg.RaftListen, Advertise: cfg.RaftAdvertise, Bootstrap: cfg.Bootstrap, Peers: cfg.Peers,
 		HeartbeatTimeout: cfg.Timing.HeartbeatTimeout, ElectionTimeout: cfg.Timing.ElectionTimeout,
 		LeaderLeaseTimeout: cfg.Timing.LeaderLeaseTimeout, SnapshotInterval: cfg.Timing.SnapshotInterval,
 		SnapshotThreshold: cfg.Timing.SnapshotThreshold, TrailingLogs: cfg.Timing.TrailingLogs,
@@ -103,7 +104,7 @@ func runReplica(raw string) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Printf("%sraft=%s http=%s\n", readyPrefix, r.Address(), ln.Addr())
+	fmt.Printf("%sraft=%s listen=%s http=%s\n", readyPrefix, r.Address(), r.ListenAddress(), ln.Addr())
 	select {
 	case <-ctx.Done():
 	case err := <-served:
@@ -120,18 +121,21 @@ func runReplica(raw string) error {
 }
 
 // parseReady reads the addresses from a ready line.
-func parseReady(line string) (raft, httpAddr string, ok bool) {
+func parseReady(line string) (raft, listen, httpAddr string, ok bool) {
 	rest, ok := strings.CutPrefix(line, readyPrefix)
 	if !ok {
-		return "", "", false
+		return "", "", "", false
 	}
 	for _, f := range strings.Fields(rest) {
 		if v, ok := strings.CutPrefix(f, "raft="); ok {
 			raft = v
 		}
+		if v, ok := strings.CutPrefix(f, "listen="); ok {
+			listen = v
+		}
 		if v, ok := strings.CutPrefix(f, "http="); ok {
 			httpAddr = v
 		}
 	}
-	return raft, httpAddr, raft != "" && httpAddr != ""
+	return raft, listen, httpAddr, raft != "" && listen != "" && httpAddr != ""
 }
