@@ -18,13 +18,13 @@ type Live struct {
 // players that reach the node's UDP port (docs/live.md, "WebRTC").
 type WebRTC struct {
 	Off         bool     `yaml:"off"`
-	Listen      string   `yaml:"listen"`                // UDP host:port every session shares (default :8189; port 0 picks one)
+	Listen      string   `yaml:"listen"`                // UDP and TCP host:port every session shares (default :8189; port 0 picks one)
 	Hosts       []string `yaml:"hosts"`                 // IPs advertised besides the interfaces' (1:1 NAT)
 	MaxSessions int      `yaml:"max_sessions"`          // default 64
 	MaxPerUser  int      `yaml:"max_sessions_per_user"` // default 32
 }
 
-// DefaultWebRTCListen is the UDP port WebRTC players reach.
+// DefaultWebRTCListen is the port (UDP and TCP) WebRTC players reach.
 const DefaultWebRTCListen = ":8189"
 
 // RTSP re-streams every camera from the node's own RTSP server (NVMS-6.6);

@@ -39,8 +39,9 @@ var (
 
 // Options configure the server.
 type Options struct {
-	// Listen is the UDP address every session shares ("host:port"); an
-	// empty host binds every interface, port 0 a free port.
+	// Listen is the UDP address every session shares ("host:port"), and
+	// the TCP one of ICE-TCP for players whose UDP is blocked; an empty
+	// host binds every interface, port 0 a free port.
 	Listen string
 	// Hosts are advertised besides the interfaces' addresses (a node
 	// behind 1:1 NAT).
@@ -66,6 +67,7 @@ type Server struct {
 	met *metrics
 	api *webrtc.API
 	mux ice.UDPMux
+	tcp ice.TCPMux
 
 	mu       sync.Mutex
 	cams     map[string]*camera
@@ -107,12 +109,18 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := newAPI(mux, o.Hosts)
+	tcp, err := listenTCP(o.Listen)
 	if err != nil {
 		_ = mux.Close()
 		return nil, err
 	}
-	return &Server{o: o, log: o.Logger, met: met, api: api, mux: mux,
+	api, err := newAPI(mux, tcp, o.Hosts)
+	if err != nil {
+		_ = mux.Close()
+		_ = tcp.Close()
+		return nil, err
+	}
+	return &Server{o: o, log: o.Logger, met: met, api: api, mux: mux, tcp: tcp,
 		cams: map[string]*camera{}, sessions: map[string]*session{}}, nil
 }
 
@@ -142,11 +150,23 @@ func listen(addr string) (ice.UDPMux, error) {
 	return webrtc.NewICEUDPMux(nil, pc), nil
 }
 
+// listenTCP binds the ICE-TCP port: passive candidates on the same port
+// number as UDP, for networks that let TCP through and not UDP. A
+// connection that sends no STUN binding within 10 s is dropped.
+func listenTCP(addr string) (ice.TCPMux, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc listen %q (TCP): %w", addr, err)
+	}
+	return ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: ln, ReadBufferSize: 8, WriteBufferSize: 4 << 20,
+		FirstStunBindTimeout: 10 * time.Second}), nil
+}
+
 // h264Profiles are the profile-level-ids browsers offer; the stream plays
 // whichever is negotiated, since decoders take any profile.
 var h264Profiles = []string{"42001f", "42e01f", "4d001f", "64001f", "640032", "f4001f"}
 
-func newAPI(mux ice.UDPMux, hosts []string) (*webrtc.API, error) {
+func newAPI(mux ice.UDPMux, tcp ice.TCPMux, hosts []string) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	// nack and pli are added by ConfigureNack below
 	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}}
@@ -169,7 +189,8 @@ func newAPI(mux ice.UDPMux, hosts []string) (*webrtc.API, error) {
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICEUDPMux(mux)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICETCPMux(tcp)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICETimeouts(4*time.Second, 8*time.Second, time.Second)
 	if len(hosts) > 0 {
@@ -243,7 +264,7 @@ func (s *Server) Close() error {
 	for _, v := range all {
 		v.close("node stopping")
 	}
-	return s.mux.Close()
+	return errors.Join(s.mux.Close(), s.tcp.Close())
 }
 
 // sink feeds one camera session to the camera's viewers.

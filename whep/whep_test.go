@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/testcam"
 	"github.com/kuzet/kuzet/whep/wheptest"
@@ -313,6 +315,24 @@ func TestHostsAreAdvertised(t *testing.T) {
 		t.Fatalf("answer lacks the advertised or the local address:\n%s", body)
 	}
 	waitFor(t, "frames over the local address", 5*time.Second, func() bool { return len(p.Frames()) > 0 })
+}
+
+// TestPlayerWithoutUDP: a player that can use TCP only (UDP blocked on
+// its network) plays through the node's ICE-TCP port.
+func TestPlayerWithoutUDP(t *testing.T) {
+	s, hs := newServer(t, Options{})
+	stop := feedCamera(t, s, "Camera1", 0)
+	defer stop()
+	p, code, body, err := wheptest.DialOver(context.Background(), http.DefaultClient, hs.URL+"/whep/Camera1",
+		http.Header{"X-User": {"ann"}}, true, webrtc.NetworkTypeTCP4)
+	if err != nil || p == nil {
+		t.Fatalf("offer: %v %d %s", err, code, body)
+	}
+	defer p.Close()
+	if !strings.Contains(body, " tcp ") || !strings.Contains(body, "tcptype passive") {
+		t.Fatalf("the answer offers no passive TCP candidate:\n%s", body)
+	}
+	waitFor(t, "frames over TCP", 10*time.Second, func() bool { return len(p.Frames()) >= 25 })
 }
 
 // TestWallTimeRoundTrips across the 2^32 wrap.

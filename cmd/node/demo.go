@@ -89,8 +89,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	centreHTTP := fs.String("centre-http", "127.0.0.1:8081", "centre node's HTTP API address")
 	fedAddr := fs.String("federation", "127.0.0.1:7443", "centre's QUIC address for child links")
 	rtspAddr := fs.String("rtsp", "127.0.0.1:8554", "synthetic camera address")
-	webrtcAddr := fs.String("webrtc", "127.0.0.1:8189", "site node's WebRTC UDP address")
-	centreWebRTC := fs.String("centre-webrtc", "127.0.0.1:8190", "centre node's WebRTC UDP address")
+	webrtcAddr := fs.String("webrtc", "127.0.0.1:8189", "site node's WebRTC address (UDP and TCP)")
+	centreWebRTC := fs.String("centre-webrtc", "127.0.0.1:8190", "centre node's WebRTC address (UDP and TCP)")
 	segment := fs.String("segment", "1m", "archive segment length (production default 5m)")
 	models := fs.String("models", ".cache/anpr", "plate-recognition runtime and models (make anpr-deps)")
 	if err := fs.Parse(args); err != nil {

@@ -237,10 +237,25 @@ try {
 
   await step('live falls back to HLS where WebRTC cannot play, and on request', async () => {
     const tile = '.tile[data-camera="demo-site/Camera1"]';
-    // an answer whose candidates lead nowhere: no UDP path to the node
+    // UDP blocked: an answer with its TCP candidates only still plays
+    // over WebRTC (ICE-TCP)
     await page.route('**/api/v1/webrtc/**', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue(); // a session's DELETE
       const res = await route.fetch();
-      const body = (await res.text()).replace(/^(a=candidate:\S+ \d+ udp \d+ \S+ )\d+/gim, (_, head) => `${head}9`);
+      const body = (await res.text()).split('\r\n').filter((l) => !/^a=candidate:\S+ \d+ udp /i.test(l)).join('\r\n');
+      assert.match(body, /^a=candidate:\S+ \d+ tcp .* tcptype passive/m, 'the answer offers ICE-TCP');
+      await route.fulfill({ response: res, body });
+    });
+    await page.click('button.tile-close');
+    await page.click('#tree [data-camera="demo-site/Camera1"]');
+    await page.waitForSelector(`${tile}[data-transport="webrtc"][data-state="playing"]`, { timeout: 30000 });
+    await videoAdvances(`${tile} video`, 1);
+    await page.unroute('**/api/v1/webrtc/**');
+    // an answer whose candidates lead nowhere: no path to the node, UDP or TCP
+    await page.route('**/api/v1/webrtc/**', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      const res = await route.fetch();
+      const body = (await res.text()).replace(/^(a=candidate:\S+ \d+ (?:udp|tcp) \d+ \S+ )\d+/gim, (_, head) => `${head}9`);
       await route.fulfill({ response: res, body });
     });
     await page.click('button.tile-close');

@@ -37,13 +37,19 @@ type Frame struct {
 // not taken (a player gone mid-setup). A refusal returns a nil Player
 // with the status and body.
 func Dial(ctx context.Context, client *http.Client, url string, hdr http.Header, connect bool) (*Player, int, string, error) {
+	return DialOver(ctx, client, url, hdr, connect, webrtc.NetworkTypeUDP4)
+}
+
+// DialOver is Dial over the given networks only (TCP4: a player whose
+// UDP is blocked, reaching the node by ICE-TCP).
+func DialOver(ctx context.Context, client *http.Client, url string, hdr http.Header, connect bool, nets ...webrtc.NetworkType) (*Player, int, string, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, 0, "", err
 	}
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes(nets)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {

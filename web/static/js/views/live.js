@@ -157,11 +157,12 @@ export function liveView(ctx) {
     tiles.forEach((t, j) => t.el.classList.toggle('max', on && j === i));
   }
 
-  // isSmall: a tile narrower than the sub-stream's usual 640 px (plus a
-  // margin) shows nothing the main stream would add
+  // isSmall: a tile narrower than the sub-stream's usual 640 pixels (plus
+  // a margin) of the screen's own shows nothing the main stream would
+  // add; a high-density screen has more of them per CSS pixel
   const SMALL_PX = 720;
   function isSmall(t) {
-    const w = t.el.getBoundingClientRect().width;
+    const w = t.el.getBoundingClientRect().width * (window.devicePixelRatio || 1);
     return w > 0 && w < SMALL_PX;
   }
 
