@@ -69,10 +69,12 @@ type Server struct {
 	mux ice.UDPMux
 	tcp ice.TCPMux
 
-	mu       sync.Mutex
-	cams     map[string]*camera
-	sessions map[string]*session
-	closed   bool
+	mu         sync.Mutex
+	cams       map[string]*camera
+	sessions   map[string]*session
+	opening    map[string]int // offers being answered, by user
+	openingAll int
+	closed     bool
 }
 
 // camera is one camera's feed: the current session's parameters and the
@@ -121,7 +123,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	return &Server{o: o, log: o.Logger, met: met, api: api, mux: mux, tcp: tcp,
-		cams: map[string]*camera{}, sessions: map[string]*session{}}, nil
+		cams: map[string]*camera{}, sessions: map[string]*session{}, opening: map[string]int{}}, nil
 }
 
 // listen binds the shared UDP port: on one address, or on every

@@ -56,26 +56,44 @@ type Info struct {
 // Offer answers a player's SDP offer for camera on behalf of who (the
 // user, for the session's owner and the log).
 func (s *Server) Offer(ctx context.Context, camera, who, offer string) (Info, error) {
+	// a slot is held from here until the session is registered, so that
+	// offers sent at once cannot all pass the limits
 	s.mu.Lock()
-	closed, n := s.closed, len(s.sessions)
-	mine := 0
+	closed, n := s.closed, len(s.sessions)+s.openingAll
+	mine := s.opening[who]
 	for _, v := range s.sessions {
 		if v.who == who {
 			mine++
 		}
 	}
 	c := s.cams[camera]
-	s.mu.Unlock()
+	var err error
 	switch {
 	case closed:
-		return Info{}, ErrOff
+		err = ErrOff
 	case n >= s.o.MaxSessions:
-		return Info{}, ErrFull
+		err = ErrFull
 	case mine >= s.o.MaxPerUser:
-		return Info{}, ErrUserFull
+		err = ErrUserFull
 	case c == nil:
-		return Info{}, ErrNotStreaming
+		err = ErrNotStreaming
 	}
+	if err == nil {
+		s.openingAll++
+		s.opening[who]++
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return Info{}, err
+	}
+	defer func() {
+		s.mu.Lock()
+		s.openingAll--
+		if s.opening[who]--; s.opening[who] == 0 {
+			delete(s.opening, who)
+		}
+		s.mu.Unlock()
+	}()
 	c.mu.Lock()
 	feeds, codec := c.feeds, c.track.Codec
 	c.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,6 +231,32 @@ func TestOneUserCannotTakeEverySession(t *testing.T) {
 	}
 	if p, res, body := dial(t, hs.URL, "Camera1", "ann"); p == nil {
 		t.Fatalf("another user: %d %s", res.StatusCode, body)
+	}
+	// offers sent at once cannot all pass the check before any registers
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, code, _, err := wheptest.Dial(context.Background(), http.DefaultClient, hs.URL+"/whep/Camera1",
+				http.Header{"X-User": {"eve"}}, true)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if p != nil {
+				t.Cleanup(p.Close)
+			}
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if codes[201] != 3 || codes[503] != 9 {
+		t.Fatalf("12 offers of one user at once: %v, want 3 answered and 9 refused", codes)
 	}
 }
 

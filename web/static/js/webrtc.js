@@ -105,16 +105,21 @@ export class WebRTCPlayer {
     this.frames = 0;
     const started = performance.now();
     let seen = 0;
+    let at = -1;
     let progress = started;
     this.watchFrames();
     this.watch = setInterval(() => {
       const now = performance.now();
-      if (this.frames !== seen) {
+      // frame callbacks stop in a hidden tab; the clock of the stream does not
+      const t = this.video.currentTime;
+      if (this.frames !== seen || (seen > 0 && t !== at)) {
         seen = this.frames;
+        at = t;
         progress = now;
         if (this.state !== 'playing') this.status('playing');
         return;
       }
+      if (document.hidden && seen > 0) return; // judged again when shown
       if (seen === 0 && now - started > CONNECT_MS) {
         this.fail(`no video within ${CONNECT_MS / 1000} s (${pc.connectionState}): no UDP path to the node?`, false);
       } else if (seen > 0 && now - progress > STALL_MS) {
