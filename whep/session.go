@@ -127,6 +127,14 @@ func (s *Server) Offer(ctx context.Context, camera, who, offer string) (Info, er
 	c.mu.Lock()
 	c.viewers[v] = struct{}{}
 	c.mu.Unlock()
+	select {
+	case <-v.done:
+		// the peer failed before the session was registered: its close
+		// found nothing to remove
+		v.unregister()
+		return Info{}, fmt.Errorf("webrtc: the player went away while being answered")
+	default:
+	}
 	go v.send()
 	go v.watchConnect()
 	s.log.Info("webrtc session opened", "session", v.id, "camera", camera, "user", who)
@@ -283,18 +291,23 @@ func annexB(nalus [][]byte) []byte {
 func (v *session) close(why string) {
 	v.closeOnce.Do(func() {
 		close(v.done)
-		v.c.mu.Lock()
-		delete(v.c.viewers, v)
-		v.c.mu.Unlock()
-		s := v.s
-		s.mu.Lock()
-		delete(s.sessions, v.id)
-		s.met.sessions.Set(float64(len(s.sessions)))
-		s.mu.Unlock()
+		v.unregister()
 		_ = v.pc.Close()
-		s.log.Info("webrtc session closed", "session", v.id, "camera", v.camera, "user", v.who,
+		v.s.log.Info("webrtc session closed", "session", v.id, "camera", v.camera, "user", v.who,
 			"why", why, "lasted", time.Since(v.created).Round(time.Second))
 	})
+}
+
+// unregister removes the session from its camera and the server.
+func (v *session) unregister() {
+	v.c.mu.Lock()
+	delete(v.c.viewers, v)
+	v.c.mu.Unlock()
+	s := v.s
+	s.mu.Lock()
+	delete(s.sessions, v.id)
+	s.met.sessions.Set(float64(len(s.sessions)))
+	s.mu.Unlock()
 }
 
 // End closes session id for who; only its owner may.
