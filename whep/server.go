@@ -276,12 +276,16 @@ type sink struct {
 }
 
 func (k *sink) WriteUnit(u *media.Unit) error {
+	c := k.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	changed, _ := c.track.UpdateParams(u)
+	if len(c.viewers) == 0 {
+		return nil // every camera's every unit comes here: nothing more while nobody watches
+	}
 	if u = u.WithoutEmpty(); u == nil {
 		return nil
 	}
-	c := k.c
-	c.mu.Lock()
-	changed, _ := c.track.UpdateParams(u)
 	var params [][]byte
 	if c.track.Ready() {
 		params = c.track.ParamNALUs()
@@ -292,7 +296,6 @@ func (k *sink) WriteUnit(u *media.Unit) error {
 		}
 		v.offer(unitItem{u: u, params: params, codec: c.track.Codec})
 	}
-	c.mu.Unlock()
 	return nil
 }
 
