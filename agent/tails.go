@@ -54,7 +54,7 @@ func (a *Agent) openFile(ctx context.Context, origin, camera string) (federation
 		}
 		return federation.OpenFile{Local: a.archive.Abs(f.Path), Path: f.Path, Start: f.Start, Size: f.Size}, nil
 	}
-	f, err := a.fetchTail(ctx, origin, camera)
+	f, err := a.fetchTail(ctx, origin, camera, false)
 	if err != nil {
 		return federation.OpenFile{}, err
 	}
@@ -66,13 +66,19 @@ func (a *Agent) openFile(ctx context.Context, origin, camera string) (federation
 }
 
 // fetchTail brings this node's tail of origin's open file of camera up to
-// what the child leading to origin holds, and returns it.
-func (a *Agent) fetchTail(ctx context.Context, origin, camera string) (archive.OpenFile, error) {
+// what the child leading to origin holds, and returns it. When the site has
+// moved on to its next file, the new tail replaces the old one; a player's
+// fetch (pullClosed) first pulls the file that closed as a segment, so
+// that what the old tail held stays playable here throughout (the range
+// pulled before this fetch may have missed it by moments).
+func (a *Agent) fetchTail(ctx context.Context, origin, camera string, pullClosed bool) (archive.OpenFile, error) {
 	if a.fedSrv == nil {
 		return archive.OpenFile{}, fmt.Errorf("open file of %s/%s: %w", origin, camera, federation.ErrNoRoute)
 	}
-	defer a.tails.lock(event.ReplicaCamera(origin, camera))()
-	have, ok := a.archive.Tail(origin, camera)
+	key := event.ReplicaCamera(origin, camera)
+	defer a.tails.lock(key)()
+	prev, hadPrev := a.archive.Tail(origin, camera)
+	have, ok := prev, hadPrev
 	if ok {
 		// resume only from a tail still whole on disk
 		p, err := a.archive.TailPath(origin, have.Path)
@@ -108,6 +114,14 @@ func (a *Agent) fetchTail(ctx context.Context, origin, camera string) (archive.O
 		return archive.OpenFile{}, err
 	}
 	tl := archive.OpenFile{Path: head.Path, Start: head.Start, Size: head.Size}
+	if pullClosed && hadPrev && prev.Path != head.Path && head.Start.After(prev.Start) {
+		// the site indexes a file before it opens the next one
+		if n, err := a.FetchRange(ctx, key, prev.Start, head.Start); err != nil {
+			a.log.Warn("the file closed at the site not pulled", "camera", key, "path", prev.Path, "err", err)
+		} else if n > 0 {
+			a.log.Info("the file closed at the site pulled before its tail is dropped", "camera", key, "path", prev.Path)
+		}
+	}
 	if err := a.archive.SetTail(origin, tl); err != nil {
 		return archive.OpenFile{}, err
 	}
@@ -157,7 +171,7 @@ func (a *Agent) pullTail(ctx context.Context, key string, to time.Time) error {
 			return err
 		}
 	}
-	_, err = a.fetchTail(ctx, origin, camera)
+	_, err = a.fetchTail(ctx, origin, camera, true)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

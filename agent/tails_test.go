@@ -45,11 +45,14 @@ cameras: [{id: Camera1, url: %q}]
 federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 `, dir, src.URL("cam1"), region.FederationAddr(), tls("site")))
 
-	// wait until the site writes a file and the centre knows the way there
+	// wait until the site writes a file and the centre knows the way there;
+	// files are cut at the wall clock's half minutes, and the checks below
+	// need the same file open for about 15 s more
 	var open archive.OpenFile
-	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(70 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		f, ok := site.Archive().Open("Camera1")
-		if ok && time.Since(f.Start) > 6*time.Second && centre.fedSrv.Leads("site") {
+		closes := f.Start.Truncate(30 * time.Second).Add(30 * time.Second)
+		if ok && time.Since(f.Start) > 6*time.Second && time.Until(closes) > 17*time.Second && centre.fedSrv.Leads("site") {
 			open = f
 			break
 		}
@@ -108,7 +111,10 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	// the playlist grows by new segments only: each listed one keeps its
 	// place and bytes
 	time.Sleep(6 * time.Second)
-	_, pl2 := play(read.Add(-5*time.Second), read.Add(20*time.Second))
+	code, pl2 := play(read.Add(-5*time.Second), read.Add(20*time.Second))
+	if code != 200 {
+		t.Fatalf("the growing playlist asked again: HTTP %d %s", code, pl2)
+	}
 	a, b := segmentLines(pl), segmentLines(pl2)
 	if len(b) <= len(a) || strings.Join(b[:len(a)], "\n") != strings.Join(a, "\n") {
 		t.Fatalf("the playlist did not grow by new segments alone:\nbefore %v\nafter %v", a, b)
@@ -129,6 +135,18 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		if time.Now().After(deadline) {
 			t.Fatal("the site never opened its next file")
 		}
+	}
+	// the tail moves on to the next file without asking for the range
+	// first: the closed file is pulled before its tail goes, so no moment
+	// passes in which its video is missing here
+	if err := centre.pullTail(t.Context(), "site/Camera1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if tl, _ := centre.Archive().Tail("site", "Camera1"); tl.Path == open.Path {
+		t.Fatalf("the centre's tail is still the closed file %s", open.Path)
+	}
+	if rel, _, ok := centre.Archive().Locate("site/Camera1", open.Start.Add(2*time.Second)); !ok || !strings.HasPrefix(rel, archive.ReplicaDir+"/") {
+		t.Fatalf("the closed file's video at the centre: %q %v, want its pulled segment", rel, ok)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		code, pl = play(read.Add(-5*time.Second), time.Now())
