@@ -53,6 +53,7 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 			break
 		}
 	}
+	stemEvidence(lp, px, w, h, c, tw, steps, bgLum)
 	if !round {
 		return
 	}
@@ -61,15 +62,7 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 	if len(glyphs) < 3 {
 		return
 	}
-	under := func(t int) (inkPart, bool) {
-		mid := c.x0 + (2*t+1)*tw/(2*steps)
-		for _, g := range glyphs {
-			if g.x0 <= mid && mid < g.x1 {
-				return g, true
-			}
-		}
-		return inkPart{}, false
-	}
+	under := glyphUnder(glyphs, c, tw, steps)
 	// The figures' width: glyphs under steps read surely as 2–9.
 	var ref []float64
 	for t := range lp {
@@ -223,3 +216,17 @@ func shiftRound(row [nSym]float32, e float64) [nSym]float32 {
 }
 
 func exp32(v float32) float32 { return float32(math.Exp(float64(v))) }
+
+// glyphUnder finds the glyph under a step of a line read over steps steps
+// for columns [c.x0, c.x0+tw).
+func glyphUnder(glyphs []inkPart, c lineCleanup, tw, steps int) func(t int) (inkPart, bool) {
+	return func(t int) (inkPart, bool) {
+		mid := c.x0 + (2*t+1)*tw/(2*steps)
+		for _, g := range glyphs {
+			if g.x0 <= mid && mid < g.x1 {
+				return g, true
+			}
+		}
+		return inkPart{}, false
+	}
+}

@@ -759,7 +759,13 @@ try {
     // the demo's second truck reverses in the exit lane (a violation), then
     // leaves once customs and the owner have both granted: the barrier opens
     await page.waitForSelector('#violations-table tr[data-type="violation_wrong_direction"]', { timeout: 150000 });
-    await page.waitForSelector('#barriers-table tr[data-barrier="exit-barrier"][data-state="opened"]', { timeout: 150000 });
+    try {
+      await page.waitForSelector('#barriers-table tr[data-barrier="exit-barrier"][data-state="opened"]', { timeout: 150000 });
+    } catch (e) {
+      // what the site held at the time, for the report
+      const get = async (p) => (await page.request.get(SITE + p, { failOnStatusCode: false })).text();
+      throw new Error(`${e.message}\nbarriers: ${await get('/api/v1/barriers')}\nopen visits: ${await get('/api/v1/visits?state=open&limit=20')}\nopen cases: ${await get('/api/v1/cases?state=open')}`);
+    }
     await shot('checkpoint-barrier');
     await logout();
     await login('admin');

@@ -1,0 +1,158 @@
+package anpr
+
+import "math"
+
+// The recogniser has no reliable way to tell the letter I from the digit 1:
+// both are a bar, and its split between them follows habit. Plate fonts
+// tell them apart by the top of the glyph: the 1 carries a flag to the left
+// of its stem (DIN 1451, FE-Schrift, GOST, the US states' fonts), which is
+// not matched at its foot (bare, or a base reaching both ways), while an I
+// is the same at top and foot (a bare bar, or serifs both ways at both
+// ends). Where a step reads I or 1, the glyph under it is measured so, and
+// a flag moves the step's belief to the digit.
+const (
+	stemMass  = 0.3  // p(I) + p(1) at a step for its glyph to be measured
+	stemRows  = 0.7  // share of a glyph's rows a stem column has ink in
+	flagSplit = 0.12 // of the glyph's height: a top leaning this much more to the left than the foot is a 1's flag
+	flagScale = 0.08 // lean beyond flagSplit that makes full evidence
+	flagOdds  = 3.0  // nats towards 1 for a full flag
+)
+
+// stemLean is how much further a glyph's top than its foot reaches left of
+// its stem, against the right (in units of its height), and whether the
+// glyph has a stem (a column inked in most of its rows) to measure from.
+// A 1's flag makes it positive; an I, bare or with serifs both ways,
+// leaves it near zero.
+func stemLean(px []float32, w int, g inkPart, dark float32) (lean float64, ok bool) {
+	gh := g.height()
+	if gh < 8 || g.x1-g.x0 < 2 {
+		return 0, false
+	}
+	ink := func(x, y int) bool {
+		i := 3 * (y*w + x)
+		return 0.299*px[i]+0.587*px[i+1]+0.114*px[i+2] < dark
+	}
+	sl, sr := -1, -1
+	for x := g.x0; x < g.x1; x++ {
+		n := 0
+		for y := g.y0; y < g.y1; y++ {
+			if ink(x, y) {
+				n++
+			}
+		}
+		if float64(n) >= stemRows*float64(gh) {
+			if sl < 0 {
+				sl = x
+			}
+			sr = x
+		}
+	}
+	if sl < 0 {
+		return 0, false
+	}
+	// reach is how far ink reaches beyond the stem on either side in rows
+	// [y0, y1).
+	reach := func(y0, y1 int) (l, r int) {
+		for y := y0; y < y1; y++ {
+			for x := g.x0; x < sl; x++ {
+				if ink(x, y) {
+					l = max(l, sl-x)
+					break
+				}
+			}
+			for x := g.x1 - 1; x > sr; x-- {
+				if ink(x, y) {
+					r = max(r, x-sr)
+					break
+				}
+			}
+		}
+		return l, r
+	}
+	band := max(1, gh/3)
+	tl, tr := reach(g.y0, g.y0+band)
+	fl, fr := reach(g.y1-band, g.y1)
+	return float64((tl-tr)-(fl-fr)) / float64(gh), true
+}
+
+// stemEvidence moves, at the steps of lp (as in shapeEvidence) read I or 1,
+// the split between them towards the digit where the glyph under the step
+// carries a flag.
+func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int, bgLum float32) {
+	one, ell := symOf('1'), symOf('I')
+	read := false
+	for t := range lp {
+		if exp32(lp[t][one])+exp32(lp[t][ell]) >= stemMass {
+			read = true
+			break
+		}
+	}
+	if !read || c.x1-c.x0 < h {
+		return
+	}
+	// Ink is told from the plate halfway between the background and the
+	// line's darkest strokes: a faded or blurred plate's glyphs are grey.
+	var lums []float32
+	for y := h / 4; y < h-h/4; y++ {
+		for x := c.x0; x < c.x1; x++ {
+			i := 3 * (y*w + x)
+			lums = append(lums, 0.299*px[i]+0.587*px[i+1]+0.114*px[i+2])
+		}
+	}
+	sortFloat32s(lums)
+	ink := lums[len(lums)/20]
+	if bgLum-ink < 40 {
+		return // too little contrast to see a flag
+	}
+	dark := ink + 0.5*(bgLum-ink)
+	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, false)
+	// the glyph nearest the step, within a step's width of it (a narrow
+	// bar may lie beside the step's middle column)
+	under := func(t int) (inkPart, bool) {
+		mid := c.x0 + (2*t+1)*tw/(2*steps)
+		best, bd := inkPart{}, tw/steps+1
+		for _, g := range glyphs {
+			d := 0
+			if mid < g.x0 {
+				d = g.x0 - mid
+			} else if mid >= g.x1 {
+				d = mid - g.x1 + 1
+			}
+			if d < bd {
+				best, bd = g, d
+			}
+		}
+		return best, bd <= tw/steps
+	}
+	for t := range lp {
+		if k, _ := top(lp[t]); exp32(lp[t][ell])+exp32(lp[t][one]) < stemMass || k != one && k != ell {
+			continue
+		}
+		g, ok := under(t)
+		if !ok {
+			continue
+		}
+		// Only a flag is evidence: a bar may be a 1 whose flag blur
+		// took (measured on the development sets, moving bars towards I
+		// gained nothing).
+		if lean, ok := stemLean(px, w, g, dark); ok && lean >= flagSplit {
+			lp[t] = shiftPair(lp[t], one, ell, clampF((lean-flagSplit)/flagScale, 0, 1)*flagOdds)
+		}
+	}
+}
+
+// shiftPair sets the split of a step's probability between symbols a and
+// b to the recogniser's log odds, capped at modelOdds either way, plus e
+// (towards a for e > 0), keeping their sum.
+func shiftPair(row [nSym]float32, a, b int, e float64) [nSym]float32 {
+	pa, pb := float64(exp32(row[a])), float64(exp32(row[b]))
+	m := pa + pb
+	if m <= 0 {
+		return row
+	}
+	odds := math.Exp(clampF(math.Log(max(pa, 1e-12)/max(pb, 1e-12)), -modelOdds, modelOdds) + e)
+	na := m * odds / (1 + odds)
+	row[a] = float32(math.Log(max(na, 1e-12)))
+	row[b] = float32(math.Log(max(m-na, 1e-12)))
+	return row
+}

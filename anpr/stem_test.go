@@ -1,0 +1,54 @@
+package anpr
+
+import "testing"
+
+// TestStemSettlesOneAndI: where the recogniser reads I, a glyph with a
+// flag at the top of its stem and a base both ways (a 1) becomes a 1; a
+// bare bar and a serifed I (the same at top and foot) are left as read.
+func TestStemSettlesOneAndI(t *testing.T) {
+	l := newTestLine(200)
+	l.fill(30, 8, 34, 40, 20, 20, 20) // a 1: stem, flag to the left, base
+	l.fill(22, 8, 30, 13, 20, 20, 20)
+	l.fill(24, 36, 40, 40, 20, 20, 20)
+	l.fill(78, 8, 82, 40, 20, 20, 20)   // a bare I
+	l.fill(118, 8, 122, 40, 20, 20, 20) // a serifed I
+	l.fill(112, 8, 128, 12, 20, 20, 20)
+	l.fill(112, 36, 128, 40, 20, 20, 20)
+	l.ring(150, 166) // a figure beside them
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	frames := make([]frame, 25)
+	for i := range frames {
+		frames[i] = frame{'_', 0.95, 0}
+	}
+	frames[3] = frame{'I', 0.9, '1'}  // columns 24–32
+	frames[10] = frame{'I', 0.9, '1'} // 80–88
+	frames[15] = frame{'I', 0.9, '1'} // 120–128
+	frames[19] = frame{'0', 0.95, 0}
+	lp := steps(frames...)
+	bare, serifed := lp[10], lp[15]
+	shapeEvidence(lp, l.px, l.w, recHeight, c, 200, 25)
+	if k, _ := top(lp[3]); k != symOf('1') {
+		t.Errorf("a glyph with a flag read as %c, want 1", symbols[k])
+	}
+	if lp[10] != bare {
+		t.Error("a bare bar was moved from I")
+	}
+	if lp[15] != serifed {
+		t.Error("a serifed I was moved from I")
+	}
+	// The same 1 as a faint, grey glyph on a plate of little contrast is
+	// still measured: ink is told from the plate by the line's own range.
+	g := newTestLine(200)
+	g.fill(30, 8, 34, 40, 150, 150, 150)
+	g.fill(22, 8, 30, 13, 150, 150, 150)
+	for _, x := range []int{60, 100, 140} { // grey figures beside it
+		g.fill(x, 8, x+16, 40, 150, 150, 150)
+		g.fill(x+4, 12, x+12, 36, 235, 235, 235)
+	}
+	frames[10], frames[15] = frame{'_', 0.95, 0}, frame{'_', 0.95, 0}
+	lp = steps(frames...)
+	shapeEvidence(lp, g.px, g.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}, 200, 25)
+	if k, _ := top(lp[3]); k != symOf('1') {
+		t.Errorf("a grey glyph with a flag read as %c, want 1", symbols[k])
+	}
+}
