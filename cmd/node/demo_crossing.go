@@ -240,6 +240,9 @@ func (d *demoCrossing) step(ctx context.Context) error {
 				t.stage = "mismatch" // waits for the operator's attempts
 			}
 		case "customs": // customs grants the exit; the truck drives to the barrier
+			if d.atExit() {
+				continue // one lane: the truck before it is still at the barrier
+			}
 			if err := d.customs.call(ctx, "POST", "/api/v1/visits/"+id+"/exit", "", nil, nil); err != nil {
 				d.log.Info("crossing: customs' permission", "plate", t.plate, "err", err)
 			}
@@ -267,6 +270,18 @@ func (d *demoCrossing) step(ctx context.Context) error {
 		t.since = now
 	}
 	return nil
+}
+
+// atExit reports whether a truck stands at the exit barrier, waiting for
+// the owner's permission: the next one queues behind it (a barrier decides
+// for the vehicle read at it last).
+func (d *demoCrossing) atExit() bool {
+	for _, t := range d.trucks {
+		if t.stage == "exit" {
+			return true
+		}
+	}
+	return false
 }
 
 // waitRead waits (15 s at most) until a read of plate at zone is in a
