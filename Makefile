@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test ./federation -run '^$$' -fuzz FuzzDecodeUnit -fuzztime $(FUZZTIME)
 	$(GO) test ./anpr -run '^$$' -fuzz FuzzParseTruth -fuzztime $(FUZZTIME)
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseGeneric -fuzztime $(FUZZTIME)
+	$(GO) test ./seals -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseISAPI -fuzztime $(FUZZTIME)
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseDahua -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/playback -run '^$$' -fuzz FuzzScanFile -fuzztime $(FUZZTIME)

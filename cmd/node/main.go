@@ -36,6 +36,7 @@ Usage:
   kuzet user hash < PASSWORD      print an argon2id hash for users[].password_hash
   kuzet topology show|status|bootstrap|join|remove|apply|delete|export   the catalogue, through a node's API
   kuzet audit verify --data DIR   check the hash-chained audit log of a stopped node
+  kuzet seals check FILE...       check navigation-seal exchange messages (kuzet seals schema: their JSON Schema)
   kuzet version                   print the version
   kuzet help                      this text
 
@@ -91,6 +92,8 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cmdTopology(args[1:], stdout, stderr)
 	case "audit":
 		return cmdAudit(args[1:], stdout, stderr)
+	case "seals":
+		return cmdSeals(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "kuzet", version)
 		return nil
