@@ -33,7 +33,7 @@ const (
 // that read O or 0, probability from the digit to the round letters where
 // the glyph under the step is clearly wider than the figures. It changes
 // nothing when the line has no figure to measure or its ink cannot be told
-// from the plate.
+// from the plate. Steps that read I or 1 are settled by stemEvidence.
 func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) {
 	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
 	if bgLum < 60 || len(lp) == 0 {

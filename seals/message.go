@@ -1,7 +1,5 @@
 package seals
 
-import "time"
-
 // Version is the message model's version; a message of another version is
 // refused.
 const Version = 1
@@ -33,13 +31,13 @@ var Kinds = []Kind{KindOwnershipQuery, KindOwnershipAnswer, KindActionRequest, K
 // (unique per sender: a partner's retry carries the same ID, and a
 // message is taken once) and exactly one body, the one Kind names.
 type Message struct {
-	Version   int       `json:"version"`
-	ID        string    `json:"id"`
-	From      string    `json:"from"` // operator ID of the sender (the answering or tracking operator)
-	To        string    `json:"to"`   // operator ID of the recipient (the operator asked)
-	Time      time.Time `json:"time"`
-	InReplyTo string    `json:"in_reply_to,omitempty"` // the ID of the query this answers
-	Kind      Kind      `json:"kind"`
+	Version   int    `json:"version"`
+	ID        string `json:"id"`
+	From      string `json:"from"` // operator ID of the sender (the answering or tracking operator)
+	To        string `json:"to"`   // operator ID of the recipient (the operator asked)
+	Time      Time   `json:"time"`
+	InReplyTo string `json:"in_reply_to,omitempty"` // the ID of the query this answers
+	Kind      Kind   `json:"kind"`
 
 	OwnershipQuery  *OwnershipQuery  `json:"ownership_query,omitempty"`
 	OwnershipAnswer *OwnershipAnswer `json:"ownership_answer,omitempty"`
@@ -57,11 +55,11 @@ type Message struct {
 
 // Reading is one report of a seal's technological data.
 type Reading struct {
-	Battery   int       `json:"battery"`   // charge, %
-	Longitude float64   `json:"longitude"` // degrees, WGS 84
-	Latitude  float64   `json:"latitude"`  // degrees, WGS 84
-	Speed     float64   `json:"speed"`     // km/h
-	Time      time.Time `json:"time"`
+	Battery   int     `json:"battery"`   // charge, %
+	Longitude float64 `json:"longitude"` // degrees, WGS 84
+	Latitude  float64 `json:"latitude"`  // degrees, WGS 84
+	Speed     float64 `json:"speed"`     // km/h
+	Time      Time    `json:"time"`
 }
 
 // SealInfo is a seal as a tracking report names it: the seal, the operator
@@ -114,12 +112,12 @@ type Action struct {
 
 // Replacement is a seal replaced by another (A08).
 type Replacement struct {
-	Seal     string    `json:"seal"`     // the new seal
-	Operator string    `json:"operator"` // the new seal's registering operator
-	Reason   string    `json:"reason"`
-	Place    string    `json:"place"`
-	Time     time.Time `json:"time"`
-	Persons  []string  `json:"persons"` // who replaced it
+	Seal     string   `json:"seal"`     // the new seal
+	Operator string   `json:"operator"` // the new seal's registering operator
+	Reason   string   `json:"reason"`
+	Place    string   `json:"place"`
+	Time     Time     `json:"time"`
+	Persons  []string `json:"persons"` // who replaced it
 }
 
 // WriteRequest asks to write a shipment's data to a seal (section V; the
@@ -157,10 +155,10 @@ type TechData struct {
 // SealQuery asks by seal (section IX): T0 for the shipment numbers it
 // tracked, T1 for its technological data, within [From, To).
 type SealQuery struct {
-	Seal string    `json:"seal"`
-	Type string    `json:"type"` // QueryTypes
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	Seal string `json:"seal"`
+	Type string `json:"type"` // QueryTypes
+	From Time   `json:"from"`
+	To   Time   `json:"to"`
 }
 
 // SealShipments answers T0 (section X).
@@ -185,10 +183,10 @@ type ShipmentReport struct {
 
 // TrackRecord is one tracking report of a shipment (section XII.3).
 type TrackRecord struct {
-	Code      string    `json:"code"` // TrackingCodes 01–06
-	Longitude float64   `json:"longitude"`
-	Latitude  float64   `json:"latitude"`
-	Time      time.Time `json:"time"`
-	Anomaly   string    `json:"anomaly,omitempty"`  // with 04
-	NewSeal   string    `json:"new_seal,omitempty"` // with 06
+	Code      string  `json:"code"` // TrackingCodes 01–06
+	Longitude float64 `json:"longitude"`
+	Latitude  float64 `json:"latitude"`
+	Time      Time    `json:"time"`
+	Anomaly   string  `json:"anomaly,omitempty"`  // with 04
+	NewSeal   string  `json:"new_seal,omitempty"` // with 06
 }

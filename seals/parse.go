@@ -44,6 +44,9 @@ func ReadMessage(r io.Reader) (*Message, error) {
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
+		if te.Type == timeType {
+			return bad(te.Field, "%s is not an RFC 3339 time", te.Value)
+		}
 		return bad(te.Field, "%s where %s is expected", te.Value, te.Type)
 	}
 	var se *json.SyntaxError

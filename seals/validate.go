@@ -104,7 +104,7 @@ func (c *checker) text(field, v string, required bool) {
 	}
 }
 
-func (c *checker) time(field string, t time.Time) {
+func (c *checker) time(field string, t Time) {
 	if t.IsZero() {
 		c.fail(field, "required")
 	}
@@ -134,6 +134,16 @@ func (c *checker) reading(field string, r Reading) {
 		c.fail(field+".speed", "%v is out of range 0..%d km/h", r.Speed, MaxSpeed)
 	}
 	c.time(field+".time", r.Time)
+}
+
+// items checks the length n of a list that must hold 1..limit of what.
+func (c *checker) items(field string, n, limit int, what string) {
+	switch {
+	case n == 0:
+		c.fail(field, "required: at least one %s", what)
+	case n > limit:
+		c.fail(field, "%d %ss, at most %d in one message", n, what, limit)
+	}
 }
 
 func (c *checker) period(field string, minutes int) {
@@ -246,12 +256,7 @@ func (m *Message) validateBody(c *checker) {
 	case KindTechData:
 		b := m.TechData
 		c.seal("tech_data.seal", b.Seal)
-		switch {
-		case len(b.Readings) == 0:
-			c.fail("tech_data.readings", "required: at least one reading")
-		case len(b.Readings) > MaxReadings:
-			c.fail("tech_data.readings", "%d readings, at most %d in one message", len(b.Readings), MaxReadings)
-		}
+		c.items("tech_data.readings", len(b.Readings), MaxReadings, "reading")
 		for i, r := range b.Readings {
 			c.reading(fmt.Sprintf("tech_data.readings[%d]", i), r)
 		}
@@ -261,20 +266,17 @@ func (m *Message) validateBody(c *checker) {
 		c.code("seal_query.type", b.Type, QueryTypes, "a query type")
 		c.time("seal_query.from", b.From)
 		c.time("seal_query.to", b.To)
-		if c.err == nil && !b.To.After(b.From) {
+		if c.err == nil && !b.To.After(b.From.Time) {
 			c.fail("seal_query.to", "%s is not after from (%s)", b.To.Format(time.RFC3339), b.From.Format(time.RFC3339))
 		}
 	case KindSealShipments:
 		b := m.SealShipments
 		c.seal("seal_shipments.seal", b.Seal)
 		c.code("seal_shipments.result", b.Result, FoundResults, "a query result")
-		switch {
-		case b.Result == "02" && len(b.Shipments) == 0:
-			c.fail("seal_shipments.shipments", "required with result 02 (found)")
-		case b.Result == "01" && len(b.Shipments) > 0:
-			c.fail("seal_shipments.shipments", "only with result 02 (found)")
-		case len(b.Shipments) > MaxShipments:
-			c.fail("seal_shipments.shipments", "%d shipments, at most %d", len(b.Shipments), MaxShipments)
+		if b.Result == "02" {
+			c.items("seal_shipments.shipments", len(b.Shipments), MaxShipments, "shipment")
+		} else {
+			c.absent("seal_shipments.shipments", len(b.Shipments) > 0, "with result 02 (found)")
 		}
 		for i, s := range b.Shipments {
 			c.shipment(fmt.Sprintf("seal_shipments.shipments[%d]", i), s)
@@ -380,15 +382,22 @@ func validateTracking(c *checker, b *Tracking) {
 	c.shipment(f+"shipment", b.Shipment)
 	c.code(f+"code", b.Code, TrackingCodes, "a tracking code")
 	c.sealInfo(f+"seal", b.Seal)
-	if b.Code == "04" || b.Code == "07" {
-		c.code(f+"anomaly", b.Anomaly, AnomalyCodes, "an abnormal-situation code")
+	c.trackingCase(f, b.Code, b.Anomaly, b.NewSeal, "04", "07")
+}
+
+// trackingCase checks the fields a tracking code brings: an anomaly with
+// the codes listed (04, and in a report 07), the new seal with 06. p is
+// the fields' path prefix.
+func (c *checker) trackingCase(p, code, anomaly, newSeal string, anomalyWith ...string) {
+	if slices.Contains(anomalyWith, code) {
+		c.code(p+"anomaly", anomaly, AnomalyCodes, "an abnormal-situation code")
 	} else {
-		c.absent(f+"anomaly", b.Anomaly != "", "with tracking codes 04 and 07")
+		c.absent(p+"anomaly", anomaly != "", "with tracking codes "+strings.Join(anomalyWith, " and "))
 	}
-	if b.Code == "06" {
-		c.seal(f+"new_seal", b.NewSeal)
+	if code == "06" {
+		c.seal(p+"new_seal", newSeal)
 	} else {
-		c.absent(f+"new_seal", b.NewSeal != "", "with tracking code 06")
+		c.absent(p+"new_seal", newSeal != "", "with tracking code 06")
 	}
 }
 
@@ -401,12 +410,7 @@ func validateShipmentReport(c *checker, b *ShipmentReport) {
 		c.absent(f+"seal", b.Seal != nil, "with result 02 (found)")
 		return
 	}
-	switch {
-	case len(b.Records) == 0:
-		c.fail(f+"records", "required with result 02 (found)")
-	case len(b.Records) > MaxRecords:
-		c.fail(f+"records", "%d records, at most %d", len(b.Records), MaxRecords)
-	}
+	c.items(f+"records", len(b.Records), MaxRecords, "record")
 	for i, r := range b.Records {
 		p := fmt.Sprintf("%srecords[%d]", f, i)
 		c.code(p+".code", r.Code, TrackingCodes, "a tracking code")
@@ -415,16 +419,7 @@ func validateShipmentReport(c *checker, b *ShipmentReport) {
 		}
 		c.coords(p, r.Longitude, r.Latitude)
 		c.time(p+".time", r.Time)
-		if r.Code == "04" {
-			c.code(p+".anomaly", r.Anomaly, AnomalyCodes, "an abnormal-situation code")
-		} else {
-			c.absent(p+".anomaly", r.Anomaly != "", "with tracking code 04")
-		}
-		if r.Code == "06" {
-			c.seal(p+".new_seal", r.NewSeal)
-		} else {
-			c.absent(p+".new_seal", r.NewSeal != "", "with tracking code 06")
-		}
+		c.trackingCase(p+".", r.Code, r.Anomaly, r.NewSeal, "04")
 	}
 	if b.Seal == nil {
 		c.fail(f+"seal", "required with result 02 (found)")
