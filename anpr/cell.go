@@ -92,7 +92,7 @@ func inkParts(px []float32, w, h, x0, x1 int, dark float32) []inkPart {
 	seen := make([]bool, cw*h)
 	isInk := func(x, y int) bool {
 		i := 3 * (y*w + x0 + x)
-		return 0.299*px[i]+0.587*px[i+1]+0.114*px[i+2] < dark
+		return lumAt(px, i) < dark
 	}
 	var parts []inkPart
 	var stack []int

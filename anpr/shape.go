@@ -62,7 +62,7 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 	if len(glyphs) < 3 {
 		return
 	}
-	under := glyphUnder(glyphs, c, tw, steps)
+	under := glyphUnder(glyphs, c, tw, steps, 0)
 	// The figures' width: glyphs under steps read surely as 2–9.
 	var ref []float64
 	for t := range lp {
@@ -122,7 +122,7 @@ func splitRuns(parts []inkPart, px []float32, w, h int, dark float32) []inkPart 
 			n, runs, in := 0, 0, false
 			for y := p.y0; y < p.y1; y++ {
 				i := 3 * (y*w + x)
-				ink := 0.299*px[i]+0.587*px[i+1]+0.114*px[i+2] < dark
+				ink := lumAt(px, i) < dark
 				if ink {
 					n++
 					if !in {
@@ -218,15 +218,26 @@ func shiftRound(row [nSym]float32, e float64) [nSym]float32 {
 func exp32(v float32) float32 { return float32(math.Exp(float64(v))) }
 
 // glyphUnder finds the glyph under a step of a line read over steps steps
-// for columns [c.x0, c.x0+tw).
-func glyphUnder(glyphs []inkPart, c lineCleanup, tw, steps int) func(t int) (inkPart, bool) {
+// for columns [c.x0, c.x0+tw): the one holding the step's middle column,
+// or else the nearest within slack columns of it.
+func glyphUnder(glyphs []inkPart, c lineCleanup, tw, steps, slack int) func(t int) (inkPart, bool) {
 	return func(t int) (inkPart, bool) {
 		mid := c.x0 + (2*t+1)*tw/(2*steps)
+		best, bd := inkPart{}, slack+1
 		for _, g := range glyphs {
-			if g.x0 <= mid && mid < g.x1 {
-				return g, true
+			d := 0
+			if mid < g.x0 {
+				d = g.x0 - mid
+			} else if mid >= g.x1 {
+				d = mid - g.x1 + 1
+			}
+			if d < bd {
+				best, bd = g, d
 			}
 		}
-		return inkPart{}, false
+		return best, bd <= slack
 	}
 }
+
+// lumAt is the luminance of the pixel at px[i:i+3] (interleaved RGB).
+func lumAt(px []float32, i int) float32 { return 0.299*px[i] + 0.587*px[i+1] + 0.114*px[i+2] }

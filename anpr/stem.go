@@ -30,7 +30,7 @@ func stemLean(px []float32, w int, g inkPart, dark float32) (lean float64, ok bo
 	}
 	ink := func(x, y int) bool {
 		i := 3 * (y*w + x)
-		return 0.299*px[i]+0.587*px[i+1]+0.114*px[i+2] < dark
+		return lumAt(px, i) < dark
 	}
 	sl, sr := -1, -1
 	for x := g.x0; x < g.x1; x++ {
@@ -95,8 +95,7 @@ func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps 
 	var lums []float32
 	for y := h / 4; y < h-h/4; y++ {
 		for x := c.x0; x < c.x1; x++ {
-			i := 3 * (y*w + x)
-			lums = append(lums, 0.299*px[i]+0.587*px[i+1]+0.114*px[i+2])
+			lums = append(lums, lumAt(px, 3*(y*w+x)))
 		}
 	}
 	sortFloat32s(lums)
@@ -106,24 +105,9 @@ func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps 
 	}
 	dark := ink + 0.5*(bgLum-ink)
 	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, false)
-	// the glyph nearest the step, within a step's width of it (a narrow
-	// bar may lie beside the step's middle column)
-	under := func(t int) (inkPart, bool) {
-		mid := c.x0 + (2*t+1)*tw/(2*steps)
-		best, bd := inkPart{}, tw/steps+1
-		for _, g := range glyphs {
-			d := 0
-			if mid < g.x0 {
-				d = g.x0 - mid
-			} else if mid >= g.x1 {
-				d = mid - g.x1 + 1
-			}
-			if d < bd {
-				best, bd = g, d
-			}
-		}
-		return best, bd <= tw/steps
-	}
+	// a narrow bar may lie beside the step's middle column: the glyph
+	// nearest it within a step's width counts
+	under := glyphUnder(glyphs, c, tw, steps, tw/steps)
 	for t := range lp {
 		if k, _ := top(lp[t]); exp32(lp[t][ell])+exp32(lp[t][one]) < stemMass || k != one && k != ell {
 			continue
