@@ -40,6 +40,7 @@ import (
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/restream"
+	"github.com/kuzet/kuzet/seals/exchange"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/tamper"
 	"github.com/kuzet/kuzet/topology"
@@ -92,8 +93,9 @@ type Agent struct {
 	audit      *audit.Recorder
 	auth       *auth.Auth // nil: no users configured
 	push       *sftppush.Pusher
-	anpr       *anpr.Consumer // the node's plate reading and cameras' own reads
-	camReads   *anpr.Journal  // cameras' reads acknowledged and not yet in a stored pass
+	anpr       *anpr.Consumer     // the node's plate reading and cameras' own reads
+	camReads   *anpr.Journal      // cameras' reads acknowledged and not yet in a stored pass
+	seals      *exchange.Exchange // the navigation-seal exchange (nil: not an operator)
 
 	camMu     sync.Mutex
 	zones     map[string]config.Zone   // by ID: the file's and the slice's (camMu)
@@ -150,6 +152,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		{"catalogue", a.openCatalogue},
 		{"security", a.openSecurity},
 		{"alarms", a.openAlarms},
+		{"seal exchange", a.openSeals},
 		{"access", a.openAccess},
 		{"http", a.openHTTP},
 	}

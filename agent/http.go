@@ -92,6 +92,7 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 	a.alarmHandlers(&h)
 	a.securityHandlers(&h)
 	a.visitHandlers(&h)
+	a.sealHandlers(&h)
 	return h, nil
 }
 

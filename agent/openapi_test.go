@@ -32,6 +32,7 @@ import (
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/evidence"
 	"github.com/kuzet/kuzet/internal/testkit"
+	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/topology"
 	"github.com/kuzet/kuzet/whep/wheptest"
@@ -770,8 +771,9 @@ cameras:
   - {id: Camera2, url: "rtsp://127.0.0.1:1/unplugged", offline_after: 1s}
 federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
 topology: {listen: %q, bootstrap: true}
+%s
 users:
-%s`, dir, src.URL("cam1"), tls("centre"), freeTCP(t), users.String()))
+%s`, dir, src.URL("cam1"), tls("centre"), freeTCP(t), sealsRig(t, dir), users.String()))
 	r.base = "http://" + r.a.HTTPAddr()
 	// a child site: links, relayed live video and replicated segments
 	r.site, _ = startAgent(t, fmt.Sprintf(`
@@ -797,6 +799,25 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		}
 	}
 	return r
+}
+
+// sealsRig makes the node the operator KZ.KTZE of the seal exchange, with
+// a partner whose exchange is down (its messages wait in its outbox).
+func sealsRig(t *testing.T, dir string) string {
+	for _, ca := range []string{"kz", "ru"} {
+		if err := pki.InitCA(filepath.Join(dir, ca), ca+" operators", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iss, err := pki.IssueOperator(filepath.Join(dir, "kz"), "KZ.KTZE", []string{"127.0.0.1"}, filepath.Join(dir, "kz"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf(`seals:
+  operator: KZ.KTZE
+  listen: "127.0.0.1:0"
+  tls: {cert: %s, key: %s}
+  partners: [{id: RU.GLONASS, url: "https://127.0.0.1:1", ca: %s/ru/ca.pem, roles: [national, transit]}]`, iss.CertPath, iss.KeyPath, dir)
 }
 
 func (r *apiRig) login(role auth.Role) *client {
@@ -1186,6 +1207,25 @@ func checkShapes(t *testing.T, r *apiRig) {
 	r.call(engineer, "POST", "/api/v1/topology/snapshot", nil, nil, "", 200)
 	r.call(admin, "POST", "/api/v1/topology/bootstrap", nil, nil, `{"peers": []}`, 409)
 
+	// the seal exchange: a seal registered, a shipment declared, readings
+	// that take it off its route, a message queued for the partner
+	r.call(engineer, "POST", "/api/v1/seals/registry", nil, nil, `{"seal": "KZ-0001234", "usable": true}`, 200)
+	r.call(operator, "POST", "/api/v1/seals/shipments", nil, nil, fmt.Sprintf(`{"seal": "RU-7700123456", "shipment": "KZ/2026/000123", "since": %q,
+		"operator": "RU.GLONASS", "plates": ["123ABC02"], "route": [[76, 43], [76, 45]], "period_minutes": 5, "countries": ["KZ", "RU"]}`,
+		time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)), 200)
+	now := time.Now().UTC().Format(time.RFC3339)
+	if b := r.call(operator, "POST", "/api/v1/seals/readings", nil, nil, fmt.Sprintf(`{"seal": "RU-7700123456", "readings": [
+		{"battery": 80, "longitude": 77, "latitude": 44, "speed": 60, "time": %q}]}`, now), 200); !strings.Contains(string(b), `"code": "03"`) {
+		t.Errorf("a reading 80 km off the route opened no deviation: %s", b)
+	}
+	r.call(operator, "POST", "/api/v1/seals/messages", nil, nil, `{"to": "RU.GLONASS", "kind": "shipment_query", "shipment_query": {"shipment": "RU/1"}}`, 200)
+	r.call(viewer, "GET", "/api/v1/seals/partners", nil, nil, "", 200)
+	r.call(viewer, "GET", "/api/v1/seals/messages", nil, url.Values{"peer": {"RU.GLONASS"}}, "", 200)
+	r.call(viewer, "GET", "/api/v1/seals/anomalies", nil, nil, "", 200)
+	if b := r.call(viewer, "GET", "/api/v1/seals/{seal}", map[string]string{"seal": "RU-7700123456"}, nil, "", 200); !strings.Contains(string(b), "KZ/2026/000123") {
+		t.Errorf("the seal's view lacks its shipment: %s", b)
+	}
+
 	// alarms: Camera2 never streams, so camera_offline is raised for it.
 	// Where the node does not serve the alarm table yet, the table's own
 	// handler answers, over the node's event log.
@@ -1323,6 +1363,10 @@ func checkMalformed(t *testing.T, r *apiRig) {
 		{engineer, "POST", "/api/v1/topology/nodes", nil, url.Values{"create": {"maybe"}}, `{"id": "site-z", "role": "site"}`, 400, "create must be true or false"},
 		{engineer, "GET", "/api/v1/topology/nodes/{id}", map[string]string{"id": "site-z"}, nil, "", 404, "node site-z does not exist"},
 		{r.as[auth.RoleOperator], "POST", "/api/v1/exports", nil, nil, `{"cameras": ["Camera1"], "from": "2025-08-18T14:00:00Z", "to": "2025-08-18T15:00:00Z"}`, 400, "reason: say why"},
+		{r.as[auth.RoleOperator], "POST", "/api/v1/seals/messages", nil, nil, `{"to": "KZ.KTZE", "kind": "shipment_query", "shipment_query": {"shipment": "RU/1"}}`, 400, "to: KZ.KTZE is this operator"},
+		{r.as[auth.RoleOperator], "POST", "/api/v1/seals/messages", nil, nil, `{"to": "RU.GLONASS", "kind": "ownership_query", "ownership_query": {"seal": "ru 1"}}`, 400, "ownership_query.seal"},
+		{r.as[auth.RoleOperator], "POST", "/api/v1/seals/readings", nil, nil, `{"seal": "RU-7700123456", "readings": [{"battery": 50, "longitude": 200, "latitude": 1, "speed": 1, "time": "2026-01-01T00:00:00Z"}]}`, 400, "readings[0].longitude"},
+		{r.as[auth.RoleOperator], "POST", "/api/v1/seals/shipments", nil, nil, `{"seal": "RU-7700123456", "shipment": "KZ/1", "period_minutes": 121}`, 400, "period_minutes: 121 is outside 1..120"},
 		{r.as[auth.RoleOperator], "POST", "/api/v1/exports", nil, nil, `{"cameras": ["Camera1"], "from": "2025-08-18T14:00:00Z", "to": "2025-08-20T15:00:00Z", "reason": "x"}`, 400, "at most 24 h"},
 	}
 	for _, c := range cases {

@@ -53,6 +53,15 @@ type Handlers struct {
 	// alarm: the photo of an alarm's evidence (a plate read's, a tamper
 	// alarm's frame)
 	AlarmSnapshot http.Handler
+	Seals         SealHandlers // seals/exchange: the navigation-seal exchange (nil ones: not an operator)
+}
+
+// SealHandlers serve /api/v1/seals at a node that is its country's
+// operator in the navigation-seal exchange.
+type SealHandlers struct {
+	Partners, Messages, Seal, Anomalies http.Handler // reading
+	Send, Declare, Register             http.Handler // audited changes
+	Readings                            http.Handler // the operator's own seals' data
 }
 
 // CataloguePath is where the catalogue API lives; topology.APIPath, which
@@ -124,6 +133,15 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"GET /api/v1/alarms/{id}/snapshot.jpg", viewer, h.AlarmSnapshot},
 		{"POST /api/v1/alarms/{id}/ack", operator, h.Alarms},
 		{"POST /api/v1/alarms/{id}/clear", operator, h.ClearAlarm},
+
+		{"GET /api/v1/seals/partners", viewer, h.Seals.Partners},
+		{"GET /api/v1/seals/messages", viewer, h.Seals.Messages},
+		{"POST /api/v1/seals/messages", operator, h.Seals.Send},
+		{"POST /api/v1/seals/shipments", operator, h.Seals.Declare},
+		{"POST /api/v1/seals/registry", engineer, h.Seals.Register},
+		{"POST /api/v1/seals/readings", operator, h.Seals.Readings},
+		{"GET /api/v1/seals/anomalies", viewer, h.Seals.Anomalies},
+		{"GET /api/v1/seals/{seal}", viewer, h.Seals.Seal},
 
 		{CataloguePath, engineer, h.Changes},
 		{CataloguePath + "/", engineer, h.Changes},

@@ -33,6 +33,9 @@ const (
 	ActionTopologyChange  = "topology.change"
 	ActionUserChange      = "user.change"
 	ActionNodeRestarted   = "node.restarted" // a descendant came back with an empty store
+	ActionSealSend        = "seal.send"      // a message to partner operators of the seal exchange
+	ActionSealDeclare     = "seal.declare"   // a seal bound to a shipment, plates and route
+	ActionSealRegister    = "seal.register"  // a seal registered with this operator
 )
 
 // Entry is one user action as the caller describes it. Its fields match

@@ -40,6 +40,7 @@ type Config struct {
 	SFTPPush   SFTPPush   `yaml:"sftp_push"`
 	Zones      []Zone     `yaml:"zones"`
 	Checkpoint Checkpoint `yaml:"checkpoint"`
+	Seals      Seals      `yaml:"seals"`
 }
 
 // Zone is an area of the site its cameras watch (UA-3.1). The kinds entry
@@ -434,6 +435,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return err
 	}
 	if err := c.validateAlarms(bad); err != nil {
+		return err
+	}
+	if err := c.validateSeals(bad); err != nil {
 		return err
 	}
 	if u := c.PlateAPI.URL; u != "" {

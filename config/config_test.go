@@ -311,3 +311,36 @@ func TestSubPath(t *testing.T) {
 		t.Fatalf("%v, want an error naming cameras[0].sub_path", err)
 	}
 }
+
+func TestSealsKeys(t *testing.T) {
+	base := "node: {id: a, data_dir: /d}\n"
+	good := "seals: {operator: KZ.KTZE, listen: ':8443', tls: {cert: c, key: k}, partners: [{id: RU.GLONASS-TM, url: 'https://ru:8443', ca: ru.pem, roles: [national, transit]}]}\n"
+	c, err := Parse([]byte(base+good), Options{})
+	if err != nil || !c.Seals.Enabled() || c.Seals.Partners[0].Country != "RU" || c.Seals.LimitKM != 50 || c.Seals.Timeout.Std() != 10*time.Second {
+		t.Fatalf("%+v %v", c.Seals, err)
+	}
+	partner := func(p string) string {
+		return "seals: {operator: KZ.KTZE, listen: ':8443', tls: {cert: c, key: k}, partners: [" + p + "]}\n"
+	}
+	for yaml, key := range map[string]string{
+		"seals: {listen: ':8443'}\n":                                                                                             "seals.operator",
+		"seals: {operator: kz.ktze, listen: ':8443'}\n":                                                                          "seals.operator",
+		"seals: {operator: DE.BAG, listen: ':8443'}\n":                                                                           "seals.operator",
+		"seals: {operator: KZ.KTZE, listen: nope}\n":                                                                             "seals.listen",
+		"seals: {operator: KZ.KTZE, listen: ':8443', tls: {key: k}}\n":                                                           "seals.tls.cert",
+		"seals: {operator: KZ.KTZE, listen: ':8443', tls: {cert: c, key: k}}\n":                                                  "seals.partners",
+		partner("{id: KZ.KTZE, url: 'https://x', ca: c, roles: [national]}"):                                                     "seals.partners[0].id",
+		partner("{id: RU.A, country: BY, url: 'https://x', ca: c, roles: [national]}"):                                           "seals.partners[0].country",
+		partner("{id: RU.A, url: 'http://x', ca: c, roles: [national]}"):                                                         "seals.partners[0].url",
+		partner("{id: RU.A, url: 'https://x', roles: [national]}"):                                                               "seals.partners[0].ca",
+		partner("{id: RU.A, url: 'https://x', ca: c}"):                                                                           "seals.partners[0].roles",
+		partner("{id: RU.A, url: 'https://x', ca: c, roles: [national, customs]}"):                                               "seals.partners[0].roles[1]",
+		partner("{id: RU.A, url: 'https://x', ca: c, roles: [national]}, {id: RU.A, url: 'https://y', ca: c, roles: [transit]}"): "seals.partners[1].id",
+	} {
+		_, err := Parse([]byte(base+yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -183,3 +184,54 @@ func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 	}
 	return nil
 }
+
+// IssueOperator signs a certificate for a navigation-seal exchange
+// operator with the CA in caDir: its subject's common name is the
+// operator ID, which partners know it by, and it names the hosts its
+// exchange listens on. It writes <id>.pem and <id>-key.pem into outDir.
+func IssueOperator(caDir, id string, hosts []string, outDir string, validity time.Duration) (Issued, error) {
+	if !operatorIDPattern.MatchString(id) {
+		return Issued{}, fmt.Errorf("operator id %q: use a member state's code, a dot and a name, e.g. KZ.KTZE", id)
+	}
+	caCert, caKey, err := loadCA(caDir)
+	if err != nil {
+		return Issued{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Issued{}, err
+	}
+	serial := randomSerial()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: id, Organization: []string{"Navigation-seal operator"}},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return Issued{}, fmt.Errorf("sign certificate of %s: %w", id, err)
+	}
+	if err := os.MkdirAll(outDir, 0o700); err != nil {
+		return Issued{}, err
+	}
+	out := Issued{
+		CertPath: filepath.Join(outDir, id+".pem"), KeyPath: filepath.Join(outDir, id+"-key.pem"),
+		Serial: serial.Text(16), NotAfter: tmpl.NotAfter,
+	}
+	if err := writeKey(out.KeyPath, key); err != nil {
+		return Issued{}, err
+	}
+	return out, writePEM(out.CertPath, "CERTIFICATE", der, 0o644)
+}
+
+var operatorIDPattern = regexp.MustCompile(`^[A-Z]{2}\.[A-Z0-9][A-Z0-9_-]{0,31}$`)

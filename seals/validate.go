@@ -254,12 +254,7 @@ func (m *Message) validateBody(c *checker) {
 	case KindTracking:
 		validateTracking(c, m.Tracking)
 	case KindTechData:
-		b := m.TechData
-		c.seal("tech_data.seal", b.Seal)
-		c.items("tech_data.readings", len(b.Readings), MaxReadings, "reading")
-		for i, r := range b.Readings {
-			c.reading(fmt.Sprintf("tech_data.readings[%d]", i), r)
-		}
+		validateTechData(c, "tech_data.", m.TechData)
 	case KindSealQuery:
 		b := m.SealQuery
 		c.seal("seal_query.seal", b.Seal)
@@ -426,4 +421,41 @@ func validateShipmentReport(c *checker, b *ShipmentReport) {
 	} else {
 		c.sealInfo(f+"seal", *b.Seal)
 	}
+}
+
+// CheckSeal refuses a string that is not a seal ID, naming field.
+func CheckSeal(field, id string) error {
+	var c checker
+	c.seal(field, id)
+	return c.err
+}
+
+// CheckShipment refuses a string that is not a shipment number.
+func CheckShipment(field, n string) error {
+	var c checker
+	c.shipment(field, n)
+	return c.err
+}
+
+// CheckOperator refuses a string that is not a member state's operator ID.
+func CheckOperator(field, id string) error {
+	var c checker
+	c.operator(field, id)
+	return c.err
+}
+
+func validateTechData(c *checker, p string, b *TechData) {
+	c.seal(p+"seal", b.Seal)
+	c.items(p+"readings", len(b.Readings), MaxReadings, "reading")
+	for i, r := range b.Readings {
+		c.reading(fmt.Sprintf("%sreadings[%d]", p, i), r)
+	}
+}
+
+// Check refuses technological data the model refuses, naming the field
+// (as a body of its own: seal, readings[i]...).
+func (b *TechData) Check() error {
+	var c checker
+	validateTechData(&c, "", b)
+	return c.err
 }

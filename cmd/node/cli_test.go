@@ -40,6 +40,9 @@ func TestCLI(t *testing.T) {
 		{[]string{"seals", "check", "../../testdata/seals/bad-latitude.json", "../../testdata/seals/tracking-04.json"}, 2,
 			"bad-latitude.json: refused: tracking.seal.reading.latitude: 93 is out of range -90..90"},
 		{[]string{"seals", "schema"}, 0, `"$schema": "https://json-schema.org/draft/2020-12/schema"`},
+		{[]string{"seals", "query", "--api", "http://127.0.0.1:1", "--seal", "RU-7700123456", "--type", "T2"}, 2, `--type must be T0, T1 or owner (got "T2")`},
+		{[]string{"seals", "query", "--api", "http://127.0.0.1:1", "--seal", "RU-7700123456", "--type", "T1"}, 2, "--to is required with --type T1"},
+		{[]string{"seals", "partners", "--api", "http://127.0.0.1:1"}, 2, "connection refused"},
 		{[]string{"run", "-c", bad}, 2, `line 7: cameras[0].trasport: unknown key`},
 		{[]string{"run", "-c", filepath.Join(dir, "missing.yaml")}, 2, "no such file"},
 		{[]string{"archive", "repair", bad}, 2, "not a fragmented MP4"},
@@ -69,6 +72,12 @@ func TestPKICommands(t *testing.T) {
 	}
 	if code, out := runCLI(t, "pki", "issue", "--dir", filepath.Join(dir, "none"), "--node", "x"); code != 2 || !strings.Contains(out, "kuzet pki init") {
 		t.Fatalf("no CA: %d %s", code, out)
+	}
+	if code, out := runCLI(t, "pki", "operator", "--dir", dir, "--id", "KZ.KTZE", "--host", "127.0.0.1,ops.example"); code != 0 || !strings.Contains(out, "KZ.KTZE.pem") {
+		t.Fatalf("operator: %d %s", code, out)
+	}
+	if code, out := runCLI(t, "pki", "operator", "--dir", dir, "--id", "kz ktze"); code != 2 || !strings.Contains(out, `operator id "kz ktze"`) {
+		t.Fatalf("bad operator id: %d %s", code, out)
 	}
 }
 

@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/pki"
 )
 
 func cmdPKI(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "init" && args[0] != "issue") {
+	if len(args) == 0 || (args[0] != "init" && args[0] != "issue" && args[0] != "operator") {
 		return usageOf(len(args) > 0 && isHelp(args[0]), stdout, stderr,
-			"usage: kuzet pki init --dir DIR [--name NAME] [--days N]\n       kuzet pki issue --dir DIR --node ID [--out DIR] [--days N]\n")
+			"usage: kuzet pki init --dir DIR [--name NAME] [--days N]\n       kuzet pki issue --dir DIR --node ID [--out DIR] [--days N]\n"+
+				"       kuzet pki operator --dir DIR --id OPERATOR [--host NAME,...] [--out DIR] [--days N]\n")
 	}
 	fs := flag.NewFlagSet("pki "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -21,7 +23,9 @@ func cmdPKI(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "Kuzet federation CA", "CA name (init)")
 	node := fs.String("node", "", "node ID to certify (issue)")
 	out := fs.String("out", "", "where to write the node's files (issue; default --dir)")
-	days := fs.Int("days", 0, "validity in days (default: CA 3650, node 825)")
+	days := fs.Int("days", 0, "validity in days (default: CA 3650, node and operator 825)")
+	operator := fs.String("id", "", "seal-exchange operator ID to certify (operator), e.g. KZ.KTZE")
+	hosts := fs.String("host", "", "host names and addresses the operator's exchange listens on, comma-separated (operator)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return parseFailed(err)
 	}
@@ -37,15 +41,33 @@ func cmdPKI(args []string, stdout, stderr io.Writer) error {
 			filepath.Join(*dir, pki.CACertFile), filepath.Join(*dir, pki.CAKeyFile))
 		return nil
 	}
-	if *node == "" {
-		return fmt.Errorf("pki issue: --node is required")
-	}
 	if *out == "" {
 		*out = *dir
 	}
 	d := *days
 	if d == 0 {
 		d = 825
+	}
+	if args[0] == "operator" {
+		if *operator == "" {
+			return fmt.Errorf("pki operator: --id is required")
+		}
+		var hs []string
+		for _, h := range strings.Split(*hosts, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hs = append(hs, h)
+			}
+		}
+		iss, err := pki.IssueOperator(*dir, *operator, hs, *out, time.Duration(d)*24*time.Hour)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "certificate %s (seals.tls.cert; partners trust %s)\nkey         %s\nexpires     %s\n",
+			iss.CertPath, filepath.Join(*dir, pki.CACertFile), iss.KeyPath, iss.NotAfter.UTC().Format(time.RFC3339))
+		return nil
+	}
+	if *node == "" {
+		return fmt.Errorf("pki issue: --node is required")
 	}
 	iss, err := pki.IssueNode(*dir, *node, *out, time.Time{}, time.Duration(d)*24*time.Hour)
 	if err != nil {

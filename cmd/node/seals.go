@@ -11,6 +11,14 @@ import (
 const sealsUsage = `usage:
   kuzet seals check FILE...   check navigation-seal exchange messages against the model (docs/seals.md)
   kuzet seals schema          print the messages' JSON Schema
+  kuzet seals send FILE       send a message (JSON, - for stdin) through the node; without "to" the routing rules choose
+  kuzet seals query --seal ID [--type T0|T1|owner] [--to OPERATOR] [--from TIME] [--until TIME] [--wait 30s]
+                              ask partners about a seal and print their answers
+  kuzet seals show ID         what the node knows of a seal: owner, shipments, readings, anomalies
+  kuzet seals partners        the partners and their outboxes
+
+send, query, show and partners speak to the node's API: --api URL (default $KUZET_API or
+http://127.0.0.1:8080), --token TOKEN (default $KUZET_TOKEN) where the node requires logins.
 `
 
 // cmdSeals checks exchange messages as a partner would send them: every
@@ -25,6 +33,8 @@ func cmdSeals(args []string, stdout, stderr io.Writer) error {
 		_, err := stdout.Write(seals.Schema())
 		return err
 	case "check":
+	case "send", "query", "show", "partners":
+		return sealsAPI(args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "kuzet seals: unknown command %q\n%s", args[0], sealsUsage)
 		return errUsage

@@ -32,6 +32,9 @@ var forbidden = map[string][]string{
 	"alarm":      {"api", "agent", "federation"},
 	"plateapi":   {"anpr", "federation", "agent"},
 	"checkpoint": {"anpr", "api", "agent", "federation", "site", "archive", "topology"},
+	// the seal exchange is a role of its own: it knows the message model
+	// and nothing else of the node
+	"seals/exchange": {"anpr", "api", "agent", "federation", "site", "archive", "topology", "alarm", "plates", "checkpoint", "replicate"},
 }
 
 // onlyIn names outside modules that one package alone may import.
