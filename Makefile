@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -count=1 -timeout 25m
 BENCH_N     ?= 1,10,50,100
 # the concurrent core also runs under the race detector in make test
-RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream ./topology ./alarm ./internal/webhook ./netaddr
+RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream ./topology ./alarm ./internal/webhook ./netaddr ./seals/...
 BENCH_WINDOW ?= 30s
 
 .PHONY: all deps build run test race lint fuzz bench clean

@@ -1225,6 +1225,24 @@ func checkShapes(t *testing.T, r *apiRig) {
 	if b := r.call(viewer, "GET", "/api/v1/seals/{seal}", map[string]string{"seal": "RU-7700123456"}, nil, "", 200); !strings.Contains(string(b), "KZ/2026/000123") {
 		t.Errorf("the seal's view lacks its shipment: %s", b)
 	}
+	// a read of the sealed vehicle now is linked to its seal, which is off
+	// its route: the crossing is listed with the anomaly
+	ce := event.New(plates.KindPlateRead, "Camera1", event.SeverityInfo, plates.PlateRead{Plate: "123ABC02", Country: "KZ", Confidence: 0.97,
+		First: time.Now(), Last: time.Now(), Frames: 5})
+	sealed, err := r.a.Events().Append(ce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		b := r.call(viewer, "GET", "/api/v1/seals/vehicles/{plate}", map[string]string{"plate": "123 ABC 02"}, nil, "", 200)
+		if strings.Contains(string(b), `"read": "`+sealed.ID()+`"`) && strings.Contains(string(b), `"code": "03"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sealed vehicle's read %s was never linked: %s", sealed.ID(), b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// alarms: Camera2 never streams, so camera_offline is raised for it.
 	// Where the node does not serve the alarm table yet, the table's own

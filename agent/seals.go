@@ -1,14 +1,18 @@
 package agent
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kuzet/kuzet/alarm"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/seals/exchange"
 )
 
@@ -44,6 +48,7 @@ func (a *Agent) openSeals() error {
 	a.seals = x
 	a.life.onClose("seal exchange", x.Close)
 	a.life.loop("seal exchange", x.Run)
+	a.life.loop("sealed vehicles' reads", a.linkSealedReads)
 	a.log.Info("seal exchange open", "operator", c.Operator, "listen", x.Addr().String(), "partners", len(partners))
 	return nil
 }
@@ -58,29 +63,116 @@ var anomalySeverity = map[string]event.Severity{
 // AlarmSealAnomaly is the alarm type of a sealed shipment's abnormal situation.
 const AlarmSealAnomaly = "seal_anomaly"
 
-// sealAlarm raises a seal's abnormal situation as an alarm here.
-func (a *Agent) sealAlarm(an exchange.Anomaly) error {
+// AlarmSealedVehicle is the alarm type of a sealed vehicle read at a
+// crossing while its seal has an abnormal situation.
+const AlarmSealedVehicle = "sealed_vehicle_abnormal"
+
+// sealAlarm raises what the exchange found as an alarm here.
+func (a *Agent) sealAlarm(al exchange.Alarm) error {
 	if a.alarms == nil {
 		return nil
 	}
-	msg := fmt.Sprintf("seal %s, shipment %s", an.Seal, an.Shipment)
-	if len(an.Plates) > 0 {
-		msg += ", vehicle " + strings.Join(an.Plates, " ")
+	var c alarm.Condition
+	switch {
+	case al.Crossing != nil:
+		c = a.crossingCondition(*al.Crossing)
+	case al.Anomaly != nil:
+		an := *al.Anomaly
+		msg := fmt.Sprintf("seal %s, shipment %s", an.Seal, an.Shipment)
+		if len(an.Plates) > 0 {
+			msg += ", vehicle " + strings.Join(an.Plates, " ")
+		}
+		msg += ": " + an.Description()
+		if an.Detail != "" {
+			msg += " — " + an.Detail
+		}
+		if an.ReportedBy != "" {
+			msg += ", reported by " + an.ReportedBy
+		}
+		c = alarm.Condition{
+			Key:      fmt.Sprintf("%s:%s:%s:%s", AlarmSealAnomaly, an.Seal, an.Shipment, an.Code),
+			Type:     AlarmSealAnomaly,
+			Severity: anomalySeverity[an.Code],
+			Message:  msg,
+		}
+	default:
+		return nil
 	}
-	msg += ": " + an.Description()
-	if an.Detail != "" {
-		msg += " (" + an.Detail + ")"
-	}
-	if an.ReportedBy != "" {
-		msg += ", reported by " + an.ReportedBy
-	}
-	_, _, err := a.alarms.Raise(alarm.Condition{
-		Key:      fmt.Sprintf("%s:%s:%s:%s", AlarmSealAnomaly, an.Seal, an.Shipment, an.Code),
-		Type:     AlarmSealAnomaly,
-		Severity: anomalySeverity[an.Code],
-		Message:  msg,
-	})
+	_, _, err := a.alarms.Raise(c)
 	return err
+}
+
+// crossingCondition is the grave alarm of a sealed vehicle read while its
+// seal is abnormal: on the camera that read it, as this node names it,
+// with the read's photo.
+func (a *Agent) crossingCondition(c exchange.Crossing) alarm.Condition {
+	camera := c.Camera
+	if c.Origin != a.cfg.Node.ID && camera != "" {
+		camera = event.ReplicaCamera(c.Origin, c.Camera)
+	}
+	var what []string
+	for _, an := range c.Anomalies {
+		what = append(what, an.Code+" "+an.Description())
+	}
+	origin, seq, _ := strings.Cut(c.Read, "/")
+	return alarm.Condition{
+		// per seal and reading node: the vehicle's further reads there
+		// count on the open alarm rather than each raising one
+		Key:      fmt.Sprintf("%s:%s:%s", AlarmSealedVehicle, c.Seal, c.Origin),
+		Type:     AlarmSealedVehicle,
+		Camera:   camera,
+		Severity: event.SeverityGrave,
+		Message: fmt.Sprintf("sealed vehicle %s read at %s while seal %s (shipment %s) is abnormal: %s (read %s)",
+			c.Plate, camera, c.Seal, c.Shipment, strings.Join(what, "; "), c.Read),
+		Snapshot: fmt.Sprintf("/api/v1/plates/%s/%s/overview.jpg", origin, seq),
+	}
+}
+
+// linkSealedReads offers every plate read this node stores — its own and
+// its descendants' — to the seal exchange, which links the reads of
+// sealed vehicles to their seals. The cursor is kept in the event log;
+// a read offered again after a crash is linked once.
+func (a *Agent) linkSealedReads(ctx context.Context) {
+	const cursor = "seal-crossings"
+	wake, stop := a.events.Watch(16)
+	defer stop()
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		after, err := a.events.Cursor(cursor)
+		for err == nil {
+			var evs []event.Event
+			if evs, err = a.events.Range(after, 500); err != nil || len(evs) == 0 {
+				break
+			}
+			for _, e := range evs {
+				if e.Kind != plates.KindPlateRead {
+					continue
+				}
+				var pr plates.PlateRead
+				if json.Unmarshal(e.Payload, &pr) != nil {
+					continue
+				}
+				if _, err = a.seals.Crossed(e.ID(), e.Origin, e.Camera, pr.Plate, e.Time); err != nil {
+					break
+				}
+				after = e.Pos
+			}
+			if err == nil {
+				after = evs[len(evs)-1].Pos
+				err = a.events.SetCursor(cursor, after)
+			}
+		}
+		if err != nil {
+			a.log.Error("linking sealed vehicles' reads failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-t.C:
+		}
+	}
 }
 
 // sealHandlers serves /api/v1/seals; changes are audited.
@@ -90,7 +182,7 @@ func (a *Agent) sealHandlers(h *api.Handlers) {
 	}
 	s := a.seals.Handlers()
 	h.Seals = api.SealHandlers{
-		Partners: s.Partners, Messages: s.Messages, Seal: s.Seal, Anomalies: s.Anomalies, Readings: s.Readings,
+		Partners: s.Partners, Messages: s.Messages, Seal: s.Seal, Anomalies: s.Anomalies, Readings: s.Readings, Vehicle: s.Vehicle,
 		Send:     a.audit.Wrap(audit.ActionSealSend, nil, a.who, s.Send),
 		Declare:  a.audit.Wrap(audit.ActionSealDeclare, nil, a.who, s.Declare),
 		Register: a.audit.Wrap(audit.ActionSealRegister, nil, a.who, s.Register),

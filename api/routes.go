@@ -59,9 +59,9 @@ type Handlers struct {
 // SealHandlers serve /api/v1/seals at a node that is its country's
 // operator in the navigation-seal exchange.
 type SealHandlers struct {
-	Partners, Messages, Seal, Anomalies http.Handler // reading
-	Send, Declare, Register             http.Handler // audited changes
-	Readings                            http.Handler // the operator's own seals' data
+	Partners, Messages, Seal, Anomalies, Vehicle http.Handler // reading
+	Send, Declare, Register                      http.Handler // audited changes
+	Readings                                     http.Handler // the operator's own seals' data
 }
 
 // CataloguePath is where the catalogue API lives; topology.APIPath, which
@@ -142,6 +142,7 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"POST /api/v1/seals/readings", operator, h.Seals.Readings},
 		{"GET /api/v1/seals/anomalies", viewer, h.Seals.Anomalies},
 		{"GET /api/v1/seals/{seal}", viewer, h.Seals.Seal},
+		{"GET /api/v1/seals/vehicles/{plate}", viewer, h.Seals.Vehicle},
 
 		{CataloguePath, engineer, h.Changes},
 		{CataloguePath + "/", engineer, h.Changes},

@@ -46,7 +46,7 @@ func TestBrowserE2E(t *testing.T) {
 	bin := kuzetBinary(t, root)
 
 	dir := t.TempDir()
-	ports := freeTCP(t, 3)
+	ports := freeTCP(t, 6)
 	centre := "127.0.0.1:" + ports[1]
 	logPath := filepath.Join(dir, "demo.log")
 	logFile, err := os.Create(logPath)
@@ -58,7 +58,8 @@ func TestBrowserE2E(t *testing.T) {
 		"--http", "127.0.0.1:"+ports[0], "--centre-http", centre,
 		"--federation", "127.0.0.1:"+freeUDP(t), "--rtsp", "127.0.0.1:"+ports[2],
 		"--webrtc", "127.0.0.1:0", "--centre-webrtc", "127.0.0.1:0",
-		"--segment", "10s", "--models", models)
+		"--segment", "10s", "--models", models,
+		"--centre-seals", "127.0.0.1:"+ports[3], "--partner-http", "127.0.0.1:"+ports[4], "--partner-seals", "127.0.0.1:"+ports[5])
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s demo: %v", bin, err)
@@ -105,6 +106,53 @@ func TestBrowserE2E(t *testing.T) {
 	if err != nil {
 		showLog()
 		t.Fatalf("browser scenario failed (%v); screenshots in %s", err, shots)
+	}
+
+	// the seal exchange: the sealed truck's seal left its route, and the
+	// centre reported it to the partner operator over mutual TLS
+	partner := "http://127.0.0.1:" + ports[4]
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	if res, err := hc.Post(partner+"/api/v1/auth/login", "application/json", strings.NewReader(`{"user":"viewer","password":"kuzet-viewer"}`)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("login at the partner: %v %v", err, res)
+	} else {
+		res.Body.Close()
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		res, err := hc.Get(partner + "/api/v1/seals/messages?kind=tracking&peer=KZ.DEMO")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(b), `"anomaly": "03"`) && strings.Contains(string(b), "RU-DEMO-0001") {
+			break
+		}
+		if time.Now().After(deadline) {
+			showLog()
+			t.Fatalf("the partner never heard of the seal's deviation: %s", b)
+		}
+	}
+	// and the sealed truck, read again from the clip, is a grave alarm at the centre
+	if res, err := hc.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(`{"user":"viewer","password":"kuzet-viewer"}`)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("login at the centre: %v %v", err, res)
+	} else {
+		res.Body.Close()
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		res, err := hc.Get(base + "/api/v1/alarms?state=open&type=sealed_vehicle_abnormal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(b), "RU-DEMO-0001") && strings.Contains(string(b), `"grave"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			showLog()
+			t.Fatalf("no grave alarm for the sealed truck's read at the centre: %s", b)
+		}
 	}
 }
 

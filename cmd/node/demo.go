@@ -79,6 +79,7 @@ federation:
   fragments: {policy: all}
 live: {webrtc: {listen: %[5]q}}
 %[4]s
+%[6]s
 `
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -93,6 +94,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	centreWebRTC := fs.String("centre-webrtc", "127.0.0.1:8190", "centre node's WebRTC address (UDP and TCP)")
 	segment := fs.String("segment", "1m", "archive segment length (production default 5m)")
 	models := fs.String("models", ".cache/anpr", "plate-recognition runtime and models (make anpr-deps)")
+	centreSeals := fs.String("centre-seals", "127.0.0.1:8443", "centre's seal-exchange address (the operator KZ.DEMO)")
+	partnerHTTP := fs.String("partner-http", "127.0.0.1:8082", "partner operator's HTTP API address")
+	partnerSeals := fs.String("partner-seals", "127.0.0.1:8444", "partner's seal-exchange address (the operator RU.DEMO)")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
@@ -111,6 +115,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := demoPKI(filepath.Join(abs, "pki")); err != nil {
 		return fmt.Errorf("demo certificates: %w", err)
 	}
+	if err := demoOperators(filepath.Join(abs, "pki", "operators")); err != nil {
+		return fmt.Errorf("demo operators' certificates: %w", err)
+	}
+	centreSealsCfg, partnerSealsCfg := demoSealsSections(filepath.Join(abs, "pki", "operators"), *centreSeals, *partnerSeals)
 	cam, err := testcam.Start(testcam.Options{Listen: *rtspAddr, Cameras: 2, SubStreams: true, Logger: log.With("component", "testcam")})
 	if err != nil {
 		return fmt.Errorf("start synthetic camera: %w", err)
@@ -121,7 +129,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	centre, err := demoAgent(abs, "centre.yaml", fmt.Sprintf(demoCentreConfig, abs, *centreHTTP, *fedAddr, users, *centreWebRTC), log.With("node", "demo-centre"))
+	centre, err := demoAgent(abs, "centre.yaml", fmt.Sprintf(demoCentreConfig, abs, *centreHTTP, *fedAddr, users, *centreWebRTC, centreSealsCfg), log.With("node", "demo-centre"))
+	if err != nil {
+		return err
+	}
+	partner, err := demoAgent(abs, "partner.yaml", fmt.Sprintf(demoPartnerConfig, abs, *partnerHTTP, users, partnerSealsCfg), log.With("node", "demo-partner"))
 	if err != nil {
 		return err
 	}
@@ -177,6 +189,11 @@ Kuzet demo running (Ctrl-C to stop)
   fifty sites       %[5]s/#/health   (every node asked now: cameras, recording, fps, disk, uplink, worst first);
                     Plates: Live reads, and a Watch-list whose plates raise an alarm with the photo when read;
                     Archive: Export package… (several cameras, a reason, signed; kuzet export verify PKG --ca pki/ca.pem)
+  seal exchange     %[5]s/#/plates   (the centre is the operator KZ.DEMO; RU.DEMO at %[7]s is its partner. The first
+                    truck the centre sees is sealed (RU-DEMO-0001) on a route to Khorgos; its seal reports every 2 s,
+                    leaves the route (03) and goes quiet (06 two minutes later): alarms at the centre, reports to RU.DEMO
+                    (%[7]s/api/v1/seals/messages), and each later read of the truck a grave alarm with its photo;
+                    open a read of it in Plates for its seal and track; %[5]s/api/v1/seals/partners)
   centre node       %[5]s/api/v1/federation   (children)
                     %[5]s/api/v1/events       (the site's events, replicated over QUIC)
                     %[5]s/api/v1/tree         (centre -> site -> cameras, with status)
@@ -184,12 +201,13 @@ Kuzet demo running (Ctrl-C to stop)
                     customs/kuzet-customs  owner/kuzet-owner  (the two keys of the exit barrier)
                     (curl: POST /api/v1/auth/login {"user","password"}, then the cookie)
 
-`, cam.Addr(), abs, siteURL, *segment, centreURL, relay.URL())
+`, cam.Addr(), abs, siteURL, *segment, centreURL, relay.URL(), "http://"+partner.HTTPAddr())
 
 	go runDemoCrossing(ctx, siteURL, log.With("component", "crossing"))
+	go runDemoSeals(ctx, centreURL, log.With("component", "seals"))
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, a := range []*agent.Agent{centre, site} {
+	errs := make([]error, 3)
+	for i, a := range []*agent.Agent{centre, site, partner} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

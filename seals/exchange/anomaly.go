@@ -108,14 +108,10 @@ func (x *Exchange) openWith(tx *bolt.Tx, a Anomaly, r *seals.Reading, b *batch, 
 	if err := putJSON(tx.Bucket(bucketAnomaly), k, a); err != nil {
 		return err
 	}
-	al := tx.Bucket(bucketAlarms)
-	seq, err := al.NextSequence()
-	if err != nil {
+	if err := queueAlarm(tx, Alarm{Anomaly: &a}); err != nil {
 		return err
 	}
-	if err := putJSON(al, u64(seq), a); err != nil {
-		return err
-	}
+	b.alarms++
 	b.anomalies = append(b.anomalies, a)
 	if !report {
 		return nil
@@ -178,7 +174,7 @@ func (x *Exchange) after(b batch) {
 		x.log.Warn("seal exchange: abnormal situation", "seal", a.Seal, "shipment", a.Shipment, "code", a.Code,
 			"what", a.Description(), "detail", a.Detail, "reported_by", a.ReportedBy)
 	}
-	if len(b.anomalies) > 0 {
+	if b.alarms > 0 {
 		select {
 		case x.alarmWake <- struct{}{}:
 		default:
@@ -186,7 +182,24 @@ func (x *Exchange) after(b batch) {
 	}
 }
 
-// raiseAlarms hands every anomaly stored for its alarm to Options.Alarm
+// Alarm is what the exchange raises: an abnormal situation of a sealed
+// shipment, or a sealed vehicle read at a crossing while its seal has one.
+type Alarm struct {
+	Anomaly  *Anomaly  `json:"anomaly,omitempty"`
+	Crossing *Crossing `json:"crossing,omitempty"`
+}
+
+// queueAlarm stores an alarm to raise, in the transaction that found it.
+func queueAlarm(tx *bolt.Tx, a Alarm) error {
+	al := tx.Bucket(bucketAlarms)
+	seq, err := al.NextSequence()
+	if err != nil {
+		return err
+	}
+	return putJSON(al, u64(seq), a)
+}
+
+// raiseAlarms hands every alarm stored to Options.Alarm
 // and forgets it once raised: an anomaly is stored in the transaction
 // that found it, so a crash before its alarm raises it after the restart.
 func (x *Exchange) raiseAlarms(ctx context.Context) {
@@ -205,7 +218,7 @@ func (x *Exchange) raiseAlarms(ctx context.Context) {
 // raiseOne raises the oldest pending alarm; false: none, or it failed.
 func (x *Exchange) raiseOne() bool {
 	var k []byte
-	var a Anomaly
+	var a Alarm
 	_ = x.db.View(func(tx *bolt.Tx) error {
 		kk, v := tx.Bucket(bucketAlarms).Cursor().First()
 		if kk != nil && json.Unmarshal(v, &a) == nil {
@@ -217,7 +230,7 @@ func (x *Exchange) raiseOne() bool {
 		return false
 	}
 	if err := x.opt.Alarm(a); err != nil {
-		x.log.Error("seal exchange: raising an alarm failed; retrying", "seal", a.Seal, "code", a.Code, "err", err)
+		x.log.Error("seal exchange: raising an alarm failed; retrying", "err", err)
 		return false
 	}
 	if err := x.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAlarms).Delete(k) }); err != nil {

@@ -50,7 +50,14 @@ func TestAnomaliesDerivedAndReported(t *testing.T) {
 	var mu sync.Mutex
 	var alarms []Anomaly
 	kz := w.open("KZ.KTZE")
-	kz.opt.Alarm = func(a Anomaly) error { mu.Lock(); alarms = append(alarms, a); mu.Unlock(); return nil }
+	kz.opt.Alarm = func(a Alarm) error {
+		mu.Lock()
+		if a.Anomaly != nil {
+			alarms = append(alarms, *a.Anomaly)
+		}
+		mu.Unlock()
+		return nil
+	}
 	w.start("KZ.KTZE")
 	ru, by, am := w.start("RU.GLONASS"), w.start("BY.BELTAM"), w.start("AM.ARMTRACK")
 	t0 := w.now.Now()

@@ -15,6 +15,7 @@ import (
 type batch struct {
 	queued    []*Record
 	anomalies []Anomaly
+	alarms    int // stored for raising
 }
 
 // apply records what a partner's message tells and answers its queries

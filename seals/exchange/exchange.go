@@ -44,9 +44,9 @@ type Options struct {
 	LimitKM  float64 // route deviation limit for routes that set none
 	Log      *slog.Logger
 	Now      func() time.Time
-	// Alarm raises an anomaly's alarm (nil: none raised); an error leaves
-	// it to be raised again.
-	Alarm func(Anomaly) error
+	// Alarm raises an alarm (nil: none raised); an error leaves it to be
+	// raised again.
+	Alarm func(Alarm) error
 }
 
 // Exchange is one operator's end of the exchange.

@@ -25,6 +25,7 @@ type Handlers struct {
 	Readings  http.Handler // POST: the technological data of this operator's seals
 	Seal      http.Handler // GET {seal}: what the operator knows of a seal
 	Anomalies http.Handler // GET: the open abnormal situations
+	Vehicle   http.Handler // GET {plate}: a vehicle's sealed shipments, their state and track
 }
 
 // Handlers serves the API.
@@ -38,6 +39,7 @@ func (x *Exchange) Handlers() Handlers {
 		Readings:  http.HandlerFunc(x.serveReadings),
 		Seal:      http.HandlerFunc(x.serveSeal),
 		Anomalies: http.HandlerFunc(x.serveAnomalies),
+		Vehicle:   http.HandlerFunc(x.serveVehicle),
 	}
 }
 
@@ -175,6 +177,7 @@ type SealView struct {
 	Shipments    []Binding       `json:"shipments"`
 	Readings     []seals.Reading `json:"readings"`  // within the window asked, oldest first
 	Anomalies    []Anomaly       `json:"anomalies"` // open
+	Crossings    []Crossing      `json:"crossings"` // plate reads of its vehicles, newest first (the last 100)
 }
 
 // Seal reads a seal's view, its readings within [from, to).
@@ -202,6 +205,7 @@ func (x *Exchange) Seal(seal string, from, to time.Time, limit int) (*SealView, 
 				v.Readings = append(v.Readings, m.TechData.Readings...)
 			}
 		}
+		v.Crossings = append([]Crossing{}, crossingsOf(tx, seal, 100)...)
 		if len(v.Readings) > limit {
 			v.Readings = v.Readings[len(v.Readings)-limit:]
 		}
@@ -234,4 +238,18 @@ func (x *Exchange) serveAnomalies(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"anomalies": as})
+}
+
+func (x *Exchange) serveVehicle(w http.ResponseWriter, r *http.Request) {
+	plate := r.PathValue("plate")
+	if PlateKey(plate) == "" {
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("plate: %q has no letters or digits", plate))
+		return
+	}
+	vs, err := x.Vehicle(plate)
+	if err != nil {
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"plate": PlateKey(plate), "shipments": vs})
 }

@@ -138,8 +138,12 @@ func (x *Exchange) Declare(bd Binding) error {
 		bd.Since = x.opt.Now().UTC()
 	}
 	return x.db.Update(func(tx *bolt.Tx) error {
-		if old, ok := getBinding(tx, bd.Seal, bd.Shipment); ok && old.Tracking != "" && bd.Tracking == "" {
+		old, ok := getBinding(tx, bd.Seal, bd.Shipment)
+		if ok && old.Tracking != "" && bd.Tracking == "" {
 			bd.Tracking = old.Tracking
+		}
+		if err := indexPlates(tx, old, &bd); err != nil {
+			return err
 		}
 		if bd.Until != nil {
 			if err := closeAll(tx, bd.Seal, bd.Shipment); err != nil {

@@ -16,18 +16,21 @@ import (
 )
 
 var (
-	bucketMeta     = []byte("meta")     // incarnation
-	bucketLog      = []byte("log")      // seq -> Record: every message in and out
-	bucketOutbox   = []byte("outbox")   // partner NUL seq -> nothing: waiting for delivery, in order
-	bucketSeen     = []byte("seen")     // sender NUL message ID -> seq NUL sha256 of the message taken
-	bucketSent     = []byte("sent")     // own message ID -> seq
-	bucketReadings = []byte("readings") // seal NUL unix nanos -> seals.Reading
-	bucketBindings = []byte("bindings") // seal NUL shipment -> Binding
-	bucketTracks   = []byte("tracks")   // shipment NUL unix nanos NUL seq -> seals.TrackRecord
-	bucketOwners   = []byte("owners")   // seal -> Owner: whose a seal is, as learnt
-	bucketRegistry = []byte("registry") // seal -> Registration: seals registered with this operator
-	bucketAnomaly  = []byte("anomaly")  // seal NUL shipment NUL code -> Anomaly: open anomalies, raised once
-	bucketAlarms   = []byte("alarms")   // seq -> Anomaly whose alarm is not raised yet
+	bucketMeta          = []byte("meta")           // incarnation
+	bucketLog           = []byte("log")            // seq -> Record: every message in and out
+	bucketOutbox        = []byte("outbox")         // partner NUL seq -> nothing: waiting for delivery, in order
+	bucketSeen          = []byte("seen")           // sender NUL message ID -> seq NUL sha256 of the message taken
+	bucketSent          = []byte("sent")           // own message ID -> seq
+	bucketReadings      = []byte("readings")       // seal NUL unix nanos -> seals.Reading
+	bucketBindings      = []byte("bindings")       // seal NUL shipment -> Binding
+	bucketTracks        = []byte("tracks")         // shipment NUL unix nanos NUL seq -> seals.TrackRecord
+	bucketOwners        = []byte("owners")         // seal -> Owner: whose a seal is, as learnt
+	bucketRegistry      = []byte("registry")       // seal -> Registration: seals registered with this operator
+	bucketAnomaly       = []byte("anomaly")        // seal NUL shipment NUL code -> Anomaly: open anomalies, raised once
+	bucketAlarms        = []byte("alarms")         // seq -> Alarm not raised yet
+	bucketPlates        = []byte("plates")         // plate key NUL seal NUL shipment -> nothing: sealed vehicles
+	bucketCrossings     = []byte("crossings")      // read NUL seal NUL shipment -> Crossing
+	bucketSealCrossings = []byte("seal_crossings") // seal NUL unix nanos NUL read -> its crossings key
 
 	metaIncarnation = []byte("incarnation")
 )
@@ -70,7 +73,7 @@ type Registration struct {
 func (x *Exchange) init() error {
 	return x.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketMeta, bucketLog, bucketOutbox, bucketSeen, bucketSent, bucketReadings,
-			bucketBindings, bucketTracks, bucketOwners, bucketRegistry, bucketAnomaly, bucketAlarms} {
+			bucketBindings, bucketTracks, bucketOwners, bucketRegistry, bucketAnomaly, bucketAlarms, bucketPlates, bucketCrossings, bucketSealCrossings} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

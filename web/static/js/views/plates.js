@@ -7,6 +7,7 @@ import { api, roleAtLeast, playUrl, plateImage, cameraKeyOf, splitReadId } from 
 import { watchlistPanel, csvOf } from '../watchlist.js';
 import { plateFeed } from '../platefeed.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
+import { sealPanel } from '../sealpanel.js';
 
 const CLIP_BEFORE_MS = 3000; // a tight clip: the truck before is gone by then
 const CLIP_AFTER_MS = 8000;
@@ -115,6 +116,8 @@ export function platesView(ctx, params) {
       ['Confidence', rd.confidence !== undefined ? `${(rd.confidence * 100).toFixed(1)}%` : '—'], ['Frames', rd.frames ?? '—'],
       ['Archive file', rd.archive_link || rd.archive || '—'], ['Offset', rd.offset_seconds ? `${rd.offset_seconds.toFixed(1)} s` : '—'], ['Read', r.id],
     ];
+    const seals = h('div', { class: 'seal-panel', id: 'seal-panel', hidden: true, 'aria-label': 'Seal' });
+    sealPanel(seals, r.plate);
     const archiveHref = `#/archive?camera=${encodeURIComponent(key)}&from=${encodeURIComponent(new Date(first - 300000).toISOString())}` +
       `&to=${encodeURIComponent(new Date(+last + 300000).toISOString())}&at=${encodeURIComponent(clipFrom.toISOString())}`;
     put(detail,
@@ -129,6 +132,7 @@ export function platesView(ctx, params) {
           h('img', { class: 'overview', src: plateImage(r.id, 'overview'), alt: `Overview of ${r.plate}`, id: 'plate-overview' })),
         h('img', { class: 'crop', src: plateImage(r.id, 'crop'), alt: `Plate ${r.plate}` })),
       h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: String(v) })])),
+      seals,
       h('h2', {}, 'Clip ', h('span', { class: 'muted small', text: `${fmtTime(clipFrom).slice(11)} – ${fmtTime(clipTo).slice(11)}` }),
         ' ', h('a', { href: archiveHref, class: 'small', text: 'open in archive' })),
       hlsPresent() ? null : h('div', { class: 'notice notice-warn', text: HLS_MISSING }),
