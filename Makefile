@@ -56,6 +56,8 @@ fuzz:
 	$(GO) test ./anpr -run '^$$' -fuzz FuzzParseTruth -fuzztime $(FUZZTIME)
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseGeneric -fuzztime $(FUZZTIME)
 	$(GO) test ./seals -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./onvif -run '^$$' -fuzz FuzzParseProbeMatches -fuzztime $(FUZZTIME)
+	$(GO) test ./onvif -run '^$$' -fuzz FuzzReadEnvelope -fuzztime $(FUZZTIME)
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseISAPI -fuzztime $(FUZZTIME)
 	$(GO) test ./plates/camevents -run '^$$' -fuzz FuzzParseDahua -fuzztime $(FUZZTIME)
 	$(GO) test ./archive/playback -run '^$$' -fuzz FuzzScanFile -fuzztime $(FUZZTIME)

@@ -61,6 +61,9 @@ func (a *Agent) applyAct(ctx context.Context, act federation.AlarmAct) error {
 		return fmt.Errorf("%w: %s has role %q; to %s an alarm needs operator or above", federation.ErrActRefused,
 			act.User, act.Role, act.Act)
 	}
+	if act.Act == federation.ActRaise {
+		return a.applyRaise(act)
+	}
 	applied, err := a.alarms.Apply(alarm.RemoteAct{ID: act.ID, Origin: act.Origin, AlarmID: act.AlarmID,
 		Act: act.Act, User: act.User, Role: act.Role, Comment: act.Comment})
 	if errors.Is(err, alarm.ErrRefused) {
@@ -82,6 +85,42 @@ func (a *Agent) applyAct(ctx context.Context, act federation.AlarmAct) error {
 		a.log.Error("audit an alarm act from an ancestor", "act", act.ID, "err", err)
 	}
 	return nil
+}
+
+// raisedFromAbove are the alarm types an ancestor may raise here: what
+// the ancestor knows of this node's own reads.
+var raisedFromAbove = map[string]bool{AlarmSealedVehicle: true}
+
+// applyRaise raises an alarm an ancestor asks for, on this node's camera
+// and under this node's key, and audits who asked. A delivery repeated
+// counts on the open alarm.
+func (a *Agent) applyRaise(act federation.AlarmAct) error {
+	if !raisedFromAbove[act.Type] {
+		return fmt.Errorf("%w: an ancestor may not raise %q alarms here", federation.ErrActRefused, act.Type)
+	}
+	if act.Camera != "" && !a.ownCamera(act.Camera) {
+		return fmt.Errorf("%w: camera %q is not this node's", federation.ErrActRefused, act.Camera)
+	}
+	_, outcome, err := a.alarms.Raise(alarm.Condition{Key: act.AlarmID, Type: act.Type, Camera: act.Camera,
+		Severity: event.Severity(act.Severity), Message: act.Comment, Snapshot: act.Snapshot})
+	if err != nil {
+		return err
+	}
+	if outcome == alarm.OutcomeNew {
+		if _, err := a.audit.Record(audit.Entry{User: act.User, Role: act.Role, Action: audit.ActionRaiseAlarm, Object: act.AlarmID,
+			Detail: "from an ancestor (act " + act.ID + "): " + act.Comment, Source: "federation"}); err != nil {
+			a.log.Error("audit an alarm raised from an ancestor", "act", act.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// ownCamera reports whether camera is one of this node's.
+func (a *Agent) ownCamera(camera string) bool {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	_, ok := a.cams[camera]
+	return ok
 }
 
 // alarmPersists reports whether the condition of one of this node's alarms

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,10 @@ import (
 	"github.com/kuzet/kuzet/alarm"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/checkpoint"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/seals/exchange"
 )
@@ -39,8 +43,8 @@ func (a *Agent) openSeals() error {
 	x, err := exchange.Open(exchange.Options{
 		Operator: c.Operator, Listen: c.Listen, Cert: cert, Partners: partners,
 		Path:    filepath.Join(a.cfg.Node.DataDir, "seals.db"),
-		Timeout: c.Timeout.Std(), RetryMax: c.RetryMax.Std(), LimitKM: c.LimitKM,
-		Log: a.log.With("component", "seals"), Alarm: a.sealAlarm,
+		Timeout: c.Timeout.Std(), RetryMax: c.RetryMax.Std(), LimitKM: c.LimitKM, Keep: c.Keep.Std(),
+		Log: a.log.With("component", "seals"), Alarm: a.sealAlarm, VisitOf: a.visitOfRead,
 	})
 	if err != nil {
 		return err
@@ -51,6 +55,25 @@ func (a *Agent) openSeals() error {
 	a.life.loop("sealed vehicles' reads", a.linkSealedReads)
 	a.log.Info("seal exchange open", "operator", c.Operator, "listen", x.Addr().String(), "partners", len(partners))
 	return nil
+}
+
+// visitOfRead finds the visit whose passages include a crossing's read.
+func (a *Agent) visitOfRead(c exchange.Crossing) string {
+	if a.visits == nil {
+		return ""
+	}
+	vs, err := a.visits.Find(checkpoint.Query{Site: c.Origin, Plate: c.Plate, From: c.At.Add(-48 * time.Hour), To: c.At.Add(time.Minute), Limit: 50})
+	if err != nil {
+		return ""
+	}
+	for _, v := range vs {
+		for _, p := range v.Passages {
+			if p.Sighting == c.Read {
+				return v.ID
+			}
+		}
+	}
+	return ""
 }
 
 // anomalySeverity grades abnormal situations (section XIII): a broken
@@ -75,6 +98,9 @@ func (a *Agent) sealAlarm(al exchange.Alarm) error {
 	var c alarm.Condition
 	switch {
 	case al.Crossing != nil:
+		if done, err := a.raiseAtOrigin(*al.Crossing, al.Queued); done || err != nil {
+			return err
+		}
 		c = a.crossingCondition(*al.Crossing)
 	case al.Anomaly != nil:
 		an := *al.Anomaly
@@ -126,6 +152,44 @@ func (a *Agent) crossingCondition(c exchange.Crossing) alarm.Condition {
 			c.Plate, camera, c.Seal, c.Shipment, strings.Join(what, "; "), c.Read),
 		Snapshot: fmt.Sprintf("/api/v1/plates/%s/%s/overview.jpg", origin, seq),
 	}
+}
+
+// crossingFallback is how long a sealed vehicle's alarm waits for the
+// link to the site that read it before the centre raises it itself.
+const crossingFallback = 30 * time.Second
+
+// raiseAtOrigin has the node that read a sealed vehicle raise its alarm,
+// so that the operators at the gate see it; the alarm comes back up like
+// any other. done: raised there. A node that cannot be reached for
+// crossingFallback, or refuses, leaves it to this node (done false,
+// no error); until then the error keeps it queued.
+func (a *Agent) raiseAtOrigin(c exchange.Crossing, queued time.Time) (done bool, err error) {
+	if c.Origin == a.cfg.Node.ID || a.fedSrv == nil {
+		return false, nil
+	}
+	cond := a.crossingCondition(c)
+	cond.Camera = c.Camera // as the site names it
+	act := federation.AlarmAct{
+		ID: "seals:" + c.Read + ":" + c.Seal, Origin: c.Origin, AlarmID: fmt.Sprintf("%s:%s", AlarmSealedVehicle, c.Seal),
+		Act: federation.ActRaise, User: "seal-exchange@" + a.cfg.Node.ID, Role: auth.RoleOperator.String(),
+		Comment: strings.Replace(cond.Message, event.ReplicaCamera(c.Origin, c.Camera), c.Camera, 1),
+		Type:    cond.Type, Severity: string(cond.Severity), Camera: c.Camera, Snapshot: cond.Snapshot,
+	}
+	ctx, cancel := context.WithTimeout(a.runCtx, 30*time.Second)
+	defer cancel()
+	err = a.fedSrv.SendAct(ctx, act)
+	switch {
+	case err == nil:
+		a.log.Info("sealed vehicle's alarm raised at the node that read it", "node", c.Origin, "read", c.Read, "seal", c.Seal)
+		return true, nil
+	case errors.Is(err, federation.ErrActRefused):
+		a.log.Warn("the node that read a sealed vehicle refused its alarm; raised here", "node", c.Origin, "err", err)
+		return false, nil
+	case time.Since(queued) > crossingFallback:
+		a.log.Warn("the node that read a sealed vehicle is out of reach; its alarm is raised here", "node", c.Origin, "err", err)
+		return false, nil
+	}
+	return false, err
 }
 
 // linkSealedReads offers every plate read this node stores — its own and

@@ -29,6 +29,7 @@ const (
 	ActionCorrectPlate    = "plate.correct"
 	ActionAckAlarm        = "alarm.ack"
 	ActionClearAlarm      = "alarm.clear"
+	ActionRaiseAlarm      = "alarm.raise" // an alarm an ancestor asked this node to raise
 	ActionConfigChange    = "config.change"
 	ActionTopologyChange  = "topology.change"
 	ActionUserChange      = "user.change"

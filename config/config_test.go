@@ -329,6 +329,7 @@ func TestSealsKeys(t *testing.T) {
 		"seals: {operator: KZ.KTZE, listen: nope}\n":                                                                             "seals.listen",
 		"seals: {operator: KZ.KTZE, listen: ':8443', tls: {key: k}}\n":                                                           "seals.tls.cert",
 		"seals: {operator: KZ.KTZE, listen: ':8443', tls: {cert: c, key: k}}\n":                                                  "seals.partners",
+		"seals: {operator: KZ.KTZE, listen: ':8443', tls: {cert: c, key: k}, keep: 1h}\n":                                        "seals.keep",
 		partner("{id: KZ.KTZE, url: 'https://x', ca: c, roles: [national]}"):                                                     "seals.partners[0].id",
 		partner("{id: RU.A, country: BY, url: 'https://x', ca: c, roles: [national]}"):                                           "seals.partners[0].country",
 		partner("{id: RU.A, url: 'http://x', ca: c, roles: [national]}"):                                                         "seals.partners[0].url",

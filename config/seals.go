@@ -24,6 +24,9 @@ type Seals struct {
 	// LimitKM is how far from its declared route a seal may be before the
 	// deviation anomaly (03), for routes that set no limit (default 50).
 	LimitKM float64 `yaml:"limit_km"`
+	// Keep is how long the exchange keeps its log, dedupe keys, readings,
+	// crossings and ended shipments (default 8760h, a year; at least 24h).
+	Keep Duration `yaml:"keep"`
 }
 
 // SealsTLS is the operator's certificate, presented to partners both as
@@ -82,6 +85,12 @@ func (c *Config) validateSeals(bad func(key, format string, args ...any) error) 
 	}
 	if s.Timeout < Duration(time.Second) || s.RetryMax < Duration(100*time.Millisecond) {
 		return bad("seals.timeout", "timeout must be at least 1s and retry_max at least 100ms")
+	}
+	if s.Keep == 0 {
+		s.Keep = Duration(365 * 24 * time.Hour)
+	}
+	if s.Keep < Duration(24*time.Hour) {
+		return bad("seals.keep", "must be at least 24h: partners' retries are recognised that long (got %v)", time.Duration(s.Keep))
 	}
 	if s.LimitKM == 0 {
 		s.LimitKM = 50

@@ -18,6 +18,12 @@ import (
 // so an act reaches a node only from its ancestors; a child cannot send
 // one up. Whether the act is allowed — the operator's role — is decided
 // at the origin.
+//
+// An ancestor may also ask a node below to raise an alarm of its own
+// (ActRaise): a centre that learns something about a site's read — a
+// sealed vehicle whose seal is abnormal — has the site's operators told
+// at the gate, and the site's alarm comes back up like any other. The
+// node decides which types it takes so.
 
 // AlarmAct is an operator's act on an alarm, as it travels down.
 type AlarmAct struct {
@@ -27,16 +33,23 @@ type AlarmAct struct {
 	ID      string `json:"id"`
 	Origin  string `json:"origin"` // the alarm's origin
 	AlarmID string `json:"alarm_id"`
-	Act     string `json:"act"`  // ack or clear
+	Act     string `json:"act"`  // ack, clear or raise
 	User    string `json:"user"` // name@node, as the origin records it
 	Role    string `json:"role"` // the user's role where they acted
 	Comment string `json:"comment,omitempty"`
+	// With ActRaise: AlarmID is the condition's key at the origin,
+	// Comment its message, and these describe it.
+	Type     string `json:"type,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Camera   string `json:"camera,omitempty"`   // as the origin names it
+	Snapshot string `json:"snapshot,omitempty"` // a path of the origin's API
 }
 
 // Acts.
 const (
 	ActAck   = "ack"
 	ActClear = "clear"
+	ActRaise = "raise"
 )
 
 // ErrActRefused marks an act the origin (or a node on the way) refuses for
@@ -52,9 +65,11 @@ func (a AlarmAct) Validate() error {
 	switch {
 	case a.ID == "" || a.Origin == "" || a.AlarmID == "" || a.User == "":
 		return fmt.Errorf("alarm act needs id, origin, alarm_id and user: %w", ErrActRefused)
-	case a.Act != ActAck && a.Act != ActClear:
-		return fmt.Errorf("alarm act %q is not ack or clear: %w", a.Act, ErrActRefused)
-	case len(a.Comment) > 4096 || len(a.User) > 256 || len(a.Role) > 64:
+	case a.Act != ActAck && a.Act != ActClear && a.Act != ActRaise:
+		return fmt.Errorf("alarm act %q is not ack, clear or raise: %w", a.Act, ErrActRefused)
+	case a.Act == ActRaise && (a.Type == "" || a.Severity != "grave" && a.Severity != "medium" && a.Severity != "minor"):
+		return fmt.Errorf("alarm raise needs a type and a severity (grave, medium, minor): %w", ErrActRefused)
+	case len(a.Comment) > 4096 || len(a.User) > 256 || len(a.Role) > 64 || len(a.Type) > 64 || len(a.Camera) > 256 || len(a.Snapshot) > 512:
 		return fmt.Errorf("alarm act too long: %w", ErrActRefused)
 	}
 	return nil

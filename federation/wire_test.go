@@ -3,6 +3,7 @@ package federation
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kuzet/kuzet/event"
@@ -61,4 +62,28 @@ func FuzzReadFrame(f *testing.F) {
 		var ev Events
 		_ = Expect(bytes.NewReader(b), MsgEvents, &ev)
 	})
+}
+
+// An act names what it is; a raise names the alarm's type and a severity.
+func TestAlarmActValidate(t *testing.T) {
+	base := AlarmAct{ID: "centre/1", Origin: "site", AlarmID: "k", User: "u@centre", Role: "operator"}
+	for _, c := range []struct {
+		edit func(*AlarmAct)
+		ok   bool
+	}{
+		{func(a *AlarmAct) { a.Act = ActAck }, true},
+		{func(a *AlarmAct) { a.Act = "delete" }, false},
+		{func(a *AlarmAct) { a.Act, a.Type, a.Severity = ActRaise, "sealed_vehicle_abnormal", "grave" }, true},
+		{func(a *AlarmAct) { a.Act, a.Severity = ActRaise, "grave" }, false},
+		{func(a *AlarmAct) { a.Act, a.Type, a.Severity = ActRaise, "x", "urgent" }, false},
+		{func(a *AlarmAct) {
+			a.Act, a.Type, a.Severity, a.Snapshot = ActRaise, "x", "minor", strings.Repeat("s", 600)
+		}, false},
+	} {
+		a := base
+		c.edit(&a)
+		if err := a.Validate(); (err == nil) != c.ok || err != nil && !errors.Is(err, ErrActRefused) {
+			t.Errorf("%+v: %v, want ok %v", a, err, c.ok)
+		}
+	}
 }

@@ -37,6 +37,8 @@ Usage:
   kuzet topology show|status|bootstrap|join|remove|apply|delete|export   the catalogue, through a node's API
   kuzet audit verify --data DIR   check the hash-chained audit log of a stopped node
   kuzet seals check FILE...       check navigation-seal exchange messages (kuzet seals schema: their JSON Schema)
+  kuzet seals send|query|show|partners   the navigation-seal exchange, through a node's API
+  kuzet onvif discover|describe|add      find ONVIF cameras, their streams, and add them to the catalogue
   kuzet version                   print the version
   kuzet help                      this text
 
@@ -94,6 +96,8 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return cmdAudit(args[1:], stdout, stderr)
 	case "seals":
 		return cmdSeals(args[1:], stdout, stderr)
+	case "onvif":
+		return cmdONVIF(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "kuzet", version)
 		return nil

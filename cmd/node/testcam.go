@@ -20,6 +20,9 @@ func cmdTestcam(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fps := fs.Int("fps", 25, "frames per second")
 	noUDP := fs.Bool("no-udp", false, "serve TCP only")
 	subs := fs.Bool("sub-streams", false, "also serve each camera's 640x360 sub-stream at camN-sub")
+	onvifAddr := fs.String("onvif", "", "also be an ONVIF camera (cam1): its services' HTTP address, e.g. 127.0.0.1:8000")
+	onvifUser := fs.String("onvif-user", "admin", "the ONVIF camera's user")
+	onvifPass := fs.String("onvif-password", "admin", "the ONVIF camera's password")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
@@ -41,6 +44,23 @@ func cmdTestcam(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer srv.Close()
 	for i := 1; i <= *cameras; i++ {
 		fmt.Fprintln(stdout, srv.URL(fmt.Sprintf("cam%d", i)))
+	}
+	if *onvifAddr != "" {
+		sub := srv.URL("cam1-sub")
+		if !*subs {
+			sub = srv.URL("cam2")
+		}
+		o := testcam.ONVIFOptions{HTTP: *onvifAddr, Multicast: true, User: *onvifUser, Password: *onvifPass, Main: srv.URL("cam1"), Sub: sub}
+		cam, err := testcam.StartONVIF(o)
+		if err != nil {
+			log.Warn("ONVIF camera: not in the WS-Discovery group; it answers direct probes only", "err", err)
+			o.Multicast = false
+			if cam, err = testcam.StartONVIF(o); err != nil {
+				return err
+			}
+		}
+		defer cam.Close()
+		fmt.Fprintf(stdout, "ONVIF camera %s (discovery: the WS-Discovery group, or %s directly)\n", cam.DeviceURL(), cam.DiscoveryAddr())
 	}
 	<-ctx.Done()
 	return nil

@@ -12,7 +12,7 @@ import (
 const mod = "github.com/kuzet/kuzet/"
 
 // leaves import no kuzet package: everything may build on them.
-var leaves = []string{"event", "media", "netaddr", "pki", "decode", "plates/platetext", "web", "internal/httpjson", "seals"}
+var leaves = []string{"event", "media", "netaddr", "pki", "decode", "plates/platetext", "web", "internal/httpjson", "seals", "onvif"}
 
 // forbidden lists, per package, what it may not import (package paths
 // relative to the module, or a module outside it).

@@ -108,7 +108,7 @@ func (x *Exchange) openWith(tx *bolt.Tx, a Anomaly, r *seals.Reading, b *batch, 
 	if err := putJSON(tx.Bucket(bucketAnomaly), k, a); err != nil {
 		return err
 	}
-	if err := queueAlarm(tx, Alarm{Anomaly: &a}); err != nil {
+	if err := x.queueAlarm(tx, Alarm{Anomaly: &a}); err != nil {
 		return err
 	}
 	b.alarms++
@@ -187,24 +187,31 @@ func (x *Exchange) after(b batch) {
 type Alarm struct {
 	Anomaly  *Anomaly  `json:"anomaly,omitempty"`
 	Crossing *Crossing `json:"crossing,omitempty"`
+	Queued   time.Time `json:"queued"` // when it was found
 }
 
 // queueAlarm stores an alarm to raise, in the transaction that found it.
-func queueAlarm(tx *bolt.Tx, a Alarm) error {
+func (x *Exchange) queueAlarm(tx *bolt.Tx, a Alarm) error {
 	al := tx.Bucket(bucketAlarms)
 	seq, err := al.NextSequence()
 	if err != nil {
 		return err
 	}
+	a.Queued = x.opt.Now().UTC()
 	return putJSON(al, u64(seq), a)
 }
 
-// raiseAlarms hands every alarm stored to Options.Alarm
-// and forgets it once raised: an anomaly is stored in the transaction
-// that found it, so a crash before its alarm raises it after the restart.
+// alarmExpiry is how long an alarm that cannot be raised is tried.
+const alarmExpiry = 7 * 24 * time.Hour
+
+// raiseAlarms hands every alarm stored to Options.Alarm and forgets each
+// once raised: an alarm is stored in the transaction that found it, so a
+// crash before it is raised raises it after the restart. One that fails
+// is tried again without holding back the others.
 func (x *Exchange) raiseAlarms(ctx context.Context) {
 	for {
-		for x.opt.Alarm != nil && x.raiseOne() {
+		if x.opt.Alarm != nil {
+			x.raisePending()
 		}
 		select {
 		case <-ctx.Done():
@@ -215,29 +222,35 @@ func (x *Exchange) raiseAlarms(ctx context.Context) {
 	}
 }
 
-// raiseOne raises the oldest pending alarm; false: none, or it failed.
-func (x *Exchange) raiseOne() bool {
-	var k []byte
-	var a Alarm
+// raisePending tries every stored alarm once.
+func (x *Exchange) raisePending() {
+	type pending struct {
+		k []byte
+		a Alarm
+	}
+	var all []pending
 	_ = x.db.View(func(tx *bolt.Tx) error {
-		kk, v := tx.Bucket(bucketAlarms).Cursor().First()
-		if kk != nil && json.Unmarshal(v, &a) == nil {
-			k = append([]byte(nil), kk...)
+		c := tx.Bucket(bucketAlarms).Cursor()
+		for k, v := c.First(); k != nil && len(all) < 1000; k, v = c.Next() {
+			var a Alarm
+			if json.Unmarshal(v, &a) == nil {
+				all = append(all, pending{append([]byte(nil), k...), a})
+			}
 		}
 		return nil
 	})
-	if k == nil {
-		return false
+	for _, p := range all {
+		if err := x.opt.Alarm(p.a); err != nil {
+			if x.opt.Now().Sub(p.a.Queued) < alarmExpiry {
+				x.log.Warn("seal exchange: raising an alarm failed; retrying", "err", err)
+				continue
+			}
+			x.log.Error("seal exchange: an alarm could not be raised for a week; given up", "err", err)
+		}
+		if err := x.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAlarms).Delete(p.k) }); err != nil {
+			x.log.Error("seal exchange: forgetting a raised alarm failed", "err", err)
+		}
 	}
-	if err := x.opt.Alarm(a); err != nil {
-		x.log.Error("seal exchange: raising an alarm failed; retrying", "err", err)
-		return false
-	}
-	if err := x.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketAlarms).Delete(k) }); err != nil {
-		x.log.Error("seal exchange: forgetting a raised alarm failed", "err", err)
-		return false
-	}
-	return true
 }
 
 // watchPeriods raises 06 for shipments whose seal has sent nothing for

@@ -160,3 +160,18 @@ func TestAnomaliesDerivedAndReported(t *testing.T) {
 		t.Fatalf("open after the check: %v", codes(open))
 	}
 }
+
+// A window reaching before 1970 or after 2262 still finds what is in it.
+func TestWindowBeyondUnixNanoseconds(t *testing.T) {
+	w := newWorld(t, "KZ.KTZE=national", "RU.GLONASS=national")
+	kz := w.open("KZ.KTZE")
+	defer w.stop("KZ.KTZE")
+	if _, err := kz.Take("RU-7700123456", []seals.Reading{reading(w.now.Now(), 50, 76, 44)}); err != nil {
+		t.Fatal(err)
+	}
+	from, to := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	v, err := kz.Seal("RU-7700123456", from, to, 10)
+	if err != nil || len(v.Readings) != 1 {
+		t.Fatalf("%+v %v", v, err)
+	}
+}

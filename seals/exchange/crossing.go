@@ -27,6 +27,7 @@ type Crossing struct {
 	Shipment  string         `json:"shipment"`
 	Anomalies []Anomaly      `json:"anomalies,omitempty"`    // open when it was read
 	Last      *seals.Reading `json:"last_reading,omitempty"` // the seal's last reading then
+	Visit     string         `json:"visit,omitempty"`        // the vehicle's visit the read belongs to (Options.VisitOf, when listed)
 }
 
 // Abnormal reports whether the seal had an abnormal situation open.
@@ -113,7 +114,7 @@ func (x *Exchange) Crossed(read, origin, camera, plate string, at time.Time) ([]
 				return err
 			}
 			if c.Abnormal() {
-				if err := queueAlarm(tx, Alarm{Crossing: &c}); err != nil {
+				if err := x.queueAlarm(tx, Alarm{Crossing: &c}); err != nil {
 					return err
 				}
 				b.alarms++
@@ -199,5 +200,20 @@ func (x *Exchange) Vehicle(plate string) ([]VehicleSeal, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		for i := range out {
+			x.visits(out[i].Crossings)
+		}
+	}
 	return out, err
+}
+
+// visits names the visit of each crossing, where the node tracks visits.
+func (x *Exchange) visits(cs []Crossing) {
+	if x.opt.VisitOf == nil {
+		return
+	}
+	for i := range cs {
+		cs[i].Visit = x.opt.VisitOf(cs[i])
+	}
 }

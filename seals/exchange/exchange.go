@@ -41,9 +41,13 @@ type Options struct {
 	Path     string // the store (bbolt)
 	Timeout  time.Duration
 	RetryMax time.Duration
-	LimitKM  float64 // route deviation limit for routes that set none
+	LimitKM  float64       // route deviation limit for routes that set none
+	Keep     time.Duration // how long the store keeps what it holds (default DefaultKeep)
 	Log      *slog.Logger
 	Now      func() time.Time
+	// VisitOf names the visit a crossing's read belongs to ("": none
+	// known), as crossings are listed.
+	VisitOf func(Crossing) string
 	// Alarm raises an alarm (nil: none raised); an error leaves it to be
 	// raised again.
 	Alarm func(Alarm) error
@@ -89,6 +93,9 @@ func Open(o Options) (*Exchange, error) {
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 30 * time.Second
+	}
+	if o.Keep <= 0 {
+		o.Keep = DefaultKeep
 	}
 	if o.LimitKM <= 0 {
 		o.LimitKM = DefaultLimitKM
@@ -166,10 +173,14 @@ func (x *Exchange) Run(ctx context.Context) {
 			x.deliver(ctx, p)
 		}()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		x.watchPeriods(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		x.pruneLoop(ctx)
 	}()
 	go func() {
 		defer wg.Done()

@@ -196,6 +196,9 @@ func (x *Exchange) Seal(seal string, from, to time.Time, limit int) (*SealView, 
 			_ = json.Unmarshal(b, v.Registration)
 		}
 		v.Shipments = append(v.Shipments, bindingsOf(tx, seal)...)
+		if from.IsZero() {
+			from = time.Unix(0, 0) // a zero time has no Unix nanoseconds
+		}
 		if to.IsZero() {
 			to = time.Unix(0, 1<<62)
 		}
@@ -214,6 +217,7 @@ func (x *Exchange) Seal(seal string, from, to time.Time, limit int) (*SealView, 
 	if err != nil {
 		return nil, err
 	}
+	x.visits(v.Crossings)
 	v.Anomalies, err = x.OpenAnomalies(seal)
 	return v, err
 }

@@ -100,7 +100,17 @@ func u64(v uint64) []byte {
 
 func key(parts ...[]byte) []byte { return bytes.Join(parts, []byte{0}) }
 
-func timeKey(t time.Time) []byte { return u64(uint64(t.UnixNano())) }
+// timeKey orders times in keys: before 1970 is 1970, after 2262 is 2262
+// (a query's window may reach beyond what Unix nanoseconds hold).
+func timeKey(t time.Time) []byte {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return u64(0)
+	case t.After(time.Unix(0, 1<<63-1)):
+		return u64(1<<63 - 1)
+	}
+	return u64(uint64(t.UnixNano()))
+}
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	enc, err := json.Marshal(v)

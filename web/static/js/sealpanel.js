@@ -43,8 +43,9 @@ function shipment(s) {
       text: `${a.code} ${describe(a.code)}${a.detail ? ` — ${a.detail}` : ''}${a.reported_by ? ` (reported by ${a.reported_by})` : ''}, since ${fmtTime(a.at)}` }))) : null,
     h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: String(v) })])),
     plot(s),
-    s.crossings.length ? h('div', { class: 'muted small', id: 'seal-crossings',
-      text: `Read ${s.crossings.length} time${s.crossings.length === 1 ? '' : 's'} while sealed; last at ${s.crossings[0].origin}/${s.crossings[0].camera}, ${fmtTime(s.crossings[0].at)}.` }) : null);
+    s.crossings.length ? h('div', { class: 'muted small', id: 'seal-crossings' },
+      `Read ${s.crossings.length} time${s.crossings.length === 1 ? '' : 's'} while sealed; last at ${s.crossings[0].origin}/${s.crossings[0].camera}, ${fmtTime(s.crossings[0].at)}`,
+      s.crossings[0].visit ? [' (visit ', h('a', { href: `#/visits?site=${encodeURIComponent(s.crossings[0].origin)}`, text: s.crossings[0].visit }), ')'] : null, '.') : null);
 }
 
 const CODES = {

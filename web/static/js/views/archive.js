@@ -225,7 +225,7 @@ export function archiveView(ctx, params) {
     if (!rows.length) list.append(h('div', { class: 'muted', text: 'No plate reads or alarms.' }));
     for (const r of rows.slice(0, 200)) {
       list.append(h('button', { class: `ev-row ev-${r.kind}`, onclick: r.go },
-        h('span', { class: 'ev-time', text: fmtTime(r.t).slice(11) }), h('span', { class: 'ev-text', text: r.text }), h('span', { class: 'muted', text: r.sub })));
+        h('span', { class: 'ev-time', text: fmtTime(r.t).slice(11) }), h('span', { class: 'ev-text', text: r.text }), h('span', { class: 'muted', text: r.sub, title: r.sub })));
     }
   }
 
