@@ -96,6 +96,7 @@ type Agent struct {
 	anpr       *anpr.Consumer     // the node's plate reading and cameras' own reads
 	camReads   *anpr.Journal      // cameras' reads acknowledged and not yet in a stored pass
 	seals      *exchange.Exchange // the navigation-seal exchange (nil: not an operator)
+	ptzHeld    ptzHeads           // cameras' PTZ handles and locks
 
 	camMu     sync.Mutex
 	zones     map[string]config.Zone   // by ID: the file's and the slice's (camMu)

@@ -80,7 +80,7 @@ func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, []config.Zone,
 		an := c.Analytics.ANPR
 		cam := config.Camera{ID: c.ID, URL: c.URL, Transport: c.Transport, Direction: c.Direction,
 			RetentionDays: c.RetentionDays, Disabled: c.Disabled, Zone: c.Zone, Lane: c.Lane, AllowedDirection: c.AllowedDirection,
-			SubPath: c.SubPath,
+			SubPath: c.SubPath, ONVIF: c.ONVIF,
 			ANPR: config.CameraANPR{Enabled: an.Enabled, FPS: an.FPS, Keyframes: an.KeyframesOnly, ROI: an.ROI,
 				Countries: an.Countries, Axis: an.Axis}}
 		if in := an.Ingest; in != nil {

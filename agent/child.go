@@ -16,7 +16,7 @@ func (a *Agent) openChild() error {
 		Metrics: a.fedMetrics, Version: a.version,
 		Heartbeat: f.Heartbeat.Std(), MaxClockSkew: f.MaxClockSkew.Std(), IdleTimeout: 3 * f.Heartbeat.Std(),
 		Files: a.serveFile, Snapshots: a.serveSnapshot, Index: a.listIndex, Live: a.openLive, OnConfig: a.onSlice,
-		Act: a.applyAct, Open: a.openFile, Status: a.statusOf,
+		Act: a.applyAct, Control: a.applyControl, Open: a.openFile, Status: a.statusOf,
 	})
 	if a.cached != nil {
 		a.fedCli.SetUpstream(a.cached.Upstream)

@@ -87,6 +87,7 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		Tree:        http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, a.Tree()) }),
 		SitesHealth: http.HandlerFunc(a.sitesHealth),
 		UI:          web.Handler(),
+		PTZ:         http.HandlerFunc(a.servePTZ),
 	}
 	a.catalogueHandlers(&h)
 	a.alarmHandlers(&h)

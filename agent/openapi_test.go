@@ -1244,6 +1244,11 @@ func checkShapes(t *testing.T, r *apiRig) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// PTZ: Camera1 has none
+	if b := r.call(viewer, "GET", "/api/v1/ptz/{camera}", cam, nil, "", 409); !strings.Contains(string(b), "camera Camera1 has no PTZ") {
+		t.Errorf("PTZ of a fixed camera: %s", b)
+	}
+
 	// alarms: Camera2 never streams, so camera_offline is raised for it.
 	// Where the node does not serve the alarm table yet, the table's own
 	// handler answers, over the node's event log.

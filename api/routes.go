@@ -54,6 +54,7 @@ type Handlers struct {
 	// alarm's frame)
 	AlarmSnapshot http.Handler
 	Seals         SealHandlers // seals/exchange: the navigation-seal exchange (nil ones: not an operator)
+	PTZ           http.Handler // cameras' heads, here and below (GET: status, POST: a command, audited)
 }
 
 // SealHandlers serve /api/v1/seals at a node that is its country's
@@ -127,6 +128,9 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"/live/", viewer, h.Live},
 		{"POST /api/v1/webrtc/{camera...}", viewer, h.WebRTC},
 		{"DELETE /api/v1/webrtc/sessions/{id}", viewer, h.WebRTCEnd},
+
+		{"GET /api/v1/ptz/{camera...}", viewer, h.PTZ},
+		{"POST /api/v1/ptz/{camera...}", operator, h.PTZ},
 
 		{"GET /api/v1/alarms", viewer, h.Alarms},
 		{"GET /api/v1/alarms/{id}", viewer, h.Alarms},

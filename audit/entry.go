@@ -30,6 +30,7 @@ const (
 	ActionAckAlarm        = "alarm.ack"
 	ActionClearAlarm      = "alarm.clear"
 	ActionRaiseAlarm      = "alarm.raise" // an alarm an ancestor asked this node to raise
+	ActionPTZ             = "ptz"         // a command to a camera's head, here or below
 	ActionConfigChange    = "config.change"
 	ActionTopologyChange  = "topology.change"
 	ActionUserChange      = "user.change"

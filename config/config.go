@@ -41,6 +41,14 @@ type Config struct {
 	Zones      []Zone     `yaml:"zones"`
 	Checkpoint Checkpoint `yaml:"checkpoint"`
 	Seals      Seals      `yaml:"seals"`
+	PTZ        PTZ        `yaml:"ptz"`
+}
+
+// PTZ holds the node's settings for turning cameras (NVMS-6.20).
+type PTZ struct {
+	// Lock is how long an operator's last command keeps a camera theirs:
+	// another operator of the same or a lower role waits (default 30s).
+	Lock Duration `yaml:"lock"`
 }
 
 // Zone is an area of the site its cameras watch (UA-3.1). The kinds entry
@@ -248,6 +256,9 @@ type Camera struct {
 	// same host with the same credentials ("/Streaming/Channels/102"):
 	// small tiles of a live grid play it, pulled only while watched.
 	SubPath string `yaml:"sub_path"`
+	// ONVIF is the camera's ONVIF device service (http://HOST/onvif/device_service),
+	// which PTZ commands go to with the login of URL; empty: no PTZ.
+	ONVIF string `yaml:"onvif"`
 }
 
 // SubStreamSuffix marks a camera's sub-stream in live keys
@@ -440,6 +451,12 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	if err := c.validateSeals(bad); err != nil {
 		return err
 	}
+	if c.PTZ.Lock == 0 {
+		c.PTZ.Lock = Duration(30 * time.Second)
+	}
+	if c.PTZ.Lock < Duration(time.Second) || c.PTZ.Lock > Duration(time.Hour) {
+		return bad("ptz.lock", "must be between 1s and 1h (got %v)", time.Duration(c.PTZ.Lock))
+	}
 	if u := c.PlateAPI.URL; u != "" {
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
@@ -470,6 +487,12 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		u, err := url.Parse(cam.URL)
 		if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
 			return bad(key("url"), "must be an rtsp:// or rtsps:// URL with a host (camera %s)", cam.ID)
+		}
+		if o := cam.ONVIF; o != "" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+				return bad(key("onvif"), "must be the camera's ONVIF device service, http://HOST/onvif/device_service, without a login (the url's is used) (got %q)", o)
+			}
 		}
 		if p := cam.SubPath; p != "" {
 			if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " #") {

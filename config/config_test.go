@@ -345,3 +345,22 @@ func TestSealsKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestPTZKeys(t *testing.T) {
+	base := "node: {id: a, data_dir: /d}\n"
+	c, err := Parse([]byte(base+"cameras: [{id: D1, url: 'rtsp://u:p@h/x', onvif: 'http://h/onvif/device_service'}]\n"), Options{})
+	if err != nil || c.Cameras[0].ONVIF != "http://h/onvif/device_service" || c.PTZ.Lock.Std() != 30*time.Second {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for yaml, key := range map[string]string{
+		"cameras: [{id: D1, url: 'rtsp://h/x', onvif: 'rtsp://h/onvif'}]\n":            "cameras[0].onvif",
+		"cameras: [{id: D1, url: 'rtsp://h/x', onvif: 'http://u:p@h/onvif/device'}]\n": "cameras[0].onvif",
+		"ptz: {lock: 500ms}\n": "ptz.lock",
+	} {
+		_, err := Parse([]byte(base+yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+}

@@ -57,6 +57,10 @@ type ClientOptions struct {
 	// passed on towards its origin (nil: acts are refused). An error
 	// wrapping ErrActRefused is final; others are retried by the sender.
 	Act func(ctx context.Context, act AlarmAct) error
+	// Control drives a camera of this node's subtree for an ancestor's
+	// operator: here when the camera is this node's, or passed on (nil:
+	// refused).
+	Control func(ctx context.Context, req ControlReq) (ControlAnswer, error)
 }
 
 // LinkStatus is the child's view of its upstream link. While Connected is

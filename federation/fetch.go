@@ -138,6 +138,8 @@ func (c *Client) serveRequest(str *quic.Stream, slots serveSlots) error {
 		return c.serveConfig(str)
 	case StreamAct:
 		return c.serveAct(str)
+	case StreamControl:
+		return c.serveControl(str)
 	}
 	return WriteFrame(str, MsgError, ErrorMsg{Message: fmt.Sprintf("unknown stream kind %q", open.Kind)})
 }

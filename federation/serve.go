@@ -22,11 +22,12 @@ import (
 // The waiting streams are bounded too: the parent can have at most
 // childAcceptsStreams open, more than the sum of these limits.
 var serveLimits = map[string]int{
-	StreamFetch:  32, // segment files and snapshots: an open file each, streamed under flow control
-	StreamIndex:  2,  // one per link-up
-	StreamConfig: 2,  // one at a time from the config loop; a slice may take MaxControlFrame
-	StreamLive:   64, // relays watched at once through this link
-	StreamAct:    8,  // operators' acts on alarms below, each answered in a moment
+	StreamFetch:   32, // segment files and snapshots: an open file each, streamed under flow control
+	StreamIndex:   2,  // one per link-up
+	StreamConfig:  2,  // one at a time from the config loop; a slice may take MaxControlFrame
+	StreamLive:    64, // relays watched at once through this link
+	StreamAct:     8,  // operators' acts on alarms below, each answered in a moment
+	StreamControl: 8,  // operators turning cameras below, each answered in a moment
 }
 
 // serveWait is how long a request waits for a slot before it is refused:

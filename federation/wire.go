@@ -29,33 +29,35 @@ type MsgType uint8
 
 // Message types.
 const (
-	MsgHello     MsgType = 0x01 // child → parent, first frame of the control stream
-	MsgWelcome   MsgType = 0x02 // parent → child, answer to Hello
-	MsgPing      MsgType = 0x03 // child → parent, heartbeat
-	MsgPong      MsgType = 0x04 // parent → child
-	MsgOpen      MsgType = 0x05 // first frame of every other stream: its kind
-	MsgEvents    MsgType = 0x10 // a batch of events
-	MsgAck       MsgType = 0x11 // the receiver stored a batch
-	MsgOffer     MsgType = 0x12 // child → parent, after opening the events stream: what it holds
-	MsgHoldings  MsgType = 0x13 // parent → child: how far it holds each offered incarnation
-	MsgFetch     MsgType = 0x20 // parent → child: send a segment file from an offset
-	MsgFetchHead MsgType = 0x21 // child → parent: the file's size; raw bytes follow
-	MsgIndexReq  MsgType = 0x22 // parent → child: list your segments since a time
-	MsgIndex     MsgType = 0x23 // child → parent: a batch of that list
-	MsgLiveReq   MsgType = 0x30 // ancestor → child: relay a camera's live stream
-	MsgLiveTrack MsgType = 0x31 // child → ancestor: the stream's codec and parameter sets
-	MsgLiveUnit  MsgType = 0x32 // child → ancestor: one access unit (binary payload)
-	MsgConfig    MsgType = 0x40 // parent → child: the child's slice of the catalogue
-	MsgAlarmAct  MsgType = 0x50 // ancestor → child: an operator's act on an alarm of the child's subtree
-	MsgActDone   MsgType = 0x51 // child → ancestor: the alarm's origin applied the act (or had already)
-	MsgError     MsgType = 0x7f // the sender refuses; payload says why
+	MsgHello       MsgType = 0x01 // child → parent, first frame of the control stream
+	MsgWelcome     MsgType = 0x02 // parent → child, answer to Hello
+	MsgPing        MsgType = 0x03 // child → parent, heartbeat
+	MsgPong        MsgType = 0x04 // parent → child
+	MsgOpen        MsgType = 0x05 // first frame of every other stream: its kind
+	MsgEvents      MsgType = 0x10 // a batch of events
+	MsgAck         MsgType = 0x11 // the receiver stored a batch
+	MsgOffer       MsgType = 0x12 // child → parent, after opening the events stream: what it holds
+	MsgHoldings    MsgType = 0x13 // parent → child: how far it holds each offered incarnation
+	MsgFetch       MsgType = 0x20 // parent → child: send a segment file from an offset
+	MsgFetchHead   MsgType = 0x21 // child → parent: the file's size; raw bytes follow
+	MsgIndexReq    MsgType = 0x22 // parent → child: list your segments since a time
+	MsgIndex       MsgType = 0x23 // child → parent: a batch of that list
+	MsgLiveReq     MsgType = 0x30 // ancestor → child: relay a camera's live stream
+	MsgLiveTrack   MsgType = 0x31 // child → ancestor: the stream's codec and parameter sets
+	MsgLiveUnit    MsgType = 0x32 // child → ancestor: one access unit (binary payload)
+	MsgConfig      MsgType = 0x40 // parent → child: the child's slice of the catalogue
+	MsgAlarmAct    MsgType = 0x50 // ancestor → child: an operator's act on an alarm of the child's subtree
+	MsgActDone     MsgType = 0x51 // child → ancestor: the alarm's origin applied the act (or had already)
+	MsgControl     MsgType = 0x52 // ancestor → child: an operator's request to a camera below (PTZ)
+	MsgControlDone MsgType = 0x53 // child → ancestor: the camera node's answer
+	MsgError       MsgType = 0x7f // the sender refuses; payload says why
 )
 
 var msgNames = map[MsgType]string{
 	MsgHello: "hello", MsgWelcome: "welcome", MsgPing: "ping", MsgPong: "pong", MsgOpen: "open",
 	MsgEvents: "events", MsgAck: "ack", MsgOffer: "offer", MsgHoldings: "holdings", MsgFetch: "fetch", MsgFetchHead: "fetch-head",
 	MsgIndexReq: "index-request", MsgIndex: "index", MsgLiveReq: "live-request", MsgLiveTrack: "live-track",
-	MsgLiveUnit: "live-unit", MsgConfig: "config", MsgAlarmAct: "alarm-act", MsgActDone: "act-done", MsgError: "error",
+	MsgLiveUnit: "live-unit", MsgConfig: "config", MsgAlarmAct: "alarm-act", MsgActDone: "act-done", MsgControl: "control", MsgControlDone: "control-done", MsgError: "error",
 }
 
 func (t MsgType) String() string {
@@ -68,13 +70,14 @@ func (t MsgType) String() string {
 // Stream kinds, named in MsgOpen. Alarms have their own stream so that
 // they never wait behind a batch of ordinary events (NVMS-7.1, UA-3.19).
 const (
-	StreamEvents = "events"
-	StreamAlarms = "alarms" // urgent copies, ahead of the ordered events
-	StreamFetch  = "fetch"  // opened by the parent, one per file
-	StreamIndex  = "index"  // opened by the parent after every link-up (back-fill)
-	StreamLive   = "live"   // opened by the parent, one per relayed camera
-	StreamConfig = "config" // opened by the parent: catalogue slices as they change
-	StreamAct    = "act"    // opened by an ancestor, one per operator's act on an alarm below
+	StreamEvents  = "events"
+	StreamAlarms  = "alarms"  // urgent copies, ahead of the ordered events
+	StreamFetch   = "fetch"   // opened by the parent, one per file
+	StreamIndex   = "index"   // opened by the parent after every link-up (back-fill)
+	StreamLive    = "live"    // opened by the parent, one per relayed camera
+	StreamConfig  = "config"  // opened by the parent: catalogue slices as they change
+	StreamAct     = "act"     // opened by an ancestor, one per operator's act on an alarm below
+	StreamControl = "control" // opened by an ancestor, one per operator's request to a camera below
 )
 
 // Hello introduces a child. NodeID must match its certificate.

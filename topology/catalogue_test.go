@@ -76,6 +76,7 @@ func TestApplyRefusesBadChanges(t *testing.T) {
 		{"duplicate camera", Command{Type: PutCamera, Create: true, Camera: putCamera("khorgos-1", "Camera1", "").Camera}, CodeConflict, "khorgos-1/Camera1 already exists"},
 		{"camera bad url", Command{Type: PutCamera, Camera: &Camera{ID: "c", Site: "khorgos-1", URL: "http://x/"}}, CodeInvalid, "rtsp://"},
 		{"camera bad transport", Command{Type: PutCamera, Camera: &Camera{ID: "c", Site: "khorgos-1", URL: "rtsp://x/", Transport: "sctp"}}, CodeInvalid, "transport must be tcp or udp"},
+		{"camera onvif with a login", Command{Type: PutCamera, Camera: &Camera{ID: "c", Site: "khorgos-1", URL: "rtsp://x/", ONVIF: "http://u:p@x/onvif/device_service"}}, CodeInvalid, "onvif must be the camera's ONVIF device service"},
 		{"camera short retention", Command{Type: PutCamera, Camera: &Camera{ID: "c", Site: "khorgos-1", URL: "rtsp://x/", RetentionDays: 7}}, CodeInvalid, "retention_days"},
 		{"camera fps", Command{Type: PutCamera, Camera: &Camera{ID: "c", Site: "khorgos-1", URL: "rtsp://x/", Analytics: Analytics{ANPR: ANPR{FPS: 90}}}}, CodeInvalid, "fps must be between 0 and 30"},
 		{"camera auto without axis", Command{Type: PutCamera, Camera: &Camera{ID: "c", Site: "khorgos-1", URL: "rtsp://x/", Direction: "auto", Analytics: Analytics{ANPR: ANPR{Enabled: true}}}}, CodeInvalid, "needs anpr axis"},

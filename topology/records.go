@@ -93,6 +93,9 @@ type Camera struct {
 	// SubPath is the path (and query) of the camera's sub-stream on the
 	// same host with the same login as URL: small live tiles play it.
 	SubPath string `json:"sub_path,omitempty"`
+	// ONVIF is the camera's ONVIF device service, which PTZ commands go
+	// to with the login of URL (empty: no PTZ).
+	ONVIF string `json:"onvif,omitempty"`
 	// PasswordSet is how the API speaks of the password in URL, which it
 	// never shows (see Redacted): reads say true when one is stored. In a
 	// put, a URL that names a user without a password keeps the stored

@@ -248,6 +248,12 @@ func (c *Camera) check() error {
 			return invalidf("%s: password_set needs the user name in the url (rtsp://user@host/...)", what)
 		}
 	}
+	if o := c.ONVIF; o != "" {
+		ou, err := url.Parse(o)
+		if err != nil || (ou.Scheme != "http" && ou.Scheme != "https") || ou.Host == "" || ou.User != nil {
+			return invalidf("%s: onvif must be the camera's ONVIF device service, http://HOST/onvif/device_service, without a login (got %q)", what, o)
+		}
+	}
 	if p := c.SubPath; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, " #")) {
 		return invalidf("%s: sub_path must be the sub-stream's path on the camera, e.g. /Streaming/Channels/102 (got %q)", what, p)
 	}

@@ -163,6 +163,9 @@ func cameraOf(d onvif.Description, site, id, zone, name, user, password string) 
 		name = strings.TrimSpace(d.Info.Manufacturer + " " + d.Info.Model + " " + d.Info.Serial)
 	}
 	cam := topology.Camera{ID: id, Site: site, Name: name, URL: u.String(), Zone: zone}
+	if d.Services.PTZ != "" {
+		cam.ONVIF = d.Device // PTZ commands go there
+	}
 	if d.Sub != nil {
 		if s, err := url.Parse(d.Sub.URI); err == nil && s.Host == u.Host {
 			cam.SubPath = s.RequestURI()
