@@ -11,6 +11,7 @@ import { Player, hlsPresent, HLS_MISSING } from '../player.js';
 import { LivePlayer } from '../webrtc.js';
 import { playUrl } from '../api.js';
 import { FreezeWatch } from '../freeze.js';
+import { ptzPanel } from '../ptzpanel.js';
 import { nodeProblem, cameraProblem } from '../health.js';
 
 const REPLAY_MS = 30000;
@@ -155,6 +156,15 @@ export function liveView(ctx) {
     const on = !grid.classList.contains('maximised') || !tiles[i].el.classList.contains('max');
     grid.classList.toggle('maximised', on);
     tiles.forEach((t, j) => t.el.classList.toggle('max', on && j === i));
+    for (const p of grid.querySelectorAll('.ptz')) p.remove();
+    const t = tiles[i];
+    if (on && t.key) {
+      const key = t.key;
+      ptzPanel(key).then((panel) => {
+        // still the maximised tile's camera
+        if (panel && t.key === key && t.el.classList.contains('max')) t.el.querySelector('.tile-body').append(panel);
+      });
+    }
   }
 
   // isSmall: a tile narrower than the sub-stream's usual 640 pixels (plus
