@@ -95,6 +95,24 @@ func IssueNode(caDir, id, outDir string, notBefore time.Time, validity time.Dura
 	if !nodeIDPattern.MatchString(id) {
 		return Issued{}, fmt.Errorf("node id %q: use 1-64 letters, digits, '-' or '_'", id)
 	}
+	notAfter := notBefore.Add(validity)
+	if notBefore.IsZero() {
+		// an hour of slack for peers whose clocks run a little behind
+		notBefore, notAfter = time.Now().Add(-time.Hour), time.Now().Add(validity)
+	}
+	return sign(caDir, id, outDir, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: id, Organization: []string{"Kuzet federation"}},
+		URIs:      []*url.URL{NodeURI(id)},
+		DNSNames:  []string{id},
+		NotBefore: notBefore,
+		NotAfter:  notAfter,
+	})
+}
+
+// sign issues a leaf certificate from tmpl (names and validity; the
+// serial, key and usages are set here) with the CA in caDir, and writes
+// <id>.pem and <id>-key.pem into outDir.
+func sign(caDir, id, outDir string, tmpl *x509.Certificate) (Issued, error) {
 	caCert, caKey, err := loadCA(caDir)
 	if err != nil {
 		return Issued{}, err
@@ -103,22 +121,10 @@ func IssueNode(caDir, id, outDir string, notBefore time.Time, validity time.Dura
 	if err != nil {
 		return Issued{}, err
 	}
-	notAfter := notBefore.Add(validity)
-	if notBefore.IsZero() {
-		// an hour of slack for peers whose clocks run a little behind
-		notBefore, notAfter = time.Now().Add(-time.Hour), time.Now().Add(validity)
-	}
 	serial := randomSerial()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: id, Organization: []string{"Kuzet federation"}},
-		URIs:         []*url.URL{NodeURI(id)},
-		DNSNames:     []string{id},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
+	tmpl.SerialNumber = serial
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
 	if err != nil {
 		return Issued{}, fmt.Errorf("sign certificate of %s: %w", id, err)
@@ -193,22 +199,10 @@ func IssueOperator(caDir, id string, hosts []string, outDir string, validity tim
 	if !operatorIDPattern.MatchString(id) {
 		return Issued{}, fmt.Errorf("operator id %q: use a member state's code, a dot and a name, e.g. KZ.KTZE", id)
 	}
-	caCert, caKey, err := loadCA(caDir)
-	if err != nil {
-		return Issued{}, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return Issued{}, err
-	}
-	serial := randomSerial()
 	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: id, Organization: []string{"Navigation-seal operator"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(validity),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		Subject:   pkix.Name{CommonName: id, Organization: []string{"Navigation-seal operator"}},
+		NotBefore: time.Now().Add(-time.Hour),
+		NotAfter:  time.Now().Add(validity),
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -217,21 +211,7 @@ func IssueOperator(caDir, id string, hosts []string, outDir string, validity tim
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return Issued{}, fmt.Errorf("sign certificate of %s: %w", id, err)
-	}
-	if err := os.MkdirAll(outDir, 0o700); err != nil {
-		return Issued{}, err
-	}
-	out := Issued{
-		CertPath: filepath.Join(outDir, id+".pem"), KeyPath: filepath.Join(outDir, id+"-key.pem"),
-		Serial: serial.Text(16), NotAfter: tmpl.NotAfter,
-	}
-	if err := writeKey(out.KeyPath, key); err != nil {
-		return Issued{}, err
-	}
-	return out, writePEM(out.CertPath, "CERTIFICATE", der, 0o644)
+	return sign(caDir, id, outDir, tmpl)
 }
 
 var operatorIDPattern = regexp.MustCompile(`^[A-Z]{2}\.[A-Z0-9][A-Z0-9_-]{0,31}$`)

@@ -1,72 +1,30 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/kuzet/kuzet/agent"
-	"github.com/kuzet/kuzet/config"
-	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/testcam"
-	"github.com/kuzet/kuzet/web"
 )
 
 // TestBrowserPTZ runs web/e2e/ptz.mjs in headless Chromium: an operator
 // maximises a PTZ camera's tile, holds "Pan right" and the simulated head
 // turns; saves a preset, moves away and goes back to it.
 func TestBrowserPTZ(t *testing.T) {
-	testkit.Long(t)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodeBin, chromium := web.RequireTools(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, rig := newBrowserRig(t)
 	cam, err := testcam.StartONVIF(testcam.ONVIFOptions{PTZ: true, User: "op", Password: "pw", Main: "rtsp://127.0.0.1:1/main", Sub: "rtsp://127.0.0.1:1/sub"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cam.Close()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	a := startNode(t, ctx, fmt.Sprintf(`
 node: {id: gate, data_dir: %s, time_zone: UTC}
 http: {listen: "127.0.0.1:0"}
 cameras: [{id: Dome1, url: "rtsp://op:pw@127.0.0.1:1/main", offline_after: 1h, onvif: %q}]
-`, t.TempDir(), cam.DeviceURL())), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(cfg, slog.New(slog.DiscardHandler), agent.Options{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("node stopped with %v", err)
-		}
-	}()
-	shots := filepath.Join(root, "test-artifacts", "ui-ptz")
-	_ = os.RemoveAll(shots)
-	run := exec.CommandContext(ctx, nodeBin, filepath.Join("e2e", "ptz.mjs"))
-	run.Env = append(os.Environ(), "KUZET_UI_URL=http://"+a.HTTPAddr(), "KUZET_UI_SHOTS="+shots, "KUZET_CHROMIUM="+chromium)
-	run.WaitDelay = 10 * time.Second
-	out, err := run.CombinedOutput()
-	t.Logf("node e2e/ptz.mjs:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser scenario failed (%v); screenshots in %s", err, shots)
-	}
+`, t.TempDir(), cam.DeviceURL()))
+	out := rig.run(t, ctx, "ptz", "http://"+a.HTTPAddr())
 	var res struct{ Pan, Tilt float64 }
 	if err := json.Unmarshal(lastLine(out), &res); err != nil {
 		t.Fatalf("the scenario's result: %v", err)

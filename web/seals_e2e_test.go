@@ -1,26 +1,19 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kuzet/kuzet/agent"
-	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
-	"github.com/kuzet/kuzet/web"
 )
 
 // TestBrowserSealedVehicle runs web/e2e/seals.mjs in headless Chromium
@@ -30,14 +23,7 @@ import (
 // it and the seal's track plotted against the route; the read is a grave
 // alarm.
 func TestBrowserSealedVehicle(t *testing.T) {
-	testkit.Long(t)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodeBin, chromium := web.RequireTools(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, rig := newBrowserRig(t)
 
 	dir := t.TempDir()
 	for _, ca := range []string{"kz", "ru"} {
@@ -49,7 +35,7 @@ func TestBrowserSealedVehicle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	a := startNode(t, ctx, fmt.Sprintf(`
 node: {id: centre, data_dir: %s, time_zone: UTC}
 http: {listen: "127.0.0.1:0"}
 seals:
@@ -57,23 +43,7 @@ seals:
   listen: "127.0.0.1:0"
   tls: {cert: %s, key: %s}
   partners: [{id: RU.GLONASS, url: "https://127.0.0.1:1", ca: %s/ru/ca.pem, roles: [national]}]
-`, dir, iss.CertPath, iss.KeyPath, dir)), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(cfg, slog.New(slog.DiscardHandler), agent.Options{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("node stopped with %v", err)
-		}
-	}()
+`, dir, iss.CertPath, iss.KeyPath, dir))
 	base := "http://" + a.HTTPAddr()
 	post := func(path, body string) {
 		t.Helper()
@@ -127,15 +97,6 @@ seals:
 		}
 	}
 
-	shots := filepath.Join(root, "test-artifacts", "ui-seals")
-	_ = os.RemoveAll(shots)
 	info, _ := json.Marshal(map[string]any{"read": read.ID(), "plate": "123ABC02", "seal": "RU-7700123456", "reports": len(rs)})
-	run := exec.CommandContext(ctx, nodeBin, filepath.Join("e2e", "seals.mjs"))
-	run.Env = append(os.Environ(), "KUZET_UI_URL="+base, "KUZET_UI_SHOTS="+shots, "KUZET_UI_SEALS="+string(info), "KUZET_CHROMIUM="+chromium)
-	run.WaitDelay = 10 * time.Second
-	out, err := run.CombinedOutput()
-	t.Logf("node e2e/seals.mjs:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser scenario failed (%v); screenshots in %s", err, shots)
-	}
+	rig.run(t, ctx, "seals", base, "KUZET_UI_SEALS="+string(info))
 }

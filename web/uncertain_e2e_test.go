@@ -2,30 +2,23 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kuzet/kuzet/agent"
 	"github.com/kuzet/kuzet/auth"
-	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
-	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/plates"
-	"github.com/kuzet/kuzet/web"
 )
 
 // TestBrowserUncertainReads runs web/e2e/uncertain.mjs in headless
@@ -36,14 +29,7 @@ import (
 // when a read was confirmed elsewhere meanwhile; a viewer sees the queue
 // read-only. The audit log then holds the operator's acts.
 func TestBrowserUncertainReads(t *testing.T) {
-	testkit.Long(t)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodeBin, chromium := web.RequireTools(t, root)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, rig := newBrowserRig(t)
 
 	dir := t.TempDir()
 	var users strings.Builder
@@ -56,28 +42,12 @@ func TestBrowserUncertainReads(t *testing.T) {
 		}
 		fmt.Fprintf(&users, "  - {name: %s, role: %s, password_hash: %q}\n", u[0], u[1], h)
 	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	a := startNode(t, ctx, fmt.Sprintf(`
 node: {id: centre, data_dir: %s, time_zone: UTC}
 http: {listen: "127.0.0.1:0"}
 anpr: {review_below: 0.9}
 users:
-%s`, dir, users.String())), config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := agent.New(cfg, slog.New(slog.DiscardHandler), agent.Options{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("node stopped with %v", err)
-		}
-	}()
+%s`, dir, users.String()))
 
 	// six reads with their photos, as the analyzer stores them
 	now := time.Now().UTC().Truncate(time.Second)
@@ -125,21 +95,8 @@ users:
 		}
 	}
 
-	shots := filepath.Join(root, "test-artifacts", "ui-uncertain")
-	if old, _ := filepath.Glob(filepath.Join(shots, "*.png")); len(old) > 0 {
-		for _, f := range old {
-			_ = os.Remove(f)
-		}
-	}
 	readsJSON, _ := json.Marshal(reads)
-	run := exec.CommandContext(ctx, nodeBin, filepath.Join("e2e", "uncertain.mjs"))
-	run.Env = append(os.Environ(), "KUZET_UI_URL="+base, "KUZET_UI_SHOTS="+shots, "KUZET_UI_READS="+string(readsJSON), "KUZET_CHROMIUM="+chromium)
-	run.WaitDelay = 10 * time.Second
-	out, err := run.CombinedOutput()
-	t.Logf("node e2e/uncertain.mjs:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser scenario failed (%v); screenshots in %s", err, shots)
-	}
+	rig.run(t, ctx, "uncertain", base, "KUZET_UI_READS="+string(readsJSON))
 
 	// every act is in the audit log, by the operator
 	for action, objects := range map[string][]string{

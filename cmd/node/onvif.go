@@ -51,21 +51,10 @@ func cmdONVIF(args []string, stdout, stderr io.Writer) error {
 	id := fs.String("id", "", "the camera's ID at its site (add)")
 	zone := fs.String("zone", "", "the zone it watches (add)")
 	name := fs.String("name", "", "its name (add; default the device's model and serial)")
-	api := os.Getenv("KUZET_API")
-	if api == "" {
-		api = "http://127.0.0.1:8080"
-	}
-	fs.StringVar(&api, "api", api, "the node's HTTP address, a catalogue replica (add)")
-	token := fs.String("token", os.Getenv("KUZET_TOKEN"), "API token (add; default $KUZET_TOKEN)")
-	var rest []string
-	for more := args[1:]; ; {
-		if err := fs.Parse(more); err != nil {
-			return parseFailed(err)
-		}
-		if more = fs.Args(); len(more) == 0 {
-			break
-		}
-		rest, more = append(rest, more[0]), more[1:]
+	api, token := apiFlags(fs, "the node's HTTP address, a catalogue replica (add)")
+	rest, err := parseAnywhere(fs, args[1:])
+	if err != nil {
+		return parseFailed(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+time.Minute)
 	defer cancel()
@@ -128,7 +117,7 @@ func cmdONVIF(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tc, err := topology.NewClient(api, nil)
+	tc, err := topology.NewClient(*api, nil)
 	if err != nil {
 		return fmt.Errorf("onvif add: %w", err)
 	}

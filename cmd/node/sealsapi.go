@@ -22,29 +22,18 @@ import (
 func sealsAPI(cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("kuzet seals "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	api := os.Getenv("KUZET_API")
-	if api == "" {
-		api = "http://127.0.0.1:8080"
-	}
-	fs.StringVar(&api, "api", api, "node HTTP address")
-	token := fs.String("token", os.Getenv("KUZET_TOKEN"), "API token (default $KUZET_TOKEN)")
+	api, token := apiFlags(fs, "node HTTP address")
 	seal := fs.String("seal", "", "the seal (query)")
 	typ := fs.String("type", "T1", "T0 (its shipments), T1 (its technological data) or owner (query)")
 	to := fs.String("to", "", "the partner asked (query; default: by the routing rules, owner only)")
 	from := fs.String("from", "", "window start, RFC 3339 (query; default 24 h before --until)")
 	until := fs.String("until", "", "window end, RFC 3339 (query; default now)")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for answers (query)")
-	var rest []string
-	for more := args; ; {
-		if err := fs.Parse(more); err != nil {
-			return parseFailed(err)
-		}
-		if more = fs.Args(); len(more) == 0 {
-			break
-		}
-		rest, more = append(rest, more[0]), more[1:]
+	rest, err := parseAnywhere(fs, args)
+	if err != nil {
+		return parseFailed(err)
 	}
-	c := &sealsClient{base: strings.TrimSuffix(api, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &sealsClient{base: strings.TrimSuffix(*api, "/"), token: *token, http: &http.Client{Timeout: 30 * time.Second}}
 	switch cmd {
 	case "partners":
 		return c.print(stdout, "GET", "/api/v1/seals/partners", nil)
@@ -58,7 +47,6 @@ func sealsAPI(cmd string, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("seals send: give one FILE (- for stdin)")
 		}
 		var b []byte
-		var err error
 		if rest[0] == "-" {
 			b, err = io.ReadAll(io.LimitReader(os.Stdin, seals.MaxMessageBytes+1))
 		} else {

@@ -43,12 +43,7 @@ func cmdTopology(args []string, stdout, stderr io.Writer) error {
 	cmd := args[0]
 	fs := flag.NewFlagSet("kuzet topology "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	api := os.Getenv("KUZET_API")
-	if api == "" {
-		api = "http://127.0.0.1:8080"
-	}
-	fs.StringVar(&api, "api", api, "node HTTP address")
-	token := fs.String("token", os.Getenv("KUZET_TOKEN"), "API token, for nodes that require logins (default $KUZET_TOKEN)")
+	api, token := apiFlags(fs, "node HTTP address")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after")
 	asJSON := fs.Bool("json", false, "print JSON")
 	consistent := fs.Bool("consistent", false, "linearizable read through the leader")
@@ -61,21 +56,13 @@ func cmdTopology(args []string, stdout, stderr io.Writer) error {
 		peers = append(peers, topology.Peer{ID: id, Address: addr})
 		return nil
 	})
-	// flags may come before, between or after the arguments
-	var rest []string
-	for more := args[1:]; ; {
-		if err := fs.Parse(more); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return fmt.Errorf("topology %s: %w", cmd, err)
-		}
-		if more = fs.Args(); len(more) == 0 {
-			break
-		}
-		rest, more = append(rest, more[0]), more[1:]
+	rest, err := parseAnywhere(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	} else if err != nil {
+		return fmt.Errorf("topology %s: %w", cmd, err)
 	}
-	c, err := topology.NewClient(api, nil)
+	c, err := topology.NewClient(*api, nil)
 	if err != nil {
 		return fmt.Errorf("topology: %w", err)
 	}

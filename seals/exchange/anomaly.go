@@ -309,19 +309,7 @@ func (x *Exchange) CheckPeriods() error {
 }
 
 func lastReadingOf(tx *bolt.Tx, seal string) (seals.Reading, bool) {
-	c := tx.Bucket(bucketReadings).Cursor()
-	// the last key of the seal's: the one before the first key after them
-	var v []byte
-	k, _ := c.Seek(key([]byte(seal), u64(^uint64(0))))
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
 	var r seals.Reading
-	prefix := append([]byte(seal), 0)
-	if k == nil || !bytes.HasPrefix(k, prefix) || json.Unmarshal(v, &r) != nil {
-		return r, false
-	}
-	return r, true
+	k, v := lastUnder(tx.Bucket(bucketReadings).Cursor(), append([]byte(seal), 0))
+	return r, k != nil && json.Unmarshal(v, &r) == nil
 }

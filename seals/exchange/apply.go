@@ -107,14 +107,13 @@ func getBinding(tx *bolt.Tx, seal, shipment string) (*Binding, bool) {
 // bindingsOf lists a seal's shipments.
 func bindingsOf(tx *bolt.Tx, seal string) []Binding {
 	var out []Binding
-	prefix := append([]byte(seal), 0)
-	c := tx.Bucket(bucketBindings).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	eachUnder(tx.Bucket(bucketBindings), append([]byte(seal), 0), func(_, v []byte) bool {
 		var bd Binding
 		if json.Unmarshal(v, &bd) == nil {
 			out = append(out, bd)
 		}
-	}
+		return true
+	})
 	return out
 }
 
@@ -169,15 +168,14 @@ func readingsOf(tx *bolt.Tx, q *seals.SealQuery) []*seals.Message {
 // reportOf answers a shipment query from its tracking records (section XII).
 func reportOf(tx *bolt.Tx, shipment string) *seals.Message {
 	a := &seals.ShipmentReport{Shipment: shipment, Result: "01"}
-	prefix := append([]byte(shipment), 0)
-	c := tx.Bucket(bucketTracks).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(a.Records) < seals.MaxRecords; k, v = c.Next() {
+	eachUnder(tx.Bucket(bucketTracks), append([]byte(shipment), 0), func(_, v []byte) bool {
 		var tr trackEntry
 		if json.Unmarshal(v, &tr) == nil {
 			a.Records = append(a.Records, tr.Record)
 			a.Seal = &seals.SealInfo{Seal: tr.Seal, Operator: tr.Operator}
 		}
-	}
+		return len(a.Records) < seals.MaxRecords
+	})
 	if len(a.Records) > 0 {
 		a.Result = "02"
 	} else {

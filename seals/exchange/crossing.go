@@ -73,16 +73,15 @@ func sealedBy(tx *bolt.Tx, plate string) []Binding {
 	if len(prefix) == 1 {
 		return nil
 	}
-	c := tx.Bucket(bucketPlates).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	eachUnder(tx.Bucket(bucketPlates), prefix, func(k, _ []byte) bool {
 		parts := bytes.SplitN(k[len(prefix):], []byte{0}, 2)
-		if len(parts) != 2 {
-			continue
+		if len(parts) == 2 {
+			if bd, ok := getBinding(tx, string(parts[0]), string(parts[1])); ok && bd.Until == nil {
+				out = append(out, *bd)
+			}
 		}
-		if bd, ok := getBinding(tx, string(parts[0]), string(parts[1])); ok && bd.Until == nil {
-			out = append(out, *bd)
-		}
-	}
+		return true
+	})
 	return out
 }
 
@@ -133,14 +132,13 @@ func (x *Exchange) Crossed(read, origin, camera, plate string, at time.Time) ([]
 // openOf lists a shipment's open anomalies.
 func openOf(tx *bolt.Tx, seal, shipment string) []Anomaly {
 	var out []Anomaly
-	prefix := key([]byte(seal), []byte(shipment), nil)
-	c := tx.Bucket(bucketAnomaly).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	eachUnder(tx.Bucket(bucketAnomaly), key([]byte(seal), []byte(shipment), nil), func(_, v []byte) bool {
 		var a Anomaly
 		if json.Unmarshal(v, &a) == nil {
 			out = append(out, a)
 		}
-	}
+		return true
+	})
 	return out
 }
 
@@ -149,14 +147,7 @@ func crossingsOf(tx *bolt.Tx, seal string, limit int) []Crossing {
 	var out []Crossing
 	prefix := append([]byte(seal), 0)
 	c := tx.Bucket(bucketSealCrossings).Cursor()
-	var v []byte
-	k, _ := c.Seek(key([]byte(seal), u64(^uint64(0))))
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
+	for k, v := lastUnder(c, prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Prev() {
 		var cr Crossing
 		if raw := tx.Bucket(bucketCrossings).Get(v); raw != nil && json.Unmarshal(raw, &cr) == nil {
 			out = append(out, cr)

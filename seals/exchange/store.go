@@ -268,3 +268,29 @@ func sealOf(m *seals.Message) string {
 	}
 	return ""
 }
+
+// eachUnder calls fn for each key under prefix, in order, while it
+// returns true.
+func eachUnder(b *bolt.Bucket, prefix []byte, fn func(k, v []byte) bool) {
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if !fn(k, v) {
+			return
+		}
+	}
+}
+
+// lastUnder positions c on the last key under prefix (nil: none), for
+// keys whose next part is a time.
+func lastUnder(c *bolt.Cursor, prefix []byte) (k, v []byte) {
+	past := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	if k, _ = c.Seek(past); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return nil, nil
+	}
+	return k, v
+}

@@ -6,36 +6,16 @@
 // Environment: KUZET_UI_URL, KUZET_UI_SHOTS, KUZET_CHROMIUM.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 
 const BASE = (process.env.KUZET_UI_URL || '').replace(/\/$/, '');
 const SHOTS = process.env.KUZET_UI_SHOTS || 'test-artifacts/ui-ptz';
-const CHROMIUM = process.env.KUZET_CHROMIUM || '/usr/bin/chromium';
 if (!BASE) {
   console.error('KUZET_UI_URL is required');
   process.exit(2);
 }
-fs.mkdirSync(SHOTS, { recursive: true });
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kuzet-ui-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1440, height: 900 },
-  locale: 'en-GB',
-  timezoneId: 'UTC',
-});
-const page = browser.pages()[0] || (await browser.newPage());
-page.setDefaultTimeout(20000);
-const problems = [];
-page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('console', (m) => {
-  if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-});
+const { page, problems, close } = await openBrowser(SHOTS);
 const position = async () => {
   const t = await page.textContent('#ptz-status');
   const m = t.match(/pan (-?[\d.]+) tilt (-?[\d.]+)/);
@@ -85,7 +65,6 @@ try {
   console.log(`FAIL ${e.stack || e.message}`);
   await page.screenshot({ path: path.join(SHOTS, 'FAILED.png') }).catch(() => {});
 } finally {
-  await browser.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 process.exit(failed ? 1 : 0);

@@ -7,38 +7,18 @@
 // every step passed.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 
 const BASE = (process.env.KUZET_UI_URL || '').replace(/\/$/, '');
 const S = JSON.parse(process.env.KUZET_UI_SEALS || '{}');
 const SHOTS = process.env.KUZET_UI_SHOTS || 'test-artifacts/ui-seals';
-const CHROMIUM = process.env.KUZET_CHROMIUM || '/usr/bin/chromium';
 
 if (!BASE || !S.read) {
   console.error('KUZET_UI_URL and KUZET_UI_SEALS are required');
   process.exit(2);
 }
-fs.mkdirSync(SHOTS, { recursive: true });
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kuzet-ui-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1440, height: 900 },
-  locale: 'en-GB',
-  timezoneId: 'UTC',
-});
-const page = browser.pages()[0] || (await browser.newPage());
-page.setDefaultTimeout(20000);
-const problems = [];
-page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('console', (m) => {
-  if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-});
+const { page, problems, close } = await openBrowser(SHOTS);
 
 let failed = 0;
 try {
@@ -70,7 +50,6 @@ try {
   console.log(`FAIL ${e.stack || e.message}`);
   await page.screenshot({ path: path.join(SHOTS, 'FAILED.png') }).catch(() => {});
 } finally {
-  await browser.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 process.exit(failed ? 1 : 0);

@@ -7,15 +7,12 @@
 // (default /usr/bin/chromium). Exit status 0 only when every step passed.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 
 const BASE = (process.env.KUZET_UI_URL || '').replace(/\/$/, '');
 const READS = JSON.parse(process.env.KUZET_UI_READS || '{}');
 const SHOTS = process.env.KUZET_UI_SHOTS || 'test-artifacts/ui-uncertain';
-const CHROMIUM = process.env.KUZET_CHROMIUM || '/usr/bin/chromium';
 const LOGINS = { operator: 'kuzet-operator', viewer: 'kuzet-viewer' };
 const T = { ui: 20000 };
 
@@ -23,25 +20,8 @@ if (!BASE || !READS.r1) {
   console.error('KUZET_UI_URL and KUZET_UI_READS are required');
   process.exit(2);
 }
-fs.mkdirSync(SHOTS, { recursive: true });
-
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kuzet-ui-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1440, height: 900 },
-  locale: 'en-GB',
-  timezoneId: 'UTC',
-});
-const page = browser.pages()[0] || (await browser.newPage());
+const { page, problems, close } = await openBrowser(SHOTS);
 page.setDefaultTimeout(T.ui);
-const problems = [];
-page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-page.on('console', (m) => {
-  if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-});
 
 let failed = 0;
 let n = 0;
@@ -195,8 +175,7 @@ try {
 } catch {
   // reported by step()
 } finally {
-  await browser.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 if (problems.length) {
   console.log(`page problems:\n  ${problems.join('\n  ')}`);
