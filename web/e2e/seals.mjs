@@ -34,6 +34,7 @@ try {
   assert.equal(await page.$$eval('#seal-plot polyline.seal-track', (e) => e.length), 1, 'the track is drawn');
   assert.equal(await page.$$eval('#seal-plot circle.seal-point', (e) => e.length), S.reports, 'every report is a dot');
   assert.equal(await page.$$eval('#seal-plot circle.seal-last.abnormal', (e) => e.length), 1, 'the last report is ringed as abnormal');
+  assert.match(await page.textContent('#seal-plot .seal-plot-legend'), /≈ \d+ km across · dashed: declared route · dots: 12 reports/);
   // the last report lies east (right) of every vertex of the route
   const [lastX, routeMax] = await page.evaluate(() => {
     const last = document.querySelector('#seal-plot circle.seal-last');
