@@ -263,9 +263,9 @@ func (a *Agent) ptz(ctx context.Context, camera, user, roleName string, req PTZR
 
 // isRangeError tells the operator's bad input from the camera's failure.
 func isRangeError(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "is out of range") || strings.HasPrefix(s, "preset: ") || strings.HasPrefix(s, "name: ") ||
-		strings.Contains(s, "NoToken") || strings.Contains(s, "InvalidPosition") || strings.Contains(s, "InvalidArgVal")
+	var in *onvif.InputError
+	var f *onvif.Fault
+	return errors.As(err, &in) || errors.As(err, &f) && f.Invalid()
 }
 
 // ptzTake makes the camera user's for the lock time, unless another

@@ -64,24 +64,13 @@ func (c *Client) call(ctx context.Context, service, action, body string, v any) 
 		return fmt.Errorf("%s at %s: 401: the device refused the credentials", action, service)
 	}
 	_, err = readEnvelope(resp.Body, v)
-	var f *Fault
 	switch {
 	case err == nil && resp.StatusCode/100 != 2:
 		return fmt.Errorf("%s at %s: %s without a fault", action, service, resp.Status)
-	case asFault(err, &f):
-		return fmt.Errorf("%s at %s: %w", action, service, f)
 	case err != nil:
 		return fmt.Errorf("%s at %s: %w", action, service, err)
 	}
 	return nil
-}
-
-func asFault(err error, f **Fault) bool {
-	ff, ok := err.(*Fault)
-	if ok {
-		*f = ff
-	}
-	return ok
 }
 
 func (c *Client) post(ctx context.Context, service, action string, env []byte, auth string) (*http.Response, error) {

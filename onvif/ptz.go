@@ -27,7 +27,7 @@ func (p Position) Check(relative bool) error {
 		lo   float64
 	}{{"pan", p.Pan, lo}, {"tilt", p.Tilt, lo}, {"zoom", p.Zoom, map[bool]float64{true: -1, false: 0}[relative]}} {
 		if math.IsNaN(c.v) || c.v < c.lo || c.v > 1 {
-			return fmt.Errorf("%s: %v is out of range %g..1", c.name, c.v, c.lo)
+			return inputErrorf("%s: %v is out of range %g..1", c.name, c.v, c.lo)
 		}
 	}
 	return nil
@@ -151,7 +151,7 @@ func (p *PTZ) Presets(ctx context.Context) ([]Preset, error) {
 // Goto moves to a preset.
 func (p *PTZ) Goto(ctx context.Context, preset string) error {
 	if preset == "" || len(preset) > 64 {
-		return fmt.Errorf("preset: %q is not a preset token", preset)
+		return inputErrorf("preset: %q is not a preset token", preset)
 	}
 	return p.do(ctx, "GotoPreset", p.token()+`<tptz:PresetToken>`+xmlText(preset)+`</tptz:PresetToken>`, nil)
 }
@@ -159,7 +159,7 @@ func (p *PTZ) Goto(ctx context.Context, preset string) error {
 // SetPreset stores the current position under a name and returns its token.
 func (p *PTZ) SetPreset(ctx context.Context, name string) (string, error) {
 	if name == "" || len(name) > 64 {
-		return "", fmt.Errorf("name: a preset needs a name of 1–64 characters")
+		return "", inputErrorf("name: a preset needs a name of 1–64 characters")
 	}
 	var r struct {
 		Token string `xml:"SetPresetResponse>PresetToken"`

@@ -48,6 +48,28 @@ func (f *Fault) Error() string {
 	return s
 }
 
+// Invalid reports whether the fault refuses the request's arguments (a
+// position out of range, a preset that does not exist): the caller's
+// mistake, not the device's.
+func (f *Fault) Invalid() bool {
+	for _, s := range []string{"InvalidArgVal", "InvalidArgs", "InvalidPosition", "NoToken", "NoProfile"} {
+		if strings.HasSuffix(f.Subcode, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// InputError is a request the client refuses before sending it: a
+// coordinate out of range, a preset token or name that cannot be one.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErrorf(format string, args ...any) error {
+	return &InputError{Msg: fmt.Sprintf(format, args...)}
+}
+
 // NotAuthorized reports whether the fault refuses the credentials.
 func (f *Fault) NotAuthorized() bool { return strings.HasSuffix(f.Subcode, "NotAuthorized") }
 

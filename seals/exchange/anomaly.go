@@ -87,20 +87,16 @@ func (x *Exchange) toggle(tx *bolt.Tx, a Anomaly, on bool, r *seals.Reading, b *
 	open := tx.Bucket(bucketAnomaly).Get(k) != nil
 	switch {
 	case on && !open:
-		return x.openWith(tx, a, r, b, true)
+		return x.open(tx, a, r, b, true)
 	case !on && open:
 		return tx.Bucket(bucketAnomaly).Delete(k)
 	}
 	return nil
 }
 
-func (x *Exchange) open(tx *bolt.Tx, a Anomaly, b *batch, report bool) error {
-	return x.openWith(tx, a, nil, b, report)
-}
-
-// openWith records an open anomaly, queues its alarm and, for one derived
+// open records an open anomaly, queues its alarm and, for one derived
 // here, reports it (tracking code 04) to the partners that should know.
-func (x *Exchange) openWith(tx *bolt.Tx, a Anomaly, r *seals.Reading, b *batch, report bool) error {
+func (x *Exchange) open(tx *bolt.Tx, a Anomaly, r *seals.Reading, b *batch, report bool) error {
 	k := key([]byte(a.Seal), []byte(a.Shipment), []byte(a.Code))
 	if tx.Bucket(bucketAnomaly).Get(k) != nil {
 		return nil // open already: raised once

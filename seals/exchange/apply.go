@@ -231,7 +231,7 @@ func (x *Exchange) takeTracking(tx *bolt.Tx, m *seals.Message, b *batch) error {
 	if bd.Tracking == "" && t.Code == "04" {
 		// a partner's report on a shipment this operator tracks (and
 		// derives anomalies for itself): recorded and alarmed, not re-reported
-		return x.open(tx, Anomaly{Seal: s.Seal, Shipment: t.Shipment, Code: t.Anomaly, ReportedBy: m.From, At: at, Plates: bd.Plates}, b, false)
+		return x.open(tx, Anomaly{Seal: s.Seal, Shipment: t.Shipment, Code: t.Anomaly, ReportedBy: m.From, At: at, Plates: bd.Plates}, nil, b, false)
 	}
 	if t.Code == "02" {
 		bd.Until = &at
@@ -244,7 +244,7 @@ func (x *Exchange) takeTracking(tx *bolt.Tx, m *seals.Message, b *batch) error {
 	}
 	if t.Code == "04" || t.Code == "07" {
 		return x.open(tx, Anomaly{Seal: s.Seal, Shipment: t.Shipment, Code: t.Anomaly, ReportedBy: m.From,
-			At: at, Plates: bd.Plates, Crossed: t.Code == "07"}, b, false)
+			At: at, Plates: bd.Plates, Crossed: t.Code == "07"}, nil, b, false)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -201,5 +200,3 @@ func (x *Exchange) Close() error {
 // MessagesPath is where an operator's exchange takes messages (POST, one
 // message as JSON).
 const MessagesPath = "/eaeu/v1/messages"
-
-func readFile(name string) ([]byte, error) { return os.ReadFile(name) }

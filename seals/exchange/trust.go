@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -107,7 +108,7 @@ func LoadCertificate(certFile, keyFile, operator string) (tls.Certificate, error
 // LoadRoots reads a partner's CA file.
 func LoadRoots(file string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
-	b, err := readFile(file)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
