@@ -105,6 +105,13 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	if code, b := as["erik"].do("POST", "/api/v1/ptz/site/Fixed1", `{"action": "stop"}`); code != 409 || !strings.Contains(b, "camera Fixed1 has no PTZ") {
 		t.Fatalf("a camera without PTZ: %d %s", code, b)
 	}
+	// more requests than a link lets the parent open streams at once
+	// (childAcceptsStreams, 128): each closes its stream on both links
+	for i := 0; i < 300; i++ {
+		if code, b := as["vera"].do("GET", "/api/v1/ptz/site/Dome1", ""); code != 200 {
+			t.Fatalf("status request %d: %d %s", i, code, b)
+		}
+	}
 	evs, _ := centre.Events().Search(0, func(e event.Event) bool { return e.Kind == audit.Kind })
 	turned := map[string]int{}
 	for _, e := range evs {
