@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,18 +17,10 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/auth"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/topology"
 )
-
-func freeTCP(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // catalogueCentre is the configuration of a centre that keeps the
 // catalogue, with the federation certificates of federationRig and extra
@@ -40,7 +31,7 @@ node: {id: centre, data_dir: %s/centre}
 http: {listen: "127.0.0.1:0"}
 federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
 topology: {listen: %q, bootstrap: true}
-`, dir, tls("centre"), freeTCP(t)) + extra
+`, dir, tls("centre"), testkit.Port(t)) + extra
 }
 
 // centreAndSite waits until the centre's catalogue takes writes (it elects
@@ -180,7 +171,7 @@ http: {listen: "127.0.0.1:0"}
 federation: {listen: "127.0.0.1:0", tls: %s}
 topology: {listen: %q, bootstrap: true}
 users: [{name: root, role: admin, password_hash: %q}]
-`, dir, tls("centre"), freeTCP(t), hash("root-password")))
+`, dir, tls("centre"), testkit.Port(t), hash("root-password")))
 	base := "http://" + centre.HTTPAddr()
 	admin := newClient(t, base)
 	if code := admin.login("root", "root-password"); code != 200 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kuzet/kuzet/auth"
 	"github.com/kuzet/kuzet/checkpoint"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // A truck through a crossing with pass tokens and the two-key exit
@@ -49,7 +50,8 @@ node: {id: centre, data_dir: %s/centre}
 http: {listen: "127.0.0.1:0"}
 federation: {listen: %q, heartbeat: 200ms, tls: %s}
 `
-	centre, stopCentre := startAgent(t, fmt.Sprintf(centreYAML, dir, "127.0.0.1:0", tls("centre")))
+	// the centre starts again on the same address after its outage
+	centre, stopCentre := startAgent(t, fmt.Sprintf(centreYAML, dir, testkit.Port(t), tls("centre")))
 	siteYAML := fmt.Sprintf(`
 node: {id: site, data_dir: %s/site, time_zone: UTC}
 http: {listen: "127.0.0.1:0", allow: [127.0.0.1]}

@@ -773,7 +773,7 @@ federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s}
 topology: {listen: %q, bootstrap: true}
 %s
 users:
-%s`, dir, src.URL("cam1"), tls("centre"), freeTCP(t), sealsRig(t, dir), users.String()))
+%s`, dir, src.URL("cam1"), tls("centre"), testkit.Port(t), sealsRig(t, dir), users.String()))
 	r.base = "http://" + r.a.HTTPAddr()
 	// a child site: links, relayed live video and replicated segments
 	r.site, _ = startAgent(t, fmt.Sprintf(`

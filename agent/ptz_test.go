@@ -78,6 +78,16 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 			}
 		}
 	}
+	// every command is audited, a refused one too: wait for the route
+	// first, so that olga's one command is her one audit entry
+	for i := 0; ; i++ {
+		if code, _ := as["vera"].do("GET", "/api/v1/ptz/site/Dome1", ""); code == 200 {
+			break
+		} else if i == 200 {
+			t.Fatalf("no route to the site's camera: %d", code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	cmd("olga", `{"action": "absolute", "pan": 0.5, "tilt": -0.25, "zoom": 0.5}`, 200, `"camera": "site/Dome1"`)
 	if x, y, z := cam.Position(); x != 0.5 || y != -0.25 || z != 0.5 {
 		t.Fatalf("the head after olga's move: %v %v %v", x, y, z)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,24 +73,6 @@ type wiped struct {
 	events string        // a copy of its events.db
 }
 
-func freePort(t *testing.T, network string) string {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().String()
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // since is the time from the beginning of the faults, for the report.
 func (c *cluster) since() time.Duration {
 	if c.t0.IsZero() {
@@ -150,9 +131,9 @@ func newCluster(t *testing.T, bin, root string) *cluster {
 	}
 	for _, id := range nodeIDs {
 		n := &node{id: id, cfg: filepath.Join(root, "conf", id+".yaml"), data: filepath.Join(root, id),
-			httpAddr: freePort(t, "tcp"), state: "down"}
+			httpAddr: testkit.Port(t), state: "down"}
 		if id != siteID {
-			n.fedAddr, n.topoAddr = freePort(t, "udp"), freePort(t, "tcp")
+			n.fedAddr, n.topoAddr = testkit.Port(t), testkit.Port(t)
 		}
 		n.api = newClient(n.httpAddr)
 		c.nodes[id] = n

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 )
 
 // apiServer is a plate API that stores reads by idempotency key; it can be
@@ -69,9 +70,7 @@ func TestPushSurvivesOutagesAndRestart(t *testing.T) {
 	_ = os.WriteFile(filepath.Join(platesDir, "Camera1", "a.jpg"), jpegBytes, 0o644)
 
 	// a port with nothing listening: connections are refused
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.Port(t)
 
 	logPath := filepath.Join(dir, "events.db")
 	log, err := event.OpenLog(logPath, "site-1", nil)
@@ -106,7 +105,7 @@ func TestPushSurvivesOutagesAndRestart(t *testing.T) {
 
 	api := &apiServer{mode: "500", held: map[string]Read{}}
 	srv := &http.Server{Handler: api}
-	ln, err = net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestBrowserE2E(t *testing.T) {
 	defer logFile.Close()
 	cmd := exec.Command(bin, "demo", "--dir", filepath.Join(dir, "demo"),
 		"--http", "127.0.0.1:"+ports[0], "--centre-http", centre,
-		"--federation", "127.0.0.1:"+freeUDP(t), "--rtsp", "127.0.0.1:"+ports[2],
+		"--federation", testkit.Port(t), "--rtsp", "127.0.0.1:"+ports[2],
 		"--webrtc", "127.0.0.1:0", "--centre-webrtc", "127.0.0.1:0",
 		"--segment", "10s", "--models", models,
 		"--centre-seals", "127.0.0.1:"+ports[3], "--partner-http", "127.0.0.1:"+ports[4], "--partner-seals", "127.0.0.1:"+ports[5])
@@ -190,34 +190,15 @@ func kuzetBinary(t *testing.T, root string) string {
 	return testkit.Binary(t)
 }
 
+// freeTCP returns n port numbers as testkit.Ports chooses them.
 func freeTCP(t *testing.T, n int) []string {
 	t.Helper()
 	var ports []string
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		_, p, _ := net.SplitHostPort(ln.Addr().String())
+	for _, a := range testkit.Ports(t, n) {
+		_, p, _ := net.SplitHostPort(a)
 		ports = append(ports, p)
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
 	return ports
-}
-
-func freeUDP(t *testing.T) string {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, p, _ := net.SplitHostPort(c.LocalAddr().String())
-	return p
 }
 
 // stopDemo interrupts the demo by its PID, as Ctrl-C would, and kills it

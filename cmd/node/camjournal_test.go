@@ -19,16 +19,6 @@ import (
 	"github.com/kuzet/kuzet/plates"
 )
 
-func freeTCP(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // storedCameraPasses reads a stopped node's plate.reads and the reads
 // still in its journal.
 func storedCameraPasses(t *testing.T, dir string) (reads []plates.PlateRead, journaled int) {
@@ -68,7 +58,7 @@ func storedCameraPasses(t *testing.T, dir string) (reads []plates.PlateRead, jou
 func TestCameraReadsSurviveAKill(t *testing.T) {
 	testkit.Long(t)
 	dir := t.TempDir()
-	addr := freeTCP(t)
+	addr := testkit.Port(t)
 	cfgPath := filepath.Join(dir, "node.yaml")
 	cfg := fmt.Sprintf(`node: {id: gate-site, data_dir: %s, time_zone: UTC}
 http: {listen: %q}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -18,16 +17,6 @@ import (
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/testcam"
 )
-
-func freeUDP(t *testing.T) string {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().String()
-}
 
 // NVMS-6.17/6.18/6.7/6.9: three node processes, site → region → centre.
 // The site–region link is cut for a while; the site keeps recording and
@@ -58,7 +47,7 @@ func TestThreeTierProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	centreAddr, regionAddr := freeUDP(t), freeUDP(t)
+	centreAddr, regionAddr := testkit.Port(t), testkit.Port(t)
 	relay, err := netfault.NewRelay(regionAddr)
 	if err != nil {
 		t.Fatal(err)

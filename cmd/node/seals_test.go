@@ -48,8 +48,8 @@ func TestSealExchangeProcesses(t *testing.T) {
 		if out, err := kuzet("pki", "operator", "--dir", ca, "--id", id, "--host", "127.0.0.1"); err != nil {
 			t.Fatalf("pki operator: %v\n%s", err, out)
 		}
-		ops[id] = &sealOp{id: id, api: freeTCP(t)}
-		exch[id] = freeTCP(t)
+		ops[id] = &sealOp{id: id, api: testkit.Port(t)}
+		exch[id] = testkit.Port(t)
 	}
 	for _, id := range ids {
 		var partners strings.Builder

@@ -1,8 +1,10 @@
 package testkit
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -26,4 +28,29 @@ func must(s string, err error) string {
 		panic(err)
 	}
 	return s
+}
+
+func TestPortOutsideEphemeralRange(t *testing.T) {
+	addrs := Ports(t, 20)
+	for _, a := range addrs {
+		_, p, err := net.SplitHostPort(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(p)
+		if n < portLow || n >= portHigh {
+			t.Fatalf("%s outside %d–%d", a, portLow, portHigh)
+		}
+		// the address is free for both kinds of listener a node opens
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		c, err := net.ListenPacket("udp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
 }
