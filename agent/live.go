@@ -30,8 +30,10 @@ func (a *Agent) openLiveView() ([]media.Consumer, error) {
 	}
 	l := a.cfg.Live
 	var err error
+	tc := l.Transcode
 	a.live, err = live.New(live.Options{Part: l.Part.Std(), Segment: l.Segment.Std(), Segments: l.Segments,
-		IdleStop: l.IdleStop.Std(), Cameras: ids, Logger: a.log.With("component", "live"), Registerer: a.reg})
+		IdleStop: l.IdleStop.Std(), Cameras: ids, Logger: a.log.With("component", "live"), Registerer: a.reg,
+		Transcode: live.Transcode{Max: tc.Max, MaxWidth: tc.MaxWidth, Preset: tc.Preset, CRF: tc.CRF, GOP: tc.GOP.Std()}})
 	if err != nil {
 		return nil, err
 	}
@@ -308,12 +310,14 @@ func (a *Agent) liveHandler() http.Handler {
 		if i := strings.LastIndexByte(rest, '/'); i > 0 {
 			key = rest[:i]
 		}
-		if onDemand(key) && strings.HasSuffix(r.URL.Path, "/index.m3u8") {
-			if !a.startRelay(w, r, key) {
+		// a transcoded view is fed by the camera's own stream
+		src := strings.TrimSuffix(key, live.TranscodeSuffix)
+		if onDemand(src) && strings.HasSuffix(r.URL.Path, "/index.m3u8") {
+			if !a.startRelay(w, r, src) {
 				return
 			}
-		} else if onDemand(key) {
-			a.touchRelay(key)
+		} else if onDemand(src) {
+			a.touchRelay(src)
 		}
 		if strings.HasSuffix(r.URL.Path, "/index.m3u8") {
 			a.auditView(r, key)

@@ -8,7 +8,8 @@ func (a *Agent) Tree() *federation.ObservedNode {
 	var own []federation.CameraState
 	for _, st := range a.site.Status() {
 		c, _ := a.camera(st.ID)
-		own = append(own, federation.CameraState{ID: st.ID, State: string(st.State), Reason: st.Reason, Sub: c.SubPath != ""})
+		own = append(own, federation.CameraState{ID: st.ID, State: string(st.State), Reason: st.Reason, Sub: c.SubPath != "",
+			Codec: st.Codec})
 	}
 	var children []federation.ChildStatus
 	if a.fedSrv != nil {

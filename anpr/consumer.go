@@ -129,10 +129,7 @@ func (c *Consumer) start(models *Models, cam config.Camera, tr media.Track) (*An
 	if !cam.ANPR.Keyframes {
 		every = max(1, int(math.Round(streamFPS/cam.ANPR.FPS)))
 	}
-	codec := "h264"
-	if tr.Codec == media.H265 {
-		codec = "hevc"
-	}
+	codec := tr.Codec
 	var roi image.Rectangle
 	if r := cam.ANPR.ROI; len(r) == 4 {
 		roi = image.Rect(r[0], r[1], r[0]+r[2], r[1]+r[3])

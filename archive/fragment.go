@@ -15,7 +15,8 @@ import (
 // recorder's footprint near one fragment of video.
 type sample struct {
 	nalus    [][]byte
-	size     uint32 // AVCC size: a 4-byte length before each NAL unit
+	size     uint32 // AVCC size: a 4-byte length before each NAL unit, unless raw
+	raw      bool   // a whole picture (M-JPEG, MPEG-4 Part 2): written as it is
 	duration uint32
 	ptsOff   int32
 	sync     bool
@@ -86,12 +87,16 @@ func appendFragmentHeader(dst []byte, seq, track uint32, baseTime uint64, sample
 }
 
 // fragmentVecs lists the byte slices of a fragment in file order: header,
-// then for each NAL unit its 4-byte length and its bytes. lens must have
-// room for 4 bytes per NAL unit; the returned slices point into it.
+// then for each NAL unit its 4-byte length and its bytes (a raw sample's
+// bytes alone). The returned lens holds the lengths the slices point into.
 func fragmentVecs(header []byte, samples []sample, lens []byte, vecs [][]byte) ([][]byte, []byte) {
 	vecs = append(vecs[:0], header)
 	lens = lens[:0]
 	for _, s := range samples {
+		if s.raw {
+			vecs = append(vecs, s.nalus...)
+			continue
+		}
 		for _, n := range s.nalus {
 			off := len(lens)
 			lens = binary.BigEndian.AppendUint32(lens, uint32(len(n)))

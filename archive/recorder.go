@@ -220,8 +220,11 @@ func (r *Recorder) extractDTS(u *media.Unit, addParams bool) (int64, error) {
 		// the extractor needs the SPS next to each keyframe
 		nalus = append(r.track.ParamNALUs(), u.NALUs...)
 	}
-	if r.track.Codec == media.H265 {
+	switch r.track.Codec {
+	case media.H265:
 		return r.h265DTS.Extract(nalus, u.PTS)
+	case media.MJPEG, media.MPEG4:
+		return u.PTS, nil // no reordering: decoding order is presentation order
 	}
 	return r.h264DTS.Extract(nalus, u.PTS)
 }
@@ -230,6 +233,13 @@ func (r *Recorder) extractDTS(u *media.Unit, addParams bool) (int64, error) {
 // (they carry nothing a player needs).
 func (r *Recorder) fill(s *sample, u *media.Unit, dts int64, ra bool) error {
 	*s = sample{nalus: make([][]byte, 0, len(u.NALUs)), ptsOff: int32(u.PTS - dts), sync: ra}
+	if !r.track.Codec.NALUnits() {
+		if len(u.NALUs) != 1 || len(u.NALUs[0]) == 0 {
+			return errors.New("empty picture")
+		}
+		s.nalus, s.size, s.raw = append(s.nalus, u.NALUs[0]), uint32(len(u.NALUs[0])), true
+		return nil
+	}
 	for _, n := range u.NALUs {
 		if len(n) == 0 {
 			continue
@@ -296,8 +306,13 @@ func (r *Recorder) checkResolution() {
 }
 
 func (r *Recorder) codec() mp4.Codec {
-	if r.track.Codec == media.H265 {
+	switch r.track.Codec {
+	case media.H265:
 		return &mp4.CodecH265{VPS: r.track.VPS, SPS: r.track.SPS, PPS: r.track.PPS}
+	case media.MJPEG:
+		return &mp4.CodecMJPEG{Width: r.track.Width, Height: r.track.Height}
+	case media.MPEG4:
+		return &mp4.CodecMPEG4Video{Config: r.track.Config}
 	}
 	return &mp4.CodecH264{SPS: r.track.SPS, PPS: r.track.PPS}
 }

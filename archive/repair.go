@@ -19,6 +19,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/media"
 )
 
 // Layout is the box structure of a fragmented MP4 file as far as it is
@@ -185,6 +186,11 @@ func describeCodec(c mp4.Codec) (string, int, int) {
 			return "h265", s.Width(), s.Height()
 		}
 		return "h265", 0, 0
+	case *mp4.CodecMJPEG:
+		return string(media.MJPEG), c.Width, c.Height
+	case *mp4.CodecMPEG4Video:
+		l, _ := media.ParseMPEG4Layer(c.Config)
+		return string(media.MPEG4), l.Width, l.Height
 	}
 	return fmt.Sprintf("%T", c), 0, 0
 }

@@ -259,7 +259,38 @@ type Camera struct {
 	// ONVIF is the camera's ONVIF device service (http://HOST/onvif/device_service),
 	// which PTZ commands go to with the login of URL; empty: no PTZ.
 	ONVIF string `yaml:"onvif"`
+	// Quality bounds what the stream may do before an alarm says so.
+	Quality StreamQuality `yaml:"quality"`
 }
+
+// StreamQuality is the frame rate and packet loss a camera's stream must
+// keep (UA-3.14, NVMS-1), judged over 10-second windows.
+type StreamQuality struct {
+	MinFPS        float64 `yaml:"min_fps"`         // default 3
+	MaxFPS        float64 `yaml:"max_fps"`         // default 30
+	MaxPacketLoss float64 `yaml:"max_packet_loss"` // percent of RTP packets, default 2
+}
+
+// OrDefaults fills the limits left zero.
+func (q StreamQuality) OrDefaults() StreamQuality {
+	if q.MinFPS == 0 {
+		q.MinFPS = DefaultMinFPS
+	}
+	if q.MaxFPS == 0 {
+		q.MaxFPS = DefaultMaxFPS
+	}
+	if q.MaxPacketLoss == 0 {
+		q.MaxPacketLoss = DefaultMaxPacketLoss
+	}
+	return q
+}
+
+// Defaults of StreamQuality.
+const (
+	DefaultMinFPS        = 3
+	DefaultMaxFPS        = 30
+	DefaultMaxPacketLoss = 2
+)
 
 // SubStreamSuffix marks a camera's sub-stream in live keys
 // ("Camera1~sub"); '~' is never part of a camera ID.
@@ -372,6 +403,7 @@ func (c *Config) applyDefaults() {
 		if cam.ANPR.FPS == 0 {
 			cam.ANPR.FPS = 5
 		}
+		cam.Quality = cam.Quality.OrDefaults()
 	}
 }
 
@@ -516,6 +548,11 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if d := time.Duration(cam.OfflineAfter); d < time.Second {
 			return bad(key("offline_after"), "must be at least 1s (camera %s, got %v)", cam.ID, d)
+		}
+		if q := cam.Quality; q.MinFPS < 0 || q.MaxFPS > 240 || q.MinFPS >= q.MaxFPS {
+			return bad(key("quality"), "min_fps and max_fps must satisfy 0 <= min_fps < max_fps <= 240 (camera %s, got %v and %v)", cam.ID, q.MinFPS, q.MaxFPS)
+		} else if q.MaxPacketLoss < 0 || q.MaxPacketLoss > 100 {
+			return bad(key("quality.max_packet_loss"), "is a percentage, 0..100 (camera %s, got %v)", cam.ID, q.MaxPacketLoss)
 		}
 		if cam.Zone != "" && !zones[cam.Zone] {
 			return bad(key("zone"), "unknown zone %q: list it under zones (camera %s)", cam.Zone, cam.ID)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"slices"
 	"time"
 )
 
@@ -12,6 +13,18 @@ type Live struct {
 	Segments int      `yaml:"segments"`  // complete segments listed (default 7)
 	IdleStop Duration `yaml:"idle_stop"` // stop a muxer unwatched this long (default 60s)
 	WebRTC   WebRTC   `yaml:"webrtc"`
+	// Transcode plays cameras browsers cannot (H.265, M-JPEG, MPEG-4
+	// Part 2) as H.264 at CAMERA~h264, while watched.
+	Transcode Transcode `yaml:"transcode"`
+}
+
+// Transcode limits live transcoding (docs/live.md, "Transcoded views").
+type Transcode struct {
+	Max      int      `yaml:"max"`       // cameras at once (default 2; -1: off)
+	MaxWidth int      `yaml:"max_width"` // output width cap (default 1280)
+	Preset   string   `yaml:"preset"`    // x264 preset (default veryfast)
+	CRF      int      `yaml:"crf"`       // x264 quality, 0..51 (default 26)
+	GOP      Duration `yaml:"gop"`       // keyframe interval (default 1s)
 }
 
 // WebRTC plays every camera live a fraction of a second behind it, for
@@ -49,6 +62,17 @@ func (c *Config) validateLive(bad func(key, format string, args ...any) error) e
 	}
 	if l.IdleStop < 0 {
 		return bad("live.idle_stop", "must not be negative")
+	}
+	if tc := l.Transcode; tc.Max < -1 || tc.Max > 64 {
+		return bad("live.transcode.max", "must be -1 (off) .. 64 (got %d)", tc.Max)
+	} else if tc.MaxWidth != 0 && (tc.MaxWidth < 160 || tc.MaxWidth > 3840) {
+		return bad("live.transcode.max_width", "must be 160..3840 (got %d)", tc.MaxWidth)
+	} else if tc.CRF < 0 || tc.CRF > 51 {
+		return bad("live.transcode.crf", "must be 0..51 (got %d)", tc.CRF)
+	} else if tc.GOP < 0 || tc.GOP.Std() > 10*time.Second {
+		return bad("live.transcode.gop", "must be 0..10s (got %v)", tc.GOP.Std())
+	} else if tc.Preset != "" && !slices.Contains([]string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium"}, tc.Preset) {
+		return bad("live.transcode.preset", "must be one of ultrafast, superfast, veryfast, faster, fast, medium (got %q)", tc.Preset)
 	}
 	if w := l.WebRTC; !w.Off {
 		if w.Listen != "" {

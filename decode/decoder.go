@@ -13,12 +13,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kuzet/kuzet/media"
 )
 
 // Options configure the frame decoder of one camera.
 type Options struct {
 	FFmpeg string // path to ffmpeg (default "ffmpeg")
-	Codec  string // "h264" or "hevc"
+	Codec  media.Codec
 	// Every keeps one frame in Every (1: all). 0 decodes keyframes only,
 	// which costs least: only keyframes are fed to ffmpeg at all.
 	Every         int
@@ -73,7 +75,8 @@ func (d *Decoder) Frames() <-chan Frame { return d.out }
 // Dropped counts units not decoded because analysis was behind.
 func (d *Decoder) Dropped() uint64 { return d.dropped.Load() }
 
-// Push offers one access unit (its NAL units without start codes). key
+// Push offers one access unit (its NAL units without start codes, or its
+// picture). key
 // marks a keyframe; params are prepended to keyframes that lack them.
 func (d *Decoder) Push(nalus [][]byte, params [][]byte, key bool, at time.Time) {
 	if !d.synced && !key {
@@ -83,15 +86,10 @@ func (d *Decoder) Push(nalus [][]byte, params [][]byte, key bool, at time.Time) 
 		return
 	}
 	d.synced = true
-	var buf []byte
-	if key && params != nil {
-		for _, p := range params {
-			buf = append(append(buf, 0, 0, 0, 1), p...)
-		}
+	if !key {
+		params = nil
 	}
-	for _, n := range nalus {
-		buf = append(append(buf, 0, 0, 0, 1), n...)
-	}
+	buf := d.o.Codec.AppendES(nil, params, nalus)
 	select {
 	case d.in <- unit{annexB: buf, time: at, key: key}:
 	default:
@@ -129,7 +127,7 @@ func (d *Decoder) args() []string {
 	// so every later frame would be paired with the previous unit's time
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error",
 		"-flags", "low_delay", "-probesize", "32", "-analyzeduration", "0",
-		"-f", d.o.Codec, "-i", "pipe:0"}
+		"-f", d.o.Codec.FFmpeg(), "-i", "pipe:0"}
 	if d.o.Every > 1 {
 		args = append(args, "-vf", "select=not(mod(n\\,"+strconv.Itoa(d.o.Every)+"))")
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -16,7 +17,7 @@ func TestDecoderPairsEveryFrameWithItsUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, every := range []int{0, 1} {
-		d := New(Options{Codec: "h264", Every: every, Width: clip.Width, Height: clip.Height, Queue: 1024})
+		d := New(Options{Codec: media.H264, Every: every, Width: clip.Width, Height: clip.Height, Queue: 1024})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		go d.Run(ctx)
 		t0 := time.Unix(1000, 0)

@@ -69,6 +69,8 @@ const (
 	AlarmCameraOffline      = "camera_offline"
 	AlarmResolutionExceeded = "resolution_exceeded"
 	AlarmUnsupportedCodec   = "unsupported_codec"
+	AlarmFrameRate          = "camera_frame_rate"  // outside cameras[].quality
+	AlarmPacketLoss         = "camera_packet_loss" // above cameras[].quality
 	AlarmRecorderBehind     = "recorder_behind"
 	AlarmDiskFloor          = "disk_floor"
 	AlarmArchiveWrite       = "archive_write_failed"

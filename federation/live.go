@@ -152,11 +152,12 @@ func (s *Server) OpenLive(ctx context.Context, origin, camera string) (LiveFeed,
 		return nil, fmt.Errorf("live %s/%s via %s: %w", origin, camera, child, err)
 	}
 	codec := media.Codec(tr.Codec)
-	if codec != media.H264 && codec != media.H265 {
+	if !codec.Known() {
 		return nil, fmt.Errorf("live %s/%s: unsupported codec %q", origin, camera, tr.Codec)
 	}
 	handedOver = true // the feed's Close finishes the stream
-	return &remoteFeed{str: str, track: media.Track{Codec: codec, VPS: tr.VPS, SPS: tr.SPS, PPS: tr.PPS}}, nil
+	return &remoteFeed{str: str, track: media.Track{Codec: codec, VPS: tr.VPS, SPS: tr.SPS, PPS: tr.PPS,
+		Config: tr.Config, Width: tr.Width, Height: tr.Height}}, nil
 }
 
 // serveLive relays a feed to the parent until either side ends.
@@ -175,7 +176,8 @@ func (c *Client) serveLive(str *quic.Stream) error {
 	}
 	defer feed.Close()
 	tr := feed.Track()
-	if err := WriteFrame(str, MsgLiveTrack, LiveTrack{Codec: string(tr.Codec), VPS: tr.VPS, SPS: tr.SPS, PPS: tr.PPS}); err != nil {
+	if err := WriteFrame(str, MsgLiveTrack, LiveTrack{Codec: string(tr.Codec), VPS: tr.VPS, SPS: tr.SPS, PPS: tr.PPS,
+		Config: tr.Config, Width: tr.Width, Height: tr.Height}); err != nil {
 		return err
 	}
 	c.o.Logger.Info("live relay started", "origin", req.Origin, "camera", req.Camera)

@@ -72,12 +72,16 @@ type ObservedCamera struct {
 	// Sub is the live key of its sub-stream on this node ("site-a/Camera1~sub"),
 	// when the camera has one: small tiles play it.
 	Sub string `json:"sub,omitempty"`
+	// Codec of its stream when last streaming (h264, h265, mjpeg, mpeg4):
+	// a console plays what the browser cannot at Key + "~h264".
+	Codec string `json:"codec,omitempty"`
 }
 
 // CameraState is one of this node's own cameras as its session reports it.
 type CameraState struct {
 	ID, State, Reason string
-	Sub               bool // it has a sub-stream
+	Sub               bool   // it has a sub-stream
+	Codec             string // of its session, when streaming
 }
 
 // observedHistory is how much of the log seeds the hierarchy at start.
@@ -97,6 +101,7 @@ type Observed struct {
 
 type camObs struct {
 	state, reason string
+	codec         string
 	since         time.Time
 	sub           bool
 }
@@ -121,12 +126,15 @@ func (t *Observed) Observe(e event.Event) {
 	}
 	switch e.Kind {
 	case event.KindCameraState:
-		var p struct{ State, Reason, Sub string }
+		var p struct{ State, Reason, Sub, Codec string }
 		if json.Unmarshal(e.Payload, &p) == nil && e.Camera != "" {
 			if t.cams[e.Origin] == nil {
 				t.cams[e.Origin] = map[string]camObs{}
 			}
-			t.cams[e.Origin][e.Camera] = camObs{state: p.State, reason: p.Reason, since: e.Time, sub: p.Sub == "true"}
+			if p.Codec == "" {
+				p.Codec = t.cams[e.Origin][e.Camera].codec // a failure keeps the codec it had
+			}
+			t.cams[e.Origin][e.Camera] = camObs{state: p.State, reason: p.Reason, since: e.Time, sub: p.Sub == "true", codec: p.Codec}
 		}
 	case event.KindSegmentClosed:
 		var seg event.Segment
@@ -192,6 +200,7 @@ func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *Observe
 	root := &ObservedNode{ID: t.self, Status: "online", Self: true, LastSeen: now, Cameras: []ObservedCamera{}}
 	for _, st := range own {
 		oc := t.camera(t.self, st.ID, st.State, st.Reason)
+		oc.Codec = st.Codec
 		if st.Sub {
 			oc.Sub = oc.Key + SubStreamSuffix
 		}
@@ -230,6 +239,7 @@ func (t *Observed) Hierarchy(own []CameraState, children []ChildStatus) *Observe
 		for _, c := range cams {
 			o := t.cams[id][c]
 			oc := t.camera(id, c, o.state, o.reason)
+			oc.Codec = o.codec
 			oc.Since = o.since
 			if o.sub {
 				oc.Sub = oc.Key + SubStreamSuffix

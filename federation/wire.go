@@ -202,10 +202,13 @@ type LiveReq struct {
 
 // LiveTrack describes the relayed stream; access units follow.
 type LiveTrack struct {
-	Codec string `json:"codec"`
-	VPS   []byte `json:"vps,omitempty"`
-	SPS   []byte `json:"sps,omitempty"`
-	PPS   []byte `json:"pps,omitempty"`
+	Codec  string `json:"codec"`
+	VPS    []byte `json:"vps,omitempty"`
+	SPS    []byte `json:"sps,omitempty"`
+	PPS    []byte `json:"pps,omitempty"`
+	Config []byte `json:"config,omitempty"` // MPEG-4 Part 2 headers
+	Width  int    `json:"width,omitempty"`  // M-JPEG's size
+	Height int    `json:"height,omitempty"`
 }
 
 // Config carries a child's slice of the catalogue at a revision; the

@@ -39,6 +39,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.camera(id, false)
+	if base, ok := strings.CutSuffix(id, TranscodeSuffix); ok && c == nil {
+		if b := s.camera(base, false); b != nil {
+			c = s.transcodeView(b)
+		}
+	}
 	if c == nil {
 		http.Error(w, fmt.Sprintf("unknown camera %q", id), http.StatusNotFound)
 		return
@@ -62,6 +67,22 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, c *camera
 		http.Error(w, fmt.Sprintf("camera %s: %v", c.id, err), http.StatusBadRequest)
 		return
 	}
+	if c.base != nil {
+		if codec, _ := c.base.codec.Load().(media.Codec); codec == media.H264 {
+			http.Error(w, fmt.Sprintf("camera %s streams H.264: play %s%s/index.m3u8, no transcoding needed", c.base.id, s.o.Prefix, c.base.id),
+				http.StatusBadRequest)
+			return
+		}
+		if err := s.ensureTranscoder(c); err != nil {
+			w.Header().Set("Retry-After", "30")
+			http.Error(w, fmt.Sprintf("camera %s: %v", c.base.id, err), http.StatusServiceUnavailable)
+			return
+		}
+	} else if codec, _ := c.codec.Load().(media.Codec); codec != "" && codec != media.H264 && codec != media.H265 {
+		http.Error(w, fmt.Sprintf("camera %s streams %s, which browsers do not play as HLS: play %s%s%s/index.m3u8",
+			c.id, codec.Name(), s.o.Prefix, c.id, TranscodeSuffix), http.StatusUnsupportedMediaType)
+		return
+	}
 	m, release := s.acquire(c, true)
 	if m == nil {
 		http.Error(w, "live view is shutting down", http.StatusServiceUnavailable)
@@ -71,7 +92,12 @@ func (s *Server) servePlaylist(w http.ResponseWriter, r *http.Request, c *camera
 	s.noteViewer(w, r, c)
 	ctx := r.Context()
 
-	notStreaming := func() bool { return !m.hasContent() && c.sessions.Load() == 0 }
+	notStreaming := func() bool {
+		if c.base != nil {
+			return !m.hasContent() && c.base.sessions.Load() == 0
+		}
+		return !m.hasContent() && c.sessions.Load() == 0
+	}
 	err = m.await(ctx, s.o.StartTimeout, func() bool { return m.hasContent() || notStreaming() })
 	switch {
 	case err == nil && notStreaming():

@@ -15,6 +15,10 @@ type camMetrics struct {
 	parts    *prometheus.CounterVec
 	skipped  *prometheus.CounterVec
 	jumps    *prometheus.CounterVec
+
+	transcodes      prometheus.Gauge
+	transcodeFrames *prometheus.CounterVec
+	transcodeCPU    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*camMetrics, error) {
@@ -36,9 +40,17 @@ func newMetrics(reg prometheus.Registerer) (*camMetrics, error) {
 			[]string{"camera", "reason"}),
 		jumps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kuzet_live_timestamp_jumps_total", Help: "Camera timestamp jumps the live timeline smoothed over."}, cam),
+		transcodes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kuzet_live_transcodes", Help: "Cameras transcoded to H.264 for browsers right now (while watched; at most live.transcode.max)."}),
+		transcodeFrames: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_live_transcode_frames_total", Help: "Frames into the live transcoder, out of it, and dropped because it was behind."},
+			[]string{"camera", "dir"}),
+		transcodeCPU: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_live_transcode_cpu_seconds_total", Help: "CPU time the live transcoder of the view used (ffmpeg, user and system)."}, cam),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.muxers, m.viewers, m.requests, m.bytes, m.parts, m.skipped, m.jumps} {
+		for _, c := range []prometheus.Collector{m.muxers, m.viewers, m.requests, m.bytes, m.parts, m.skipped, m.jumps,
+			m.transcodes, m.transcodeFrames, m.transcodeCPU} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register live metrics: %w", err)
 			}

@@ -9,6 +9,8 @@ package live
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -33,6 +35,8 @@ type Server struct {
 	mu      sync.Mutex
 	cams    map[string]*camera
 	stopped bool
+
+	transcodes atomic.Int32 // running transcoders, at most o.Transcode.Max
 }
 
 // camera is one camera's live state; its muxer exists only while watched.
@@ -42,10 +46,15 @@ type camera struct {
 	sessions atomic.Int32 // open sessions (sinks)
 	lastReq  atomic.Int64 // unix ns of the last request's end
 
+	codec atomic.Value               // media.Codec of the latest session
+	tc    atomic.Pointer[transcoder] // fed this camera's units while its "~h264" view is watched
+	base  *camera                    // of a "~h264" view: the camera it transcodes
+
 	mu       sync.Mutex
 	inflight int      // requests holding the muxer
 	cnt      counters // carried from one muxer to the next
 	viewers  map[string]time.Time
+	trans    *transcoder // of a "~h264" view: running while its muxer does
 }
 
 // New checks the options; Run must run for idle muxers to stop.
@@ -72,11 +81,12 @@ func (s *Server) Consumer() media.Consumer {
 // open never fails: an error would stop the session, and with it the
 // recording, for the sake of the live view.
 func (s *Server) open(camera string, track media.Track, _ string) (media.Sink, error) {
-	if track.Codec != media.H264 && track.Codec != media.H265 {
+	if !track.Codec.Known() {
 		s.log.Warn("no live view: codec not supported", "camera", camera, "codec", track.Codec)
 		return nil, nil
 	}
 	c := s.camera(camera, true)
+	c.codec.Store(track.Codec)
 	c.sessions.Add(1)
 	return &sink{cam: c, id: s.sessions.Add(1), track: track.Clone()}, nil
 }
@@ -153,6 +163,11 @@ func (s *Server) stopMuxer(c *camera) {
 	if c.inflight > 0 && !s.isStopped() {
 		return
 	}
+	if c.trans != nil {
+		c.trans.stop()
+		c.trans = nil
+		s.transcodes.Add(-1)
+	}
 	if m := c.mux.Swap(nil); m != nil {
 		c.cnt = m.stop()
 		s.met.muxers.WithLabelValues(c.id).Set(0)
@@ -164,6 +179,44 @@ func (s *Server) isStopped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stopped
+}
+
+// transcodeView returns the "~h264" view of base, creating it.
+func (s *Server) transcodeView(base *camera) *camera {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := base.id + TranscodeSuffix
+	c := s.cams[id]
+	if c == nil {
+		c = &camera{id: id, viewers: map[string]time.Time{}, base: base}
+		s.cams[id] = c
+		s.met.muxers.WithLabelValues(id).Set(0)
+		s.met.viewers.WithLabelValues(id).Set(0)
+	}
+	return c
+}
+
+// errTranscodeLimit is a view refused because the node transcodes as
+// many cameras as it may.
+var errTranscodeLimit = errors.New("transcoding limit reached")
+
+// ensureTranscoder starts transcoding for the view c unless it runs or
+// the node's limit is reached.
+func (s *Server) ensureTranscoder(c *camera) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.trans != nil {
+		return nil
+	}
+	if s.o.Transcode.Max < 0 {
+		return fmt.Errorf("%w: live transcoding is off on this node (live.transcode.max: -1)", errTranscodeLimit)
+	}
+	if s.transcodes.Add(1) > int32(s.o.Transcode.Max) {
+		s.transcodes.Add(-1)
+		return fmt.Errorf("%w: this node transcodes %d cameras at most (live.transcode.max)", errTranscodeLimit, s.o.Transcode.Max)
+	}
+	c.trans = s.startTranscoder(c.base, c)
+	return nil
 }
 
 // acquire returns c's muxer for one request, starting it when start is
@@ -201,6 +254,9 @@ type sink struct {
 
 func (k *sink) WriteUnit(u *media.Unit) error {
 	k.track.UpdateParams(u)
+	if tc := k.cam.tc.Load(); tc != nil {
+		tc.push(&k.track, u)
+	}
 	m := k.cam.mux.Load()
 	if m == nil {
 		return nil

@@ -16,12 +16,6 @@ import (
 // Codec names a video codec.
 type Codec string
 
-// Codecs a session can deliver.
-const (
-	H264 Codec = "h264"
-	H265 Codec = "h265"
-)
-
 // ClockRate of every video RTP stream (RFC 6184, RFC 7798).
 const ClockRate = 90000
 
@@ -32,10 +26,16 @@ type Track struct {
 	VPS   []byte // H.265 only
 	SPS   []byte
 	PPS   []byte
+	// Config is MPEG-4 Part 2's headers up to the video object layer.
+	Config []byte
+	// Width and Height of M-JPEG, from its pictures (the other codecs
+	// carry their size in their parameters).
+	Width, Height int
 }
 
 // Unit is one access unit. NALUs are owned by the unit: consumers may keep
-// them, never modify them.
+// them, never modify them. For a codec without NAL units (M-JPEG, MPEG-4
+// Part 2) it holds one element, the whole picture.
 type Unit struct {
 	NALUs [][]byte
 	PTS   int64     // in ClockRate ticks, from the session's RTP timeline
@@ -45,8 +45,13 @@ type Unit struct {
 
 // RandomAccess reports whether u starts a GOP (IDR / IRAP).
 func (u *Unit) RandomAccess(c Codec) bool {
-	if c == H265 {
+	switch c {
+	case H265:
 		return h265.IsRandomAccess(u.NALUs)
+	case MJPEG:
+		return true
+	case MPEG4:
+		return len(u.NALUs) == 1 && MPEG4Intra(u.NALUs[0])
 	}
 	return h264.IsRandomAccess(u.NALUs)
 }
@@ -59,6 +64,26 @@ func (t *Track) UpdateParams(u *Unit) (changed, inbandSPS bool) {
 			*dst = append([]byte(nil), n...)
 			changed = true
 		}
+	}
+	switch t.Codec {
+	case MJPEG:
+		// every picture carries its size: a picture without one is
+		// taken as the same size (the decoder will say otherwise)
+		if len(u.NALUs) == 1 {
+			if w, h, err := JPEGSize(u.NALUs[0]); err == nil {
+				changed = w != t.Width || h != t.Height
+				t.Width, t.Height = w, h
+			}
+		}
+		return changed, true
+	case MPEG4:
+		if len(u.NALUs) == 1 {
+			if hdr := MPEG4Headers(u.NALUs[0]); hdr != nil {
+				set(&t.Config, hdr)
+				inbandSPS = true
+			}
+		}
+		return changed, inbandSPS
 	}
 	for _, n := range u.NALUs {
 		if len(n) == 0 {
@@ -91,23 +116,42 @@ func (t *Track) UpdateParams(u *Unit) (changed, inbandSPS bool) {
 }
 
 // ParamNALUs returns the parameter sets in decoding order.
+// For MPEG-4 Part 2 it is its headers, and for M-JPEG nothing.
 func (t *Track) ParamNALUs() [][]byte {
-	if t.Codec == H265 {
+	switch t.Codec {
+	case H265:
 		return [][]byte{t.VPS, t.SPS, t.PPS}
+	case MPEG4:
+		return [][]byte{t.Config}
+	case MJPEG:
+		return nil
 	}
 	return [][]byte{t.SPS, t.PPS}
 }
 
 // Ready reports whether the track has every parameter set its codec needs.
 func (t *Track) Ready() bool {
-	if t.Codec == H265 {
+	switch t.Codec {
+	case H265:
 		return len(t.VPS) > 0 && len(t.SPS) > 0 && len(t.PPS) > 0
+	case MPEG4:
+		return len(t.Config) > 0
+	case MJPEG:
+		return t.Width > 0 && t.Height > 0
 	}
 	return len(t.SPS) > 0 && len(t.PPS) > 0
 }
 
-// Resolution parses the SPS; ok is false when it cannot be parsed.
+// Resolution parses the SPS (or the MPEG-4 headers); ok is false when it
+// cannot be parsed.
 func (t *Track) Resolution() (w, h int, ok bool) {
+	switch t.Codec {
+	case MJPEG:
+		return t.Width, t.Height, t.Width > 0 && t.Height > 0
+	case MPEG4:
+		l, err := ParseMPEG4Layer(t.Config)
+		return l.Width, l.Height, err == nil
+	}
 	if t.Codec == H265 {
 		var s h265.SPS
 		if err := s.Unmarshal(t.SPS); err != nil {
@@ -130,19 +174,26 @@ func (t Track) Clone() Track {
 		}
 		return append([]byte(nil), b...)
 	}
-	return Track{Codec: t.Codec, VPS: cp(t.VPS), SPS: cp(t.SPS), PPS: cp(t.PPS)}
+	return Track{Codec: t.Codec, VPS: cp(t.VPS), SPS: cp(t.SPS), PPS: cp(t.PPS), Config: cp(t.Config),
+		Width: t.Width, Height: t.Height}
 }
 
 // FPS is the frame rate the SPS declares, or 25 when it declares none (or
 // nothing plausible).
 func (t *Track) FPS() float64 {
 	fps := 0.0
-	if t.Codec == H265 {
+	switch t.Codec {
+	case MJPEG:
+	case MPEG4:
+		if l, err := ParseMPEG4Layer(t.Config); err == nil {
+			fps = l.FPS
+		}
+	case H265:
 		var s h265.SPS
 		if s.Unmarshal(t.SPS) == nil {
 			fps = s.FPS()
 		}
-	} else {
+	default:
 		var s h264.SPS
 		if s.Unmarshal(t.SPS) == nil {
 			fps = s.FPS()

@@ -61,6 +61,12 @@ type Camera struct {
 	frames     atomic.Uint64
 	bytes      atomic.Uint64
 	dropCount  atomic.Uint64
+	packets    atomic.Uint64 // RTP packets received
+	lost       atomic.Uint64 // RTP packets lost (sequence gaps)
+	sessions   atomic.Uint64 // sessions started
+
+	q             quality // the watch goroutine's
+	qualityWindow time.Duration
 
 	mu         sync.Mutex
 	st         Status
@@ -75,8 +81,12 @@ type Camera struct {
 func newCamera(cfg config.Camera, o *Options, m *metrics) *Camera {
 	c := &Camera{
 		cfg: cfg, consumers: o.Consumers, events: o.Events, m: m,
-		log:     o.Logger.With("camera", cfg.ID),
-		backoff: [2]time.Duration{o.BackoffMin, o.BackoffMax},
+		log:           o.Logger.With("camera", cfg.ID),
+		backoff:       [2]time.Duration{o.BackoffMin, o.BackoffMax},
+		qualityWindow: o.QualityWindow,
+	}
+	if c.qualityWindow <= 0 {
+		c.qualityWindow = defaultQualityWindow
 	}
 	c.st = Status{ID: cfg.ID, State: StateConnecting, Since: time.Now(), Transport: cfg.Transport,
 		OfflineAfter: cfg.OfflineAfter.Std().String()}
@@ -148,6 +158,7 @@ func (c *Camera) watch(ctx context.Context) {
 			return
 		case now := <-t.C:
 			c.updateRates(now)
+			c.judgeQuality(now)
 			last := time.Unix(0, c.lastPacket.Load())
 			if c.lastPacket.Load() == 0 {
 				last = start
@@ -260,6 +271,7 @@ func (c *Camera) setState(s State, reason string) {
 	if changed {
 		c.st.State, c.st.Reason, c.st.Since = s, reason, time.Now()
 	}
+	codec := c.st.Codec
 	if s == StateConnecting || s == StateStreaming {
 		c.st.NextAttempt = time.Time{}
 	}
@@ -276,6 +288,9 @@ func (c *Camera) setState(s State, reason string) {
 		}
 		if c.cfg.SubPath != "" {
 			payload["sub"] = "true" // ancestors' consoles play it in small tiles
+		}
+		if s == StateStreaming && codec != "" {
+			payload["codec"] = codec // ancestors' consoles choose native or transcoded play
 		}
 		if _, err := c.events.Append(event.New(event.KindCameraState, c.cfg.ID, event.SeverityInfo, payload)); err != nil {
 			c.log.Error("store camera state", "err", err)

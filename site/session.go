@@ -29,8 +29,8 @@ func (e *UnsupportedCodecError) Error() string {
 	if len(e.Offered) > 0 {
 		offered = strings.Join(e.Offered, ", ")
 	}
-	return fmt.Sprintf("camera %s offers %s; Kuzet records H.264 and H.265 only "+
-		"(select an H.264 or H.265 stream profile on the camera)", e.Camera, offered)
+	return fmt.Sprintf("camera %s offers %s; Kuzet records H.264, H.265, M-JPEG and MPEG-4 Part 2 "+
+		"(select one of them in the camera's stream profile)", e.Camera, offered)
 }
 
 // session runs one RTSP session until it fails, goes silent or ctx ends.
@@ -52,6 +52,7 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 		ReadTimeout:  silence,
 		WriteTimeout: silence,
 		OnPacketsLost: func(lost uint64) {
+			c.lost.Add(lost)
 			c.m.packetsLost.WithLabelValues(c.cfg.ID).Add(float64(lost))
 		},
 		OnDecodeError: func(err error) {
@@ -80,27 +81,47 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 		return 0, fmt.Errorf("setup: %w", err)
 	}
 
-	fo := &fanout{log: c.log}
-	for i := range c.consumers {
-		cons := &c.consumers[i]
-		sink, err := cons.Open(c.cfg.ID, track.Clone(), reason)
-		if err != nil {
-			for _, o := range fo.outlets {
-				_ = o.sink.Close()
+	// consumers open before Play, except for an M-JPEG camera: its size
+	// is in its pictures, not the SDP, and every consumer wants it
+	var fo *fanout
+	var openErr error
+	openConsumers := func(track media.Track) error {
+		fo = &fanout{log: c.log}
+		for i := range c.consumers {
+			cons := &c.consumers[i]
+			sink, err := cons.Open(c.cfg.ID, track.Clone(), reason)
+			if err != nil {
+				for _, o := range fo.outlets {
+					_ = o.sink.Close()
+				}
+				fo = nil
+				return fmt.Errorf("start %s: %w", cons.Name, err)
 			}
-			return 0, fmt.Errorf("start %s: %w", cons.Name, err)
+			if sink == nil {
+				continue // this consumer does not take this camera
+			}
+			fo.add(cons, sink)
 		}
-		if sink == nil {
-			continue // this consumer does not take this camera
-		}
-		fo.add(cons, sink)
+		fo.start()
+		return nil
 	}
-	fo.start()
-	defer fo.stop()
+	defer func() {
+		if fo != nil {
+			fo.stop()
+		}
+	}()
+	lazy := track.Codec == media.MJPEG && !track.Ready()
+	if !lazy {
+		if err := openConsumers(track); err != nil {
+			return 0, err
+		}
+	}
 
 	var firstMedia time.Time
+	c.sessions.Add(1)
 	client.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
 		now := time.Now()
+		c.packets.Add(1)
 		c.lastPacket.Store(now.UnixNano())
 		c.m.bytesReceived.WithLabelValues(c.cfg.ID).Add(float64(len(pkt.Payload)))
 		pts, timed := client.PacketPTS2(medi, pkt)
@@ -115,6 +136,19 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 			return
 		}
 		u := newUnit(nalus, pts, now)
+		if fo == nil {
+			if openErr != nil {
+				return
+			}
+			if track.UpdateParams(u); !track.Ready() {
+				c.m.framesUntimed.WithLabelValues(c.cfg.ID).Inc()
+				return // a picture whose size cannot be read
+			}
+			if openErr = openConsumers(track); openErr != nil {
+				go client.Close() // Close waits for this callback
+				return
+			}
+		}
 		if firstMedia.IsZero() {
 			firstMedia = now
 			c.streaming(track)
@@ -145,6 +179,9 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 			<-done
 			return flowed(), ctx.Err()
 		case err := <-done:
+			if openErr != nil {
+				return flowed(), openErr
+			}
 			return flowed(), fmt.Errorf("session ended: %w", err)
 		case <-tick.C:
 			last := time.Unix(0, c.lastPacket.Load())
@@ -157,7 +194,8 @@ func (c *Camera) session(ctx context.Context, reason string) (time.Duration, err
 	}
 }
 
-// pickTrack chooses the first H.264 or H.265 video format.
+// pickTrack chooses the first video format the node records: H.264,
+// H.265, M-JPEG or MPEG-4 Part 2.
 func (c *Camera) pickTrack(medias []*description.Media) (media.Track, *description.Media, format.Format, error) {
 	return pickTrack(c.cfg.ID, medias)
 }
@@ -173,6 +211,10 @@ func pickTrack(camera string, medias []*description.Media) (media.Track, *descri
 			case *format.H265:
 				vps, sps, pps := f.SafeParams()
 				return media.Track{Codec: media.H265, VPS: vps, SPS: sps, PPS: pps}, m, f, nil
+			case *format.MJPEG:
+				return media.Track{Codec: media.MJPEG}, m, f, nil
+			case *format.MPEG4Video:
+				return media.Track{Codec: media.MPEG4, Config: f.SafeParams()}, m, f, nil
 			default:
 				offered = append(offered, f.Codec())
 			}
@@ -210,8 +252,32 @@ func newUnitDecoder(f format.Format) (func(*rtp.Packet) ([][]byte, error), error
 			}
 			return au, err
 		}, nil
+	case *format.MJPEG:
+		d, err := f.CreateDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("M-JPEG depacketizer: %w", err)
+		}
+		return picture(d.Decode), nil
+	case *format.MPEG4Video:
+		d, err := f.CreateDecoder()
+		if err != nil {
+			return nil, fmt.Errorf("MPEG-4 depacketizer: %w", err)
+		}
+		return picture(d.Decode), nil
 	}
 	return nil, fmt.Errorf("no depacketizer for %s", f.Codec())
+}
+
+// picture adapts a depacketizer of whole pictures to the unit form: one
+// element, the picture.
+func picture(decode func(*rtp.Packet) ([]byte, error)) func(*rtp.Packet) ([][]byte, error) {
+	return func(p *rtp.Packet) ([][]byte, error) {
+		pic, err := decode(p)
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{pic}, nil
+	}
 }
 
 // newUnit copies the NAL units into one buffer the unit owns: the

@@ -32,6 +32,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	BackoffMin time.Duration // first retry delay (default 1s)
 	BackoffMax time.Duration // cap (default 30s)
+	// QualityWindow is how long frame rate and packet loss are measured
+	// over before they are judged (default 10s; tests shorten it).
+	QualityWindow time.Duration
 }
 
 // Site runs every configured camera; the set can change while it runs

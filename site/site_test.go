@@ -67,12 +67,13 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-// publishMJPEG announces an M-JPEG stream, like a camera offering only MJPEG.
-func publishMJPEG(t *testing.T, url string) {
+// publishVP8 announces a VP8 stream, a codec no camera profile of the
+// node's records.
+func publishVP8(t *testing.T, url string) {
 	tcp := gortsplib.TransportTCP
 	c := &gortsplib.Client{Transport: &tcp}
 	desc := &description.Session{Medias: []*description.Media{{
-		Type: description.MediaTypeVideo, Formats: []format.Format{&format.MJPEG{}},
+		Type: description.MediaTypeVideo, Formats: []format.Format{&format.VP8{PayloadTyp: 96}},
 	}}}
 	if err := c.StartRecording(url, desc); err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestBadCamerasDoNotDisturbGoodOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	publishMJPEG(t, src.URL("mjpeg"))
+	publishVP8(t, src.URL("vp8"))
 
 	dir := t.TempDir()
 	events, err := event.OpenLog(filepath.Join(dir, "events.db"), "site-test", nil)
@@ -123,7 +124,7 @@ func TestBadCamerasDoNotDisturbGoodOnes(t *testing.T) {
 			cam("Good", src.URL("cam1")),
 			cam("Unreachable", "rtsp://"+closedPort(t)+"/stream"),
 			cam("Garbage", "rtsp://"+garbageServer(t)+"/stream"),
-			cam("Motion", src.URL("mjpeg")),
+			cam("Motion", src.URL("vp8")),
 			cam("NoSuchPath", src.URL("nothing-here")),
 		},
 		Events: events,
@@ -151,7 +152,7 @@ func TestBadCamerasDoNotDisturbGoodOnes(t *testing.T) {
 	want := map[string][]string{
 		"Unreachable": {"connect", "refused"},
 		"Garbage":     {""},
-		"Motion":      {"camera Motion offers M-JPEG", "H.264 and H.265"},
+		"Motion":      {"camera Motion offers VP8", "H.264, H.265, M-JPEG and MPEG-4 Part 2"},
 		"NoSuchPath":  {"404"},
 	}
 	for id, words := range want {

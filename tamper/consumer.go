@@ -113,10 +113,7 @@ func (c *Consumer) open(camera string, tr media.Track, _ string) (media.Sink, er
 	if det.cfg.FPS > 0 {
 		every = max(1, int(math.Round(tr.FPS()/det.cfg.FPS)))
 	}
-	codec := "h264"
-	if tr.Codec == media.H265 {
-		codec = "hevc"
-	}
+	codec := tr.Codec
 	var params [][]byte
 	for _, p := range tr.ParamNALUs() {
 		if len(p) > 0 {

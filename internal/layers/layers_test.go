@@ -12,7 +12,7 @@ import (
 const mod = "github.com/kuzet/kuzet/"
 
 // leaves import no kuzet package: everything may build on them.
-var leaves = []string{"event", "media", "netaddr", "pki", "decode", "plates/platetext", "web", "internal/httpjson", "seals", "onvif"}
+var leaves = []string{"event", "media", "netaddr", "pki", "plates/platetext", "web", "internal/httpjson", "seals", "onvif"}
 
 // forbidden lists, per package, what it may not import (package paths
 // relative to the module, or a module outside it).
@@ -25,6 +25,8 @@ var forbidden = map[string][]string{
 	"live":       {"site", "anpr", "agent", "federation"},
 	"restream":   {"site", "anpr", "agent", "federation"},
 	"tamper":     {"site", "anpr", "agent", "federation"},
+	// the frame decoder knows codecs (media) and ffmpeg, nothing else
+	"decode":     {"site", "anpr", "agent", "federation", "archive", "live", "tamper", "api", "plates"},
 	"site":       {"federation", "api", "agent", "archive", "anpr"},
 	"topology":   {"federation", "agent", "api"},
 	"archive":    {"federation", "replicate", "api", "agent", "site"},

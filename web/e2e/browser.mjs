@@ -24,7 +24,7 @@ export async function openBrowser(shots) {
   const page = browser.pages()[0] || (await browser.newPage());
   page.setDefaultTimeout(20000);
   const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('pageerror', (e) => { problems.push(`page error: ${e.message}`); if (process.env.KUZET_UI_STACKS) console.log(e.stack); });
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
   });

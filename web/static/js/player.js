@@ -96,31 +96,40 @@ export class Player {
       this.video.play().catch(() => {});
     });
     hls.on(Hls.Events.FRAG_CHANGED, (_, data) => this.onFrag(data.frag));
+    // hls.js raises some fatal errors (a codec the browser cannot decode)
+    // from inside its own loops: tearing it down there leaves them running
+    // on a destroyed instance, so the answer waits for them to finish
     hls.on(Hls.Events.ERROR, (_, data) => {
-      if (!data.fatal || this.hls !== hls) return;
-      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this.mediaRecovered) {
-        this.mediaRecovered = true;
-        hls.recoverMediaError();
-        return;
-      }
-      const code = data.response && data.response.code;
-      let why = data.details || data.type;
-      if (code === 503) why = this.live ? 'camera not streaming (503)' : 'the start of this range is still being recorded';
-      else if (code === 404) why = this.live ? 'no live stream here (404)' : 'nothing recorded in this range (404)';
-      else if (code === 401) why = 'login expired (401)';
-      else if (code === 403) why = 'not permitted (403)';
-      else if (code) why = `${why} (HTTP ${code})`;
-      if (!this.live && code >= 400 && code < 500 && !(code === 404 && this.recentRange())) {
-        // a recorded range does not appear by asking again
-        this.teardown();
-        this.status('error', why);
-        return;
-      }
-      this.retry(why);
+      if (data.fatal) setTimeout(() => this.onFatal(hls, data, Hls));
     });
     hls.attachMedia(this.video);
     hls.loadSource(url);
     this.startWatch();
+  }
+
+  // onFatal rebuilds the player after a fatal error, or gives up on a
+  // recorded range that cannot appear.
+  onFatal(hls, data, Hls) {
+    if (this.hls !== hls) return;
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this.mediaRecovered) {
+      this.mediaRecovered = true;
+      hls.recoverMediaError();
+      return;
+    }
+    const code = data.response && data.response.code;
+    let why = data.details || data.type;
+    if (code === 503) why = this.live ? 'camera not streaming (503)' : 'the start of this range is still being recorded';
+    else if (code === 404) why = this.live ? 'no live stream here (404)' : 'nothing recorded in this range (404)';
+    else if (code === 401) why = 'login expired (401)';
+    else if (code === 403) why = 'not permitted (403)';
+    else if (code) why = `${why} (HTTP ${code})`;
+    if (!this.live && code >= 400 && code < 500 && !(code === 404 && this.recentRange())) {
+      // a recorded range does not appear by asking again
+      this.teardown();
+      this.status('error', why);
+      return;
+    }
+    this.retry(why);
   }
 
   // recentRange: an archive range ending in the last two minutes may

@@ -210,11 +210,12 @@ export class WebRTCPlayer {
 // LivePlayer plays a camera live over WebRTC when it can and LL-HLS
 // otherwise, and says which (transport, why).
 export class LivePlayer {
-  constructor(video, { key, hlsUrl, prefer = 'webrtc', onStatus = () => {} } = {}) {
+  constructor(video, { key, hlsUrl, prefer = 'webrtc', hlsWhy = '', onStatus = () => {} } = {}) {
     this.video = video;
     this.key = key;
     this.hlsUrl = hlsUrl;
     this.prefer = prefer;
+    this.hlsWhy = hlsWhy;
     this.onStatus = onStatus;
     this.inner = null;
     this.transport = '';
@@ -233,7 +234,7 @@ export class LivePlayer {
   }
 
   load() {
-    if (this.prefer === 'hls') this.useHls('HLS chosen in the live view');
+    if (this.prefer === 'hls') this.useHls(this.hlsWhy || 'HLS chosen in the live view');
     else if (!window.RTCPeerConnection) this.useHls('this browser has no WebRTC');
     else this.useWebRTC();
   }

@@ -15,6 +15,20 @@ import { ptzPanel } from '../ptzpanel.js';
 import { nodeProblem, cameraProblem } from '../health.js';
 
 const REPLAY_MS = 30000;
+
+// hevcDecodes: MSE takes H.265 and a decoder for it exists. MSE alone says
+// yes on platforms that then fail to decode, so the WebCodecs decoder is
+// asked too; until it answers, H.265 plays transcoded.
+let hevcDecodes = false;
+{
+  const MS = window.ManagedMediaSource || window.MediaSource;
+  const codec = 'hvc1.1.6.L93.B0';
+  if (MS && MS.isTypeSupported && MS.isTypeSupported(`video/mp4; codecs="${codec}"`) && window.VideoDecoder) {
+    VideoDecoder.isConfigSupported({ codec })
+      .then((r) => { hevcDecodes = !!r.supported; })
+      .catch(() => {});
+  }
+}
 // the real delay (camera frame clock to this screen) past which a tile
 // turns amber, then red
 export const DELAY_AMBER_S = 2;
@@ -284,6 +298,18 @@ export function liveView(ctx) {
     save();
   }
 
+  // playsNatively reports whether this browser plays a camera's codec as
+  // it comes (H.264 everywhere, H.265 where it has a decoder); unknown
+  // codecs are tried as they come.
+  function playsNatively(codec) {
+    if (!codec || codec === 'h264') return true;
+    return codec === 'h265' && hevcDecodes;
+  }
+
+  function codecName(codec) {
+    return { h264: 'H.264', h265: 'H.265', mjpeg: 'M-JPEG', mpeg4: 'MPEG-4 Part 2' }[codec] || codec;
+  }
+
   // startLive plays a tile's camera live.
   function startLive(t) {
     if (t.player) t.player.destroy();
@@ -301,15 +327,32 @@ export function liveView(ctx) {
     const sub = cam && cam.sub && t.small && t.noSub !== t.key ? cam.sub : '';
     const key = sub || t.key;
     t.el.dataset.stream = sub ? 'sub' : 'main';
+    // a codec the browser cannot play is transcoded by the node, over HLS
+    const native = sub || (t.noNative !== t.key && playsNatively(cam && cam.codec));
+    t.el.dataset.codec = native ? 'native' : 'h264';
     let played = false;
     t.player = new LivePlayer(t.video, {
       key,
-      hlsUrl: sub ? `/live/${sub}/index.m3u8` : cam ? cam.live : `/live/${t.key}/index.m3u8`,
-      prefer: transport,
+      hlsUrl: sub ? `/live/${sub}/index.m3u8` : !native ? `/live/${t.key}~h264/index.m3u8` : cam ? cam.live : `/live/${t.key}/index.m3u8`,
+      prefer: native && (!cam || !cam.codec || cam.codec === 'h264') ? transport : 'hls',
+      hlsWhy: !native ? `the camera streams ${codecName((cam && cam.codec) || 'a codec')}, which this browser cannot play: the node transcodes it to H.264`
+        : cam && cam.codec && cam.codec !== 'h264' ? `WebRTC carries H.264 only; this browser plays ${codecName(cam.codec)} over HLS` : '',
       onStatus: (state, detail) => {
         if (sub && !played && (state === 'retrying' || state === 'error')) {
           t.noSub = t.key; // the sub-stream does not play: the main one will
           startLive(t);
+          return;
+        }
+        const fresh = ctx.tree.camera(t.key);
+        const codec = (fresh && fresh.codec) || '';
+        if (!sub && native && !played && (state === 'retrying' || state === 'error') &&
+            ((codec && codec !== 'h264') || /HTTP 415/.test(detail || ''))) {
+          // the browser said it plays the codec and then could not (a
+          // platform without the decoder), or the tree did not know the
+          // codec yet and the node says HLS cannot carry it: play the
+          // node's H.264 view
+          t.noNative = t.key;
+          setTimeout(() => startLive(t)); // not inside the player's own event
           return;
         }
         played = played || state === 'playing';

@@ -1,0 +1,55 @@
+// Browser test of cameras a browser cannot play as they come (started by
+// web/codecs_e2e_test.go): an H.265 and an M-JPEG camera play in the live
+// view, the node transcoding what Chromium cannot decode. Prints each
+// tile's codec choice as JSON on its last line.
+//
+// Environment: KUZET_UI_URL, KUZET_UI_SHOTS, KUZET_CHROMIUM.
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { openBrowser } from './browser.mjs';
+
+const BASE = (process.env.KUZET_UI_URL || '').replace(/\/$/, '');
+const SHOTS = process.env.KUZET_UI_SHOTS || 'test-artifacts/ui-codecs';
+if (!BASE) {
+  console.error('KUZET_UI_URL is required');
+  process.exit(2);
+}
+const { page, problems, close } = await openBrowser(SHOTS);
+const cams = ['Hevc', 'Mjpeg'];
+
+let failed = 0;
+try {
+  await page.goto(`${BASE}/`);
+  await page.evaluate((tiles) => localStorage.setItem('kuzet.live', JSON.stringify({ layout: 4, tiles })), cams);
+  await page.goto(`${BASE}/#/live`);
+  const result = {};
+  for (const cam of cams) {
+    const tile = `.tile[data-camera="${cam}"]`;
+    await page.waitForSelector(`${tile}[data-state="playing"]`, { timeout: 60000 });
+    // frames decode and the clock moves: the picture is really there
+    await page.waitForFunction((sel) => {
+      const v = document.querySelector(`${sel} video`);
+      return v && v.videoWidth > 0 && v.currentTime > 2;
+    }, tile, { timeout: 30000 });
+    const info = await page.$eval(tile, (el) => ({
+      codec: el.dataset.codec, transport: el.dataset.transport,
+      width: el.querySelector('video').videoWidth, title: el.querySelector('.tile-status') ? el.querySelector('.tile-status').title : '',
+    }));
+    assert.equal(info.transport, 'hls', `${cam} plays over HLS (WebRTC carries H.264 only)`);
+    assert.equal(info.width, 640, `${cam}'s picture`);
+    result[cam] = info;
+  }
+  assert.equal(result.Mjpeg.codec, 'h264', 'M-JPEG is transcoded everywhere');
+  await page.screenshot({ path: path.join(SHOTS, 'live-codecs.png') });
+  assert.deepEqual(problems, [], 'no page errors or CSP refusals');
+  console.log(`ok   H.265 (${result.Hevc.codec}) and M-JPEG (transcoded) play in the live view`);
+  console.log(JSON.stringify(result));
+} catch (e) {
+  failed++;
+  console.log(`FAIL ${e.stack || e.message}`);
+  await page.screenshot({ path: path.join(SHOTS, 'FAILED.png') }).catch(() => {});
+} finally {
+  await close();
+}
+process.exit(failed ? 1 : 0);
