@@ -38,6 +38,7 @@ import (
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/record"
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/restream"
 	"github.com/kuzet/kuzet/seals/exchange"
@@ -56,6 +57,7 @@ type Agent struct {
 	events     *event.Log
 	archive    *archive.Archive
 	site       *site.Site
+	rec        *record.Triggers // when each camera's stream is recorded
 	fedSrv     *federation.Server
 	fedCli     *federation.Client
 	fetchQ     *replicate.Queue

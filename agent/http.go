@@ -88,6 +88,7 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		SitesHealth: http.HandlerFunc(a.sitesHealth),
 		UI:          web.Handler(),
 		PTZ:         http.HandlerFunc(a.servePTZ),
+		Record:      http.HandlerFunc(a.recordNow),
 	}
 	a.catalogueHandlers(&h)
 	a.alarmHandlers(&h)

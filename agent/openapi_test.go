@@ -1244,6 +1244,11 @@ func checkShapes(t *testing.T, r *apiRig) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// a continuous camera has no event recording to start
+	if b := r.call(operator, "POST", "/api/v1/cameras/{camera}/record", cam, nil, `{"reason": "a test"}`, 409); !strings.Contains(string(b), "records continuously") {
+		t.Errorf("recording a continuous camera: %s", b)
+	}
+
 	// PTZ: Camera1 has none
 	if b := r.call(viewer, "GET", "/api/v1/ptz/{camera}", cam, nil, "", 409); !strings.Contains(string(b), "camera Camera1 has no PTZ") {
 		t.Errorf("PTZ of a fixed camera: %s", b)

@@ -17,10 +17,11 @@ const RecorderQueue = 512
 // the cached catalogue slice ahead of the file's. Run runs the sessions.
 func (a *Agent) openSite() error {
 	cfg := a.cfg
+	// the recorder behind each camera's gate: always open, or on events
 	consumers := []media.Consumer{{
 		Name: "recorder", Queue: RecorderQueue, Critical: true,
 		Open: func(camera string, tr media.Track, reason string) (media.Sink, error) {
-			return a.archive.NewRecorder(camera, tr, reason), nil
+			return a.rec.Gate(camera, tr.Codec, a.archive.NewRecorder(camera, tr, reason)), nil
 		},
 	}}
 	for _, c := range cfg.Cameras {
@@ -53,6 +54,10 @@ func (a *Agent) openSite() error {
 	}
 	a.setZones(zones)
 	a.setCameras(cams)
+	if err := a.openRecording(cams); err != nil {
+		return err
+	}
+	consumers = append(consumers, a.rec.MotionConsumer(""))
 	tc, err := a.tamperConsumer(cams)
 	if err != nil {
 		return err

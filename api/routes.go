@@ -55,6 +55,7 @@ type Handlers struct {
 	AlarmSnapshot http.Handler
 	Seals         SealHandlers // seals/exchange: the navigation-seal exchange (nil ones: not an operator)
 	PTZ           http.Handler // cameras' heads, here and below (GET: status, POST: a command, audited)
+	Record        http.Handler // an event recording of a camera started by hand (audited)
 }
 
 // SealHandlers serve /api/v1/seals at a node that is its country's
@@ -91,6 +92,7 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"GET /api/v1/cameras", viewer, fn(d.cameras)},
 		{"GET /api/v1/cameras/{camera}/segments", viewer, fn(d.segments)},
 		{"GET /api/v1/cameras/{camera}/gaps", viewer, fn(d.gaps)},
+		{"POST /api/v1/cameras/{camera}/record", operator, h.Record},
 		{"GET /api/v1/events", viewer, fn(d.listEvents)},
 
 		{"GET /api/v1/plates", viewer, fn(ph.Search)},

@@ -58,6 +58,10 @@ type Recorder struct {
 	// gapDue: the hole before the current file is recorded once its first
 	// fragment is written (a file that fails before that is no end to it)
 	gapDue bool
+	// suspended says why recording stopped on purpose (an event-recording
+	// camera with nothing to record): the next keyframe resumes with the
+	// wall clock it arrives at, and the hole is a gap saying why
+	suspended string
 
 	// current file
 	file      *segFile
@@ -156,7 +160,7 @@ func (r *Recorder) WriteUnit(u *media.Unit) error {
 		}
 		r.reCut = false
 		if r.file == nil {
-			if r.failed != nil && !u.Time.IsZero() {
+			if (r.failed != nil || r.suspended != "") && !u.Time.IsZero() {
 				// Nothing was appended since the failure, so the session
 				// timeline stood still while the camera went on: the time
 				// carried across it would date this file early by the
@@ -188,6 +192,18 @@ func (r *Recorder) WriteUnit(u *media.Unit) error {
 			return ferr
 		}
 	}
+	return err
+}
+
+// Suspend finishes the current file, as Close does, and holds the
+// recording until the next keyframe written: that one starts a new file
+// at its own arrival time, and the hole between is a gap giving reason.
+// Units written in between must come in their session's order; those
+// skipped need not be written at all.
+func (r *Recorder) Suspend(reason string) error {
+	err := r.Close()
+	r.suspended = reason
+	r.pending = nil
 	return err
 }
 
@@ -404,10 +420,12 @@ func (r *Recorder) noteGap() {
 		reason = r.gapReason
 	case r.failed != nil:
 		reason = fmt.Sprintf("write failed: %v", r.failed)
+	case r.suspended != "":
+		reason = r.suspended
 	default:
 		return
 	}
-	r.gapChecked, r.failed = true, nil
+	r.gapChecked, r.failed, r.suspended = true, nil, ""
 	r.a.recordGap(r.camera, wall, reason)
 }
 

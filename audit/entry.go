@@ -29,8 +29,9 @@ const (
 	ActionCorrectPlate    = "plate.correct"
 	ActionAckAlarm        = "alarm.ack"
 	ActionClearAlarm      = "alarm.clear"
-	ActionRaiseAlarm      = "alarm.raise" // an alarm an ancestor asked this node to raise
-	ActionPTZ             = "ptz"         // a command to a camera's head, here or below
+	ActionRaiseAlarm      = "alarm.raise"  // an alarm an ancestor asked this node to raise
+	ActionPTZ             = "ptz"          // a command to a camera's head, here or below
+	ActionRecordStart     = "record.start" // an event recording started by hand
 	ActionConfigChange    = "config.change"
 	ActionTopologyChange  = "topology.change"
 	ActionUserChange      = "user.change"

@@ -261,6 +261,26 @@ type Camera struct {
 	ONVIF string `yaml:"onvif"`
 	// Quality bounds what the stream may do before an alarm says so.
 	Quality StreamQuality `yaml:"quality"`
+	// Record is when the stream is recorded (default: always).
+	Record Record `yaml:"record"`
+}
+
+// Record is when a camera's stream is recorded (NVMS-6.15): always, or
+// on events and schedules with the seconds before each event kept.
+type Record struct {
+	Mode     string       `yaml:"mode"`     // continuous (default) | event
+	Pre      Duration     `yaml:"pre"`      // kept before an event (default 10s, at most 60s)
+	Post     Duration     `yaml:"post"`     // recorded after the last event (default 20s)
+	On       []string     `yaml:"on"`       // motion, plate, alarm, api (default: all)
+	Schedule []string     `yaml:"schedule"` // recorded throughout: "mon-fri 08:00-18:00" (node time zone)
+	Motion   RecordMotion `yaml:"motion"`
+}
+
+// RecordMotion tunes motion detection for event recording.
+type RecordMotion struct {
+	FPS       float64 `yaml:"fps"`       // frames judged per second (default 3)
+	Threshold float64 `yaml:"threshold"` // share of the picture that must change (default 0.01)
+	Mask      [][]int `yaml:"mask"`      // [x, y, width, height] rectangles where nothing counts
 }
 
 // StreamQuality is the frame rate and packet loss a camera's stream must
@@ -549,6 +569,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		if d := time.Duration(cam.OfflineAfter); d < time.Second {
 			return bad(key("offline_after"), "must be at least 1s (camera %s, got %v)", cam.ID, d)
 		}
+		if err := validateRecord(cam.Record, func(k string) string { return key("record." + k) }, cam.ID, bad); err != nil {
+			return err
+		}
 		if q := cam.Quality; q.MinFPS < 0 || q.MaxFPS > 240 || q.MinFPS >= q.MaxFPS {
 			return bad(key("quality"), "min_fps and max_fps must satisfy 0 <= min_fps < max_fps <= 240 (camera %s, got %v and %v)", cam.ID, q.MinFPS, q.MaxFPS)
 		} else if q.MaxPacketLoss < 0 || q.MaxPacketLoss > 100 {
@@ -814,6 +837,38 @@ func checkHostName(h string) error {
 	}
 	if len(h) > 253 || !hostName.MatchString(h) {
 		return fmt.Errorf("%q: want a host name (kuzet.example) or an IP address, without scheme or port", h)
+	}
+	return nil
+}
+
+// validateRecord checks a camera's recording mode; the schedule's windows
+// are parsed where they are used (package record) and refused there.
+func validateRecord(r Record, key func(string) string, camera string, bad func(key, format string, args ...any) error) error {
+	switch r.Mode {
+	case "", "continuous", "event":
+	default:
+		return bad(key("mode"), "must be continuous or event (camera %s, got %q)", camera, r.Mode)
+	}
+	if p := r.Pre.Std(); p < 0 || p > time.Minute {
+		return bad(key("pre"), "must be 0..60s (camera %s, got %v)", camera, p)
+	}
+	if p := r.Post.Std(); p < 0 || p > time.Hour {
+		return bad(key("post"), "must be 0..1h (camera %s, got %v)", camera, p)
+	}
+	for _, on := range r.On {
+		switch on {
+		case "motion", "plate", "alarm", "api":
+		default:
+			return bad(key("on"), "%q is no trigger: motion, plate, alarm or api (camera %s)", on, camera)
+		}
+	}
+	if m := r.Motion; m.FPS < 0 || m.FPS > 25 || m.Threshold < 0 || m.Threshold >= 1 {
+		return bad(key("motion"), "fps must be 0..25 and threshold 0..1 (camera %s, got %v and %v)", camera, m.FPS, m.Threshold)
+	}
+	for _, rect := range r.Motion.Mask {
+		if len(rect) != 4 || rect[0] < 0 || rect[1] < 0 || rect[2] <= 0 || rect[3] <= 0 {
+			return bad(key("motion.mask"), "each rectangle is [x, y, width, height] in pixels (camera %s, got %v)", camera, rect)
+		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,8 +26,11 @@ type Options struct {
 	// which costs least: only keyframes are fed to ffmpeg at all.
 	Every         int
 	Width, Height int // the stream's frame size (from its SPS)
-	Queue         int // access units waiting for ffmpeg before drops (default 128)
-	Logger        *slog.Logger
+	// OutWidth and OutHeight, when set, scale every frame to that size
+	// (analysis that needs only a thumbnail decodes far less memory).
+	OutWidth, OutHeight int
+	Queue               int // access units waiting for ffmpeg before drops (default 128)
+	Logger              *slog.Logger
 }
 
 // Frame is a decoded picture and when its access unit arrived.
@@ -128,8 +132,15 @@ func (d *Decoder) args() []string {
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error",
 		"-flags", "low_delay", "-probesize", "32", "-analyzeduration", "0",
 		"-f", d.o.Codec.FFmpeg(), "-i", "pipe:0"}
+	var filters []string
 	if d.o.Every > 1 {
-		args = append(args, "-vf", "select=not(mod(n\\,"+strconv.Itoa(d.o.Every)+"))")
+		filters = append(filters, "select=not(mod(n\\,"+strconv.Itoa(d.o.Every)+"))")
+	}
+	if d.o.OutWidth > 0 && d.o.OutHeight > 0 {
+		filters = append(filters, fmt.Sprintf("scale=%d:%d:flags=area", d.o.OutWidth, d.o.OutHeight))
+	}
+	if len(filters) > 0 {
+		args = append(args, "-vf", strings.Join(filters, ","))
 	}
 	return append(args, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1")
 }
@@ -158,11 +169,15 @@ func (d *Decoder) runOnce(ctx context.Context) error {
 	defer stopFeed()
 	go func() { feedDone <- d.feed(feedCtx, stdin) }()
 
-	size := d.o.Width * d.o.Height * 4
+	w, h := d.o.Width, d.o.Height
+	if d.o.OutWidth > 0 && d.o.OutHeight > 0 {
+		w, h = d.o.OutWidth, d.o.OutHeight
+	}
+	size := w * h * 4
 	r := bufio.NewReaderSize(stdout, 1<<20)
 	var readErr error
 	for {
-		img := image.NewRGBA(image.Rect(0, 0, d.o.Width, d.o.Height))
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
 		if _, err := io.ReadFull(r, img.Pix[:size]); err != nil {
 			readErr = err
 			break

@@ -25,6 +25,8 @@ var forbidden = map[string][]string{
 	"live":       {"site", "anpr", "agent", "federation"},
 	"restream":   {"site", "anpr", "agent", "federation"},
 	"tamper":     {"site", "anpr", "agent", "federation"},
+	// when to record is decided on units, frames and triggers alone
+	"record": {"site", "archive", "agent", "federation", "anpr", "api", "config", "live"},
 	// the frame decoder knows codecs (media) and ffmpeg, nothing else
 	"decode":     {"site", "anpr", "agent", "federation", "archive", "live", "tamper", "api", "plates"},
 	"site":       {"federation", "api", "agent", "archive", "anpr"},

@@ -1,0 +1,109 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/testcam"
+)
+
+// NVMS-6.15 at a node: a camera recording on events records nothing
+// until an operator asks for it (audited, the pre-event seconds kept) or
+// a plate is read on it; the hole between says why; a continuous camera
+// beside it records throughout.
+func TestEventRecordingAtANode(t *testing.T) {
+	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true, Cameras: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dir := t.TempDir()
+	a, _ := startAgent(t, fmt.Sprintf(`
+node: {id: gate, data_dir: %s, time_zone: UTC}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 1m}
+cameras:
+  - {id: Gate1, url: %q, record: {mode: event, pre: 2s, post: 2s, on: [api, plate]}}
+  - {id: Yard1, url: %q}
+`, dir, src.URL("cam1"), src.URL("cam2")))
+	c := newClient(t, "http://"+a.HTTPAddr())
+	segs := func(id string) []archive.Segment {
+		out, _ := a.Archive().Index().Segments(id, time.Now().Add(-time.Hour), time.Time{})
+		return out
+	}
+	// streaming, and nothing recorded yet
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if code, b := c.do("GET", "/api/v1/cameras", ""); code == 200 && strings.Count(b, `"streaming"`) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cameras never streamed")
+		}
+	}
+	time.Sleep(4 * time.Second)
+	if code, b := c.do("POST", "/api/v1/cameras/Yard1/record", `{}`); code != 409 || !strings.Contains(b, "records continuously") {
+		t.Fatalf("a continuous camera: %d %s", code, b)
+	}
+	if code, b := c.do("POST", "/api/v1/cameras/Nope/record", `{}`); code != 404 {
+		t.Fatalf("an unknown camera: %d %s", code, b)
+	}
+	if code, b := c.do("POST", "/api/v1/cameras/Gate1/record", `{"reason": "x", "colour": "red"}`); code != 400 || !strings.Contains(b, "colour") {
+		t.Fatalf("a bad body: %d %s", code, b)
+	}
+	asked := time.Now()
+	code, b := c.do("POST", "/api/v1/cameras/Gate1/record", `{"reason": "truck 123ABC02 at the gate"}`)
+	var started RecordStarted
+	if code != 200 || json.Unmarshal([]byte(b), &started) != nil || started.Until.Sub(started.From) != 4*time.Second {
+		t.Fatalf("record now: %d %s", code, b)
+	}
+	// the file closes once the post-event time is over
+	for deadline := time.Now().Add(15 * time.Second); len(segs("Gate1")) == 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing recorded after the request")
+		}
+	}
+	first := segs("Gate1")[0]
+	if pre := asked.Sub(first.Start); pre < 1900*time.Millisecond || pre > 3100*time.Millisecond {
+		t.Errorf("the recording starts %v before the request, want the 2 s pre-event (up to a GOP more)", pre)
+	}
+	if post := first.End.Sub(asked); post < 1800*time.Millisecond || post > 3*time.Second {
+		t.Errorf("the recording ends %v after the request, want the 2 s post-event", post)
+	}
+	evs, _ := a.Events().Search(0, func(e event.Event) bool { return e.Kind == audit.Kind })
+	audited := false
+	for _, e := range evs {
+		var p audit.Payload
+		audited = audited || (json.Unmarshal(e.Payload, &p) == nil && p.Action == audit.ActionRecordStart && p.Object == "Gate1" &&
+			strings.Contains(p.Detail, "123ABC02"))
+	}
+	if !audited {
+		t.Error("the request is not in the audit log")
+	}
+
+	// a plate read on the camera records it again; the hole says why
+	time.Sleep(3 * time.Second)
+	if _, err := a.Events().Append(event.New(plates.KindPlateRead, "Gate1", event.SeverityInfo,
+		plates.PlateRead{Plate: "777KZ02", Country: "KZ", Confidence: 0.9, First: time.Now(), Last: time.Now(), Frames: 3})); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); len(segs("Gate1")) < 2; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a plate read recorded nothing")
+		}
+	}
+	gaps, err := a.Archive().Index().Gaps("Gate1", time.Now().Add(-time.Hour), time.Time{})
+	if err != nil || len(gaps) != 1 || !strings.Contains(gaps[0].Reason, "event recording: nothing to record after") {
+		t.Fatalf("the hole between the recordings: %+v %v", gaps, err)
+	}
+	// the continuous camera recorded throughout: one open file, no gap
+	if g, _ := a.Archive().Index().Gaps("Yard1", time.Now().Add(-time.Hour), time.Time{}); len(g) != 0 {
+		t.Errorf("the continuous camera has gaps: %+v", g)
+	}
+}
