@@ -37,6 +37,8 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		OnDownload: func(r *http.Request, d playback.Download) {
 			auditFailing.Store(!a.auditDownload(r, d))
 		},
+		Transcode: playback.Transcode{Max: a.cfg.Live.Transcode.Max, MaxWidth: a.cfg.Live.Transcode.MaxWidth,
+			Preset: a.cfg.Live.Transcode.Preset, CRF: a.cfg.Live.Transcode.CRF},
 		Logger: a.log.With("component", "playback"), Registerer: a.reg,
 	})
 	if err != nil {
@@ -89,6 +91,7 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		UI:          web.Handler(),
 		PTZ:         http.HandlerFunc(a.servePTZ),
 		Record:      http.HandlerFunc(a.recordNow),
+		ONVIF:       http.HandlerFunc(a.serveONVIF),
 	}
 	a.catalogueHandlers(&h)
 	a.alarmHandlers(&h)

@@ -1076,6 +1076,9 @@ func checkShapes(t *testing.T, r *apiRig) {
 	r.call(operator, "GET", "/api/v1/archive/files/{path}", map[string]string{"path": "Camera1/1999/01/01/00/Camera1_1999_01_01_00_00.mp4"}, nil, "", 404)
 	r.call(operator, "GET", "/api/v1/archive/media/{shift}/{path}", map[string]string{"shift": "90000", "path": seg.Path}, nil, "", 200)
 	pl := r.call(viewer, "GET", "/api/v1/archive/play.m3u8", nil, withCam(rng), "", 200)
+	if b := r.call(viewer, "GET", "/api/v1/archive/transcode.mp4", nil, withCam(rng), "", 400); !strings.Contains(string(b), "no transcoding needed") {
+		t.Errorf("transcoding an H.264 range: %s", b)
+	}
 	// the playlist's media links: the listed range, to the viewer
 	if m := regexp.MustCompile(`#EXT-X-BYTERANGE:(\d+)@(\d+)\nvod/([^/\s]+)/`).FindSubmatch(pl); m == nil {
 		t.Errorf("playlist without media links: %s", pl)

@@ -2,11 +2,8 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
-	"io"
 	"net/http"
 	"time"
 
@@ -103,15 +100,7 @@ func (a *Agent) recordNow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req RecordRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpjson.Error(w, http.StatusRequestEntityTooLarge, "body: more than 4 KiB")
-			return
-		}
-		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
+	if !decodeSmall(w, r, &req) {
 		return
 	}
 	p := a.rec.Policy(id)

@@ -56,6 +56,7 @@ type Handlers struct {
 	Seals         SealHandlers // seals/exchange: the navigation-seal exchange (nil ones: not an operator)
 	PTZ           http.Handler // cameras' heads, here and below (GET: status, POST: a command, audited)
 	Record        http.Handler // an event recording of a camera started by hand (audited)
+	ONVIF         http.Handler // cameras on this node's network: discover, describe
 }
 
 // SealHandlers serve /api/v1/seals at a node that is its country's
@@ -93,6 +94,8 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"GET /api/v1/cameras/{camera}/segments", viewer, fn(d.segments)},
 		{"GET /api/v1/cameras/{camera}/gaps", viewer, fn(d.gaps)},
 		{"POST /api/v1/cameras/{camera}/record", operator, h.Record},
+		{"POST /api/v1/onvif/discover", engineer, h.ONVIF},
+		{"POST /api/v1/onvif/describe", engineer, h.ONVIF},
 		{"GET /api/v1/events", viewer, fn(d.listEvents)},
 
 		{"GET /api/v1/plates", viewer, fn(ph.Search)},
@@ -118,6 +121,7 @@ func (d Deps) table(ph plates.Handlers) []Route {
 
 		{"/api/v1/archive/", viewer, h.Archive},
 		{"GET /api/v1/archive/play.m3u8", viewer, h.ArchivePlay},
+		{"GET /api/v1/archive/transcode.mp4", viewer, h.ArchivePlay},
 		{"GET /api/v1/archive/vod/{link}/{path...}", viewer, h.Archive},
 		{"GET /api/v1/archive/export.mp4", operator, h.Export},
 		{"GET /api/v1/archive/files/{path...}", operator, h.Export},

@@ -2,6 +2,12 @@ package site
 
 import (
 	"context"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -9,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/archive/playback"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
@@ -115,6 +122,36 @@ func TestPictureCodecsAreRecorded(t *testing.T) {
 			if errs := mediatest.DecodeErrors(t, arch.Abs(sg.Path)); errs != "" {
 				t.Errorf("%s %s: decoding: %s", c.id, sg.Path, errs)
 			}
+		}
+	}
+
+	// and they play in a browser: the archive transcodes a range to H.264
+	pb, err := playback.New(playback.Options{Archive: arch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(pb)
+	defer srv.Close()
+	for _, id := range []string{"Motion", "Old"} {
+		segs, _ := arch.Index().Segments(id, time.Now().Add(-time.Hour), time.Time{})
+		from, to := segs[0].Start, segs[len(segs)-1].End
+		u := srv.URL + "/api/v1/archive/transcode.mp4?" + url.Values{"camera": {id},
+			"from": {from.Format(time.RFC3339Nano)}, "to": {to.Format(time.RFC3339Nano)}}.Encode()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), id+".mp4")
+		f, _ := os.Create(out)
+		_, _ = io.Copy(f, resp.Body)
+		f.Close()
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "video/mp4" {
+			t.Fatalf("%s transcoded: %d", id, resp.StatusCode)
+		}
+		p := mediatest.Probe(t, out)
+		if want := to.Sub(from).Seconds(); p.Codec != "h264" || !p.FirstKey || math.Abs(p.Duration-want) > 0.5 {
+			t.Errorf("%s transcoded: %+v, want h264 for %.1f s", id, p, want)
 		}
 	}
 }

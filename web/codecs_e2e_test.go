@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -40,6 +41,7 @@ func TestBrowserCodecs(t *testing.T) {
 node: {id: gate, data_dir: %s, time_zone: UTC}
 http: {listen: "127.0.0.1:0"}
 live: {webrtc: {off: true}}
+archive: {segment: 10s}
 cameras:
   - {id: Hevc, url: %q}
   - {id: Mjpeg, url: %q}
@@ -49,13 +51,24 @@ cameras:
 	if err := json.Unmarshal(lastLine(out), &res); err != nil {
 		t.Fatalf("the scenario's result: %v", err)
 	}
-	// the node says what it transcoded and what that cost
-	resp, err := http.Get("http://" + a.HTTPAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	delete(res, "archive")
+	// the node says what it transcoded and what that cost (an archive
+	// range's once its request has ended, when the browser closed)
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get("http://" + a.HTTPAddr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if res["Hevc"].Codec != "h264" || !strings.Contains(string(b), "kuzet_playback_transcode_cpu_seconds_total 0\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the archive's transcoding cost is not in /metrics")
+		}
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	for cam, r := range res {
 		want := r.Codec == "h264" // transcoded
 		got := strings.Contains(string(b), `kuzet_live_transcode_cpu_seconds_total{camera="`+cam+`~h264"}`)

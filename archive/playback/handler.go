@@ -16,6 +16,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,9 @@ type Options struct {
 	// with the bytes actually sent; playlists' media links are playback
 	// and are not reported.
 	OnDownload func(*http.Request, Download)
+	// Transcode limits ranges played as H.264 for browsers that cannot
+	// play the recorded codec (transcode.mp4).
+	Transcode  Transcode
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are not registered
 }
@@ -74,6 +78,8 @@ type Handler struct {
 	m   *metrics
 	mux *http.ServeMux
 	key []byte // signs media links
+
+	transcodes atomic.Int32 // ranges being transcoded
 }
 
 // New builds the handler. Mount it at Options.Prefix + "/".
@@ -119,6 +125,7 @@ func New(o Options) (*Handler, error) {
 	if len(key) < 16 {
 		return nil, errors.New("playback: link key shorter than 16 bytes")
 	}
+	o.Transcode.setDefaults()
 	h := &Handler{o: o, m: newMetrics(o.Registerer), key: key}
 	p := o.Prefix
 	mux := http.NewServeMux()
@@ -137,6 +144,7 @@ func New(o Options) (*Handler, error) {
 	}, h.cut)))
 	mux.HandleFunc("GET "+p+"/vod/{link}/{path...}", h.route("vod", h.vod))
 	mux.HandleFunc("GET "+p+"/play.m3u8", h.route("play", h.play))
+	mux.HandleFunc("GET "+p+"/transcode.mp4", h.route("transcode", h.transcode))
 	mux.HandleFunc("GET "+p+"/export.mp4", h.route("export", h.download("export", func(r *http.Request) string {
 		q := r.URL.Query()
 		return q.Get("camera") + " " + q.Get("from") + ".." + q.Get("to")

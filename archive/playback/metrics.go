@@ -3,9 +3,11 @@ package playback
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	bytes    *prometheus.CounterVec
-	skipped  prometheus.Counter
+	requests     *prometheus.CounterVec
+	bytes        *prometheus.CounterVec
+	skipped      prometheus.Counter
+	transcodes   prometheus.Gauge
+	transcodeCPU prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -18,9 +20,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"route"}),
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kuzet_playback_files_skipped_total", Help: "Archive files left out of a playlist or export because they could not be read."}),
+		transcodes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kuzet_playback_transcodes", Help: "Archive ranges being transcoded to H.264 for browsers right now."}),
+		transcodeCPU: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kuzet_playback_transcode_cpu_seconds_total", Help: "CPU time (user and system) ffmpeg used transcoding archive ranges, counted when each ends."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.bytes, m.skipped)
+		reg.MustRegister(m.requests, m.bytes, m.skipped, m.transcodes, m.transcodeCPU)
 	}
 	return m
 }

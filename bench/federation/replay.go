@@ -151,8 +151,11 @@ func (b *bench) runDual(ctx context.Context) (*replayResult, error) {
 
 // alarmRun is part 2 for one load.
 type alarmRun struct {
-	Load    string         `json:"load"`
-	Latency latency        `json:"latency"`
+	Load    string  `json:"load"`
+	Latency latency `json:"latency"`
+	// Control is the round trip of a camera control request from the
+	// parent to the child and back, one every controlEvery.
+	Control latency        `json:"control_rtt"`
 	Backlog *backlogResult `json:"event_backlog,omitempty"`
 	// KeptAhead counts the alarms whose copy from the alarm stream the
 	// parent stored (StoreUrgent) because the events stream had not yet
@@ -177,13 +180,18 @@ func (b *bench) runBaseline(ctx context.Context) (*alarmRun, error) {
 	}
 	p := newProbe(r.log, "site")
 	defer p.close()
+	cctx, stopControl := context.WithCancel(ctx)
+	rtts := make(chan []time.Duration, 1)
+	go func() { rtts <- pollControl(cctx, r.srv) }()
 	raised, err := raiseAlarms(ctx, r.kids[0].log, b.o.alarmEvery, b.o.window)
+	stopControl()
+	control := summarise(<-rtts)
 	if err != nil {
 		return nil, err
 	}
 	p.wait(ctx, raised, 5*time.Second)
 	return &alarmRun{Load: "none (baseline)", Latency: p.latency(raised, time.Time{}), KeptAhead: keptAhead(r.log, "site", raised),
-		raised: raised, probe: p}, nil
+		Control: control, raised: raised, probe: p}, nil
 }
 
 // runLoaded is part 1a and, with alarms, part 2 under load: one child
@@ -256,8 +264,15 @@ func (b *bench) runLoaded(ctx context.Context, alarms bool) (*replayResult, *ala
 	}()
 	var raised []raisedAlarm
 	var run *alarmRun
+	var control latency
 	if alarms {
-		if raised, err = raiseAlarms(ctx, site.log, b.o.alarmEvery, b.o.window); err != nil {
+		cctx, stopControl := context.WithCancel(ctx)
+		rtts := make(chan []time.Duration, 1)
+		go func() { rtts <- pollControl(cctx, r.srv) }()
+		raised, err = raiseAlarms(ctx, site.log, b.o.alarmEvery, b.o.window)
+		stopControl()
+		control = summarise(<-rtts)
+		if err != nil {
 			return nil, nil, err
 		}
 	}
@@ -273,7 +288,7 @@ func (b *bench) runLoaded(ctx context.Context, alarms bool) (*replayResult, *ala
 	b.finishReplay(res, r, rates, b.o.window)
 	if alarms {
 		p.wait(ctx, raised, 5*time.Second)
-		run = &alarmRun{Load: fmt.Sprintf("fragments at the cap (%.0f Mbit/s)", mbps(b.capBps)), raised: raised, probe: p}
+		run = &alarmRun{Load: fmt.Sprintf("fragments at the cap (%.0f Mbit/s)", mbps(b.capBps)), Control: control, raised: raised, probe: p}
 		if bl != nil {
 			run.Load += fmt.Sprintf(" + %d-event backlog", bl.Events)
 			bl.DrainedS = -1

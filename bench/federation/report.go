@@ -72,6 +72,20 @@ func printAlarms(o options, base, loaded *alarmRun) {
 		fmt.Printf("loaded/baseline: p50 %s, p95 %s, p99 %s, max %s\n", ratio(loaded.Latency.P50, base.Latency.P50),
 			ratio(loaded.Latency.P95, base.Latency.P95), ratio(loaded.Latency.P99, base.Latency.P99), ratio(loaded.Latency.Max, base.Latency.Max))
 	}
+	fmt.Printf("\ncamera control round trip, parent → child → parent (one every %v; the child answers at once)\n", controlEvery)
+	w = table()
+	fmt.Fprintln(w, "load	requests	p50	p95	p99	max")
+	for _, r := range []*alarmRun{base, loaded} {
+		if r != nil {
+			c := r.Control
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", r.Load, c.N, fmtMs(c.P50), fmtMs(c.P95), fmtMs(c.P99), fmtMs(c.Max))
+		}
+	}
+	_ = w.Flush()
+	if base != nil && loaded != nil {
+		fmt.Printf("loaded/baseline: p50 %s, p99 %s (goal: p99 under 100 ms while the link is saturated)\n",
+			ratio(loaded.Control.P50, base.Control.P50), ratio(loaded.Control.P99, base.Control.P99))
+	}
 	if loaded != nil && loaded.Backlog != nil {
 		bl := loaded.Backlog
 		drained := "not within the run"

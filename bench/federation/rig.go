@@ -162,6 +162,7 @@ func (b *bench) newRig(ctx context.Context, name string, c rigConfig) (r *rig, e
 		src := c.srcDir
 		k.cl = federation.NewClient(federation.ClientOptions{
 			Upstream: []string{r.srv.Addr()}, Identity: ident, Log: l, Heartbeat: c.heartbeat, BackoffMax: time.Second,
+			Control: answerControl,
 			Files: func(_, rel string) (string, error) {
 				if err := event.CheckRel(rel); err != nil {
 					return "", err
@@ -209,7 +210,7 @@ func (r *rig) queueAll(segs []segFile) error {
 // received is what the parent holds of origin's files: bytes in part files
 // and finished replicas, and how many replicas are finished.
 func (r *rig) received(origin string) (bytes int64, done int, err error) {
-	root := filepath.Join(r.arch.Root(), origin)
+	root := filepath.Join(r.arch.Root(), archive.ReplicaDir, origin) // replicas live apart from own cameras
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {

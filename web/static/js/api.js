@@ -102,6 +102,10 @@ export function playUrl(camera, from, to) {
   return `/api/v1/archive/play.m3u8${query({ camera, from, to })}`;
 }
 
+export function transcodeUrl(camera, from, to) {
+  return `/api/v1/archive/transcode.mp4${query({ camera, from, to })}`;
+}
+
 export function exportUrl(camera, from, to) {
   return `/api/v1/archive/export.mp4${query({ camera, from, to })}`;
 }

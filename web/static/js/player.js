@@ -64,6 +64,7 @@ export class Player {
   async load(url, { startPosition = -1 } = {}) {
     if (url !== this.url) this.recentTries = 0;
     this.url = url;
+    this.fileStart = null;
     this.startPosition = startPosition;
     this.teardown();
     this.status('loading');
@@ -132,6 +133,19 @@ export class Player {
     this.retry(why);
   }
 
+  // loadFile plays one MP4 the node streams as it makes it (an archive
+  // range transcoded for this browser); start is the wall clock of its
+  // first frame, for playingDate.
+  loadFile(url, start) {
+    this.teardown();
+    this.url = url;
+    this.fileStart = start;
+    this.status('loading');
+    this.video.src = url;
+    this.video.play().catch(() => {});
+    this.startWatch();
+  }
+
   // recentRange: an archive range ending in the last two minutes may
   // still be on its way from the site (the file it writes, a segment
   // closing): a 404 there is asked again, up to six times with backoff
@@ -185,8 +199,11 @@ export class Player {
     const wait = this.backoff;
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
     this.status('retrying', `${why}; retrying in ${Math.round(wait / 1000)} s`);
+    const file = this.fileStart;
     this.retryTimer = setTimeout(() => {
-      if (!this.destroyed) this.load(this.url, { startPosition: resume });
+      if (this.destroyed) return;
+      if (file) this.loadFile(this.url, file);
+      else this.load(this.url, { startPosition: resume });
     }, wait);
   }
 
@@ -199,6 +216,7 @@ export class Player {
 
   // playingDate is the wall-clock time of the frame on screen.
   get playingDate() {
+    if (this.fileStart) return new Date(+this.fileStart + this.video.currentTime * 1000);
     return this.hls ? this.hls.playingDate : null;
   }
 

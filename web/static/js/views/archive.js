@@ -4,9 +4,10 @@
 // dragged selection.
 
 import { h, clear, fmtTime, fmtClock, toLocalInput, fromLocalInput, toast, dateTimeInput } from '../dom.js';
-import { api, roleAtLeast, playUrl, exportUrl, session } from '../api.js';
+import { api, roleAtLeast, playUrl, exportUrl, transcodeUrl, session } from '../api.js';
 import { openExportDialog } from '../exportdialog.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
+import { playsNatively, codecName } from '../codecs.js';
 
 const MAX_SPAN_MS = 24 * 3600 * 1000;
 const TICKS = [60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200].map((s) => s * 1000);
@@ -241,6 +242,17 @@ export function archiveView(ctx, params) {
     if (end <= t) { toast('Nothing after that moment yet.', 'error'); return; }
     state.playFrom = t;
     vstatus.textContent = `Loading from ${fmtTime(t)}…`;
+    const cam = ctx.tree.camera(state.camera);
+    if (cam && !playsNatively(cam.codec)) {
+      // recorded in a codec this browser cannot play: the node transcodes
+      // the range to H.264 as it is watched (seeking asks again)
+      video.dataset.codec = 'h264';
+      video.title = `Recorded in ${codecName(cam.codec)}: transcoded to H.264 by the node`;
+      player.loadFile(transcodeUrl(state.camera, t.toISOString(), end.toISOString()), t);
+      return;
+    }
+    video.dataset.codec = 'native';
+    video.title = '';
     player.load(playUrl(state.camera, t.toISOString(), end.toISOString()), { startPosition: 0 });
   }
 

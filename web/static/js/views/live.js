@@ -9,26 +9,14 @@
 import { h, clear, statusDot, cameraStatus, fmtClock } from '../dom.js';
 import { Player, hlsPresent, HLS_MISSING } from '../player.js';
 import { LivePlayer } from '../webrtc.js';
-import { playUrl } from '../api.js';
+import { playUrl, transcodeUrl } from '../api.js';
 import { FreezeWatch } from '../freeze.js';
 import { ptzPanel } from '../ptzpanel.js';
 import { nodeProblem, cameraProblem } from '../health.js';
+import { playsNatively, codecName } from '../codecs.js';
 
 const REPLAY_MS = 30000;
 
-// hevcDecodes: MSE takes H.265 and a decoder for it exists. MSE alone says
-// yes on platforms that then fail to decode, so the WebCodecs decoder is
-// asked too; until it answers, H.265 plays transcoded.
-let hevcDecodes = false;
-{
-  const MS = window.ManagedMediaSource || window.MediaSource;
-  const codec = 'hvc1.1.6.L93.B0';
-  if (MS && MS.isTypeSupported && MS.isTypeSupported(`video/mp4; codecs="${codec}"`) && window.VideoDecoder) {
-    VideoDecoder.isConfigSupported({ codec })
-      .then((r) => { hevcDecodes = !!r.supported; })
-      .catch(() => {});
-  }
-}
 // the real delay (camera frame clock to this screen) past which a tile
 // turns amber, then red
 export const DELAY_AMBER_S = 2;
@@ -298,18 +286,6 @@ export function liveView(ctx) {
     save();
   }
 
-  // playsNatively reports whether this browser plays a camera's codec as
-  // it comes (H.264 everywhere, H.265 where it has a decoder); unknown
-  // codecs are tried as they come.
-  function playsNatively(codec) {
-    if (!codec || codec === 'h264') return true;
-    return codec === 'h265' && hevcDecodes;
-  }
-
-  function codecName(codec) {
-    return { h264: 'H.264', h265: 'H.265', mjpeg: 'M-JPEG', mpeg4: 'MPEG-4 Part 2' }[codec] || codec;
-  }
-
   // startLive plays a tile's camera live.
   function startLive(t) {
     if (t.player) t.player.destroy();
@@ -399,7 +375,9 @@ export function liveView(ctx) {
         else paint(t);
       },
     });
-    t.player.load(playUrl(t.key, from.toISOString(), to.toISOString()), { startPosition: 0 });
+    const cam = ctx.tree.camera(t.key);
+    if (cam && !playsNatively(cam.codec)) t.player.loadFile(transcodeUrl(t.key, from.toISOString(), to.toISOString()), from);
+    else t.player.load(playUrl(t.key, from.toISOString(), to.toISOString()), { startPosition: 0 });
     paint(t);
   }
 

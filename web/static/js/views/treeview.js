@@ -5,12 +5,15 @@
 
 import { h, clear, statusDot, cameraStatus, fmtTime } from '../dom.js';
 import { linkWords, ageWords, backlogWords, failedWords, cameraProblem } from '../health.js';
+import { roleAtLeast } from '../api.js';
+import { discoverPanel } from '../discover.js';
 
 export function treeView(ctx) {
   const body = h('div', { id: 'tree-body' });
   const summary = h('div', { class: 'muted', id: 'tree-summary' });
   const el = h('section', { class: 'view-tree', 'aria-label': 'Tree' },
-    h('div', { class: 'toolbar' }, h('h1', { text: 'Tree' }), summary), body);
+    h('div', { class: 'toolbar' }, h('h1', { text: 'Tree' }), summary),
+    roleAtLeast('engineer') ? discoverPanel() : null, body);
 
   function render() {
     clear(body);

@@ -1,0 +1,143 @@
+package playback
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"time"
+)
+
+// Transcode configures archive playback transcoded to H.264; zero values
+// take the defaults.
+type Transcode struct {
+	FFmpeg   string // default "ffmpeg"
+	Max      int    // ranges transcoded at once (default 2; -1: none)
+	MaxWidth int    // output width cap (default 1280)
+	Preset   string // x264 preset (default "veryfast")
+	CRF      int    // x264 quality (default 26)
+}
+
+func (t *Transcode) setDefaults() {
+	if t.FFmpeg == "" {
+		t.FFmpeg = "ffmpeg"
+	}
+	if t.Max == 0 {
+		t.Max = 2
+	}
+	if t.MaxWidth == 0 {
+		t.MaxWidth = 1280
+	}
+	if t.Preset == "" {
+		t.Preset = "veryfast"
+	}
+	if t.CRF == 0 {
+		t.CRF = 26
+	}
+}
+
+// transcode is GET {prefix}/transcode.mp4?camera&from&to: a range of a
+// camera browsers cannot play (H.265 in most, M-JPEG and MPEG-4 Part 2 in
+// all) as H.264 in a fragmented MP4 that a video element plays as it
+// arrives. ffmpeg reads the range's export (the recorded bytes, never
+// re-encoded twice) and encodes only as fast as the browser reads.
+func (h *Handler) transcode(w http.ResponseWriter, r *http.Request) {
+	q, pl, ok := h.rangePlan(w, r, "transcode")
+	if !ok {
+		return
+	}
+	if codec := pl.Pieces[0].Seg.Codec; codec == "h264" {
+		writeError(w, &apiError{Code: http.StatusBadRequest,
+			Msg: fmt.Sprintf("camera %s is recorded in H.264: play %s/play.m3u8, no transcoding needed", q.Camera, h.o.Prefix)})
+		return
+	}
+	if aerr := sameParameters(pl); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
+	t := h.o.Transcode
+	if n := h.transcodes.Add(1); t.Max < 0 || n > int32(t.Max) {
+		h.transcodes.Add(-1)
+		w.Header().Set("Retry-After", "30")
+		writeError(w, &apiError{Code: http.StatusServiceUnavailable,
+			Msg: fmt.Sprintf("archive transcoding is at its limit of %d ranges on this node (live.transcode.max)", max(t.Max, 0))})
+		return
+	}
+	defer h.transcodes.Add(-1)
+	h.m.transcodes.Inc()
+	defer h.m.transcodes.Dec()
+	ex, err := h.prepareExport(pl)
+	if err != nil {
+		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("prepare %s: %v", q.Camera, err)})
+		return
+	}
+	cmd := exec.CommandContext(r.Context(), t.FFmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
+		"-f", "mp4", "-i", "pipe:0",
+		"-vf", fmt.Sprintf("scale='min(%d,iw)':-2,format=yuv420p", t.MaxWidth),
+		"-an", "-c:v", "libx264", "-preset", t.Preset, "-crf", strconv.Itoa(t.CRF), "-g", "50", "-bf", "0",
+		"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: err.Error()})
+		return
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: err.Error()})
+		return
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &capped{b: &stderr, n: 4096}
+	if err := cmd.Start(); err != nil {
+		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("start %s: %v", t.FFmpeg, err)})
+		return
+	}
+	fed := make(chan error, 1)
+	go func() {
+		err := ex.write(r, stdin)
+		_ = stdin.Close()
+		fed <- err
+	}()
+	hd := w.Header()
+	hd.Set("Content-Type", "video/mp4")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Archive-Start", pl.Pieces[0].Start.UTC().Format(time.RFC3339Nano))
+	hd.Set("X-Archive-End", ex.end.UTC().Format(time.RFC3339Nano))
+	hd.Set("X-Archive-Holes", strconv.Itoa(pl.Holes))
+	w.WriteHeader(http.StatusOK)
+	n, cerr := io.Copy(w, stdout)
+	if cerr != nil {
+		_ = cmd.Process.Kill() // the browser went away: stop encoding
+	}
+	werr := cmd.Wait()
+	ferr := <-fed
+	h.m.transcodeCPU.Add(cmdCPU(cmd))
+	if r.Context().Err() == nil && cerr == nil && (werr != nil || (ferr != nil && !errors.Is(ferr, io.ErrClosedPipe))) {
+		h.o.Logger.Warn("archive transcode failed", "camera", q.Camera, "err", errors.Join(werr, ferr), "ffmpeg", stderr.String())
+	}
+	h.o.Logger.Info("archive transcoded", "camera", q.Camera, "from", q.From, "to", q.To, "bytes", n)
+}
+
+// cmdCPU is the CPU time a finished command used.
+func cmdCPU(cmd *exec.Cmd) float64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+}
+
+// capped keeps the first n bytes written.
+type capped struct {
+	b *bytes.Buffer
+	n int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.n - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
