@@ -37,9 +37,8 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		OnDownload: func(r *http.Request, d playback.Download) {
 			auditFailing.Store(!a.auditDownload(r, d))
 		},
-		Transcode: playback.Transcode{Max: a.cfg.Live.Transcode.Max, MaxWidth: a.cfg.Live.Transcode.MaxWidth,
-			Preset: a.cfg.Live.Transcode.Preset, CRF: a.cfg.Live.Transcode.CRF},
-		Logger: a.log.With("component", "playback"), Registerer: a.reg,
+		Transcode: a.transcodeSettings(),
+		Logger:    a.log.With("component", "playback"), Registerer: a.reg,
 	})
 	if err != nil {
 		return api.Handlers{}, err

@@ -30,10 +30,9 @@ func (a *Agent) openLiveView() ([]media.Consumer, error) {
 	}
 	l := a.cfg.Live
 	var err error
-	tc := l.Transcode
 	a.live, err = live.New(live.Options{Part: l.Part.Std(), Segment: l.Segment.Std(), Segments: l.Segments,
 		IdleStop: l.IdleStop.Std(), Cameras: ids, Logger: a.log.With("component", "live"), Registerer: a.reg,
-		Transcode: live.Transcode{Max: tc.Max, MaxWidth: tc.MaxWidth, Preset: tc.Preset, CRF: tc.CRF, GOP: tc.GOP.Std()}})
+		Transcode: a.transcodeSettings()})
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +138,13 @@ func (a *Agent) RTSPAddr() string {
 		return ""
 	}
 	return a.rtsp.Addr()
+}
+
+// transcodeSettings is live.transcode, for the live views and the
+// archive's transcoded ranges alike.
+func (a *Agent) transcodeSettings() media.Transcode {
+	tc := a.cfg.Live.Transcode
+	return media.Transcode{Max: tc.Max, MaxWidth: tc.MaxWidth, Preset: tc.Preset, CRF: tc.CRF, GOP: tc.GOP.Std()}
 }
 
 // onDemand reports whether a live key names a stream pulled only while

@@ -54,14 +54,9 @@ func recordPolicy(c config.Camera) (record.Policy, error) {
 // of its own, from the end of the log on (what happened before the node
 // started is not to be recorded now).
 func (a *Agent) followTriggers(ctx context.Context) {
-	wake, stop := a.events.Watch(64)
-	defer stop()
 	pos := a.events.Last()
-	for {
+	a.events.Follow(ctx, func() (int, error) {
 		batch, err := a.events.Range(pos, 1000)
-		if err != nil {
-			return
-		}
 		for _, e := range batch {
 			pos = e.Pos
 			if e.Origin != a.cfg.Node.ID || e.Camera == "" {
@@ -74,16 +69,8 @@ func (a *Agent) followTriggers(ctx context.Context) {
 				a.rec.Fire(e.Camera, record.CauseAlarm, e.Time)
 			}
 		}
-		if len(batch) == 1000 {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-time.After(5 * time.Second):
-		}
-	}
+		return len(batch), err
+	}, func(err error) { a.log.Warn("recording triggers: read the event log", "err", err) })
 }
 
 // RecordRequest asks for a camera's main stream to be recorded now.

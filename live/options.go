@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kuzet/kuzet/media"
 )
 
 // Defaults of Options.
@@ -47,20 +49,10 @@ type Options struct {
 
 	// Transcode is the live transcoding to H.264 of cameras browsers
 	// cannot play (the "~h264" views).
-	Transcode Transcode
+	Transcode media.Transcode
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
-}
-
-// Transcode configures live transcoding; zero values take the defaults.
-type Transcode struct {
-	FFmpeg   string        // default "ffmpeg"
-	Max      int           // cameras transcoded at once (default 2, each about a core at 720p; -1: none)
-	MaxWidth int           // output width cap, height in proportion (default 1280)
-	Preset   string        // x264 preset (default "veryfast")
-	CRF      int           // x264 quality (default 26)
-	GOP      time.Duration // keyframe interval (default 1s, the live segment)
 }
 
 func (o *Options) setDefaults() error {
@@ -88,25 +80,7 @@ func (o *Options) setDefaults() error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	t := &o.Transcode
-	if t.FFmpeg == "" {
-		t.FFmpeg = "ffmpeg"
-	}
-	if t.Max == 0 {
-		t.Max = 2
-	}
-	if t.MaxWidth == 0 {
-		t.MaxWidth = 1280
-	}
-	if t.Preset == "" {
-		t.Preset = "veryfast"
-	}
-	if t.CRF == 0 {
-		t.CRF = 26
-	}
-	if t.GOP == 0 {
-		t.GOP = time.Second
-	}
+	o.Transcode = o.Transcode.WithDefaults()
 	switch {
 	case o.Part < 20*time.Millisecond || o.Part > 5*time.Second:
 		return fmt.Errorf("live.part %v: must be between 20ms and 5s", o.Part)

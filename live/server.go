@@ -181,6 +181,9 @@ func (s *Server) isStopped() bool {
 	return s.stopped
 }
 
+// Transcoding is how many cameras the server transcodes now.
+func (s *Server) Transcoding() int { return int(s.transcodes.Load()) }
+
 // transcodeView returns the "~h264" view of base, creating it.
 func (s *Server) transcodeView(base *camera) *camera {
 	s.mu.Lock()

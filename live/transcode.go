@@ -137,15 +137,11 @@ func (t *transcoder) run(ctx context.Context) {
 }
 
 func (t *transcoder) args(codec media.Codec) []string {
-	o := t.s.o.Transcode
-	gop := strconv.Itoa(max(1, int(o.GOP.Seconds()*25)))
-	return []string{"-hide_banner", "-nostdin", "-loglevel", "error",
-		"-probesize", "32", "-analyzeduration", "0", "-f", codec.FFmpeg(), "-i", "pipe:0",
-		"-vf", fmt.Sprintf("scale='min(%d,iw)':-2:flags=fast_bilinear,format=yuv420p", o.MaxWidth),
-		"-fps_mode", "passthrough", "-an",
-		"-c:v", "libx264", "-preset", o.Preset, "-tune", "zerolatency", "-profile:v", "high",
-		"-bf", "0", "-g", gop, "-crf", strconv.Itoa(o.CRF), "-x264-params", "aud=1:repeat-headers=1",
-		"-f", "h264", "pipe:1"}
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error",
+		"-probesize", "32", "-analyzeduration", "0", "-f", codec.FFmpeg(), "-i", "pipe:0", "-fps_mode", "passthrough"}
+	args = append(args, t.s.o.Transcode.EncodeArgs()...)
+	// one picture in, one out, at once; a delimiter before each access unit
+	return append(args, "-tune", "zerolatency", "-x264-params", "aud=1:repeat-headers=1", "-f", "h264", "pipe:1")
 }
 
 func (t *transcoder) runOnce(ctx context.Context, codec media.Codec) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kuzet/kuzet/internal/testkit"
+	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -29,7 +30,7 @@ func TestTranscodedViews(t *testing.T) {
 	startEncoder(t, src.URL("mjpeg"), "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-huffman", "0", "-q:v", "6")
 	startEncoder(t, src.URL("mp4v"), "-c:v", "mpeg4", "-g", "25", "-q:v", "6")
 	reg := prometheus.NewRegistry()
-	r := startLive(t, Options{Registerer: reg, IdleStop: 8 * time.Second, Transcode: Transcode{Max: 2}},
+	r := startLive(t, Options{Registerer: reg, IdleStop: 8 * time.Second, Transcode: media.Transcode{Max: 2}},
 		map[string]string{"Hevc": src.URL("hevc"), "Mjpeg": src.URL("mjpeg"), "Mp4v": src.URL("mp4v"), "Plain": src.URL("cam1")})
 
 	// the camera's own codec where HLS can carry it; a clear answer where not

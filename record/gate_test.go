@@ -123,3 +123,19 @@ func TestGate(t *testing.T) {
 		t.Fatal("close")
 	}
 }
+
+func FuzzParseWindow(f *testing.F) {
+	for _, s := range []string{"mon-fri 08:00-18:00", "daily 22:00-06:00", "sat,sun 00:00-24:00", "fri-mon 1:2-3:4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w, err := ParseWindow(s)
+		if err != nil {
+			return
+		}
+		if w.From < 0 || w.From > 1440 || w.To < 0 || w.To > 1440 || w.From == w.To {
+			t.Fatalf("%q: %+v", s, w)
+		}
+		w.Contains(time.Date(2026, 12, 5, 23, 59, 0, 0, time.UTC)) // never panics
+	})
+}

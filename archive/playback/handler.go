@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/media"
 )
 
 // Options configure a Handler.
@@ -52,7 +53,7 @@ type Options struct {
 	OnDownload func(*http.Request, Download)
 	// Transcode limits ranges played as H.264 for browsers that cannot
 	// play the recorded codec (transcode.mp4).
-	Transcode  Transcode
+	Transcode  media.Transcode
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are not registered
 }
@@ -125,7 +126,7 @@ func New(o Options) (*Handler, error) {
 	if len(key) < 16 {
 		return nil, errors.New("playback: link key shorter than 16 bytes")
 	}
-	o.Transcode.setDefaults()
+	o.Transcode = o.Transcode.WithDefaults()
 	h := &Handler{o: o, m: newMetrics(o.Registerer), key: key}
 	p := o.Prefix
 	mux := http.NewServeMux()

@@ -11,34 +11,6 @@ import (
 	"time"
 )
 
-// Transcode configures archive playback transcoded to H.264; zero values
-// take the defaults.
-type Transcode struct {
-	FFmpeg   string // default "ffmpeg"
-	Max      int    // ranges transcoded at once (default 2; -1: none)
-	MaxWidth int    // output width cap (default 1280)
-	Preset   string // x264 preset (default "veryfast")
-	CRF      int    // x264 quality (default 26)
-}
-
-func (t *Transcode) setDefaults() {
-	if t.FFmpeg == "" {
-		t.FFmpeg = "ffmpeg"
-	}
-	if t.Max == 0 {
-		t.Max = 2
-	}
-	if t.MaxWidth == 0 {
-		t.MaxWidth = 1280
-	}
-	if t.Preset == "" {
-		t.Preset = "veryfast"
-	}
-	if t.CRF == 0 {
-		t.CRF = 26
-	}
-}
-
 // transcode is GET {prefix}/transcode.mp4?camera&from&to: a range of a
 // camera browsers cannot play (H.265 in most, M-JPEG and MPEG-4 Part 2 in
 // all) as H.264 in a fragmented MP4 that a video element plays as it
@@ -74,11 +46,9 @@ func (h *Handler) transcode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("prepare %s: %v", q.Camera, err)})
 		return
 	}
-	cmd := exec.CommandContext(r.Context(), t.FFmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-		"-f", "mp4", "-i", "pipe:0",
-		"-vf", fmt.Sprintf("scale='min(%d,iw)':-2,format=yuv420p", t.MaxWidth),
-		"-an", "-c:v", "libx264", "-preset", t.Preset, "-crf", strconv.Itoa(t.CRF), "-g", "50", "-bf", "0",
-		"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1")
+	args := append([]string{"-hide_banner", "-nostdin", "-loglevel", "error", "-f", "mp4", "-i", "pipe:0"}, t.EncodeArgs()...)
+	cmd := exec.CommandContext(r.Context(), t.FFmpeg, append(args,
+		"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1")...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: err.Error()})
