@@ -87,6 +87,7 @@ func (a *Agent) camera(id string) (config.Camera, bool) {
 // settings. The list must already be validated.
 func (a *Agent) ApplyCameras(cams []config.Camera) (added, removed, changed []string) {
 	a.setCameras(cams)
+	a.setRecordPolicies(cams)
 	added, removed, changed = a.site.Apply(cams)
 	if len(added)+len(removed)+len(changed) > 0 {
 		a.log.Info("cameras changed", "added", added, "removed", removed, "changed", changed)

@@ -86,6 +86,11 @@ func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, []config.Zone,
 		if in := an.Ingest; in != nil {
 			cam.ANPR.Ingest = &config.CameraIngest{Format: in.Format, TokenSHA256: in.TokenSHA256, From: in.From}
 		}
+		if r := c.Record; r != nil {
+			cam.Record = config.Record{Mode: r.Mode, Pre: config.Duration(time.Duration(r.PreSeconds) * time.Second),
+				Post: config.Duration(time.Duration(r.PostSeconds) * time.Second), On: r.On, Schedule: r.Schedule,
+				Motion: config.RecordMotion{FPS: r.MotionFPS, Threshold: r.MotionThreshold, Mask: r.MotionMask}}
+		}
 		out = append(out, cam)
 	}
 	return a.cfg.CheckCameras(out, zones)

@@ -100,6 +100,17 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		!strings.Contains(err.Error(), "sub_path") {
 		t.Fatalf("a sub_path that is no path: %v", err)
 	}
+	// a camera recorded on events, from the catalogue; a schedule the site
+	// could not follow is refused at the catalogue
+	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Yard9", Site: "site", URL: "rtsp://127.0.0.1:1/yard9", Disabled: true,
+		Record: &topology.CameraRecord{Mode: "event", On: []string{"api"}, PreSeconds: 5, Schedule: []string{"funday 08:00-09:00"}}}); err == nil ||
+		!strings.Contains(err.Error(), "record.schedule") || !strings.Contains(err.Error(), "funday") {
+		t.Fatalf("a schedule with a day that does not exist: %v", err)
+	}
+	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Yard9", Site: "site", URL: "rtsp://127.0.0.1:1/yard9", Disabled: true,
+		Record: &topology.CameraRecord{Mode: "event", On: []string{"api"}, PreSeconds: 5, Schedule: []string{"sat,sun 00:00-24:00"}}}); err != nil {
+		t.Fatal(err)
+	}
 	waitRecording := func(a *Agent, camera string) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -120,6 +131,14 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	}
 	waitRecording(siteA, "Gate1")
 	waitRecording(siteA, "Local1")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if p := siteA.rec.Policy("Yard9"); p.Mode == "event" && p.Pre == 5*time.Second && len(p.Schedule) == 1 && p.Takes("api") && !p.Takes("motion") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the catalogue's recording mode never reached the site: %+v", siteA.rec.Policy("Yard9"))
+		}
+	}
 	// its sub-stream came with it, and the site's tree names it
 	if c, _ := siteA.camera("Gate1"); c.SubPath != "/cam1-sub" || c.SubURL() != src.URL("cam1-sub") {
 		t.Fatalf("Gate1 at the site: sub_path %q, sub-stream %q", c.SubPath, c.SubURL())

@@ -22,14 +22,30 @@ import (
 func (a *Agent) openRecording(cams []config.Camera) error {
 	a.rec = record.NewTriggers(a.loc, a.log.With("component", "record"), a.reg)
 	for _, c := range cams {
+		if _, err := recordPolicy(c); err != nil {
+			return err
+		}
+	}
+	a.setRecordPolicies(cams)
+	a.life.loop("recording triggers", a.followTriggers)
+	return nil
+}
+
+// setRecordPolicies gives every camera its recording policy; a camera
+// whose policy cannot be read (the catalogue checks it first) records
+// continuously, and says so.
+func (a *Agent) setRecordPolicies(cams []config.Camera) {
+	if a.rec == nil {
+		return
+	}
+	for _, c := range cams {
 		p, err := recordPolicy(c)
 		if err != nil {
-			return err
+			a.log.Error("recording policy refused: the camera records continuously", "camera", c.ID, "err", err)
+			p = record.Policy{Mode: record.ModeContinuous}
 		}
 		a.rec.SetPolicy(c.ID, p)
 	}
-	a.life.loop("recording triggers", a.followTriggers)
-	return nil
 }
 
 // recordPolicy is a camera's configured recording.

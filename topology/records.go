@@ -73,6 +73,21 @@ type Analytics struct {
 	ANPR ANPR `json:"anpr"`
 }
 
+// CameraRecord is when a camera's stream is recorded: always, or on
+// events and schedules with the seconds before each event kept.
+type CameraRecord struct {
+	Mode        string   `json:"mode"`                   // continuous | event
+	PreSeconds  int      `json:"pre_seconds,omitempty"`  // kept before an event (default 10, at most 60)
+	PostSeconds int      `json:"post_seconds,omitempty"` // recorded after the last event (default 20)
+	On          []string `json:"on,omitempty"`           // motion, plate, alarm, api (default all)
+	Schedule    []string `json:"schedule,omitempty"`     // recorded throughout: "mon-fri 08:00-18:00"
+	// Motion: frames judged per second, the share that must change, and
+	// [x, y, width, height] rectangles where nothing counts.
+	MotionFPS       float64 `json:"motion_fps,omitempty"`
+	MotionThreshold float64 `json:"motion_threshold,omitempty"`
+	MotionMask      [][]int `json:"motion_mask,omitempty"`
+}
+
 // Camera is one camera stream recorded by a node. Camera IDs are unique
 // within their node, as in the node's own configuration.
 type Camera struct {
@@ -96,6 +111,9 @@ type Camera struct {
 	// ONVIF is the camera's ONVIF device service, which PTZ commands go
 	// to with the login of URL (empty: no PTZ).
 	ONVIF string `json:"onvif,omitempty"`
+	// Record is when the camera is recorded (nil: always), as
+	// cameras[].record in a node's file.
+	Record *CameraRecord `json:"record,omitempty"`
 	// PasswordSet is how the API speaks of the password in URL, which it
 	// never shows (see Redacted): reads say true when one is stored. In a
 	// put, a URL that names a user without a password keeps the stored

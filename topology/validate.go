@@ -9,11 +9,13 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/kuzet/kuzet/netaddr"
+	"github.com/kuzet/kuzet/record"
 )
 
 // IDs follow the node configuration (and certificate) rules: they appear in
@@ -253,6 +255,9 @@ func (c *Camera) check() error {
 		if err != nil || (ou.Scheme != "http" && ou.Scheme != "https") || ou.Host == "" || ou.User != nil {
 			return invalidf("%s: onvif must be the camera's ONVIF device service, http://HOST/onvif/device_service, without a login (got %q)", what, o)
 		}
+	}
+	if err := c.Record.check(what); err != nil {
+		return err
 	}
 	if p := c.SubPath; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, " #")) {
 		return invalidf("%s: sub_path must be the sub-stream's path on the camera, e.g. /Streaming/Channels/102 (got %q)", what, p)
@@ -534,4 +539,41 @@ func nilIfEmpty[T any](s []T) []T {
 		return nil
 	}
 	return s
+}
+
+// check refuses a recording mode a node could not follow.
+func (r *CameraRecord) check(what string) error {
+	if r == nil {
+		return nil
+	}
+	switch r.Mode {
+	case record.ModeContinuous, record.ModeEvent:
+	default:
+		return invalidf("%s: record.mode must be continuous or event (got %q)", what, r.Mode)
+	}
+	if r.PreSeconds < 0 || r.PreSeconds > 60 || r.PostSeconds < 0 || r.PostSeconds > 3600 {
+		return invalidf("%s: record.pre_seconds must be 0..60 and post_seconds 0..3600", what)
+	}
+	for _, on := range r.On {
+		if !slices.Contains(record.Causes, on) {
+			return invalidf("%s: record.on: %q is no trigger (%s)", what, on, strings.Join(record.Causes, ", "))
+		}
+	}
+	if len(r.Schedule) > 64 || len(r.MotionMask) > 64 {
+		return invalidf("%s: record: at most 64 schedule windows and 64 mask rectangles", what)
+	}
+	for _, w := range r.Schedule {
+		if _, err := record.ParseWindow(w); err != nil {
+			return invalidf("%s: record.schedule: %v", what, err)
+		}
+	}
+	if r.MotionFPS < 0 || r.MotionFPS > 25 || r.MotionThreshold < 0 || r.MotionThreshold >= 1 {
+		return invalidf("%s: record.motion_fps must be 0..25 and motion_threshold 0..1", what)
+	}
+	for _, m := range r.MotionMask {
+		if len(m) != 4 || m[0] < 0 || m[1] < 0 || m[2] <= 0 || m[3] <= 0 {
+			return invalidf("%s: record.motion_mask: each rectangle is [x, y, width, height] in pixels (got %v)", what, m)
+		}
+	}
+	return nil
 }
