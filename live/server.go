@@ -160,7 +160,9 @@ func (s *Server) sweep(c *camera, now time.Time) {
 func (s *Server) stopMuxer(c *camera) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.inflight > 0 && !s.isStopped() {
+	// idleness is judged again under the lock: a request (or a transcoder
+	// started for one) since the sweep looked keeps the muxer
+	if !s.isStopped() && (c.inflight > 0 || time.Since(time.Unix(0, c.lastReq.Load())) <= s.o.IdleStop) {
 		return
 	}
 	if c.trans != nil {
@@ -211,6 +213,7 @@ func (s *Server) ensureTranscoder(c *camera) error {
 	if c.trans != nil {
 		return nil
 	}
+	c.lastReq.Store(time.Now().UnixNano()) // not idle while its first request goes on
 	if s.o.Transcode.Max < 0 {
 		return fmt.Errorf("%w: live transcoding is off on this node (live.transcode.max: -1)", errTranscodeLimit)
 	}
