@@ -21,12 +21,14 @@ import (
 // reads and alarms on a camera.
 func (a *Agent) openRecording(cams []config.Camera) error {
 	a.rec = record.NewTriggers(a.loc, a.log.With("component", "record"), a.reg)
+	// a policy the node cannot follow stops it at start, named
 	for _, c := range cams {
-		if _, err := recordPolicy(c); err != nil {
+		p, err := recordPolicy(c)
+		if err != nil {
 			return err
 		}
+		a.rec.SetPolicy(c.ID, p)
 	}
-	a.setRecordPolicies(cams)
 	a.life.loop("recording triggers", a.followTriggers)
 	return nil
 }

@@ -155,7 +155,7 @@ func (d *Decoder) runOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var stderr limitedBuffer
+	var stderr Stderr
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", d.o.FFmpeg, err)
@@ -235,13 +235,15 @@ func (d *Decoder) feed(ctx context.Context, w io.Writer) error {
 	}
 }
 
-// limitedBuffer keeps the first few KiB of ffmpeg's complaints.
-type limitedBuffer struct {
+// Stderr keeps the first 4 KiB of what ffmpeg complains of: enough to
+// say why it failed, bounded however much it writes. Safe for the
+// process's writes and a reader at once.
+type Stderr struct {
 	mu sync.Mutex
 	b  []byte
 }
 
-func (l *limitedBuffer) Write(p []byte) (int, error) {
+func (l *Stderr) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if room := 4096 - len(l.b); room > 0 {
@@ -250,7 +252,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (l *limitedBuffer) String() string {
+func (l *Stderr) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.b)

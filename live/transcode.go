@@ -19,6 +19,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
+	"github.com/kuzet/kuzet/decode"
 	"github.com/kuzet/kuzet/media"
 )
 
@@ -154,8 +155,8 @@ func (t *transcoder) runOnce(ctx context.Context, codec media.Codec) error {
 	if err != nil {
 		return err
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &limited{b: &stderr, n: 4096}
+	var stderr decode.Stderr
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", t.s.o.Transcode.FFmpeg, err)
 	}
@@ -307,19 +308,6 @@ func startCodeAt(b []byte, i int) int {
 		return -1
 	}
 	return i + j
-}
-
-// limited keeps the first n bytes written (ffmpeg's complaint).
-type limited struct {
-	b *bytes.Buffer
-	n int
-}
-
-func (l *limited) Write(p []byte) (int, error) {
-	if room := l.n - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(room, len(p))])
-	}
-	return len(p), nil
 }
 
 // cpuMeter reads a process's CPU time from /proc, so that /metrics shows

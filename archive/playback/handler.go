@@ -1,9 +1,11 @@
 // Package playback serves the archive over HTTP: the segments and gaps of
 // a camera by time, downloads of single files with byte ranges, any time
 // range as an HLS VOD playlist over the recorded files, and a time range
-// exported as one MP4 file (remuxed, never re-encoded).
+// exported as one MP4 file (remuxed, never re-encoded) — and, for a
+// browser that cannot play the recorded codec, a range transcoded to H.264.
 //
-// It may import archive only; who may download what is the route table's
+// It imports archive, media (the transcoding settings) and decode
+// (ffmpeg's error output) only; who may download what is the route table's
 // and the agent's audit wrappers' business.
 package playback
 

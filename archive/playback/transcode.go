@@ -1,7 +1,6 @@
 package playback
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +8,8 @@ import (
 	"os/exec"
 	"strconv"
 	"time"
+
+	"github.com/kuzet/kuzet/decode"
 )
 
 // transcode is GET {prefix}/transcode.mp4?camera&from&to: a range of a
@@ -59,8 +60,8 @@ func (h *Handler) transcode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: err.Error()})
 		return
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &capped{b: &stderr, n: 4096}
+	var stderr decode.Stderr
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("start %s: %v", t.FFmpeg, err)})
 		return
@@ -97,17 +98,4 @@ func cmdCPU(cmd *exec.Cmd) float64 {
 		return 0
 	}
 	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-}
-
-// capped keeps the first n bytes written.
-type capped struct {
-	b *bytes.Buffer
-	n int
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.n - c.b.Len(); room > 0 {
-		c.b.Write(p[:min(room, len(p))])
-	}
-	return len(p), nil
 }
