@@ -89,7 +89,7 @@ func (a *Agent) sliceCameras(s *topology.Slice) ([]config.Camera, []config.Zone,
 		if r := c.Record; r != nil {
 			cam.Record = config.Record{Mode: r.Mode, Pre: config.Duration(time.Duration(r.PreSeconds) * time.Second),
 				Post: config.Duration(time.Duration(r.PostSeconds) * time.Second), On: r.On, Schedule: r.Schedule,
-				Motion: config.RecordMotion{FPS: r.MotionFPS, Threshold: r.MotionThreshold, Mask: r.MotionMask}}
+				Motion: config.RecordMotion{FPS: r.MotionFPS, Threshold: r.MotionThreshold, Mask: r.MotionMask}, Sub: r.Sub}
 		}
 		out = append(out, cam)
 	}

@@ -108,6 +108,10 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		t.Fatalf("a schedule with a day that does not exist: %v", err)
 	}
 	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Yard9", Site: "site", URL: "rtsp://127.0.0.1:1/yard9", Disabled: true,
+		Record: &topology.CameraRecord{Mode: "event", Sub: "sometimes"}}); err == nil || !strings.Contains(err.Error(), "record.sub") {
+		t.Fatalf("a sub-stream recording that is neither continuous nor off: %v", err)
+	}
+	if _, err := cl.PutCamera(ctx, topology.Camera{ID: "Yard9", Site: "site", URL: "rtsp://127.0.0.1:1/yard9", Disabled: true,
 		Record: &topology.CameraRecord{Mode: "event", On: []string{"api"}, PreSeconds: 5, Schedule: []string{"sat,sun 00:00-24:00"}}}); err != nil {
 		t.Fatal(err)
 	}

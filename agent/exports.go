@@ -340,6 +340,7 @@ func (a *Agent) exportCamera(ctx context.Context, j *exportJob, camera, path, re
 	file.Start, _ = time.Parse(time.RFC3339Nano, fw.header.Get("X-Archive-Start"))
 	file.End, _ = time.Parse(time.RFC3339Nano, fw.header.Get("X-Archive-End"))
 	file.Holes, _ = strconv.Atoi(fw.header.Get("X-Archive-Holes"))
+	file.Quality = fw.header.Get("X-Archive-Quality")
 	return file, "", nil
 }
 

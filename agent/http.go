@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/api"
+	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/archive/playback"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/netaddr"
@@ -109,7 +110,8 @@ func (a *Agent) pullRemoteRange(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		camera := q.Get("camera")
-		wants := strings.HasSuffix(r.URL.Path, "/play.m3u8") || strings.HasSuffix(r.URL.Path, "/export.mp4")
+		wants := strings.HasSuffix(r.URL.Path, "/play.m3u8") || strings.HasSuffix(r.URL.Path, "/export.mp4") ||
+			strings.HasSuffix(r.URL.Path, "/transcode.mp4")
 		if wants && a.fedSrv != nil && strings.Contains(camera, "/") {
 			from, ferr := time.Parse(time.RFC3339Nano, q.Get("from"))
 			to, terr := time.Parse(time.RFC3339Nano, q.Get("to"))
@@ -123,6 +125,17 @@ func (a *Agent) pullRemoteRange(next http.Handler) http.Handler {
 					a.failed.add(origin, "archive range", err)
 				} else if n > 0 {
 					a.log.Info("range pulled from the site", "camera", camera, "segments", n)
+				}
+				if q.Get("quality") != "main" {
+					// an event-recorded camera's sub-stream fills the holes
+					// between its events; a camera without one has none to pull
+					ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
+					if n, err := a.FetchRange(ctx, camera+archive.SubSuffix, from, to); err != nil {
+						a.log.Debug("sub-stream range not pulled", "camera", camera, "err", err)
+					} else if n > 0 {
+						a.log.Info("sub-stream range pulled from the site", "camera", camera, "segments", n)
+					}
+					cancel()
 				}
 				// the last minutes: the file the site is writing, so far
 				ctx, cancel = context.WithTimeout(r.Context(), 20*time.Second)

@@ -3,6 +3,9 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +20,9 @@ import (
 // NVMS-6.15 at a node: a camera recording on events records nothing
 // until an operator asks for it (audited, the pre-event seconds kept) or
 // a plate is read on it; the hole between says why; a continuous camera
-// beside it records throughout.
+// beside it records throughout, and so does the event camera's
+// sub-stream: playback takes the main stream around the event and the
+// sub-stream between.
 func TestEventRecordingAtANode(t *testing.T) {
 	src, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true, Cameras: 2})
 	if err != nil {
@@ -30,9 +35,10 @@ node: {id: gate, data_dir: %s, time_zone: UTC}
 http: {listen: "127.0.0.1:0"}
 archive: {segment: 1m}
 cameras:
-  - {id: Gate1, url: %q, record: {mode: event, pre: 2s, post: 2s, on: [api, plate]}}
+  - {id: Gate1, url: %q, sub_path: /cam2, record: {mode: event, pre: 2s, post: 2s, on: [api, plate]}}
   - {id: Yard1, url: %q}
 `, dir, src.URL("cam1"), src.URL("cam2")))
+	began := time.Now()
 	c := newClient(t, "http://"+a.HTTPAddr())
 	segs := func(id string) []archive.Segment {
 		out, _ := a.Archive().Index().Segments(id, time.Now().Add(-time.Hour), time.Time{})
@@ -40,7 +46,9 @@ cameras:
 	}
 	// streaming, and nothing recorded yet
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if code, b := c.do("GET", "/api/v1/cameras", ""); code == 200 && strings.Count(b, `"streaming"`) == 2 {
+		// Gate1, its recorded sub-stream, Yard1
+		if code, b := c.do("GET", "/api/v1/cameras", ""); code == 200 && strings.Count(b, `"streaming"`) == 3 &&
+			strings.Contains(b, `"id": "Gate1~sub"`) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -110,8 +118,27 @@ cameras:
 	if len(gaps) != 1 || !strings.Contains(gaps[0].Reason, "event recording: nothing to record after") || gaps[0].Start.Before(first.End) {
 		t.Fatalf("the hole between the recordings: %+v", gaps)
 	}
-	// the continuous camera recorded throughout: one open file, no gap
-	if g, _ := a.Archive().Index().Gaps("Yard1", time.Now().Add(-time.Hour), time.Time{}); len(g) != 0 {
-		t.Errorf("the continuous camera has gaps: %+v", g)
+	// the continuous camera and the sub-stream recorded throughout: one
+	// open file each, no gap
+	for _, id := range []string{"Yard1", "Gate1~sub"} {
+		if g, _ := a.Archive().Index().Gaps(id, time.Now().Add(-time.Hour), time.Time{}); len(g) != 0 {
+			t.Errorf("%s has gaps: %+v", id, g)
+		}
+	}
+	if _, open := a.Archive().Open("Gate1~sub"); !open {
+		t.Error("the event camera's sub-stream is not being recorded")
+	}
+	// the range from the start: the sub-stream, the event's main stream,
+	// the sub-stream again
+	to := first.End.Add(2 * time.Second)
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/api/v1/archive/play.m3u8?camera=Gate1&from=" +
+		url.QueryEscape(began.UTC().Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(to.UTC().Format(time.RFC3339Nano)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("X-Archive-Quality") != "main,sub" || strings.Count(string(pl), "#EXT-X-MAP:") < 3 {
+		t.Errorf("the range around the event plays %d %q:\n%s", resp.StatusCode, resp.Header.Get("X-Archive-Quality"), pl)
 	}
 }

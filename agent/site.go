@@ -19,7 +19,7 @@ func (a *Agent) openSite() error {
 	cfg := a.cfg
 	// the recorder behind each camera's gate: always open, or on events
 	consumers := []media.Consumer{{
-		Name: "recorder", Queue: RecorderQueue, Critical: true,
+		Name: "recorder", Queue: RecorderQueue, Critical: true, SubStreams: true,
 		Open: func(camera string, tr media.Track, reason string) (media.Sink, error) {
 			return a.rec.Gate(camera, tr.Codec, a.archive.NewRecorder(camera, tr, reason)), nil
 		},

@@ -33,12 +33,21 @@ func (a *Agent) ownStatus() federation.NodeStatus {
 	x := a.archive.Index()
 	for _, c := range a.site.Status() {
 		ch := federation.CameraHealth{ID: c.ID, State: string(c.State), Reason: c.Reason, FPS: c.FPS, BitrateKbps: c.BitrateKbps}
-		_, ch.Recording = a.archive.Open(c.ID)
-		if s, ok, _ := x.LastSegment(c.ID); ok {
-			ch.LastSegment = s.End
+		// an event-recorded camera is recording while its sub-stream is
+		keys := []string{c.ID}
+		if c.Sub != nil {
+			keys = append(keys, c.Sub.ID)
 		}
-		if s, ok, _ := x.FirstSegment(c.ID); ok {
-			ch.Oldest = s.Start
+		for _, k := range keys {
+			_, open := a.archive.Open(k)
+			ch.Recording = ch.Recording || open
+			ch.RecordingSub = ch.RecordingSub || (open && k != c.ID)
+			if s, ok, _ := x.LastSegment(k); ok && s.End.After(ch.LastSegment) {
+				ch.LastSegment = s.End
+			}
+			if s, ok, _ := x.FirstSegment(k); ok && (ch.Oldest.IsZero() || s.Start.Before(ch.Oldest)) {
+				ch.Oldest = s.Start
+			}
 		}
 		st.Cameras = append(st.Cameras, ch)
 	}

@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -40,7 +42,8 @@ func (a *Agent) openStores(o Options) error {
 		Group:        cfg.Archive.Group,
 		WriteFault:   o.ArchiveFault,
 		Retention: func(cam string) time.Duration {
-			if c, ok := a.camera(cam); ok {
+			// a recorded sub-stream is kept as long as its camera
+			if c, ok := a.camera(strings.TrimSuffix(cam, config.SubStreamSuffix)); ok {
 				return cfg.RetentionFor(c)
 			}
 			return defaultRetention

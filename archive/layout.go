@@ -49,3 +49,7 @@ func nextBoundary(t time.Time, seg time.Duration, loc *time.Location) time.Time 
 	n := lt.Sub(midnight)/seg + 1
 	return midnight.Add(n * seg)
 }
+
+// SubSuffix marks the recorded sub-stream of a camera in the index and
+// the archive's folders ("Camera1~sub"), beside the camera's main stream.
+const SubSuffix = "~sub"

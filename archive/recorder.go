@@ -336,7 +336,7 @@ func (r *Recorder) codec() mp4.Codec {
 // openFile starts a segment whose first sample is a keyframe at wall.
 func (r *Recorder) openFile(wall time.Time, ticks int64) error {
 	a := r.a
-	if !idPattern.MatchString(r.camera) {
+	if !validKey(r.camera) {
 		// configured camera IDs always match; a name such as ".replicas"
 		// would reach into the replicas' namespace
 		return fmt.Errorf("camera %q is not a camera ID: it cannot be recorded", r.camera)

@@ -41,6 +41,10 @@ var ErrReplicaConflict = fmt.Errorf("%w: it conflicts with what this archive hol
 // idPattern is the form of camera IDs and node IDs.
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
+// validKey reports whether key names what the archive records: a camera
+// ID, or a camera's recorded sub-stream (ID~sub).
+func validKey(key string) bool { return idPattern.MatchString(strings.TrimSuffix(key, SubSuffix)) }
+
 // checkOriginRel refuses a segment path in its origin's layout that does
 // not start with a camera ID: event.CheckRel, and a first element such as
 // "Camera1" (never ".replicas", "." or "..").
@@ -49,7 +53,7 @@ func checkOriginRel(rel string) error {
 		return err
 	}
 	cam, _, ok := strings.Cut(rel, "/")
-	if !ok || !idPattern.MatchString(cam) {
+	if !ok || !validKey(cam) {
 		return fmt.Errorf("segment path %q does not start with a camera ID", rel)
 	}
 	return nil

@@ -274,7 +274,16 @@ type Record struct {
 	On       []string     `yaml:"on"`       // motion, plate, alarm, api (default: all)
 	Schedule []string     `yaml:"schedule"` // recorded throughout: "mon-fri 08:00-18:00" (node time zone)
 	Motion   RecordMotion `yaml:"motion"`
+	// Sub is the sub-stream's recording: continuous (the default of an
+	// event-recorded camera with a sub_path) or off (the default otherwise).
+	Sub string `yaml:"sub"`
 }
+
+// Sub-stream recording settings (Record.Sub).
+const (
+	SubContinuous = "continuous"
+	SubOff        = "off"
+)
 
 // RecordMotion tunes motion detection for event recording.
 type RecordMotion struct {
@@ -329,6 +338,30 @@ func (c Camera) SubURL() string {
 	p, q, _ := strings.Cut(c.SubPath, "?")
 	u.Path, u.RawPath, u.RawQuery = p, "", q
 	return u.String()
+}
+
+// RecordsSub reports whether the camera's sub-stream is recorded beside
+// its main stream (NVMS-6.15): by default when the main stream is
+// recorded only on events, so the timeline never goes dark between them.
+func (c Camera) RecordsSub() bool {
+	if c.SubPath == "" || c.Disabled {
+		return false
+	}
+	switch c.Record.Sub {
+	case SubContinuous:
+		return true
+	case SubOff:
+		return false
+	}
+	return c.Record.Mode == "event"
+}
+
+// SubRecording is the camera as its recorded sub-stream: the key
+// "Camera1~sub", the sub-stream's URL, recorded always and read by
+// nothing else (no plates, no PTZ, no tamper checks).
+func (c Camera) SubRecording() Camera {
+	return Camera{ID: c.ID + SubStreamSuffix, URL: c.SubURL(), Transport: c.Transport,
+		OfflineAfter: c.OfflineAfter, Quality: c.Quality, Zone: c.Zone}
 }
 
 // Defaults fill what a config leaves out.
@@ -571,6 +604,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		}
 		if err := validateRecord(cam.Record, func(k string) string { return key("record." + k) }, cam.ID, bad); err != nil {
 			return err
+		}
+		if cam.Record.Sub == SubContinuous && cam.SubPath == "" {
+			return bad(key("record.sub"), "records the sub-stream, so the camera needs sub_path (camera %s)", cam.ID)
 		}
 		if q := cam.Quality; q.MinFPS < 0 || q.MaxFPS > 240 || q.MinFPS >= q.MaxFPS {
 			return bad(key("quality"), "min_fps and max_fps must satisfy 0 <= min_fps < max_fps <= 240 (camera %s, got %v and %v)", cam.ID, q.MinFPS, q.MaxFPS)
@@ -848,6 +884,11 @@ func validateRecord(r Record, key func(string) string, camera string, bad func(k
 	case "", "continuous", "event":
 	default:
 		return bad(key("mode"), "must be continuous or event (camera %s, got %q)", camera, r.Mode)
+	}
+	switch r.Sub {
+	case "", SubContinuous, SubOff:
+	default:
+		return bad(key("sub"), "must be continuous or off (camera %s, got %q)", camera, r.Sub)
 	}
 	if p := r.Pre.Std(); p < 0 || p > time.Minute {
 		return bad(key("pre"), "must be 0..60s (camera %s, got %v)", camera, p)

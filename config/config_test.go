@@ -364,3 +364,46 @@ func TestPTZKeys(t *testing.T) {
 		}
 	}
 }
+
+// An event-recorded camera with a sub-stream records that sub-stream
+// throughout unless told not to; a continuous one only when asked.
+func TestRecordSub(t *testing.T) {
+	cam := func(extra string) (Camera, error) {
+		c, err := Parse([]byte("node: {id: a}\ncameras:\n  - {id: C1, url: 'rtsp://u:p@10.0.0.5/101', "+extra+"}\n"), Options{})
+		if err != nil {
+			return Camera{}, err
+		}
+		return c.Cameras[0], nil
+	}
+	for extra, want := range map[string]bool{
+		"sub_path: /102, record: {mode: event}":           true,
+		"sub_path: /102, record: {mode: event, sub: off}": false,
+		"sub_path: /102": false,
+		"sub_path: /102, record: {sub: continuous}":             true,
+		"record: {mode: event}":                                 false,
+		"sub_path: /102, disabled: true, record: {mode: event}": false,
+	} {
+		c, err := cam(extra)
+		if err != nil {
+			t.Fatalf("%s: %v", extra, err)
+		}
+		if c.RecordsSub() != want {
+			t.Errorf("%s: records the sub-stream %v, want %v", extra, c.RecordsSub(), want)
+		}
+	}
+	c, _ := cam("sub_path: /102, transport: udp, record: {mode: event}")
+	if s := c.SubRecording(); s.ID != "C1~sub" || s.URL != "rtsp://u:p@10.0.0.5/102" || s.Transport != "udp" || s.ANPR.Enabled || s.Record.Mode != "" {
+		t.Errorf("the sub-stream's session: %+v", s)
+	}
+	for extra, key := range map[string]string{
+		"record: {sub: continuous}":              "cameras[0].record.sub",
+		"sub_path: /102, record: {sub: always}":  "cameras[0].record.sub",
+		"sub_path: /102, record: {mode: motion}": "cameras[0].record.mode",
+	} {
+		_, err := cam(extra)
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%s: %v, want an error naming %s", extra, err, key)
+		}
+	}
+}

@@ -46,8 +46,11 @@ type File struct {
 	Start  time.Time `json:"start,omitzero"`
 	End    time.Time `json:"end,omitzero"`
 	Holes  int       `json:"holes,omitempty"` // gaps the video jumps over
-	Bytes  int64     `json:"bytes"`
-	SHA256 string    `json:"sha256"`
+	// Quality is the stream the file holds: main, or sub (an
+	// event-recorded camera's sub-stream, where it holds more of the range).
+	Quality string `json:"quality,omitempty"`
+	Bytes   int64  `json:"bytes"`
+	SHA256  string `json:"sha256"`
 	// Missing says why a camera asked for has no file (nothing recorded
 	// in the range); such an entry has no Name.
 	Missing string `json:"missing,omitempty"`

@@ -124,8 +124,14 @@ func (t *Observed) Observe(e event.Event) {
 	if e.Time.After(t.seen[e.Origin]) {
 		t.seen[e.Origin] = e.Time
 	}
+	// a recorded sub-stream (Camera1~sub) is a quality of its camera,
+	// not a camera of the tree
+	recordedSub := strings.HasSuffix(e.Camera, SubStreamSuffix)
 	switch e.Kind {
 	case event.KindCameraState:
+		if recordedSub {
+			break
+		}
 		var p struct{ State, Reason, Sub, Codec string }
 		if json.Unmarshal(e.Payload, &p) == nil && e.Camera != "" {
 			if t.cams[e.Origin] == nil {
@@ -141,7 +147,7 @@ func (t *Observed) Observe(e event.Event) {
 		if json.Unmarshal(e.Payload, &seg) == nil && seg.End.After(t.segEnd[e.Origin]) {
 			t.segEnd[e.Origin] = seg.End
 		}
-		if e.Camera != "" {
+		if e.Camera != "" && !recordedSub {
 			if t.cams[e.Origin] == nil {
 				t.cams[e.Origin] = map[string]camObs{}
 			}

@@ -20,6 +20,10 @@ func TestObservedPlacesNodesByTheirEventsPath(t *testing.T) {
 	o.Observe(at(event.New(event.KindCameraState, "Camera1", event.SeverityInfo,
 		map[string]string{"state": "failed", "reason": "no route"}), "site", "site", "region", "centre"))
 	o.Observe(at(event.New(event.KindSegmentClosed, "Camera2", event.SeverityInfo, nil), "site", "site", "region", "centre"))
+	// a recorded sub-stream is a quality of its camera, not a camera
+	o.Observe(at(event.New(event.KindSegmentClosed, "Camera2~sub", event.SeverityInfo, nil), "site", "site", "region", "centre"))
+	o.Observe(at(event.New(event.KindCameraState, "Camera2~sub", event.SeverityInfo,
+		map[string]string{"state": "streaming"}), "site", "site", "region", "centre"))
 	o.Observe(at(event.New(event.KindAlarmRaised, "", event.SeverityGrave,
 		event.Alarm{Key: event.AlarmLinkDown + ":east", Type: event.AlarmLinkDown}), "centre", "centre"))
 	o.Observe(at(event.New(event.KindCameraState, "Camera1", event.SeverityInfo, nil), "east", "east", "centre"))

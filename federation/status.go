@@ -35,14 +35,17 @@ type NodeStatus struct {
 
 // CameraHealth is one camera of the node.
 type CameraHealth struct {
-	ID          string    `json:"id"`
-	State       string    `json:"state"`
-	Reason      string    `json:"reason,omitempty"`
-	FPS         float64   `json:"fps"`
-	BitrateKbps float64   `json:"bitrate_kbps"`
-	Recording   bool      `json:"recording"`               // a file is being written now
-	LastSegment time.Time `json:"last_segment,omitzero"`   // end of the newest closed segment
-	Oldest      time.Time `json:"oldest_segment,omitzero"` // start of the oldest kept: how far back it reaches
+	ID          string  `json:"id"`
+	State       string  `json:"state"`
+	Reason      string  `json:"reason,omitempty"`
+	FPS         float64 `json:"fps"`
+	BitrateKbps float64 `json:"bitrate_kbps"`
+	Recording   bool    `json:"recording"` // a file is being written now
+	// RecordingSub: the file being written is the sub-stream's only (an
+	// event-recorded camera between events).
+	RecordingSub bool      `json:"recording_sub,omitempty"`
+	LastSegment  time.Time `json:"last_segment,omitzero"`   // end of the newest closed segment
+	Oldest       time.Time `json:"oldest_segment,omitzero"` // start of the oldest kept: how far back it reaches
 }
 
 // DiskHealth is the archive's file system.

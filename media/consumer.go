@@ -18,6 +18,9 @@ type Consumer struct {
 	// Critical consumers must never fall behind (the recorder): a drop
 	// raises an alarm.
 	Critical bool
+	// SubStreams: the consumer also takes the sub-streams recorded beside
+	// a camera's main stream ("Camera1~sub"); only the recorder does.
+	SubStreams bool
 	// Open starts the consumer for one session. reason explains why the
 	// session starts (node start, reconnect) for gap records. A nil Sink
 	// means the consumer does not take this camera.

@@ -46,6 +46,9 @@ type Status struct {
 	NextAttempt  time.Time `json:"next_attempt,omitzero"`
 	Transport    string    `json:"transport"`
 	OfflineAfter string    `json:"offline_after"`
+	// Sub is the session of the sub-stream recorded beside an
+	// event-recorded main stream (record.sub).
+	Sub *Status `json:"sub,omitempty"`
 }
 
 // Camera runs the sessions of one configured camera.
@@ -80,7 +83,7 @@ type Camera struct {
 
 func newCamera(cfg config.Camera, o *Options, m *metrics) *Camera {
 	c := &Camera{
-		cfg: cfg, consumers: o.Consumers, events: o.Events, m: m,
+		cfg: cfg, consumers: consumersOf(cfg.ID, o.Consumers), events: o.Events, m: m,
 		log:           o.Logger.With("camera", cfg.ID),
 		backoff:       [2]time.Duration{o.BackoffMin, o.BackoffMax},
 		qualityWindow: o.QualityWindow,
@@ -94,6 +97,21 @@ func newCamera(cfg config.Camera, o *Options, m *metrics) *Camera {
 		c.st.State = StateDisabled
 	}
 	return c
+}
+
+// consumersOf is what a session feeds: a recorded sub-stream only the
+// consumers that take sub-streams (the recorder), a camera all of them.
+func consumersOf(id string, all []media.Consumer) []media.Consumer {
+	if !isSub(id) {
+		return all
+	}
+	var out []media.Consumer
+	for _, c := range all {
+		if c.SubStreams {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // run keeps a session up with capped exponential backoff until ctx ends.

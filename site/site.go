@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,11 +68,27 @@ func New(o Options) *Site {
 		o.BackoffMax = 30 * time.Second
 	}
 	s := &Site{o: o, m: newMetrics(o.Registerer), runs: map[*Camera]*camRun{}}
-	for _, cfg := range o.Cameras {
+	for _, cfg := range withSubRecordings(o.Cameras) {
 		s.cams = append(s.cams, newCamera(cfg, &s.o, s.m))
 	}
 	return s
 }
+
+// withSubRecordings adds, after each camera whose sub-stream is recorded
+// (config.Camera.RecordsSub), that sub-stream as a session of its own.
+func withSubRecordings(cams []config.Camera) []config.Camera {
+	out := make([]config.Camera, 0, len(cams))
+	for _, c := range cams {
+		out = append(out, c)
+		if c.RecordsSub() {
+			out = append(out, c.SubRecording())
+		}
+	}
+	return out
+}
+
+// isSub reports whether a session key is a recorded sub-stream.
+func isSub(id string) bool { return strings.HasSuffix(id, config.SubStreamSuffix) }
 
 // Run runs all cameras until ctx ends and every consumer has closed.
 func (s *Site) Run(ctx context.Context) {
@@ -110,7 +127,7 @@ func (s *Site) Apply(cams []config.Camera) (added, removed, changed []string) {
 	var next []*Camera
 	var stop []*Camera
 	keep := map[*Camera]bool{}
-	for _, cfg := range cams {
+	for _, cfg := range withSubRecordings(cams) {
 		c, ok := old[cfg.ID]
 		switch {
 		case !ok:
@@ -166,14 +183,20 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// Status lists every camera in configuration order.
+// Status lists every camera in configuration order, each with the
+// session of its recorded sub-stream, if any.
 func (s *Site) Status() []Status {
 	s.mu.Lock()
 	cams := append([]*Camera(nil), s.cams...)
 	s.mu.Unlock()
 	out := make([]Status, 0, len(cams))
 	for _, c := range cams {
-		out = append(out, c.Status())
+		st := c.Status()
+		if n := len(out); isSub(st.ID) && n > 0 {
+			out[n-1].Sub = &st
+			continue
+		}
+		out = append(out, st)
 	}
 	return out
 }

@@ -86,6 +86,8 @@ type CameraRecord struct {
 	MotionFPS       float64 `json:"motion_fps,omitempty"`
 	MotionThreshold float64 `json:"motion_threshold,omitempty"`
 	MotionMask      [][]int `json:"motion_mask,omitempty"`
+	// Sub: continuous (the default in event mode, with a sub_path) or off.
+	Sub string `json:"sub,omitempty"`
 }
 
 // Camera is one camera stream recorded by a node. Camera IDs are unique

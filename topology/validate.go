@@ -551,6 +551,9 @@ func (r *CameraRecord) check(what string) error {
 	default:
 		return invalidf("%s: record.mode must be continuous or event (got %q)", what, r.Mode)
 	}
+	if r.Sub != "" && r.Sub != "continuous" && r.Sub != "off" {
+		return invalidf("%s: record.sub must be continuous or off (got %q)", what, r.Sub)
+	}
 	if r.PreSeconds < 0 || r.PreSeconds > 60 || r.PostSeconds < 0 || r.PostSeconds > 3600 {
 		return invalidf("%s: record.pre_seconds must be 0..60 and post_seconds 0..3600", what)
 	}

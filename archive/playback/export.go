@@ -22,7 +22,7 @@ import (
 // keyframe at or before from. Files with different codec parameters in
 // the range are refused with 409: one MP4 has one sample description.
 func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
-	q, pl, ok := h.rangePlan(w, r, "export")
+	q, pl, ok := h.rangePlan(w, r, "export", true)
 	if !ok {
 		return
 	}

@@ -123,6 +123,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 
 	fx.mixed = recordMixed(t, fx.arch)
+	recordEvent(t, fx.arch)
 	fx.reg = prometheus.NewRegistry()
 	h, err := New(Options{Archive: fx.arch, MaxSpan: time.Hour, Registerer: fx.reg})
 	if err != nil {
@@ -139,6 +140,34 @@ func newFixture(t *testing.T) *fixture {
 // was changed. The second part is encoded by ffmpeg here.
 func recordMixed(t *testing.T, a *archive.Archive) []archive.Segment {
 	t.Helper()
+	big := parseClip(t, testcam.DemoClip)
+	little := smallClip(t)
+	start := time.Date(2025, 8, 18, 14, 0, 0, 0, time.UTC)
+	n := feed(t, a, "Mixed", big, start, 75)
+	feed(t, a, "Mixed", little, start.Add(time.Duration(n)*40*time.Millisecond), 75)
+	segs, err := a.Index().Segments("Mixed", time.Time{}, time.Time{})
+	if err != nil || len(segs) != 2 {
+		t.Fatalf("Mixed: %+v, %v", segs, err)
+	}
+	return segs
+}
+
+// recordEvent records camera "Event" as an event-recorded camera does:
+// its 640x360 sub-stream ("Event~sub") for 12 s from eventStart and its
+// 1280x720 main stream for 3 s from 5 s in.
+func recordEvent(t *testing.T, a *archive.Archive) {
+	t.Helper()
+	feed(t, a, "Event~sub", smallClip(t), eventStart, 300)
+	big := parseClip(t, testcam.DemoClip)
+	feed(t, a, "Event", big, eventStart.Add(5*time.Second), 75)
+}
+
+var eventStart = time.Date(2025, 8, 18, 15, 0, 0, 0, time.UTC)
+
+// smallClip is 3 s of a 640x360 stream with a keyframe each second,
+// encoded by ffmpeg here.
+func smallClip(t *testing.T) *testcam.Clip {
+	t.Helper()
 	small := filepath.Join(t.TempDir(), "small.h264")
 	out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi",
 		"-i", "testsrc2=size=640x360:rate=25", "-t", "3", "-c:v", "libx264", "-g", "25", "-bf", "0",
@@ -150,16 +179,7 @@ func recordMixed(t *testing.T, a *archive.Archive) []archive.Segment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := parseClip(t, testcam.DemoClip)
-	little := parseClip(t, raw)
-	start := time.Date(2025, 8, 18, 14, 0, 0, 0, time.UTC)
-	n := feed(t, a, "Mixed", big, start, 75)
-	feed(t, a, "Mixed", little, start.Add(time.Duration(n)*40*time.Millisecond), 75)
-	segs, err := a.Index().Segments("Mixed", time.Time{}, time.Time{})
-	if err != nil || len(segs) != 2 {
-		t.Fatalf("Mixed: %+v, %v", segs, err)
-	}
-	return segs
+	return parseClip(t, raw)
 }
 
 func parseClip(t testing.TB, b []byte) *testcam.Clip {

@@ -19,7 +19,7 @@ import (
 // byte ranges of whole fragments, each starting at a keyframe; a
 // discontinuity at every file change.
 func (h *Handler) play(w http.ResponseWriter, r *http.Request) {
-	q, pl, ok := h.rangePlan(w, r, "playback")
+	q, pl, ok := h.rangePlan(w, r, "playback", false)
 	if !ok {
 		return
 	}

@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/kuzet/kuzet/archive"
 )
 
-// listedSegment is an index record with the URL that downloads its file.
+// listedSegment is an index record with the URL that downloads its file
+// and the quality it holds: the camera's main stream or its recorded
+// sub-stream.
 type listedSegment struct {
 	archive.Segment
-	URL string `json:"url"`
+	URL     string `json:"url"`
+	Quality string `json:"quality"`
 }
 
 func (h *Handler) cameras(w http.ResponseWriter, _ *http.Request) {
@@ -21,10 +25,16 @@ func (h *Handler) cameras(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("read cameras: %v", err)})
 		return
 	}
-	if cams == nil {
-		cams = []string{}
+	// a recorded sub-stream is a quality of its camera, not a camera
+	out := []string{}
+	for _, c := range cams {
+		main, isSub := strings.CutSuffix(c, archive.SubSuffix)
+		if !isSub || !slices.Contains(cams, main) {
+			out = append(out, main)
+		}
 	}
-	writeJSON(w, http.StatusOK, cams)
+	slices.Sort(out)
+	writeJSON(w, http.StatusOK, slices.Compact(out))
 }
 
 func (h *Handler) segments(w http.ResponseWriter, r *http.Request) {
@@ -33,14 +43,20 @@ func (h *Handler) segments(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	segs, err := h.o.Archive.Index().Segments(q.Camera, q.From, q.To)
-	if err != nil {
-		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("list segments of %s: %v", q.Camera, err)})
-		return
-	}
-	out := make([]listedSegment, 0, len(segs))
-	for _, s := range segs {
-		out = append(out, listedSegment{Segment: s, URL: h.o.Prefix + "/files/" + escapePath(s.Path)})
+	// both qualities unless one is asked for, each in time order
+	out := []listedSegment{}
+	for _, k := range []struct{ key, quality string }{{q.Camera, QualityMain}, {q.Camera + archive.SubSuffix, QualitySub}} {
+		if q.Quality != QualityBest && q.Quality != k.quality {
+			continue
+		}
+		segs, err := h.o.Archive.Index().Segments(k.key, q.From, q.To)
+		if err != nil {
+			writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("list segments of %s: %v", k.key, err)})
+			return
+		}
+		for _, s := range segs {
+			out = append(out, listedSegment{Segment: s, URL: h.o.Prefix + "/files/" + escapePath(s.Path), Quality: k.quality})
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -32,6 +32,7 @@ func TestPlayback(t *testing.T) {
 	t.Run("Export", func(t *testing.T) { testExport(t, fx) })
 	t.Run("ExportAcrossGap", func(t *testing.T) { testExportGap(t, fx) })
 	t.Run("CodecChange", func(t *testing.T) { testCodecChange(t, fx) })
+	t.Run("Qualities", func(t *testing.T) { testQualities(t, fx) })
 	t.Run("FileBeingWritten", func(t *testing.T) { testOpenFile(t, fx) })
 	t.Run("BadRequests", func(t *testing.T) { testBadRequests(t, fx) })
 	t.Run("PathEscapes", func(t *testing.T) { testPathEscapes(t, fx) })

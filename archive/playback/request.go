@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kuzet/kuzet/archive"
 )
 
 // apiError is a refused request: the status and a reason naming the
@@ -40,6 +42,7 @@ func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Code, e) }
 type rangeQuery struct {
 	Camera   string
 	From, To time.Time
+	Quality  string // QualityBest, QualityMain or QualitySub
 }
 
 const maxCameraLen = 256
@@ -81,6 +84,13 @@ func (h *Handler) parseRange(r *http.Request, limit time.Duration) (rangeQuery, 
 	if !q.To.After(q.From) {
 		return q, badParam("to", "%s is not after from (%s)", q.To.Format(time.RFC3339Nano), q.From.Format(time.RFC3339Nano))
 	}
+	switch q.Quality = vals.Get("quality"); q.Quality {
+	case "":
+		q.Quality = QualityBest
+	case QualityBest, QualityMain, QualitySub:
+	default:
+		return q, badParam("quality", "%q is not best, main or sub", q.Quality)
+	}
 	if span := q.To.Sub(q.From); limit > 0 && span > limit {
 		return q, badParam("to", "the range of %v is longer than the %v limit; ask for less", span, limit)
 	}
@@ -88,9 +98,17 @@ func (h *Handler) parseRange(r *http.Request, limit time.Duration) (rangeQuery, 
 	if err != nil {
 		return q, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("read cameras: %v", err)}
 	}
-	// a camera whose first file is still being written is not indexed yet
-	if _, _, open := h.o.Archive.Locate(cam, q.To.Add(-time.Nanosecond)); !slices.Contains(cams, cam) && !open {
+	// a camera whose first file is still being written is not indexed yet;
+	// an event-recorded one may have only its sub-stream so far
+	if !h.recorded(cams, cam, q.To) && !h.recorded(cams, cam+archive.SubSuffix, q.To) {
 		return q, &apiError{Code: http.StatusNotFound, Param: "camera", Msg: fmt.Sprintf("camera: %q has no recordings on this node", cam)}
 	}
 	return q, nil
+}
+
+// recorded reports whether key has files on this node, indexed or being
+// written at before.
+func (h *Handler) recorded(indexed []string, key string, before time.Time) bool {
+	_, _, open := h.o.Archive.Locate(key, before.Add(-time.Nanosecond))
+	return open || slices.Contains(indexed, key)
 }

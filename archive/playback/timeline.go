@@ -24,6 +24,7 @@ type piece struct {
 	Shift       int64         // ticks added to the file's decode times on the output timeline
 	Start       time.Time     // wall clock of the first selected fragment
 	Duration    time.Duration // of the selected fragments
+	Quality     string        // QualityMain or QualitySub
 }
 
 // fragments returns the selected fragments.
@@ -59,65 +60,88 @@ type plan struct {
 	// written (here, or a descendant's as fetched so far): a playlist of it
 	// is an EVENT playlist that a player reloads until the range is whole.
 	Growing  bool
-	lastOpen bool // the last piece is of the file being written
+	lastOpen bool            // the last piece is of the file being written
+	open     map[string]bool // files of the range still being written
 }
 
 // holeTolerance is how far apart two pieces may be and still count as
 // continuous: the archive's own tolerance for clock jitter.
 const holeTolerance = 100 * time.Millisecond
 
-// buildPlan selects, for each file of camera overlapping [from, to), the
-// fragments covering the range. The first piece starts at the last sync
-// fragment at or before from, so it decodes from its first frame; the
-// last ends with the fragment holding to.
-func (h *Handler) buildPlan(ctx context.Context, camera string, from, to time.Time) (*plan, error) {
-	pl := &plan{Camera: camera, From: from, To: to}
-	idx := h.o.Archive.Index()
-	segs, err := idx.Segments(camera, from, to)
+// buildPlan lays out [from, to) of camera in one quality (main, or
+// sub: the sub-stream recorded beside it as camera~sub) or the best of
+// both: the main stream wherever it was recorded and the sub-stream in
+// the holes between (an event-recorded camera). Each piece's decode times
+// are shifted to follow the previous piece on one timeline.
+func (h *Handler) buildPlan(ctx context.Context, camera string, from, to time.Time, quality string) (*plan, error) {
+	pl := &plan{Camera: camera, From: from, To: to, open: map[string]bool{}}
+	root, err := os.OpenRoot(h.o.Archive.Root())
 	if err != nil {
-		return nil, fmt.Errorf("list segments of %s: %w", camera, err)
+		return nil, fmt.Errorf("open archive root: %w", err)
 	}
-	open := map[string]bool{}
+	defer root.Close()
+	sub := camera + archive.SubSuffix
+	switch quality {
+	case QualitySub:
+		err = h.addPieces(ctx, root, pl, sub, QualitySub, from, to)
+	case QualityMain:
+		err = h.addPieces(ctx, root, pl, camera, QualityMain, from, to)
+	default:
+		if err = h.addPieces(ctx, root, pl, camera, QualityMain, from, to); err != nil {
+			break
+		}
+		for _, hole := range uncovered(pl.Pieces, from, to) {
+			if err = h.addPieces(ctx, root, pl, sub, QualitySub, hole[0], hole[1]); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	pl.layOut()
+	return pl, nil
+}
+
+// addPieces adds the pieces of key's files overlapping [from, to): for
+// each, the fragments covering the range, from the last sync fragment at
+// or before from (so it decodes from its first frame) to the fragment
+// holding to.
+func (h *Handler) addPieces(ctx context.Context, root *os.Root, pl *plan, key, quality string, from, to time.Time) error {
+	idx := h.o.Archive.Index()
+	segs, err := idx.Segments(key, from, to)
+	if err != nil {
+		return fmt.Errorf("list segments of %s: %w", key, err)
+	}
 	// The file being written is not indexed yet: Locate names it.
-	if rel, off, ok := h.o.Archive.Locate(camera, to.Add(-time.Nanosecond)); ok {
+	if rel, off, ok := h.o.Archive.Locate(key, to.Add(-time.Nanosecond)); ok {
 		known := false
 		for _, s := range segs {
 			known = known || s.Path == rel
 		}
 		if !known {
 			start := to.Add(-time.Nanosecond).Add(-off)
-			segs = append(segs, archive.Segment{Camera: camera, Start: start, Path: rel})
-			open[rel] = true
+			segs = append(segs, archive.Segment{Camera: key, Start: start, Path: rel})
+			pl.open[rel] = true
 		}
 	}
-	sort.SliceStable(segs, func(i, j int) bool { return segs[i].Start.Before(segs[j].Start) })
-
-	root, err := os.OpenRoot(h.o.Archive.Root())
-	if err != nil {
-		return nil, fmt.Errorf("open archive root: %w", err)
-	}
-	defer root.Close()
-
-	var tTicks uint64 // output timeline position, in tScale ticks
-	var tScale uint32
-	var prevEnd time.Time
 	for _, s := range segs {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		fi, err := scanArchiveFile(root, s.Path)
-		if err != nil && open[s.Path] {
+		if err != nil && pl.open[s.Path] {
 			continue // a file just created has no complete init yet
 		}
 		if err != nil {
 			// a file retention removed meanwhile, or one that cannot be
 			// read: play around it rather than refuse the whole range
-			h.o.Logger.Warn("archive file left out of playback", "camera", camera, "path", s.Path, "err", err)
+			h.o.Logger.Warn("archive file left out of playback", "camera", key, "path", s.Path, "err", err)
 			h.m.skipped.Inc()
 			pl.Skipped = append(pl.Skipped, skipped{Path: s.Path, Reason: err.Error()})
 			continue
 		}
-		p := piece{Seg: s, Index: fi, First: -1}
+		p := piece{Seg: s, Index: fi, First: -1, Quality: quality}
 		for i, fr := range fi.Fragments {
 			fs, fe := p.wallAt(fr.BaseTime), p.wallAt(fr.End())
 			if fs.Before(to) && fe.After(from) {
@@ -137,28 +161,44 @@ func (h *Handler) buildPlan(ctx context.Context, camera string, from, to time.Ti
 		for _, fr := range p.fragments() {
 			ticks += fr.Duration
 		}
-		first := fi.Fragments[p.First]
-		p.Start = p.wallAt(first.BaseTime)
+		p.Start = p.wallAt(fi.Fragments[p.First].BaseTime)
 		p.Duration = ticksToDur(ticks, fi.TimeScale)
+		pl.Pieces = append(pl.Pieces, p)
+	}
+	return nil
+}
 
-		if tScale != fi.TimeScale {
-			tTicks = durToTicks(ticksToDur(tTicks, tScale), fi.TimeScale)
-			tScale = fi.TimeScale
+func sortPieces(ps []piece) {
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Start.Before(ps[j].Start) })
+}
+
+// layOut orders the pieces by wall clock and places each on the output
+// timeline after the previous one, counting the holes between.
+func (pl *plan) layOut() {
+	sortPieces(pl.Pieces)
+	var tTicks uint64 // output timeline position, in tScale ticks
+	var tScale uint32
+	var prevEnd time.Time
+	for i := range pl.Pieces {
+		p := &pl.Pieces[i]
+		if tScale != p.Index.TimeScale {
+			tTicks = durToTicks(ticksToDur(tTicks, tScale), p.Index.TimeScale)
+			tScale = p.Index.TimeScale
 		}
-		p.Shift = int64(tTicks) - int64(first.BaseTime)
-		tTicks += ticks
-		if len(pl.Pieces) > 0 && absDur(p.Start.Sub(prevEnd)) > holeTolerance {
+		p.Shift = int64(tTicks) - int64(p.Index.Fragments[p.First].BaseTime)
+		for _, fr := range p.fragments() {
+			tTicks += fr.Duration
+		}
+		if i > 0 && absDur(p.Start.Sub(prevEnd)) > holeTolerance {
 			pl.Holes++
 		}
 		prevEnd = p.Start.Add(p.Duration)
-		pl.Pieces = append(pl.Pieces, p)
 	}
-	if n := len(pl.Pieces); n > 0 && len(open) > 0 {
+	if n := len(pl.Pieces); n > 0 && len(pl.open) > 0 {
 		// a file is still being written: what the range lacks may come
-		pl.Growing = prevEnd.Before(to)
-		pl.lastOpen = open[pl.Pieces[n-1].Seg.Path]
+		pl.Growing = prevEnd.Before(pl.To)
+		pl.lastOpen = pl.open[pl.Pieces[n-1].Seg.Path]
 	}
-	return pl, nil
 }
 
 // scanArchiveFile opens an archive-relative path safely and indexes it.
@@ -247,21 +287,40 @@ func absDur(d time.Duration) time.Duration {
 }
 
 // rangePlan parses a request's range and plans it, answering the request
-// itself when either fails or the range holds no video.
-func (h *Handler) rangePlan(w http.ResponseWriter, r *http.Request, what string) (rangeQuery, *plan, bool) {
+// itself when either fails or the range holds no video. oneFile plans
+// for one MP4 (an export, a transcode): "best" then keeps to one quality
+// when the two differ in codec parameters, the one with more video in the
+// range, main on a tie.
+func (h *Handler) rangePlan(w http.ResponseWriter, r *http.Request, what string, oneFile bool) (rangeQuery, *plan, bool) {
 	q, aerr := h.parseRange(r, h.o.MaxSpan)
 	if aerr != nil {
 		writeError(w, aerr)
 		return q, nil, false
 	}
-	pl, err := h.buildPlan(r.Context(), q.Camera, q.From, q.To)
-	if err != nil {
+	fail := func(err error) (rangeQuery, *plan, bool) {
 		writeError(w, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("plan %s of %s: %v", what, q.Camera, err)})
 		return q, nil, false
+	}
+	pl, err := h.buildPlan(r.Context(), q.Camera, q.From, q.To, q.Quality)
+	if err != nil {
+		return fail(err)
+	}
+	if oneFile && q.Quality == QualityBest && len(pl.Pieces) > 0 && sameParameters(pl) != nil {
+		if pl, err = h.buildPlan(r.Context(), q.Camera, q.From, q.To, QualityMain); err != nil {
+			return fail(err)
+		}
+		sub, err := h.buildPlan(r.Context(), q.Camera, q.From, q.To, QualitySub)
+		if err != nil {
+			return fail(err)
+		}
+		if sub.covered() > pl.covered()+minFill {
+			pl = sub
+		}
 	}
 	if len(pl.Pieces) == 0 {
 		writeError(w, noVideo(q))
 		return q, nil, false
 	}
+	w.Header().Set("X-Archive-Quality", pl.qualities())
 	return q, pl, true
 }

@@ -18,7 +18,7 @@ import (
 // arrives. ffmpeg reads the range's export (the recorded bytes, never
 // re-encoded twice) and encodes only as fast as the browser reads.
 func (h *Handler) transcode(w http.ResponseWriter, r *http.Request) {
-	q, pl, ok := h.rangePlan(w, r, "transcode")
+	q, pl, ok := h.rangePlan(w, r, "transcode", true)
 	if !ok {
 		return
 	}

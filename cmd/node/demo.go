@@ -50,6 +50,7 @@ cameras:
     sub_path: /cam2-sub
     transport: udp
     zone: customs
+    record: {mode: event, on: [alarm, api]}   # the sub-stream always, the main stream around each alarm
     anpr:
       ingest: {format: generic, token: demo-camera2-anpr-token, from: [127.0.0.1/32]}
   - id: Camera3
@@ -175,6 +176,9 @@ Kuzet demo running (Ctrl-C to stop)
                     lane first: a wrong-direction violation.
                     %[3]s/api/v1/cases  %[3]s/api/v1/barriers)
   uncertain reads   %[5]s/ console, "Uncertain reads" (reads below anpr.review_below; confirm or correct)
+  event recording   Camera2 (customs) records its sub-stream always and its main stream from 10 s before each
+                    alarm on it (a truck too long at customs) to 20 s after: %[5]s/#/archive shows both, the
+                    sub-stream in the lower half, and plays the main stream wherever it was recorded
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments
                     %[3]s/api/v1/federation   (link to the centre: RTT, clock offset, backlog)

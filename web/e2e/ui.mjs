@@ -504,6 +504,20 @@ try {
     await page.click('#export-dialog button.ghost');
   });
 
+  await step('an event-recorded camera shows its sub-stream between events and plays it', async () => {
+    // Camera2 records its main stream only around alarms, its sub-stream always
+    const to = new Date();
+    const from = new Date(+to - 10 * 60000);
+    await page.goto(`${BASE}/#/archive?camera=${encodeURIComponent('demo-site/Camera2')}&from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`);
+    await page.waitForSelector('#archive-timeline .tl-seg.tl-sub[data-quality="sub"]', { timeout: T.video });
+    assert.match(await page.textContent('#archive-info'), /sub-stream files/);
+    const seg = await page.$('#archive-timeline .tl-seg.tl-sub');
+    const box = await seg.boundingBox();
+    await page.mouse.click(box.x + Math.min(box.width / 2, 20), box.y + box.height / 2);
+    await videoAdvances('#archive-video', 1, 90000);
+    await shot('archive-event-recording');
+  });
+
   await step('a plate read at the centre plays seconds after the read', async () => {
     // wait for a truck read from now on to reach the centre
     const since = new Date();

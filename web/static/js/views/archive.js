@@ -69,7 +69,7 @@ export function archiveView(ctx, params) {
     hlsPresent() ? null : h('div', { class: 'notice notice-warn', text: HLS_MISSING }),
     h('div', { class: 'tl-wrap' }, timeline, info,
       h('div', { class: 'tl-legend muted' },
-        h('span', { class: 'lg lg-seg' }), 'recorded ', h('span', { class: 'lg lg-gap' }), 'gap ',
+        h('span', { class: 'lg lg-seg' }), 'recorded ', h('span', { class: 'lg lg-sub' }), 'sub-stream ', h('span', { class: 'lg lg-gap' }), 'gap ',
         h('span', { class: 'lg lg-read' }), 'plate read ', h('span', { class: 'lg lg-alarm' }), 'alarm')),
     h('div', { class: 'archive-main' },
       h('div', { class: 'player' }, video, vstatus),
@@ -157,8 +157,14 @@ export function archiveView(ctx, params) {
       note = segs.reason.status === 404 ? `No recordings of ${state.camera} on this node.` : `Segments: ${segs.reason.message}`;
     }
     draw();
-    const recorded = state.segments.reduce((s, g) => s + (Math.min(+new Date(g.end), +state.to) - Math.max(+new Date(g.start), +state.from)), 0);
-    info.textContent = note || `${state.segments.length} files, ${fmtDur(Math.max(0, recorded))} recorded, ${state.gaps.length} gaps, ` +
+    // an event-recorded camera has its main stream around events and its
+    // sub-stream throughout: each is counted on its own
+    const recorded = (q) => state.segments.filter((g) => (g.quality || 'main') === q)
+      .reduce((s, g) => s + Math.max(0, Math.min(+new Date(g.end), +state.to) - Math.max(+new Date(g.start), +state.from)), 0);
+    const subs = state.segments.filter((g) => g.quality === 'sub').length;
+    const files = subs ? `${state.segments.length - subs} main-stream files (${fmtDur(recorded('main'))}), ${subs} sub-stream files (${fmtDur(recorded('sub'))})`
+      : `${state.segments.length} files, ${fmtDur(recorded('main'))} recorded`;
+    info.textContent = note || `${files}, ${state.gaps.length} gaps, ` +
       `${state.reads.length} plate reads, ${state.alarms.length} alarms in ${fmtDur(span())}.`;
     if (state.at) {
       playFrom(state.at);
@@ -195,8 +201,12 @@ export function archiveView(ctx, params) {
       place(n, g.start, g.end);
       timeline.append(n);
     }
-    for (const s of state.segments) {
-      const n = h('div', { class: 'tl-seg', title: `${fmtTime(s.start)} – ${fmtTime(s.end)} ${s.path || ''}` });
+    // the sub-stream in the lower half, under the main stream's spans
+    const bySub = [...state.segments].sort((a, b) => (b.quality === 'sub') - (a.quality === 'sub'));
+    for (const s of bySub) {
+      const sub = s.quality === 'sub';
+      const n = h('div', { class: sub ? 'tl-seg tl-sub' : 'tl-seg', 'data-quality': s.quality || 'main',
+        title: `${sub ? 'Sub-stream' : 'Main stream'} ${fmtTime(s.start)} – ${fmtTime(s.end)} ${s.path || ''}` });
       place(n, s.start, s.end);
       timeline.append(n);
     }

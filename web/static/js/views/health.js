@@ -103,7 +103,7 @@ export function healthView(ctx) {
             h('td', { class: 'cam-name', text: `   ${c.id}` }),
             h('td', { class: 'wrap muted', text: c.state === 'streaming' ? (c.recording ? '' : 'not recording') : `${c.state}${c.reason ? `: ${c.reason}` : ''}` }),
             h('td', { text: c.state }),
-            h('td', { text: c.recording ? 'yes' : 'no' }),
+            h('td', { text: c.recording ? (c.recording_sub ? 'sub-stream (main on events)' : 'yes') : 'no' }),
             h('td', { class: 'num', text: c.fps.toFixed(1) }),
             h('td', { class: 'num', text: `${(c.bitrate_kbps / 1000).toFixed(2)} Mbit/s` }),
             h('td', { text: days(c.oldest_segment) }),
