@@ -134,6 +134,9 @@ func (a *Agent) alarmPersists(al alarm.Alarm) bool {
 			if st.ID == al.Camera {
 				return st.Offline
 			}
+			if st.Sub != nil && st.Sub.ID == al.Camera { // a recorded sub-stream
+				return st.Sub.Offline
+			}
 		}
 	case strings.HasPrefix(al.Type, "tamper_") && a.tamper != nil:
 		for _, st := range a.tamper.Status() {

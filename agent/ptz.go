@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,14 +110,7 @@ func (a *Agent) servePTZ(w http.ResponseWriter, r *http.Request) {
 		var ans federation.ControlAnswer
 		ans, err = a.ptzRemote(ctx, origin, cam, user, role, req)
 		if err == nil {
-			var out bytes.Buffer
-			if json.Indent(&out, ans.Body, "", "  ") != nil || ans.Status < 200 || ans.Status > 599 {
-				httpjson.Error(w, http.StatusBadGateway, "camera "+camera+": the node below answered unreadably")
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(ans.Status)
-			_, _ = w.Write(append(out.Bytes(), '\n'))
+			writeAnswer(w, ans, "camera "+camera)
 			return
 		}
 	} else {
@@ -171,6 +163,9 @@ func (a *Agent) applyControl(ctx context.Context, req federation.ControlReq) (fe
 			return federation.ControlAnswer{}, fmt.Errorf("node %s is not below %s", req.Origin, a.cfg.Node.ID)
 		}
 		return a.fedSrv.SendControl(ctx, req)
+	}
+	if req.Op != federation.OpPTZ {
+		return a.applyONVIF(ctx, req), nil
 	}
 	var pr PTZRequest
 	dec := json.NewDecoder(strings.NewReader(string(req.Body)))

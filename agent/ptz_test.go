@@ -9,6 +9,7 @@ import (
 
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/testcam"
 )
 
@@ -122,6 +123,47 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 			t.Fatalf("status request %d: %d %s", i, code, b)
 		}
 	}
+
+	// NVMS-6.13 from the centre: an engineer finds and describes the
+	// site's camera through the region; the probe goes out at the site
+	code, b := as["erik"].do("POST", "/api/v1/onvif/discover",
+		fmt.Sprintf(`{"node": "site", "targets": [%q], "no_multicast": true, "timeout": "1s", "user": "op", "password": "pw"}`, cam.DiscoveryAddr()))
+	var found DiscoverResult
+	if code != 200 || json.Unmarshal([]byte(b), &found) != nil || found.Node != "site" || len(found.Devices) != 1 ||
+		found.Devices[0].XAddrs[0] != cam.DeviceURL() || len(found.Described) != 1 || found.Described[0].Main == nil {
+		t.Fatalf("discovery at the site from the centre: %d %s", code, b)
+	}
+	if code, b := as["erik"].do("POST", "/api/v1/onvif/describe",
+		fmt.Sprintf(`{"node": "site", "device": %q, "user": "op", "password": "pw"}`, cam.DeviceURL())); code != 200 || !strings.Contains(b, `"ptz": true`) {
+		t.Fatalf("a description at the site from the centre: %d %s", code, b)
+	}
+	if code, b := as["erik"].do("POST", "/api/v1/onvif/describe",
+		fmt.Sprintf(`{"node": "site", "device": %q, "user": "op", "password": "wrong"}`, cam.DeviceURL())); code != 502 || !strings.Contains(b, "NotAuthorized") {
+		t.Fatalf("a wrong login, asked below: %d %s", code, b)
+	}
+	if code, b := as["erik"].do("POST", "/api/v1/onvif/discover", `{"node": "site", "timeout": "1h"}`); code != 400 || !strings.Contains(b, "timeout") {
+		t.Fatalf("a bad request is refused by the site, by name: %d %s", code, b)
+	}
+	if code, b := as["erik"].do("POST", "/api/v1/onvif/discover", `{"node": "nowhere", "no_multicast": true}`); code != 503 || !strings.Contains(b, "nowhere") {
+		t.Fatalf("a node that is not below: %d %s", code, b)
+	}
+	// one discovery at a time on a node, whoever asks
+	discoverBusy.Lock()
+	code, b = as["erik"].do("POST", "/api/v1/onvif/discover", `{"node": "site", "no_multicast": true}`)
+	discoverBusy.Unlock()
+	if code != 429 || !strings.Contains(b, "a discovery is running on node site") {
+		t.Fatalf("a discovery while one runs: %d %s", code, b)
+	}
+	if code, _ := as["olga"].do("POST", "/api/v1/onvif/discover", `{"node": "site"}`); code != 403 {
+		t.Fatalf("an operator's discovery: %d", code)
+	}
+	// the site checks the role its ancestor names, too
+	ans, err := region.applyControl(t.Context(), federation.ControlReq{Op: federation.OpONVIFDiscover, Origin: "region",
+		User: "olga@centre", Role: "operator", Body: []byte(`{}`)})
+	if err != nil || ans.Status != 403 || !strings.Contains(string(ans.Body), "engineer") {
+		t.Fatalf("an operator's discovery asked down the links: %+v %v", ans, err)
+	}
+
 	evs, _ := centre.Events().Search(0, func(e event.Event) bool { return e.Kind == audit.Kind })
 	turned := map[string]int{}
 	for _, e := range evs {

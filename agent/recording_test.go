@@ -18,8 +18,9 @@ import (
 )
 
 // NVMS-6.15 at a node: a camera recording on events records nothing
-// until an operator asks for it (audited, the pre-event seconds kept) or
-// a plate is read on it; the hole between says why; a continuous camera
+// until an operator asks for it (audited, the pre-event seconds kept), a
+// plate is read on it or an alarm is raised on it; the hole between says
+// why; a continuous camera
 // beside it records throughout, and so does the event camera's
 // sub-stream: playback takes the main stream around the event and the
 // sub-stream between.
@@ -35,7 +36,7 @@ node: {id: gate, data_dir: %s, time_zone: UTC}
 http: {listen: "127.0.0.1:0"}
 archive: {segment: 1m}
 cameras:
-  - {id: Gate1, url: %q, sub_path: /cam2, record: {mode: event, pre: 2s, post: 2s, on: [api, plate]}}
+  - {id: Gate1, url: %q, sub_path: /cam2, record: {mode: event, pre: 2s, post: 2s, on: [api, plate, alarm]}}
   - {id: Yard1, url: %q}
 `, dir, src.URL("cam1"), src.URL("cam2")))
 	began := time.Now()
@@ -117,6 +118,18 @@ cameras:
 	}
 	if len(gaps) != 1 || !strings.Contains(gaps[0].Reason, "event recording: nothing to record after") || gaps[0].Start.Before(first.End) {
 		t.Fatalf("the hole between the recordings: %+v", gaps)
+	}
+	// an alarm raised on the camera records it too: a second hole
+	time.Sleep(3 * time.Second)
+	if _, err := a.Events().Append(event.New(event.KindAlarmRaised, "Gate1", event.SeverityMedium,
+		event.Alarm{Key: "test:Gate1", Type: "test", Message: "a test alarm"})); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); len(gaps) < 2; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("an alarm recorded nothing: %+v", gaps)
+		}
+		gaps, _ = a.Archive().Index().Gaps("Gate1", time.Now().Add(-time.Hour), time.Time{})
 	}
 	// the continuous camera and the sub-stream recorded throughout: one
 	// open file each, no gap

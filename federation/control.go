@@ -20,11 +20,12 @@ import (
 
 // ControlReq is a request to a camera of a node below.
 type ControlReq struct {
-	Origin string          `json:"origin"` // the camera's node
-	Camera string          `json:"camera"` // as its node names it
-	User   string          `json:"user"`   // name@node of the operator
-	Role   string          `json:"role"`   // their role where they asked
-	Body   json.RawMessage `json:"body"`   // the request, as the camera's node reads it
+	Op     string          `json:"op,omitempty"` // OpPTZ (the default), OpONVIFDiscover, OpONVIFDescribe
+	Origin string          `json:"origin"`       // the camera's node (the node asked)
+	Camera string          `json:"camera"`       // as its node names it (PTZ only)
+	User   string          `json:"user"`         // name@node of the operator
+	Role   string          `json:"role"`         // their role where they asked
+	Body   json.RawMessage `json:"body"`         // the request, as the camera's node reads it
 }
 
 // ControlAnswer is the camera node's answer: an HTTP status and a body.
@@ -33,16 +34,45 @@ type ControlAnswer struct {
 	Body   json.RawMessage `json:"body"`
 }
 
-// controlTimeout bounds one hop's wait; each hop below waits less.
-const controlTimeout = 10 * time.Second
+// Operations on the control path (ControlReq.Op).
+const (
+	OpPTZ           = ""               // a camera's head
+	OpONVIFDiscover = "onvif.discover" // a WS-Discovery probe on the node's network
+	OpONVIFDescribe = "onvif.describe" // one ONVIF device described
+)
+
+// controlTimeout bounds one hop's wait for a PTZ command; each hop below
+// waits less. A discovery waits for the cameras' answers and describes
+// what answered: slowControlTimeout.
+const (
+	controlTimeout     = 10 * time.Second
+	slowControlTimeout = 90 * time.Second
+)
+
+func (r ControlReq) timeout() time.Duration {
+	if r.Op == OpPTZ {
+		return controlTimeout
+	}
+	return slowControlTimeout
+}
+
+// what names the request's object in errors.
+func (r ControlReq) what() string {
+	if r.Op == OpPTZ {
+		return "camera " + r.Origin + "/" + r.Camera
+	}
+	return "node " + r.Origin
+}
 
 // Validate checks a request's fields.
 func (r ControlReq) Validate() error {
 	switch {
-	case r.Origin == "" || r.Camera == "" || r.User == "":
-		return errors.New("camera control needs origin, camera and user")
+	case r.Op != OpPTZ && r.Op != OpONVIFDiscover && r.Op != OpONVIFDescribe:
+		return fmt.Errorf("control: unknown operation %q", r.Op)
+	case r.Origin == "" || r.User == "" || (r.Op == OpPTZ) != (r.Camera != ""):
+		return errors.New("control needs origin and user, and a camera for PTZ only")
 	case len(r.Camera) > 256 || len(r.User) > 256 || len(r.Role) > 64 || len(r.Body) > 16<<10:
-		return errors.New("camera control request too long")
+		return errors.New("control request too long")
 	}
 	return nil
 }
@@ -56,17 +86,17 @@ func (s *Server) SendControl(ctx context.Context, req ControlReq) (ControlAnswer
 	}
 	conn, child, ok := s.route(req.Origin)
 	if !ok {
-		return ControlAnswer{}, fmt.Errorf("camera %s/%s: %w", req.Origin, req.Camera, ErrNoRoute)
+		return ControlAnswer{}, fmt.Errorf("%s: %w", req.what(), ErrNoRoute)
 	}
 	ans, err := sendControl(ctx, conn, req)
 	if err != nil {
-		return ControlAnswer{}, fmt.Errorf("camera %s/%s via %s: %w", req.Origin, req.Camera, child, err)
+		return ControlAnswer{}, fmt.Errorf("%s via %s: %w", req.what(), child, err)
 	}
 	return ans, nil
 }
 
 func sendControl(ctx context.Context, conn *quic.Conn, req ControlReq) (ControlAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, controlTimeout)
+	ctx, cancel := context.WithTimeout(ctx, req.timeout())
 	defer cancel()
 	str, err := conn.OpenStreamSync(ctx)
 	if err != nil {
@@ -103,7 +133,7 @@ func (c *Client) serveControl(str *quic.Stream) error {
 	if err != nil {
 		return WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
 	}
-	ctx, cancel := context.WithTimeout(str.Context(), controlTimeout*3/4)
+	ctx, cancel := context.WithTimeout(str.Context(), req.timeout()*3/4)
 	defer cancel()
 	ans, err := c.o.Control(ctx, req)
 	if err != nil {

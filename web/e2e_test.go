@@ -48,6 +48,7 @@ func TestBrowserE2E(t *testing.T) {
 	dir := t.TempDir()
 	ports := freeTCP(t, 6)
 	centre := "127.0.0.1:" + ports[1]
+	onvifAddr := testkit.Port(t) // UDP: the simulated dome's discovery
 	logPath := filepath.Join(dir, "demo.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -58,7 +59,7 @@ func TestBrowserE2E(t *testing.T) {
 		"--http", "127.0.0.1:"+ports[0], "--centre-http", centre,
 		"--federation", testkit.Port(t), "--rtsp", "127.0.0.1:"+ports[2],
 		"--webrtc", "127.0.0.1:0", "--centre-webrtc", "127.0.0.1:0",
-		"--segment", "10s", "--models", models,
+		"--segment", "10s", "--models", models, "--onvif", onvifAddr,
 		"--centre-seals", "127.0.0.1:"+ports[3], "--partner-http", "127.0.0.1:"+ports[4], "--partner-seals", "127.0.0.1:"+ports[5])
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -99,7 +100,7 @@ func TestBrowserE2E(t *testing.T) {
 	}
 	run := exec.CommandContext(ctx, nodeBin, filepath.Join("e2e", "ui.mjs"))
 	run.Env = append(os.Environ(), "KUZET_UI_URL="+uiURL, "KUZET_UI_SITE_URL=http://127.0.0.1:"+ports[0], "KUZET_UI_SHOTS="+shots, "KUZET_UI_PLATE="+plate, "KUZET_CHROMIUM="+chromium,
-		"KUZET_BIN="+bin, "KUZET_UI_CA="+filepath.Join(dir, "demo", "pki", "ca.pem"))
+		"KUZET_BIN="+bin, "KUZET_UI_CA="+filepath.Join(dir, "demo", "pki", "ca.pem"), "KUZET_UI_ONVIF="+onvifAddr)
 	run.WaitDelay = 10 * time.Second
 	out, err := run.CombinedOutput()
 	t.Logf("node e2e/ui.mjs:\n%s", out)

@@ -98,6 +98,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	centreSeals := fs.String("centre-seals", "127.0.0.1:8443", "centre's seal-exchange address (the operator KZ.DEMO)")
 	partnerHTTP := fs.String("partner-http", "127.0.0.1:8082", "partner operator's HTTP API address")
 	partnerSeals := fs.String("partner-seals", "127.0.0.1:8444", "partner's seal-exchange address (the operator RU.DEMO)")
+	onvifAddr := fs.String("onvif", "127.0.0.1:3702", "simulated ONVIF PTZ camera's WS-Discovery address (UDP)")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
@@ -125,6 +126,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("start synthetic camera: %w", err)
 	}
 	defer cam.Close()
+	// an ONVIF PTZ dome on the site's network, not configured yet: an
+	// engineer finds it from the centre's console, through the link
+	dome, err := testcam.StartONVIF(testcam.ONVIFOptions{Discovery: *onvifAddr, PTZ: true, User: "demo", Password: "demo",
+		Name: "Kuzet demo dome", Main: "rtsp://" + cam.Addr() + "/cam1", Sub: "rtsp://" + cam.Addr() + "/cam1-sub"})
+	if err != nil {
+		return fmt.Errorf("start the simulated ONVIF camera: %w", err)
+	}
+	defer dome.Close()
 
 	users, err := demoUsers()
 	if err != nil {
@@ -179,6 +188,9 @@ Kuzet demo running (Ctrl-C to stop)
   event recording   Camera2 (customs) records its sub-stream always and its main stream from 10 s before each
                     alarm on it (a truck too long at customs) to 20 s after: %[5]s/#/archive shows both, the
                     sub-stream in the lower half, and plays the main stream wherever it was recorded
+  find cameras      %[5]s/#/tree   (as engineer or admin: "Find cameras (ONVIF)" at node demo-site, also probe
+                    %[8]s, login demo/demo: the probe goes out at the site through the link and finds a
+                    simulated PTZ dome; Describe shows its two streams, Add camera the lines for the site's file)
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments
                     %[3]s/api/v1/federation   (link to the centre: RTT, clock offset, backlog)
@@ -205,7 +217,7 @@ Kuzet demo running (Ctrl-C to stop)
                     customs/kuzet-customs  owner/kuzet-owner  (the two keys of the exit barrier)
                     (curl: POST /api/v1/auth/login {"user","password"}, then the cookie)
 
-`, cam.Addr(), abs, siteURL, *segment, centreURL, relay.URL(), "http://"+partner.HTTPAddr())
+`, cam.Addr(), abs, siteURL, *segment, centreURL, relay.URL(), "http://"+partner.HTTPAddr(), dome.DiscoveryAddr())
 
 	go runDemoCrossing(ctx, siteURL, log.With("component", "crossing"))
 	go runDemoSeals(ctx, centreURL, log.With("component", "seals"))

@@ -24,7 +24,8 @@ type Answer struct {
 }
 
 // receive takes one message from a partner. The partner is its
-// certificate; the message must come from it and be addressed here. It
+// certificate; the message must come from it, be addressed here and say
+// only what that partner may say of its seal (checkSpeaker). It
 // is stored, applied and its answers queued in one transaction before
 // the partner hears "accepted"; the same ID again is a duplicate, taken
 // once.
@@ -78,6 +79,9 @@ func (x *Exchange) receive(w http.ResponseWriter, r *http.Request) {
 			}
 			dup = true
 			return nil
+		}
+		if err := x.checkSpeaker(tx, m); err != nil {
+			return err
 		}
 		rec := &Record{Dir: "in", Peer: p.ID, At: x.opt.Now().UTC(), Status: StatusAccepted, Message: m}
 		if err := appendLog(tx, rec); err != nil {

@@ -740,6 +740,31 @@ try {
     await logout();
   });
 
+  await step('an engineer at the centre finds the site\'s ONVIF camera through the link', async () => {
+    assert.ok(process.env.KUZET_UI_ONVIF, 'KUZET_UI_ONVIF is not set');
+    await login('admin');
+    await page.goto(`${BASE}/#/tree`);
+    await page.click('#discover summary');
+    await page.waitForSelector('#discover-node option[value="demo-site"]', { state: 'attached', timeout: T.tree });
+    await page.selectOption('#discover-node', 'demo-site');
+    await page.fill('#discover-targets', process.env.KUZET_UI_ONVIF);
+    await page.fill('#discover-user', 'demo');
+    await page.fill('#discover-password', 'demo');
+    await page.click('#discover-go');
+    await page.waitForSelector('#discover-table tbody tr', { timeout: T.video });
+    assert.match(await page.textContent('#discover-status'), /^1 device answered at demo-site/);
+    await page.click('#discover-table tbody tr button');
+    await page.waitForSelector('#discover-device');
+    assert.match(await page.textContent('#discover-main'), /1280×720 H264/);
+    assert.equal(await page.inputValue('#discover-site'), 'demo-site');
+    await page.fill('#discover-id', 'Dome1');
+    await page.click('#discover-add');
+    await page.waitForSelector('#discover-yaml');
+    assert.match(await page.textContent('#discover-yaml'), /- id: Dome1\n\s+url: "rtsp:\/\/demo:demo@127\.0\.0\.1:\d+\/cam1"/);
+    await shot('discover-at-site');
+    await logout();
+  });
+
   await step("at the site, the centre's acknowledgement of Camera3 offline", async () => {
     assert.ok(SITE, 'KUZET_UI_SITE_URL is not set');
     await page.goto(`${SITE}/#/alarms?state=`);

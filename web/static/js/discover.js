@@ -1,11 +1,24 @@
-// Find cameras: an engineer asks the node to look for ONVIF cameras on its
-// network, describes one with its login, and adds it — to the catalogue
-// when this node keeps one, otherwise as the lines for the node's file.
+// Find cameras: an engineer asks this node, or a node below it (through
+// the links), to look for ONVIF cameras on its network, describes one with
+// its login, and adds it — to the catalogue when this node keeps one,
+// otherwise as the lines for that node's file.
 
 import { h, clear, toast } from './dom.js';
 import { api, session } from './api.js';
 
-export function discoverPanel() {
+export function discoverPanel(tree) {
+  // the node whose network is searched: this one or one below
+  const nodeSel = h('select', { id: 'discover-node', 'aria-label': 'Node' });
+  const fillNodes = () => {
+    const keep = nodeSel.value || session.nodeId;
+    clear(nodeSel);
+    const ids = tree ? tree.nodes().map(({ node, depth }) => [node.id, depth]) : [];
+    if (!ids.length) ids.push([session.nodeId, 0]);
+    for (const [id, depth] of ids) {
+      nodeSel.append(h('option', { value: id, text: `${'  '.repeat(depth)}${id}${id === session.nodeId ? ' (this node)' : ''}` }));
+    }
+    nodeSel.value = ids.some(([id]) => id === keep) ? keep : session.nodeId;
+  };
   const targets = h('input', { id: 'discover-targets', placeholder: 'host:3702, … (optional)', title: 'Addresses probed directly besides the multicast group' });
   const user = h('input', { id: 'discover-user', placeholder: 'camera login', autocomplete: 'off' });
   const password = h('input', { id: 'discover-password', type: 'password', placeholder: 'password', autocomplete: 'new-password' });
@@ -13,15 +26,19 @@ export function discoverPanel() {
   const found = h('div', { id: 'discover-found' });
   const detail = h('div', { id: 'discover-detail' });
   const go = h('button', { id: 'discover-go', class: 'primary', text: 'Discover', onclick: () => discover() });
-  const el = h('details', { class: 'discover', id: 'discover' },
+  const el = h('details', { class: 'discover', id: 'discover', ontoggle: () => fillNodes() },
     h('summary', { text: 'Find cameras (ONVIF)' }),
     h('div', { class: 'toolbar' },
+      h('label', { class: 'field', title: 'Whose network is searched: the probe goes out at that node' }, 'At node', nodeSel),
       h('label', { class: 'field' }, 'Also probe', targets),
       h('label', { class: 'field' }, 'Login', user),
       h('label', { class: 'field' }, 'Password', password), go),
     status, found, detail);
+  fillNodes();
 
   const login = () => ({ user: user.value.trim(), password: password.value });
+  // node is left out for this node, so a node without links is asked as before
+  const at = () => (nodeSel.value && nodeSel.value !== session.nodeId ? { node: nodeSel.value } : {});
 
   async function discover() {
     go.disabled = true;
@@ -30,8 +47,8 @@ export function discoverPanel() {
     status.textContent = 'Looking for cameras…';
     const t = targets.value.split(',').map((s) => s.trim()).filter(Boolean);
     try {
-      const res = await api('/api/v1/onvif/discover', { method: 'POST', body: { targets: t, timeout: '3s' }, timeout: 60000 });
-      status.textContent = `${res.devices.length} device${res.devices.length === 1 ? '' : 's'} answered` +
+      const res = await api('/api/v1/onvif/discover', { method: 'POST', body: { ...at(), targets: t, timeout: '3s' }, timeout: 120000 });
+      status.textContent = `${res.devices.length} device${res.devices.length === 1 ? '' : 's'} answered at ${res.node}` +
         `${res.ignored ? `; ${res.ignored} answers ignored` : ''}.`;
       if (res.devices.length) {
         found.append(h('table', { class: 'data', id: 'discover-table' },
@@ -52,7 +69,7 @@ export function discoverPanel() {
     clear(detail);
     status.textContent = `Asking ${device}…`;
     try {
-      const d = await api('/api/v1/onvif/describe', { method: 'POST', body: { device, ...login() }, timeout: 60000 });
+      const d = await api('/api/v1/onvif/describe', { method: 'POST', body: { ...at(), device, ...login() }, timeout: 120000 });
       status.textContent = '';
       showDevice(d);
     } catch (e) {
@@ -67,7 +84,7 @@ export function discoverPanel() {
   function showDevice(d) {
     const i = d.info || {};
     const idIn = h('input', { id: 'discover-id', value: (i.model || 'Camera').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 32) || 'Camera' });
-    const siteIn = h('input', { id: 'discover-site', value: session.nodeId || '' });
+    const siteIn = h('input', { id: 'discover-site', value: nodeSel.value || session.nodeId || '' });
     const zoneIn = h('input', { id: 'discover-zone', placeholder: 'optional' });
     const out = h('div', { id: 'discover-result' });
     detail.append(h('div', { class: 'card', id: 'discover-device' },
@@ -123,12 +140,12 @@ export function discoverPanel() {
         out.append(h('div', { class: 'notice notice-warn', text: `Not added: ${e.message}` }));
         return;
       }
-      // no catalogue here: the lines for this node's file
+      // no catalogue here: the lines for the node's file
       const lines = [`  - id: ${cam.id}`, `    url: "${cam.url}"`];
       if (cam.sub_path) lines.push(`    sub_path: "${cam.sub_path}"`);
       if (cam.onvif) lines.push(`    onvif: ${cam.onvif}`);
       if (cam.zone) lines.push(`    zone: ${cam.zone}`);
-      out.append(h('div', { class: 'notice', text: 'This node keeps no catalogue: add these lines under cameras: in its node.yaml and restart it.' }),
+      out.append(h('div', { class: 'notice', text: `This node keeps no catalogue: add these lines under cameras: in the node.yaml of ${site || 'the node'} and restart it.` }),
         h('pre', { id: 'discover-yaml', text: lines.join('\n') }));
     }
   }

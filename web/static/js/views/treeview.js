@@ -13,7 +13,7 @@ export function treeView(ctx) {
   const summary = h('div', { class: 'muted', id: 'tree-summary' });
   const el = h('section', { class: 'view-tree', 'aria-label': 'Tree' },
     h('div', { class: 'toolbar' }, h('h1', { text: 'Tree' }), summary),
-    roleAtLeast('engineer') ? discoverPanel() : null, body);
+    roleAtLeast('engineer') ? discoverPanel(ctx.tree) : null, body);
 
   function render() {
     clear(body);
