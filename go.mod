@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/anishathalye/porcupine v1.0.2
+	github.com/beevik/ntp v1.4.3
 	github.com/bluenviron/gortsplib/v4 v4.16.2
 	github.com/bluenviron/mediacommon/v2 v2.5.1
 	github.com/hashicorp/go-hclog v1.6.2

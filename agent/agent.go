@@ -44,6 +44,7 @@ import (
 	"github.com/kuzet/kuzet/seals/exchange"
 	"github.com/kuzet/kuzet/site"
 	"github.com/kuzet/kuzet/tamper"
+	"github.com/kuzet/kuzet/timesync"
 	"github.com/kuzet/kuzet/topology"
 	"github.com/kuzet/kuzet/whep"
 )
@@ -57,7 +58,8 @@ type Agent struct {
 	events     *event.Log
 	archive    *archive.Archive
 	site       *site.Site
-	rec        *record.Triggers // when each camera's stream is recorded
+	rec        *record.Triggers  // when each camera's stream is recorded
+	clock      *timesync.Watcher // nil without time.ntp
 	fedSrv     *federation.Server
 	fedCli     *federation.Client
 	fetchQ     *replicate.Queue
@@ -155,6 +157,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		{"catalogue", a.openCatalogue},
 		{"security", a.openSecurity},
 		{"alarms", a.openAlarms},
+		{"clock", a.openClock},
 		{"seal exchange", a.openSeals},
 		{"access", a.openAccess},
 		{"http", a.openHTTP},

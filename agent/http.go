@@ -92,6 +92,7 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		PTZ:         http.HandlerFunc(a.servePTZ),
 		Record:      http.HandlerFunc(a.recordNow),
 		ONVIF:       http.HandlerFunc(a.serveONVIF),
+		Clock:       http.HandlerFunc(a.clockStatus),
 	}
 	a.catalogueHandlers(&h)
 	a.alarmHandlers(&h)

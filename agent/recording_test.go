@@ -13,6 +13,7 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/plates"
 	"github.com/kuzet/kuzet/testcam"
 )
@@ -153,5 +154,55 @@ cameras:
 	resp.Body.Close()
 	if resp.Header.Get("X-Archive-Quality") != "main,sub" || strings.Count(string(pl), "#EXT-X-MAP:") < 3 {
 		t.Errorf("the range around the event plays %d %q:\n%s", resp.StatusCode, resp.Header.Get("X-Archive-Quality"), pl)
+	}
+}
+
+// At a parent that replicates nothing on its own (fragments: none), a
+// range of a site's event-recorded camera pulls both streams' files
+// before it plays: the sub-stream throughout, the main stream around the
+// event.
+func TestEventRecordingPlaysAtTheCentre(t *testing.T) {
+	src, dir, tls := federationRig(t)
+	centre, _ := startAgent(t, fmt.Sprintf(`
+node: {id: centre, data_dir: %s/centre}
+http: {listen: "127.0.0.1:0"}
+federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s, fragments: {policy: none}}
+`, dir, tls("centre")))
+	site, _ := startAgent(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s/site, time_zone: UTC}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 2s}
+cameras: [{id: Gate1, url: %q, sub_path: /cam1, record: {mode: event, pre: 1s, post: 2s, on: [api]}}]
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, src.URL("cam1"), centre.FederationAddr(), tls("site")))
+	began := time.Now()
+	testkit.WaitFor(t, 40*time.Second, "the sub-stream's files known at the centre", func() bool {
+		k, _ := centre.fetchQ.Known("site", "Gate1~sub", time.Time{}, time.Now().Add(time.Hour))
+		return len(k) >= 2
+	})
+	if code, b := newClient(t, "http://"+site.HTTPAddr()).do("POST", "/api/v1/cameras/Gate1/record", `{"reason": "test"}`); code != 200 {
+		t.Fatalf("record now: %d %s", code, b)
+	}
+	testkit.WaitFor(t, 30*time.Second, "the event's main-stream files known at the centre", func() bool {
+		k, _ := centre.fetchQ.Known("site", "Gate1", time.Time{}, time.Now().Add(time.Hour))
+		return len(k) >= 1
+	})
+	time.Sleep(3 * time.Second) // the sub-stream goes on after the event
+	to := time.Now().Add(-time.Second)
+	if held, _ := centre.Archive().Index().Segments("site/Gate1~sub", time.Time{}, time.Time{}); len(held) != 0 {
+		t.Fatalf("the centre holds %d sub-stream files before anyone asked", len(held))
+	}
+	resp, err := http.Get("http://" + centre.HTTPAddr() + "/api/v1/archive/play.m3u8?camera=" + url.QueryEscape("site/Gate1") +
+		"&from=" + url.QueryEscape(began.UTC().Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(to.UTC().Format(time.RFC3339Nano)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Archive-Quality") != "main,sub" || strings.Count(string(pl), "#EXT-X-MAP:") < 3 {
+		t.Fatalf("the range at the centre: %d %q\n%s", resp.StatusCode, resp.Header.Get("X-Archive-Quality"), pl)
+	}
+	if held, _ := centre.Archive().Index().Segments("site/Gate1~sub", time.Time{}, time.Time{}); len(held) < 2 {
+		t.Errorf("the centre pulled %d sub-stream files", len(held))
 	}
 }

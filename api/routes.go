@@ -57,6 +57,7 @@ type Handlers struct {
 	PTZ           http.Handler // cameras' heads, here and below (GET: status, POST: a command, audited)
 	Record        http.Handler // an event recording of a camera started by hand (audited)
 	ONVIF         http.Handler // cameras on this node's network: discover, describe
+	Clock         http.Handler // the node's clock against NTP and the parent
 }
 
 // SealHandlers serve /api/v1/seals at a node that is its country's
@@ -88,6 +89,7 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"GET /healthz", none, fn(d.healthz)},
 		{"GET /api/v1/node", viewer, fn(d.node)},
 		{"GET /api/v1/federation", viewer, fn(d.federation)},
+		{"GET /api/v1/time", viewer, h.Clock},
 		{"GET /api/v1/tree", viewer, h.Tree},
 		{"GET /api/v1/sites/health", viewer, h.SitesHealth},
 		{"GET /api/v1/cameras", viewer, fn(d.cameras)},

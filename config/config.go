@@ -42,6 +42,7 @@ type Config struct {
 	Checkpoint Checkpoint `yaml:"checkpoint"`
 	Seals      Seals      `yaml:"seals"`
 	PTZ        PTZ        `yaml:"ptz"`
+	Time       Time       `yaml:"time"`
 }
 
 // PTZ holds the node's settings for turning cameras (NVMS-6.20).
@@ -430,6 +431,7 @@ func (c *Config) applyDefaults() {
 	if f.MaxClockSkew == 0 {
 		f.MaxClockSkew = Duration(2 * time.Second)
 	}
+	c.Time.defaults()
 	if c.PlateAPI.Timeout == 0 {
 		c.PlateAPI.Timeout = Duration(10 * time.Second)
 	}
@@ -508,6 +510,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	}
 	if c.Archive.MinFreeGB < 0 {
 		return bad("archive.min_free_gb", "must not be negative (got %v)", c.Archive.MinFreeGB)
+	}
+	if err := c.validateTime(bad); err != nil {
+		return err
 	}
 	if err := c.validateFederation(bad); err != nil {
 		return err

@@ -407,3 +407,29 @@ func TestRecordSub(t *testing.T) {
 		}
 	}
 }
+
+// time.ntp names servers by host or host:port; the interval and limit
+// are bounded; a bad one is refused by name.
+func TestTimeSettings(t *testing.T) {
+	c, err := Parse([]byte("node: {id: a}\ntime: {ntp: [ntp1.example.kz, '10.0.0.1:123', '[::1]:1123']}\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Time.Interval.Std() != time.Minute || c.Time.MaxOffset.Std() != 500*time.Millisecond || len(c.Time.NTP) != 3 {
+		t.Errorf("defaults: %+v", c.Time)
+	}
+	for body, key := range map[string]string{
+		"time: {ntp: ['10.0.0.1:99999']}":  "time.ntp",
+		"time: {ntp: ['ntp one']}":         "time.ntp",
+		"time: {ntp: [':123']}":            "time.ntp",
+		"time: {interval: 1s}":             "time.interval",
+		"time: {max_offset: 1ms}":          "time.max_offset",
+		"time: {ntp: [a], max_offset: 2h}": "time.max_offset",
+	} {
+		_, err := Parse([]byte("node: {id: a}\n"+body+"\n"), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%s: %v, want an error naming %s", body, err, key)
+		}
+	}
+}

@@ -39,6 +39,8 @@ var forbidden = map[string][]string{
 	// the seal exchange is a role of its own: it knows the message model
 	// and nothing else of the node
 	"seals/exchange": {"anpr", "api", "agent", "federation", "site", "archive", "topology", "alarm", "plates", "checkpoint", "replicate"},
+	// the clock check knows NTP and the event it raises, nothing else
+	"timesync": {"anpr", "api", "agent", "federation", "site", "archive", "topology", "alarm", "plates", "config"},
 }
 
 // onlyIn names outside modules that one package alone may import.
@@ -46,6 +48,7 @@ var onlyIn = map[string][]string{
 	"github.com/quic-go/quic-go":       {"federation"},
 	"github.com/yalue/onnxruntime_go":  {"anpr"},
 	"github.com/hashicorp/raft":        {"topology"},
+	"github.com/beevik/ntp":            {"timesync"},
 	"github.com/bluenviron/gortsplib/": {"site", "restream", "testcam", "live/livetest", "internal/rtspserve"},
 }
 
