@@ -60,6 +60,7 @@ type Agent struct {
 	site       *site.Site
 	rec        *record.Triggers  // when each camera's stream is recorded
 	clock      *timesync.Watcher // nil without time.ntp
+	ready      func()            // Options.Ready
 	fedSrv     *federation.Server
 	fedCli     *federation.Client
 	fetchQ     *replicate.Queue
@@ -127,6 +128,9 @@ type Options struct {
 	// ArchiveFault injects storage faults into the archive (tests: a full
 	// or read-only disk); see archive.Options.WriteFault.
 	ArchiveFault func(op, path string) error
+	// Ready is called once the node serves: every role runs and the HTTP
+	// API listens (a service manager is told here).
+	Ready func()
 }
 
 // New opens the node's roles in order, each pushing what releases it onto
@@ -139,7 +143,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	if err := os.MkdirAll(cfg.Node.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version,
+	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version, ready: o.Ready,
 		tree: federation.NewObserved(cfg.Node.ID), views: viewAudit{last: map[string]time.Time{}}}
 	a.runCtx, a.stopRun = context.WithCancel(context.Background())
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -206,6 +210,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	wait := a.life.start(ctx)
 	a.log.Info("node running", "id", a.cfg.Node.ID, "http", "http://"+a.HTTPAddr(),
 		"archive", a.cfg.Archive.Root, "cameras", len(a.site.Status()))
+	if a.ready != nil {
+		a.ready()
+	}
 	a.site.Run(ctx) // returns when ctx ends and every recorder has closed
 	wait()
 	return a.life.closeAll()

@@ -476,9 +476,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return bad("node.time_zone", "unknown time zone %q", c.Node.TimeZone)
 	}
 	switch c.Log.Format {
-	case "text", "json":
+	case "text", "json", "journal":
 	default:
-		return bad("log.format", "must be text or json (got %q)", c.Log.Format)
+		return bad("log.format", "must be text, json or journal (got %q)", c.Log.Format)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -42,6 +42,9 @@ type ServerOptions struct {
 	// origin this node already holds events of: that node started again
 	// with an empty store (nil: it is only logged).
 	OnIncarnation func(child, origin string, inc, previous uint64)
+	// Clock is the time this parent answers heartbeats with, from which
+	// children measure their offset (default time.Now; tests skew it).
+	Clock func() time.Time
 }
 
 // ChildStatus is what the parent knows of one child link.
@@ -102,6 +105,14 @@ func Listen(o ServerOptions) (*Server, error) {
 
 // Close releases the listener of a server that will not Run.
 func (s *Server) Close() { _ = s.ln.Close() }
+
+// now is the parent's clock for heartbeats.
+func (s *Server) now() time.Time {
+	if s.o.Clock != nil {
+		return s.o.Clock()
+	}
+	return time.Now()
+}
 
 // Addr is the bound UDP address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
@@ -246,7 +257,7 @@ func (s *Server) control(ctrl *quic.Stream, st *ChildStatus) {
 			return
 		}
 		s.heard(st)
-		if err := WriteFrame(ctrl, MsgPong, Pong{Sent: p.Sent, Received: time.Now().UnixNano()}); err != nil {
+		if err := WriteFrame(ctrl, MsgPong, Pong{Sent: p.Sent, Received: s.now().UnixNano()}); err != nil {
 			return
 		}
 	}

@@ -29,9 +29,14 @@ type subFeed struct {
 // DialSubStream opens camera's sub-stream at rawURL as a Feed; silence
 // for longer than timeout ends it.
 func DialSubStream(ctx context.Context, camera, rawURL, transport string, timeout time.Duration) (Feed, error) {
+	return dial(ctx, camera, "camera "+camera+" sub-stream", rawURL, transport, timeout)
+}
+
+// dial opens a stream; name says whose in errors.
+func dial(ctx context.Context, camera, name, rawURL, transport string, timeout time.Duration) (Feed, error) {
 	u, err := base.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("camera %s sub-stream: bad URL: %w", camera, err)
+		return nil, fmt.Errorf("%s: bad URL: %w", name, err)
 	}
 	tr := gortsplib.TransportTCP
 	if transport == "udp" {
@@ -39,12 +44,12 @@ func DialSubStream(ctx context.Context, camera, rawURL, transport string, timeou
 	}
 	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Transport: &tr, ReadTimeout: timeout, WriteTimeout: timeout}
 	if err := c.Start2(); err != nil {
-		return nil, fmt.Errorf("camera %s sub-stream: connect: %w", camera, err)
+		return nil, fmt.Errorf("%s: connect: %w", name, err)
 	}
 	f := &subFeed{client: c, ch: make(chan *media.Unit, 64), done: make(chan error, 1)}
 	fail := func(what string, err error) (Feed, error) {
 		c.Close()
-		return nil, fmt.Errorf("camera %s sub-stream: %s: %w", camera, what, err)
+		return nil, fmt.Errorf("%s: %s: %w", name, what, err)
 	}
 	stop := context.AfterFunc(ctx, c.Close) // a dial abandoned midway
 	defer stop()
@@ -107,4 +112,15 @@ func (f *subFeed) Next(ctx context.Context) (*media.Unit, error) {
 func (f *subFeed) Close() error {
 	f.client.Close()
 	return nil
+}
+
+// Probe opens a camera's stream and closes it again: the URL, the login
+// and the codec are what a session would meet (kuzet check).
+func Probe(ctx context.Context, camera, rawURL, transport string, timeout time.Duration) (media.Track, error) {
+	f, err := dial(ctx, camera, "camera "+camera, rawURL, transport, timeout)
+	if err != nil {
+		return media.Track{}, err
+	}
+	defer f.Close()
+	return f.Track(), nil
 }

@@ -225,20 +225,29 @@ func (w *Watcher) round(ctx context.Context) {
 	}
 }
 
-// ask queries one server.
+// ask queries one server and counts it.
 func (w *Watcher) ask(server string) ServerStatus {
+	st := Ask(server, w.o.Timeout)
+	if !st.OK {
+		w.m.queries.WithLabelValues(server, "failed").Inc()
+		return st
+	}
+	w.m.queries.WithLabelValues(server, "ok").Inc()
+	w.m.server.WithLabelValues(server).Set(st.Offset / 1000)
+	return st
+}
+
+// Ask queries one server once (kuzet check asks each configured one).
+func Ask(server string, timeout time.Duration) ServerStatus {
 	st := ServerStatus{Server: server, Asked: time.Now()}
-	r, err := ntp.QueryWithOptions(server, ntp.QueryOptions{Timeout: w.o.Timeout})
+	r, err := ntp.QueryWithOptions(server, ntp.QueryOptions{Timeout: timeout})
 	if err == nil {
 		err = r.Validate()
 	}
 	if err != nil {
 		st.Error = err.Error()
-		w.m.queries.WithLabelValues(server, "failed").Inc()
 		return st
 	}
-	w.m.queries.WithLabelValues(server, "ok").Inc()
-	w.m.server.WithLabelValues(server).Set(r.ClockOffset.Seconds())
 	st.OK, st.Answered, st.Offset, st.RTT, st.Stratum = true, time.Now(), ms(r.ClockOffset), ms(r.RTT), int(r.Stratum)
 	return st
 }

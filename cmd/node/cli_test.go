@@ -86,7 +86,7 @@ func TestPKICommands(t *testing.T) {
 // wrong arguments still fail with 2.
 func TestEveryCommandHelp(t *testing.T) {
 	cases := map[string]string{
-		"run": "-allow-short-retention", "demo": "-centre-http", "testcam": "-cameras",
+		"run": "-allow-short-retention", "check": "-timeout", "demo": "-centre-http", "testcam": "-cameras",
 		"archive": "archive repair FILE", "archive repair": "archive repair FILE", "archive verify": "-quick",
 		"pki": "pki issue", "pki init": "-days", "pki issue": "-node",
 		"anpr": "anpr synth", "anpr eval": "-countries", "anpr synth": "-country", "anpr passes": "-frames",

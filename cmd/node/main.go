@@ -39,6 +39,8 @@ Usage:
   kuzet seals check FILE...       check navigation-seal exchange messages (kuzet seals schema: their JSON Schema)
   kuzet seals send|query|show|partners   the navigation-seal exchange, through a node's API
   kuzet onvif discover|describe|add      find ONVIF cameras, their streams, and add them to the catalogue
+  kuzet check -c node.yaml        before a restart: the configuration, directories, certificates,
+                                 each camera's stream and each NTP server, one line each
   kuzet version                   print the version
   kuzet help                      this text
 
@@ -74,6 +76,8 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch args[0] {
 	case "run":
 		return cmdRun(ctx, args[1:], stderr)
+	case "check":
+		return cmdCheck(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "testcam":

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/kuzet/kuzet/agent"
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/internal/sdnotify"
 )
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
@@ -27,19 +29,54 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	a, err := agent.New(cfg, log, agent.Options{Version: version})
+	var a *agent.Agent
+	ready := func() {
+		// under systemd (Type=notify): started, then alive while the
+		// stores answer (WatchdogSec); elsewhere nothing is sent
+		if err := sdnotify.Notify("READY=1\nSTATUS=node " + cfg.Node.ID + " running"); err != nil {
+			log.Warn("tell the service manager the node is ready", "err", err)
+		}
+		if every := sdnotify.Watchdog(); every > 0 {
+			go watchdog(ctx, a, every/2, log)
+		}
+	}
+	a, err := agent.New(cfg, log, agent.Options{Version: version, Ready: ready})
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	err = a.Run(ctx)
+	_ = sdnotify.Notify("STOPPING=1")
+	return err
+}
+
+// watchdog tells the service manager the node is alive every period, as
+// long as it is: a node whose stores stop answering is restarted by it.
+func watchdog(ctx context.Context, a *agent.Agent, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if err := a.Alive(ctx); err != nil {
+			log.Error("not alive: the service manager's watchdog is not fed", "err", err)
+		} else if err := sdnotify.Notify("WATCHDOG=1"); err != nil {
+			log.Warn("feed the service manager's watchdog", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
+	switch c.Format {
+	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts))
+	case "journal":
+		return slog.New(newJournalHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
