@@ -78,6 +78,7 @@ func (a *Agent) openPlates() error {
 	})
 	a.life.loop("passages", a.runPassages)
 	a.life.loop("watch-list alarms", a.raiseWatchHits)
+	a.life.loop("plate photo retention", a.pruneSnapshots)
 	if p := a.cfg.PlateAPI; p.URL != "" {
 		a.life.loop("plate API", func(ctx context.Context) {
 			plateapi.Run(ctx, plateapi.Options{

@@ -484,7 +484,6 @@ func (r *Recorder) finishFile() error {
 	}
 	r.noteGap() // a file too short for a fragment of its own
 	a := r.a
-	a.setCurrent(r.camera, nil)
 	a.syncer.forget(r.file)
 	if err := r.file.close(); err != nil {
 		r.fail(err) // the data may not be durable: repair decides what is
@@ -496,7 +495,11 @@ func (r *Recorder) finishFile() error {
 		Bytes: r.size, SHA256: hex.EncodeToString(r.sum.Sum(nil)), Codec: string(r.track.Codec),
 		Width: r.width, Height: r.height,
 	}
-	if err := a.index.closeSegment(seg); err != nil {
+	err := a.index.closeSegment(seg)
+	// Locate finds the file as the one being written until the index
+	// lists it: a plate read at the cut is never left without its file
+	a.setCurrent(r.camera, nil)
+	if err != nil {
 		return fmt.Errorf("index segment %s: %w", r.rel, err)
 	}
 	a.o.Metrics.SegmentsClosed.WithLabelValues(r.camera).Inc()

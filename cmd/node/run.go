@@ -44,9 +44,10 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	err = a.Run(ctx)
-	_ = sdnotify.Notify("STOPPING=1")
-	return err
+	// the manager learns of the stop when it begins, not when it ends
+	stop := context.AfterFunc(ctx, func() { _ = sdnotify.Notify("STOPPING=1") })
+	defer stop()
+	return a.Run(ctx)
 }
 
 // watchdog tells the service manager the node is alive every period, as

@@ -36,6 +36,13 @@ func TestServiceUnitNotifiesAndFeedsTheWatchdog(t *testing.T) {
 		len(exec0) != 4 || exec0[0] != "/usr/bin/kuzet" || exec0[1] != "run" || exec0[2] != "-c" || exec0[3] != "/etc/kuzet/node.yaml" {
 		t.Fatalf("the unit: %v", keys)
 	}
+	for k, v := range map[string]string{"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateDevices": "yes", "PrivateTmp": "yes",
+		"ProtectKernelTunables": "yes", "ProtectKernelModules": "yes", "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+		"AmbientCapabilities": "CAP_NET_BIND_SERVICE", "ReadWritePaths": "/var/lib/kuzet /srv/kuzet"} {
+		if keys[k] != v {
+			t.Errorf("the unit's %s is %q, want %q", k, keys[k], v)
+		}
+	}
 	// the packaged configuration is valid as shipped
 	if _, err := config.LoadFile("../../packaging/node.yaml", config.Options{}); err != nil {
 		t.Fatalf("packaging/node.yaml: %v", err)
