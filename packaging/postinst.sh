@@ -8,5 +8,7 @@ chgrp kuzet /etc/kuzet/node.yaml
 if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload
 	systemctl enable kuzet.service >/dev/null
-	systemctl restart kuzet.service
+	# a node that cannot start does not fail the installation: the
+	# operator edits the configuration (kuzet check) and starts it
+	systemctl restart kuzet.service || echo "kuzet: the service did not start; see journalctl -u kuzet and kuzet check -c /etc/kuzet/node.yaml" >&2
 fi
