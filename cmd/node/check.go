@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,7 +101,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			switch {
 			case !st.OK:
 				add(result{"FAIL", "NTP " + srv, st.Error})
-			case abs(st.Offset) > float64(cfg.Time.MaxOffset.Std()/time.Millisecond):
+			case math.Abs(st.Offset) > float64(cfg.Time.MaxOffset.Std()/time.Millisecond):
 				add(result{"warn", "NTP " + srv, fmt.Sprintf("the clock is off by %.0f ms (time.max_offset %v)", st.Offset, cfg.Time.MaxOffset.Std())})
 			default:
 				add(result{"ok", "NTP " + srv, fmt.Sprintf("offset %.1f ms, stratum %d", st.Offset, st.Stratum)})
@@ -176,11 +177,4 @@ func writable(dir string) error {
 	name := f.Name()
 	_ = f.Close()
 	return os.Remove(filepath.Clean(name))
-}
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
