@@ -101,6 +101,7 @@ type Agent struct {
 	anpr       *anpr.Consumer     // the node's plate reading and cameras' own reads
 	camReads   *anpr.Journal      // cameras' reads acknowledged and not yet in a stored pass
 	seals      *exchange.Exchange // the navigation-seal exchange (nil: not an operator)
+	eventKeep  *event.Retainer    // the event log's retention
 	ptzHeld    ptzHeads           // cameras' PTZ handles and locks
 
 	camMu     sync.Mutex
@@ -160,6 +161,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		{"child", a.openChild},
 		{"catalogue", a.openCatalogue},
 		{"security", a.openSecurity},
+		{"event retention", func() error { a.openEventRetention(o.Now); return nil }},
 		{"alarms", a.openAlarms},
 		{"clock", a.openClock},
 		{"seal exchange", a.openSeals},

@@ -93,6 +93,8 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		Record:      http.HandlerFunc(a.recordNow),
 		ONVIF:       http.HandlerFunc(a.serveONVIF),
 		Clock:       http.HandlerFunc(a.clockStatus),
+		Retention:   http.HandlerFunc(a.eventRetention),
+		Sweep:       a.audit.Wrap(audit.ActionEventSweep, nil, a.who, http.HandlerFunc(a.sweepEvents)),
 	}
 	a.catalogueHandlers(&h)
 	a.alarmHandlers(&h)

@@ -198,6 +198,7 @@ func (a *Agent) raiseAtOrigin(c exchange.Crossing, queued time.Time) (done bool,
 // a read offered again after a crash is linked once.
 func (a *Agent) linkSealedReads(ctx context.Context) {
 	const cursor = "seal-crossings"
+	a.events.HoldCursor(cursor)
 	wake, stop := a.events.Watch(16)
 	defer stop()
 	t := time.NewTicker(5 * time.Second)

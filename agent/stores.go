@@ -9,6 +9,7 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/boltfile"
 )
 
 // openStores opens what every role writes to: the event log, then the
@@ -17,6 +18,9 @@ import (
 // segment a parent is still importing is never cut short.
 func (a *Agent) openStores(o Options) error {
 	cfg := a.cfg
+	for _, f := range []string{"events.db", "archive.db", "plates.db"} {
+		a.compactFile(filepath.Join(cfg.Node.DataDir, f))
+	}
 	var err error
 	a.events, err = event.OpenLog(filepath.Join(cfg.Node.DataDir, "events.db"), cfg.Node.ID, a.log.With("component", "events"))
 	if err != nil {
@@ -66,4 +70,18 @@ func (a *Agent) openStores(o Options) error {
 		return a.archive.Close()
 	})
 	return nil
+}
+
+// compactFile gives back the space retention freed in a store's file
+// before it is opened (boltfile.CompactIfSparse). A failure leaves the
+// file as it was and is only logged: the store works the same, larger.
+func (a *Agent) compactFile(path string) {
+	t := time.Now()
+	c, ok, err := boltfile.CompactIfSparse(path, boltfile.MinSize)
+	switch {
+	case err != nil:
+		a.log.Warn("store file not compacted", "file", path, "err", err)
+	case ok:
+		a.log.Info("store file compacted", "file", path, "bytes_before", c.Before, "bytes_after", c.After, "took", time.Since(t).Round(time.Millisecond))
+	}
 }

@@ -122,6 +122,11 @@ func (m *Manager) Close() error { return m.db.Close() }
 // Run follows the log, escalates, promotes held raises, prunes and feeds
 // the webhook until ctx ends.
 func (m *Manager) Run(ctx context.Context) {
+	m.o.Log.Hold("alarm table", func() (uint64, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.cursor, nil
+	})
 	wake, stop := m.o.Log.Watch(64)
 	defer stop()
 	var wg sync.WaitGroup

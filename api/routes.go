@@ -58,6 +58,8 @@ type Handlers struct {
 	Record        http.Handler // an event recording of a camera started by hand (audited)
 	ONVIF         http.Handler // cameras on this node's network: discover, describe
 	Clock         http.Handler // the node's clock against NTP and the parent
+	Retention     http.Handler // the event log's reach and who holds it
+	Sweep         http.Handler // a retention sweep now
 }
 
 // SealHandlers serve /api/v1/seals at a node that is its country's
@@ -99,6 +101,8 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"POST /api/v1/onvif/discover", engineer, h.ONVIF},
 		{"POST /api/v1/onvif/describe", engineer, h.ONVIF},
 		{"GET /api/v1/events", viewer, fn(d.listEvents)},
+		{"GET /api/v1/events/retention", engineer, h.Retention},
+		{"POST /api/v1/events/retention", admin, h.Sweep},
 
 		{"GET /api/v1/plates", viewer, fn(ph.Search)},
 		{"GET /api/v1/plates/uncertain", viewer, fn(ph.Uncertain)},

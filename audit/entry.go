@@ -39,6 +39,7 @@ const (
 	ActionSealSend        = "seal.send"      // a message to partner operators of the seal exchange
 	ActionSealDeclare     = "seal.declare"   // a seal bound to a shipment, plates and route
 	ActionSealRegister    = "seal.register"  // a seal registered with this operator
+	ActionEventSweep      = "events.sweep"   // the event log's retention run by hand
 )
 
 // Entry is one user action as the caller describes it. Its fields match

@@ -60,7 +60,11 @@ type Chain struct {
 	Last        uint64    `json:"last_seq"`
 	Head        string    `json:"head"` // hash of the highest sequence
 	LastAt      time.Time `json:"last_time"`
-	OK          bool      `json:"ok"`
+	// Compacted is the last audit seq retention dropped from this log,
+	// as the checkpoint entry CheckpointBy attests (0: none dropped).
+	Compacted    uint64 `json:"compacted_through,omitempty"`
+	CheckpointBy string `json:"checkpoint_by,omitempty"`
+	OK           bool   `json:"ok"`
 }
 
 // Report is the result of checking a log's audit chains. OK means no
@@ -91,6 +95,11 @@ func (r Restart) String() string {
 		r.Origin, r.Started.UTC().Format(time.RFC3339), r.Incarnation, r.Previous, r.PreviousLast)
 }
 
+type chainKey struct {
+	origin string
+	inc    uint64
+}
+
 // Verify checks every origin's chain independently and returns what is
 // wrong, the first bad entry of each origin first. events must be in log
 // order (as event.Log.Range returns them); events of other kinds are
@@ -105,10 +114,6 @@ type item struct {
 
 // Check is Verify with a summary of each chain.
 func Check(events []event.Event) Report {
-	type chainKey struct {
-		origin string
-		inc    uint64
-	}
 	byOrigin := map[chainKey][]item{}
 	var origins []chainKey
 	var problems []Problem
@@ -131,8 +136,9 @@ func Check(events []event.Event) Report {
 	}
 	slices.SortFunc(origins, func(a, b chainKey) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.inc, b.inc)) })
 	rep := Report{Chains: []Chain{}, Restarts: []Restart{}}
+	attested := attestedAnchors(byOrigin)
 	for i, o := range origins {
-		c, ps := checkChain(o.origin, byOrigin[o])
+		c, ps := checkChain(o.origin, byOrigin[o], attested[o])
 		c.Incarnation, c.Started = o.inc, event.IncarnationTime(o.inc)
 		problems = append(problems, ps...)
 		rep.Chains = append(rep.Chains, c)
@@ -176,7 +182,7 @@ func short(h string) string {
 // checkChain checks one origin's entries, given in log order. Links are
 // followed by stored hashes, so one altered entry is reported once rather
 // than breaking everything after it.
-func checkChain(origin string, items []item) (Chain, []Problem) {
+func checkChain(origin string, items []item, anchors map[uint64]attestation) (Chain, []Problem) {
 	var ps []Problem
 	// contents against their own hash
 	for _, it := range items {
@@ -211,7 +217,13 @@ func checkChain(origin string, items []item) (Chain, []Problem) {
 	}
 	first, last := unique[0], unique[len(unique)-1]
 	c.First, c.Last, c.Head, c.LastAt = first.p.Seq, last.p.Seq, last.p.Hash, last.ev.Time
+	a, anchored := anchors[first.p.Seq-1]
 	switch {
+	case first.p.Seq > 1 && anchored && a.hash == first.p.Prev:
+		c.Compacted, c.CheckpointBy = first.p.Seq-1, a.by // dropped by retention, attested
+	case first.p.Seq > 1 && anchored:
+		ps = append(ps, problemAt(first, ProblemForged, "previous hash %s does not match the anchor %s that checkpoint %s attests for audit seq %d",
+			short(first.p.Prev), short(a.hash), a.by, first.p.Seq-1))
 	case first.p.Seq > 1:
 		ps = append(ps, problemAt(first, ProblemRemoved, "the chain starts at audit seq %d: entries 1..%d are missing", first.p.Seq, first.p.Seq-1))
 	case first.p.Prev != "":
@@ -310,6 +322,9 @@ func writeReport(out io.Writer, name string, rep Report) {
 		}
 		if c.Incarnation != 0 {
 			state += fmt.Sprintf(" (incarnation %d, store created %s)", c.Incarnation, c.Started.UTC().Format(time.RFC3339))
+		}
+		if c.Compacted > 0 {
+			state += fmt.Sprintf(" (seq 1..%d dropped by retention, attested by %s)", c.Compacted, c.CheckpointBy)
 		}
 		fmt.Fprintf(out, "  %s: %d entries, seq %d..%d, head %s, last %s: %s\n",
 			c.Origin, c.Entries, c.First, c.Last, short(c.Head), c.LastAt.UTC().Format(time.RFC3339), state)

@@ -26,6 +26,7 @@ func (d *Desk) Run(ctx context.Context, logger *slog.Logger) {
 	}
 	wake, stop := d.log.Watch(16)
 	defer stop()
+	d.log.HoldCursor(deskCursor)
 	pos, err := d.log.Cursor(deskCursor)
 	if err != nil {
 		logger.Error("checkpoint desk", "err", err)

@@ -64,11 +64,24 @@ func OpenIndex(path string) (*Index, error) {
 // Close closes the file.
 func (x *Index) Close() error { return x.db.Close() }
 
+// position is how far into the log the index reaches.
+func (x *Index) position() (uint64, error) {
+	var p uint64
+	err := x.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyPos); len(v) == 8 {
+			p = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return p, err
+}
+
 // Follow indexes the log's visit events until ctx ends.
 func (x *Index) Follow(ctx context.Context, log *event.Log, logger *slog.Logger) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	log.Hold("visit index", x.position)
 	log.Follow(ctx, func() (int, error) { return x.catchUp(log) },
 		func(err error) { logger.Error("visit index", "err", err) })
 }

@@ -66,6 +66,7 @@ func RunVisits(ctx context.Context, log *event.Log, idx *Index, site Site, logge
 	}
 	wake, stop := log.Watch(16)
 	defer stop()
+	log.HoldCursor(visitCursor)
 	t, pos, err := startTracker(log, idx)
 	for err != nil {
 		logger.Error("visit tracker", "err", err)

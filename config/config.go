@@ -43,6 +43,7 @@ type Config struct {
 	Seals      Seals      `yaml:"seals"`
 	PTZ        PTZ        `yaml:"ptz"`
 	Time       Time       `yaml:"time"`
+	Events     Events     `yaml:"events"`
 }
 
 // PTZ holds the node's settings for turning cameras (NVMS-6.20).
@@ -432,6 +433,7 @@ func (c *Config) applyDefaults() {
 		f.MaxClockSkew = Duration(2 * time.Second)
 	}
 	c.Time.defaults()
+	c.Events.defaults()
 	if c.PlateAPI.Timeout == 0 {
 		c.PlateAPI.Timeout = Duration(10 * time.Second)
 	}
@@ -510,6 +512,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	}
 	if c.Archive.MinFreeGB < 0 {
 		return bad("archive.min_free_gb", "must not be negative (got %v)", c.Archive.MinFreeGB)
+	}
+	if err := c.validateEvents(bad, allowShortRetention); err != nil {
+		return err
 	}
 	if err := c.validateTime(bad); err != nil {
 		return err

@@ -433,3 +433,20 @@ func TestTimeSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestEventRetentionSettings(t *testing.T) {
+	c, err := Parse([]byte("node: {id: a}\n"), Options{})
+	if err != nil || c.Events.RetentionDays != DefaultEventRetentionDays {
+		t.Fatalf("default: %+v %v", c.Events, err)
+	}
+	if c, err = Parse([]byte("node: {id: a}\nevents: {retention_days: 2}\n"), Options{AllowShortRetention: true}); err != nil || c.Events.RetentionDays != 2 {
+		t.Fatalf("a short retention where allowed: %+v %v", c.Events, err)
+	}
+	for _, body := range []string{"events: {retention_days: 29}", "events: {retention_days: -1}", "events: {retention_days: 4000}"} {
+		_, err := Parse([]byte("node: {id: a}\n"+body+"\n"), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != "events.retention_days" {
+			t.Errorf("%s: %v, want an error naming events.retention_days", body, err)
+		}
+	}
+}

@@ -20,6 +20,8 @@ const (
 	KindGap           = "archive.gap"
 	KindSegmentPurged = "archive.purged"
 	KindReplicaStored = "replica.stored" // a child's segment arrived and verified
+	KindForgone       = "events.forgone" // a child no longer held events this node lacked
+	KindCompacted     = "events.compacted"
 )
 
 // Severity follows UA-3.4: grave, medium, minor; info for the rest.
@@ -77,6 +79,25 @@ const (
 	AlarmLinkDown           = "link_down"
 	AlarmClockSkew          = "clock_skew"
 )
+
+// Forgone is the payload of events.forgone: origin's events from From to
+// To of incarnation Inc will never arrive, because Via (a child) no longer
+// held them when this node asked.
+type Forgone struct {
+	Origin string `json:"origin"`
+	Inc    uint64 `json:"inc,omitempty"`
+	From   uint64 `json:"from"`
+	To     uint64 `json:"to"`
+	Via    string `json:"via"`
+}
+
+// Compacted is the payload of events.compacted: retention dropped the
+// log's positions up to Through, events older than Before.
+type Compacted struct {
+	Events  int       `json:"events"`
+	Through uint64    `json:"through"`
+	Before  time.Time `json:"before"`
+}
 
 // Emitter stores an event; Append assigns Origin, Seq and Time if unset.
 type Emitter interface {

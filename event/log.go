@@ -45,6 +45,9 @@ type Log struct {
 	subMu  sync.Mutex
 	subs   map[chan Event]struct{}
 	urgent map[chan Event]struct{}
+
+	holdMu sync.Mutex
+	holds  map[string]func() (uint64, error) // readers that hold the floor (retention.go)
 }
 
 // OpenLog opens or creates the log at path for events originating at origin.
@@ -55,7 +58,7 @@ func OpenLog(path, origin string, logger *slog.Logger) (*Log, error) {
 	}
 	l := &Log{db: db, origin: origin, now: time.Now, logger: logger, subs: map[chan Event]struct{}{}, urgent: map[chan Event]struct{}{}}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketEvents, bucketHWM, bucketCursors, bucketUrgent, bucketSeqPos, bucketMeta} {
+		for _, name := range [][]byte{bucketEvents, bucketHWM, bucketCursors, bucketUrgent, bucketSeqPos, bucketMeta, bucketDropped} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

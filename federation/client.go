@@ -132,6 +132,9 @@ func NewClient(o ClientOptions) *Client {
 		o.BackoffMax = 30 * time.Second
 	}
 	c := &Client{o: o, outbox: &replicate.Outbox{Name: "upstream", Log: o.Log, Logger: o.Logger}}
+	if o.Log != nil {
+		o.Log.HoldCursor(c.outbox.Name) // retention keeps what the parent may lack
+	}
 	c.SetUpstream(nil)
 	return c
 }

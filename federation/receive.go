@@ -173,6 +173,19 @@ func (s *Server) stream(str *quic.Stream, child string, st *ChildStatus, kinds *
 			return &FrameError{fmt.Sprintf("malformed events batch: %v", err)}
 		}
 		ack := Ack{Through: batch.Events[len(batch.Events)-1].Pos}
+		if open.Kind == StreamEvents && len(batch.Dropped) > 0 {
+			// only what the child shows it holds beyond counts
+			shown := map[string]uint64{}
+			for _, e := range batch.Events {
+				shown[markKey(e)] = max(shown[markKey(e)], e.Seq)
+			}
+			for _, d := range batch.Dropped {
+				if err := s.forgo(child, d, shown); err != nil {
+					_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
+					return err
+				}
+			}
+		}
 		allowed, refused, err := s.authorise(child, batch.Events)
 		if err != nil {
 			_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
@@ -232,6 +245,16 @@ func (s *Server) holdings(str *quic.Stream, child string) error {
 	}
 	var h Holdings
 	refused := map[string]bool{}
+	offered := map[string]uint64{}
+	for _, m := range offer.Marks {
+		offered[m.Key()] = m.Seq
+	}
+	for _, d := range offer.Dropped {
+		if err := s.forgo(child, d, offered); err != nil {
+			_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
+			return err
+		}
+	}
 	for _, m := range offer.Marks {
 		why, err := s.maySpeak(child, m.Origin)
 		if err != nil {
@@ -258,6 +281,30 @@ func (s *Server) holdings(str *quic.Stream, child string) error {
 		h.Marks = append(h.Marks, event.Mark{Origin: m.Origin, Inc: m.Inc, Seq: held})
 	}
 	return WriteFrame(str, MsgHoldings, h)
+}
+
+// forgo takes what a child says it no longer holds (dropped by its
+// retention, or forgone from below) as never to arrive, when this node
+// lacks it: the child may speak for the origin, and it cannot claim to
+// have dropped more than it holds (offered: the highest seq it holds or
+// sends, by incarnation).
+func (s *Server) forgo(child string, d event.Mark, offered map[string]uint64) error {
+	why, err := s.maySpeak(child, d.Origin)
+	if err != nil || why != "" {
+		return err // refused origins are answered with the marks
+	}
+	if held, ok := offered[d.Key()]; !ok || d.Seq > held || d.Seq <= d.Inc {
+		return nil
+	}
+	from, forgone, err := s.o.Log.Forgo(d)
+	if err != nil || !forgone {
+		return err
+	}
+	s.o.Logger.Warn("events a child no longer holds will never arrive", "child", child,
+		"origin", d.Origin, "incarnation", d.Inc, "from", from, "to", d.Seq)
+	_, err = s.o.Log.Append(event.New(event.KindForgone, "", event.SeverityMinor,
+		event.Forgone{Origin: d.Origin, Inc: d.Inc, From: from, To: d.Seq, Via: child}))
+	return err
 }
 
 // newIncarnation reports an offered incarnation this node holds nothing

@@ -30,7 +30,11 @@ func (c *Client) shipEvents(ctx context.Context, conn *quic.Conn) error {
 	if err != nil {
 		return fmt.Errorf("read own marks: %w", err)
 	}
-	if err := WriteFrame(str, MsgOffer, Offer{Marks: mine}); err != nil {
+	dropped, err := c.o.Log.Dropped()
+	if err != nil {
+		return fmt.Errorf("read dropped marks: %w", err)
+	}
+	if err := WriteFrame(str, MsgOffer, Offer{Marks: mine, Dropped: dropped}); err != nil {
 		return fmt.Errorf("send offer: %w", err)
 	}
 	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -78,7 +82,7 @@ func (c *Client) shipEvents(ctx context.Context, conn *quic.Conn) error {
 		}
 		through := events[len(events)-1].Pos
 		if len(send) > 0 {
-			ack, err := c.deliver(str, send)
+			ack, err := c.deliver(str, Events{Events: send, Dropped: sh.saying(send)})
 			if err != nil {
 				return err
 			}
@@ -112,8 +116,9 @@ func (c *Client) shipEvents(ctx context.Context, conn *quic.Conn) error {
 const shipBatch = 256
 
 // deliver sends one batch and waits until the parent has stored it.
-func (c *Client) deliver(str *quic.Stream, batch []event.Event) (Ack, error) {
-	if err := WriteFrame(str, MsgEvents, Events{Events: batch}); err != nil {
+func (c *Client) deliver(str *quic.Stream, b Events) (Ack, error) {
+	batch := b.Events
+	if err := WriteFrame(str, MsgEvents, b); err != nil {
 		return Ack{}, fmt.Errorf("send events: %w", err)
 	}
 	_ = str.SetReadDeadline(time.Now().Add(30 * time.Second))
@@ -130,12 +135,35 @@ func (c *Client) deliver(str *quic.Stream, batch []event.Event) (Ack, error) {
 
 // shipper is one session's view of what the parent holds.
 type shipper struct {
-	c    *Client
-	held map[string]uint64 // mark key -> seq the parent holds
-	skip map[string]bool   // origins or mark keys not sent this session
+	c     *Client
+	held  map[string]uint64 // mark key -> seq the parent holds
+	skip  map[string]bool   // origins or mark keys not sent this session
+	forgo []event.Mark      // dropped here and lacking at the parent: said with the next batch
 }
 
 func markKey(e event.Event) string { return event.MarkOf(e).Key() }
+
+// saying takes from the pending forgone marks those of incarnations the
+// batch carries: the parent takes them only beside events that follow.
+func (sh *shipper) saying(batch []event.Event) []event.Mark {
+	if len(sh.forgo) == 0 {
+		return nil
+	}
+	in := map[string]bool{}
+	for _, e := range batch {
+		in[markKey(e)] = true
+	}
+	var say, keep []event.Mark
+	for _, m := range sh.forgo {
+		if in[m.Key()] {
+			say = append(say, m)
+		} else {
+			keep = append(keep, m)
+		}
+	}
+	sh.forgo = keep
+	return say
+}
 
 func (sh *shipper) heldOf(e event.Event) uint64 {
 	if s, ok := sh.held[markKey(e)]; ok {
@@ -176,6 +204,15 @@ func (sh *shipper) start() (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read own marks: %w", err)
 	}
+	dropped := map[string]uint64{}
+	ds, err := l.Dropped()
+	if err != nil {
+		return 0, fmt.Errorf("read dropped marks: %w", err)
+	}
+	for _, d := range ds {
+		dropped[d.Key()] = d.Seq
+	}
+	sh.forgo = nil
 	for _, m := range mine {
 		k := m.Key()
 		if sh.skip[k] || sh.skip[m.Origin] {
@@ -191,6 +228,16 @@ func (sh *shipper) start() (uint64, error) {
 		pos, ok, err := l.PosOf(m.Origin, m.Inc, held+1)
 		if err != nil {
 			return 0, err
+		}
+		if d := dropped[k]; !ok && d > held && d < m.Seq {
+			// retention dropped what the parent lacks: it is told so with
+			// the next batch, which starts after the dropped ones
+			if pos, ok, err = l.PosOf(m.Origin, m.Inc, d+1); err != nil {
+				return 0, err
+			}
+			if ok {
+				sh.forgo = append(sh.forgo, event.Mark{Origin: m.Origin, Inc: m.Inc, Seq: d})
+			}
 		}
 		if !ok {
 			// this node never held what the parent needs next: it cannot

@@ -112,6 +112,10 @@ type Open struct {
 // Events is a batch; Ack confirms it was stored.
 type Events struct {
 	Events []event.Event `json:"events"`
+	// Dropped, on the events stream, names incarnations whose events
+	// before the batch's this node no longer holds (see Offer): the
+	// parent takes them as forgone first, then stores the batch.
+	Dropped []event.Mark `json:"dropped,omitempty"`
 }
 
 // Ack confirms the batch ending with Through (the sender's log position).
@@ -127,9 +131,13 @@ type Ack struct {
 	Refused []Refusal    `json:"refused,omitempty"`
 }
 
-// Offer lists, per origin incarnation, the last event the child holds.
+// Offer lists, per origin incarnation, the last event the child holds,
+// and the last it no longer holds because its retention (or a tier below
+// it) dropped it: a parent that lacks those takes them as forgone rather
+// than waiting for them.
 type Offer struct {
-	Marks []event.Mark `json:"marks"`
+	Marks   []event.Mark `json:"marks"`
+	Dropped []event.Mark `json:"dropped,omitempty"`
 }
 
 // Holdings answers Offer: how far the parent holds each offered

@@ -19,6 +19,7 @@ func (x *Index) Follow(ctx context.Context, log *event.Log, readKind string, log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	log.Hold("plate index", x.Position)
 	log.Follow(ctx, func() (int, error) { return x.catchUp(log, readKind) },
 		func(err error) { logger.Error("plate index", "err", err) })
 }

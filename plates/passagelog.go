@@ -25,6 +25,7 @@ func RunPassages(ctx context.Context, events *event.Log, node string, rules []Pa
 		log = slog.New(slog.DiscardHandler)
 	}
 	pr := NewPairer(rules)
+	events.HoldCursor(passageCursor)
 	pos, err := events.Cursor(passageCursor)
 	if err != nil {
 		log.Error("read passage cursor", "err", err)

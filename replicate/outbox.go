@@ -41,6 +41,7 @@ func (o *Outbox) Run(ctx context.Context, deliver Deliver) error {
 	if batch <= 0 {
 		batch = 256
 	}
+	o.Log.HoldCursor(o.Name) // retention keeps what this sink has not taken
 	wake, stop := o.Log.Watch(1)
 	defer stop()
 	tick := time.NewTicker(time.Second) // a missed wake-up costs at most this

@@ -12,7 +12,7 @@ import (
 const mod = "github.com/kuzet/kuzet/"
 
 // leaves import no kuzet package: everything may build on them.
-var leaves = []string{"event", "media", "netaddr", "pki", "plates/platetext", "web", "internal/httpjson", "seals", "onvif", "internal/sdnotify"}
+var leaves = []string{"event", "media", "netaddr", "pki", "plates/platetext", "web", "internal/httpjson", "seals", "onvif", "internal/sdnotify", "internal/boltfile"}
 
 // forbidden lists, per package, what it may not import (package paths
 // relative to the module, or a module outside it).

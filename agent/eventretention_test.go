@@ -1,0 +1,76 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/kuzet/kuzet/audit"
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
+)
+
+// The event log's retention at a node, a year and a half on: the sweep
+// (asked for by hand here, hourly otherwise) drops what every reader has
+// read, keeps the newest event, checkpoints the audit chain so that it
+// still verifies, and the API names the readers and what they hold.
+func TestEventRetentionAtANode(t *testing.T) {
+	later := time.Now().Add(400 * 24 * time.Hour)
+	a, _ := startAgentWith(t, fmt.Sprintf(`
+node: {id: site, data_dir: %s}
+http: {listen: "127.0.0.1:0"}
+events: {retention_days: 30}
+`, t.TempDir()), Options{Now: func() time.Time { return later }})
+	base := "http://" + a.HTTPAddr()
+	call := func(method, path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	for i := range 50 {
+		if _, err := a.events.Append(event.New(event.KindCameraState, "Camera1", "", map[string]int{"i": i})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.audit.Record(audit.Entry{User: "op", Action: audit.ActionPlayArchive, Object: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.WaitFor(t, 10*time.Second, "every reader of the log at its end", func() bool {
+		f, _, err := a.events.Floor()
+		return err == nil && f == a.events.Last()
+	})
+	before := a.events.Last()
+	var s event.Sweep
+	call("POST", "/api/v1/events/retention", &s) // audited first, so the newest event is that entry
+	if s.Dropped < 100 || s.First != s.Through+1 || s.HeldBy != "" {
+		t.Fatalf("sweep = %+v (the log had %d events)", s, before)
+	}
+	var st EventRetention
+	call("GET", "/api/v1/events/retention", &st)
+	names := map[string]bool{}
+	for _, h := range st.Holders {
+		names[h.Name] = true
+	}
+	if st.RetentionDays != 30 || st.First != s.First || st.LastSweep.Dropped != s.Dropped || !names["alarm table"] || !names["plate index"] {
+		t.Fatalf("status = %+v", st)
+	}
+	var rep audit.Report
+	call("GET", "/api/v1/audit/verify", &rep)
+	if !rep.OK || len(rep.Chains) != 1 || rep.Chains[0].Compacted == 0 || rep.Chains[0].CheckpointBy == "" {
+		t.Fatalf("audit after retention: %+v", rep)
+	}
+}
