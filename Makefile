@@ -18,8 +18,9 @@ all: build
 -include mk/*.mk
 
 # deps fetches Go modules, the plate-recognition runtime and models
-# (mk/anpr.mk), and checks the tools tests need (ffmpeg, ffprobe).
-deps: anpr-deps
+# (mk/anpr.mk), builds SeaweedFS for the object-storage tests
+# (mk/seaweedfs.mk, once), and checks the tools tests need (ffmpeg, ffprobe).
+deps: anpr-deps weed
 	$(GO) mod download
 	@command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || \
 		{ echo "ffmpeg/ffprobe missing: apt-get install -y ffmpeg"; exit 1; }
@@ -96,6 +97,7 @@ bench: build anpr-deps web-e2e-deps
 	$(GO) run ./bench/topology
 	$(GO) run ./bench/anprvideo
 	$(GO) run ./bench/glass -kuzet $(BIN)
+	$(GO) run ./bench/national
 
 clean:
 	rm -rf bin

@@ -161,7 +161,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		{"child", a.openChild},
 		{"catalogue", a.openCatalogue},
 		{"security", a.openSecurity},
-		{"event retention", func() error { a.openEventRetention(o.Now); return nil }},
+		{"event retention", func() error { a.openEventRetention(o); return nil }},
 		{"alarms", a.openAlarms},
 		{"clock", a.openClock},
 		{"seal exchange", a.openSeals},

@@ -25,10 +25,10 @@ const (
 // openEventRetention bounds events.db (events.retention_days): events past
 // their retention that every reader has passed are dropped hourly, after
 // the audit chain's anchors are checkpointed (audit.Checkpoint).
-func (a *Agent) openEventRetention(now func() time.Time) {
+func (a *Agent) openEventRetention(o Options) {
 	log := a.log.With("component", "event retention")
 	a.eventKeep = &event.Retainer{
-		Log: a.events, Keep: time.Duration(a.cfg.Events.RetentionDays) * 24 * time.Hour, Now: now, Logger: log,
+		Log: a.events, Keep: time.Duration(a.cfg.Events.RetentionDays) * 24 * time.Hour, Now: o.Now, Logger: log,
 		BeforeDrop: func(through uint64) error {
 			anchors, err := audit.AnchorsThrough(a.events, through)
 			if err != nil {
@@ -57,6 +57,11 @@ func (a *Agent) openEventRetention(now func() time.Time) {
 				}
 				return 0
 			}))
+	diskFree := o.DiskFree
+	if diskFree == nil {
+		diskFree = statFree
+	}
+	a.life.loop("data disk floor", func(ctx context.Context) { a.watchDataDisk(ctx, diskFree) })
 	a.life.loop("event retention", func(ctx context.Context) {
 		select {
 		case <-ctx.Done():
@@ -66,7 +71,7 @@ func (a *Agent) openEventRetention(now func() time.Time) {
 		t := time.NewTicker(eventSweep)
 		defer t.Stop()
 		for {
-			s, err := a.eventKeep.Sweep()
+			s, err := a.sweepEventLog()
 			if err != nil {
 				log.Error("event log retention", "err", err)
 			}
@@ -108,10 +113,39 @@ func (a *Agent) eventRetentionStatus() EventRetention {
 	return st
 }
 
+// sweepEventLog runs the log's retention, then takes what it dropped out
+// of the indexes built from it: the plate reads, and the visits closed
+// before the same horizon.
+func (a *Agent) sweepEventLog() (event.Sweep, error) {
+	s, err := a.eventKeep.Sweep()
+	if err != nil || s.Dropped == 0 {
+		return s, err
+	}
+	if a.plates != nil {
+		n, err := a.plates.Prune(s.First)
+		if err != nil {
+			return s, err
+		}
+		if n > 0 {
+			a.log.Info("plate index: reads the event log no longer holds removed", "reads", n)
+		}
+	}
+	if a.visits != nil {
+		n, err := a.visits.PruneVisits(s.Before)
+		if err != nil {
+			return s, err
+		}
+		if n > 0 {
+			a.log.Info("visit index: visits closed before the event log's horizon removed", "visits", n)
+		}
+	}
+	return s, nil
+}
+
 // sweepEvents is POST /api/v1/events/retention: a sweep now (after a
 // reader that held the floor was removed, or to see what one would do).
 func (a *Agent) sweepEvents(w http.ResponseWriter, _ *http.Request) {
-	s, err := a.eventKeep.Sweep()
+	s, err := a.sweepEventLog()
 	if err != nil {
 		httpjson.Error(w, http.StatusInternalServerError, "event log retention: "+err.Error())
 		return

@@ -11,12 +11,14 @@ import (
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/testkit"
+	"github.com/kuzet/kuzet/plates"
 )
 
 // The event log's retention at a node, a year and a half on: the sweep
 // (asked for by hand here, hourly otherwise) drops what every reader has
 // read, keeps the newest event, checkpoints the audit chain so that it
-// still verifies, and the API names the readers and what they hold.
+// still verifies, takes the dropped reads out of the plate index, and the
+// API names the readers and what they hold.
 func TestEventRetentionAtANode(t *testing.T) {
 	later := time.Now().Add(400 * 24 * time.Hour)
 	a, _ := startAgentWith(t, fmt.Sprintf(`
@@ -42,7 +44,7 @@ events: {retention_days: 30}
 		}
 	}
 	for i := range 50 {
-		if _, err := a.events.Append(event.New(event.KindCameraState, "Camera1", "", map[string]int{"i": i})); err != nil {
+		if _, err := a.events.Append(event.New(plates.KindPlateRead, "Camera1", "", map[string]any{"plate": "777KZ02", "confidence": 0.99})); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.audit.Record(audit.Entry{User: "op", Action: audit.ActionPlayArchive, Object: fmt.Sprint(i)}); err != nil {
@@ -58,6 +60,9 @@ events: {retention_days: 30}
 	call("POST", "/api/v1/events/retention", &s) // audited first, so the newest event is that entry
 	if s.Dropped < 100 || s.First != s.Through+1 || s.HeldBy != "" {
 		t.Fatalf("sweep = %+v (the log had %d events)", s, before)
+	}
+	if got, err := a.plates.Search(plates.Query{Plate: "777KZ02", Match: plates.Exact}); err != nil || len(got) != 0 {
+		t.Fatalf("the plate index still finds %d reads the log dropped (%v)", len(got), err)
 	}
 	var st EventRetention
 	call("GET", "/api/v1/events/retention", &st)

@@ -18,7 +18,7 @@ import (
 // segment a parent is still importing is never cut short.
 func (a *Agent) openStores(o Options) error {
 	cfg := a.cfg
-	for _, f := range []string{"events.db", "archive.db", "plates.db"} {
+	for _, f := range []string{"events.db", "archive.db", "plates.db", "visits.db", "alarms.db"} {
 		a.compactFile(filepath.Join(cfg.Node.DataDir, f))
 	}
 	var err error

@@ -18,6 +18,15 @@ import "sort"
 // recStretch, plus the gap to its neighbour).
 const reachGlyph = 0.9
 
+// edgeRoom is how close to an end of the rectified line, in glyph heights,
+// a glyph counts as touching it. A box that hugs the text that tightly may
+// still have cut a glyph beyond it (the M of ML0C2S, outlined from the L),
+// and the recogniser, trained on text with room around it, often drops a
+// glyph that begins within a stroke or two of its input's first column;
+// widening gives the line its surroundings back. A glyph farther in than
+// this has its margin.
+const edgeRoom = 0.2
+
 // glyphLine is what the ink of a rectified line tells: its glyphs (the
 // characters' parts), their height, top line and baseline, and the ink
 // threshold they were found with.
@@ -60,21 +69,23 @@ func (g glyphLine) within(p inkPart) bool {
 // cutEnds tells by how many columns each end of a rectified line
 // (interleaved RGB, w×h) should be widened: reachGlyph of the glyphs'
 // height where one of the line's glyphs touches that end of its kept
-// columns, none elsewhere. An end cut off as a band is no glyph's.
+// columns (comes within edgeRoom of it), none elsewhere. An end cut off as
+// a band is no glyph's.
 func cutEnds(px []float32, w, h int, c lineCleanup) (left, right float64) {
 	g, ok := glyphsOf(px, w, h, c)
 	if !ok {
 		return 0, 0
 	}
 	reach := reachGlyph * float64(g.height)
+	room := int(edgeRoom * float64(g.height))
 	for _, p := range g.glyphs {
-		if p.x0 > c.x0 && p.x1 < c.x1 || !g.within(p) || inkChroma(px, w, p, g.dark) > glyphChroma {
+		if p.x0 > c.x0+room && p.x1 < c.x1-room || !g.within(p) || inkChroma(px, w, p, g.dark) > glyphChroma {
 			continue // inside the crop, or the edge of a band, flag or rim
 		}
-		if c.x0 == 0 && p.x0 == 0 {
+		if c.x0 == 0 && p.x0 <= room {
 			left = reach
 		}
-		if c.x1 == w && p.x1 == w {
+		if c.x1 == w && p.x1 >= w-room {
 			right = reach
 		}
 	}

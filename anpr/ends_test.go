@@ -45,6 +45,31 @@ func TestCutEndsWidensWhereAGlyphIsCut(t *testing.T) {
 	}
 }
 
+// TestCutEndsWidensWhereAGlyphNearlyTouches: a glyph whose ink begins a
+// few columns from an end of the line (within edgeRoom of the glyph
+// height: the box hugged it, and may have cut a glyph beyond it) widens
+// that end as a cut glyph does; one a third of its height in does not.
+func TestCutEndsWidensWhereAGlyphNearlyTouches(t *testing.T) {
+	bg := [3]float32{235, 235, 235}
+	near := newTestLine(200)
+	for x := 3; x < 140; x += 30 {
+		near.glyph(x)
+	}
+	near.glyph(200 - 22 - 4) // its right side ends 4 columns before the end
+	l, r := cutEnds(near.px, near.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg})
+	if want := reachGlyph * 32; math.Abs(l-want) > 1e-9 || math.Abs(r-want) > 1e-9 {
+		t.Errorf("glyphs 3 and 4 columns from the ends: widen %.1f %.1f, want %.1f both", l, r, want)
+	}
+	apart := newTestLine(200)
+	for x := 11; x < 140; x += 30 {
+		apart.glyph(x)
+	}
+	apart.glyph(200 - 22 - 11)
+	if l, r := cutEnds(apart.px, apart.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg}); l != 0 || r != 0 {
+		t.Errorf("glyphs 11 columns from the ends: widen %.1f %.1f, want none", l, r)
+	}
+}
+
 // TestWidenMovesTheSidesAlongTheRows: widening a slanted quad moves its
 // left and right sides along its top and bottom edges, by the fractions
 // given of its width.

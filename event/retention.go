@@ -142,7 +142,11 @@ func (l *Log) CompactPlan(before time.Time, floor uint64) (through uint64, held 
 // copy are dropped as well when they are older than before. It returns
 // how many events it dropped.
 func (l *Log) Compact(through uint64, before time.Time) (int, error) {
-	if last := l.Last(); through >= last {
+	last := l.Last()
+	if last == 0 {
+		return 0, nil
+	}
+	if through >= last {
 		through = last - 1 // the newest event carries lastPos across a restart
 	}
 	n := 0
@@ -150,12 +154,6 @@ func (l *Log) Compact(through uint64, before time.Time) (int, error) {
 		done := true
 		err := l.db.Update(func(tx *bolt.Tx) error {
 			events, seqpos, dropped := tx.Bucket(bucketEvents), tx.Bucket(bucketSeqPos), tx.Bucket(bucketDropped)
-			if dropped == nil {
-				var err error
-				if dropped, err = tx.CreateBucket(bucketDropped); err != nil {
-					return err
-				}
-			}
 			high := map[string]uint64{}
 			c := events.Cursor()
 			k, v := c.First()

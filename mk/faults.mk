@@ -8,6 +8,7 @@
 #   FAULTS_DURATION=1h make faults     # the soak
 #   FAULTS_SEED=1234 make faults       # replay a schedule (same duration too)
 #   FAULTS_KEEP=1 make faults          # keep the run directory even on success
+#   make soak                          # the same for SOAK_DURATION (1 hour)
 #
 # The report (schedule, counts, violations) is printed and written to
 # the run directory's report.txt.
@@ -18,7 +19,15 @@ FAULTS_SEED     ?=
 # longer than about 2h45m)
 FAULTS_TIMEOUT  ?= 3h
 
-.PHONY: faults
+.PHONY: faults soak
+
+# the soak: the fault harness for an hour (SOAK_DURATION), ending with
+# kuzet audit verify, kuzet archive verify and the events of every origin
+# compared across the tiers
+SOAK_DURATION ?= 1h
+
+soak: build
+	$(MAKE) --no-print-directory faults FAULTS_DURATION=$(SOAK_DURATION)
 
 faults: build
 	FAULTS_DURATION=$(FAULTS_DURATION) FAULTS_SEED=$(FAULTS_SEED) KUZET_BIN=$(CURDIR)/$(BIN) \

@@ -47,11 +47,13 @@ var (
 	bucketDistinct = []byte("distinct")  // plate -> number of reads
 	bucketQueue    = []byte("uncertain") // time pos -> by_plate key, for unreviewed reads below the threshold
 	bucketPending  = []byte("pending")   // read ID -> corrections that arrived before their read
+	bucketByPos    = []byte("by_pos")    // log position -> read ID, for retention (retention.go)
+	bucketAlphabet = []byte("alphabet")  // every character of an indexed plate -> nil (fuzzy.go)
 	bucketMeta     = []byte("meta")
 	keyPos         = []byte("pos")          // last log position indexed
 	keySchema      = []byte("schema")       // layout version
 	keyReviewBelow = []byte("review_below") // the threshold the queue was filed under
-	dataBuckets    = [][]byte{bucketByPlate, bucketByRead, bucketDistinct, bucketQueue, bucketPending, bucketWatch, bucketWatchHits}
+	dataBuckets    = [][]byte{bucketByPlate, bucketByRead, bucketDistinct, bucketQueue, bucketPending, bucketWatch, bucketWatchHits, bucketByPos, bucketAlphabet}
 )
 
 // schema is the index layout: 2 keeps each read's confidence and review
@@ -97,6 +99,7 @@ func OpenWith(path string, o Options) (*Index, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("init plate index: %w", err)
 	}
+
 	return x, nil
 }
 
@@ -126,6 +129,9 @@ func (x *Index) init(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
+	}
+	if err := fillAlphabet(tx); err != nil {
+		return fmt.Errorf("index the plates' characters: %w", err)
 	}
 	want := binary.BigEndian.AppendUint64(nil, math.Float64bits(x.reviewBelow))
 	if bytes.Equal(meta.Get(keyReviewBelow), want) {
@@ -215,6 +221,9 @@ func (x *Index) put(tx *bolt.Tx, e Entry) error {
 	if err := tx.Bucket(bucketByRead).Put([]byte(e.ID), k); err != nil {
 		return err
 	}
+	if err := tx.Bucket(bucketByPos).Put(binary.BigEndian.AppendUint64(nil, e.Pos), []byte(e.ID)); err != nil {
+		return err
+	}
 	if x.Queued(e) {
 		if err := tx.Bucket(bucketQueue).Put(queueKey(e), k); err != nil {
 			return err
@@ -228,6 +237,11 @@ func count(tx *bolt.Tx, plate string, delta int64) error {
 	var n int64
 	if v := b.Get([]byte(plate)); len(v) == 8 {
 		n = int64(binary.BigEndian.Uint64(v))
+	}
+	if n == 0 && delta > 0 {
+		if err := learnAlphabet(tx, plate); err != nil {
+			return err
+		}
 	}
 	n += delta
 	if n <= 0 {
@@ -360,15 +374,7 @@ func (x *Index) Search(q Query) ([]Entry, error) {
 				plates = append(plates, string(k))
 			}
 		case Fuzzy:
-			err := tx.Bucket(bucketDistinct).ForEach(func(k, _ []byte) error {
-				if withinOneEdit(string(k), q.Plate) {
-					plates = append(plates, string(k))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
+			plates = oneEditAway(tx, q.Plate)
 		default:
 			return fmt.Errorf("match %q: must be exact, prefix or fuzzy", q.Match)
 		}
@@ -426,8 +432,11 @@ func scanPlate(tx *bolt.Tx, plate string, q Query, out *[]Entry) error {
 }
 
 // withinOneEdit reports whether a becomes b by at most one insertion,
-// deletion or substitution.
-func withinOneEdit(a, b string) bool {
+// deletion or substitution of a character (not a byte: a plate may hold a
+// province's character). Search finds such plates by lookups
+// (oneEditAway); this is the comparison they must agree with.
+func withinOneEdit(as, bs string) bool {
+	a, b := []rune(as), []rune(bs)
 	if len(a) > len(b) {
 		a, b = b, a
 	}
@@ -439,7 +448,7 @@ func withinOneEdit(a, b string) bool {
 		i++
 	}
 	if len(a) == len(b) {
-		return i == len(a) || a[i+1:] == b[i+1:]
+		return i == len(a) || string(a[i+1:]) == string(b[i+1:])
 	}
-	return a[i:] == b[i+1:]
+	return string(a[i:]) == string(b[i+1:])
 }

@@ -7,21 +7,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/kuzet/kuzet/bench/internal/procfs"
+	"github.com/kuzet/kuzet/bench/internal/runctl"
 	"github.com/kuzet/kuzet/pki"
 )
 
@@ -52,7 +48,7 @@ type settings struct {
 
 type report struct {
 	StartedAt   time.Time       `json:"started_at"`
-	Machine     machine         `json:"machine"`
+	Machine     procfs.Machine  `json:"machine"`
 	Settings    settings        `json:"settings"`
 	Replay      []*replayResult `json:"replay,omitempty"`
 	Alarms      []*alarmRun     `json:"alarms,omitempty"`
@@ -73,7 +69,7 @@ type bench struct {
 	segs     []segFile
 	capBps   float64
 	totalBps float64
-	reg      *registry
+	reg      *runctl.Procs
 
 	idMu sync.Mutex
 	ids  map[string]*pki.Identity
@@ -91,31 +87,6 @@ func (b *bench) identityFor(id string) (*pki.Identity, error) {
 	}
 	b.ids[id] = ident
 	return ident, nil
-}
-
-// registry holds the processes this program started, so every exit path
-// can kill them (by PID) before it removes the temp dirs.
-type registry struct {
-	mu    sync.Mutex
-	procs []*os.Process
-}
-
-func (r *registry) start(cmd *exec.Cmd) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	r.procs = append(r.procs, cmd.Process)
-	return nil
-}
-
-func (r *registry) killAll() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, p := range r.procs {
-		_ = p.Kill() // an exited, reaped process answers "already finished"
-	}
 }
 
 func main() {
@@ -182,9 +153,9 @@ func run() int {
 		delete(want, "3")
 	}
 
-	b := &bench{o: o, clk: procfs.ClockTicks(), reg: &registry{}, ids: map[string]*pki.Identity{},
+	b := &bench{o: o, clk: procfs.ClockTicks(), reg: &runctl.Procs{}, ids: map[string]*pki.Identity{},
 		capBps: o.capMbps * 1e6 / 8, totalBps: o.totalMbps * 1e6 / 8}
-	rep := &report{StartedAt: time.Now().UTC(), Machine: describeMachine(b.clk)}
+	rep := &report{StartedAt: time.Now().UTC(), Machine: procfs.DescribeMachine(b.clk)}
 
 	root, err := os.MkdirTemp(o.dir, "kuzet-bench-federation-")
 	if err != nil {
@@ -195,7 +166,7 @@ func run() int {
 	var cleanOnce sync.Once
 	cleanup := func() {
 		cleanOnce.Do(func() {
-			b.reg.killAll()
+			b.reg.KillAll()
 			if o.keep {
 				fmt.Fprintln(os.Stderr, "bench: kept", root)
 				return
@@ -206,31 +177,10 @@ func run() int {
 	defer cleanup()
 
 	// signals and the deadline cancel the run; if it does not wind down
-	// within 30 s the watchdog cleans up and exits on its own
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var why atomic.Value
-	stopWith := func(reason string, code int) {
-		if why.CompareAndSwap(nil, reason) {
-			fmt.Fprintf(os.Stderr, "bench: %s: stopping\n", reason)
-			cancel()
-			time.AfterFunc(30*time.Second, func() {
-				fmt.Fprintln(os.Stderr, "bench: did not wind down within 30 s; cleaning up and exiting")
-				cleanup()
-				os.Exit(code)
-			})
-		}
-	}
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigc)
-	go func() {
-		if s, ok := <-sigc; ok {
-			stopWith("signal "+s.String(), 130)
-		}
-	}()
-	deadline := time.AfterFunc(o.timeout, func() { stopWith(fmt.Sprintf("deadline of %v", o.timeout), 3) })
-	defer deadline.Stop()
+	// within 30 s it is cleaned up and ended from there
+	run := runctl.Start(o.timeout, 30*time.Second, fmt.Sprintf("deadline of %v", o.timeout), cleanup)
+	defer run.End()
+	ctx := run.Ctx
 
 	// enough file data that no child runs out within warm-up + window
 	fileBytes := int64(o.fileMiB) << 20
@@ -320,27 +270,10 @@ func run() int {
 	}
 
 	rep.Machine.LoadEnd = procfs.LoadAvg()
-	if r, ok := why.Load().(string); ok {
-		rep.Interrupted = r
-	}
+	rep.Interrupted = run.Why()
 	fmt.Printf("\nload average at the end: %s\n", rep.Machine.LoadEnd)
 	for _, n := range rep.Notes {
 		fmt.Println("note:", n)
 	}
-	if o.jsonPath != "" {
-		if buf, err := json.MarshalIndent(rep, "", "  "); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: json:", err)
-		} else if err := os.WriteFile(o.jsonPath, append(buf, '\n'), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: json:", err)
-		}
-	}
-	switch {
-	case rep.Interrupted != "" && strings.HasPrefix(rep.Interrupted, "deadline"):
-		return 3
-	case rep.Interrupted != "":
-		return 130
-	case len(rep.Errors) > 0:
-		return 1
-	}
-	return 0
+	return run.Finish(o.jsonPath, rep, len(rep.Errors) > 0)
 }

@@ -81,7 +81,7 @@ func (b *bench) startParent(stateDir string) (*parentProc, string, error) {
 	// stop it in order; SIGKILL if we die without cleaning up (and its
 	// stdin closes then too, which also ends it)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := b.reg.start(cmd); err != nil {
+	if err := b.reg.Start(cmd); err != nil {
 		return nil, "", err
 	}
 	p := &parentProc{cmd: cmd, pid: cmd.Process.Pid, stdin: stdin, lines: make(chan string, 16), done: make(chan struct{})}

@@ -191,6 +191,9 @@ Kuzet demo running (Ctrl-C to stop)
   find cameras      %[5]s/#/tree   (as engineer or admin: "Find cameras (ONVIF)" at node demo-site, also probe
                     %[8]s, login demo/demo: the probe goes out at the site through the link and finds a
                     simulated PTZ dome; Describe shows its two streams, Add camera the lines for the site's file)
+  event log         %[3]s/api/v1/events/retention   (as engineer: how far back the log reaches (a year by
+                    default), each reader's position (the uplink, the indexes), and which one keeps events past
+                    their retention; audit entries leave it only after an audit.checkpoint attests the chain)
   site node         %[3]s/api/v1/cameras
                     %[3]s/api/v1/cameras/Camera1/segments
                     %[3]s/api/v1/federation   (link to the centre: RTT, clock offset, backlog)

@@ -12,7 +12,7 @@ import (
 const mod = "github.com/kuzet/kuzet/"
 
 // leaves import no kuzet package: everything may build on them.
-var leaves = []string{"event", "media", "netaddr", "pki", "plates/platetext", "web", "internal/httpjson", "seals", "onvif", "internal/sdnotify", "internal/boltfile"}
+var leaves = []string{"event", "media", "netaddr", "pki", "plates/platetext", "web", "internal/httpjson", "seals", "onvif", "internal/sdnotify", "internal/boltfile", "archive/objstore"}
 
 // forbidden lists, per package, what it may not import (package paths
 // relative to the module, or a module outside it).
@@ -49,6 +49,7 @@ var onlyIn = map[string][]string{
 	"github.com/yalue/onnxruntime_go":  {"anpr"},
 	"github.com/hashicorp/raft":        {"topology"},
 	"github.com/beevik/ntp":            {"timesync"},
+	"github.com/minio/minio-go/v7":     {"archive/objstore", "archive/objstore/s3test"},
 	"github.com/bluenviron/gortsplib/": {"site", "restream", "testcam", "live/livetest", "internal/rtspserve"},
 }
 
