@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,11 +56,34 @@ events: {retention_days: 30}
 		f, _, err := a.events.Floor()
 		return err == nil && f == a.events.Last()
 	})
-	before := a.events.Last()
+	// a reader that has taken nothing yet keeps everything, and says so
+	a.events.HoldCursor("test-reader")
 	var s event.Sweep
-	call("POST", "/api/v1/events/retention", &s) // audited first, so the newest event is that entry
-	if s.Dropped < 100 || s.First != s.Through+1 || s.HeldBy != "" {
-		t.Fatalf("sweep = %+v (the log had %d events)", s, before)
+	call("POST", "/api/v1/events/retention", &s)
+	if s.Dropped != 0 || s.HeldBy != "cursor test-reader" {
+		t.Fatalf("sweep with a reader at 0 = %+v", s)
+	}
+	metrics := func() string {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if m := metrics(); !strings.Contains(m, "kuzet_events_held_past_retention 1") {
+		t.Fatal("/metrics does not show the log held past its retention")
+	}
+	if err := a.events.SetCursor("test-reader", a.events.Last()); err != nil {
+		t.Fatal(err)
+	}
+	before := a.events.Last()
+	// the sweep is audited first: that entry, after the reader's position,
+	// stays; everything up to the position goes
+	call("POST", "/api/v1/events/retention", &s)
+	if s.Dropped != int(before) || s.Through != before || s.First != before+1 {
+		t.Fatalf("sweep = %+v (the reader had taken %d events)", s, before)
 	}
 	if got, err := a.plates.Search(plates.Query{Plate: "777KZ02", Match: plates.Exact}); err != nil || len(got) != 0 {
 		t.Fatalf("the plate index still finds %d reads the log dropped (%v)", len(got), err)
