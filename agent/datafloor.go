@@ -63,11 +63,3 @@ func sameFilesystem(a, b string) bool {
 	}
 	return sa.Dev == sb.Dev
 }
-
-func statFree(dir string) (uint64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return 0, fmt.Errorf("statfs %s: %w", dir, err)
-	}
-	return st.Bavail * uint64(st.Bsize), nil
-}

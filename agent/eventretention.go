@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/audit"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/httpjson"
@@ -59,7 +60,7 @@ func (a *Agent) openEventRetention(o Options) {
 			}))
 	diskFree := o.DiskFree
 	if diskFree == nil {
-		diskFree = statFree
+		diskFree = archive.DiskFree
 	}
 	a.life.loop("data disk floor", func(ctx context.Context) { a.watchDataDisk(ctx, diskFree) })
 	a.life.loop("event retention", func(ctx context.Context) {

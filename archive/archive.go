@@ -81,7 +81,7 @@ func (o *Options) defaults() {
 		o.Retention = func(string) time.Duration { return 60 * 24 * time.Hour }
 	}
 	if o.DiskFree == nil {
-		o.DiskFree = diskFree
+		o.DiskFree = DiskFree
 	}
 	if o.SweepInterval == 0 {
 		o.SweepInterval = time.Minute

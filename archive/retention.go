@@ -156,7 +156,9 @@ func (a *Archive) Disk() (free, total, floor uint64, err error) {
 	return free, total, a.o.MinFreeBytes, nil
 }
 
-func diskFree(root string) (uint64, error) {
+// DiskFree is the space an unprivileged writer may still use on the file
+// system holding root.
+func DiskFree(root string) (uint64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(root, &st); err != nil {
 		return 0, fmt.Errorf("statfs %s: %w", root, err)

@@ -95,13 +95,14 @@ func (r *Recorder) Checkpoint(anchors []Anchor, through uint64) error {
 	return err
 }
 
-// attested collects the anchors of every checkpoint entry among items,
-// by chain and audit seq, with the entry that attests each.
+// attestation is an anchor's hash and the checkpoint entry that attests it.
 type attestation struct {
 	hash string
 	by   string
 }
 
+// attestedAnchors collects the anchors of every checkpoint entry among
+// the chains, by chain and audit seq.
 func attestedAnchors(chains map[chainKey][]item) map[chainKey]map[uint64]attestation {
 	out := map[chainKey]map[uint64]attestation{}
 	for _, items := range chains {

@@ -1,7 +1,6 @@
 package event
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -43,22 +42,6 @@ func (r *Retainer) Last() Sweep {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.last
-}
-
-// Run sweeps at once and then every interval until ctx ends.
-func (r *Retainer) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := r.Sweep(); err != nil && r.Logger != nil {
-			r.Logger.Error("event log retention", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Sweep drops what the retention allows now.

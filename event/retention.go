@@ -113,20 +113,15 @@ func (l *Log) CompactPlan(before time.Time, floor uint64) (through uint64, held 
 			if pos >= last {
 				return nil // the newest event is always kept: it carries lastPos across a restart
 			}
+			t, err := eventTime(v)
 			if pos > floor {
-				var e struct {
-					Time time.Time `json:"time"`
-				}
-				held = json.Unmarshal(v, &e) == nil && e.Time.Before(before)
+				held = err == nil && t.Before(before)
 				return nil
 			}
-			var e struct {
-				Time time.Time `json:"time"`
-			}
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err != nil {
 				return fmt.Errorf("decode event at %d: %w", pos, err)
 			}
-			if !e.Time.Before(before) {
+			if !t.Before(before) {
 				return nil
 			}
 			through = pos
@@ -203,10 +198,7 @@ func (l *Log) dropStaleUrgent(before time.Time) error {
 		b := tx.Bucket(bucketUrgent)
 		var stale [][]byte
 		if err := b.ForEach(func(k, v []byte) error {
-			var e struct {
-				Time time.Time `json:"time"`
-			}
-			if json.Unmarshal(v, &e) == nil && e.Time.Before(before) {
+			if t, err := eventTime(v); err == nil && t.Before(before) {
 				stale = append(stale, append([]byte(nil), k...))
 			}
 			return nil
@@ -269,6 +261,15 @@ func (l *Log) Forgo(m Mark) (from uint64, forgone bool, err error) {
 		return 0, false, fmt.Errorf("forgo events of %s up to %d: %w", m.Key(), m.Seq, err)
 	}
 	return from, forgone, nil
+}
+
+// eventTime reads only the time of a stored event.
+func eventTime(v []byte) (time.Time, error) {
+	var e struct {
+		Time time.Time `json:"time"`
+	}
+	err := json.Unmarshal(v, &e)
+	return e.Time, err
 }
 
 // putMax stores v under k unless a higher value is there.

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -127,16 +126,10 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "bench: unknown -role %q\n", role)
 		return 2
 	}
-	want := map[string]bool{}
-	for _, p := range strings.Split(o.parts, ",") {
-		switch p = strings.TrimSpace(p); p {
-		case "1", "2", "3":
-			want[p] = true
-		case "":
-		default:
-			fmt.Fprintf(os.Stderr, "bench: -parts: unknown part %q\n", p)
-			return 2
-		}
+	want, err := runctl.Parts(o.parts, "1", "2", "3")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
 	}
 	if o.window <= 0 || o.warmup < 0 || o.capMbps <= 0 || o.alarmEvery <= 0 || o.heartbeat <= 0 ||
 		o.eventEvery <= 0 || o.files <= 0 || o.fileMiB <= 0 || o.links < 0 || o.backlog < 0 || o.totalMbps < 0 {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,16 +68,10 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "bench: unknown -role %q\n", role)
 		return 2
 	}
-	want := map[string]bool{}
-	for _, p := range strings.Split(o.parts, ",") {
-		switch p = strings.TrimSpace(p); p {
-		case "live", "search", "catchup":
-			want[p] = true
-		case "":
-		default:
-			fmt.Fprintf(os.Stderr, "bench: -parts: unknown part %q\n", p)
-			return 2
-		}
+	want, err := runctl.Parts(o.parts, "live", "search", "catchup")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 2
 	}
 	if o.sites < o.regions || o.regions < 1 || o.window <= 0 || o.warmup < 0 || o.outage <= 0 || o.reads <= 0 ||
 		o.searches <= 0 || o.heartbeat <= 0 {

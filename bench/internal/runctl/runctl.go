@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -101,4 +102,20 @@ func (r *Run) Finish(path string, report any, failed bool) int {
 		return 1
 	}
 	return 0
+}
+
+// Parts reads a comma-separated -parts list against the parts a benchmark
+// has; an unknown one is an error naming it.
+func Parts(list string, known ...string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, p := range strings.Split(list, ",") {
+		switch p = strings.TrimSpace(p); {
+		case p == "":
+		case slices.Contains(known, p):
+			want[p] = true
+		default:
+			return nil, fmt.Errorf("-parts: unknown part %q (known: %s)", p, strings.Join(known, ", "))
+		}
+	}
+	return want, nil
 }
