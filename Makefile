@@ -89,8 +89,9 @@ fuzz:
 # Records N cameras from a local RTSP source and compares with ffmpeg;
 # then federation links: replay against the caps, alarm latency under
 # saturation, parent cost per link; then plate reading in the video path
-# (ms per 720p frame and passes read, against scanning every frame).
-bench: build anpr-deps web-e2e-deps
+# (ms per 720p frame and passes read, against scanning every frame);
+# then a parent tier's archive in a SeaweedFS bucket against the disk.
+bench: build anpr-deps web-e2e-deps weed
 	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
 	$(GO) run ./bench/federation
 	$(GO) run ./bench/live
@@ -98,6 +99,7 @@ bench: build anpr-deps web-e2e-deps
 	$(GO) run ./bench/anprvideo
 	$(GO) run ./bench/glass -kuzet $(BIN)
 	$(GO) run ./bench/national
+	$(GO) test -run '^$$' -bench BenchmarkStoreTier -benchtime 1x ./archive/playback
 
 clean:
 	rm -rf bin

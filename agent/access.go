@@ -19,6 +19,8 @@ func (a *Agent) openAccess() error {
 		}
 		srv, err := sftpd.New(sftpd.Options{
 			Listen: s.Listen, Root: a.cfg.Archive.Root, HostKeyPath: s.HostKey, Accounts: accts,
+			// replicas kept in the archive's object store, listed from its index
+			Replicas:    a.archive,
 			MaxSessions: s.MaxSessions, IdleTimeout: s.IdleTimeout.Std(), LoginTimeout: s.LoginTimeout.Std(),
 			// SFTP logins, failed logins, downloads and session ends go
 			// into the audit chain like the HTTP API's

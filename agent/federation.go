@@ -135,19 +135,27 @@ func (a *Agent) listIndex(since time.Time) ([]federation.IndexEntry, error) {
 }
 
 // localFile is where this node holds origin's segment rel: its own or a
-// replica.
+// replica, on its disk or in the archive's object store (the replicate
+// puller asks it whether a segment is held).
 func (a *Agent) localFile(origin, rel string) (string, error) {
-	return a.archive.File(a.cfg.Node.ID, origin, rel)
+	return a.archive.Held(a.cfg.Node.ID, origin, rel)
 }
 
-// serveFile resolves a segment the parent asks for; a descendant's
-// segment this node does not hold is first pulled from the child leading
-// to it (NVMS-6.20).
-func (a *Agent) serveFile(origin, rel string) (string, error) {
-	if a.puller == nil {
-		return a.localFile(origin, rel)
+// serveFile opens a segment the parent asks for; a descendant's segment
+// this node does not hold is first pulled from the child leading to it
+// (NVMS-6.20). It is read through the archive, so a replica kept in the
+// object store is served as well as one on the disk.
+func (a *Agent) serveFile(origin, rel string) (federation.ServedFile, error) {
+	if a.puller != nil {
+		if _, err := a.puller.File(origin, rel); err != nil {
+			return nil, err
+		}
 	}
-	return a.puller.File(origin, rel)
+	f, err := a.archive.OpenSegment(a.cfg.Node.ID, origin, rel)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // FetchRange pulls the segments of a descendant's camera ("origin/Camera")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 
+	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/replicate"
 )
@@ -26,7 +28,7 @@ func (a *Agent) openParent() error {
 	a.planner = &replicate.Planner{Log: a.events, Queue: a.fetchQ, Policy: f.Fragments.PolicyFor,
 		References: references, Logger: log}
 	a.puller = &replicate.Puller{
-		Queue: a.fetchQ, Store: a.archive, Planner: a.planner,
+		Queue: a.fetchQ, Store: partsOf(a.archive), Planner: a.planner,
 		PerChild: f.Fragments.ChildMbps * 1e6 / 8,
 		Total:    replicate.NewLimiter(f.Fragments.TotalMbps * 1e6 / 8),
 		Backfill: f.Fragments.Backfill.Std(),
@@ -55,4 +57,11 @@ func (a *Agent) openParent() error {
 		}
 	})
 	return nil
+}
+
+// partsOf is the archive as the puller's store.
+func partsOf(ar *archive.Archive) replicate.Store {
+	return replicate.StoreFunc(func(ctx context.Context, origin string, s event.Segment) (replicate.Part, error) {
+		return ar.OpenPart(ctx, origin, s)
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/plates"
 )
 
@@ -59,8 +60,12 @@ func (a *Agent) Snapshot(ctx context.Context, origin, rel string) (string, error
 }
 
 // serveSnapshot answers the parent's request for a snapshot.
-func (a *Agent) serveSnapshot(origin, rel string) (string, error) {
+func (a *Agent) serveSnapshot(origin, rel string) (federation.ServedFile, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	return a.Snapshot(ctx, origin, rel)
+	p, err := a.Snapshot(ctx, origin, rel)
+	if err != nil {
+		return nil, err
+	}
+	return federation.OpenLocal(p)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/archive/objstore"
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/boltfile"
@@ -29,7 +30,13 @@ func (a *Agent) openStores(o Options) error {
 	a.life.onClose("event log", a.events.Close)
 	a.setCameras(cfg.Cameras)
 	defaultRetention := time.Duration(cfg.Archive.RetentionDays) * 24 * time.Hour
+	store, err := a.openArchiveStore()
+	if err != nil {
+		return err
+	}
 	a.archive, err = archive.Open(archive.Options{
+		Store:        store,
+		StoreSync:    cfg.Archive.Store.Sync.Std(),
 		Root:         cfg.Archive.Root,
 		IndexPath:    filepath.Join(cfg.Node.DataDir, "archive.db"),
 		Segment:      cfg.Archive.Segment.Std(),
@@ -70,6 +77,40 @@ func (a *Agent) openStores(o Options) error {
 		return a.archive.Close()
 	})
 	return nil
+}
+
+// openArchiveStore opens the object storage a parent tier keeps its
+// replicas in (nil: the archive disk). A store that does not answer now is
+// no reason not to start: the archive raises its alarm at the first
+// failure, and the children keep what was not pulled.
+func (a *Agent) openArchiveStore() (objstore.Store, error) {
+	s, err := OpenArchiveStore(a.cfg.Archive.Store)
+	if s != nil && err != nil {
+		a.log.Error("the archive store does not answer; replicas wait at the children", "err", err)
+		err = nil
+	}
+	return s, err
+}
+
+// OpenArchiveStore opens archive.store (nil, nil: none is configured).
+// With a store and an error, the store did not answer the first check.
+func OpenArchiveStore(sc config.Store) (objstore.Store, error) {
+	if !sc.S3() {
+		return nil, nil
+	}
+	secret, err := sc.Secret()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := objstore.NewS3(ctx, objstore.S3Options{Endpoint: sc.Endpoint, Bucket: sc.Bucket, Prefix: sc.Prefix,
+		AccessKey: sc.AccessKey, SecretKey: secret, Region: sc.Region, TLS: sc.TLS, CA: sc.CA,
+		PartSize: int64(sc.PartMB) << 20})
+	if s == nil {
+		return nil, err
+	}
+	return s, err
 }
 
 // compactFile gives back the space retention freed in a store's file

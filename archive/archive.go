@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kuzet/kuzet/archive/objstore"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -45,6 +46,17 @@ type Options struct {
 	// segment file or directory, or repairs one; an error it returns is
 	// that operation's error (tests: a full or read-only disk).
 	WriteFault func(op, path string) error
+	// Store, if set, keeps the replicas of other nodes' segments (a parent
+	// tier's archive shared by its replicas): the object of
+	// ".replicas/<origin>/<rel>" is "<origin>/<rel>" (StoreKey). Replicas
+	// already on the local disk are still read from there.
+	Store objstore.Store
+	// StoreSync is how often the journal of a shared Store is read for the
+	// replicas that the tier's other replicas pulled (default 15 s).
+	StoreSync time.Duration
+	// StoreTimeout bounds each request to Store (a Stat, one block read);
+	// default 30s.
+	StoreTimeout time.Duration
 }
 
 func (o *Options) defaults() {
@@ -86,6 +98,9 @@ func (o *Options) defaults() {
 	if o.SweepInterval == 0 {
 		o.SweepInterval = time.Minute
 	}
+	if o.StoreSync == 0 {
+		o.StoreSync = 15 * time.Second
+	}
 	if o.IndexPath == "" {
 		o.IndexPath = filepath.Join(o.Root, "index.db")
 	}
@@ -99,11 +114,15 @@ type Archive struct {
 
 	importMu sync.Mutex // ImportReplica: checks, move and index together
 
+	syncMu sync.Mutex // SyncStore: one at a time
+	sync   storeSync
+
 	gid int // archive.group; -1: the process's
 
-	mu       sync.Mutex
-	floorHit bool                   // a disk-floor alarm is raised and not yet cleared
-	current  map[string]openSegment // camera -> file being written
+	mu        sync.Mutex
+	floorHit  bool                   // a disk-floor alarm is raised and not yet cleared
+	storeDown bool                   // an object_store alarm is raised and not yet cleared
+	current   map[string]openSegment // camera -> file being written
 	// deferred: files left open on a read-only file system, repaired once
 	// a segment can be written again
 	deferred map[string]openSegment
@@ -123,7 +142,7 @@ func Open(o Options) (*Archive, error) {
 		return nil, err
 	}
 	a := &Archive{o: o, gid: gid, syncer: newSyncer(o.Metrics, o.Logger), current: map[string]openSegment{},
-		deferred: map[string]openSegment{}, tails: map[string]tail{}}
+		deferred: map[string]openSegment{}, tails: map[string]tail{}, sync: storeSync{seen: map[string]bool{}}}
 	if err := a.prepareRoot(); err != nil {
 		return nil, err
 	}
@@ -154,6 +173,13 @@ func (a *Archive) Run(ctx context.Context) {
 		defer wg.Done()
 		a.syncer.run(ctx, a.o.SyncInterval)
 	}()
+	if a.o.Store != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.runStoreSync(ctx)
+		}()
+	}
 	t := time.NewTicker(a.o.SweepInterval)
 	defer t.Stop()
 	a.Sweep()

@@ -354,7 +354,7 @@ func (x *Index) Cameras() ([]string, error) {
 }
 
 // oldest returns the oldest segment over all cameras.
-func (x *Index) oldest() (Segment, bool, error) {
+func (x *Index) oldest(skip func(Segment) bool) (Segment, bool, error) {
 	var best Segment
 	found := false
 	err := x.db.View(func(tx *bolt.Tx) error {
@@ -370,6 +370,9 @@ func (x *Index) oldest() (Segment, bool, error) {
 			var s Segment
 			if err := json.Unmarshal(v, &s); err != nil {
 				return err
+			}
+			if skip != nil && skip(s) {
+				return nil // the camera's files are elsewhere
 			}
 			if !found || s.Start.Before(best.Start) {
 				best, found = s, true

@@ -13,6 +13,8 @@ type Metrics struct {
 	Purged         *prometheus.CounterVec
 	FsyncSeconds   prometheus.Histogram
 	WriteErrors    *prometheus.CounterVec
+	StoreErrors    *prometheus.CounterVec
+	StoreSynced    prometheus.Counter
 }
 
 // NewMetrics creates the series and registers them with reg (if not nil).
@@ -37,10 +39,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		WriteErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kuzet_archive_write_errors_total", Help: "Failed writes to segment files."}, []string{"camera"}),
+		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kuzet_archive_store_errors_total", Help: "Failed operations on the shared archive store, by operation."}, []string{"op"}),
+		StoreSynced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kuzet_archive_store_synced_total", Help: "Replicas indexed from the shared store that other replicas of the tier pulled."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.SegmentsClosed, m.BytesWritten, m.FramesWritten, m.FramesSkipped, m.Gaps,
-			m.Repaired, m.Purged, m.FsyncSeconds, m.WriteErrors)
+			m.Repaired, m.Purged, m.FsyncSeconds, m.WriteErrors, m.StoreErrors, m.StoreSynced)
 	}
 	return m
 }

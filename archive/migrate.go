@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/kuzet/kuzet/archive/objstore"
 )
 
 // The first layout kept a replica of origin O's Camera1/... at O/Camera1/...,
@@ -187,7 +189,7 @@ func (a *Archive) moveFile(from, to string, dirs map[string]bool) error {
 		if err := a.MkdirFor(newAbs); err != nil {
 			return fmt.Errorf("create directory of %s: %w", to, err)
 		}
-		err := renameNoReplace(oldAbs, newAbs)
+		err := objstore.RenameNoReplace(oldAbs, newAbs)
 		if err == nil {
 			dirs[filepath.Dir(oldAbs)], dirs[filepath.Dir(newAbs)] = true, true
 			return nil
@@ -253,7 +255,7 @@ func (a *Archive) migrateParts(st *migrateStats) error {
 			if err := a.MkdirFor(newPart); err != nil {
 				return fmt.Errorf("create directory of %s: %w", newPart, err)
 			}
-			if err := renameNoReplace(p, newPart); err == nil {
+			if err := objstore.RenameNoReplace(p, newPart); err == nil {
 				dirs[filepath.Dir(p)], dirs[filepath.Dir(newPart)] = true, true
 				st.parts++
 				a.removeEmptyDirs(filepath.Dir(p))

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kuzet/kuzet/archive/objstore"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -70,6 +71,14 @@ func checkOrigin(origin string) error {
 // segment rel, given in the origin's layout. It does not check its
 // arguments: File, PartPath and ImportReplica do.
 func ReplicaPath(origin, rel string) string { return ReplicaDir + "/" + origin + "/" + rel }
+
+// StoreKey is the object key in Options.Store of the replica indexed at
+// local (".replicas/<origin>/<rel>" -> "<origin>/<rel>"); ok is false for
+// a path outside the replicas.
+func StoreKey(local string) (key string, ok bool) {
+	key, ok = strings.CutPrefix(local, ReplicaDir+"/")
+	return key, ok
+}
 
 // ReplicaRel turns the indexed path of a replica of origin's back into the
 // origin's layout (Camera1/2025/...); ok is false when local is not in
@@ -164,7 +173,7 @@ func (a *Archive) ImportReplica(origin string, s Segment, part string) error {
 	if err := a.own(part, FileMode); err != nil {
 		return fmt.Errorf("replica %s: %w", part, err)
 	}
-	err = renameNoReplace(part, final)
+	err = objstore.RenameNoReplace(part, final)
 	switch {
 	case errors.Is(err, fs.ErrExist):
 		same, why, cerr := sameBytes(part, final)

@@ -113,7 +113,7 @@ func TestReplicaOfOriginNamedLikeOwnCamera(t *testing.T) {
 	if _, err := a.File(self, self, ReplicaPath("site-a", forged1.Path)); err == nil {
 		t.Fatal("a replica served as an own segment")
 	}
-	r, err := Verify(a.Root(), a.Index(), false)
+	r, err := Verify(a.Root(), a.Index(), false, nil)
 	if err != nil || len(r.Problems) != 0 || r.Segments != 3 {
 		t.Fatalf("verify: %+v %v", r, err)
 	}
@@ -283,30 +283,6 @@ func TestReplicaPathsRefused(t *testing.T) {
 	}
 }
 
-func TestRenameNoReplace(t *testing.T) {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	_ = os.WriteFile(a, []byte("new"), 0o644)
-	_ = os.WriteFile(b, []byte("old"), 0o644)
-	for name, mv := range map[string]func(string, string) error{"renameNoReplace": renameNoReplace, "linkUnlink": linkUnlink} {
-		if err := mv(a, b); !errors.Is(err, fs.ErrExist) {
-			t.Fatalf("%s over an existing file: %v", name, err)
-		}
-		if got, _ := os.ReadFile(b); string(got) != "old" {
-			t.Fatalf("%s replaced the file", name)
-		}
-	}
-	c := filepath.Join(dir, "c")
-	if err := renameNoReplace(a, c); err != nil {
-		t.Fatal(err)
-	}
-	noFile(t, a)
-	if err := linkUnlink(c, a); err != nil {
-		t.Fatal(err)
-	}
-	noFile(t, c)
-}
-
 // Retention of a replica removes its file and empty folders up to its
 // camera's folder in the replica namespace, and nothing of own cameras.
 func TestRetentionOfReplicas(t *testing.T) {
@@ -374,7 +350,7 @@ func makeOldLayout(t *testing.T) *oldLayout {
 	if err := a.index.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyLayout) }); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Verify(a.Root(), a.Index(), true)
+	r, err := Verify(a.Root(), a.Index(), true, nil)
 	if err != nil || len(r.Problems) != 5 || r.Problems[0].What != "layout" {
 		t.Fatalf("verify of the old layout: %+v %v", r, err)
 	}
@@ -433,7 +409,7 @@ func (fx *oldLayout) checkMigrated(t *testing.T) {
 	if v, _ := a.index.layout(); v != layoutReplicaDir {
 		t.Fatalf("layout %q", v)
 	}
-	r, err := Verify(a.Root(), a.Index(), false)
+	r, err := Verify(a.Root(), a.Index(), false, nil)
 	if err != nil || len(r.Problems) != 0 || r.Segments != 1+len(fx.reps) {
 		t.Fatalf("verify: %+v %v", r, err)
 	}
@@ -475,7 +451,7 @@ func TestVerifyReplicaLayout(t *testing.T) {
 	if err := a.index.closeSegment(wrong); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Verify(a.Root(), a.Index(), false)
+	r, err := Verify(a.Root(), a.Index(), false, nil)
 	if err != nil || len(r.Problems) != 1 || r.Problems[0].What != "layout" || r.Problems[0].Segment.Camera != "site-c/Camera1" {
 		t.Fatalf("verify: %+v %v", r, err)
 	}

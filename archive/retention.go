@@ -1,12 +1,14 @@
 package archive
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -68,7 +70,7 @@ func (a *Archive) enforceFloor() {
 	}
 	p := Purge{Reason: "disk_floor"}
 	for free < a.o.MinFreeBytes {
-		s, ok, err := a.index.oldest()
+		s, ok, err := a.index.oldest(a.inStore)
 		if err != nil || !ok {
 			break
 		}
@@ -109,12 +111,21 @@ func (a *Archive) enforceFloor() {
 	}
 }
 
-// deleteSegment removes the file, then its index entry, then empty
-// directories up to the camera folder.
+// deleteSegment removes the file (from the store too, for a replica a
+// shared store may hold), then its index entry, then empty directories up
+// to the camera folder.
 func (a *Archive) deleteSegment(s Segment) error {
 	abs := a.Abs(s.Path)
 	if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
+	}
+	if key, ok := StoreKey(s.Path); ok && a.o.Store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := a.o.Store.Delete(ctx, key)
+		cancel()
+		if err != nil {
+			return a.storeFailed("delete", err)
+		}
 	}
 	if err := a.index.removeSegment(s); err != nil {
 		return err
@@ -126,6 +137,16 @@ func (a *Archive) deleteSegment(s Segment) error {
 		}
 	}
 	return nil
+}
+
+// inStore reports whether s is a replica kept in the shared store, which
+// frees nothing on the local disk when deleted.
+func (a *Archive) inStore(s Segment) bool {
+	if _, ok := StoreKey(s.Path); !ok || a.o.Store == nil {
+		return false
+	}
+	_, err := os.Lstat(a.Abs(s.Path))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // cameraDir is the folder of a segment's camera, which retention keeps:

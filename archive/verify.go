@@ -1,15 +1,19 @@
 package archive
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/kuzet/kuzet/archive/objstore"
 	"github.com/kuzet/kuzet/event"
 )
 
@@ -31,10 +35,12 @@ type VerifyReport struct {
 	Problems []Problem
 }
 
-// Verify checks every indexed segment under root against its record:
-// present, of the recorded size and, unless quick, of the recorded sha256.
+// Verify checks every indexed segment under root — or, for a replica not
+// on this disk, in store (nil: none) — against its record: present, of
+// the recorded size and, unless quick, of the recorded sha256 (an object
+// is read whole and hashed; quick compares the sha256 stored with it).
 // The index's own structure is checked first.
-func Verify(root string, x *Index, quick bool) (VerifyReport, error) {
+func Verify(root string, x *Index, quick bool, store objstore.Store) (VerifyReport, error) {
 	var r VerifyReport
 	if err := x.Check(); err != nil {
 		return r, err
@@ -50,7 +56,7 @@ func Verify(root string, x *Index, quick bool) (VerifyReport, error) {
 		}
 		for _, s := range segs {
 			r.Segments++
-			if p, ok := verifySegment(root, s, quick); !ok {
+			if p, ok := verifySegment(root, s, quick, store); !ok {
 				r.Problems = append(r.Problems, p)
 				continue
 			}
@@ -60,7 +66,7 @@ func Verify(root string, x *Index, quick bool) (VerifyReport, error) {
 	return r, nil
 }
 
-func verifySegment(root string, s Segment, quick bool) (Problem, bool) {
+func verifySegment(root string, s Segment, quick bool, store objstore.Store) (Problem, bool) {
 	if err := event.CheckRel(s.Path); err != nil {
 		return Problem{s, "unreadable", err.Error()}, false
 	}
@@ -68,6 +74,9 @@ func verifySegment(root string, s Segment, quick bool) (Problem, bool) {
 		return Problem{s, "layout", why}, false
 	}
 	f, err := os.Open(filepath.Join(root, filepath.FromSlash(s.Path)))
+	if key, replica := StoreKey(s.Path); replica && store != nil && errors.Is(err, fs.ErrNotExist) {
+		return verifyStored(store, key, s, quick)
+	}
 	if err != nil {
 		if os.IsNotExist(err) {
 			return Problem{s, "missing", "the file is gone"}, false
@@ -113,4 +122,37 @@ func layoutProblem(s Segment) string {
 		return fmt.Sprintf("a replica of %s outside %s/", s.Camera, ReplicaPath(origin, cam))
 	}
 	return ""
+}
+
+// verifyStored checks a replica held in the store.
+func verifyStored(store objstore.Store, key string, s Segment, quick bool) (Problem, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	st, err := store.Stat(ctx, key)
+	switch {
+	case errors.Is(err, objstore.ErrNotFound):
+		return Problem{s, "missing", "the object is gone from " + store.Name()}, false
+	case err != nil:
+		return Problem{s, "unreadable", err.Error()}, false
+	case st.Size != s.Bytes:
+		return Problem{s, "size", fmt.Sprintf("%d bytes in the store, %d recorded", st.Size, s.Bytes)}, false
+	case st.SHA256 != s.SHA256:
+		return Problem{s, "sha256", fmt.Sprintf("stored with sha256 %s, %s recorded", st.SHA256, s.SHA256)}, false
+	case quick:
+		return Problem{}, true
+	}
+	r, err := store.Open(ctx, key, 0, -1)
+	if err != nil {
+		return Problem{s, "unreadable", err.Error()}, false
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return Problem{s, "unreadable", err.Error()}, false
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != s.SHA256 || n != s.Bytes {
+		return Problem{s, "sha256", fmt.Sprintf("%d bytes in the store hash to %s, %s recorded (altered outside this node)", n, sum, s.SHA256)}, false
+	}
+	return Problem{}, true
 }

@@ -236,6 +236,8 @@ type Archive struct {
 	// Group owns the archive's files (0640) and directories (0750), e.g.
 	// kuzet, so that its members may read recordings; empty: the node's.
 	Group string `yaml:"group"`
+	// Store keeps a parent's replicas of its children's segments.
+	Store Store `yaml:"store"`
 }
 
 // Camera is one RTSP source.
@@ -512,6 +514,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 	}
 	if c.Archive.MinFreeGB < 0 {
 		return bad("archive.min_free_gb", "must not be negative (got %v)", c.Archive.MinFreeGB)
+	}
+	if err := c.validateStore(bad); err != nil {
+		return err
 	}
 	if err := c.validateEvents(bad, allowShortRetention); err != nil {
 		return err

@@ -78,6 +78,7 @@ const (
 	AlarmArchiveWrite       = "archive_write_failed"
 	AlarmLinkDown           = "link_down"
 	AlarmClockSkew          = "clock_skew"
+	AlarmObjectStore        = "object_store" // a parent tier's shared archive store failed
 )
 
 // Forgone is the payload of events.forgone: origin's events from From to

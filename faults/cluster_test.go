@@ -54,6 +54,7 @@ type cluster struct {
 	hash  string // argon2id hash of apiPassword
 	// crossing is the checkpoint workload at the site
 	crossing *crossing
+	opts     clusterOpts
 
 	t0      time.Time // the faults begin
 	mu      sync.Mutex
@@ -104,10 +105,25 @@ func (c *cluster) cli(timeout time.Duration, stdin string, args ...string) (stri
 	return string(out), err
 }
 
+// clusterOpts change the tree from the one TestFaults runs.
+type clusterOpts struct {
+	clip        []byte  // the camera's Annex-B clip (nil: the demo clip)
+	siteSegment string  // the site's archive.segment (default 2s)
+	regionStore string  // archive.store of every region replica (flow-style YAML)
+	regionCap   float64 // federation.fragments.child_mbps of the regions (0: the default)
+}
+
 // newCluster makes the certificates, relays, camera and configurations;
 // nothing runs yet but the camera and the relays.
 func newCluster(t *testing.T, bin, root string) *cluster {
-	c := &cluster{t: t, bin: bin, root: root, pki: filepath.Join(root, "pki"), nodes: map[string]*node{}, relay: map[string]*netfault.Relay{}}
+	return newClusterWith(t, bin, root, clusterOpts{})
+}
+
+func newClusterWith(t *testing.T, bin, root string, o clusterOpts) *cluster {
+	if o.siteSegment == "" {
+		o.siteSegment = "2s"
+	}
+	c := &cluster{t: t, bin: bin, root: root, opts: o, pki: filepath.Join(root, "pki"), nodes: map[string]*node{}, relay: map[string]*netfault.Relay{}}
 	for _, d := range []string{"logs", "conf", "wiped"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -142,7 +158,7 @@ func newCluster(t *testing.T, bin, root string) *cluster {
 		c.newRelay(linkName(siteID, r), c.nodes[r].fedAddr)
 		c.newRelay(linkName(r, centreID), c.nodes[centreID].fedAddr)
 	}
-	cam, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true})
+	cam, err := testcam.Start(testcam.Options{Listen: "127.0.0.1:0", DisableUDP: true, Clip: o.clip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +208,13 @@ func (c *cluster) config(id string) string {
 	default:
 		fmt.Fprintf(&b, "  listen: %s\n", n.fedAddr)
 	}
-	if id != siteID {
+	switch {
+	case id != siteID && id != centreID && c.opts.regionCap > 0:
+		fmt.Fprintf(&b, "  fragments: {policy: all, child_mbps: %g}\n", c.opts.regionCap)
+	case id != siteID:
 		b.WriteString("  fragments: {policy: all}\n")
+	}
+	if id != siteID {
 		fmt.Fprintf(&b, "topology:\n  listen: %s\n  bootstrap: true\n  peers:\n", n.topoAddr)
 		peers := []string{centreID}
 		if id != centreID {
@@ -204,9 +225,11 @@ func (c *cluster) config(id string) string {
 		}
 	}
 	if id == siteID {
-		b.WriteString("archive: {segment: 2s, min_free_gb: 0}\n")
+		fmt.Fprintf(&b, "archive: {segment: %s, min_free_gb: 0}\n", c.opts.siteSegment)
 		fmt.Fprintf(&b, "cameras:\n  - {id: %s, url: %q, transport: tcp, offline_after: 2s}\n", cameraID, c.cam.URL("cam1"))
 		b.WriteString(c.crossing.siteCameras())
+	} else if c.opts.regionStore != "" && id != centreID {
+		fmt.Fprintf(&b, "archive: {min_free_gb: 0, store: %s}\n", c.opts.regionStore)
 	} else {
 		b.WriteString("archive: {min_free_gb: 0}\n")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -13,8 +14,43 @@ import (
 	"github.com/kuzet/kuzet/replicate"
 )
 
-// FileSource resolves a segment a child serves: its own or a replica.
-type FileSource func(origin, rel string) (string, error)
+// FileSource opens a file a child serves: a segment, its own or a
+// replica (which the node may keep in object storage rather than on its
+// disk), or a plate snapshot.
+type FileSource func(origin, rel string) (ServedFile, error)
+
+// ServedFile is a file opened for a parent's fetch (*os.File, or an
+// archive file read from object storage).
+type ServedFile interface {
+	io.ReaderAt
+	io.Closer
+	Stat() (fs.FileInfo, error)
+}
+
+// OpenLocal opens a file on the local disk to be served. Its error does
+// not name the path: the parent reads it.
+func OpenLocal(path string) (ServedFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var perr *fs.PathError
+		if errors.As(err, &perr) {
+			err = perr.Err
+		}
+		return nil, fmt.Errorf("file unreadable: %w", err)
+	}
+	return f, nil
+}
+
+// PathSource serves the files that resolve names on the local disk.
+func PathSource(resolve func(origin, rel string) (string, error)) FileSource {
+	return func(origin, rel string) (ServedFile, error) {
+		p, err := resolve(origin, rel)
+		if err != nil {
+			return nil, err
+		}
+		return OpenLocal(p)
+	}
+}
 
 // Puller pulls a child's segment files over its link while the link is
 // up (replicate.Puller).
@@ -162,14 +198,9 @@ func (c *Client) serveFetch(str *quic.Stream) error {
 	if files == nil {
 		return WriteFrame(str, MsgError, ErrorMsg{Message: "this node serves no such files"})
 	}
-	path, err := files(req.Origin, req.Path)
+	f, err := files(req.Origin, req.Path)
 	if err != nil {
 		_ = WriteFrame(str, MsgError, ErrorMsg{Message: err.Error()})
-		return err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		_ = WriteFrame(str, MsgError, ErrorMsg{Message: "segment unreadable"})
 		return err
 	}
 	defer f.Close()

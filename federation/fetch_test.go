@@ -32,7 +32,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 	dir, rel, arch, q := rig.dir, rig.rel, rig.arch, rig.q
 	const capBytes = 1 << 20 // 8 Mbit/s
 	m := replicate.NewPullMetrics(nil)
-	puller := &replicate.Puller{Queue: q, Store: arch, PerChild: capBytes, Metrics: m}
+	puller := &replicate.Puller{Queue: q, Store: archiveParts(arch), PerChild: capBytes, Metrics: m}
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: openLog(t, "region"), MaySpeakFor: testSubtree,
 		IdleTimeout: time.Second, Puller: puller})
 	if err != nil {
@@ -51,7 +51,7 @@ func TestFragmentResumesAfterCutUnderCap(t *testing.T) {
 
 	c := NewClient(ClientOptions{Upstream: []string{relay.Addr()}, Identity: childID, Log: openLog(t, "site"),
 		Heartbeat: 200 * time.Millisecond, IdleTimeout: time.Second, BackoffMax: 300 * time.Millisecond,
-		Files: func(origin, r string) (string, error) { return filepath.Join(dir, "child", r), nil }})
+		Files: PathSource(func(origin, r string) (string, error) { return filepath.Join(dir, "child", r), nil })})
 	cctx, ccancel := context.WithCancel(context.Background())
 	cdone := make(chan struct{})
 	go func() { c.Run(cctx); close(cdone) }()
@@ -117,7 +117,7 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 	regionLog, siteLog := openLog(t, "region"), openLog(t, "site")
 	// 256 KiB/s: the 8 MiB replay lasts half a minute, longer than the
 	// set-up below takes even under the race detector
-	puller := &replicate.Puller{Queue: q, Store: arch, PerChild: 256 << 10}
+	puller := &replicate.Puller{Queue: q, Store: archiveParts(arch), PerChild: 256 << 10}
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: parentID, Log: regionLog, MaySpeakFor: testSubtree,
 		Puller: puller})
 	if err != nil {
@@ -137,7 +137,7 @@ func TestAlarmOvertakesBacklog(t *testing.T) {
 	}
 	_ = q.Add(rig.fetch())
 	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: siteLog,
-		Files: func(_, r string) (string, error) { return filepath.Join(dir, "child", r), nil }})
+		Files: PathSource(func(_, r string) (string, error) { return filepath.Join(dir, "child", r), nil })})
 	part, _ := arch.PartPath("site", rel)
 	testkit.WaitFor(t, 10*time.Second, "the fragment replay", func() bool {
 		st, err := os.Stat(part)
@@ -296,4 +296,11 @@ func TestAlarmsOvertakeAcrossTiersAndOutages(t *testing.T) {
 	if regionBacklog >= backlog {
 		t.Fatal("the late alarm waited for the region's backlog")
 	}
+}
+
+// archiveParts is an archive as the puller's store.
+func archiveParts(a *archive.Archive) replicate.Store {
+	return replicate.StoreFunc(func(ctx context.Context, origin string, s event.Segment) (replicate.Part, error) {
+		return a.OpenPart(ctx, origin, s)
+	})
 }

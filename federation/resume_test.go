@@ -260,7 +260,7 @@ func TestFetchMovesToTheReplicaThatLeads(t *testing.T) {
 	a2ID, _ := ca.identity("region-a2", time.Time{}, time.Hour)
 	rig := newFragRig(t, 64<<10)
 	centreLog := openLog(t, "centre")
-	puller := &replicate.Puller{Queue: rig.q, Store: rig.arch}
+	puller := &replicate.Puller{Queue: rig.q, Store: archiveParts(rig.arch)}
 	srv, err := Listen(ServerOptions{Listen: "127.0.0.1:0", Identity: centreID, Log: centreLog, MaySpeakFor: tierSubtree,
 		Puller: puller})
 	if err != nil {
@@ -273,14 +273,14 @@ func TestFetchMovesToTheReplicaThatLeads(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	// region-a1 announced the segment but no longer holds it
 	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: a1ID, Log: openLog(t, "region-a1"),
-		Files: func(_, r string) (string, error) { return "", fmt.Errorf("segment %s: no such file", r) }})
+		Files: PathSource(func(_, r string) (string, error) { return "", fmt.Errorf("segment %s: no such file", r) })})
 	// the site now links through region-a2, which holds it
 	a2Log := openLog(t, "region-a2")
 	if _, err := a2Log.Ingest([]event.Event{{Origin: "site", Seq: 1, Kind: "test.tick"}}, "site"); err != nil {
 		t.Fatal(err)
 	}
 	startClientWith(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: a2ID, Log: a2Log,
-		Files: func(_, r string) (string, error) { return filepath.Join(rig.dir, "child", r), nil }})
+		Files: PathSource(func(_, r string) (string, error) { return filepath.Join(rig.dir, "child", r), nil })})
 	testkit.WaitFor(t, 10*time.Second, "the site's route through region-a2", func() bool { return srv.Descendants()["site"] == "region-a2" })
 	f := rig.fetch()
 	f.Child = "region-a1"

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"os"
@@ -39,17 +40,43 @@ type dirStore struct {
 	imported atomic.Int64
 }
 
-func (d *dirStore) PartPath(origin, rel string) (string, error) {
-	return filepath.Join(d.root, origin, rel) + ".part", nil
+func (d *dirStore) OpenPart(_ context.Context, origin string, s event.Segment) (replicate.Part, error) {
+	final := filepath.Join(d.root, origin, s.Path)
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(final+".part", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &dirPart{d: d, f: f, final: final, s: s, h: sha256.New()}, nil
 }
 
-func (d *dirStore) MkdirFor(file string) error { return os.MkdirAll(filepath.Dir(file), 0o755) }
+// dirPart writes a part file from its start and checks its sha256.
+type dirPart struct {
+	d     *dirStore
+	f     *os.File
+	final string
+	s     event.Segment
+	h     hash.Hash
+}
 
-func (d *dirStore) ImportReplica(origin string, s event.Segment, part string) error {
-	if err := os.Rename(part, strings.TrimSuffix(part, ".part")); err != nil {
+func (p *dirPart) Offset() int64 { return 0 }
+func (p *dirPart) Close() error  { return p.f.Close() }
+
+func (p *dirPart) Write(b []byte) (int, error) {
+	p.h.Write(b)
+	return p.f.Write(b)
+}
+
+func (p *dirPart) Import(context.Context) error {
+	if sum := hex.EncodeToString(p.h.Sum(nil)); sum != p.s.SHA256 {
+		return fmt.Errorf("sha256 %s, want %s", sum, p.s.SHA256)
+	}
+	if err := os.Rename(p.f.Name(), p.final); err != nil {
 		return err
 	}
-	d.imported.Add(1)
+	p.d.imported.Add(1)
 	return nil
 }
 
@@ -152,7 +179,7 @@ func TestFetchQueueThousandsOfFilesOverOneLink(t *testing.T) {
 	go func() { srv.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	cl := streamTestClient(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: openLog(t, "site"),
-		Files: func(_, rel string) (string, error) { return filepath.Join(dir, "child", rel), nil }})
+		Files: PathSource(func(_, rel string) (string, error) { return filepath.Join(dir, "child", rel), nil })})
 	link := watchLink(t, srv, cl, "site")
 
 	// the queue is topped up as it drains, as the replication planner does,
@@ -250,12 +277,12 @@ func TestOnDemandRequestsOverOneLink(t *testing.T) {
 	srv := startServer(t, parentID, openLog(t, "region"), nil)
 	cl := streamTestClient(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: openLog(t, "site"),
 		Logger: slog.New(slog.DiscardHandler),
-		Snapshots: func(_, rel string) (string, error) {
+		Snapshots: PathSource(func(_, rel string) (string, error) {
 			if strings.Contains(rel, "/") {
 				return "", errors.New("no such snapshot")
 			}
 			return filepath.Join(dir, rel), nil
-		},
+		}),
 		Index: func(time.Time) ([]IndexEntry, error) { return listed, nil },
 		Live: func(ctx context.Context, origin, camera string) (LiveFeed, error) {
 			relays.Add(1)
@@ -453,7 +480,7 @@ func TestChildCapsRequestsInService(t *testing.T) {
 	var relaysOpen atomic.Int64
 	srv := startServer(t, parentID, openLog(t, "region"), nil)
 	cl := streamTestClient(t, ClientOptions{Upstream: []string{srv.Addr()}, Identity: childID, Log: openLog(t, "site"),
-		Snapshots: func(_, rel string) (string, error) { return filepath.Join(dir, rel), nil },
+		Snapshots: PathSource(func(_, rel string) (string, error) { return filepath.Join(dir, rel), nil }),
 		Live: func(ctx context.Context, origin, camera string) (LiveFeed, error) {
 			relaysOpen.Add(1)
 			return stillFeed{open: &relaysOpen}, nil

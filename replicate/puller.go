@@ -11,14 +11,38 @@ import (
 	"github.com/kuzet/kuzet/event"
 )
 
-// Store is where a parent assembles and keeps its children's segments.
+// Store is where a parent assembles and keeps its children's segments:
+// its own disk, or object storage shared by the replicas of its tier.
 type Store interface {
-	// PartPath is where origin's segment rel is assembled before it is
-	// verified; an error wrapping event.ErrReplicaRefused means never.
-	PartPath(origin, rel string) (string, error)
-	MkdirFor(file string) error
-	// ImportReplica takes a verified part file as origin's segment s.
-	ImportReplica(origin string, s event.Segment, part string) error
+	// OpenPart opens where origin's segment s is assembled, resumed from
+	// what an earlier attempt stored — here, or at another replica sharing
+	// the store. A part whose Offset is s.Bytes is held whole already (the
+	// shared store has it). An error wrapping event.ErrReplicaRefused
+	// means never.
+	OpenPart(ctx context.Context, origin string, s event.Segment) (Part, error)
+}
+
+// StoreFunc is a Store of one function: an archive whose parts are of
+// its own (identical) interface type.
+type StoreFunc func(ctx context.Context, origin string, s event.Segment) (Part, error)
+
+// OpenPart calls f.
+func (f StoreFunc) OpenPart(ctx context.Context, origin string, s event.Segment) (Part, error) {
+	return f(ctx, origin, s)
+}
+
+// Part is one segment being assembled.
+type Part interface {
+	// Offset is how many bytes are held; the transfer resumes there.
+	Offset() int64
+	// Write appends bytes from Offset on.
+	Write(p []byte) (int, error)
+	// Import verifies the whole (size, sha256) and takes it as the
+	// replica; bytes that do not match are dropped, so the next attempt
+	// starts clean.
+	Import(ctx context.Context) error
+	// Close releases the part, keeping what it holds for a later attempt.
+	Close() error
 }
 
 // Source is one child link as the puller reads the child's files over it.

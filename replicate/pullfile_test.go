@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -29,21 +30,57 @@ func (m *memSource) Fetch(_ context.Context, origin, rel string, offset int64) (
 
 func (m *memSource) Index(context.Context, time.Time) ([]Listed, error) { return nil, nil }
 
-// fileStore keeps replicas as plain files under root.
+// fileStore keeps replicas as plain files under root, assembled in part
+// files beside them and checked as the archive checks them.
 type fileStore struct {
 	root     string
 	imported []event.Segment
 }
 
-func (s *fileStore) PartPath(origin, rel string) (string, error) {
-	return filepath.Join(s.root, origin, rel) + ".part", nil
+func (s *fileStore) partPath(origin, rel string) string {
+	return filepath.Join(s.root, origin, rel) + ".part"
 }
 
-func (s *fileStore) MkdirFor(file string) error { return os.MkdirAll(filepath.Dir(file), 0o755) }
+func (s *fileStore) OpenPart(_ context.Context, origin string, seg event.Segment) (Part, error) {
+	p := s.partPath(origin, seg.Path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &filePart{s: s, f: f, seg: seg}, nil
+}
 
-func (s *fileStore) ImportReplica(_ string, seg event.Segment, part string) error {
-	s.imported = append(s.imported, seg)
-	return os.Rename(part, strings.TrimSuffix(part, ".part"))
+type filePart struct {
+	s   *fileStore
+	f   *os.File
+	seg event.Segment
+}
+
+func (p *filePart) Offset() int64 {
+	st, err := p.f.Stat()
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+func (p *filePart) Write(b []byte) (int, error) { return p.f.Write(b) }
+func (p *filePart) Close() error                { return p.f.Close() }
+
+func (p *filePart) Import(context.Context) error {
+	b, err := os.ReadFile(p.f.Name())
+	if err != nil {
+		return err
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != p.seg.SHA256 {
+		_ = os.Remove(p.f.Name())
+		return errors.New("sha256 does not match the recorded one")
+	}
+	p.s.imported = append(p.s.imported, p.seg)
+	return os.Rename(p.f.Name(), strings.TrimSuffix(p.f.Name(), ".part"))
 }
 
 func fetchOf(data []byte) Fetch {
@@ -60,8 +97,8 @@ func TestFetchOneResumesFromThePartFile(t *testing.T) {
 	src := &memSource{files: map[string][]byte{"site/Camera1/a.mp4": data}}
 	store := &fileStore{root: t.TempDir()}
 	p := &Puller{Store: store}
-	part, _ := store.PartPath(f.Origin, f.Path)
-	if err := store.MkdirFor(part); err != nil {
+	part := store.partPath(f.Origin, f.Path)
+	if err := os.MkdirAll(filepath.Dir(part), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(part, data[:4000], 0o644); err != nil {
@@ -96,7 +133,7 @@ func TestFetchOneDropsACorruptPart(t *testing.T) {
 	if _, err := p.fetchOne(context.Background(), src, f, nil); err == nil || !strings.Contains(err.Error(), "sha256") {
 		t.Fatalf("fetch of corrupt bytes: %v", err)
 	}
-	part, _ := store.PartPath(f.Origin, f.Path)
+	part := store.partPath(f.Origin, f.Path)
 	if _, err := os.Stat(part); !os.IsNotExist(err) {
 		t.Fatalf("corrupt part kept: %v", err)
 	}

@@ -216,7 +216,9 @@ func start(o Options, runLoop bool) (*Server, error) {
 // listen starts the RTSP server on sockets of its own, so that port 0
 // works and Addr can tell the real port.
 func (s *Server) listen(o Options) error {
-	s.rtsp = &gortsplib.Server{Handler: &handler{s: s}}
+	// a frame of a high-bitrate clip is hundreds of packets: a queue as deep
+	// as a camera's, so none is dropped at the start of a frame burst
+	s.rtsp = &gortsplib.Server{Handler: &handler{s: s}, WriteQueueSize: 4096}
 	addr, err := rtspserve.Start(s.rtsp, o.Listen, !o.DisableUDP, o.UDPPort)
 	if err != nil {
 		return fmt.Errorf("testcam: %w", err)

@@ -17,12 +17,15 @@ import (
 
 // FS keeps objects as files under a directory; the sha256 rides in an
 // extended attribute (user.kuzet.sha256), or is computed when the file
-// system has none.
+// system has none, and Resume's meta in user.kuzet.meta.<name>.
 type FS struct {
 	root string
 }
 
-const xattrSHA = "user.kuzet.sha256"
+const (
+	xattrSHA  = "user.kuzet.sha256"
+	xattrMeta = "user.kuzet.meta."
+)
 
 // NewFS opens the directory root (created if missing).
 func NewFS(root string) (*FS, error) {
@@ -133,7 +136,7 @@ func (s *FS) Stat(_ context.Context, key string) (Info, error) {
 }
 
 func (s *FS) info(key, p string, fi fs.FileInfo) Info {
-	in := Info{Key: key, Size: fi.Size(), Modified: fi.ModTime().UTC()}
+	in := Info{Key: key, Size: fi.Size(), Modified: fi.ModTime().UTC(), Meta: readMeta(p)}
 	buf := make([]byte, 64)
 	if n, err := unix.Getxattr(p, xattrSHA, buf); err == nil && n == 64 {
 		in.SHA256 = string(buf)
@@ -148,6 +151,44 @@ func (s *FS) info(key, p string, fi fs.FileInfo) Info {
 		f.Close()
 	}
 	return in
+}
+
+// readMeta reads the user.kuzet.meta.<name> attributes; nil when none.
+func readMeta(p string) map[string]string {
+	names, err := xattr(func(b []byte) (int, error) { return unix.Listxattr(p, b) })
+	if err != nil {
+		return nil
+	}
+	var meta map[string]string
+	for _, name := range strings.Split(string(names), "\x00") {
+		k, ok := strings.CutPrefix(name, xattrMeta)
+		if !ok {
+			continue
+		}
+		v, err := xattr(func(b []byte) (int, error) { return unix.Getxattr(p, name, b) })
+		if err != nil {
+			continue
+		}
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		meta[k] = string(v)
+	}
+	return meta
+}
+
+// xattr calls get for the size of an attribute (or list), then for it.
+func xattr(get func([]byte) (int, error)) ([]byte, error) {
+	n, err := get(nil)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	b := make([]byte, n)
+	n, err = get(b)
+	if err != nil {
+		return nil, err
+	}
+	return b[:n], nil
 }
 
 // List walks the directory in key order, skipping files being written.
@@ -191,10 +232,15 @@ func (s *FS) Delete(_ context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return &StoreError{Store: s.root, Op: "delete", Key: key, Err: err}
 	}
-	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root); dir = filepath.Dir(dir) {
+	s.prune(filepath.Dir(p))
+	return nil
+}
+
+// prune removes dir and its parents up to the root while they are empty.
+func (s *FS) prune(dir string) {
+	for ; dir != s.root && strings.HasPrefix(dir, s.root); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {
 			break
 		}
 	}
-	return nil
 }

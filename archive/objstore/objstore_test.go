@@ -38,7 +38,7 @@ func contract(t *testing.T, s objstore.Store, big int) {
 		t.Fatal(err)
 	}
 	in, err := s.Stat(ctx, key)
-	if err != nil || in.Size != int64(len(seg)) || in.SHA256 != sum(seg) || in.Key != key {
+	if err != nil || in.Size != int64(len(seg)) || in.SHA256 != sum(seg) || in.Key != key || in.Meta != nil {
 		t.Fatalf("stat = %+v %v", in, err)
 	}
 	// a range, without the rest
@@ -144,6 +144,7 @@ func TestS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	contract(t, s, 20<<20)
+	t.Run("resume", func(t *testing.T) { s3Resume(t, o) })
 
 	wrong := o
 	wrong.SecretKey = "not-it"

@@ -30,7 +30,21 @@ type S3Options struct {
 	TLS       bool
 	CA        string // PEM file of the CA that signs the endpoint (default: the system's)
 	Timeout   time.Duration
+	// PartSize is how much an Upload buffers and stores as one part of
+	// its multipart upload (default 8 MiB): the most a replica that dies
+	// loses, and memory per upload. AWS S3, MinIO and SeaweedFS refuse
+	// parts under 5 MiB but the last, so NewS3 does too; at most 10000
+	// parts make an object, so PartSize also bounds its size.
+	PartSize int64
 }
+
+// Part sizes S3 takes (all but the last part of an upload).
+const (
+	MinPartSize     = 5 << 20
+	DefaultPartSize = 8 << 20
+	maxPartSize     = 5 << 30
+	maxParts        = 10000
+)
 
 // S3 keeps objects in a bucket under a prefix, with the sha256 as the
 // object's user metadata (x-amz-meta-sha256).
@@ -39,8 +53,6 @@ type S3 struct {
 	c    *minio.Client
 	name string
 }
-
-const metaSHA = "Sha256" // x-amz-meta-sha256, as minio-go keys it
 
 // NewS3 makes the client and checks that the bucket is there and the
 // credentials open it: a store that cannot be reached is said at once,
@@ -60,6 +72,12 @@ func NewS3(ctx context.Context, o S3Options) (*S3, error) {
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 30 * time.Second
+	}
+	if o.PartSize == 0 {
+		o.PartSize = DefaultPartSize
+	}
+	if o.PartSize < MinPartSize || o.PartSize > maxPartSize {
+		return nil, &StoreError{Store: name, Op: "open", Err: fmt.Errorf("part size %d: S3 takes 5 MiB to 5 GiB", o.PartSize)}
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = o.Timeout
@@ -216,10 +234,12 @@ func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, &StoreError{Store: s.name, Op: "stat", Key: key, Err: explain(err)}
 	}
-	return Info{Key: key, Size: oi.Size, SHA256: oi.UserMetadata[metaSHA], Modified: oi.LastModified.UTC()}, nil
+	sum, meta := userMeta(oi.UserMetadata)
+	return Info{Key: key, Size: oi.Size, SHA256: sum, Meta: meta, Modified: oi.LastModified.UTC()}, nil
 }
 
-// List lists the prefix with each object's metadata.
+// List lists the prefix with each object's metadata, leaving out the
+// state of uploads in progress.
 func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error {
 	full := prefix
 	if s.o.Prefix != "" {
@@ -235,10 +255,11 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error
 		if s.o.Prefix != "" {
 			key = strings.TrimPrefix(key, s.o.Prefix+"/")
 		}
-		in := Info{Key: key, Size: oi.Size, SHA256: oi.UserMetadata["X-Amz-Meta-Sha256"], Modified: oi.LastModified.UTC()}
-		if in.SHA256 == "" {
-			in.SHA256 = oi.UserMetadataStripped[metaSHA]
+		if strings.HasPrefix(key, uploadsDir) {
+			continue
 		}
+		in := Info{Key: key, Size: oi.Size, Modified: oi.LastModified.UTC()}
+		in.SHA256, in.Meta = userMeta(oi.UserMetadataStripped)
 		if in.SHA256 == "" {
 			// a store that lists without metadata (MinIO's extension):
 			// the object's head has it
@@ -246,7 +267,7 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Info) error) error
 			if err != nil {
 				return err
 			}
-			in.SHA256 = st.SHA256
+			in.SHA256, in.Meta = st.SHA256, st.Meta
 		}
 		if err := fn(in); err != nil {
 			return err

@@ -21,6 +21,9 @@ type Info struct {
 	Size     int64     `json:"size"`
 	SHA256   string    `json:"sha256,omitempty"` // as stored with it ("" when it was stored without)
 	Modified time.Time `json:"modified"`
+	// Meta is the object's own metadata as given to Resume (lower-case
+	// keys); Stat returns it, List may not.
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // Store keeps objects by key.
@@ -40,13 +43,46 @@ type Store interface {
 	List(ctx context.Context, prefix string, fn func(Info) error) error
 	// Delete removes key; a missing key is no error.
 	Delete(ctx context.Context, key string) error
+	// Resume opens the upload of key: size bytes that must hash to sha256,
+	// stored with meta. It carries on from what an earlier writer of the
+	// same key stored — this process or another replica sharing the store —
+	// or starts one. When key is stored already with that sha256 it
+	// returns ErrStored. The upload's writes use ctx.
+	Resume(ctx context.Context, key string, size int64, sha256 string, meta map[string]string) (Upload, error)
 }
+
+// Upload is an object being written in parts that outlive their writer.
+// Only whole parts count as stored: what a writer buffered when it died
+// is written again by the next.
+type Upload interface {
+	// Offset is how many bytes are stored; the next Write continues there.
+	Offset() int64
+	// Write appends, storing each part as it fills; more bytes than the
+	// size given to Resume are refused. Once another writer completed the
+	// object, it fails with ErrStored.
+	Write(p []byte) (int, error)
+	// Complete stores the rest and makes the object visible under its key
+	// when the bytes hash to the sha256 given to Resume; otherwise it drops
+	// the upload and returns ErrChecksum (nothing stored). It does not
+	// replace an object of other bytes stored under the key meanwhile: that
+	// is an error matching fs.ErrExist, and the upload is kept (to Abort,
+	// or to Complete once the key is free).
+	Complete(ctx context.Context) (Info, error)
+	// Abort drops the upload and every part stored.
+	Abort(ctx context.Context) error
+	// Close releases the writer, keeping the stored parts for a Resume.
+	Close() error
+}
+
+// ErrStored is what Resume returns when the object is stored already
+// with the sha256 asked for.
+var ErrStored = errors.New("stored already")
 
 // ErrNotFound is what Stat and Open return for a key that is not stored.
 var ErrNotFound = errors.New("not found")
 
-// ErrChecksum is what Put returns when the bytes do not hash to the sha256
-// given: nothing was stored.
+// ErrChecksum is what Put and Upload.Complete return when the bytes do
+// not hash to the sha256 given: nothing was stored.
 var ErrChecksum = errors.New("content does not match its sha256")
 
 // StoreError names the store an operation failed on.

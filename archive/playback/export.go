@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -137,12 +136,7 @@ func (h *Handler) prepareExport(pl *plan) (*exportJob, error) {
 // withPiece opens a piece's file and reads it rebased onto the output
 // timeline, its fragments numbered from seq.
 func (h *Handler) withPiece(p *piece, seq uint32, fn func(*shiftedReader) error) error {
-	root, err := os.OpenRoot(h.o.Archive.Root())
-	if err != nil {
-		return fmt.Errorf("open archive root: %w", err)
-	}
-	defer root.Close()
-	f, st, err := openArchiveFile(root, p.Seg.Path)
+	f, st, err := openArchiveFile(h.o.Archive, p.Seg.Path)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"net/http"
-	"os"
 	"path"
 	"sort"
 	"strconv"
+
+	"github.com/kuzet/kuzet/archive"
 )
 
 // file serves one archive file as it is on disk, with Range support.
@@ -63,13 +65,13 @@ func (h *Handler) serveMedia(w http.ResponseWriter, r *http.Request, rel string,
 
 // openScanned opens the archive file rel and scans its fragments,
 // answering the request itself when either fails.
-func (h *Handler) openScanned(w http.ResponseWriter, rel string, bad func(string, error) *apiError) (*os.File, os.FileInfo, *fileIndex, bool) {
+func (h *Handler) openScanned(w http.ResponseWriter, rel string, bad func(string, error) *apiError) (archive.File, fs.FileInfo, *fileIndex, bool) {
 	f, st, aerr := h.openArchive(rel)
 	if aerr != nil {
 		writeError(w, aerr)
 		return nil, nil, nil, false
 	}
-	fi, err := scanFile(f, st.Size())
+	fi, err := h.scan(f, rel, st)
 	if err != nil {
 		f.Close()
 		writeError(w, bad(rel, err))
@@ -89,25 +91,25 @@ func (h *Handler) unplayableLogged(rel string, err error) *apiError {
 }
 
 // openRequested opens the archive file named by the {path...} wildcard.
-func (h *Handler) openRequested(r *http.Request) (*os.File, os.FileInfo, *apiError) {
+func (h *Handler) openRequested(r *http.Request) (archive.File, fs.FileInfo, *apiError) {
 	return h.openArchive(r.PathValue("path"))
 }
 
-// openArchive opens the archive file rel.
-func (h *Handler) openArchive(rel string) (*os.File, os.FileInfo, *apiError) {
-	root, err := os.OpenRoot(h.o.Archive.Root())
-	if err != nil {
-		return nil, nil, &apiError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("open archive root: %v", err)}
-	}
-	defer root.Close()
-	f, st, err := openArchiveFile(root, rel)
-	if err != nil {
-		if isBadPath(err) {
-			return nil, nil, badParam("path", "%v", err)
-		}
+// openArchive opens the archive file rel through the archive (the local
+// disk, or the object store for a replica kept there).
+func (h *Handler) openArchive(rel string) (archive.File, fs.FileInfo, *apiError) {
+	f, st, err := openArchiveFile(h.o.Archive, rel)
+	switch {
+	case err == nil:
+		return f, st, nil
+	case errors.Is(err, archive.ErrBadPath):
+		return nil, nil, badParam("path", "%v", err)
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil, &apiError{Code: http.StatusNotFound, Param: "path", Msg: fmt.Sprintf("path: no archive file %q", rel)}
 	}
-	return f, st, nil
+	// the store holding it does not answer: say so, the file may be back
+	h.o.Logger.Warn("archive file unreadable", "path", rel, "err", err)
+	return nil, nil, &apiError{Code: http.StatusServiceUnavailable, Param: "path", Msg: fmt.Sprintf("path: archive file %q cannot be read now: %v", rel, err)}
 }
 
 // patch replaces bytes of a file as they are read.

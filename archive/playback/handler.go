@@ -74,13 +74,15 @@ type Download struct {
 }
 
 // Handler is the archive's HTTP face. It holds no state between requests
-// beyond its options and metrics; every request reads the index and the
-// files afresh.
+// beyond its options, metrics and the fragment indexes of files it
+// scanned (valid while a file keeps its size and time); every request
+// reads the index and the files afresh.
 type Handler struct {
-	o   Options
-	m   *metrics
-	mux *http.ServeMux
-	key []byte // signs media links
+	o     Options
+	m     *metrics
+	mux   *http.ServeMux
+	key   []byte // signs media links
+	scans scanCache
 
 	transcodes atomic.Int32 // ranges being transcoded
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -77,12 +76,7 @@ func (h *Handler) playlistTail(pl *plan) (*tailCut, error) {
 	if lf.End() <= until {
 		return nil, nil
 	}
-	root, err := os.OpenRoot(h.o.Archive.Root())
-	if err != nil {
-		return nil, fmt.Errorf("open archive root: %w", err)
-	}
-	defer root.Close()
-	f, _, err := openArchiveFile(root, lp.Seg.Path)
+	f, _, err := openArchiveFile(h.o.Archive, lp.Seg.Path)
 	if err != nil {
 		return nil, err
 	}

@@ -2,18 +2,15 @@ package playback
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"math/bits"
 	"net/http"
-	"os"
 	"sort"
 	"time"
 
 	"github.com/kuzet/kuzet/archive"
-	"github.com/kuzet/kuzet/event"
 )
 
 // piece is the part of one segment file that a time range plays.
@@ -75,23 +72,19 @@ const holeTolerance = 100 * time.Millisecond
 // are shifted to follow the previous piece on one timeline.
 func (h *Handler) buildPlan(ctx context.Context, camera string, from, to time.Time, quality string) (*plan, error) {
 	pl := &plan{Camera: camera, From: from, To: to, open: map[string]bool{}}
-	root, err := os.OpenRoot(h.o.Archive.Root())
-	if err != nil {
-		return nil, fmt.Errorf("open archive root: %w", err)
-	}
-	defer root.Close()
 	sub := camera + archive.SubSuffix
+	var err error
 	switch quality {
 	case QualitySub:
-		err = h.addPieces(ctx, root, pl, sub, QualitySub, from, to)
+		err = h.addPieces(ctx, pl, sub, QualitySub, from, to)
 	case QualityMain:
-		err = h.addPieces(ctx, root, pl, camera, QualityMain, from, to)
+		err = h.addPieces(ctx, pl, camera, QualityMain, from, to)
 	default:
-		if err = h.addPieces(ctx, root, pl, camera, QualityMain, from, to); err != nil {
+		if err = h.addPieces(ctx, pl, camera, QualityMain, from, to); err != nil {
 			break
 		}
 		for _, hole := range uncovered(pl.Pieces, from, to) {
-			if err = h.addPieces(ctx, root, pl, sub, QualitySub, hole[0], hole[1]); err != nil {
+			if err = h.addPieces(ctx, pl, sub, QualitySub, hole[0], hole[1]); err != nil {
 				break
 			}
 		}
@@ -107,7 +100,7 @@ func (h *Handler) buildPlan(ctx context.Context, camera string, from, to time.Ti
 // each, the fragments covering the range, from the last sync fragment at
 // or before from (so it decodes from its first frame) to the fragment
 // holding to.
-func (h *Handler) addPieces(ctx context.Context, root *os.Root, pl *plan, key, quality string, from, to time.Time) error {
+func (h *Handler) addPieces(ctx context.Context, pl *plan, key, quality string, from, to time.Time) error {
 	idx := h.o.Archive.Index()
 	segs, err := idx.Segments(key, from, to)
 	if err != nil {
@@ -129,7 +122,7 @@ func (h *Handler) addPieces(ctx context.Context, root *os.Root, pl *plan, key, q
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		fi, err := scanArchiveFile(root, s.Path)
+		fi, err := h.scanArchiveFile(s.Path)
 		if err != nil && pl.open[s.Path] {
 			continue // a file just created has no complete init yet
 		}
@@ -201,55 +194,34 @@ func (pl *plan) layOut() {
 	}
 }
 
-// scanArchiveFile opens an archive-relative path safely and indexes it.
-func scanArchiveFile(root *os.Root, rel string) (*fileIndex, error) {
-	f, st, err := openArchiveFile(root, rel)
+// scanArchiveFile opens an archive-relative path through the archive and
+// indexes it.
+func (h *Handler) scanArchiveFile(rel string) (*fileIndex, error) {
+	f, st, err := openArchiveFile(h.o.Archive, rel)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := scanFile(f, st.Size())
+	fi, err := h.scan(f, rel, st)
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", rel, err)
 	}
 	return fi, nil
 }
 
-// openArchiveFile opens rel inside root: a clean relative .mp4 path, not
-// a symbolic link, a regular file. os.Root refuses anything that would
-// leave the archive, ".." and links pointing outside included.
-func openArchiveFile(root *os.Root, rel string) (*os.File, fs.FileInfo, error) {
-	if err := event.CheckRel(rel); err != nil {
-		return nil, nil, errBadPath{err}
-	}
-	lst, err := root.Lstat(rel)
+// openArchiveFile opens rel with Archive.OpenFile, which refuses anything
+// but a regular .mp4 file inside the archive (or a replica in its store).
+func openArchiveFile(a *archive.Archive, rel string) (archive.File, fs.FileInfo, error) {
+	f, err := a.OpenFile(rel)
 	if err != nil {
-		return nil, nil, fmt.Errorf("archive file %s: %w", rel, fs.ErrNotExist)
-	}
-	if !lst.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("archive file %s is not a regular file: %w", rel, fs.ErrNotExist)
-	}
-	f, err := root.Open(rel)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open archive file %s: %w", rel, fs.ErrNotExist)
+		return nil, nil, err
 	}
 	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
+	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("archive file %s is not a regular file: %w", rel, fs.ErrNotExist)
+		return nil, nil, fmt.Errorf("archive file %s: %w", rel, err)
 	}
 	return f, st, nil
-}
-
-// errBadPath is a request path that can never name an archive file.
-type errBadPath struct{ err error }
-
-func (e errBadPath) Error() string { return e.err.Error() }
-func (e errBadPath) Unwrap() error { return e.err }
-
-func isBadPath(err error) bool {
-	var b errBadPath
-	return errors.As(err, &b)
 }
 
 // ticksToDur converts ticks of a time scale to a duration without

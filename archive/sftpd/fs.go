@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"github.com/pkg/sftp"
+
+	"github.com/kuzet/kuzet/archive"
 )
 
 // archiveFS maps SFTP paths onto the archive root: "/" is the root, and
@@ -24,9 +26,20 @@ import (
 type archiveFS struct {
 	root *os.Root
 	real string // the root with its own symlinks resolved
+	// reps, if set, serves what the local disk lacks under /.replicas/:
+	// replicas kept in the archive's object store, as its index lists them
+	reps Replicas
+	log  *slog.Logger
 }
 
-func openArchiveFS(dir string) (*archiveFS, error) {
+// Replicas is the archive as SFTP reads the replicas it keeps in its
+// object store (*archive.Archive).
+type Replicas interface {
+	OpenFile(rel string) (archive.File, error)
+	ReplicaEntries(dir string) ([]fs.FileInfo, error)
+}
+
+func openArchiveFS(dir string, reps Replicas) (*archiveFS, error) {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil, fmt.Errorf("resolve archive root %s: %w", dir, err)
@@ -46,7 +59,7 @@ func openArchiveFS(dir string) (*archiveFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open archive root %s: %w", dir, err)
 	}
-	return &archiveFS{root: r, real: real}, nil
+	return &archiveFS{root: r, real: real, reps: reps, log: slog.New(slog.DiscardHandler)}, nil
 }
 
 func (a *archiveFS) Close() error { return a.root.Close() }
@@ -141,10 +154,19 @@ func (a *archiveFS) stat(vpath string, follow bool) (os.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	fi, err := a.statLocal(vpath, rel, follow)
+	if a.stored(rel) && errors.Is(err, fs.ErrNotExist) {
+		return a.statStored(vpath, rel)
+	}
+	return fi, err
+}
+
+func (a *archiveFS) statLocal(vpath, rel string, follow bool) (os.FileInfo, error) {
 	if _, err := a.resolve(vpath, rel, follow); err != nil {
 		return nil, err
 	}
 	var fi os.FileInfo
+	var err error
 	if follow {
 		fi, err = a.root.Stat(rel)
 	} else {
@@ -161,6 +183,34 @@ func (a *archiveFS) list(vpath string) ([]os.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	out, err := a.listLocal(vpath, rel)
+	if !a.stored(rel) && rel != "." || a.reps == nil {
+		return out, err
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	// the index's replicas the disk lacks (the disk may hold older ones)
+	held, serr := a.reps.ReplicaEntries(filepath.ToSlash(rel))
+	if serr != nil {
+		return nil, a.storeErr(vpath, serr)
+	}
+	if err != nil && len(held) == 0 {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(out))
+	for _, fi := range out {
+		seen[fi.Name()] = true
+	}
+	for _, fi := range held {
+		if !seen[fi.Name()] {
+			out = append(out, fi)
+		}
+	}
+	return out, nil
+}
+
+func (a *archiveFS) listLocal(vpath, rel string) ([]os.FileInfo, error) {
 	if _, err := a.resolve(vpath, rel, true); err != nil {
 		return nil, err
 	}
@@ -184,12 +234,36 @@ func (a *archiveFS) list(vpath string) ([]os.FileInfo, error) {
 	return out, nil
 }
 
-// open opens a regular file for reading.
-func (a *archiveFS) open(vpath string) (*os.File, os.FileInfo, error) {
+// open opens a regular file for reading: from the local disk, or a
+// replica the disk lacks through the archive, which reads it from its
+// store.
+func (a *archiveFS) open(vpath string) (archive.File, os.FileInfo, error) {
 	rel, err := relPath(vpath)
 	if err != nil {
 		return nil, nil, err
 	}
+	f, fi, err := a.openLocal(vpath, rel)
+	if err == nil {
+		return f, fi, nil
+	}
+	if !a.stored(rel) || !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	sf, serr := a.reps.OpenFile(filepath.ToSlash(rel))
+	if serr != nil {
+		if errors.Is(serr, fs.ErrNotExist) || errors.Is(serr, archive.ErrBadPath) {
+			return nil, nil, err
+		}
+		return nil, nil, a.storeErr(vpath, serr)
+	}
+	if fi, err = sf.Stat(); err != nil {
+		sf.Close()
+		return nil, nil, a.storeErr(vpath, err)
+	}
+	return sf, fi, nil
+}
+
+func (a *archiveFS) openLocal(vpath, rel string) (*os.File, os.FileInfo, error) {
 	if _, err := a.resolve(vpath, rel, true); err != nil {
 		return nil, nil, err
 	}
@@ -207,6 +281,35 @@ func (a *archiveFS) open(vpath string) (*os.File, os.FileInfo, error) {
 		return nil, nil, fmt.Errorf("%s is not a regular file: %w", vpath, sftp.ErrSSHFxFailure)
 	}
 	return f, fi, nil
+}
+
+// stored says whether rel may be a replica the archive keeps in its
+// store: /.replicas or below it.
+func (a *archiveFS) stored(rel string) bool {
+	return a.reps != nil && (rel == archive.ReplicaDir || strings.HasPrefix(rel, archive.ReplicaDir+string(filepath.Separator)))
+}
+
+// statStored describes a file or directory of the replicas that only the
+// index lists, from its parent's listing.
+func (a *archiveFS) statStored(vpath, rel string) (os.FileInfo, error) {
+	srel := filepath.ToSlash(rel)
+	held, err := a.reps.ReplicaEntries(path.Dir(srel))
+	if err != nil {
+		return nil, a.storeErr(vpath, err)
+	}
+	for _, fi := range held {
+		if fi.Name() == path.Base(srel) {
+			return fi, nil
+		}
+	}
+	return nil, notFound{vpath}
+}
+
+// storeErr logs why the store could not be read and tells the client
+// only that it could not: the store's address is not the client's business.
+func (a *archiveFS) storeErr(vpath string, err error) error {
+	a.log.Warn("archive store unreadable", "path", vpath, "err", err)
+	return fmt.Errorf("%s: the archive's store cannot be read now: %w", vpath, sftp.ErrSSHFxFailure)
 }
 
 // readlink answers with the link's target as an SFTP path, and only for
@@ -336,7 +439,7 @@ func (l listerAt) ListAt(ls []os.FileInfo, offset int64) (int, error) {
 
 // download counts what a client reads from one file and logs it on close.
 type download struct {
-	f    *os.File
+	f    archive.File
 	path string
 	size int64
 	h    *handlers

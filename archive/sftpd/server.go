@@ -87,6 +87,10 @@ type Options struct {
 	// first failure of an account from an address, doubling with each
 	// further one up to 8 times it (default 250ms).
 	FailDelay time.Duration
+	// Replicas, if set, is the archive whose replicas kept in its object
+	// store are served under /.replicas/ beside those on the local disk
+	// (the *archive.Archive of Root).
+	Replicas Replicas
 	// Audit, if set, records logins, failed password logins, downloads
 	// and session ends. A login that cannot be recorded gets no session.
 	Audit      func(AuditEntry) error
@@ -173,10 +177,11 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sftp server: register metrics: %w", err)
 	}
-	afs, err := openArchiveFS(o.Root)
+	afs, err := openArchiveFS(o.Root, o.Replicas)
 	if err != nil {
 		return nil, fmt.Errorf("sftp server: %w", err)
 	}
+	afs.log = o.Logger
 	s := &Server{
 		o: o, signer: signer, hostKey: signer.PublicKey(), accounts: accounts, dummy: dummy, lim: auth.NewLimiter(o.Throttle),
 		fs: afs, m: m, log: o.Logger, slots: make(chan struct{}, o.MaxSessions),

@@ -128,7 +128,9 @@ func (b *bench) newRig(ctx context.Context, name string, c rigConfig) (r *rig, e
 		return r, err
 	}
 	r.metrics = federation.NewMetrics(nil)
-	puller := &replicate.Puller{Queue: r.queue, Store: r.arch, PerChild: c.perChild, Total: replicate.NewLimiter(c.total)}
+	puller := &replicate.Puller{Queue: r.queue, Store: replicate.StoreFunc(func(ctx context.Context, origin string, s event.Segment) (replicate.Part, error) {
+		return r.arch.OpenPart(ctx, origin, s)
+	}), PerChild: c.perChild, Total: replicate.NewLimiter(c.total)}
 	r.srv, err = federation.Listen(federation.ServerOptions{
 		Listen: "127.0.0.1:0", Identity: b.regionID, Log: r.log, Metrics: r.metrics,
 		MaySpeakFor: func(child, origin string) bool { return child == "site" && origin == "grandchild" },
@@ -163,12 +165,12 @@ func (b *bench) newRig(ctx context.Context, name string, c rigConfig) (r *rig, e
 		k.cl = federation.NewClient(federation.ClientOptions{
 			Upstream: []string{r.srv.Addr()}, Identity: ident, Log: l, Heartbeat: c.heartbeat, BackoffMax: time.Second,
 			Control: answerControl,
-			Files: func(_, rel string) (string, error) {
+			Files: federation.PathSource(func(_, rel string) (string, error) {
 				if err := event.CheckRel(rel); err != nil {
 					return "", err
 				}
 				return filepath.Join(src, filepath.FromSlash(rel)), nil
-			},
+			}),
 		})
 		kctx, kcancel := context.WithCancel(context.Background())
 		kdone := make(chan struct{})

@@ -6,7 +6,10 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/kuzet/kuzet/agent"
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/archive/objstore"
+	"github.com/kuzet/kuzet/config"
 )
 
 func cmdArchive(args []string, stdout, stderr io.Writer) error {
@@ -15,7 +18,7 @@ func cmdArchive(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) < 2 || args[0] != "repair" || asksHelp(args[1:]) {
 		return usageOf(len(args) > 0 && (isHelp(args[0]) || asksHelp(args[1:])), stdout, stderr,
-			"usage: kuzet archive repair FILE... | kuzet archive verify --data DIR [--root DIR] [--quick]\n")
+			"usage: kuzet archive repair FILE... | "+verifyUsage+"\n")
 	}
 	failed := 0
 	for _, p := range args[1:] {
@@ -39,6 +42,8 @@ func cmdArchive(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+const verifyUsage = "kuzet archive verify {-c CONFIG | --data DIR [--root DIR]} [--quick]"
+
 // cmdArchiveVerify checks a stopped node's archive against its index.
 func cmdArchiveVerify(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("archive verify", flag.ContinueOnError)
@@ -46,11 +51,28 @@ func cmdArchiveVerify(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "the node's data directory (node.data_dir)")
 	root := fs.String("root", "", "the archive root (default DATA/archive)")
 	quick := fs.Bool("quick", false, "check presence and size only, not sha256")
+	conf := fs.String("c", "", "the node's configuration: data directory, archive root and archive.store from it")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
+	var store objstore.Store
+	if *conf != "" {
+		cfg, err := config.LoadFile(*conf, config.Options{AllowShortRetention: true})
+		if err != nil {
+			return err
+		}
+		if *data == "" {
+			*data = cfg.Node.DataDir
+		}
+		if *root == "" {
+			*root = cfg.Archive.Root
+		}
+		if store, err = agent.OpenArchiveStore(cfg.Archive.Store); err != nil {
+			return err
+		}
+	}
 	if *data == "" {
-		fmt.Fprintln(stderr, "usage: kuzet archive verify --data DIR [--root DIR] [--quick]")
+		fmt.Fprintln(stderr, verifyUsage)
 		return errUsage
 	}
 	if *root == "" {
@@ -61,7 +83,7 @@ func cmdArchiveVerify(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w (a running node holds its index: stop it, or verify a copy)", err)
 	}
 	defer x.Close()
-	r, err := archive.Verify(*root, x, *quick)
+	r, err := archive.Verify(*root, x, *quick, store)
 	if err != nil {
 		return err
 	}

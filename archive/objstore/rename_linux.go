@@ -1,4 +1,4 @@
-package archive
+package objstore
 
 import (
 	"errors"
@@ -7,13 +7,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// renameNoReplace moves oldpath to newpath only if newpath does not exist:
+// RenameNoReplace moves oldpath to newpath only if newpath does not exist:
 // renameat2(RENAME_NOREPLACE), which is atomic. A file system refusing the
 // flag gets link+unlink, which cannot replace either (link fails on an
 // existing name); a crash between the two leaves both names on one inode,
 // which the callers resolve as "already held, identical". An existing
 // newpath gives an error matching fs.ErrExist.
-func renameNoReplace(oldpath, newpath string) error {
+func RenameNoReplace(oldpath, newpath string) error {
 	err := unix.Renameat2(unix.AT_FDCWD, oldpath, unix.AT_FDCWD, newpath, unix.RENAME_NOREPLACE)
 	switch {
 	case err == nil:

@@ -1,8 +1,0 @@
-//go:build !linux
-
-package archive
-
-// renameNoReplace moves oldpath to newpath only if newpath does not exist
-// (link+unlink: link fails on an existing name). An existing newpath
-// gives an error matching fs.ErrExist.
-func renameNoReplace(oldpath, newpath string) error { return linkUnlink(oldpath, newpath) }
