@@ -7,7 +7,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_FLAGS  ?= -count=1 -timeout 25m
 BENCH_N     ?= 1,10,50,100
 # the concurrent core also runs under the race detector in make test
-RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream ./topology ./alarm ./internal/webhook ./netaddr ./seals/...
+RACE_PKGS   := ./event ./replicate ./federation ./site ./archive/... ./plateapi ./api ./config ./plates ./auth ./audit ./restream ./topology ./alarm ./internal/webhook ./netaddr ./seals/... ./plugin
 BENCH_WINDOW ?= 30s
 
 .PHONY: all deps build run test race lint fuzz bench clean
@@ -29,13 +29,16 @@ build: web-deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/node
 
 run: anpr-deps build
-	./$(BIN) demo
+	cd sdk && $(GO) build -o ../bin/colorchange ./examples/colorchange
+	./$(BIN) demo -plugin bin/colorchange
 
 test: deps web-e2e-deps build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || \
 		{ echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	KUZET_BIN=$(CURDIR)/$(BIN) $(GO) test $(TEST_FLAGS) ./...
+	cd sdk && $(GO) vet ./... && $(GO) test $(TEST_FLAGS) ./...
+	node --test sdk/examples/node/
 	$(GO) test -race $(TEST_FLAGS) $(RACE_PKGS)
 
 race: build
@@ -85,12 +88,15 @@ fuzz:
 	$(GO) test ./web -run '^$$' -fuzz FuzzAssetName -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz FuzzParsePHC -fuzztime $(FUZZTIME)
 	$(GO) test ./audit -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin -run '^$$' -fuzz FuzzPost -fuzztime $(FUZZTIME)
+	cd sdk && $(GO) test ./plugin -run '^$$' -fuzz FuzzFrameStream -fuzztime $(FUZZTIME)
 
 # Records N cameras from a local RTSP source and compares with ffmpeg;
 # then federation links: replay against the caps, alarm latency under
 # saturation, parent cost per link; then plate reading in the video path
 # (ms per 720p frame and passes read, against scanning every frame);
-# then a parent tier's archive in a SeaweedFS bucket against the disk.
+# then a parent tier's archive in a SeaweedFS bucket against the disk;
+# then a site's ingest without and with analytics plugins.
 bench: build anpr-deps web-e2e-deps weed
 	$(GO) run ./bench/record -kuzet $(BIN) -n $(BENCH_N) -window $(BENCH_WINDOW)
 	$(GO) run ./bench/federation
@@ -100,6 +106,7 @@ bench: build anpr-deps web-e2e-deps weed
 	$(GO) run ./bench/glass -kuzet $(BIN)
 	$(GO) run ./bench/national
 	$(GO) test -run '^$$' -bench BenchmarkStoreTier -benchtime 1x ./archive/playback
+	$(GO) run ./bench/plugins -kuzet $(BIN)
 
 clean:
 	rm -rf bin

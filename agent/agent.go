@@ -27,6 +27,7 @@ import (
 	"github.com/kuzet/kuzet/anpr"
 	"github.com/kuzet/kuzet/api"
 	"github.com/kuzet/kuzet/archive"
+	"github.com/kuzet/kuzet/archive/objstore"
 	"github.com/kuzet/kuzet/archive/sftpd"
 	"github.com/kuzet/kuzet/archive/sftppush"
 	"github.com/kuzet/kuzet/audit"
@@ -38,6 +39,7 @@ import (
 	"github.com/kuzet/kuzet/live"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
+	"github.com/kuzet/kuzet/plugin"
 	"github.com/kuzet/kuzet/record"
 	"github.com/kuzet/kuzet/replicate"
 	"github.com/kuzet/kuzet/restream"
@@ -92,6 +94,7 @@ type Agent struct {
 	fedMetrics *federation.Metrics
 	alarms     *alarm.Manager
 	tamper     *tamper.Consumer
+	plugins    *plugin.Manager // nil: none configured
 	sftp       *sftpd.Server
 	routes     []api.Route // what the HTTP API registered
 	handler    http.Handler
@@ -129,6 +132,9 @@ type Options struct {
 	// ArchiveFault injects storage faults into the archive (tests: a full
 	// or read-only disk); see archive.Options.WriteFault.
 	ArchiveFault func(op, path string) error
+	// ArchiveStore, if set, is the parent tier's store in place of
+	// archive.store (tests: a directory shared by replicas).
+	ArchiveStore objstore.Store
 	// Ready is called once the node serves: every role runs and the HTTP
 	// API listens (a service manager is told here).
 	Ready func()
@@ -166,6 +172,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 		{"clock", a.openClock},
 		{"seal exchange", a.openSeals},
 		{"access", a.openAccess},
+		{"plugins", a.openPlugins},
 		{"http", a.openHTTP},
 	}
 	for _, r := range roles {

@@ -37,8 +37,10 @@ func (a *Agent) openSite() error {
 		return err
 	}
 	consumers = append(consumers, plateReader.Site())
-	if len(cfg.Federation.Upstream) > 0 {
-		a.tap = site.NewTap() // before the live view: sub-streams feed it too
+	if len(cfg.Federation.Upstream) > 0 || len(cfg.Plugins) > 0 {
+		// links up the tree and plugins attach to running streams; before
+		// the live view: sub-streams feed it too
+		a.tap = site.NewTap()
 		consumers = append(consumers, a.tap.Consumer())
 	}
 	liveConsumers, err := a.openLiveView()

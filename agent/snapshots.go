@@ -2,11 +2,15 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/kuzet/kuzet/archive/objstore"
 	"github.com/kuzet/kuzet/federation"
 	"github.com/kuzet/kuzet/plates"
 )
@@ -48,15 +52,62 @@ func (a *Agent) Snapshot(ctx context.Context, origin, rel string) (string, error
 		return "", err
 	}
 	defer os.Remove(tmp.Name())
+	// a replica of the tier that fetched it before left it in the store
+	store, key := a.archive.Store(), snapshotKey(origin, rel)
+	if store != nil && copyObject(ctx, store, key, tmp) == nil {
+		if err := tmp.Close(); err != nil {
+			return "", err
+		}
+		return p, os.Rename(tmp.Name(), p)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	if err := tmp.Truncate(0); err != nil {
+		return "", err
+	}
 	if err := a.fedSrv.FetchSnapshot(ctx, origin, rel, tmp); err != nil {
 		_ = tmp.Close()
 		a.failed.add(origin, "snapshot", err)
 		return "", err
 	}
+	if store != nil {
+		if err := putFile(ctx, store, key, tmp); err != nil {
+			a.log.Warn("keep a snapshot in the archive store", "key", key, "err", err)
+		}
+	}
 	if err := tmp.Close(); err != nil {
 		return "", err
 	}
 	return p, os.Rename(tmp.Name(), p)
+}
+
+// snapshotKey is where a tier keeps origin's snapshot rel in its store,
+// for every replica: beside the journal, where no origin's key can reach.
+func snapshotKey(origin, rel string) string { return ".tier/snapshots/" + origin + "/" + rel }
+
+// copyObject copies key into f.
+func copyObject(ctx context.Context, store objstore.Store, key string, f *os.File) error {
+	r, err := store.Open(ctx, key, 0, -1)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = io.Copy(f, r)
+	return err
+}
+
+// putFile stores f (read from its start) under key.
+func putFile(ctx context.Context, store objstore.Store, key string, f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, st.Size())); err != nil {
+		return err
+	}
+	return store.Put(ctx, key, io.NewSectionReader(f, 0, st.Size()), st.Size(), hex.EncodeToString(h.Sum(nil)))
 }
 
 // serveSnapshot answers the parent's request for a snapshot.

@@ -54,6 +54,12 @@ func (a *Agent) ownStatus() federation.NodeStatus {
 	if free, total, floor, err := a.archive.Disk(); err == nil {
 		st.Disk = &federation.DiskHealth{FreeBytes: free, TotalBytes: total, FloorBytes: floor}
 	}
+	if a.plugins != nil {
+		for _, p := range a.plugins.Status() {
+			st.Plugins = append(st.Plugins, federation.PluginHealth{Name: p.Name, State: p.State, Restarts: p.Restarts,
+				FramesDropped: p.FramesDropped, EventsRefused: p.EventsRefused, LastError: p.LastError})
+		}
+	}
 	if a.fedCli != nil {
 		l := a.fedCli.Status()
 		st.Uplink = &federation.UplinkHealth{Parent: l.Parent, Connected: l.Connected, Backlog: l.Backlog,

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/boltfile"
+	"github.com/kuzet/kuzet/internal/httpjson"
 )
 
 // openStores opens what every role writes to: the event log, then the
@@ -33,6 +35,9 @@ func (a *Agent) openStores(o Options) error {
 	store, err := a.openArchiveStore()
 	if err != nil {
 		return err
+	}
+	if o.ArchiveStore != nil {
+		store = o.ArchiveStore
 	}
 	a.archive, err = archive.Open(archive.Options{
 		Store:        store,
@@ -111,6 +116,19 @@ func OpenArchiveStore(sc config.Store) (objstore.Store, error) {
 		return nil, err
 	}
 	return s, err
+}
+
+// archiveStore is GET /api/v1/archive/store: how the tier's shared store
+// fares as this replica sees it (404: the archive keeps no store).
+func (a *Agent) archiveStore(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	st, ok := a.archive.StoreStatus(ctx)
+	if !ok {
+		httpjson.Error(w, http.StatusNotFound, "this node keeps its replicas on its archive disk (archive.store is not set)")
+		return
+	}
+	httpjson.Write(w, http.StatusOK, st)
 }
 
 // compactFile gives back the space retention freed in a store's file

@@ -60,6 +60,8 @@ type Handlers struct {
 	Clock         http.Handler // the node's clock against NTP and the parent
 	Retention     http.Handler // the event log's reach and who holds it
 	Sweep         http.Handler // a retention sweep now
+	ArchiveStore  http.Handler // the tier's shared archive store: health, uploads under way
+	Plugins       http.Handler // analytics plugins: state, counters, last error
 }
 
 // SealHandlers serve /api/v1/seals at a node that is its country's
@@ -103,6 +105,8 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"GET /api/v1/events", viewer, fn(d.listEvents)},
 		{"GET /api/v1/events/retention", engineer, h.Retention},
 		{"POST /api/v1/events/retention", admin, h.Sweep},
+		{"GET /api/v1/archive/store", engineer, h.ArchiveStore},
+		{"GET /api/v1/plugins", engineer, h.Plugins},
 
 		{"GET /api/v1/plates", viewer, fn(ph.Search)},
 		{"GET /api/v1/plates/uncertain", viewer, fn(ph.Uncertain)},

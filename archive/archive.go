@@ -119,10 +119,12 @@ type Archive struct {
 
 	gid int // archive.group; -1: the process's
 
-	mu        sync.Mutex
-	floorHit  bool                   // a disk-floor alarm is raised and not yet cleared
-	storeDown bool                   // an object_store alarm is raised and not yet cleared
-	current   map[string]openSegment // camera -> file being written
+	mu         sync.Mutex
+	floorHit   bool   // a disk-floor alarm is raised and not yet cleared
+	storeDown  bool   // an object_store alarm is raised and not yet cleared
+	storeErr   string // the store's last failure
+	storeErrAt time.Time
+	current    map[string]openSegment // camera -> file being written
 	// deferred: files left open on a read-only file system, repaired once
 	// a segment can be written again
 	deferred map[string]openSegment
@@ -199,6 +201,9 @@ func (a *Archive) Close() error { return a.index.Close() }
 
 // Index gives read access to the catalogue.
 func (a *Archive) Index() *Index { return a.index }
+
+// Store is the tier's shared store (nil: none).
+func (a *Archive) Store() objstore.Store { return a.o.Store }
 
 // Root is the archive's directory.
 func (a *Archive) Root() string { return a.o.Root }

@@ -171,7 +171,7 @@ func (a *Archive) indexReplica(origin string, s Segment, pulled bool) (added boo
 func (a *Archive) storeFailed(op string, err error) error {
 	a.mu.Lock()
 	was := a.storeDown
-	a.storeDown = true
+	a.storeDown, a.storeErr, a.storeErrAt = true, fmt.Sprintf("%s: %v", op, err), a.o.Now()
 	a.mu.Unlock()
 	a.o.Metrics.StoreErrors.WithLabelValues(op).Inc()
 	if !was {

@@ -28,6 +28,7 @@ type Config struct {
 	HTTP       HTTP       `yaml:"http"`
 	Archive    Archive    `yaml:"archive"`
 	Cameras    []Camera   `yaml:"cameras"`
+	Plugins    []Plugin   `yaml:"plugins"` // analytics plugins the node starts (docs/plugins.md)
 	Federation Federation `yaml:"federation"`
 	ANPR       ANPR       `yaml:"anpr"`
 	PlateAPI   PlateAPI   `yaml:"plate_api"`
@@ -516,6 +517,9 @@ func (c *Config) validate(lines map[string]int, allowShortRetention bool) error 
 		return bad("archive.min_free_gb", "must not be negative (got %v)", c.Archive.MinFreeGB)
 	}
 	if err := c.validateStore(bad); err != nil {
+		return err
+	}
+	if err := c.validatePlugins(bad); err != nil {
 		return err
 	}
 	if err := c.validateEvents(bad, allowShortRetention); err != nil {

@@ -31,6 +31,17 @@ type NodeStatus struct {
 	Cameras []CameraHealth `json:"cameras"`
 	Disk    *DiskHealth    `json:"disk,omitempty"`
 	Uplink  *UplinkHealth  `json:"uplink,omitempty"`
+	Plugins []PluginHealth `json:"plugins,omitempty"`
+}
+
+// PluginHealth is one analytics plugin of the node (docs/plugins.md).
+type PluginHealth struct {
+	Name          string `json:"name"`
+	State         string `json:"state"` // running | restarting | failed | starting | stopped
+	Restarts      int    `json:"restarts"`
+	FramesDropped uint64 `json:"frames_dropped"`
+	EventsRefused uint64 `json:"events_refused"`
+	LastError     string `json:"last_error,omitempty"`
 }
 
 // CameraHealth is one camera of the node.

@@ -64,6 +64,7 @@ cameras:
 %[7]s
 %[8]s
 live: {webrtc: {listen: %[9]q}}
+%[10]s
 federation:
   upstream: [%[5]s]
   tls: {ca: %[1]s/pki/ca.pem, cert: %[1]s/pki/demo-site.pem, key: %[1]s/pki/demo-site-key.pem}
@@ -99,6 +100,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	partnerHTTP := fs.String("partner-http", "127.0.0.1:8082", "partner operator's HTTP API address")
 	partnerSeals := fs.String("partner-seals", "127.0.0.1:8444", "partner's seal-exchange address (the operator RU.DEMO)")
 	onvifAddr := fs.String("onvif", "127.0.0.1:3702", "simulated ONVIF PTZ camera's WS-Discovery address (UDP)")
+	plugin := fs.String("plugin", "", "the colorchange example plugin (sdk/examples/colorchange) to run on Camera1 (make run builds it)")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
@@ -157,7 +159,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer relay.Close()
 	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment,
-		centre.FederationAddr(), modelDir, users, demoCheckpoint(relay.URL()), *webrtcAddr), log.With("node", "demo-site"))
+		centre.FederationAddr(), modelDir, users, demoCheckpoint(relay.URL()), *webrtcAddr, demoPlugins(*plugin)), log.With("node", "demo-site"))
 	if err != nil {
 		return err
 	}
@@ -290,4 +292,17 @@ func demoAgent(dir, name, yaml string, log *slog.Logger) (*agent.Agent, error) {
 		return nil, fmt.Errorf("demo %s: %w", name, err)
 	}
 	return agent.New(cfg, log, agent.Options{Version: version})
+}
+
+// demoPlugins runs the colorchange example on Camera1, when built.
+func demoPlugins(bin string) string {
+	if bin == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(bin); err == nil {
+		bin = abs
+	}
+	return fmt.Sprintf(`plugins:
+  - {name: colorchange, command: %q, args: ["-threshold", "25"], cameras: [Camera1],
+     frames: {fps: 2, width: 320, height: 180, format: rgb24}}`, bin)
 }

@@ -39,6 +39,9 @@ var forbidden = map[string][]string{
 	// the seal exchange is a role of its own: it knows the message model
 	// and nothing else of the node
 	"seals/exchange": {"anpr", "api", "agent", "federation", "site", "archive", "topology", "alarm", "plates", "checkpoint", "replicate"},
+	// plugins see cameras through a frame source and the archive through
+	// two functions
+	"plugin": {"site", "archive", "agent", "federation", "api", "anpr", "plates", "alarm", "config"},
 	// the clock check knows NTP and the event it raises, nothing else
 	"timesync": {"anpr", "api", "agent", "federation", "site", "archive", "topology", "alarm", "plates", "config"},
 }

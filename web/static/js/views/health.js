@@ -1,8 +1,9 @@
 // Health: every node at a glance, worst first — asked now through the
 // links (GET /api/v1/sites/health): cameras streaming and recording, the
 // lowest frame rate, the bitrate, how far back the archive reaches, the
-// disk, the uplink, and the tree's link health (failed requests). Each
-// node opens to its cameras. It refreshes every 15 s while shown.
+// disk, the uplink, its analytics plugins, and the tree's link health
+// (failed requests). Each node opens to its cameras and plugins. It
+// refreshes every 15 s while shown.
 
 import { h, clear, fmtAgo } from '../dom.js';
 import { api } from '../api.js';
@@ -38,6 +39,10 @@ export function judge(row, tree) {
     if (st.disk && st.disk.free_bytes < st.disk.floor_bytes * 1.2) { wrong.push('disk at its floor'); score += 15; }
     if (st.uplink && !st.uplink.connected) { wrong.push('uplink down'); score += 40; }
     if (st.uplink && st.uplink.backlog > 1000) { wrong.push(`${st.uplink.backlog} events not sent up`); score += 5; }
+    for (const p of st.plugins || []) {
+      if (p.state === 'failed') { wrong.push(`plugin ${p.name} keeps dying`); score += 10; }
+      else if (p.state !== 'running') { wrong.push(`plugin ${p.name} ${p.state}`); score += 3; }
+    }
   }
   return { score, wrong };
 }
@@ -109,6 +114,16 @@ export function healthView(ctx) {
             h('td', { text: days(c.oldest_segment) }),
             h('td', { class: 'muted small', text: c.last_segment ? `last segment ${fmtAgo(c.last_segment)}` : '' }),
             h('td', {}), h('td', {})));
+        }
+        for (const p of (st && st.plugins) || []) {
+          body.append(h('tr', { class: 'plugin-row', dataset: { plugin: p.name } },
+            h('td', { class: 'cam-name', text: `   plugin ${p.name}` }),
+            h('td', { class: `wrap ${p.state === 'running' ? 'muted' : 'st-offline'}`, text: p.last_error || '' }),
+            h('td', { text: p.state }),
+            h('td', { class: 'muted small', text: p.restarts ? `${p.restarts} restarts` : '' }),
+            h('td', { class: 'num muted small', text: p.frames_dropped ? `${p.frames_dropped} frames dropped` : '' }),
+            h('td', { class: 'num muted small', text: p.events_refused ? `${p.events_refused} events refused` : '' }),
+            h('td', {}), h('td', {}), h('td', {}), h('td', {})));
         }
       }
     }

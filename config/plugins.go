@@ -1,0 +1,69 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Plugin is one analytics plugin the node starts (docs/plugins.md).
+type Plugin struct {
+	Name    string       `yaml:"name"`
+	Command string       `yaml:"command"`
+	Args    []string     `yaml:"args"`
+	Env     []string     `yaml:"env"`     // NAME=value, beside the protocol's own variables
+	Cameras []string     `yaml:"cameras"` // the only cameras it sees
+	Frames  PluginFrames `yaml:"frames"`
+	Events  []string     `yaml:"events"` // kinds it may subscribe to
+	Limits  PluginLimits `yaml:"limits"`
+}
+
+// PluginFrames is the most a plugin gets of a camera's frames.
+type PluginFrames struct {
+	FPS    float64 `yaml:"fps"`    // default 1
+	Width  int     `yaml:"width"`  // default 640
+	Height int     `yaml:"height"` // default 360
+	Format string  `yaml:"format"` // gray (default) | rgb24
+}
+
+// PluginLimits bound what a plugin takes.
+type PluginLimits struct {
+	MemoryMB        int `yaml:"memory_mb"`         // writable data, default 1024
+	Nice            int `yaml:"nice"`              // CPU priority under recording's, default 10
+	EventsPerMinute int `yaml:"events_per_minute"` // default 120
+	SnapshotKB      int `yaml:"snapshot_kb"`       // default 512
+}
+
+var pluginName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
+
+func (c *Config) validatePlugins(bad func(key, format string, args ...any) error) error {
+	seen := map[string]bool{}
+	for i, p := range c.Plugins {
+		key := func(f string) string { return fmt.Sprintf("plugins[%d].%s", i, f) }
+		switch {
+		case !pluginName.MatchString(p.Name):
+			return bad(key("name"), "letters, digits, - and _, at most 40 (got %q)", p.Name)
+		case seen[p.Name]:
+			return bad(key("name"), "%q is used twice", p.Name)
+		case p.Command == "":
+			return bad(key("command"), "required: the program to start")
+		}
+		seen[p.Name] = true
+		// cameras may come from the catalogue too: one that is not there
+		// only has no frames
+		for _, cam := range p.Cameras {
+			if !idPattern.MatchString(cam) {
+				return bad(key("cameras"), "%q is not a camera ID", cam)
+			}
+		}
+		for j, e := range p.Env {
+			if name, _, ok := strings.Cut(e, "="); !ok || name == "" || strings.HasPrefix(name, "KUZET_PLUGIN_") {
+				return bad(fmt.Sprintf("plugins[%d].env[%d]", i, j), "NAME=value, not a KUZET_PLUGIN_ name (got %q)", e)
+			}
+		}
+		if f := p.Frames.Format; f != "" && f != "gray" && f != "rgb24" {
+			return bad(key("frames.format"), "gray or rgb24 (got %q)", f)
+		}
+	}
+	return nil
+}

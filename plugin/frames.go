@@ -1,0 +1,201 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"math"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/kuzet/kuzet/decode"
+	"github.com/kuzet/kuzet/internal/httpjson"
+)
+
+// FrameHeader precedes each frame's pixels on a /v1/frames stream.
+type FrameHeader struct {
+	Camera  string    `json:"camera"`
+	Time    time.Time `json:"time"`
+	Width   int       `json:"width"`
+	Height  int       `json:"height"`
+	Format  string    `json:"format"`
+	Seq     uint64    `json:"seq"`
+	Dropped uint64    `json:"dropped"`
+	Bytes   int       `json:"bytes"`
+}
+
+// frames streams a granted camera's decoded frames for as long as the
+// plugin reads. It has a decoder of its own, fed from the camera's
+// running stream like a live viewer; between decoder and socket sits a
+// one-frame mailbox, so a plugin that does not read only loses frames.
+func (r *runner) frames(w http.ResponseWriter, req *http.Request) {
+	cam := req.URL.Query().Get("camera")
+	if !r.spec.grants(cam) {
+		httpjson.Error(w, http.StatusForbidden, "camera: "+cam+" is not granted to this plugin")
+		return
+	}
+	if r.m.o.Frames == nil {
+		httpjson.Error(w, http.StatusNotFound, "this node has no cameras")
+		return
+	}
+	units, err := r.m.o.Frames(cam)
+	if err != nil {
+		httpjson.Error(w, http.StatusServiceUnavailable, "camera: "+cam+" is not streaming now: "+err.Error())
+		return
+	}
+	defer units.Close()
+	tr := units.Track()
+	sw, sh, ok := tr.Resolution()
+	if !ok {
+		httpjson.Error(w, http.StatusServiceUnavailable, "camera: "+cam+": the stream does not say its frame size yet")
+		return
+	}
+	ow, oh := fit(sw, sh, r.spec.Frames.Width, r.spec.Frames.Height)
+	fps := tr.FPS()
+	if fps <= 0 {
+		fps = 25
+	}
+	every := max(1, int(math.Round(fps/r.spec.Frames.FPS)))
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	dec := decode.New(decode.Options{FFmpeg: r.m.o.FFmpeg, Codec: tr.Codec, Every: every, Width: sw, Height: sh,
+		OutWidth: ow, OutHeight: oh, Queue: 32, Logger: r.log().With("camera", cam)})
+	var params [][]byte
+	for _, p := range tr.ParamNALUs() {
+		if len(p) > 0 {
+			params = append(params, p)
+		}
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		dec.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		defer cancel() // the camera's session ended
+		for {
+			u, err := units.Next(ctx)
+			if err != nil {
+				return
+			}
+			dec.Push(u.NALUs, params, u.RandomAccess(tr.Codec), u.Time)
+		}
+	}()
+	box := &mailbox{sig: make(chan struct{}, 1)}
+	go func() {
+		defer wg.Done()
+		for f := range dec.Frames() {
+			if box.put(f) {
+				r.m.o.Metrics.FramesDropped.WithLabelValues(r.spec.Name).Inc()
+				r.update(func(s *Status) { s.FramesDropped++ })
+			}
+		}
+	}()
+
+	w.Header().Set("Content-Type", "application/x-kuzet-frames")
+	w.WriteHeader(http.StatusOK)
+	fl, _ := w.(http.Flusher)
+	if fl != nil {
+		fl.Flush()
+	}
+	var seq uint64
+	var pix []byte
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-box.sig:
+		}
+		f, dropped, ok := box.take()
+		if !ok {
+			continue
+		}
+		pix = pixels(pix[:0], f.Img, r.spec.Frames.Format)
+		seq++
+		at := f.Time
+		if at.IsZero() {
+			at = r.m.o.Now()
+		}
+		b := f.Img.Bounds()
+		h, _ := json.Marshal(FrameHeader{Camera: cam, Time: at.UTC(), Width: b.Dx(), Height: b.Dy(),
+			Format: r.spec.Frames.Format, Seq: seq, Dropped: dropped, Bytes: len(pix)})
+		if _, err := w.Write(append(h, '\n')); err != nil {
+			return
+		}
+		if _, err := w.Write(pix); err != nil {
+			return
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+		r.m.o.Metrics.FramesSent.WithLabelValues(r.spec.Name).Inc()
+		r.update(func(s *Status) { s.FramesSent++ })
+	}
+}
+
+// mailbox holds the newest frame not yet sent.
+type mailbox struct {
+	mu      sync.Mutex
+	f       *decode.Frame
+	dropped uint64
+	sig     chan struct{}
+}
+
+// put leaves f for the writer; replaced reports that an unsent frame was
+// dropped for it.
+func (m *mailbox) put(f decode.Frame) (replaced bool) {
+	m.mu.Lock()
+	replaced = m.f != nil
+	if replaced {
+		m.dropped++
+	}
+	m.f = &f
+	m.mu.Unlock()
+	select {
+	case m.sig <- struct{}{}:
+	default:
+	}
+	return replaced
+}
+
+func (m *mailbox) take() (decode.Frame, uint64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.f == nil {
+		return decode.Frame{}, m.dropped, false
+	}
+	f := *m.f
+	m.f = nil
+	return f, m.dropped, true
+}
+
+// fit scales w x h to fit within mw x mh, keeping its shape; never up,
+// and even for the scaler.
+func fit(w, h, mw, mh int) (int, int) {
+	s := min(1, float64(mw)/float64(w), float64(mh)/float64(h))
+	ow, oh := int(float64(w)*s)&^1, int(float64(h)*s)&^1
+	return max(ow, 2), max(oh, 2)
+}
+
+// pixels turns a frame into the wire format: 8-bit luma, or R, G, B.
+func pixels(dst []byte, img *image.RGBA, format string) []byte {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[(y-b.Min.Y)*img.Stride:]
+		for x := 0; x < b.Dx(); x++ {
+			p := row[4*x : 4*x+3]
+			if format == FormatRGB24 {
+				dst = append(dst, p[0], p[1], p[2])
+				continue
+			}
+			// BT.601 luma, as image/color's gray
+			dst = append(dst, uint8((19595*uint32(p[0])+38470*uint32(p[1])+7471*uint32(p[2])+1<<15)>>16))
+		}
+	}
+	return dst
+}

@@ -1,0 +1,153 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/media"
+)
+
+// Units is one camera's running stream as a plugin's frames are decoded
+// from it.
+type Units interface {
+	Track() media.Track
+	Next(ctx context.Context) (*media.Unit, error)
+	Close() error
+}
+
+// File is an archive file opened for a plugin.
+type File interface {
+	io.ReadSeeker
+	io.Closer
+	Stat() (fs.FileInfo, error)
+}
+
+// Options configure the plugins of a node.
+type Options struct {
+	Specs []Spec
+	Node  string // this node's ID
+	// Dir holds the plugins' sockets (DATA_DIR/plugins).
+	Dir string
+	// SnapshotDir keeps the JPEGs plugins attach, laid out as tamper
+	// frames (Camera/Y/M/D/time_type.jpg), so alarms show them at every
+	// tier the way they show tamper frames.
+	SnapshotDir string
+	Log         *event.Log
+	// Frames attaches to a camera's running stream (nil: no frames).
+	Frames func(camera string) (Units, error)
+	// Segments and OpenFile read the archive (nil: none).
+	Segments func(camera string, from, to time.Time) ([]event.Segment, error)
+	OpenFile func(rel string) (File, error)
+	FFmpeg   string
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	Now      func() time.Time
+	// Restart backoff: from Backoff (default 1 s) doubling to MaxBackoff
+	// (1 min). FailAfter exits within FailWindow (5 in 10 min) raise
+	// plugin_failed, cleared once the plugin has run for FailWindow.
+	Backoff, MaxBackoff time.Duration
+	FailAfter           int
+	FailWindow          time.Duration
+	// Hold is the longest a post over the rate waits before its 429
+	// (default 1 s).
+	Hold time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.FFmpeg == "" {
+		o.FFmpeg = "ffmpeg"
+	}
+	if o.Backoff == 0 {
+		o.Backoff = time.Second
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = time.Minute
+	}
+	if o.FailAfter == 0 {
+		o.FailAfter = 5
+	}
+	if o.Hold == 0 {
+		o.Hold = time.Second
+	}
+	if o.FailWindow == 0 {
+		o.FailWindow = 10 * time.Minute
+	}
+}
+
+// Manager runs every configured plugin.
+type Manager struct {
+	o       Options
+	runners []*runner
+}
+
+// New checks the specs; Run starts the plugins.
+func New(o Options) (*Manager, error) {
+	o.defaults()
+	m := &Manager{o: o}
+	seen := map[string]bool{}
+	for i := range o.Specs {
+		s := o.Specs[i]
+		s.Defaults()
+		if err := s.Check(); err != nil {
+			return nil, fmt.Errorf("plugins[%d]: %w", i, err)
+		}
+		if seen[s.Name] {
+			return nil, fmt.Errorf("plugins[%d]: name %q twice", i, s.Name)
+		}
+		seen[s.Name] = true
+		m.runners = append(m.runners, newRunner(m, s))
+	}
+	return m, nil
+}
+
+// Run serves and supervises every plugin until ctx ends, then stops them.
+func (m *Manager) Run(ctx context.Context) {
+	if len(m.runners) == 0 {
+		return
+	}
+	if err := os.MkdirAll(m.o.Dir, 0o700); err != nil {
+		m.o.Logger.Error("plugins: socket directory", "dir", m.o.Dir, "err", err)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, r := range m.runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.run(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+// Status lists every plugin's state, by configuration order.
+func (m *Manager) Status() []Status {
+	out := make([]Status, 0, len(m.runners))
+	for _, r := range m.runners {
+		out = append(out, r.status())
+	}
+	return out
+}
+
+// emit appends a node event (alarms about plugins).
+func (m *Manager) emit(e event.Event) {
+	if _, err := m.o.Log.Append(e); err != nil {
+		m.o.Logger.Error("plugins: store event", "kind", e.Kind, "err", err)
+	}
+}

@@ -1,0 +1,244 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"image"
+	"image/jpeg"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kuzet/kuzet/event"
+	"github.com/kuzet/kuzet/internal/testkit"
+	"github.com/kuzet/kuzet/plates"
+)
+
+func idle(name string, cameras ...string) Spec {
+	return Spec{Name: name, Cameras: cameras, Events: []string{plates.KindPlateRead},
+		Frames: FrameSpec{FPS: 5, Width: 160, Height: 90}}
+}
+
+// The protocol as a plugin meets it: what it may do, events it posts
+// stored under its own name whichever name it claims, the events and
+// frames it is granted and nothing else.
+func TestProtocol(t *testing.T) {
+	r := newRig(t, "idle", []Spec{idle("colors", "Camera1"), idle("other")}, nil)
+	r.waitSocket(t, "colors")
+	r.waitSocket(t, "other")
+
+	var h Hello
+	resp, err := r.client("colors").Get("http://plugin/v1/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if h.Protocol != 1 || h.Name != "colors" || h.Node != "site" || len(h.Cameras) != 1 || h.Frames.Width != 160 || h.Frames.Format != "gray" {
+		t.Fatalf("hello %+v", h)
+	}
+
+	// posted events are the plugin's, named by its socket
+	if code, body := r.post(t, "colors", map[string]any{"kind": "color_change", "camera": "Camera1", "message": "red",
+		"boxes": []map[string]any{{"x": 0.1, "y": 0.1, "w": 0.5, "h": 0.5, "label": "fire", "score": 0.9}}, "data": map[string]any{"to": []int{255, 0, 0}}}); code != 202 {
+		t.Fatalf("post: %d %s", code, body)
+	}
+	if code, body := r.post(t, "other", map[string]any{"kind": "color_change"}); code != 202 || !strings.Contains(body, "plugin.other.color_change") {
+		t.Fatalf("post by other: %d %s", code, body)
+	}
+	evs := r.kinds(t, "plugin.")
+	if len(evs) != 2 || evs[1].Kind != "plugin.colors.color_change" || evs[1].Camera != "Camera1" || evs[0].Kind != "plugin.other.color_change" {
+		t.Fatalf("stored %+v", evs)
+	}
+	var p Payload
+	_ = json.Unmarshal(evs[1].Payload, &p)
+	if p.Plugin != "colors" || p.Message != "red" || len(p.Boxes) != 1 || !strings.Contains(string(p.Data), "255") {
+		t.Fatalf("payload %+v", p)
+	}
+	// bad posts are refused naming the field, and stored nowhere
+	for body, field := range map[string]string{
+		`{"kind": "Color Change"}`:                      "kind",
+		`{"kind": "x", "camera": "Camera2"}`:            "camera",
+		`{"kind": "x", "severity": "apocalyptic"}`:      "severity",
+		`{"kind": "x", "boxes": [{"x": 2}]}`:            "boxes[0]",
+		`{"kind": "x", "time": "2099-01-01T00:00:00Z"}`: "time",
+		`{"kind": "x", "origin": "centre"}`:             "origin",
+		`{"kind": `:                                     "body",
+	} {
+		resp, err := r.client("colors").Post("http://plugin/v1/events", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(e.Error, field) {
+			t.Errorf("%s: %d %q, want 400 naming %s", body, resp.StatusCode, e.Error, field)
+		}
+	}
+	if n := len(r.kinds(t, "plugin.")); n != 2 {
+		t.Fatalf("%d plugin events after the refused ones", n)
+	}
+
+	// a medium event raises an alarm with its snapshot, kept where alarm
+	// frames are
+	var jb bytes.Buffer
+	_ = jpeg.Encode(&jb, image.NewGray(image.Rect(0, 0, 32, 18)), nil)
+	if code, body := r.post(t, "colors", map[string]any{"kind": "fire", "camera": "Camera1", "severity": "medium",
+		"message": "smoke at the gate", "snapshot": base64.StdEncoding.EncodeToString(jb.Bytes())}); code != 202 {
+		t.Fatalf("post with a snapshot: %d %s", code, body)
+	}
+	alarms := r.kinds(t, event.KindAlarmRaised)
+	if len(alarms) != 1 {
+		t.Fatalf("alarms %+v", alarms)
+	}
+	_ = json.Unmarshal(alarms[0].Payload, &p)
+	if p.Type != "plugin.colors.fire" || p.Key != "plugin.colors.fire:Camera1" || p.Snapshot == "" {
+		t.Fatalf("alarm %+v", p)
+	}
+	if b, err := os.ReadFile(filepath.Join(r.dir, "snapshots", filepath.FromSlash(p.Snapshot))); err != nil || !bytes.Equal(b, jb.Bytes()) {
+		t.Fatalf("snapshot file: %v", err)
+	}
+	if code, _ := r.post(t, "colors", map[string]any{"kind": "fire", "camera": "Camera1", "snapshot": base64.StdEncoding.EncodeToString([]byte("GIF89a"))}); code != 413 {
+		t.Fatalf("a snapshot that is no JPEG: %d", code)
+	}
+
+	// events of the kinds granted, as they are stored
+	resp, err = r.client("colors").Get("http://plugin/v1/events?kinds=" + plates.KindPlateRead)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("events: %v %v", resp.StatusCode, err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		_, _ = r.log.Append(event.New(plates.KindPlateRead, "Camera1", "", map[string]any{"plate": "777KZ02"}))
+	}()
+	dec := json.NewDecoder(resp.Body)
+	var got event.Event
+	if err := dec.Decode(&got); err != nil || got.Kind != plates.KindPlateRead || !strings.Contains(string(got.Payload), "777KZ02") {
+		t.Fatalf("streamed %+v %v", got, err)
+	}
+	resp.Body.Close()
+	resp, _ = r.client("colors").Get("http://plugin/v1/events?kinds=" + event.KindAlarmRaised)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("events not granted: %d", resp.StatusCode)
+	}
+
+	// frames of a granted camera, scaled, gray
+	fr, code := r.frames(t, "colors", "Camera1")
+	if code != 200 {
+		t.Fatalf("frames: %d", code)
+	}
+	for i := 1; i <= 3; i++ {
+		h, pix := fr.next(t)
+		if h.Camera != "Camera1" || h.Width != 160 || h.Height != 90 || h.Format != "gray" || len(pix) != 160*90 || h.Seq != uint64(i) {
+			t.Fatalf("frame %d: %+v (%d bytes)", i, h, len(pix))
+		}
+	}
+	fr.body.Close()
+	if _, code := r.frames(t, "colors", "Camera2"); code != http.StatusForbidden {
+		t.Fatalf("frames of a camera not granted: %d", code)
+	}
+	if _, code := r.frames(t, "other", "Camera1"); code != http.StatusForbidden {
+		t.Fatalf("frames for a plugin granted no camera: %d", code)
+	}
+}
+
+// A plugin that does not read its frames loses them, counted; the
+// camera's stream goes on at its own pace.
+func TestSlowPluginLosesFramesNotIngest(t *testing.T) {
+	spec := idle("slow", "Camera1")
+	spec.Frames.FPS = 10
+	r := newRig(t, "idle", []Spec{spec}, nil)
+	r.waitSocket(t, "slow")
+	fr, code := r.frames(t, "slow", "Camera1")
+	if code != 200 {
+		t.Fatalf("frames: %d", code)
+	}
+	defer fr.body.Close()
+	h, _ := fr.next(t)
+	before := r.src.served.Load()
+	time.Sleep(3 * time.Second) // not reading
+	served := r.src.served.Load() - before
+	h, _ = fr.next(t)
+	for h.Dropped == 0 {
+		h, _ = fr.next(t)
+	}
+	if served < 60 { // 25 fps for 3 s
+		t.Fatalf("the stream gave %d units in 3 s while the plugin did not read", served)
+	}
+	st := r.status("slow")
+	if st.FramesDropped == 0 || h.Dropped == 0 {
+		t.Fatalf("dropped: header %d, status %+v", h.Dropped, st)
+	}
+	t.Logf("3 s unread: %d units went on to the stream, %d frames dropped for the plugin", served, h.Dropped)
+}
+
+// Over its event rate, a plugin's posts are refused and one alarm names
+// it; ten malformed posts in a minute do the same for another.
+func TestMisbehavingPlugins(t *testing.T) {
+	flood := idle("flood")
+	flood.Limits.EventsPerMinute = 10
+	r := newRig(t, "idle", []Spec{flood, idle("garbled")}, nil)
+	r.waitSocket(t, "flood")
+	r.waitSocket(t, "garbled")
+	codes := map[int]int{}
+	for range 30 {
+		code, _ := r.post(t, "flood", map[string]any{"kind": "spam"})
+		codes[code]++
+	}
+	if codes[202] != 10 || codes[429] != 20 {
+		t.Fatalf("flood answered %v", codes)
+	}
+	for range 12 {
+		if code, _ := r.post(t, "garbled", map[string]any{"kind": "NOT A KIND"}); code != 400 {
+			t.Fatalf("malformed: %d", code)
+		}
+	}
+	alarms := r.kinds(t, event.KindAlarmRaised)
+	var keys []string
+	for _, a := range alarms {
+		var al event.Alarm
+		_ = json.Unmarshal(a.Payload, &al)
+		keys = append(keys, al.Key)
+	}
+	if len(alarms) != 2 || !strings.Contains(strings.Join(keys, " "), "plugin_misbehaving:flood") || !strings.Contains(strings.Join(keys, " "), "plugin_misbehaving:garbled") {
+		t.Fatalf("alarms %v", keys)
+	}
+	if st := r.status("flood"); st.EventsStored != 10 || st.EventsRefused != 20 {
+		t.Fatalf("flood status %+v", st)
+	}
+}
+
+// A plugin that dies at once is started again with backoff, and after
+// enough exits one alarm names it with its last words.
+func TestCrashLoopRaisesAlarm(t *testing.T) {
+	r := newRig(t, "crash", []Spec{idle("crashy")}, func(o *Options) { o.FailAfter = 3 })
+	testkit.WaitFor(t, 20*time.Second, "plugin_failed", func() bool { return len(r.kinds(t, event.KindAlarmRaised)) > 0 })
+	a := r.kinds(t, event.KindAlarmRaised)
+	var al event.Alarm
+	_ = json.Unmarshal(a[0].Payload, &al)
+	if len(a) != 1 || al.Key != "plugin_failed:crashy" || !strings.Contains(al.Message, "cannot open my model file") {
+		t.Fatalf("alarm %+v", al)
+	}
+	if st := r.status("crashy"); st.Restarts < 3 || st.State != "failed" {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// A plugin that takes more memory than its limit dies, and is restarted.
+func TestMemoryLimit(t *testing.T) {
+	spec := idle("hog")
+	spec.Limits.MemoryMB = 256
+	r := newRig(t, "hog", []Spec{spec}, nil)
+	testkit.WaitFor(t, 30*time.Second, "the hog restarted", func() bool { return r.status("hog").Restarts >= 2 })
+	st := r.status("hog")
+	// the Go runtime says so; built with -race, the thread sanitizer does
+	if out := strings.Join(st.Stderr, "\n"); !strings.Contains(out, "out of memory") && !strings.Contains(out, "failed to allocate") {
+		t.Fatalf("the hog's last words: %q", st.Stderr)
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/kuzet/kuzet/sdk
+
+go 1.26.8
