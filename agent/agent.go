@@ -94,18 +94,21 @@ type Agent struct {
 	fedMetrics *federation.Metrics
 	alarms     *alarm.Manager
 	tamper     *tamper.Consumer
-	plugins    *plugin.Manager // nil: none configured
-	sftp       *sftpd.Server
-	routes     []api.Route // what the HTTP API registered
-	handler    http.Handler
-	audit      *audit.Recorder
-	auth       *auth.Auth // nil: no users configured
-	push       *sftppush.Pusher
-	anpr       *anpr.Consumer     // the node's plate reading and cameras' own reads
-	camReads   *anpr.Journal      // cameras' reads acknowledged and not yet in a stored pass
-	seals      *exchange.Exchange // the navigation-seal exchange (nil: not an operator)
-	eventKeep  *event.Retainer    // the event log's retention
-	ptzHeld    ptzHeads           // cameras' PTZ handles and locks
+	plugins    *plugins // the analytics plugins: the file's and the catalogue's
+	// pluginMetricsSet is registered once, across the plugins' restarts
+	pluginMetricsOnce sync.Once
+	pluginMetricsSet  *plugin.Metrics
+	sftp              *sftpd.Server
+	routes            []api.Route // what the HTTP API registered
+	handler           http.Handler
+	audit             *audit.Recorder
+	auth              *auth.Auth // nil: no users configured
+	push              *sftppush.Pusher
+	anpr              *anpr.Consumer     // the node's plate reading and cameras' own reads
+	camReads          *anpr.Journal      // cameras' reads acknowledged and not yet in a stored pass
+	seals             *exchange.Exchange // the navigation-seal exchange (nil: not an operator)
+	eventKeep         *event.Retainer    // the event log's retention
+	ptzHeld           ptzHeads           // cameras' PTZ handles and locks
 
 	camMu     sync.Mutex
 	zones     map[string]config.Zone   // by ID: the file's and the slice's (camMu)

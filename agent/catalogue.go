@@ -125,6 +125,9 @@ func (a *Agent) onSlice(rev uint64, b []byte) error {
 	a.setZones(zones)
 	a.configureDesk(s)
 	a.ApplyCameras(cams)
+	if err := a.reloadPlugins(s); err != nil {
+		a.log.Error("plugins of the slice", "revision", rev, "err", err)
+	}
 	return nil
 }
 

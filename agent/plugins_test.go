@@ -47,7 +47,7 @@ archive: {segment: 2s}
 cameras: [{id: Camera1, url: %[2]q}]
 federation: {upstream: [%[3]q], heartbeat: 200ms, tls: %[4]s}
 plugins:
-  - {name: colorchange, command: %[5]s, args: ["-threshold", "0.5", "-cooldown", "1s"], cameras: [Camera1],
+  - {name: colorchange, command: %[5]s, args: ["-threshold", "0.5", "-smooth", "1", "-cooldown", "1s"], cameras: [Camera1],
      frames: {fps: 4, width: 160, height: 90, format: rgb24}}
   - {name: linecount, command: %[6]s, args: [%[7]q], cameras: [Camera1], env: [LINECOUNT_THRESHOLD=100],
      frames: {fps: 4, width: 160, height: 90}}

@@ -37,7 +37,7 @@ func (a *Agent) openSite() error {
 		return err
 	}
 	consumers = append(consumers, plateReader.Site())
-	if len(cfg.Federation.Upstream) > 0 || len(cfg.Plugins) > 0 {
+	if len(cfg.Federation.Upstream) > 0 || len(cfg.Plugins) > 0 || cfg.PluginsDir != "" {
 		// links up the tree and plugins attach to running streams; before
 		// the live view: sub-streams feed it too
 		a.tap = site.NewTap()

@@ -54,11 +54,9 @@ func (a *Agent) ownStatus() federation.NodeStatus {
 	if free, total, floor, err := a.archive.Disk(); err == nil {
 		st.Disk = &federation.DiskHealth{FreeBytes: free, TotalBytes: total, FloorBytes: floor}
 	}
-	if a.plugins != nil {
-		for _, p := range a.plugins.Status() {
-			st.Plugins = append(st.Plugins, federation.PluginHealth{Name: p.Name, State: p.State, Restarts: p.Restarts,
-				FramesDropped: p.FramesDropped, EventsRefused: p.EventsRefused, LastError: p.LastError})
-		}
+	for _, p := range a.pluginList() {
+		st.Plugins = append(st.Plugins, federation.PluginHealth{Name: p.Name, State: p.State, Restarts: p.Restarts,
+			FramesDropped: p.FramesDropped, EventsRefused: p.EventsRefused, LastError: p.LastError})
 	}
 	if a.fedCli != nil {
 		l := a.fedCli.Status()

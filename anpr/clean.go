@@ -85,7 +85,11 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 			}
 		}
 	}
-	colour := func(x int) bool { return 10*foreign[x] >= 4*bh }
+	// A column of colour: a third of the middle rows, as for an emblem
+	// below. A band's flag may fill only its upper part, with the country
+	// code printed under it too thin to count as dark (MD): at 40 % such a
+	// flag was left in and its stripes read as a leading 1.
+	colour := func(x int) bool { return 3*foreign[x] >= bh }
 	bandish := func(x int) bool { return colour(x) || 4*(foreign[x]+dark[x]) >= 3*bh }
 	count := 0
 	for x := 0; x < bw; x++ {

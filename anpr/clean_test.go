@@ -163,6 +163,26 @@ func TestCleanLineCutsTheWholeFlag(t *testing.T) {
 	}
 }
 
+// TestCleanLineCutsAFlagOverItsCode: a flag filling only the upper part of
+// the band, over a country code too thin to count as dark (the MD band), is
+// a band all the same: three of the eight middle block rows are coloured.
+// It was left in and its stripes read as a leading 1 (md 1YRX298).
+func TestCleanLineCutsAFlagOverItsCode(t *testing.T) {
+	l := newTestLine(300)
+	l.fill(20, 12, 36, 16, 20, 60, 170)  // blue stripe
+	l.fill(20, 16, 36, 20, 240, 200, 30) // yellow stripe
+	l.fill(20, 20, 36, 24, 200, 30, 40)  // red stripe
+	l.fill(21, 30, 23, 37, 60, 60, 60)   // "MD" under it: thin strokes
+	l.fill(27, 30, 29, 37, 60, 60, 60)   //
+	for x := 44; x+22 < 296; x += 36 {
+		l.glyph(x)
+	}
+	c := cleanLine(l.px, l.w, recHeight)
+	if c.x0 < 36 || c.x0 > 44 {
+		t.Errorf("flag 20–36 over its code: x0 = %d, want the cut between the flag's end and the first glyph at 44", c.x0)
+	}
+}
+
 // TestCleanLinePaintsTheWholeEmblem: an emblem between characters whose
 // tip is too thin to make its blocks foreign (a shield's point, a seal's
 // rim) is painted over to its last coloured column, not left as a stroke.

@@ -23,12 +23,16 @@ import (
 
 // Config is one node's configuration (`kuzet run -c node.yaml`).
 type Config struct {
-	Node       Node       `yaml:"node"`
-	Log        Log        `yaml:"log"`
-	HTTP       HTTP       `yaml:"http"`
-	Archive    Archive    `yaml:"archive"`
-	Cameras    []Camera   `yaml:"cameras"`
-	Plugins    []Plugin   `yaml:"plugins"` // analytics plugins the node starts (docs/plugins.md)
+	Node    Node     `yaml:"node"`
+	Log     Log      `yaml:"log"`
+	HTTP    HTTP     `yaml:"http"`
+	Archive Archive  `yaml:"archive"`
+	Cameras []Camera `yaml:"cameras"`
+	Plugins []Plugin `yaml:"plugins"` // analytics plugins the node starts (docs/plugins.md)
+	// PluginsDir holds the plugins the catalogue may roll out to this node,
+	// each an executable named as the plugin (empty: the catalogue's are
+	// not run here).
+	PluginsDir string     `yaml:"plugins_dir"`
 	Federation Federation `yaml:"federation"`
 	ANPR       ANPR       `yaml:"anpr"`
 	PlateAPI   PlateAPI   `yaml:"plate_api"`

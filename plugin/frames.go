@@ -1,10 +1,8 @@
 package plugin
 
 import (
-	"context"
 	"encoding/json"
 	"image"
-	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -26,76 +24,27 @@ type FrameHeader struct {
 }
 
 // frames streams a granted camera's decoded frames for as long as the
-// plugin reads. It has a decoder of its own, fed from the camera's
-// running stream like a live viewer; between decoder and socket sits a
-// one-frame mailbox, so a plugin that does not read only loses frames.
+// plugin reads. They come from the camera's shared decoder (decoders.go),
+// fed from its running stream like a live viewer; between decoder and
+// socket sits a one-frame mailbox, so a plugin that does not read only
+// loses frames.
 func (r *runner) frames(w http.ResponseWriter, req *http.Request) {
 	cam := req.URL.Query().Get("camera")
 	if !r.spec.grants(cam) {
 		httpjson.Error(w, http.StatusForbidden, "camera: "+cam+" is not granted to this plugin")
 		return
 	}
-	if r.m.o.Frames == nil {
-		httpjson.Error(w, http.StatusNotFound, "this node has no cameras")
-		return
-	}
-	units, err := r.m.o.Frames(cam)
+	box := &mailbox{sig: make(chan struct{}, 1)}
+	_, _, gone, stop, err := r.m.dec.follow(cam, r.spec.Frames.Width, r.spec.Frames.Height, r.spec.Frames.FPS, box, func() {
+		r.m.o.Metrics.FramesDropped.WithLabelValues(r.spec.Name).Inc()
+		r.update(func(s *Status) { s.FramesDropped++ })
+	})
 	if err != nil {
 		httpjson.Error(w, http.StatusServiceUnavailable, "camera: "+cam+" is not streaming now: "+err.Error())
 		return
 	}
-	defer units.Close()
-	tr := units.Track()
-	sw, sh, ok := tr.Resolution()
-	if !ok {
-		httpjson.Error(w, http.StatusServiceUnavailable, "camera: "+cam+": the stream does not say its frame size yet")
-		return
-	}
-	ow, oh := fit(sw, sh, r.spec.Frames.Width, r.spec.Frames.Height)
-	fps := tr.FPS()
-	if fps <= 0 {
-		fps = 25
-	}
-	every := max(1, int(math.Round(fps/r.spec.Frames.FPS)))
-	ctx, cancel := context.WithCancel(req.Context())
-	defer cancel()
-	dec := decode.New(decode.Options{FFmpeg: r.m.o.FFmpeg, Codec: tr.Codec, Every: every, Width: sw, Height: sh,
-		OutWidth: ow, OutHeight: oh, Queue: 32, Logger: r.log().With("camera", cam)})
-	var params [][]byte
-	for _, p := range tr.ParamNALUs() {
-		if len(p) > 0 {
-			params = append(params, p)
-		}
-	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		dec.Run(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		defer cancel() // the camera's session ended
-		for {
-			u, err := units.Next(ctx)
-			if err != nil {
-				return
-			}
-			dec.Push(u.NALUs, params, u.RandomAccess(tr.Codec), u.Time)
-		}
-	}()
-	box := &mailbox{sig: make(chan struct{}, 1)}
-	go func() {
-		defer wg.Done()
-		for f := range dec.Frames() {
-			if box.put(f) {
-				r.m.o.Metrics.FramesDropped.WithLabelValues(r.spec.Name).Inc()
-				r.update(func(s *Status) { s.FramesDropped++ })
-			}
-		}
-	}()
+	defer stop()
+	ctx := req.Context()
 
 	w.Header().Set("Content-Type", "application/x-kuzet-frames")
 	w.WriteHeader(http.StatusOK)
@@ -109,6 +58,8 @@ func (r *runner) frames(w http.ResponseWriter, req *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-gone:
+			return // the camera's stream ended: the plugin asks again
 		case <-box.sig:
 		}
 		f, dropped, ok := box.take()

@@ -94,12 +94,14 @@ func (o *Options) defaults() {
 type Manager struct {
 	o       Options
 	runners []*runner
+	dec     *decoders
 }
 
 // New checks the specs; Run starts the plugins.
 func New(o Options) (*Manager, error) {
 	o.defaults()
 	m := &Manager{o: o}
+	m.dec = &decoders{m: m, shared: map[decKey]*shared{}}
 	seen := map[string]bool{}
 	for i := range o.Specs {
 		s := o.Specs[i]

@@ -242,3 +242,51 @@ func TestMemoryLimit(t *testing.T) {
 		t.Fatalf("the hog's last words: %q", st.Stderr)
 	}
 }
+
+// Two plugins on one camera at one frame size share a decoder, each at
+// its own rate; another size has its own; the last stream to go stops it.
+func TestPluginsShareADecoder(t *testing.T) {
+	a, b, c := idle("a", "Camera1"), idle("b", "Camera1"), idle("c", "Camera1")
+	b.Frames.FPS = 10
+	c.Frames.Width, c.Frames.Height = 320, 180
+	r := newRig(t, "idle", []Spec{a, b, c}, nil)
+	for _, n := range []string{"a", "b", "c"} {
+		r.waitSocket(t, n)
+	}
+	fa, _ := r.frames(t, "a", "Camera1")
+	fb, _ := r.frames(t, "b", "Camera1")
+	// both read for 3 s, each at its own pace
+	count := func(f *frameReader, n *int, done chan<- struct{}) {
+		defer close(done)
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+			if h, _ := f.next(t); h.Width == 160 {
+				*n++
+			}
+		}
+	}
+	var na, nb int
+	da, db := make(chan struct{}), make(chan struct{})
+	go count(fa, &na, da)
+	go count(fb, &nb, db)
+	<-da
+	<-db
+	if got := r.m.dec.started.Load(); got != 1 {
+		t.Fatalf("%d decoders for two plugins on one camera at one size", got)
+	}
+	fc, _ := r.frames(t, "c", "Camera1")
+	if h, _ := fc.next(t); h.Width != 320 || r.m.dec.started.Load() != 2 {
+		t.Fatalf("another size: %+v, %d decoders", h, r.m.dec.started.Load())
+	}
+	if na < 10 || float64(nb) < 1.3*float64(na) {
+		t.Fatalf("in 3 s plugin a (5 fps) took %d frames, b (10 fps) %d", na, nb)
+	}
+	t.Logf("in 3 s from one decoder: a (5 fps) %d frames, b (10 fps) %d", na, nb)
+	for _, f := range []*frameReader{fa, fb, fc} {
+		f.body.Close()
+	}
+	testkit.WaitFor(t, 5*time.Second, "the decoders stopped", func() bool {
+		r.m.dec.mu.Lock()
+		defer r.m.dec.mu.Unlock()
+		return len(r.m.dec.shared) == 0
+	})
+}

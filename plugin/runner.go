@@ -104,13 +104,21 @@ func (r *runner) run(ctx context.Context) {
 	if err := os.Chmod(r.sock, 0o600); err != nil {
 		log.Warn("socket mode", "err", err)
 	}
+	// the path is removed here, once the server is gone: a listener that
+	// unlinked it when closed late would take the next run's socket
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	srv := &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(l)
+	}()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		_ = srv.Close()
+		<-served
 		_ = os.Remove(r.sock)
 	}()
 	backoff := r.m.o.Backoff

@@ -41,6 +41,26 @@ type Node struct {
 	// same role and parent sharing a non-empty tier stand in for each
 	// other, so a child of any of them may link to any of them.
 	Tier string `json:"tier,omitempty"`
+	// Plugins are analytics plugins the catalogue rolls out to the node
+	// (docs/plugins.md): each must be installed in the node's plugins_dir
+	// under its name. The catalogue never names a command: a write to it
+	// must not mean running a program of the writer's choice everywhere.
+	Plugins []NodePlugin `json:"plugins,omitempty"`
+}
+
+// NodePlugin is one plugin of a node as the catalogue gives it.
+type NodePlugin struct {
+	Name            string   `json:"name"`
+	Args            []string `json:"args,omitempty"`
+	Cameras         []string `json:"cameras,omitempty"` // the node's cameras it sees
+	Events          []string `json:"events,omitempty"`  // kinds it may subscribe to
+	FPS             float64  `json:"fps,omitempty"`
+	Width           int      `json:"width,omitempty"`
+	Height          int      `json:"height,omitempty"`
+	Format          string   `json:"format,omitempty"` // gray | rgb24
+	MemoryMB        int      `json:"memory_mb,omitempty"`
+	EventsPerMinute int      `json:"events_per_minute,omitempty"`
+	SnapshotKB      int      `json:"snapshot_kb,omitempty"`
 }
 
 // ANPR is a camera's plate-reading settings.
@@ -200,7 +220,20 @@ type Policy struct {
 
 func (n Node) clone() Node {
 	n.Addresses = slices.Clone(n.Addresses)
+	n.Plugins = clonePlugins(n.Plugins)
 	return n
+}
+
+func clonePlugins(ps []NodePlugin) []NodePlugin {
+	if ps == nil {
+		return nil
+	}
+	out := make([]NodePlugin, len(ps))
+	for i, p := range ps {
+		p.Args, p.Cameras, p.Events = slices.Clone(p.Args), slices.Clone(p.Cameras), slices.Clone(p.Events)
+		out[i] = p
+	}
+	return out
 }
 
 func (c Camera) clone() Camera {

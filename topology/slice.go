@@ -33,6 +33,9 @@ type Slice struct {
 	// and of the other replicas of its tier. A parent that keeps no
 	// catalogue replica of its own authorises its children from it.
 	Subtree []string `json:"subtree,omitempty"`
+	// Plugins are the analytics plugins the catalogue rolls out to this
+	// node (Node.Plugins).
+	Plugins []NodePlugin `json:"plugins,omitempty"`
 }
 
 // RevokedNode identifies a revoked node's certificate.
@@ -59,7 +62,7 @@ func (c *Catalogue) SliceFor(node string) (*Slice, error) {
 	}
 	s := &Slice{
 		Schema: SliceSchema, Node: n.ID, Role: n.Role, Revision: c.revision, Parent: n.Parent,
-		Revoked: n.Revoked, Cameras: c.CamerasOf(node), RevokedNodes: []RevokedNode{},
+		Revoked: n.Revoked, Cameras: c.CamerasOf(node), RevokedNodes: []RevokedNode{}, Plugins: clonePlugins(n.Plugins),
 		Policy: Policy{Node: node, Fragments: FragmentsAll},
 	}
 	if s.Cameras == nil {
@@ -137,6 +140,9 @@ func ParseSlice(b []byte) (*Slice, error) {
 	}
 	if roleRank(s.Role) == 0 {
 		return nil, invalidf("catalogue slice: role must be centre, region or site (got %q)", s.Role)
+	}
+	if err := checkPlugins(s.Node, s.Plugins); err != nil {
+		return nil, fmt.Errorf("catalogue slice: %w", err)
 	}
 	if s.Parent != "" {
 		if err := checkID("catalogue slice parent", s.Parent); err != nil {

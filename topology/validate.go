@@ -197,7 +197,7 @@ func (n *Node) check() error {
 		}
 	}
 	n.CertSerial = serial
-	return nil
+	return checkPlugins(n.ID, n.Plugins)
 }
 
 // checkHostPort accepts host:port with a DNS name or an IP address.
@@ -576,6 +576,58 @@ func (r *CameraRecord) check(what string) error {
 	for _, m := range r.MotionMask {
 		if len(m) != 4 || m[0] < 0 || m[1] < 0 || m[2] <= 0 || m[3] <= 0 {
 			return invalidf("%s: record.motion_mask: each rectangle is [x, y, width, height] in pixels (got %v)", what, m)
+		}
+	}
+	return nil
+}
+
+// maxPlugins bounds a node's plugins in the catalogue.
+const maxPlugins = 16
+
+var pluginKind = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+
+// checkPlugins checks the plugins the catalogue rolls out to a node.
+func checkPlugins(node string, ps []NodePlugin) error {
+	if len(ps) > maxPlugins {
+		return invalidf("node %s: %d plugins; the limit is %d", node, len(ps), maxPlugins)
+	}
+	seen := map[string]bool{}
+	for _, p := range ps {
+		what := "node " + node + ": plugin " + p.Name
+		if err := checkID("node "+node+": plugin name", p.Name); err != nil {
+			return err
+		}
+		if seen[p.Name] {
+			return invalidf("node %s: plugin %s is named twice", node, p.Name)
+		}
+		seen[p.Name] = true
+		if len(p.Args) > 32 {
+			return invalidf("%s: %d args; the limit is 32", what, len(p.Args))
+		}
+		for _, a := range p.Args {
+			if err := checkText(what+": arg", a); err != nil {
+				return err
+			}
+		}
+		for _, c := range p.Cameras {
+			if err := checkID(what+": camera", c); err != nil {
+				return err
+			}
+		}
+		for _, k := range p.Events {
+			if !pluginKind.MatchString(k) {
+				return invalidf("%s: event kind %q", what, k)
+			}
+		}
+		switch {
+		case p.Format != "" && p.Format != "gray" && p.Format != "rgb24":
+			return invalidf("%s: format must be gray or rgb24 (got %q)", what, p.Format)
+		case p.FPS < 0 || p.FPS > 30:
+			return invalidf("%s: fps must be between 0 and 30", what)
+		case p.Width < 0 || p.Height < 0 || p.Width > 3840 || p.Height > 2160:
+			return invalidf("%s: width and height up to 3840x2160", what)
+		case p.MemoryMB < 0 || p.EventsPerMinute < 0 || p.SnapshotKB < 0:
+			return invalidf("%s: limits must not be negative", what)
 		}
 	}
 	return nil
