@@ -174,6 +174,13 @@ func checkReplica(tx *bolt.Tx, s Segment) (bool, error) {
 // Records are keyed by start, so it scans them, decoding only those whose
 // JSON holds the path.
 func segmentAtPath(cam *bolt.Bucket, path string) (Segment, bool, error) {
+	return segmentAtPathNear(cam, path, time.Time{})
+}
+
+// segmentAtPathNear is segmentAtPath looking only at records within
+// zoneSpan of near, when near is set: when the path's layout says it
+// starts, in a zone unknown here.
+func segmentAtPathNear(cam *bolt.Bucket, path string, near time.Time) (Segment, bool, error) {
 	jp, err := json.Marshal(path)
 	if err != nil {
 		return Segment{}, false, err
@@ -181,7 +188,13 @@ func segmentAtPath(cam *bolt.Bucket, path string) (Segment, bool, error) {
 	needle := append([]byte(`"path":`), jp...)
 	var s Segment
 	c := cam.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	k, v := c.First()
+	var end []byte
+	if !near.IsZero() {
+		k, v = c.Seek(timeKey(near.Add(-zoneSpan)))
+		end = timeKey(near.Add(zoneSpan + time.Hour))
+	}
+	for ; k != nil && (end == nil || bytes.Compare(k, end) < 0); k, v = c.Next() {
 		if !bytes.Contains(v, needle) {
 			continue
 		}

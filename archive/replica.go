@@ -198,8 +198,28 @@ func (a *Archive) ImportReplica(origin string, s Segment, part string) error {
 		return fmt.Errorf("index replica %s: %w", rs.Path, err)
 	}
 	if added {
-		a.o.Metrics.SegmentsClosed.WithLabelValues(rs.Camera).Inc()
-		a.emit(event.New(event.KindReplicaStored, rs.Camera, event.SeverityInfo, rs))
+		a.replicaStored(rs)
+	}
+	return nil
+}
+
+// replicaStored counts a replica this node pulled and says so once.
+func (a *Archive) replicaStored(rs Segment) {
+	a.o.Metrics.SegmentsClosed.WithLabelValues(rs.Camera).Inc()
+	a.emit(event.New(event.KindReplicaStored, rs.Camera, event.SeverityInfo, rs))
+}
+
+// checkReplicaOf refuses origin's segment s (in the origin's layout) when
+// the origin or path is not valid here, or the path is not its camera's.
+func checkReplicaOf(origin string, s Segment) error {
+	if err := checkOrigin(origin); err != nil {
+		return fmt.Errorf("%w: %w", event.ErrReplicaRefused, err)
+	}
+	if err := checkOriginRel(s.Path); err != nil {
+		return fmt.Errorf("%w: %w", event.ErrReplicaRefused, err)
+	}
+	if cam, _, _ := strings.Cut(s.Path, "/"); cam != s.Camera {
+		return fmt.Errorf("segment path %s does not belong to camera %q of %s: %w", s.Path, s.Camera, origin, event.ErrReplicaRefused)
 	}
 	return nil
 }

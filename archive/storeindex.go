@@ -1,8 +1,6 @@
 package archive
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -56,41 +54,16 @@ func (a *Archive) Held(self, origin, rel string) (string, error) {
 }
 
 // hasPath reports whether camera has a segment at path. near, if not
-// zero, is when the path's layout says it starts (in a zone unknown
-// here): only records within a day of it are looked at.
-func (x *Index) hasPath(camera, path string, near time.Time) (bool, error) {
-	jp, err := json.Marshal(path)
-	if err != nil {
-		return false, err
-	}
-	needle := append([]byte(`"path":`), jp...)
-	found := false
+// zero, is when the path's layout says it starts: only records within a
+// day of it are looked at.
+func (x *Index) hasPath(camera, path string, near time.Time) (found bool, err error) {
 	err = x.db.View(func(tx *bolt.Tx) error {
 		cam := tx.Bucket(bucketSegments).Bucket([]byte(camera))
 		if cam == nil {
 			return nil
 		}
-		c := cam.Cursor()
-		k, v := c.First()
-		var end []byte
-		if !near.IsZero() {
-			k, v = c.Seek(timeKey(near.Add(-zoneSpan)))
-			end = timeKey(near.Add(zoneSpan + time.Hour))
-		}
-		for ; k != nil && (end == nil || bytes.Compare(k, end) < 0); k, v = c.Next() {
-			if !bytes.Contains(v, needle) {
-				continue
-			}
-			var s Segment
-			if err := json.Unmarshal(v, &s); err != nil {
-				return fmt.Errorf("decode segment record %x: %w", k, err)
-			}
-			if s.Path == path {
-				found = true
-				return nil
-			}
-		}
-		return nil
+		_, found, err = segmentAtPathNear(cam, path, near)
+		return err
 	})
 	return found, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/archive/objstore"
@@ -140,14 +139,8 @@ func (p *storePart) Import(ctx context.Context) error {
 // false when the index had it already. pulled: this replica pulled it
 // (replica.stored is said once, by the replica that pulled it).
 func (a *Archive) indexReplica(origin string, s Segment, pulled bool) (added bool, err error) {
-	if err := checkOrigin(origin); err != nil {
-		return false, fmt.Errorf("%w: %w", event.ErrReplicaRefused, err)
-	}
-	if err := checkOriginRel(s.Path); err != nil {
-		return false, fmt.Errorf("%w: %w", event.ErrReplicaRefused, err)
-	}
-	if cam, _, _ := strings.Cut(s.Path, "/"); cam != s.Camera {
-		return false, fmt.Errorf("segment path %s does not belong to camera %q of %s: %w", s.Path, s.Camera, origin, event.ErrReplicaRefused)
+	if err := checkReplicaOf(origin, s); err != nil {
+		return false, err
 	}
 	rs := asReplica(origin, s)
 	a.importMu.Lock()
@@ -158,8 +151,7 @@ func (a *Archive) indexReplica(origin string, s Segment, pulled bool) (added boo
 	}
 	switch {
 	case added && pulled:
-		a.o.Metrics.SegmentsClosed.WithLabelValues(rs.Camera).Inc()
-		a.emit(event.New(event.KindReplicaStored, rs.Camera, event.SeverityInfo, rs))
+		a.replicaStored(rs)
 	case added:
 		a.o.Metrics.StoreSynced.Inc()
 	}

@@ -202,7 +202,7 @@ func TestStoredReplicasServed(t *testing.T) {
 
 	// OpenSSH's client lists and downloads it too
 	if _, err := exec.LookPath("sftp"); err != nil {
-		t.Skip("OpenSSH sftp not installed")
+		t.Fatal("OpenSSH's sftp client is missing: apt-get install -y openssh-client")
 	}
 	local := filepath.Join(t.TempDir(), "got.mp4")
 	out, err := sftpRun(t, srv.Addr(), "viewer", nil, fmt.Sprintf("ls -l %s\nget %s/Camera1_2025_08_18_14_06.mp4 %s\n", hour, hour, local),
