@@ -60,9 +60,10 @@ type Agent struct {
 	events     *event.Log
 	archive    *archive.Archive
 	site       *site.Site
-	rec        *record.Triggers  // when each camera's stream is recorded
-	clock      *timesync.Watcher // nil without time.ntp
-	ready      func()            // Options.Ready
+	rec        *record.Triggers      // when each camera's stream is recorded
+	clock      *timesync.Watcher     // nil without time.ntp
+	ready      func()                // Options.Ready
+	pluginHook func(*plugin.Options) // Options.Plugins
 	fedSrv     *federation.Server
 	fedCli     *federation.Client
 	fetchQ     *replicate.Queue
@@ -141,6 +142,9 @@ type Options struct {
 	// Ready is called once the node serves: every role runs and the HTTP
 	// API listens (a service manager is told here).
 	Ready func()
+	// Plugins, if set, adjusts the plugins' options (tests: short stall
+	// and silence times).
+	Plugins func(*plugin.Options)
 }
 
 // New opens the node's roles in order, each pushing what releases it onto
@@ -153,7 +157,7 @@ func New(cfg *config.Config, log *slog.Logger, o Options) (*Agent, error) {
 	if err := os.MkdirAll(cfg.Node.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version, ready: o.Ready,
+	a := &Agent{cfg: cfg, loc: cfg.Location(), log: log, reg: prometheus.NewRegistry(), started: time.Now(), version: o.Version, ready: o.Ready, pluginHook: o.Plugins,
 		tree: federation.NewObserved(cfg.Node.ID), views: viewAudit{last: map[string]time.Time{}}}
 	a.runCtx, a.stopRun = context.WithCancel(context.Background())
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

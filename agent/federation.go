@@ -22,7 +22,8 @@ import (
 // and child sides and the catalogue all speak with.
 func (a *Agent) openIdentity() error {
 	f := a.cfg.Federation
-	if !f.Enabled() {
+	// remote plugins know the node by its federation certificate too
+	if !f.Enabled() && a.cfg.PluginsListen == "" {
 		return nil
 	}
 	ident, err := pki.LoadIdentity(f.TLS.CA, f.TLS.Cert, f.TLS.Key, f.Revoked)

@@ -96,7 +96,9 @@ func (a *Agent) httpHandlers() (api.Handlers, error) {
 		Retention:    http.HandlerFunc(a.eventRetention),
 		ArchiveStore: http.HandlerFunc(a.archiveStore),
 		Plugins:      http.HandlerFunc(a.pluginStatus),
-		Sweep:        a.audit.Wrap(audit.ActionEventSweep, nil, a.who, http.HandlerFunc(a.sweepEvents)),
+		PluginRestart: a.audit.Wrap(audit.ActionPluginRestart, func(r *http.Request) string { return r.PathValue("name") }, a.who,
+			http.HandlerFunc(a.restartPlugin)),
+		Sweep: a.audit.Wrap(audit.ActionEventSweep, nil, a.who, http.HandlerFunc(a.sweepEvents)),
 	}
 	a.catalogueHandlers(&h)
 	a.alarmHandlers(&h)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -46,9 +47,10 @@ func (a *Agent) pluginSpecs(s *topology.Slice) (specs []plugin.Spec, unrun []plu
 	for _, p := range a.cfg.Plugins {
 		names[p.Name] = true
 		specs = append(specs, plugin.Spec{Name: p.Name, Command: p.Command, Args: p.Args, Env: p.Env, Cameras: p.Cameras, Events: p.Events,
-			Frames: plugin.FrameSpec{FPS: p.Frames.FPS, Width: p.Frames.Width, Height: p.Frames.Height, Format: p.Frames.Format},
+			Frames: plugin.FrameSpec{FPS: p.Frames.FPS, Width: p.Frames.Width, Height: p.Frames.Height, Format: p.Frames.Format,
+				Keyframes: p.Frames.Keyframes, Every: p.Frames.Every},
 			Limits: plugin.Limits{MemoryMB: p.Limits.MemoryMB, Nice: p.Limits.Nice, EventsPerMinute: p.Limits.EventsPerMinute,
-				SnapshotKB: p.Limits.SnapshotKB}})
+				SnapshotKB: p.Limits.SnapshotKB}, Remote: p.Remote})
 	}
 	if s == nil {
 		return specs, nil
@@ -58,7 +60,13 @@ func (a *Agent) pluginSpecs(s *topology.Slice) (specs []plugin.Spec, unrun []plu
 			a.log.Info("plugin kept as in the node's file (local override of the catalogue)", "plugin", p.Name)
 			continue
 		}
-		cmd, err := a.installedPlugin(p.Name)
+		cmd, err := "", error(nil)
+		switch {
+		case p.Remote && a.cfg.PluginsListen == "":
+			err = fmt.Errorf("plugin %s is remote and this node has no plugins_listen for it to connect to", p.Name)
+		case !p.Remote:
+			cmd, err = a.installedPlugin(p.Name)
+		}
 		if err != nil {
 			a.log.Error("plugin of the catalogue not run", "plugin", p.Name, "err", err)
 			unrun = append(unrun, plugin.Status{Name: p.Name, State: "failed", LastError: err.Error(),
@@ -66,8 +74,8 @@ func (a *Agent) pluginSpecs(s *topology.Slice) (specs []plugin.Spec, unrun []plu
 			continue
 		}
 		sp := plugin.Spec{Name: p.Name, Command: cmd, Args: p.Args, Cameras: p.Cameras, Events: p.Events,
-			Frames: plugin.FrameSpec{FPS: p.FPS, Width: p.Width, Height: p.Height, Format: p.Format},
-			Limits: plugin.Limits{MemoryMB: p.MemoryMB, EventsPerMinute: p.EventsPerMinute, SnapshotKB: p.SnapshotKB}}
+			Frames: plugin.FrameSpec{FPS: p.FPS, Width: p.Width, Height: p.Height, Format: p.Format, Keyframes: p.Keyframes, Every: p.Every},
+			Limits: plugin.Limits{MemoryMB: p.MemoryMB, EventsPerMinute: p.EventsPerMinute, SnapshotKB: p.SnapshotKB}, Remote: p.Remote}
 		// what the catalogue gives never keeps the node from starting
 		checked := sp
 		checked.Defaults()
@@ -126,6 +134,13 @@ func (a *Agent) setPlugins(s *topology.Slice) (changed bool, err error) {
 		},
 		OpenFile: func(rel string) (plugin.File, error) { return a.archive.OpenFile(rel) },
 		Frames:   func(camera string) (plugin.Units, error) { return a.tap.Subscribe(camera) },
+		Listen:   a.cfg.PluginsListen,
+	}
+	if a.ident != nil {
+		o.TLS, o.Identify = a.ident.PluginTLS(a.log.With("component", "plugins")), a.ident.PluginName
+	}
+	if a.pluginHook != nil {
+		a.pluginHook(&o)
 	}
 	m, err := plugin.New(o)
 	if err != nil {
@@ -194,6 +209,39 @@ func (a *Agent) reloadPlugins(s *topology.Slice) error {
 // pluginStatus is GET /api/v1/plugins.
 func (a *Agent) pluginStatus(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, a.pluginList())
+}
+
+// restartPlugin is POST /api/v1/plugins/{name}/restart: the plugin's
+// process is started again now (audited by the route's wrapper).
+func (a *Agent) restartPlugin(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var m *plugin.Manager
+	var unrun []plugin.Status
+	if a.plugins != nil {
+		a.plugins.mu.Lock()
+		m, unrun = a.plugins.m, a.plugins.unrun
+		a.plugins.mu.Unlock()
+	}
+	for _, u := range unrun {
+		if u.Name == name {
+			httpjson.Error(w, http.StatusConflict, "plugin "+name+" cannot run here: "+u.LastError)
+			return
+		}
+	}
+	if m == nil {
+		httpjson.Error(w, http.StatusNotFound, "plugin "+name+": this node runs no plugins")
+		return
+	}
+	if err := m.Restart(name); err != nil {
+		code := http.StatusConflict
+		if errors.Is(err, plugin.ErrNoPlugin) {
+			code = http.StatusNotFound
+		}
+		httpjson.Error(w, code, "plugin "+name+": "+err.Error())
+		return
+	}
+	a.log.Info("plugin restarted by hand", "plugin", name)
+	w.WriteHeader(http.StatusAccepted)
 }
 
 func (a *Agent) pluginList() []plugin.Status {

@@ -62,6 +62,7 @@ type Handlers struct {
 	Sweep         http.Handler // a retention sweep now
 	ArchiveStore  http.Handler // the tier's shared archive store: health, uploads under way
 	Plugins       http.Handler // analytics plugins: state, counters, last error
+	PluginRestart http.Handler // one started again by hand (audited)
 }
 
 // SealHandlers serve /api/v1/seals at a node that is its country's
@@ -107,6 +108,7 @@ func (d Deps) table(ph plates.Handlers) []Route {
 		{"POST /api/v1/events/retention", admin, h.Sweep},
 		{"GET /api/v1/archive/store", engineer, h.ArchiveStore},
 		{"GET /api/v1/plugins", engineer, h.Plugins},
+		{"POST /api/v1/plugins/{name}/restart", engineer, h.PluginRestart},
 
 		{"GET /api/v1/plates", viewer, fn(ph.Search)},
 		{"GET /api/v1/plates/uncertain", viewer, fn(ph.Uncertain)},

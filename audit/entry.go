@@ -40,6 +40,7 @@ const (
 	ActionSealDeclare     = "seal.declare"   // a seal bound to a shipment, plates and route
 	ActionSealRegister    = "seal.register"  // a seal registered with this operator
 	ActionEventSweep      = "events.sweep"   // the event log's retention run by hand
+	ActionPluginRestart   = "plugin.restart" // an analytics plugin started again by hand
 )
 
 // Entry is one user action as the caller describes it. Its fields match

@@ -32,23 +32,26 @@ type Config struct {
 	// PluginsDir holds the plugins the catalogue may roll out to this node,
 	// each an executable named as the plugin (empty: the catalogue's are
 	// not run here).
-	PluginsDir string     `yaml:"plugins_dir"`
-	Federation Federation `yaml:"federation"`
-	ANPR       ANPR       `yaml:"anpr"`
-	PlateAPI   PlateAPI   `yaml:"plate_api"`
-	Users      []User     `yaml:"users"`
-	Live       Live       `yaml:"live"`
-	Topology   Topology   `yaml:"topology"`
-	Alarms     Alarms     `yaml:"alarms"`
-	RTSP       RTSP       `yaml:"rtsp"`
-	SFTP       SFTP       `yaml:"sftp"`
-	SFTPPush   SFTPPush   `yaml:"sftp_push"`
-	Zones      []Zone     `yaml:"zones"`
-	Checkpoint Checkpoint `yaml:"checkpoint"`
-	Seals      Seals      `yaml:"seals"`
-	PTZ        PTZ        `yaml:"ptz"`
-	Time       Time       `yaml:"time"`
-	Events     Events     `yaml:"events"`
+	PluginsDir string `yaml:"plugins_dir"`
+	// PluginsListen is where remote plugins connect over mutual TLS with
+	// the node's federation certificate (empty: no remote plugins).
+	PluginsListen string     `yaml:"plugins_listen"`
+	Federation    Federation `yaml:"federation"`
+	ANPR          ANPR       `yaml:"anpr"`
+	PlateAPI      PlateAPI   `yaml:"plate_api"`
+	Users         []User     `yaml:"users"`
+	Live          Live       `yaml:"live"`
+	Topology      Topology   `yaml:"topology"`
+	Alarms        Alarms     `yaml:"alarms"`
+	RTSP          RTSP       `yaml:"rtsp"`
+	SFTP          SFTP       `yaml:"sftp"`
+	SFTPPush      SFTPPush   `yaml:"sftp_push"`
+	Zones         []Zone     `yaml:"zones"`
+	Checkpoint    Checkpoint `yaml:"checkpoint"`
+	Seals         Seals      `yaml:"seals"`
+	PTZ           PTZ        `yaml:"ptz"`
+	Time          Time       `yaml:"time"`
+	Events        Events     `yaml:"events"`
 }
 
 // PTZ holds the node's settings for turning cameras (NVMS-6.20).

@@ -450,3 +450,30 @@ func TestEventRetentionSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestPluginKeys(t *testing.T) {
+	base := "node: {id: a}\n"
+	tls := "federation: {tls: {ca: ca.pem, cert: a.pem, key: a-key.pem}}\n"
+	c, err := Parse([]byte(base+tls+"plugins_listen: '0.0.0.0:7450'\nplugins: [{name: smoke, remote: true}, {name: x, command: /bin/x}]\n"), Options{})
+	if err != nil || !c.Plugins[0].Remote || c.PluginsListen != "0.0.0.0:7450" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for yaml, key := range map[string]string{
+		"plugins: [{name: 'bad name', command: /bin/x}]\n":                                     "plugins[0].name",
+		"plugins: [{name: x, command: /bin/x}, {name: x, command: /bin/y}]\n":                  "plugins[1].name",
+		"plugins: [{name: x}]\n":                                                               "plugins[0].command",
+		"plugins: [{name: x, command: /bin/x, env: [KUZET_PLUGIN_SOCKET=/tmp/s]}]\n":           "plugins[0].env[0]",
+		"plugins: [{name: x, command: /bin/x, frames: {format: yuv}}]\n":                       "plugins[0].frames.format",
+		"plugins: [{name: x, remote: true}]\n":                                                 "plugins[0].remote",
+		tls + "plugins_listen: ':7450'\nplugins: [{name: x, remote: true, command: /bin/x}]\n": "plugins[0].remote",
+		tls + "plugins_listen: ':7450'\nplugins: [{name: x, remote: true, env: [A=b]}]\n":      "plugins[0].remote",
+		tls + "plugins_listen: 'somewhere'\n":                                                  "plugins_listen",
+		"plugins_listen: '0.0.0.0:7450'\n":                                                     "federation.tls.ca",
+	} {
+		_, err := Parse([]byte(base+yaml), Options{})
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != key {
+			t.Errorf("%q: %v, want an error naming %s", yaml, err, key)
+		}
+	}
+}

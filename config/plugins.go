@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -16,6 +17,9 @@ type Plugin struct {
 	Frames  PluginFrames `yaml:"frames"`
 	Events  []string     `yaml:"events"` // kinds it may subscribe to
 	Limits  PluginLimits `yaml:"limits"`
+	// Remote: it runs elsewhere and connects to plugins_listen with a
+	// certificate of 'kuzet pki plugin' (no command, no env).
+	Remote bool `yaml:"remote"`
 }
 
 // PluginFrames is the most a plugin gets of a camera's frames.
@@ -24,6 +28,9 @@ type PluginFrames struct {
 	Width  int     `yaml:"width"`  // default 640
 	Height int     `yaml:"height"` // default 360
 	Format string  `yaml:"format"` // gray (default) | rgb24
+	// Keyframes decodes only keyframes; Every keeps one frame in N.
+	Keyframes bool `yaml:"keyframes"`
+	Every     int  `yaml:"every"`
 }
 
 // PluginLimits bound what a plugin takes.
@@ -45,8 +52,12 @@ func (c *Config) validatePlugins(bad func(key, format string, args ...any) error
 			return bad(key("name"), "letters, digits, - and _, at most 40 (got %q)", p.Name)
 		case seen[p.Name]:
 			return bad(key("name"), "%q is used twice", p.Name)
-		case p.Command == "":
-			return bad(key("command"), "required: the program to start")
+		case p.Command == "" && !p.Remote:
+			return bad(key("command"), "required: the program to start (or remote: true for one that connects from elsewhere)")
+		case p.Remote && (p.Command != "" || len(p.Env) > 0):
+			return bad(key("remote"), "a remote plugin runs elsewhere: no command or env")
+		case p.Remote && c.PluginsListen == "":
+			return bad(key("remote"), "remote plugins connect to plugins_listen, which is not set")
 		}
 		seen[p.Name] = true
 		// cameras may come from the catalogue too: one that is not there
@@ -63,6 +74,20 @@ func (c *Config) validatePlugins(bad func(key, format string, args ...any) error
 		}
 		if f := p.Frames.Format; f != "" && f != "gray" && f != "rgb24" {
 			return bad(key("frames.format"), "gray or rgb24 (got %q)", f)
+		}
+		if e := p.Frames.Every; e < 0 || e > 250 || (e > 1 && p.Frames.Keyframes) {
+			return bad(key("frames.every"), "one frame in 1 to 250, and not with keyframes (got %d)", e)
+		}
+	}
+	if c.PluginsListen != "" {
+		if _, err := netip.ParseAddrPort(c.PluginsListen); err != nil {
+			return bad("plugins_listen", "must be address:port, e.g. 0.0.0.0:7450 (got %q)", c.PluginsListen)
+		}
+		t := c.Federation.TLS
+		for _, kv := range [][2]string{{"federation.tls.ca", t.CA}, {"federation.tls.cert", t.Cert}, {"federation.tls.key", t.Key}} {
+			if kv[1] == "" {
+				return bad(kv[0], "required when plugins_listen is set: remote plugins and the node know each other by the federation CA")
+			}
 		}
 	}
 	return nil

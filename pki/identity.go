@@ -87,12 +87,26 @@ func (e *PeerError) Error() string { return "peer refused: " + e.Reason }
 // verifyPeer checks a peer's chain against the federation CA, its validity
 // period, revocation, and that it names a node.
 func (i *Identity) verifyPeer(rawCerts [][]byte) (string, error) {
+	leaf, err := i.verifyChain(rawCerts)
+	if err != nil {
+		return "", err
+	}
+	id, err := NodeIDOf(leaf)
+	if err != nil {
+		return "", &PeerError{err.Error()}
+	}
+	return id, nil
+}
+
+// verifyChain checks a presented chain against the federation CA, its
+// validity period and revocation, and returns its leaf.
+func (i *Identity) verifyChain(rawCerts [][]byte) (*x509.Certificate, error) {
 	if len(rawCerts) == 0 {
-		return "", &PeerError{"no certificate presented"}
+		return nil, &PeerError{"no certificate presented"}
 	}
 	leaf, err := x509.ParseCertificate(rawCerts[0])
 	if err != nil {
-		return "", &PeerError{"unparseable certificate: " + err.Error()}
+		return nil, &PeerError{"unparseable certificate: " + err.Error()}
 	}
 	inter := x509.NewCertPool()
 	for _, raw := range rawCerts[1:] {
@@ -102,10 +116,10 @@ func (i *Identity) verifyPeer(rawCerts [][]byte) (string, error) {
 	}
 	now := i.now()
 	if now.After(leaf.NotAfter) {
-		return "", &PeerError{fmt.Sprintf("certificate of %q expired at %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.RFC3339))}
+		return nil, &PeerError{fmt.Sprintf("certificate of %q expired at %s", leaf.Subject.CommonName, leaf.NotAfter.UTC().Format(time.RFC3339))}
 	}
 	if now.Before(leaf.NotBefore) {
-		return "", &PeerError{fmt.Sprintf("certificate of %q is not valid before %s", leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339))}
+		return nil, &PeerError{fmt.Sprintf("certificate of %q is not valid before %s", leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339))}
 	}
 	_, err = leaf.Verify(x509.VerifyOptions{
 		Roots: i.roots, Intermediates: inter, CurrentTime: now,
@@ -114,21 +128,17 @@ func (i *Identity) verifyPeer(rawCerts [][]byte) (string, error) {
 	if err != nil {
 		var ua x509.UnknownAuthorityError
 		if errors.As(err, &ua) {
-			return "", &PeerError{fmt.Sprintf("certificate of %q is not signed by the federation CA", leaf.Subject.CommonName)}
+			return nil, &PeerError{fmt.Sprintf("certificate of %q is not signed by the federation CA", leaf.Subject.CommonName)}
 		}
-		return "", &PeerError{"certificate does not verify: " + err.Error()}
+		return nil, &PeerError{"certificate does not verify: " + err.Error()}
 	}
 	i.mu.RLock()
 	revoked := i.revoked[leaf.SerialNumber.Text(16)]
 	i.mu.RUnlock()
 	if revoked {
-		return "", &PeerError{fmt.Sprintf("certificate %s of %q is revoked", leaf.SerialNumber.Text(16), leaf.Subject.CommonName)}
+		return nil, &PeerError{fmt.Sprintf("certificate %s of %q is revoked", leaf.SerialNumber.Text(16), leaf.Subject.CommonName)}
 	}
-	id, err := NodeIDOf(leaf)
-	if err != nil {
-		return "", &PeerError{err.Error()}
-	}
-	return id, nil
+	return leaf, nil
 }
 
 // MutualTLS builds mutual TLS 1.3 between nodes for either side, speaking

@@ -11,8 +11,8 @@ import (
 	"github.com/kuzet/kuzet/decode"
 )
 
-// decoders shares one decoder per camera and frame size among the frame
-// streams of every plugin: two plugins on one camera cost one ffmpeg. A
+// decoders shares one decoder per camera, frame size and frame choice
+// (all, one in N, keyframes) among the frame streams of every plugin: two plugins on one camera cost one ffmpeg. A
 // shared decoder runs at the camera's rate; each stream takes the frames
 // its own rate allows, and it stops with its last stream.
 type decoders struct {
@@ -25,6 +25,7 @@ type decoders struct {
 type decKey struct {
 	camera        string
 	width, height int // the most a stream asked for
+	every         int // decode.Options.Every: 1 all, N one in N, 0 keyframes only
 }
 
 // shared is one running decoder and the streams it feeds.
@@ -47,9 +48,12 @@ type follower struct {
 // follow attaches a stream to camera's decoder of frames fitting w x h,
 // starting it if needed. It returns the frames' size, a channel closed
 // when the camera's stream ends, and how to detach.
-func (d *decoders) follow(camera string, w, h int, fps float64, box *mailbox, drop func()) (fw, fh int, gone <-chan struct{}, stop func(), err error) {
-	f := &follower{gap: time.Duration(float64(time.Second) / fps * 0.9), box: box, drop: drop}
-	key := decKey{camera, w, h}
+func (d *decoders) follow(camera string, fs FrameSpec, box *mailbox, drop func()) (fw, fh int, gone <-chan struct{}, stop func(), err error) {
+	f := &follower{gap: time.Duration(float64(time.Second) / fs.FPS * 0.9), box: box, drop: drop}
+	key := decKey{camera, fs.Width, fs.Height, max(fs.Every, 1)}
+	if fs.Keyframes {
+		key.every = 0
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.shared[key]
@@ -95,7 +99,7 @@ func (d *decoders) start(key decKey) (*shared, error) {
 	ow, oh := fit(sw, sh, key.width, key.height)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &shared{width: ow, height: oh, subs: map[*follower]struct{}{}, cancel: cancel, gone: make(chan struct{})}
-	dec := decode.New(decode.Options{FFmpeg: d.m.o.FFmpeg, Codec: tr.Codec, Every: 1, Width: sw, Height: sh,
+	dec := decode.New(decode.Options{FFmpeg: d.m.o.FFmpeg, Codec: tr.Codec, Every: key.every, Width: sw, Height: sh,
 		OutWidth: ow, OutHeight: oh, Queue: 32, Logger: d.m.o.Logger.With("camera", key.camera)})
 	var params [][]byte
 	for _, p := range tr.ParamNALUs() {

@@ -1,13 +1,17 @@
 package plugin
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kuzet/kuzet/decode"
+	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/httpjson"
 )
 
@@ -35,9 +39,11 @@ func (r *runner) frames(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	box := &mailbox{sig: make(chan struct{}, 1)}
-	_, _, gone, stop, err := r.m.dec.follow(cam, r.spec.Frames.Width, r.spec.Frames.Height, r.spec.Frames.FPS, box, func() {
+	var unread atomic.Int64 // frames dropped since the last one sent
+	_, _, gone, stop, err := r.m.dec.follow(cam, r.spec.Frames, box, func() {
 		r.m.o.Metrics.FramesDropped.WithLabelValues(r.spec.Name).Inc()
 		r.update(func(s *Status) { s.FramesDropped++ })
+		unread.Add(1)
 	})
 	if err != nil {
 		httpjson.Error(w, http.StatusServiceUnavailable, "camera: "+cam+" is not streaming now: "+err.Error())
@@ -45,6 +51,9 @@ func (r *runner) frames(w http.ResponseWriter, req *http.Request) {
 	}
 	defer stop()
 	ctx := req.Context()
+	var lastSent atomic.Int64 // unix nanoseconds
+	lastSent.Store(r.m.o.Now().UnixNano())
+	go r.watchStall(ctx, cam, &lastSent, &unread)
 
 	w.Header().Set("Content-Type", "application/x-kuzet-frames")
 	w.WriteHeader(http.StatusOK)
@@ -86,7 +95,51 @@ func (r *runner) frames(w http.ResponseWriter, req *http.Request) {
 		}
 		r.m.o.Metrics.FramesSent.WithLabelValues(r.spec.Name).Inc()
 		r.update(func(s *Status) { s.FramesSent++ })
+		lastSent.Store(r.m.o.Now().UnixNano())
+		unread.Store(0)
 	}
+}
+
+// watchStall raises plugin_stalled when a plugin has held a frame stream
+// open for Stall without reading one of the frames offered (a slow one,
+// which takes some, only loses the rest), and clears it once it reads.
+func (r *runner) watchStall(ctx context.Context, cam string, lastSent, unread *atomic.Int64) {
+	tick := time.NewTicker(max(r.m.o.Stall/4, 10*time.Millisecond))
+	defer tick.Stop()
+	raised := false
+	defer func() {
+		if raised {
+			r.stall(cam, false, "its frame stream of "+cam+" ended")
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		idle := r.m.o.Now().Sub(time.Unix(0, lastSent.Load()))
+		switch {
+		case !raised && idle >= r.m.o.Stall && unread.Load() > 0:
+			raised = true
+			r.stall(cam, true, fmt.Sprintf("plugin %s has not read a frame of %s for %v (%d dropped meanwhile); recording is not affected",
+				r.spec.Name, cam, idle.Round(time.Second), unread.Load()))
+		case raised && idle < r.m.o.Stall:
+			raised = false
+			r.stall(cam, false, "plugin "+r.spec.Name+" reads the frames of "+cam+" again")
+		}
+	}
+}
+
+// stall raises or clears plugin_stalled:<name>:<camera>.
+func (r *runner) stall(cam string, raise bool, msg string) {
+	key := AlarmStalled + ":" + r.spec.Name + ":" + cam
+	if raise {
+		r.update(func(s *Status) { s.LastError = "stalled: " + msg })
+		r.m.emit(event.New(event.KindAlarmRaised, cam, event.SeverityMinor, event.Alarm{Key: key, Type: AlarmStalled, Message: msg}))
+		return
+	}
+	r.m.emit(event.New(event.KindAlarmCleared, cam, event.SeverityInfo, event.Alarm{Key: key, Type: AlarmStalled, Message: msg}))
 }
 
 // mailbox holds the newest frame not yet sent.

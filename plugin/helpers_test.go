@@ -70,7 +70,7 @@ func newRig(t *testing.T, mode string, specs []Spec, tweak func(*Options)) *rig 
 		t.Fatal(err)
 	}
 	for i := range specs {
-		if specs[i].Command == "" {
+		if specs[i].Command == "" && !specs[i].Remote {
 			specs[i].Command = self
 			specs[i].Env = append(specs[i].Env, "KUZET_TEST_PLUGIN="+mode)
 		}

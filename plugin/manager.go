@@ -2,10 +2,13 @@ package plugin
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -58,6 +61,16 @@ type Options struct {
 	// Hold is the longest a post over the rate waits before its 429
 	// (default 1 s).
 	Hold time.Duration
+	// Stall without reading a frame of an open stream raises
+	// plugin_stalled (default 1 min).
+	Stall time.Duration
+	// Remote plugins connect to Listen over TLS (the node's certificate,
+	// clients' checked by it); Identify names the plugin of a verified
+	// handshake. Silence away raises plugin_failed (default 2 min).
+	Listen   string
+	TLS      *tls.Config
+	Identify func(tls.ConnectionState) (string, error)
+	Silence  time.Duration
 }
 
 func (o *Options) defaults() {
@@ -85,6 +98,12 @@ func (o *Options) defaults() {
 	if o.Hold == 0 {
 		o.Hold = time.Second
 	}
+	if o.Stall == 0 {
+		o.Stall = time.Minute
+	}
+	if o.Silence == 0 {
+		o.Silence = 2 * time.Minute
+	}
 	if o.FailWindow == 0 {
 		o.FailWindow = 10 * time.Minute
 	}
@@ -95,6 +114,7 @@ type Manager struct {
 	o       Options
 	runners []*runner
 	dec     *decoders
+	remote  *remote // nil: no remote plugins
 }
 
 // New checks the specs; Run starts the plugins.
@@ -113,7 +133,17 @@ func New(o Options) (*Manager, error) {
 			return nil, fmt.Errorf("plugins[%d]: name %q twice", i, s.Name)
 		}
 		seen[s.Name] = true
-		m.runners = append(m.runners, newRunner(m, s))
+		r := newRunner(m, s)
+		m.runners = append(m.runners, r)
+		if s.Remote {
+			if o.Listen == "" || o.TLS == nil || o.Identify == nil {
+				return nil, fmt.Errorf("plugins[%d]: remote: the node needs plugins_listen and federation.tls for remote plugins", i)
+			}
+			if m.remote == nil {
+				m.remote = &remote{m: m, byName: map[string]*runner{}, conns: map[net.Conn]*runner{}, started: make(chan struct{})}
+			}
+			m.remote.byName[s.Name] = r
+		}
 	}
 	return m, nil
 }
@@ -128,6 +158,18 @@ func (m *Manager) Run(ctx context.Context) {
 		return
 	}
 	var wg sync.WaitGroup
+	if m.remote != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.remote.serve(ctx); err != nil {
+				m.o.Logger.Error("plugins: remote plugins' listener", "err", err)
+				for _, r := range m.remote.byName {
+					r.update(func(s *Status) { s.LastError = err.Error() })
+				}
+			}
+		}()
+	}
 	for _, r := range m.runners {
 		wg.Add(1)
 		go func() {
@@ -145,6 +187,27 @@ func (m *Manager) Status() []Status {
 		out = append(out, r.status())
 	}
 	return out
+}
+
+// ErrNoPlugin is a restart of a plugin the node does not run.
+var ErrNoPlugin = errors.New("no such plugin")
+
+// Restart starts a plugin's process again now, cutting short the wait of
+// a plugin restarting with backoff. It does not count as an exit.
+func (m *Manager) Restart(name string) error {
+	for _, r := range m.runners {
+		if r.spec.Name == name {
+			if r.spec.Remote {
+				return fmt.Errorf("%s is a remote plugin: it is restarted where it runs", name)
+			}
+			select {
+			case r.restart <- struct{}{}:
+			default: // one already asked
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrNoPlugin, name)
 }
 
 // emit appends a node event (alarms about plugins).

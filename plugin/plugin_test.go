@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/jpeg"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,11 +151,12 @@ func TestProtocol(t *testing.T) {
 }
 
 // A plugin that does not read its frames loses them, counted; the
-// camera's stream goes on at its own pace.
+// camera's stream goes on at its own pace; one that reads nothing for the
+// stall time raises plugin_stalled, cleared when it reads again.
 func TestSlowPluginLosesFramesNotIngest(t *testing.T) {
 	spec := idle("slow", "Camera1")
 	spec.Frames.FPS = 10
-	r := newRig(t, "idle", []Spec{spec}, nil)
+	r := newRig(t, "idle", []Spec{spec}, func(o *Options) { o.Stall = time.Second })
 	r.waitSocket(t, "slow")
 	fr, code := r.frames(t, "slow", "Camera1")
 	if code != 200 {
@@ -175,6 +178,22 @@ func TestSlowPluginLosesFramesNotIngest(t *testing.T) {
 	if st.FramesDropped == 0 || h.Dropped == 0 {
 		t.Fatalf("dropped: header %d, status %+v", h.Dropped, st)
 	}
+	alarms := func(kind string) []event.Alarm {
+		var out []event.Alarm
+		for _, e := range r.kinds(t, kind) {
+			var a event.Alarm
+			_ = json.Unmarshal(e.Payload, &a)
+			out = append(out, a)
+		}
+		return out
+	}
+	if a := alarms(event.KindAlarmRaised); len(a) != 1 || a[0].Key != "plugin_stalled:slow:Camera1" || !strings.Contains(a[0].Message, "has not read a frame") {
+		t.Fatalf("alarms after 3 s unread: %+v", a)
+	}
+	for range 20 {
+		fr.next(t)
+	}
+	testkit.WaitFor(t, 5*time.Second, "plugin_stalled cleared", func() bool { return len(alarms(event.KindAlarmCleared)) == 1 })
 	t.Logf("3 s unread: %d units went on to the stream, %d frames dropped for the plugin", served, h.Dropped)
 }
 
@@ -289,4 +308,84 @@ func TestPluginsShareADecoder(t *testing.T) {
 		defer r.m.dec.mu.Unlock()
 		return len(r.m.dec.shared) == 0
 	})
+}
+
+// An operator's restart stops the process and starts it again at once,
+// without counting an exit; one restarting with a long backoff is started
+// without waiting it out.
+func TestOperatorRestart(t *testing.T) {
+	specs := []Spec{idle("steady"), {Name: "dying", Command: "/bin/false"}}
+	r := newRig(t, "idle", specs, func(o *Options) { o.Backoff, o.MaxBackoff = time.Hour, time.Hour })
+	testkit.WaitFor(t, 10*time.Second, "steady running", func() bool { return r.status("steady").PID != 0 })
+	first := r.status("steady").PID
+	if err := r.m.Restart("steady"); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 10*time.Second, "steady running again", func() bool {
+		st := r.status("steady")
+		return st.PID != 0 && st.PID != first && st.State == "running"
+	})
+	if err := syscall.Kill(first, 0); err == nil {
+		t.Fatalf("the first process %d still runs", first)
+	}
+	if st := r.status("steady"); st.Restarts != 1 {
+		t.Fatalf("status after a restart %+v", st)
+	}
+	// dying waits an hour after its exit; a restart cuts it short
+	testkit.WaitFor(t, 10*time.Second, "dying waiting its backoff", func() bool { return r.status("dying").State == "restarting" })
+	if err := r.m.Restart("dying"); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 10*time.Second, "dying started again", func() bool { return r.status("dying").Restarts >= 2 })
+	if err := r.m.Restart("nobody"); !errors.Is(err, ErrNoPlugin) {
+		t.Fatalf("restart of an unknown plugin: %v", err)
+	}
+	if a := r.kinds(t, event.KindAlarmRaised); len(a) != 0 {
+		t.Fatalf("alarms after restarts: %d", len(a))
+	}
+}
+
+// A plugin may ask for keyframes only, or one frame in N: each is its
+// own decoder, and takes that share of the camera's frames whatever
+// rate it is allowed.
+func TestKeyframesAndEveryNth(t *testing.T) {
+	k, e := idle("keys", "Camera1"), idle("fifth", "Camera1")
+	k.Frames.FPS, k.Frames.Keyframes = 30, true
+	e.Frames.FPS, e.Frames.Every = 30, 5
+	r := newRig(t, "idle", []Spec{k, e}, nil)
+	r.waitSocket(t, "keys")
+	r.waitSocket(t, "fifth")
+	fk, _ := r.frames(t, "keys", "Camera1")
+	fe, _ := r.frames(t, "fifth", "Camera1")
+	defer fk.body.Close()
+	defer fe.body.Close()
+	var nk, ne int
+	count := func(f *frameReader, n *int, done chan<- struct{}) {
+		defer close(done)
+		for end := time.Now().Add(4 * time.Second); time.Now().Before(end); {
+			f.next(t)
+			*n++
+		}
+	}
+	dk, de := make(chan struct{}), make(chan struct{})
+	go count(fk, &nk, dk)
+	go count(fe, &ne, de)
+	<-dk
+	<-de
+	if got := r.m.dec.started.Load(); got != 2 {
+		t.Fatalf("%d decoders for keyframes and one in five", got)
+	}
+	// the clip runs at 25 fps: one in five is 5 a second; keyframes far fewer
+	if ne < 12 || ne > 28 || nk < 1 || nk*3 > ne {
+		t.Fatalf("in 4 s: keyframes %d frames, one in five %d", nk, ne)
+	}
+	t.Logf("in 4 s: keyframes only %d frames, one in five %d", nk, ne)
+	for _, bad := range []FrameSpec{{Keyframes: true, Every: 2}, {Every: -1}, {Every: 251}} {
+		s := idle("x")
+		s.Command, s.Frames.Keyframes, s.Frames.Every = "/bin/true", bad.Keyframes, bad.Every
+		s.Defaults()
+		if err := s.Check(); err == nil || !strings.Contains(err.Error(), "frames.") {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
 }

@@ -34,12 +34,15 @@ type Status struct {
 	LastError     string    `json:"last_error,omitempty"`
 	Stderr        []string  `json:"stderr"` // its last lines
 	Cameras       []string  `json:"cameras"`
+	Remote        bool      `json:"remote,omitempty"`  // it runs elsewhere and connects over mutual TLS
+	Address       string    `json:"address,omitempty"` // where a remote plugin connected from last
 }
 
 // Alarm types about plugins.
 const (
 	AlarmFailed      = "plugin_failed"
 	AlarmMisbehaving = "plugin_misbehaving"
+	AlarmStalled     = "plugin_stalled" // it holds a frame stream open and reads nothing
 )
 
 // runner serves one plugin's socket and supervises its process.
@@ -50,6 +53,8 @@ type runner struct {
 	rate *bucket
 	// posting bounds a plugin's posts under way
 	posting chan struct{}
+	// restart asks for the process to be started again now (an operator's)
+	restart chan struct{}
 
 	mu          sync.Mutex
 	st          Status
@@ -58,14 +63,19 @@ type runner struct {
 	misbehaving bool        // plugin_misbehaving raised
 	malformed   []time.Time
 	stderr      *lines
+	mux         http.Handler // the protocol
+	conns       int          // a remote plugin's open connections
+	lastSeen    time.Time    // a remote plugin's last request or connection
 }
 
 func newRunner(m *Manager, s Spec) *runner {
-	return &runner{m: m, spec: s, sock: filepath.Join(m.o.Dir, s.Name+".sock"),
+	r := &runner{m: m, spec: s, sock: filepath.Join(m.o.Dir, s.Name+".sock"),
 		rate:    newBucket(float64(s.Limits.EventsPerMinute), time.Minute, m.o.Now),
-		posting: make(chan struct{}, 4),
-		st:      Status{Name: s.Name, State: "starting", Stderr: []string{}, Cameras: s.Cameras},
-		stderr:  newLines(30)}
+		posting: make(chan struct{}, 4), restart: make(chan struct{}, 1),
+		st:     Status{Name: s.Name, State: "starting", Stderr: []string{}, Cameras: s.Cameras},
+		stderr: newLines(30)}
+	r.mux = r.routes()
+	return r
 }
 
 func (r *runner) status() Status {
@@ -86,6 +96,10 @@ func (r *runner) log() *slog.Logger { return r.m.o.Logger.With("plugin", r.spec.
 
 // run serves the socket and keeps the process up until ctx ends.
 func (r *runner) run(ctx context.Context) {
+	if r.spec.Remote {
+		r.runRemote(ctx)
+		return
+	}
 	log := r.log()
 	if len(r.sock) > 104 {
 		err := fmt.Errorf("socket path %s is longer than a Unix socket's 104 bytes: use a shorter node.data_dir", r.sock)
@@ -107,7 +121,7 @@ func (r *runner) run(ctx context.Context) {
 	// the path is removed here, once the server is gone: a listener that
 	// unlinked it when closed late would take the next run's socket
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	srv := &http.Server{Handler: r.routes(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: r.mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -128,6 +142,10 @@ func (r *runner) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			break
 		}
+		if errors.Is(err, errRestarted) {
+			backoff = r.m.o.Backoff
+			continue
+		}
 		ran := r.m.o.Now().Sub(started)
 		if ran >= r.m.o.FailWindow {
 			backoff = r.m.o.Backoff
@@ -136,8 +154,10 @@ func (r *runner) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):
+			backoff = min(backoff*2, r.m.o.MaxBackoff)
+		case <-r.restart:
+			backoff = r.m.o.Backoff
 		}
-		backoff = min(backoff*2, r.m.o.MaxBackoff)
 	}
 	r.update(func(s *Status) { s.State, s.PID = "stopped", 0 })
 	r.m.o.Metrics.Up.WithLabelValues(r.spec.Name).Set(0)
@@ -178,16 +198,32 @@ func (r *runner) runOnce(ctx context.Context) error {
 			return err
 		case <-clear.C:
 			r.upLong()
+		case <-r.restart:
+			r.log().Info("restarting at an operator's request", "pid", pid)
+			stop(pid, done)
+			r.m.o.Metrics.Up.WithLabelValues(r.spec.Name).Set(0)
+			r.update(func(s *Status) { s.State, s.PID, s.Restarts = "starting", 0, s.Restarts+1 })
+			r.m.o.Metrics.Restarts.WithLabelValues(r.spec.Name).Inc()
+			return errRestarted
 		case <-ctx.Done():
-			_ = syscall.Kill(-pid, syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(3 * time.Second):
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
-				<-done
-			}
+			stop(pid, done)
 			return ctx.Err()
 		}
+	}
+}
+
+// errRestarted ends a run an operator restarted: not an exit that counts
+// towards plugin_failed.
+var errRestarted = errors.New("restarted by an operator")
+
+// stop ends the plugin's process group: SIGTERM, then SIGKILL after 3 s.
+func stop(pid int, done <-chan error) {
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-done
 	}
 }
 

@@ -16,6 +16,9 @@ type Spec struct {
 	Frames  FrameSpec
 	Events  []string // kinds it may subscribe to
 	Limits  Limits
+	// Remote: it runs elsewhere and connects over mutual TLS with a
+	// certificate naming this node and it (no Command, no Env).
+	Remote bool
 }
 
 // FrameSpec is the most a plugin gets of a camera's frames.
@@ -24,6 +27,11 @@ type FrameSpec struct {
 	Width  int     `json:"width"`
 	Height int     `json:"height"`
 	Format string  `json:"format"` // gray | rgb24
+	// Keyframes: only the stream's keyframes are decoded (cheapest: a
+	// scene every second or two). Every N keeps one decoded frame in N
+	// (0 or 1: all). The rate limit applies on top of either.
+	Keyframes bool `json:"keyframes,omitempty"`
+	Every     int  `json:"every,omitempty"`
 }
 
 // Limits bound what a plugin may take.
@@ -75,14 +83,20 @@ func (s Spec) Check() error {
 	switch {
 	case !namePattern.MatchString(s.Name):
 		return fmt.Errorf("name %q: letters, digits, - and _, at most 40", s.Name)
-	case s.Command == "":
+	case s.Command == "" && !s.Remote:
 		return fmt.Errorf("command: required")
+	case s.Remote && (s.Command != "" || len(s.Env) > 0):
+		return fmt.Errorf("remote: a remote plugin runs elsewhere: no command or env")
 	case s.Frames.FPS < 0 || s.Frames.FPS > 30:
 		return fmt.Errorf("frames.fps %v: between 0 and 30", s.Frames.FPS)
 	case s.Frames.Width < 16 || s.Frames.Height < 16 || s.Frames.Width > 3840 || s.Frames.Height > 2160 || s.Frames.Width%2 != 0 || s.Frames.Height%2 != 0:
 		return fmt.Errorf("frames.width and height %dx%d: even, from 16x16 to 3840x2160", s.Frames.Width, s.Frames.Height)
 	case s.Frames.Format != FormatGray && s.Frames.Format != FormatRGB24:
 		return fmt.Errorf("frames.format %q: gray or rgb24", s.Frames.Format)
+	case s.Frames.Every < 0 || s.Frames.Every > 250:
+		return fmt.Errorf("frames.every %d: 1 to 250", s.Frames.Every)
+	case s.Frames.Keyframes && s.Frames.Every > 1:
+		return fmt.Errorf("frames.keyframes and frames.every: one or the other")
 	case s.Limits.MemoryMB < 128:
 		// runtimes map their heaps' bookkeeping and thread stacks at start
 		return fmt.Errorf("limits.memory_mb %d: at least 128", s.Limits.MemoryMB)

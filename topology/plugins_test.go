@@ -40,6 +40,7 @@ func TestNodePlugins(t *testing.T) {
 		{NodePlugin{Name: "x", Cameras: []string{"a b"}}, "camera"},
 		{NodePlugin{Name: "x", Events: []string{"Plate Read"}}, "event kind"},
 		{NodePlugin{Name: "x", FPS: 100}, "fps"},
+		{NodePlugin{Name: "x", Every: 2, Keyframes: true}, "every"},
 		{NodePlugin{Name: "x", MemoryMB: -1}, "negative"},
 		{NodePlugin{Name: "x", Args: []string{"a\x00b"}}, "arg"},
 	} {

@@ -57,10 +57,15 @@ type NodePlugin struct {
 	FPS             float64  `json:"fps,omitempty"`
 	Width           int      `json:"width,omitempty"`
 	Height          int      `json:"height,omitempty"`
-	Format          string   `json:"format,omitempty"` // gray | rgb24
+	Format          string   `json:"format,omitempty"`    // gray | rgb24
+	Keyframes       bool     `json:"keyframes,omitempty"` // only keyframes decoded
+	Every           int      `json:"every,omitempty"`     // one frame in N
 	MemoryMB        int      `json:"memory_mb,omitempty"`
 	EventsPerMinute int      `json:"events_per_minute,omitempty"`
 	SnapshotKB      int      `json:"snapshot_kb,omitempty"`
+	// Remote: it runs elsewhere and connects to the node's plugins_listen
+	// with a certificate naming the node and it.
+	Remote bool `json:"remote,omitempty"`
 }
 
 // ANPR is a camera's plate-reading settings.

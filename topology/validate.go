@@ -624,6 +624,8 @@ func checkPlugins(node string, ps []NodePlugin) error {
 			return invalidf("%s: format must be gray or rgb24 (got %q)", what, p.Format)
 		case p.FPS < 0 || p.FPS > 30:
 			return invalidf("%s: fps must be between 0 and 30", what)
+		case p.Every < 0 || p.Every > 250 || (p.Every > 1 && p.Keyframes):
+			return invalidf("%s: every must be 1 to 250, and not with keyframes", what)
 		case p.Width < 0 || p.Height < 0 || p.Width > 3840 || p.Height > 2160:
 			return invalidf("%s: width and height up to 3840x2160", what)
 		case p.MemoryMB < 0 || p.EventsPerMinute < 0 || p.SnapshotKB < 0:

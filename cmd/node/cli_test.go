@@ -79,6 +79,13 @@ func TestPKICommands(t *testing.T) {
 	if code, out := runCLI(t, "pki", "operator", "--dir", dir, "--id", "kz ktze"); code != 2 || !strings.Contains(out, `operator id "kz ktze"`) {
 		t.Fatalf("bad operator id: %d %s", code, out)
 	}
+	if code, out := runCLI(t, "pki", "plugin", "--dir", dir, "--node", "khorgos-1", "--plugin", "smoke"); code != 0 ||
+		!strings.Contains(out, "khorgos-1.smoke.pem") || !strings.Contains(out, "for node khorgos-1 only") {
+		t.Fatalf("plugin: %d %s", code, out)
+	}
+	if code, out := runCLI(t, "pki", "plugin", "--dir", dir, "--node", "khorgos-1"); code != 2 || !strings.Contains(out, "--plugin is required") {
+		t.Fatalf("plugin without a name: %d %s", code, out)
+	}
 }
 
 // Every command answers --help with its usage and exit status 0, without

@@ -100,7 +100,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	partnerHTTP := fs.String("partner-http", "127.0.0.1:8082", "partner operator's HTTP API address")
 	partnerSeals := fs.String("partner-seals", "127.0.0.1:8444", "partner's seal-exchange address (the operator RU.DEMO)")
 	onvifAddr := fs.String("onvif", "127.0.0.1:3702", "simulated ONVIF PTZ camera's WS-Discovery address (UDP)")
-	plugin := fs.String("plugin", "", "the colorchange example plugin (sdk/examples/colorchange) to run on Camera1 (make run builds it)")
+	plugin := fs.String("plugin", "", "the colorchange example plugin (sdk/examples/colorchange) to run on Camera1, started by the site and as a remote plugin (make run builds it)")
+	pluginsAddr := fs.String("plugins-listen", "127.0.0.1:7450", "site node's address for remote plugins (mutual TLS)")
 	if err := fs.Parse(args); err != nil {
 		return parseFailed(err)
 	}
@@ -159,7 +160,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer relay.Close()
 	site, err := demoAgent(abs, "site.yaml", fmt.Sprintf(demoSiteConfig, abs, *httpAddr, "rtsp://"+cam.Addr(), *segment,
-		centre.FederationAddr(), modelDir, users, demoCheckpoint(relay.URL()), *webrtcAddr, demoPlugins(*plugin)), log.With("node", "demo-site"))
+		centre.FederationAddr(), modelDir, users, demoCheckpoint(relay.URL()), *webrtcAddr, demoPlugins(*plugin, *pluginsAddr)), log.With("node", "demo-site"))
 	if err != nil {
 		return err
 	}
@@ -224,6 +225,15 @@ Kuzet demo running (Ctrl-C to stop)
 
 `, cam.Addr(), abs, siteURL, *segment, centreURL, relay.URL(), "http://"+partner.HTTPAddr(), dome.DiscoveryAddr())
 
+	if *plugin != "" {
+		fmt.Fprintf(stdout, `  plugins           %[1]s/#/plugins   (as engineer: colorchange on Camera1, started by the site, and
+                    colorchange-remote on Camera1 too, another process connecting to %[2]s over mutual TLS with
+                    pki/demo-site.colorchange-remote.pem, as a plugin on a machine of its own would; their
+                    color_change events and alarms reach the centre; Restart starts the first again)
+
+`, siteURL, *pluginsAddr)
+		go runDemoRemotePlugin(ctx, *plugin, filepath.Join(abs, "pki"), *pluginsAddr, log.With("component", "remote-plugin"))
+	}
 	go runDemoCrossing(ctx, siteURL, log.With("component", "crossing"))
 	go runDemoSeals(ctx, centreURL, log.With("component", "seals"))
 	var wg sync.WaitGroup
@@ -292,17 +302,4 @@ func demoAgent(dir, name, yaml string, log *slog.Logger) (*agent.Agent, error) {
 		return nil, fmt.Errorf("demo %s: %w", name, err)
 	}
 	return agent.New(cfg, log, agent.Options{Version: version})
-}
-
-// demoPlugins runs the colorchange example on Camera1, when built.
-func demoPlugins(bin string) string {
-	if bin == "" {
-		return ""
-	}
-	if abs, err := filepath.Abs(bin); err == nil {
-		bin = abs
-	}
-	return fmt.Sprintf(`plugins:
-  - {name: colorchange, command: %q, args: ["-threshold", "25"], cameras: [Camera1],
-     frames: {fps: 2, width: 320, height: 180, format: rgb24}}`, bin)
 }

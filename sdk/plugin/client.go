@@ -23,9 +23,9 @@ const (
 	EnvProtocol = "KUZET_PLUGIN_PROTOCOL"
 )
 
-// baseURL only fills the request line: the transport always dials the
+// socketURL only fills the request line: the transport always dials the
 // plugin's socket, whatever the host says.
-const baseURL = "http://kuzet"
+const socketURL = "http://kuzet"
 
 // maxJSONBytes bounds the non-streaming answers (hello, archive list,
 // error bodies), so a confused peer cannot make the plugin swallow
@@ -37,15 +37,20 @@ const maxJSONBytes = 32 << 20
 type Client struct {
 	name string
 	http *http.Client
+	base string // the node's URL: socketURL, or https://host:port of a remote plugin's node
 }
 
 // Connect builds a client from the environment the node starts a plugin
 // with. It fails if the program was not started by a node, or by one
-// speaking another protocol version.
+// speaking another protocol version. Without KUZET_PLUGIN_SOCKET but with
+// KUZET_PLUGIN_ADDRESS, it is a remote plugin's client (DialRemote).
 func Connect() (*Client, error) {
 	sock := os.Getenv(EnvSocket)
+	if sock == "" && os.Getenv(EnvAddress) != "" {
+		return DialRemote(RemoteFromEnv())
+	}
 	if sock == "" {
-		return nil, fmt.Errorf("plugin: %s is not set: a plugin is started by a Kuzet node", EnvSocket)
+		return nil, fmt.Errorf("plugin: %s is not set: a plugin is started by a Kuzet node (or set %s for a remote one)", EnvSocket, EnvAddress)
 	}
 	switch p := os.Getenv(EnvProtocol); p {
 	case strconv.Itoa(Protocol):
@@ -73,11 +78,12 @@ func Dial(socket string) *Client {
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &Client{http: &http.Client{Transport: tr}}
+	return &Client{http: &http.Client{Transport: tr}, base: socketURL}
 }
 
-// Name is the plugin's name as the node gave it in KUZET_PLUGIN_NAME;
-// empty for a client made by Dial.
+// Name is the plugin's name as the node gave it in KUZET_PLUGIN_NAME, or
+// as a remote plugin's certificate names it; empty for a client made by
+// Dial.
 func (c *Client) Name() string { return c.name }
 
 // Hello is what the node grants the plugin.
@@ -98,6 +104,10 @@ type FrameConfig struct {
 	Width  int     `json:"width"`
 	Height int     `json:"height"`
 	Format string  `json:"format"`
+	// Keyframes: only the camera's keyframes are sent. Every: one frame
+	// in that many (0 or 1: all), before the FPS limit.
+	Keyframes bool `json:"keyframes,omitempty"`
+	Every     int  `json:"every,omitempty"`
 }
 
 // Limits are the plugin's resource and posting limits.
@@ -127,7 +137,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, baseURL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("plugin: %s %s: %w", method, path, err)
 	}

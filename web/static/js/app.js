@@ -15,6 +15,7 @@ import { treeView } from './views/treeview.js';
 import { uncertainView } from './views/uncertain.js';
 import { visitsView } from './views/visits.js';
 import { healthView } from './views/health.js';
+import { pluginsView } from './views/plugins.js';
 
 const VIEWS = {
   live: { make: liveView, key: 'l', label: 'Live' },
@@ -26,9 +27,10 @@ const VIEWS = {
   uncertain: { make: uncertainView, key: 'r', label: 'Uncertain reads' },
   visits: { make: visitsView, key: 'c', label: 'Checkpoint' },
   health: { make: healthView, key: 'h', label: 'Health' },
+  plugins: { make: pluginsView, key: 'i', label: 'Plugins', role: 'engineer' },
 };
 // new views go last, so that Alt+1… keep their meaning
-const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree', 'uncertain', 'visits', 'health'];
+const ORDER = ['live', 'archive', 'plates', 'alarms', 'audit', 'tree', 'uncertain', 'visits', 'health', 'plugins'];
 const TREE_POLL_MS = 5000;
 
 const sounder = new Sounder();
@@ -291,7 +293,9 @@ $('#mute').addEventListener('click', () => {
 
 for (const name of ORDER) {
   const v = VIEWS[name];
-  $('#nav').append(h('a', { href: `#/${name}`, dataset: { view: name }, title: `${v.label} (g ${v.key}, Alt+${ORDER.indexOf(name) + 1})`, text: v.label },
+  const i = ORDER.indexOf(name);
+  // Alt+1…9 reach the first nine views; the rest only by g and a letter
+  $('#nav').append(h('a', { href: `#/${name}`, dataset: { view: name }, title: `${v.label} (g ${v.key}${i < 9 ? `, Alt+${i + 1}` : ''})`, text: v.label },
     name === 'uncertain' ? uncertain.el : null));
 }
 
