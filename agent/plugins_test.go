@@ -1,11 +1,8 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,44 +22,9 @@ import (
 // TestExamplePluginsAtASite: KUZET_AGENT_TEST_PLUGIN says how.
 func TestMain(m *testing.M) {
 	if mode := os.Getenv("KUZET_AGENT_TEST_PLUGIN"); mode != "" {
-		os.Exit(misbehave(mode))
+		os.Exit(testkit.MisbehavingPlugin(mode))
 	}
 	os.Exit(m.Run())
-}
-
-// misbehave is a plugin that never reads the frames it asks for, posts
-// events in a loop, or posts malformed ones.
-func misbehave(mode string) int {
-	sock := os.Getenv("KUZET_PLUGIN_SOCKET")
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-	post := func(body string) {
-		if resp, err := c.Post("http://plugin/v1/events", "application/json", strings.NewReader(body)); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}
-	switch mode {
-	case "noread":
-		for {
-			if resp, err := c.Get("http://plugin/v1/frames?camera=Camera1"); err == nil && resp.StatusCode == http.StatusOK {
-				time.Sleep(time.Hour) // holds the stream, reads nothing
-			}
-			time.Sleep(200 * time.Millisecond) // the camera is not streaming yet
-		}
-	case "flood":
-		for {
-			post(`{"kind": "spam"}`)
-		}
-	case "garbled":
-		for {
-			post(`{"kind": "NOT A KIND", "boxes": [{"x": 9}]}`)
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return 2
 }
 
 // The two example plugins of sdk/ (Go and Node.js) run at a site that

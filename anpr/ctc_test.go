@@ -216,3 +216,71 @@ func TestLetteringPieces(t *testing.T) {
 		t.Errorf("pieces %v, want only SE", got)
 	}
 }
+
+// A plate whose letter the recogniser took for its look-alike digit (the S
+// of 8S16841 read as a 5, S a close second) is no date bent into a format:
+// the letter was half seen, and the read keeps its confidence. Where the
+// recogniser was sure of the digit, the doubt stays.
+func TestLettersSeenAreNoDate(t *testing.T) {
+	line := func(pS float64) logProbs {
+		var f []frame
+		for _, c := range []byte("8516841") {
+			fr := frame{c, 0.95, 0}
+			if c == '5' {
+				fr = frame{'5', 1 - pS/0.9 - 0.01, 'S'}
+			}
+			f = append(f, fr, frame{'_', 0.95, 0})
+		}
+		return steps(f...)
+	}
+	d := decoderFor("CZ")
+	half, ok := d.decodeRead(line(0.36), lineQuad, 1, plateLook{bg: bgLight})
+	if !ok || half.Text != "8S16841" || half.Confidence < 0.5 {
+		t.Errorf("S half seen: read %q at %.2f, want 8S16841 at 0.5 or more", half.Text, half.Confidence)
+	}
+	sure, ok := d.decodeRead(line(0.07), lineQuad, 1, plateLook{bg: bgLight})
+	if !ok || sure.Text != "8S16841" || sure.Confidence > 0.3 {
+		t.Errorf("5 read surely: read %q at %.2f, want 8S16841 doubted below 0.3", sure.Text, sure.Confidence)
+	}
+}
+
+// A plate of no known format and without a band names its round glyphs as
+// digits: the recogniser's O of ML0C2S is a 0. A banded plate (a European
+// one, whose serials use the letter) and a word keep their O.
+func TestGenericReadingNamesRoundGlyphsZero(t *testing.T) {
+	d := decoderFor("US")
+	read := func(s string, look plateLook) string {
+		var f []frame
+		for i := 0; i < len(s); i++ {
+			fr := frame{s[i], 0.95, 0}
+			if s[i] == 'O' {
+				fr = frame{'O', 0.9, '0'}
+			}
+			f = append(f, fr, frame{'_', 0.95, 0})
+		}
+		rd, ok := d.decodeRead(steps(f...), lineQuad, 1, look)
+		if !ok {
+			t.Fatalf("%s: no read", s)
+		}
+		if rd.Candidates[0].Text != rd.Text {
+			t.Errorf("%s: first candidate %q, read %q", s, rd.Candidates[0].Text, rd.Text)
+		}
+		return rd.Text
+	}
+	light := plateLook{bg: bgLight}
+	for _, c := range []struct {
+		line string
+		look plateLook
+		want string
+	}{
+		{"MLOC2S", light, "ML0C2S"},
+		{"AGOR6T", plateLook{}, "AG0R6T"},
+		{"MLOC2S", plateLook{left: seenBlue, bg: bgLight}, "MLOC2S"},
+		{"TOYOTA", light, "TOYOTA"},
+		{"COLORADO7", light, "COLORADO7"},
+	} {
+		if got := read(c.line, c.look); got != c.want {
+			t.Errorf("%s (%+v) read %q, want %q", c.line, c.look, got, c.want)
+		}
+	}
+}

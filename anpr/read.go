@@ -3,6 +3,7 @@ package anpr
 import (
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/kuzet/kuzet/plates"
 )
@@ -111,8 +112,24 @@ func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int, look plateLook) (
 	if wordLike(free.text) && !wordLike(best.Text) {
 		rd.Confidence *= 0.5 // a word bent into a format (CARGO as CAR60)
 	}
-	if digitsOnly(free.text) && len(free.text) >= 6 && !digitsOnly(best.Text) && !look.banded() {
-		rd.Confidence *= 0.25 // a date or counter bent into a format (which has no band or flag)
+	if digitsOnly(free.text) && len(free.text) >= 6 && !digitsOnly(best.Text) && !look.banded() && !lettersSeen(free, best.Text, lp) {
+		// A date or counter bent into a format (which has no band or flag,
+		// and whose digits the recogniser read as such).
+		rd.Confidence *= 0.25
+	}
+	if best.Country == genericFormatID && !look.banded() {
+		// A plate of no known format names its round glyphs as digits.
+		if t := zeroForO(best.Text); t != best.Text {
+			rd.Text = t
+			cands[0].Text = t
+			kept := cands[:1]
+			for _, c := range cands[1:] {
+				if c.Text != t {
+					kept = append(kept, c)
+				}
+			}
+			cands = kept
+		}
 	}
 	rd.Margin = noRival
 	if len(cands) > 1 {
@@ -186,6 +203,65 @@ func wordLike(text string) bool {
 		longest = max(longest, run)
 	}
 	return longest >= 5 || digits < 2
+}
+
+// seenLetter is the least probability the recogniser must itself give a
+// letter that a format puts where it read the look-alike digit for the
+// letter to count as seen (an S read at 0.2 beside a 5 at 0.7).
+const seenLetter = float32(0.1)
+
+// lettersSeen reports whether a format bent a free reading of digits only
+// into letters the recogniser itself half saw: every character it changed
+// is one the recogniser gave at least seenLetter at that glyph's steps,
+// and one at least is no twin of its digit (O and 0, I and 1 are one glyph
+// in plate fonts, so the recogniser's split between them tells nothing).
+// The digits of a date or a phone number are crisp and bend, if at all,
+// only into twins; a plate whose S or G the recogniser took for 5 or 6
+// (0SG719 read 056719) does not lose its read for it.
+func lettersSeen(free decoded, text string, lp logProbs) bool {
+	if len(free.text) != len(text) {
+		return false
+	}
+	seen := false
+	for i := 0; i < len(text); i++ {
+		d, l := free.text[i], text[i]
+		if d == l || d == '0' && l == 'O' || d == '1' && l == 'I' {
+			continue
+		}
+		p := float32(0)
+		for t := free.spans[i][0]; t <= free.spans[i][1]; t++ {
+			p = max(p, exp32(lp[t][symOf(l)]))
+		}
+		if p < seenLetter {
+			return false
+		}
+		seen = true
+	}
+	return seen
+}
+
+// zeroForO names the round glyphs of a generic reading, a plate of no
+// known format and without a band (a US plate above all), as the digit 0:
+// O and 0 are nearly one glyph to the recogniser, whose split between them
+// is habit more than shape (see shape.go); no format settles it here, and
+// the serials of such plates keep the letter O out for the digit's sake
+// (ML0C2S, not MLOC2S). A reading without other digits, or with a run of
+// five letters, is a word (a vanity plate, a name) and keeps its O.
+func zeroForO(text string) string {
+	digits, run, longest := 0, 0, 0
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c >= '0' && c <= '9' {
+			digits++
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	if digits == 0 || longest >= 5 {
+		return text
+	}
+	return strings.ReplaceAll(text, "O", "0")
 }
 
 func digitsOnly(text string) bool {

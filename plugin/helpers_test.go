@@ -241,3 +241,22 @@ func (f *frameReader) next(t *testing.T) (FrameHeader, []byte) {
 	}
 	return h, pix
 }
+
+// countBoth reads two frame streams at once for d, each as fast as it
+// comes, and counts their frames.
+func countBoth(t *testing.T, a, b *frameReader, d time.Duration) (na, nb int) {
+	t.Helper()
+	count := func(f *frameReader, n *int, done chan<- struct{}) {
+		defer close(done)
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			f.next(t)
+			*n++
+		}
+	}
+	da, db := make(chan struct{}), make(chan struct{})
+	go count(a, &na, da)
+	go count(b, &nb, db)
+	<-da
+	<-db
+	return na, nb
+}

@@ -275,20 +275,7 @@ func TestPluginsShareADecoder(t *testing.T) {
 	fa, _ := r.frames(t, "a", "Camera1")
 	fb, _ := r.frames(t, "b", "Camera1")
 	// both read for 3 s, each at its own pace
-	count := func(f *frameReader, n *int, done chan<- struct{}) {
-		defer close(done)
-		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
-			if h, _ := f.next(t); h.Width == 160 {
-				*n++
-			}
-		}
-	}
-	var na, nb int
-	da, db := make(chan struct{}), make(chan struct{})
-	go count(fa, &na, da)
-	go count(fb, &nb, db)
-	<-da
-	<-db
+	na, nb := countBoth(t, fa, fb, 3*time.Second)
 	if got := r.m.dec.started.Load(); got != 1 {
 		t.Fatalf("%d decoders for two plugins on one camera at one size", got)
 	}
@@ -359,19 +346,7 @@ func TestKeyframesAndEveryNth(t *testing.T) {
 	fe, _ := r.frames(t, "fifth", "Camera1")
 	defer fk.body.Close()
 	defer fe.body.Close()
-	var nk, ne int
-	count := func(f *frameReader, n *int, done chan<- struct{}) {
-		defer close(done)
-		for end := time.Now().Add(4 * time.Second); time.Now().Before(end); {
-			f.next(t)
-			*n++
-		}
-	}
-	dk, de := make(chan struct{}), make(chan struct{})
-	go count(fk, &nk, dk)
-	go count(fe, &ne, de)
-	<-dk
-	<-de
+	nk, ne := countBoth(t, fk, fe, 4*time.Second)
 	if got := r.m.dec.started.Load(); got != 2 {
 		t.Fatalf("%d decoders for keyframes and one in five", got)
 	}

@@ -12,7 +12,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -33,7 +32,7 @@ import (
 
 func main() {
 	if mode := os.Getenv("KUZET_BENCH_PLUGIN"); mode != "" {
-		os.Exit(misbehave(mode))
+		os.Exit(testkit.MisbehavingPlugin(mode))
 	}
 	kuzet := flag.String("kuzet", "bin/kuzet", "the kuzet binary")
 	cams := flag.Int("cameras", 2, "test cameras at the site")
@@ -289,48 +288,4 @@ func getJSON(url string, v any) error {
 		return fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// misbehave is this program run as a plugin that does one thing wrong.
-func misbehave(mode string) int {
-	sock := os.Getenv("KUZET_PLUGIN_SOCKET")
-	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-	post := func(body string) {
-		resp, err := c.Post("http://plugin/v1/events", "application/json", bytes.NewReader([]byte(body)))
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}
-	switch mode {
-	case "crash":
-		fmt.Fprintln(os.Stderr, "Error: cannot load the model")
-		return 3
-	case "noread": // asks for frames and never reads them
-		var hello struct{ Cameras []string }
-		if resp, err := c.Get("http://plugin/v1/hello"); err == nil {
-			_ = json.NewDecoder(resp.Body).Decode(&hello)
-			resp.Body.Close()
-		}
-		for _, cam := range hello.Cameras {
-			resp, err := c.Get("http://plugin/v1/frames?camera=" + cam)
-			if err == nil {
-				defer resp.Body.Close()
-			}
-		}
-		time.Sleep(time.Hour)
-	case "flood":
-		for {
-			post(`{"kind": "spam"}`)
-		}
-	case "garbled":
-		for {
-			post(`{"kind": "NOT A KIND", "boxes": [{"x": 9}]}`)
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return 2
 }
