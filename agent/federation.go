@@ -23,7 +23,11 @@ import (
 func (a *Agent) openIdentity() error {
 	f := a.cfg.Federation
 	// remote plugins know the node by its federation certificate too
-	if !f.Enabled() && a.cfg.PluginsListen == "" {
+	dials := false
+	for _, p := range a.cfg.Plugins {
+		dials = dials || p.Connect != ""
+	}
+	if !f.Enabled() && a.cfg.PluginsListen == "" && !dials {
 		return nil
 	}
 	ident, err := pki.LoadIdentity(f.TLS.CA, f.TLS.Cert, f.TLS.Key, f.Revoked)

@@ -132,3 +132,83 @@ plugins:
 	}
 	t.Logf("remote plugin: %d events, %d frames sent, it said: %.300s", len(evs()), st.FramesSent, out.String())
 }
+
+// The Go example as a plugin service the site dials (plugins[].connect):
+// a site whose uplink lets it only dial out uses analytics elsewhere. The
+// service listens with its certificate, the site dials it, and the
+// example's events are stored under the plugin's name. A service that
+// presents another plugin's certificate is refused by the site.
+func TestDialledPluginService(t *testing.T) {
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dir, tls := federationRig(t)
+	pkiDir := filepath.Join(dir, "pki")
+	for _, name := range []string{"smoke", "other"} {
+		if _, err := pki.IssuePlugin(pkiDir, "site", name, pkiDir, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(dir, "colorchange")
+	build := exec.Command("go", "build", "-o", bin, "./examples/colorchange")
+	build.Dir = filepath.Join(root, "sdk")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the Go example plugin: %v\n%s", err, out)
+	}
+	service := testkit.Port(t)
+	serve := func(cert string) *exec.Cmd {
+		cmd := exec.Command(bin, "-threshold", "0.5", "-smooth", "1", "-cooldown", "1s")
+		cmd.Env = []string{"KUZET_PLUGIN_LISTEN=" + service, "KUZET_PLUGIN_NODE=site",
+			"KUZET_PLUGIN_CA=" + filepath.Join(pkiDir, "ca.pem"),
+			"KUZET_PLUGIN_CERT=" + filepath.Join(pkiDir, "site."+cert+".pem"),
+			"KUZET_PLUGIN_KEY=" + filepath.Join(pkiDir, "site."+cert+"-key.pem")}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	impostor := serve("other")
+	site, _ := startAgentWith(t, fmt.Sprintf(`
+node: {id: site, data_dir: %[1]s/site}
+http: {listen: "127.0.0.1:0"}
+archive: {segment: 2s}
+cameras: [{id: Camera1, url: %[2]q}]
+federation: {tls: %[3]s}
+plugins:
+  - {name: smoke, remote: true, connect: %[4]q, cameras: [Camera1], frames: {fps: 4, width: 160, height: 90, format: rgb24}}
+`, dir, src.URL("cam1"), tls("site"), service), Options{Version: "test"})
+	status := func() plugin.Status {
+		for _, p := range site.pluginList() {
+			if p.Name == "smoke" {
+				return p
+			}
+		}
+		t.Fatal("no plugin smoke")
+		return plugin.Status{}
+	}
+	testkit.WaitFor(t, 20*time.Second, "the impostor refused", func() bool {
+		return strings.Contains(status().LastError, "not smoke's")
+	})
+	if st := status(); st.State == "connected" {
+		t.Fatalf("connected to a service with another plugin's certificate: %+v", st)
+	}
+	_ = impostor.Process.Kill()
+	_ = impostor.Wait()
+
+	serve("smoke")
+	evs := func() []event.Event {
+		evs, err := site.events.Search(0, func(e event.Event) bool { return e.Kind == "plugin.smoke.color_change" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	testkit.WaitFor(t, 90*time.Second, "the service's events at the site", func() bool { return len(evs()) > 0 })
+	st := status()
+	if st.State != "connected" || !st.Remote || st.Address != service || st.FramesSent == 0 {
+		t.Fatalf("status of the dialled plugin %+v", st)
+	}
+	t.Logf("dialled service: %d events, %d frames sent", len(evs()), st.FramesSent)
+}

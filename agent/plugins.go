@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -50,7 +51,7 @@ func (a *Agent) pluginSpecs(s *topology.Slice) (specs []plugin.Spec, unrun []plu
 			Frames: plugin.FrameSpec{FPS: p.Frames.FPS, Width: p.Frames.Width, Height: p.Frames.Height, Format: p.Frames.Format,
 				Keyframes: p.Frames.Keyframes, Every: p.Frames.Every},
 			Limits: plugin.Limits{MemoryMB: p.Limits.MemoryMB, Nice: p.Limits.Nice, EventsPerMinute: p.Limits.EventsPerMinute,
-				SnapshotKB: p.Limits.SnapshotKB}, Remote: p.Remote})
+				SnapshotKB: p.Limits.SnapshotKB}, Remote: p.Remote, Connect: p.Connect})
 	}
 	if s == nil {
 		return specs, nil
@@ -62,7 +63,9 @@ func (a *Agent) pluginSpecs(s *topology.Slice) (specs []plugin.Spec, unrun []plu
 		}
 		cmd, err := "", error(nil)
 		switch {
-		case p.Remote && a.cfg.PluginsListen == "":
+		case p.Connect != "" && a.ident == nil:
+			err = fmt.Errorf("plugin %s is a service to dial and this node has no federation.tls certificate to dial it with", p.Name)
+		case p.Remote && p.Connect == "" && a.cfg.PluginsListen == "":
 			err = fmt.Errorf("plugin %s is remote and this node has no plugins_listen for it to connect to", p.Name)
 		case !p.Remote:
 			cmd, err = a.installedPlugin(p.Name)
@@ -75,7 +78,7 @@ func (a *Agent) pluginSpecs(s *topology.Slice) (specs []plugin.Spec, unrun []plu
 		}
 		sp := plugin.Spec{Name: p.Name, Command: cmd, Args: p.Args, Cameras: p.Cameras, Events: p.Events,
 			Frames: plugin.FrameSpec{FPS: p.FPS, Width: p.Width, Height: p.Height, Format: p.Format, Keyframes: p.Keyframes, Every: p.Every},
-			Limits: plugin.Limits{MemoryMB: p.MemoryMB, EventsPerMinute: p.EventsPerMinute, SnapshotKB: p.SnapshotKB}, Remote: p.Remote}
+			Limits: plugin.Limits{MemoryMB: p.MemoryMB, EventsPerMinute: p.EventsPerMinute, SnapshotKB: p.SnapshotKB}, Remote: p.Remote, Connect: p.Connect}
 		// what the catalogue gives never keeps the node from starting
 		checked := sp
 		checked.Defaults()
@@ -137,7 +140,9 @@ func (a *Agent) setPlugins(s *topology.Slice) (changed bool, err error) {
 		Listen:   a.cfg.PluginsListen,
 	}
 	if a.ident != nil {
-		o.TLS, o.Identify = a.ident.PluginTLS(a.log.With("component", "plugins")), a.ident.PluginName
+		log := a.log.With("component", "plugins")
+		o.TLS, o.Identify = a.ident.PluginTLS(log), a.ident.PluginName
+		o.DialTLS = func(name string) *tls.Config { return a.ident.PluginClientTLS(name, log) }
 	}
 	if a.pluginHook != nil {
 		a.pluginHook(&o)

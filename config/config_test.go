@@ -458,6 +458,11 @@ func TestPluginKeys(t *testing.T) {
 	if err != nil || !c.Plugins[0].Remote || c.PluginsListen != "0.0.0.0:7450" {
 		t.Fatalf("%+v %v", c, err)
 	}
+	// a service the node dials needs no plugins_listen
+	c, err = Parse([]byte(base+tls+"plugins: [{name: ocr, remote: true, connect: 'gpu.example:7451'}]\n"), Options{})
+	if err != nil || c.Plugins[0].Connect != "gpu.example:7451" {
+		t.Fatalf("%+v %v", c, err)
+	}
 	for yaml, key := range map[string]string{
 		"plugins: [{name: 'bad name', command: /bin/x}]\n":                                     "plugins[0].name",
 		"plugins: [{name: x, command: /bin/x}, {name: x, command: /bin/y}]\n":                  "plugins[1].name",
@@ -467,6 +472,9 @@ func TestPluginKeys(t *testing.T) {
 		"plugins: [{name: x, remote: true}]\n":                                                 "plugins[0].remote",
 		tls + "plugins_listen: ':7450'\nplugins: [{name: x, remote: true, command: /bin/x}]\n": "plugins[0].remote",
 		tls + "plugins_listen: ':7450'\nplugins: [{name: x, remote: true, env: [A=b]}]\n":      "plugins[0].remote",
+		"plugins: [{name: x, command: /bin/x, connect: 'gpu:7451'}]\n":                         "plugins[0].connect",
+		tls + "plugins: [{name: x, remote: true, connect: 'gpu'}]\n":                           "plugins[0].connect",
+		"plugins: [{name: x, remote: true, connect: 'gpu:7451'}]\n":                            "plugins[0].connect",
 		tls + "plugins_listen: 'somewhere'\n":                                                  "plugins_listen",
 		"plugins_listen: '0.0.0.0:7450'\n":                                                     "federation.tls.ca",
 	} {

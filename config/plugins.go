@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -18,8 +19,10 @@ type Plugin struct {
 	Events  []string     `yaml:"events"` // kinds it may subscribe to
 	Limits  PluginLimits `yaml:"limits"`
 	// Remote: it runs elsewhere and connects to plugins_listen with a
-	// certificate of 'kuzet pki plugin' (no command, no env).
-	Remote bool `yaml:"remote"`
+	// certificate of 'kuzet pki plugin' (no command, no env); with
+	// Connect (host:port) the node dials its service there instead.
+	Remote  bool   `yaml:"remote"`
+	Connect string `yaml:"connect"`
 }
 
 // PluginFrames is the most a plugin gets of a camera's frames.
@@ -56,8 +59,14 @@ func (c *Config) validatePlugins(bad func(key, format string, args ...any) error
 			return bad(key("command"), "required: the program to start (or remote: true for one that connects from elsewhere)")
 		case p.Remote && (p.Command != "" || len(p.Env) > 0):
 			return bad(key("remote"), "a remote plugin runs elsewhere: no command or env")
-		case p.Remote && c.PluginsListen == "":
-			return bad(key("remote"), "remote plugins connect to plugins_listen, which is not set")
+		case p.Connect != "" && !p.Remote:
+			return bad(key("connect"), "only a remote plugin is dialled (remote: true)")
+		case p.Connect != "" && !hostPort(p.Connect):
+			return bad(key("connect"), "must be host:port (got %q)", p.Connect)
+		case p.Connect != "" && (c.Federation.TLS.CA == "" || c.Federation.TLS.Cert == "" || c.Federation.TLS.Key == ""):
+			return bad(key("connect"), "the node dials a plugin's service with its federation.tls certificate, which is not set")
+		case p.Remote && p.Connect == "" && c.PluginsListen == "":
+			return bad(key("remote"), "remote plugins connect to plugins_listen, which is not set (or give connect: host:port to dial the plugin)")
 		}
 		seen[p.Name] = true
 		// cameras may come from the catalogue too: one that is not there
@@ -91,4 +100,10 @@ func (c *Config) validatePlugins(bad func(key, format string, args ...any) error
 		}
 	}
 	return nil
+}
+
+// hostPort reports whether s is host:port with a port.
+func hostPort(s string) bool {
+	h, port, err := net.SplitHostPort(s)
+	return err == nil && h != "" && port != ""
 }

@@ -97,3 +97,25 @@ func (i *Identity) verifyPlugin(raw [][]byte) (string, error) {
 	}
 	return name, nil
 }
+
+// PluginClientTLS is the node's side of a connection it opens to the
+// remote plugin name (a service the node dials): the node's certificate,
+// and the service's checked as PluginTLS checks a plugin's, naming name.
+func (i *Identity) PluginClientTLS(name string, log *slog.Logger) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS13,
+		Certificates:       []tls.Certificate{i.cert},
+		NextProtos:         []string{"h2"},
+		InsecureSkipVerify: true, // verified below, with reasons
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			got, err := i.verifyPlugin(raw)
+			if err == nil && got != name {
+				err = &PeerError{fmt.Sprintf("the service presents plugin %s's certificate, not %s's", got, name)}
+			}
+			if err != nil && log != nil {
+				log.Warn("plugin service refused during handshake", "plugin", name, "reason", err.Error())
+			}
+			return err
+		},
+	}
+}

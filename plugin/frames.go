@@ -38,6 +38,11 @@ func (r *runner) frames(w http.ResponseWriter, req *http.Request) {
 		httpjson.Error(w, http.StatusForbidden, "camera: "+cam+" is not granted to this plugin")
 		return
 	}
+	release, ok := r.hold(w, "frames", &r.frameStreams, r.spec.maxFrameStreams())
+	if !ok {
+		return
+	}
+	defer release()
 	box := &mailbox{sig: make(chan struct{}, 1)}
 	var unread atomic.Int64 // frames dropped since the last one sent
 	_, _, gone, stop, err := r.m.dec.follow(cam, r.spec.Frames, box, func() {

@@ -71,6 +71,9 @@ type Options struct {
 	TLS      *tls.Config
 	Identify func(tls.ConnectionState) (string, error)
 	Silence  time.Duration
+	// DialTLS is the node's side of a connection it opens to a remote
+	// plugin's service (Spec.Connect), checking that it is that plugin.
+	DialTLS func(name string) *tls.Config
 }
 
 func (o *Options) defaults() {
@@ -135,6 +138,12 @@ func New(o Options) (*Manager, error) {
 		seen[s.Name] = true
 		r := newRunner(m, s)
 		m.runners = append(m.runners, r)
+		if s.Remote && s.Connect != "" {
+			if o.DialTLS == nil {
+				return nil, fmt.Errorf("plugins[%d]: connect: the node needs federation.tls to dial a remote plugin", i)
+			}
+			continue
+		}
 		if s.Remote {
 			if o.Listen == "" || o.TLS == nil || o.Identify == nil {
 				return nil, fmt.Errorf("plugins[%d]: remote: the node needs plugins_listen and federation.tls for remote plugins", i)

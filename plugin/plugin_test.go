@@ -7,6 +7,8 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,6 +109,19 @@ func TestProtocol(t *testing.T) {
 	}
 	if code, _ := r.post(t, "colors", map[string]any{"kind": "fire", "camera": "Camera1", "snapshot": base64.StdEncoding.EncodeToString([]byte("GIF89a"))}); code != 413 {
 		t.Fatalf("a snapshot that is no JPEG: %d", code)
+	}
+	// a small file claiming a huge picture, and a JPEG cut after its start
+	bomb := bytes.Clone(jb.Bytes())
+	if i := bytes.Index(bomb, []byte{0xff, 0xc0}); i > 0 { // the frame header: height and width at +5 and +7
+		bomb[i+5], bomb[i+6], bomb[i+7], bomb[i+8] = 0xea, 0x60, 0xea, 0x60 // 60000 x 60000
+	} else {
+		t.Fatal("no frame header in the encoded JPEG")
+	}
+	for name, b := range map[string][]byte{"60000x60000": bomb, "cut": jb.Bytes()[:12]} {
+		code, body := r.post(t, "colors", map[string]any{"kind": "fire", "camera": "Camera1", "snapshot": base64.StdEncoding.EncodeToString(b)})
+		if code != 413 || !strings.Contains(body, "snapshot") {
+			t.Fatalf("a %s snapshot: %d %s", name, code, body)
+		}
 	}
 
 	// events of the kinds granted, as they are stored
@@ -363,4 +378,76 @@ func TestKeyframesAndEveryNth(t *testing.T) {
 			t.Errorf("%+v: %v", bad, err)
 		}
 	}
+}
+
+// A plugin holds a bounded number of streams and connections: past them
+// it is refused (streams) or kept waiting in the backlog (connections),
+// and the node's descriptors do not grow with what it opens.
+func TestPluginStreamAndConnectionLimits(t *testing.T) {
+	r := newRig(t, "idle", []Spec{idle("greedy", "Camera1")}, nil)
+	r.waitSocket(t, "greedy")
+	var held []*frameReader
+	for i := range 3 { // one camera: 2 streams and a spare
+		f, code := r.frames(t, "greedy", "Camera1")
+		if code != 200 {
+			t.Fatalf("frame stream %d: %d", i, code)
+		}
+		held = append(held, f)
+	}
+	if _, code := r.frames(t, "greedy", "Camera1"); code != http.StatusTooManyRequests {
+		t.Fatalf("a fourth frame stream: %d", code)
+	}
+	held[0].body.Close()
+	testkit.WaitFor(t, 10*time.Second, "a stream again once one is closed", func() bool {
+		f, code := r.frames(t, "greedy", "Camera1")
+		if code == 200 {
+			held[0] = f
+		}
+		return code == 200
+	})
+	for _, f := range held {
+		defer f.body.Close()
+	}
+	var events []io.Closer
+	for i := range 5 {
+		resp, err := r.client("greedy").Get("http://plugin/v1/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, resp.Body)
+		if want := map[bool]int{true: 200, false: 429}[i < 4]; resp.StatusCode != want {
+			t.Fatalf("event stream %d: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+	for _, b := range events {
+		b.Close()
+	}
+
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	var conns []net.Conn
+	for range 200 {
+		c, err := net.Dial("unix", filepath.Join(r.m.o.Dir, "greedy.sock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(300 * time.Millisecond)
+	grown := fds() - before
+	// the test's own 200, and at most the plugin's bound on the node's side
+	if grown > 200+maxConns {
+		t.Fatalf("200 idle connections grew the process by %d descriptors", grown)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	r.waitSocket(t, "greedy") // served again once they are gone
+	t.Logf("200 idle connections: %d descriptors (the test's 200 and the node's at most %d)", grown, maxConns)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"io"
 	"math"
 	"net/http"
@@ -187,8 +188,20 @@ func (r *runner) check(o *Out) ([]byte, error) {
 	case len(b) < 4 || b[0] != 0xff || b[1] != 0xd8:
 		return nil, malformed{"snapshot", "not a JPEG"}
 	}
+	// the header only: a console's browser decodes the whole picture, so a
+	// small file claiming a huge one is refused here
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	switch {
+	case err != nil:
+		return nil, malformed{"snapshot", "not a readable JPEG: " + err.Error()}
+	case cfg.Width > maxSnapshotSide || cfg.Height > maxSnapshotSide:
+		return nil, malformed{"snapshot", fmt.Sprintf("%dx%d pixels, over %dx%d", cfg.Width, cfg.Height, maxSnapshotSide, maxSnapshotSide)}
+	}
 	return b, nil
 }
+
+// maxSnapshotSide bounds a snapshot's picture (a 4K frame fits).
+const maxSnapshotSide = 4096
 
 // saveSnapshot keeps a plugin's JPEG where alarm frames are kept.
 func (r *runner) saveSnapshot(camera string, at time.Time, kind string, b []byte) (string, error) {

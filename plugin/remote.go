@@ -71,7 +71,7 @@ func (rm *remote) serve(ctx context.Context) error {
 	}
 	srv.TLSConfig = cfg
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(tls.NewListener(l, cfg)) }()
+	go func() { done <- srv.Serve(tls.NewListener(limitConns(l, maxRemoteConns), cfg)) }()
 	o.Logger.Info("plugins: listening for remote plugins", "addr", rm.addr.String())
 	select {
 	case <-ctx.Done():
@@ -129,6 +129,14 @@ func (rm *remote) connState(c net.Conn, st http.ConnState) {
 		cs := tc.ConnectionState()
 		r, err := rm.identify(&cs)
 		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		full := r.conns >= maxConns
+		r.mu.Unlock()
+		if full { // one plugin does not take every remote plugin's slots
+			r.log().Warn("remote plugin refused a connection: it holds the most it may", "most", maxConns)
+			_ = c.Close()
 			return
 		}
 		rm.mu.Lock()

@@ -128,6 +128,26 @@ func TestRemotePlugin(t *testing.T) {
 		return st.State == "connected" && strings.HasPrefix(st.Address, "127.0.0.1:") && len(r.kinds(t, event.KindAlarmCleared)) == 1
 	})
 
+	// one plugin holds at most maxConns connections
+	ok, refused := 0, 0
+	var extra []*http.Client
+	for range maxConns + 4 {
+		c := p.client(t, "site.gpu")
+		extra = append(extra, c)
+		if resp, err := c.Get(base + "/v1/hello"); err == nil {
+			resp.Body.Close()
+			ok++
+		} else {
+			refused++
+		}
+	}
+	for _, c := range extra {
+		c.Transport.(*http.Transport).CloseIdleConnections()
+	}
+	if refused < 4 || ok > maxConns {
+		t.Fatalf("%d more connections of one plugin: %d served, %d refused", maxConns+4, ok, refused)
+	}
+
 	// what else one certificate might try
 	if code, body := post(p.client(t, "site.ghost"), `{"kind": "smoke"}`); code != 403 || !strings.Contains(body, "ghost is not a remote plugin") {
 		t.Fatalf("a plugin this node does not run: %d %s", code, body)

@@ -69,6 +69,11 @@ func (r *runner) events(w http.ResponseWriter, req *http.Request) {
 		httpjson.Error(w, http.StatusForbidden, "kinds: this plugin may see no events (plugins[].events)")
 		return
 	}
+	release, ok := r.hold(w, "events", &r.eventStreams, maxEventStreams)
+	if !ok {
+		return
+	}
+	defer release()
 	ch, stop := r.m.o.Log.Watch(256)
 	defer stop()
 	w.Header().Set("Content-Type", "application/x-ndjson")

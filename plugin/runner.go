@@ -56,16 +56,17 @@ type runner struct {
 	// restart asks for the process to be started again now (an operator's)
 	restart chan struct{}
 
-	mu          sync.Mutex
-	st          Status
-	exits       []time.Time // recent exits, for the failed alarm
-	failed      bool        // plugin_failed raised
-	misbehaving bool        // plugin_misbehaving raised
-	malformed   []time.Time
-	stderr      *lines
-	mux         http.Handler // the protocol
-	conns       int          // a remote plugin's open connections
-	lastSeen    time.Time    // a remote plugin's last request or connection
+	mu                         sync.Mutex
+	st                         Status
+	exits                      []time.Time // recent exits, for the failed alarm
+	failed                     bool        // plugin_failed raised
+	misbehaving                bool        // plugin_misbehaving raised
+	malformed                  []time.Time
+	stderr                     *lines
+	mux                        http.Handler // the protocol
+	conns                      int          // a remote plugin's open connections
+	frameStreams, eventStreams int          // open now
+	lastSeen                   time.Time    // a remote plugin's last request or connection
 }
 
 func newRunner(m *Manager, s Spec) *runner {
@@ -96,6 +97,10 @@ func (r *runner) log() *slog.Logger { return r.m.o.Logger.With("plugin", r.spec.
 
 // run serves the socket and keeps the process up until ctx ends.
 func (r *runner) run(ctx context.Context) {
+	if r.spec.Remote && r.spec.Connect != "" {
+		r.dialOut(ctx)
+		return
+	}
 	if r.spec.Remote {
 		r.runRemote(ctx)
 		return
@@ -125,7 +130,7 @@ func (r *runner) run(ctx context.Context) {
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		_ = srv.Serve(l)
+		_ = srv.Serve(limitConns(l, maxConns))
 	}()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

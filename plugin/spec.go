@@ -17,8 +17,10 @@ type Spec struct {
 	Events  []string // kinds it may subscribe to
 	Limits  Limits
 	// Remote: it runs elsewhere and connects over mutual TLS with a
-	// certificate naming this node and it (no Command, no Env).
-	Remote bool
+	// certificate naming this node and it (no Command, no Env); with
+	// Connect (host:port), the node dials it there instead.
+	Remote  bool
+	Connect string
 }
 
 // FrameSpec is the most a plugin gets of a camera's frames.
@@ -87,6 +89,8 @@ func (s Spec) Check() error {
 		return fmt.Errorf("command: required")
 	case s.Remote && (s.Command != "" || len(s.Env) > 0):
 		return fmt.Errorf("remote: a remote plugin runs elsewhere: no command or env")
+	case s.Connect != "" && !s.Remote:
+		return fmt.Errorf("connect: only a remote plugin is dialled")
 	case s.Frames.FPS < 0 || s.Frames.FPS > 30:
 		return fmt.Errorf("frames.fps %v: between 0 and 30", s.Frames.FPS)
 	case s.Frames.Width < 16 || s.Frames.Height < 16 || s.Frames.Width > 3840 || s.Frames.Height > 2160 || s.Frames.Width%2 != 0 || s.Frames.Height%2 != 0:

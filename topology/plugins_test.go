@@ -41,6 +41,8 @@ func TestNodePlugins(t *testing.T) {
 		{NodePlugin{Name: "x", Events: []string{"Plate Read"}}, "event kind"},
 		{NodePlugin{Name: "x", FPS: 100}, "fps"},
 		{NodePlugin{Name: "x", Every: 2, Keyframes: true}, "every"},
+		{NodePlugin{Name: "x", Connect: "gpu:7451"}, "connect"},
+		{NodePlugin{Name: "x", Remote: true, Connect: "gpu"}, "connect"},
 		{NodePlugin{Name: "x", MemoryMB: -1}, "negative"},
 		{NodePlugin{Name: "x", Args: []string{"a\x00b"}}, "arg"},
 	} {

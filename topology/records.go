@@ -66,6 +66,9 @@ type NodePlugin struct {
 	// Remote: it runs elsewhere and connects to the node's plugins_listen
 	// with a certificate naming the node and it.
 	Remote bool `json:"remote,omitempty"`
+	// Connect: the node dials the remote plugin's service there
+	// (host:port) instead of waiting for it.
+	Connect string `json:"connect,omitempty"`
 }
 
 // ANPR is a camera's plate-reading settings.

@@ -626,6 +626,10 @@ func checkPlugins(node string, ps []NodePlugin) error {
 			return invalidf("%s: fps must be between 0 and 30", what)
 		case p.Every < 0 || p.Every > 250 || (p.Every > 1 && p.Keyframes):
 			return invalidf("%s: every must be 1 to 250, and not with keyframes", what)
+		case p.Connect != "" && !p.Remote:
+			return invalidf("%s: connect is for a remote plugin", what)
+		case p.Connect != "" && checkHostPort(p.Connect) != nil:
+			return invalidf("%s: connect must be host:port", what)
 		case p.Width < 0 || p.Height < 0 || p.Width > 3840 || p.Height > 2160:
 			return invalidf("%s: width and height up to 3840x2160", what)
 		case p.MemoryMB < 0 || p.EventsPerMinute < 0 || p.SnapshotKB < 0:

@@ -46,6 +46,15 @@ type Client struct {
 // KUZET_PLUGIN_ADDRESS, it is a remote plugin's client (DialRemote).
 func Connect() (*Client, error) {
 	sock := os.Getenv(EnvSocket)
+	if sock == "" && os.Getenv(EnvListen) != "" {
+		r := RemoteFromEnv()
+		r.Address = os.Getenv(EnvListen)
+		s, err := Listen(r)
+		if err != nil {
+			return nil, err
+		}
+		return s.Client, nil
+	}
 	if sock == "" && os.Getenv(EnvAddress) != "" {
 		return DialRemote(RemoteFromEnv())
 	}

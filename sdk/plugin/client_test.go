@@ -78,3 +78,27 @@ func TestUnreachableNode(t *testing.T) {
 		t.Fatal("hello on a missing socket succeeded")
 	}
 }
+
+// A remote plugin's Connect dials the node (KUZET_PLUGIN_ADDRESS) or
+// listens for it (KUZET_PLUGIN_LISTEN), and says which setting is
+// missing or unreadable.
+func TestConnectRemote(t *testing.T) {
+	t.Setenv(EnvSocket, "")
+	t.Setenv(EnvProtocol, "1")
+	for _, tc := range []struct {
+		env     map[string]string
+		wantErr string
+	}{
+		{map[string]string{EnvListen: "127.0.0.1:0"}, EnvNode + " is not set"},
+		{map[string]string{EnvListen: "127.0.0.1:0", EnvNode: "site", EnvCA: "/nonexistent/ca.pem", EnvCert: "c", EnvKey: "k"}, EnvCA},
+		{map[string]string{EnvAddress: "127.0.0.1:7450", EnvNode: "site"}, EnvCA + " is not set"},
+		{map[string]string{}, EnvSocket + " is not set"},
+	} {
+		for _, k := range []string{EnvListen, EnvAddress, EnvNode, EnvCA, EnvCert, EnvKey} {
+			t.Setenv(k, tc.env[k])
+		}
+		if _, err := Connect(); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%v: %v, want %q", tc.env, err, tc.wantErr)
+		}
+	}
+}
