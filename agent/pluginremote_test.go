@@ -25,10 +25,6 @@ import (
 // stopped. A certificate for another site's plugin of the same name does
 // not get in.
 func TestRemotePluginAtASite(t *testing.T) {
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	src, dir, tls := federationRig(t)
 	pkiDir := filepath.Join(dir, "pki")
 	for _, node := range []string{"site", "centre"} {
@@ -37,11 +33,7 @@ func TestRemotePluginAtASite(t *testing.T) {
 		}
 	}
 	bin := filepath.Join(dir, "colorchange")
-	build := exec.Command("go", "build", "-o", bin, "./examples/colorchange")
-	build.Dir = filepath.Join(root, "sdk")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the Go example plugin: %v\n%s", err, out)
-	}
+	buildColorchange(t, bin)
 	site, _ := startAgent(t, fmt.Sprintf(`
 node: {id: site, data_dir: %[1]s/site}
 http: {listen: "127.0.0.1:0"}
@@ -139,10 +131,6 @@ plugins:
 // example's events are stored under the plugin's name. A service that
 // presents another plugin's certificate is refused by the site.
 func TestDialledPluginService(t *testing.T) {
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	src, dir, tls := federationRig(t)
 	pkiDir := filepath.Join(dir, "pki")
 	for _, name := range []string{"smoke", "other"} {
@@ -151,11 +139,7 @@ func TestDialledPluginService(t *testing.T) {
 		}
 	}
 	bin := filepath.Join(dir, "colorchange")
-	build := exec.Command("go", "build", "-o", bin, "./examples/colorchange")
-	build.Dir = filepath.Join(root, "sdk")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the Go example plugin: %v\n%s", err, out)
-	}
+	buildColorchange(t, bin)
 	service := testkit.Port(t)
 	serve := func(cert string) *exec.Cmd {
 		cmd := exec.Command(bin, "-threshold", "0.5", "-smooth", "1", "-cooldown", "1s")

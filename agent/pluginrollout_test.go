@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -22,20 +21,12 @@ import (
 // only from there: one not installed, or one others may change, is
 // reported and not run; a slice without it stops it.
 func TestCataloguePluginRollout(t *testing.T) {
-	root, err := testkit.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	src, dir, _ := federationRig(t)
 	plugins := filepath.Join(dir, "plugins")
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "colorchange"), "./examples/colorchange")
-	build.Dir = filepath.Join(root, "sdk")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the Go example plugin: %v\n%s", err, out)
-	}
+	buildColorchange(t, filepath.Join(plugins, "colorchange"))
 	if err := os.WriteFile(filepath.Join(plugins, "lax"), []byte("#!/bin/sh\nexit 0\n"), 0o777); err != nil {
 		t.Fatal(err)
 	}

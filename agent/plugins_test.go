@@ -40,11 +40,7 @@ func TestExamplePluginsAtASite(t *testing.T) {
 	}
 	src, dir, tls := federationRig(t)
 	bin := filepath.Join(dir, "colorchange")
-	build := exec.Command("go", "build", "-o", bin, "./examples/colorchange")
-	build.Dir = filepath.Join(root, "sdk")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the Go example plugin: %v\n%s", err, out)
-	}
+	buildColorchange(t, bin)
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node is not installed (apt-get install nodejs): %v", err)
@@ -235,4 +231,18 @@ plugins:
 		len(atSite["plugin.colorchange.color_change"]), len(atSite["plugin.linecount.line_crossing"]),
 		st[0].FramesSent, st[1].FramesSent, st[0].FramesDropped, st[1].FramesDropped, st[3].FramesDropped,
 		st[4].EventsRefused, st[5].EventsRefused, nc, np, ns)
+}
+
+// buildColorchange builds the Go example plugin of sdk/ into bin.
+func buildColorchange(t *testing.T, bin string) {
+	t.Helper()
+	root, err := testkit.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command("go", "build", "-o", bin, "./examples/colorchange")
+	build.Dir = filepath.Join(root, "sdk")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the Go example plugin: %v\n%s", err, out)
+	}
 }

@@ -55,7 +55,7 @@ func (a *Agent) ownStatus() federation.NodeStatus {
 		st.Disk = &federation.DiskHealth{FreeBytes: free, TotalBytes: total, FloorBytes: floor}
 	}
 	for _, p := range a.pluginList() {
-		st.Plugins = append(st.Plugins, federation.PluginHealth{Name: p.Name, State: p.State, Restarts: p.Restarts,
+		st.Plugins = append(st.Plugins, federation.PluginHealth{Name: p.Name, State: p.State, Remote: p.Remote, Restarts: p.Restarts,
 			FramesDropped: p.FramesDropped, EventsRefused: p.EventsRefused, LastError: p.LastError})
 	}
 	if a.fedCli != nil {

@@ -37,7 +37,8 @@ type NodeStatus struct {
 // PluginHealth is one analytics plugin of the node (docs/plugins.md).
 type PluginHealth struct {
 	Name          string `json:"name"`
-	State         string `json:"state"` // running | restarting | failed | starting | stopped
+	State         string `json:"state"` // running | restarting | failed | starting | stopped; a remote one: waiting | connected | disconnected | failed
+	Remote        bool   `json:"remote,omitempty"`
 	Restarts      int    `json:"restarts"`
 	FramesDropped uint64 `json:"frames_dropped"`
 	EventsRefused uint64 `json:"events_refused"`

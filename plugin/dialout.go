@@ -22,9 +22,18 @@ import (
 // dialOut keeps a connection to the plugin's service until ctx ends.
 func (r *runner) dialOut(ctx context.Context) {
 	r.update(func(s *Status) { s.State, s.Remote, s.Address = "waiting", true, r.spec.Connect })
+	// the silence alarm, as for a plugin that connects; ended before this
+	// returns, so nothing is said of the plugin after its manager stops
 	watch, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go r.runRemote(watch) // the silence alarm, as for a plugin that connects
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		r.runRemote(watch)
+	}()
+	defer func() {
+		stopWatch()
+		<-watched
+	}()
 	backoff := time.Second
 	for ctx.Err() == nil {
 		up := time.Now()

@@ -41,22 +41,9 @@ func RemoteFromEnv() Remote {
 // name the node; the node knows the plugin by the plugin's certificate.
 // It does not connect until the first request.
 func DialRemote(r Remote) (*Client, error) {
-	for _, f := range []struct{ name, v string }{{EnvAddress, r.Address}, {EnvNode, r.Node}, {EnvCA, r.CA}, {EnvCert, r.Cert}, {EnvKey, r.Key}} {
-		if f.v == "" {
-			return nil, fmt.Errorf("plugin: %s is not set: a remote plugin needs the node's address and ID, the CA, and its certificate and key", f.name)
-		}
-	}
-	caPEM, err := os.ReadFile(r.CA)
+	roots, cert, err := r.credentials(EnvAddress, "a remote plugin needs the node's address and ID, the CA, and its certificate and key")
 	if err != nil {
-		return nil, fmt.Errorf("plugin: %s: %w", EnvCA, err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("plugin: %s: %s holds no PEM certificate", EnvCA, r.CA)
-	}
-	cert, err := tls.LoadX509KeyPair(r.Cert, r.Key)
-	if err != nil {
-		return nil, fmt.Errorf("plugin: %s/%s: %w", EnvCert, EnvKey, err)
+		return nil, err
 	}
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: roots, Certificates: []tls.Certificate{cert},
@@ -75,6 +62,30 @@ func DialRemote(r Remote) (*Client, error) {
 		name = pluginName(leaf)
 	}
 	return &Client{http: &http.Client{Transport: tr}, base: "https://" + r.Address, name: name}, nil
+}
+
+// credentials checks that every setting is there (addressVar names the
+// address's variable, why what they are for) and reads the CA and the
+// plugin's certificate and key.
+func (r Remote) credentials(addressVar, why string) (*x509.CertPool, tls.Certificate, error) {
+	for _, f := range []struct{ name, v string }{{addressVar, r.Address}, {EnvNode, r.Node}, {EnvCA, r.CA}, {EnvCert, r.Cert}, {EnvKey, r.Key}} {
+		if f.v == "" {
+			return nil, tls.Certificate{}, fmt.Errorf("plugin: %s is not set: %s", f.name, why)
+		}
+	}
+	caPEM, err := os.ReadFile(r.CA)
+	if err != nil {
+		return nil, tls.Certificate{}, fmt.Errorf("plugin: %s: %w", EnvCA, err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(caPEM) {
+		return nil, tls.Certificate{}, fmt.Errorf("plugin: %s: %s holds no PEM certificate", EnvCA, r.CA)
+	}
+	cert, err := tls.LoadX509KeyPair(r.Cert, r.Key)
+	if err != nil {
+		return nil, tls.Certificate{}, fmt.Errorf("plugin: %s/%s: %w", EnvCert, EnvKey, err)
+	}
+	return roots, cert, nil
 }
 
 // pluginName is the name in a plugin certificate's kuzet://plugin/NODE/NAME.

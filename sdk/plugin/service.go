@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"time"
 )
@@ -34,22 +33,9 @@ type Service struct {
 // r.Node whose certificate chains to r.CA; it presents r.Cert, which
 // names this plugin of that node (kuzet pki plugin).
 func Listen(r Remote) (*Service, error) {
-	for _, f := range []struct{ name, v string }{{EnvListen, r.Address}, {EnvNode, r.Node}, {EnvCA, r.CA}, {EnvCert, r.Cert}, {EnvKey, r.Key}} {
-		if f.v == "" {
-			return nil, fmt.Errorf("plugin: %s is not set: a plugin service needs its address, the node's ID, the CA, and its certificate and key", f.name)
-		}
-	}
-	caPEM, err := os.ReadFile(r.CA)
+	roots, cert, err := r.credentials(EnvListen, "a plugin service needs its address, the node's ID, the CA, and its certificate and key")
 	if err != nil {
-		return nil, fmt.Errorf("plugin: %s: %w", EnvCA, err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("plugin: %s: %s holds no PEM certificate", EnvCA, r.CA)
-	}
-	cert, err := tls.LoadX509KeyPair(r.Cert, r.Key)
-	if err != nil {
-		return nil, fmt.Errorf("plugin: %s/%s: %w", EnvCert, EnvKey, err)
+		return nil, err
 	}
 	node := r.Node
 	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"},

@@ -19,4 +19,11 @@ assert.ok(j.score > 0 && j.wrong.includes('plugin fire restarting'), JSON.string
 // running plugins, dropped frames or not, are no trouble of the node's
 j = judge(plugins({ name: 'fire', state: 'running', frames_dropped: 40 }), { status: 'online' });
 assert.deepEqual(j, { score: 0, wrong: [] });
+// a remote plugin connected is as well as one running; away, it is named
+j = judge(plugins({ name: 'ocr', state: 'connected', remote: true }), { status: 'online' });
+assert.deepEqual(j, { score: 0, wrong: [] });
+j = judge(plugins({ name: 'ocr', state: 'disconnected', remote: true }), { status: 'online' });
+assert.ok(j.score > 0 && j.wrong.includes('plugin ocr disconnected'), JSON.stringify(j));
+j = judge(plugins({ name: 'ocr', state: 'failed', remote: true }), { status: 'online' });
+assert.ok(j.wrong.includes('plugin ocr away'), JSON.stringify(j));
 console.log('health judgement: ok');

@@ -40,8 +40,9 @@ export function judge(row, tree) {
     if (st.uplink && !st.uplink.connected) { wrong.push('uplink down'); score += 40; }
     if (st.uplink && st.uplink.backlog > 1000) { wrong.push(`${st.uplink.backlog} events not sent up`); score += 5; }
     for (const p of st.plugins || []) {
-      if (p.state === 'failed') { wrong.push(`plugin ${p.name} keeps dying`); score += 10; }
-      else if (p.state !== 'running') { wrong.push(`plugin ${p.name} ${p.state}`); score += 3; }
+      // a remote plugin is connected, waiting or disconnected; failed when away too long
+      if (p.state === 'failed') { wrong.push(p.remote ? `plugin ${p.name} away` : `plugin ${p.name} keeps dying`); score += 10; }
+      else if (p.state !== 'running' && p.state !== 'connected') { wrong.push(`plugin ${p.name} ${p.state}`); score += 3; }
     }
   }
   return { score, wrong };
