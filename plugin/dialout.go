@@ -21,7 +21,6 @@ import (
 
 // dialOut keeps a connection to the plugin's service until ctx ends.
 func (r *runner) dialOut(ctx context.Context) {
-	r.update(func(s *Status) { s.State, s.Remote, s.Address = "waiting", true, r.spec.Connect })
 	// the silence alarm, as for a plugin that connects; ended before this
 	// returns, so nothing is said of the plugin after its manager stops
 	watch, stopWatch := context.WithCancel(ctx)

@@ -86,7 +86,9 @@ func (rm *remote) serve(ctx context.Context) error {
 	}
 }
 
-// route hands a request to the plugin its certificate names.
+// route hands a request to the plugin its certificate names. The chain
+// is checked on every request, not once per connection: a revocation
+// takes effect on connections already open.
 func (rm *remote) route(w http.ResponseWriter, req *http.Request) {
 	r, err := rm.identify(req.TLS)
 	if err != nil {
@@ -157,7 +159,6 @@ func (rm *remote) connState(c net.Conn, st http.ConnState) {
 // runRemote keeps a remote plugin's state until ctx ends: connected while
 // it holds a connection; plugin_failed once it has been away for Silence.
 func (r *runner) runRemote(ctx context.Context) {
-	r.update(func(s *Status) { s.State, s.Remote = "waiting", true })
 	tick := time.NewTicker(min(r.m.o.Silence/4, 5*time.Second))
 	defer tick.Stop()
 	since := r.m.o.Now()

@@ -75,6 +75,9 @@ func newRunner(m *Manager, s Spec) *runner {
 		posting: make(chan struct{}, 4), restart: make(chan struct{}, 1),
 		st:     Status{Name: s.Name, State: "starting", Stderr: []string{}, Cameras: s.Cameras},
 		stderr: newLines(30)}
+	if s.Remote { // no process: it comes (or is dialled) over the network
+		r.st.State, r.st.Remote, r.st.Address = "waiting", true, s.Connect
+	}
 	r.mux = r.routes()
 	return r
 }
