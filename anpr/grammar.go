@@ -111,8 +111,9 @@ func Grammars() []Grammar {
 		// US: the common passenger series of the states: 1ABC234 (CA),
 		// ABC1234 (TX, NY, PA, OH and most others), ABC123 and 123ABC
 		// (older series), AB12345 (IL), 1AB234 (MA, NV), A12BCD (NJ),
-		// ABCD12 (FL). Vanity plates are left to the generic reading.
-		{"US", latinLetters, []string{"NLLLNNN", "LLLNNNN", "LLLNNN", "NNNLLL", "LLNNNNN", "NLLNNN", "LNNLLL", "LLLLNN"}},
+		// ABCD12 (FL), AB1 C2D (MO). Vanity plates are left to the
+		// generic reading.
+		{"US", latinLetters, []string{"NLLLNNN", "LLLNNNN", "LLLNNN", "NNNLLL", "LLNNNNN", "NLLNNN", "LNNLLL", "LLLLNN", "LLNLNL"}},
 	}
 	return g
 }

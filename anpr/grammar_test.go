@@ -36,7 +36,7 @@ var gateExamples = map[string][]string{
 	"FR": {"AB123CD"},
 	"ES": {"1234BCD", "0000BBB"},
 	"BR": {"ABC1234", "ABC1D23"},
-	"US": {"7ABC123", "ABC1234", "ABC123", "123ABC", "AB12345", "1AB234", "A12BCD", "ABCD12"},
+	"US": {"7ABC123", "ABC1234", "ABC123", "123ABC", "AB12345", "1AB234", "A12BCD", "ABCD12", "AB1C2D"},
 }
 
 // TestGrammarsOfTheGate checks every grammar against its examples, and

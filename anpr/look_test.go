@@ -100,13 +100,38 @@ func TestLookDecidesLookAlikes(t *testing.T) {
 }
 
 // TestDecodeUSPlates: a California plate is read as it is, not bent into
-// a format of another country by a confident 5 read as S.
+// a format of another country by a confident 5 read as S; a Missouri
+// plate (AB1 C2D) whose 0 and 1 the recogniser took for O and I is read
+// with its digits, as its format puts them, and found: the letters-only
+// free reading, which no plate could be, does not win the line only to be
+// dropped for its shape.
 func TestDecodeUSPlates(t *testing.T) {
 	r := decoderFor(countryCodes()...)
 	for _, plate := range []string{"5EZP631", "6LSU216", "4GLS168"} {
 		rd, ok := r.decodeRead(steps(text(plate, 0.95)...), lineQuad, 1, plateLook{bg: bgLight})
 		if !ok || rd.Text != plate {
 			t.Errorf("%s: read %q (%s), candidates %v", plate, rd.Text, rd.Country, rd.Candidates)
+		}
+	}
+	for seen, plate := range map[string]string{"CKOAIF": "CK0A1F", "UHIFOF": "UH1F0F", "CHOP8Y": "CH0P8Y"} {
+		var f []frame
+		for i := 0; i < len(seen); i++ {
+			fr := frame{seen[i], 0.95, 0}
+			if seen[i] != plate[i] {
+				fr = frame{seen[i], 0.8, plate[i]}
+			}
+			f = append(f, fr, frame{'_', 0.95, 0})
+		}
+		rd, ok := r.decodeRead(steps(f...), lineQuad, 1, plateLook{bg: bgLight})
+		if !ok || rd.Text != plate || rd.Country != "US" || rd.Confidence < 0.2 {
+			t.Errorf("%s: read %q (%s) at %.2f, candidates %v", seen, rd.Text, rd.Country, rd.Confidence, rd.Candidates)
+		}
+		// The free reading named as the plate's digits is the format's
+		// reading, not a rival that halves its confidence.
+		for _, c := range rd.Candidates[1:] {
+			if zeroForO(c.Text) == plate {
+				t.Errorf("%s: %s is a rival of %s", seen, c.Text, plate)
+			}
 		}
 	}
 }
@@ -138,6 +163,15 @@ func TestSuppressPieces(t *testing.T) {
 	}, 0.2)
 	if len(reads) != 1 || reads[0].Text != "409PTK39" {
 		t.Errorf("cut short: %+v", reads)
+	}
+	// The same, where the piece's free reading named its O as a digit
+	// and the whole line's format kept the letter.
+	reads = suppress([]Read{
+		{Text: "570E", Country: genericFormatID, Confidence: 0.82, Box: image.Rect(100, 100, 200, 140), pieces: 1, Rows: 1},
+		{Text: "57OE073", Country: "AM", Confidence: 0.7, Box: box, pieces: 1, Rows: 1},
+	}, 0.2)
+	if len(reads) != 1 || reads[0].Text != "57OE073" {
+		t.Errorf("cut short, O named 0: %+v", reads)
 	}
 	// A free reading that adds a row of lettering to a plate's format is
 	// no fuller read of it.

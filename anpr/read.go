@@ -35,6 +35,7 @@ const (
 	maxCands      = 5
 	noRival       = 20.0 // Margin of a reading with no other candidate
 	marginScale   = 0.5  // the score gap that makes a reading e times likelier than its rival
+	genericShape  = 0.85 // plateShape's doubt of a reading of no format
 )
 
 type scored struct {
@@ -60,7 +61,14 @@ func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int, look plateLook) (
 		cands = append(cands, scored{plates.Candidate{Text: text, Country: country, Confidence: d.confidence()}, score, d.logp})
 	}
 	if !r.opts.NoGeneric && genericPlate(free.text) {
-		add(free.text, genericFormatID, free, 0)
+		text := free.text
+		if !look.banded() {
+			// A plate of no known format names its round glyphs as
+			// digits; a format that reads the same text is one reading
+			// with it, not its rival.
+			text = zeroForO(text)
+		}
+		add(text, genericFormatID, free, 0)
 	}
 	n := len(free.text)
 	var swapped logProbs
@@ -92,6 +100,21 @@ func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int, look plateLook) (
 	if len(cands) == 0 {
 		return Read{}, false
 	}
+	// A reading whose shape alone puts it below the least confidence a
+	// read is kept at (six letters, as the recogniser named the 0 and 1
+	// of a Missouri AB1 C2D) would win its line only to be dropped, with
+	// a format's reading of the same glyphs behind it: its shape counts
+	// against it (beside the free reading's general doubt, which
+	// grammarBonus weighs already). A word such as TOYOTA still beats the
+	// format that would have to bend its letters into digits.
+	for i, c := range cands {
+		if s := plateShape(c.Text, c.Country, q, rows); s < r.opts.MinConfidence {
+			if c.Country == genericFormatID {
+				s /= genericShape
+			}
+			cands[i].score += float32(math.Log(max(s, 1e-6)))
+		}
+	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
 	if len(cands) > maxCands {
 		cands = cands[:maxCands]
@@ -109,27 +132,16 @@ func (r *Recognizer) decodeRead(lp logProbs, q Quad, rows int, look plateLook) (
 	// overrule the recogniser or most of the line was junk.
 	agree := math.Exp(float64(best.logp-free.logp) / float64(max(1, len(best.Text))))
 	rd.Confidence = best.Confidence * math.Min(1, agree) * plateShape(best.Text, best.Country, q, rows)
-	if wordLike(free.text) && !wordLike(best.Text) {
-		rd.Confidence *= 0.5 // a word bent into a format (CARGO as CAR60)
+	if wordLike(free.text) && !wordLike(best.Text) && !twinsNamed(free.text, best.Text) {
+		// A word bent into a format (CARGO as CAR60); a reading that only
+		// names the recogniser's O and I as the 0 and 1 they are one glyph
+		// with in plate fonts bends nothing.
+		rd.Confidence *= 0.5
 	}
 	if digitsOnly(free.text) && len(free.text) >= 6 && !digitsOnly(best.Text) && !look.banded() && !lettersSeen(free, best.Text, lp) {
 		// A date or counter bent into a format (which has no band or flag,
 		// and whose digits the recogniser read as such).
 		rd.Confidence *= 0.25
-	}
-	if best.Country == genericFormatID && !look.banded() {
-		// A plate of no known format names its round glyphs as digits.
-		if t := zeroForO(best.Text); t != best.Text {
-			rd.Text = t
-			cands[0].Text = t
-			kept := cands[:1]
-			for _, c := range cands[1:] {
-				if c.Text != t {
-					kept = append(kept, c)
-				}
-			}
-			cands = kept
-		}
 	}
 	rd.Margin = noRival
 	if len(cands) > 1 {
@@ -155,7 +167,7 @@ func plateShape(text, country string, q Quad, rows int) float64 {
 	if country == genericFormatID {
 		// A country format is somewhat stronger evidence of a plate (this
 		// ranks lines of a frame, not the readings of one line).
-		s *= 0.85
+		s *= genericShape
 		digits := 0
 		for i := 0; i < n; i++ {
 			if text[i] >= '0' && text[i] <= '9' {
@@ -262,6 +274,26 @@ func zeroForO(text string) string {
 		return text
 	}
 	return strings.ReplaceAll(text, "O", "0")
+}
+
+// twinsAsDigits names the letters O and I as the digits they are one glyph
+// with.
+func twinsAsDigits(text string) string {
+	return strings.NewReplacer("O", "0", "I", "1").Replace(text)
+}
+
+// twinsNamed reports whether text is free with some of its letters O and
+// I named as the digits 0 and 1, and nothing else changed.
+func twinsNamed(free, text string) bool {
+	if len(free) != len(text) {
+		return false
+	}
+	for i := 0; i < len(free); i++ {
+		if a, b := free[i], text[i]; a != b && !(a == 'O' && b == '0') && !(a == 'I' && b == '1') {
+			return false
+		}
+	}
+	return true
 }
 
 func digitsOnly(text string) bool {

@@ -364,7 +364,9 @@ func suppress(reads []Read, minConf float64) []Read {
 	// plate however well it fits a format.
 	for i, rd := range reads {
 		for j, o := range reads {
-			if i == j || len(o.Text) <= len(rd.Text) || !strings.Contains(o.Text, rd.Text) || !overlapping(rd.Box, o.Box) {
+			// (the same glyphs, however their O and I are named: the free
+			// reading 570E of a piece of 57OE073 named its O as a digit)
+			if i == j || len(o.Text) <= len(rd.Text) || !strings.Contains(twinsAsDigits(o.Text), twinsAsDigits(rd.Text)) || !overlapping(rd.Box, o.Box) {
 				continue
 			}
 			switch {
