@@ -16,9 +16,12 @@ type Grammar struct {
 	Formats []string
 }
 
-// Letter sets. RU, UA, BY, BG and MN plates use only the Cyrillic letters
+// Letter sets. RU, UA, BY and BG plates use only the Cyrillic letters
 // that have Latin look-alikes; they are written here in their Latin form.
-// Spanish plates use consonants only.
+// Spanish plates use consonants only; Turkish ones the letters of the
+// Turkish alphabet (no Q, W, X); Italian ones leave out I, O, Q and U,
+// French ones I, O and U, and Chinese ones I and O, which plate fonts
+// cannot tell from 1 and 0.
 const (
 	latinLetters    = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	ruLetters       = "ABEKMHOPCTYX"
@@ -26,6 +29,10 @@ const (
 	byLetters       = "ABEIKMHOPCTX"
 	bgLetters       = "ABEKMHOPCTYX"
 	esLetters       = "BCDFGHJKLMNPRSTVWXYZ"
+	trLetters       = "ABCDEFGHIJKLMNOPRSTUVYZ"
+	itLetters       = "ABCDEFGHJKLMNPRSTVWXYZ"
+	frLetters       = "ABCDEFGHJKLMNPQRSTVWXYZ"
+	cnLetters       = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 	genericFormatID = "EU"
 )
 
@@ -68,9 +75,9 @@ func Grammars() []Grammar {
 		// Chinese classes fold into the separator), the city letter, then
 		// five digits with at most two letters among them (A12345, AB1234,
 		// A1B234, A1234B …); new-energy plates D or F and five digits.
-		{"CN", latinLetters, []string{"LNNNNN", "LLNNNN", "LNLNNN", "LNNLNN", "LNNNLN", "LNNNNL", "LLLNNN", "LLNNNNN", "LNNNNNL"}},
+		{"CN", cnLetters, []string{"LNNNNN", "LLNNNN", "LNLNNN", "LNNLNN", "LNNNLN", "LNNNNL", "LLLNNN", "LLNNNNN", "LNNNNNL"}},
 		// TR: 34A1234, 34A12345, 34AB123, 34AB1234, 34ABC12, 34ABC123.
-		{"TR", latinLetters, []string{"NNLNNNN", "NNLNNNNN", "NNLLNNN", "NNLLNNNN", "NNLLLNN", "NNLLLNNN"}},
+		{"TR", trLetters, []string{"NNLNNNN", "NNLNNNNN", "NNLLNNN", "NNLLNNNN", "NNLLLNN", "NNLLLNNN"}},
 		// UA: AA1234BB.
 		{"UA", uaLetters, []string{"LLNNNNLL"}},
 		// MD: ABC123, older C AB123.
@@ -103,8 +110,8 @@ func Grammars() []Grammar {
 		// letters: W12345A, G123AB, L1234AB.
 		{"AT", latinLetters, []string{"LNNNLL", "LNNNNL", "LNNNNLL", "LNNNNNL", "LLNNNLL", "LLNNNNL", "LLNNLLL", "LNNLLL"}},
 		// IT: AB123CD; FR: AB123CD; ES: 1234BCD.
-		{"IT", latinLetters, []string{"LLNNNLL"}},
-		{"FR", latinLetters, []string{"LLNNNLL"}},
+		{"IT", itLetters, []string{"LLNNNLL"}},
+		{"FR", frLetters, []string{"LLNNNLL"}},
 		{"ES", esLetters, []string{"NNNNLLL"}},
 		// BR: ABC1234 (pre-2018), ABC1D23 (Mercosur).
 		{"BR", latinLetters, []string{"LLLNNNN", "LLLNLNN"}},

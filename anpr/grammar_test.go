@@ -62,8 +62,10 @@ func TestGrammarsOfTheGate(t *testing.T) {
 	}
 	// Letters outside a country's set do not fit: RU and UA use only the
 	// Cyrillic letters with Latin look-alikes, Spain consonants, KZ foreign
-	// plates begin with F or H.
-	for cc, text := range map[string]string{"RU": "D123FG77", "UA": "AA1234DF", "ES": "1234BAE", "KZ": "E123402", "BG": "CA1234AD"} {
+	// plates begin with F or H, Turkey has no Q, W or X, Italy no I, O, Q
+	// or U, France no I, O or U, China no I or O.
+	for cc, text := range map[string]string{"RU": "D123FG77", "UA": "AA1234DF", "ES": "1234BAE", "KZ": "E123402", "BG": "CA1234AD",
+		"TR": "34Q1234", "IT": "AO123CD", "FR": "AB123CU", "CN": "AI1234"} {
 		gs, _ := GrammarsFor([]string{cc})
 		if _, _, ok := MatchesGrammar(text, gs); ok {
 			t.Errorf("%s matched %s", text, cc)
