@@ -21,7 +21,8 @@ type Grammar struct {
 // Spanish plates use consonants only; Turkish ones the letters of the
 // Turkish alphabet (no Q, W, X); Italian ones leave out I, O, Q and U,
 // French ones I, O and U, and Chinese ones I and O, which plate fonts
-// cannot tell from 1 and 0.
+// cannot tell from 1 and 0. Dutch plates since 1978 have no vowels (but
+// the O that begins a semi-trailer's), nor C, Q or Y.
 const (
 	latinLetters    = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	ruLetters       = "ABEKMHOPCTYX"
@@ -33,6 +34,7 @@ const (
 	itLetters       = "ABCDEFGHJKLMNPRSTVWXYZ"
 	frLetters       = "ABCDEFGHJKLMNPQRSTVWXYZ"
 	cnLetters       = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+	nlLetters       = "BDFGHJKLMNOPRSTVWXZ"
 	genericFormatID = "EU"
 )
 
@@ -95,7 +97,7 @@ func Grammars() []Grammar {
 		// (CARGO, TRANS 24) would fit them.
 		{"DE", latinLetters, deFormats()},
 		// NL side codes since 1978.
-		{"NL", latinLetters, []string{"LLNNLL", "NNLLNN", "NNLLLN", "NLLLNN", "LLNNNL", "LNNNLL", "LLLNNL", "NLLNNN", "LLNNNN", "NNNNLL", "NNLLLL"}},
+		{"NL", nlLetters, []string{"LLNNLL", "NNLLNN", "NNLLLN", "NLLLNN", "LLNNNL", "LNNNLL", "LLLNNL", "NLLNNN", "LLNNNN", "NNNNLL", "NNLLLL"}},
 		// CZ: 1A23456 (region letter second, third a letter or digit).
 		{"CZ", latinLetters, []string{"NLANNNN"}},
 		// SK: BA123AB (coat of arms after the district), since 2023 AB123CD.

@@ -25,7 +25,7 @@ var gateExamples = map[string][]string{
 	"LV": {"AB1234", "KL123"},
 	"EE": {"123ABC"},
 	"DE": {"BAB1234", "MXY12", "HHAB123", "KHH7712", "BAB12", "STEM1234"},
-	"NL": {"AB12CD", "12ABC3", "1ABC23", "AB123C", "A123BC", "ABC12D", "1AB234", "12AB34", "AB1234", "1234AB", "12ABCD"},
+	"NL": {"XT12ZB", "12GBB3", "1KBD23", "GB123D", "G123BB", "GBB01B", "1KB234", "12GH34", "BD1234", "1234BD", "12BDFG", "OT12BX"},
 	"CZ": {"1A23456", "5T97412", "2AB1234"},
 	"SK": {"BA738DE", "KE123AB"},
 	"HU": {"ABC123", "AAAA123"},
@@ -63,9 +63,10 @@ func TestGrammarsOfTheGate(t *testing.T) {
 	// Letters outside a country's set do not fit: RU and UA use only the
 	// Cyrillic letters with Latin look-alikes, Spain consonants, KZ foreign
 	// plates begin with F or H, Turkey has no Q, W or X, Italy no I, O, Q
-	// or U, France no I, O or U, China no I or O.
+	// or U, France no I, O or U, China no I or O, the Netherlands no vowel
+	// but O, nor C, Q or Y.
 	for cc, text := range map[string]string{"RU": "D123FG77", "UA": "AA1234DF", "ES": "1234BAE", "KZ": "E123402", "BG": "CA1234AD",
-		"TR": "34Q1234", "IT": "AO123CD", "FR": "AB123CU", "CN": "AI1234"} {
+		"TR": "34Q1234", "IT": "AO123CD", "FR": "AB123CU", "CN": "AI1234", "NL": "12ABC3"} {
 		gs, _ := GrammarsFor([]string{cc})
 		if _, _, ok := MatchesGrammar(text, gs); ok {
 			t.Errorf("%s matched %s", text, cc)
