@@ -278,9 +278,9 @@ func zeroForO(text string) string {
 
 // twinsAsDigits names the letters O and I as the digits they are one glyph
 // with.
-func twinsAsDigits(text string) string {
-	return strings.NewReplacer("O", "0", "I", "1").Replace(text)
-}
+func twinsAsDigits(text string) string { return twinDigits.Replace(text) }
+
+var twinDigits = strings.NewReplacer("O", "0", "I", "1")
 
 // twinsNamed reports whether text is free with some of its letters O and
 // I named as the digits 0 and 1, and nothing else changed.

@@ -360,13 +360,17 @@ func suppress(reads []Read, minConf float64) []Read {
 	for i, rd := range reads {
 		key[i] = rd.Confidence * (1 + 0.15*float64(rd.pieces-1))
 	}
+	// The same glyphs hold each other however their O and I are named: the
+	// free reading 570E of a piece of 57OE073 named its O as a digit.
+	glyphs := make([]string, len(reads))
+	for i, rd := range reads {
+		glyphs[i] = twinsAsDigits(rd.Text)
+	}
 	// A piece of a line that reads as a word (NS24 of TRANS 24) is no
 	// plate however well it fits a format.
 	for i, rd := range reads {
 		for j, o := range reads {
-			// (the same glyphs, however their O and I are named: the free
-			// reading 570E of a piece of 57OE073 named its O as a digit)
-			if i == j || len(o.Text) <= len(rd.Text) || !strings.Contains(twinsAsDigits(o.Text), twinsAsDigits(rd.Text)) || !overlapping(rd.Box, o.Box) {
+			if i == j || len(o.Text) <= len(rd.Text) || !strings.Contains(glyphs[j], glyphs[i]) || !overlapping(rd.Box, o.Box) {
 				continue
 			}
 			switch {
