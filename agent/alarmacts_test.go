@@ -17,6 +17,7 @@ import (
 	"github.com/kuzet/kuzet/config"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/federation"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/tamper"
 	"github.com/kuzet/kuzet/topology"
 )
@@ -113,6 +114,10 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	if n := audited(audit.ActionAckAlarm); n != 1 {
 		t.Fatalf("the site audited the centre's acknowledgement %d times, want 1", n)
 	}
+
+	// the acknowledgement's act leaves the centre's queue once the site
+	// confirmed it (a moment after the site applied it)
+	testkit.WaitFor(t, 10*time.Second, "the acknowledgement's act to leave the centre's queue", func() bool { return centre.alarms.ActsQueued() == 0 })
 
 	// the site goes down; the centre's operator clears the alarm meanwhile
 	if err := stopSite(); err != nil {

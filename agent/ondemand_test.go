@@ -15,6 +15,7 @@ import (
 	"github.com/kuzet/kuzet/archive"
 	"github.com/kuzet/kuzet/event"
 	"github.com/kuzet/kuzet/internal/mediatest"
+	"github.com/kuzet/kuzet/internal/testkit"
 	"github.com/kuzet/kuzet/media"
 	"github.com/kuzet/kuzet/pki"
 	"github.com/kuzet/kuzet/plates"
@@ -35,12 +36,13 @@ http: {listen: "127.0.0.1:0"}
 federation: {listen: "127.0.0.1:0", heartbeat: 200ms, tls: %s, fragments: {policy: none}, descendants: {region: [site]}}
 rtsp: {listen: "127.0.0.1:0"}
 `, dir, tls("centre")))
+	regionAddr := testkit.Port(t) // the region starts again on it
 	regionYAML := func(policy string) string {
 		return fmt.Sprintf(`
 node: {id: region, data_dir: %s/region}
 http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:47833", upstream: [%q], heartbeat: 200ms, tls: %s, fragments: {policy: %s}}
-`, dir, centre.FederationAddr(), tls("region"), policy)
+federation: {listen: %q, upstream: [%q], heartbeat: 200ms, tls: %s, fragments: {policy: %s}}
+`, dir, regionAddr, centre.FederationAddr(), tls("region"), policy)
 	}
 	_, stopRegion := startAgent(t, regionYAML("none"))
 	site, _ := startAgent(t, fmt.Sprintf(`
@@ -48,8 +50,8 @@ node: {id: site, data_dir: %s/site}
 http: {listen: "127.0.0.1:0"}
 archive: {segment: 2s}
 cameras: [{id: Camera1, url: %q}, {id: Camera2, url: %q}]
-federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
-`, dir, src.URL("cam1"), src.URL("cam1"), tls("site")))
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, src.URL("cam1"), src.URL("cam1"), regionAddr, tls("site")))
 
 	// the centre learns of the site's segments from their events alone
 	var want []string
@@ -195,7 +197,7 @@ federation: {upstream: ["127.0.0.1:47833"], heartbeat: 200ms, tls: %s}
 	}
 	// the stopped region's UDP socket may take a moment to be released
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:47833")
+		pc, err := net.ListenPacket("udp", regionAddr)
 		if err == nil {
 			pc.Close()
 			break

@@ -109,6 +109,8 @@ plugins:
 		return evs
 	}
 	testkit.WaitFor(t, 60*time.Second, "the remote plugin's events at the site", func() bool { return len(evs()) > 0 })
+	// (the status counts an event once it is stored, a moment later)
+	testkit.WaitFor(t, 10*time.Second, "the remote plugin's status to count its events", func() bool { return status().EventsStored > 0 })
 	st := status()
 	if st.State != "connected" || !st.Remote || !strings.HasPrefix(st.Address, "127.0.0.1:") || st.FramesSent == 0 || st.EventsStored == 0 {
 		t.Fatalf("status of the remote plugin %+v", st)

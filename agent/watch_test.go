@@ -21,18 +21,19 @@ import (
 // nothing again; a removed entry matches no more reads.
 func TestWatchListHitAtTheCentre(t *testing.T) {
 	src, dir, tls := federationRig(t)
+	centreAddr := testkit.Port(t) // the centre starts again on it
 	centreYAML := fmt.Sprintf(`
 node: {id: centre, data_dir: %s/centre}
 http: {listen: "127.0.0.1:0"}
-federation: {listen: "127.0.0.1:47851", heartbeat: 200ms, tls: %s, fragments: {policy: none}}
-`, dir, tls("centre"))
+federation: {listen: %q, heartbeat: 200ms, tls: %s, fragments: {policy: none}}
+`, dir, centreAddr, tls("centre"))
 	centre, stopCentre := startAgent(t, centreYAML)
 	site, _ := startAgent(t, fmt.Sprintf(`
 node: {id: site, data_dir: %s/site}
 http: {listen: "127.0.0.1:0"}
 cameras: [{id: Camera1, url: %q}]
-federation: {upstream: ["127.0.0.1:47851"], heartbeat: 200ms, tls: %s}
-`, dir, src.URL("cam1"), tls("site")))
+federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
+`, dir, src.URL("cam1"), centreAddr, tls("site")))
 
 	post := func(a *Agent, body string) (int, plates.WatchEntry) {
 		t.Helper()
@@ -83,7 +84,7 @@ federation: {upstream: ["127.0.0.1:47851"], heartbeat: 200ms, tls: %s}
 	}
 	// the stopped centre's UDP socket may take a moment to be released
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:47851")
+		pc, err := net.ListenPacket("udp", centreAddr)
 		if err == nil {
 			pc.Close()
 			break

@@ -7,14 +7,16 @@ import (
 	"testing"
 )
 
-// Ports below the kernel's ephemeral range (32768 and up on Linux): a
-// port a test names is never handed to another process binding port 0,
-// so a node a test stops can start again on its old address even while
-// other packages' tests open hundreds of sockets. Only another test
+// Ports below every range another process picks from on its own: the
+// kernel's ephemeral ports (32768 and up on Linux), the RTP/RTCP pairs an
+// RTSP client opens for UDP transport (gortsplib: 10000 and up; ffmpeg:
+// 5000 and up). A port a test names is then never taken by another
+// package's camera or socket while the node on it restarts, so a node a
+// test stops can start again on its old address. Only another test
 // choosing from the same range could take it, and the choice is random.
 const (
-	portLow  = 20000
-	portHigh = 32000
+	portLow  = 1100
+	portHigh = 5000 // below the lowest port an RTP client picks
 )
 
 // Port returns a loopback address ("127.0.0.1:N") free for both TCP and

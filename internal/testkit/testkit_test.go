@@ -31,6 +31,11 @@ func must(s string, err error) string {
 }
 
 func TestPortOutsideEphemeralRange(t *testing.T) {
+	// gortsplib's UDP clients take pairs from 10000 up, ffmpeg's from 5000
+	// up: a restarted centre lost its port to a camera's RTCP socket
+	if portHigh > 5000 {
+		t.Fatalf("the range %d–%d reaches the ports RTSP clients pick", portLow, portHigh)
+	}
 	addrs := Ports(t, 20)
 	for _, a := range addrs {
 		_, p, err := net.SplitHostPort(a)
