@@ -10,13 +10,19 @@ import "sort"
 // and a glyph cut by the crop is read as another character (a 4 as L, a 6
 // as C) or dropped. When one of the line's glyphs touches an end of the
 // rectified crop, the crop is widened there by about a glyph and rectified
-// again; what the wider crop shows beyond the plate (its rim, a band) is
+// again, as long as a glyph still touches that end (maxWiden times at
+// most); what the wider crop shows beyond the plate (its rim, a band) is
 // dealt with as for any line.
 
 // reachGlyph is how far a cut end is widened, in glyph heights of the
 // rectified line (a glyph is about 0.7 of its height wide there, with
 // recStretch, plus the gap to its neighbour).
 const reachGlyph = 0.9
+
+// maxWiden is how many times a line is widened while a glyph still
+// touches an end: a box that ends inside a line may have left more than
+// one glyph out (the last I of 627WWI).
+const maxWiden = 3
 
 // edgeRoom is how close to an end of the rectified line, in glyph heights,
 // a glyph counts as touching it. A box that hugs the text that tightly may

@@ -1,7 +1,11 @@
 package anpr
 
 import (
+	"image"
+	"image/color"
+	"image/draw"
 	"math"
+	"sort"
 	"testing"
 )
 
@@ -105,4 +109,63 @@ func TestCutEndsLeavesWhatIsNoGlyph(t *testing.T) {
 			t.Errorf("%s: widen %.1f %.1f, want none", tc.name, l, r)
 		}
 	}
+}
+
+// TestRecognizeQuadWidensPastTwoCutGlyphs: a box that begins in the middle
+// of a plate's third glyph is widened glyph by glyph until no glyph
+// touches its end, and the plate is read whole.
+func TestRecognizeQuadWidensPastTwoCutGlyphs(t *testing.T) {
+	r := newTestRecognizer(t, Options{Countries: []string{"RU"}})
+	s, err := NewSynthesizer(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "A123BC77"
+	plate, err := s.Plate("ru", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, plate.Rect.Dx()+200, plate.Rect.Dy()+200))
+	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{90, 90, 90, 255}), image.Point{}, draw.Src)
+	at := plate.Rect.Add(image.Pt(100, 100))
+	draw.Draw(img, at, plate, plate.Rect.Min, draw.Src)
+	whole := quadOf(at)
+	if rd := readQuad(t, r, img, whole); rd.Text != text {
+		t.Fatalf("the whole plate reads %q", rd.Text)
+	}
+	// the glyphs of the whole line, to cut the box in the third (the 2):
+	// its left half, the 1 and the A are outside it
+	w, px, c := lineOf(img, whole)
+	var glyphs []inkPart
+	for _, p := range inkParts(px, w, recHeight, c.x0, c.x1, glyphDark*lumAt(c.bg[:], 0)) {
+		if p.height() >= recHeight/2 {
+			glyphs = append(glyphs, p)
+		}
+	}
+	sort.Slice(glyphs, func(i, j int) bool { return glyphs[i].x0 < glyphs[j].x0 })
+	if len(glyphs) < 6 {
+		t.Fatalf("glyphs of the plate: %v", glyphs)
+	}
+	// a box as the detector draws it: around the text, not the plate
+	sy := float64(at.Dy()) / recHeight
+	cut := image.Rect(at.Min.X, at.Min.Y+int(float64(glyphs[2].y0)*sy)-2, at.Max.X, at.Min.Y+int(float64(glyphs[2].y1)*sy)+2)
+	cut.Min.X += int(float64(glyphs[2].x0+glyphs[2].x1) / 2 * float64(at.Dx()) / float64(w))
+	if rd := readQuad(t, r, img, padQuad(quadOf(cut))); rd.Text != text {
+		t.Fatalf("the box from the middle of the 2 reads %q, want %q", rd.Text, text)
+	}
+}
+
+func quadOf(r image.Rectangle) Quad {
+	x0, y0, x1, y1 := float64(r.Min.X), float64(r.Min.Y), float64(r.Max.X), float64(r.Max.Y)
+	return Quad{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}
+}
+
+func readQuad(t *testing.T, r *Recognizer, img *image.RGBA, q Quad) Read {
+	t.Helper()
+	lp, look, err := r.recognizeQuad(img, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, _ := r.decodeRead(lp, q, 1, look)
+	return rd
 }

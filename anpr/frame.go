@@ -9,8 +9,9 @@ import (
 
 // Recognize finds and reads the plates inside roi of img (the whole image
 // when roi is empty), best first. A picture in which the coarse scan finds
-// no confident plate is scanned again at a finer scale (a still photo has
-// no later frame in which a distant plate comes closer; see Stream).
+// no confident plate is scanned again at a finer scale, and one in which
+// neither scan finds any plate, once more at full resolution (a still photo
+// has no later frame in which a distant plate comes closer; see Stream).
 func (r *Recognizer) Recognize(img image.Image, roi image.Rectangle) ([]Read, Timing, error) {
 	return r.recognize(img, roi, true, nil, nil)
 }
@@ -75,19 +76,37 @@ func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool
 	}
 	if rescan && !r.opts.SinglePass && scale < 1 && !confidentIn(reads) {
 		fine := math.Min(1, rescanFactor*scale)
-		t := time.Now()
-		boxes, err = detectAt(r.det, rgba, fine)
-		tm.Detect += time.Since(t)
+		more, err := r.scanAt(rgba, fine, &tm)
 		if err != nil {
-			return nil, tm, fmt.Errorf("recognize: %w", err)
-		}
-		more, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), fine, &tm, nil)
-		if err != nil {
-			return nil, tm, fmt.Errorf("recognize: %w", err)
+			return nil, tm, err
 		}
 		reads = suppress(append(reads, more...), r.opts.MinConfidence)
+		if len(reads) == 0 && fine < 1 {
+			// Neither scan found a plate at all: a last look at full
+			// resolution outlines one whose text the scans' downscaling
+			// left a few pixels high, or washed into the vehicle around
+			// it (plates 40 px high in 720p photos).
+			if reads, err = r.scanAt(rgba, 1, &tm); err != nil {
+				return nil, tm, err
+			}
+		}
 	}
 	return reads, tm, nil
+}
+
+// scanAt detects the whole of rgba at scale s and reads what it finds.
+func (r *Recognizer) scanAt(rgba *image.RGBA, s float64, tm *Timing) ([]Read, error) {
+	t := time.Now()
+	boxes, err := detectAt(r.det, rgba, s)
+	tm.Detect += time.Since(t)
+	if err != nil {
+		return nil, fmt.Errorf("recognize: %w", err)
+	}
+	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), s, tm, nil)
+	if err != nil {
+		return nil, fmt.Errorf("recognize: %w", err)
+	}
+	return reads, nil
 }
 
 // confidentIn reports whether some read is confident enough to spare a

@@ -71,8 +71,13 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 // about its country.
 func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook, error) {
 	w, px, c := lineOf(img, q)
-	if l, rt := cutEnds(px, w, recHeight, c); l > 0 || rt > 0 {
-		// A glyph cut by an end of the box: widened once, by about a glyph.
+	for range maxWiden {
+		// A glyph cut by an end of the box: widened by about a glyph, and
+		// again while a glyph still touches that end.
+		l, rt := cutEnds(px, w, recHeight, c)
+		if l == 0 && rt == 0 {
+			break
+		}
 		q = widen(q, l/float64(w), rt/float64(w))
 		w, px, c = lineOf(img, q)
 	}

@@ -2,7 +2,11 @@ package anpr
 
 import (
 	"image"
+	"image/color"
+	"image/draw"
 	"testing"
+
+	xdraw "golang.org/x/image/draw"
 )
 
 // TestRecognizeSmallPlates finds plates that are only a few pixels high in
@@ -87,5 +91,32 @@ func TestRegionHelpers(t *testing.T) {
 	}
 	if nearLines(Quad{{100, 600}, {200, 600}, {200, 630}, {100, 630}}, lines, bounds) {
 		t.Fatal("text far from every read line counted as near")
+	}
+}
+
+// TestRecognizeTinyPlateAtFullResolution: a plate 10 px high in a 720p
+// photo, which neither the coarse scan nor the finer rescan outlines, is
+// found and read by the last look at full resolution.
+func TestRecognizeTinyPlateAtFullResolution(t *testing.T) {
+	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
+	s, err := NewSynthesizer(9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const text = "123ABC02"
+	plate, err := s.Plate("kz", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
+	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{110, 110, 110, 255}), image.Point{}, draw.Src)
+	at := image.Rect(600, 400, 648, 400+48*plate.Rect.Dy()/plate.Rect.Dx())
+	xdraw.CatmullRom.Scale(img, at, plate, plate.Rect, draw.Src, nil)
+	reads, _, err := r.Recognize(img, image.Rectangle{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reads) != 1 || reads[0].Text != text || !overlaps(reads[0].Box, at) {
+		t.Fatalf("a plate %d px high at %v: reads %+v", at.Dy(), at, reads)
 	}
 }
