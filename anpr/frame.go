@@ -81,17 +81,29 @@ func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool
 			return nil, tm, err
 		}
 		reads = suppress(append(reads, more...), r.opts.MinConfidence)
-		if len(reads) == 0 && fine < 1 {
+		if last := lastLookScale(roi); len(reads) == 0 && last > fine {
 			// Neither scan found a plate at all: a last look at full
 			// resolution outlines one whose text the scans' downscaling
 			// left a few pixels high, or washed into the vehicle around
 			// it (plates 40 px high in 720p photos).
-			if reads, err = r.scanAt(rgba, 1, &tm); err != nil {
+			if reads, err = r.scanAt(rgba, last, &tm); err != nil {
 				return nil, tm, err
 			}
 		}
 	}
 	return reads, tm, nil
+}
+
+// lastLookSide is the longest side of the last look at a photo no scan
+// found a plate in: a 1080p photo at full resolution. Beyond that the
+// detector's cost and memory grow with the square of the side (a 4K photo
+// at full resolution took seconds and over a gigabyte), and the rescan of
+// a larger photo already sees it at more than this.
+const lastLookSide = 1920
+
+// lastLookScale is the scale of that last look at roi.
+func lastLookScale(roi image.Rectangle) float64 {
+	return math.Min(1, lastLookSide/float64(max(roi.Dx(), roi.Dy())))
 }
 
 // scanAt detects the whole of rgba at scale s and reads what it finds.

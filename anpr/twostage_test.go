@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"math"
 	"testing"
 
 	xdraw "golang.org/x/image/draw"
@@ -118,5 +119,28 @@ func TestRecognizeTinyPlateAtFullResolution(t *testing.T) {
 	}
 	if len(reads) != 1 || reads[0].Text != text || !overlaps(reads[0].Box, at) {
 		t.Fatalf("a plate %d px high at %v: reads %+v", at.Dy(), at, reads)
+	}
+}
+
+// TestLastLookScale: the last look at a photo no scan found a plate in is
+// at full resolution up to 1080p; a 4K photo is looked at no larger than
+// 1920 px, less than its rescan (2176 px), so not again.
+func TestLastLookScale(t *testing.T) {
+	r := newTestRecognizer(t, Options{})
+	for _, tc := range []struct {
+		w, h  int
+		scale float64
+		again bool
+	}{
+		{1280, 720, 1, true},
+		{1920, 1080, 1, true},
+		{3840, 2160, 0.5, false},
+	} {
+		roi := image.Rect(0, 0, tc.w, tc.h)
+		last := lastLookScale(roi)
+		fine := math.Min(1, rescanFactor*r.scanScale(roi))
+		if math.Abs(last-tc.scale) > 1e-9 || (last > fine) != tc.again {
+			t.Errorf("%dx%d: last look at %.3f (rescan at %.3f), want %.3f, looked at again %v", tc.w, tc.h, last, fine, tc.scale, tc.again)
+		}
 	}
 }
