@@ -3,6 +3,7 @@ package timesync
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -88,7 +89,9 @@ func TestClockAgainstNTP(t *testing.T) {
 	w.round(ctx)
 	w.round(ctx)
 	offsetNear(time.Second)
-	if a := ev.alarms(); len(a) != 1 || !strings.HasPrefix(a[0], event.KindAlarmRaised+" the clock differs from NTP time by 1s (limit 200ms; 3 of 3 servers answered)") {
+	// named to the millisecond: 1s, or a hair either side of it when the
+	// exchange's delay was lopsided (1.001s)
+	if a := ev.alarms(); len(a) != 1 || !regexp.MustCompile(`^`+regexp.QuoteMeta(event.KindAlarmRaised)+` the clock differs from NTP time by (0\.9\d*|1(\.0\d*)?)s \(limit 200ms; 3 of 3 servers answered\)`).MatchString(a[0]) {
 		t.Fatalf("alarms %v", a)
 	}
 	if testutil.ToFloat64(w.m.unsynched) != 1 {
