@@ -148,8 +148,18 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		return n
 	}
 	// Left end: cut after the last wide band-like run that starts in the
-	// searched part before any character.
-	for x, ink := 0, 0; x < search && ink < glyph; {
+	// searched part before any character. Once a band is cut, a run more
+	// than a glyph past it after any ink at all is an emblem: the single
+	// district letter of an AT or SK plate before its arms is a stroke or
+	// two, less than a glyph. (Nearer, it is the band's own stars or
+	// lettering that broke the run.)
+	more := func(ink int, cut bool, gap int) bool {
+		if !cut {
+			return ink < glyph
+		}
+		return ink == 0 || gap < glyph
+	}
+	for x, ink := 0, 0; x < search && more(ink, c.x0 > 0, x-c.x0/cleanBlock); {
 		if !bandish(x) {
 			if inky(x) {
 				ink++
@@ -170,7 +180,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		x = e
 	}
 	// Right end, mirrored.
-	for x, ink := bw-1, 0; x >= bw-search && ink < glyph; {
+	for x, ink := bw-1, 0; x >= bw-search && more(ink, c.x1 < w, c.x1/cleanBlock-1-x); {
 		if !bandish(x) {
 			if inky(x) {
 				ink++

@@ -205,3 +205,35 @@ func TestCleanLinePaintsTheWholeEmblem(t *testing.T) {
 		}
 	}
 }
+
+// TestCleanLineKeepsAOneStrokeLetterBeforeTheArms: an AT or SK district
+// letter as thin as a T (one stem, and a bar above the rows a band is
+// judged on) is less ink than a glyph, yet after a band has been cut any
+// ink before the arms makes them an emblem: the letter is kept. A band its
+// stars break into two runs is still cut whole.
+func TestCleanLineKeepsAOneStrokeLetterBeforeTheArms(t *testing.T) {
+	l := newTestLine(320)
+	l.fill(0, 0, 28, recHeight, 20, 50, 170) // blue band, broken by its stars
+	l.fill(12, 0, 16, recHeight/2, 90, 90, 70)
+	l.fill(12, recHeight/2, 16, recHeight, 200, 200, 180)
+	l.fill(34, 8, 52, 12, 20, 20, 20)   // T: bar
+	l.fill(41, 8, 46, 40, 20, 20, 20)   // T: stem
+	l.fill(60, 12, 80, 36, 200, 30, 30) // red arms
+	for x := 94; x+22 < 320; x += 36 {
+		l.glyph(x)
+	}
+	c := cleanLine(l.px, l.w, recHeight)
+	if c.x0 > 34 {
+		t.Fatalf("x0 = %d: the cut reaches the T at 34 (band is 0–28)", c.x0)
+	}
+	if c.x0 < 26 {
+		t.Errorf("x0 = %d: part of the band (0–28) is left in", c.x0)
+	}
+	painted := false
+	for _, e := range c.emblems {
+		painted = painted || e[0] <= 64 && e[1] >= 76
+	}
+	if !painted {
+		t.Errorf("arms at 60–80 not painted over: %v", c.emblems)
+	}
+}

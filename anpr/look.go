@@ -173,8 +173,7 @@ func lookAround(img *image.RGBA, q Quad) plateLook {
 		return l
 	}
 	ext := lookReach * h / w
-	lerp := func(a, b point, t float64) point { return point{a.X + (b.X-a.X)*t, a.Y + (b.Y-a.Y)*t} }
-	strip := Quad{lerp(q[0], q[1], -ext), lerp(q[0], q[1], 1+ext), lerp(q[3], q[2], 1+ext), lerp(q[3], q[2], -ext)}
+	strip := widen(q, ext, ext)
 	W := clampInt(int(math.Round(lookHeight*(w+2*lookReach*h)/h)), 16, 640)
 	px := rectifyTo(img, strip, W, lookHeight)
 	bw, bh := W/cleanBlock, lookHeight/cleanBlock

@@ -43,8 +43,18 @@ try {
   assert.equal(result.Mjpeg.codec, 'h264', 'M-JPEG is transcoded everywhere');
   await page.screenshot({ path: path.join(SHOTS, 'live-codecs.png') });
 
-  // the archive plays the recorded H.265 too, the same way the tile did
-  await page.goto(`${BASE}/#/archive?camera=Hevc&from=${new Date(Date.now() - 10 * 60000).toISOString()}&to=${new Date().toISOString()}`);
+  // the archive plays the recorded H.265 too, the same way the tile did;
+  // once a dozen seconds are recorded, so that a click near the start of
+  // the recording leaves more than the two seconds of play it waits for
+  await page.waitForFunction(async () => {
+    const now = Date.now();
+    const q = new URLSearchParams({ camera: 'Hevc', from: new Date(now - 10 * 60000).toISOString(), to: new Date(now).toISOString() });
+    const res = await fetch(`/api/v1/archive/segments?${q}`);
+    if (!res.ok) return false;
+    const segs = await res.json();
+    return segs.reduce((s, g) => s + (Date.parse(g.end) - Date.parse(g.start)), 0) >= 12000;
+  }, null, { timeout: 60000, polling: 1000 });
+  await page.goto(`${BASE}/#/archive?camera=Hevc&from=${new Date(Date.now() - 2 * 60000).toISOString()}&to=${new Date().toISOString()}`);
   await page.waitForSelector('#archive-timeline .tl-seg', { timeout: 60000 });
   const seg = await page.$('#archive-timeline .tl-seg');
   const box = await seg.boundingBox();
