@@ -100,6 +100,9 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 	if 2*count > bw {
 		return c // a dark or coloured plate: nothing stands out
 	}
+	if colouredPlate(blocks[r0*bw : r1*bw]) {
+		return c // white on blue, judged against the cab around it
+	}
 	// runWide reports whether the band-like run [a, b) is wide enough: a
 	// band of colour at least bandColourWidth of the height, a dark one
 	// bandMinWidth.
@@ -250,6 +253,44 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		x = e
 	}
 	return c
+}
+
+// colouredPlate reports whether the middle rows' blocks of a line show a
+// plate of colour with light characters (a Chinese plate's blue): most of
+// them saturated and far from the brightest fifth, which is then the
+// characters. Judged apart from the background cleanLine takes from the
+// whole crop, which on such a plate may be the vehicle's colour around it.
+func colouredPlate(mid []block) bool {
+	lums := make([]float32, len(mid))
+	for i, b := range mid {
+		lums[i] = b.lum
+	}
+	sortFloat32s(lums)
+	top := lums[len(lums)*4/5]
+	var ref [3]float32
+	n := 0
+	for _, b := range mid {
+		if b.lum >= 0.9*top {
+			ref[0] += b.r
+			ref[1] += b.g
+			ref[2] += b.b
+			n++
+		}
+	}
+	for k := range ref {
+		ref[k] /= float32(n)
+	}
+	if max(ref[0], ref[1], ref[2])-min(ref[0], ref[1], ref[2]) > 40 {
+		return false // the brightest blocks are coloured: a yellow plate's own background
+	}
+	coloured := 0
+	for _, b := range mid {
+		d := abs32(b.r-ref[0]) + abs32(b.g-ref[1]) + abs32(b.b-ref[2])
+		if b.chroma > max(30, 0.35*top) && d > 0.6*top {
+			coloured++
+		}
+	}
+	return 2*coloured > len(mid)
 }
 
 func abs32(v float32) float32 {
