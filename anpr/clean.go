@@ -1,7 +1,5 @@
 package anpr
 
-import "sort"
-
 // Geometry of a plate line before recognition. A country band or flag at
 // either end of the line and an emblem between its characters (a coat of
 // arms, inspection seals, a region's arms) are found by colour and position
@@ -45,24 +43,12 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 	if bw < 8 || bh < 4 {
 		return c
 	}
-	blocks, lums := lineBlocks(px, w, bw, bh)
-	bgLum := lums[len(lums)*4/5]
+	blocks := lineBlocks(px, w, bw, bh)
+	bg, bgLum := plateBackground(blocks)
 	if bgLum < 30 {
 		return c // too dark to tell a band from the plate
 	}
-	// Background colour: the mean of the blocks as bright as the background.
-	var n float32
-	for _, b := range blocks {
-		if b.lum >= 0.9*bgLum {
-			c.bg[0] += b.r
-			c.bg[1] += b.g
-			c.bg[2] += b.b
-			n++
-		}
-	}
-	for k := range c.bg {
-		c.bg[k] /= n
-	}
+	c.bg = [3]float32{bg.r, bg.g, bg.b}
 	bgChroma := max(c.bg[0], c.bg[1], c.bg[2]) - min(c.bg[0], c.bg[1], c.bg[2])
 	// Columns are judged on their middle rows: the padded crop's top and
 	// bottom rows may show the vehicle around the plate.
@@ -261,31 +247,13 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 // characters. Judged apart from the background cleanLine takes from the
 // whole crop, which on such a plate may be the vehicle's colour around it.
 func colouredPlate(mid []block) bool {
-	lums := make([]float32, len(mid))
-	for i, b := range mid {
-		lums[i] = b.lum
-	}
-	sortFloat32s(lums)
-	top := lums[len(lums)*4/5]
-	var ref [3]float32
-	n := 0
-	for _, b := range mid {
-		if b.lum >= 0.9*top {
-			ref[0] += b.r
-			ref[1] += b.g
-			ref[2] += b.b
-			n++
-		}
-	}
-	for k := range ref {
-		ref[k] /= float32(n)
-	}
-	if max(ref[0], ref[1], ref[2])-min(ref[0], ref[1], ref[2]) > 40 {
+	ref, top := plateBackground(mid)
+	if max(ref.r, ref.g, ref.b)-min(ref.r, ref.g, ref.b) > 40 {
 		return false // the brightest blocks are coloured: a yellow plate's own background
 	}
 	coloured := 0
 	for _, b := range mid {
-		d := abs32(b.r-ref[0]) + abs32(b.g-ref[1]) + abs32(b.b-ref[2])
+		d := abs32(b.r-ref.r) + abs32(b.g-ref.g) + abs32(b.b-ref.b)
 		if b.chroma > max(30, 0.35*top) && d > 0.6*top {
 			coloured++
 		}
@@ -301,11 +269,9 @@ func abs32(v float32) float32 {
 }
 
 // lineBlocks averages a line (interleaved RGB, w wide) in bw×bh blocks of
-// cleanBlock² pixels, returning them row by row and their luminances in
-// increasing order.
-func lineBlocks(px []float32, w, bw, bh int) ([]block, []float32) {
+// cleanBlock² pixels, returning them row by row.
+func lineBlocks(px []float32, w, bw, bh int) []block {
 	blocks := make([]block, bw*bh)
-	lums := make([]float32, 0, len(blocks))
 	for by := 0; by < bh; by++ {
 		for bx := 0; bx < bw; bx++ {
 			var s [3]float32
@@ -323,11 +289,9 @@ func lineBlocks(px []float32, w, bw, bh int) ([]block, []float32) {
 			b.lum = 0.299*b.r + 0.587*b.g + 0.114*b.b
 			b.chroma = max(b.r, b.g, b.b) - min(b.r, b.g, b.b)
 			blocks[by*bw+bx] = b
-			lums = append(lums, b.lum)
 		}
 	}
-	sort.Slice(lums, func(i, j int) bool { return lums[i] < lums[j] })
-	return blocks, lums
+	return blocks
 }
 
 // block is the mean colour of a cleanBlock² square of a line.

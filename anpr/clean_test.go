@@ -51,22 +51,27 @@ func TestCleanLineKeepsTheLetterBeforeAnEmblem(t *testing.T) {
 	for x := 88; x+22 < 300; x += 36 {
 		l.glyph(x)
 	}
-	c := cleanLine(l.px, l.w, recHeight)
-	if c.x0 > 24 {
-		t.Fatalf("x0 = %d: the cut reaches the letter at 24 (band is 0–16)", c.x0)
+	checkLetterBeforeArms(t, cleanLine(l.px, l.w, recHeight), 16, 24, 56, 76)
+}
+
+// checkLetterBeforeArms checks the cleanup of a line with a band ending at
+// band, a letter from letter, and arms over columns [a0, a1): the band is
+// cut (its last 4 columns may stay), the letter kept and the arms painted
+// over (but for 4 columns at either side).
+func checkLetterBeforeArms(t *testing.T, c lineCleanup, band, letter, a0, a1 int) {
+	t.Helper()
+	if c.x0 > letter {
+		t.Fatalf("x0 = %d: the cut reaches the letter at %d (the band ends at %d)", c.x0, letter, band)
 	}
-	if c.x0 < 12 {
-		t.Errorf("x0 = %d: the band (0–16) is left in", c.x0)
+	if c.x0 < band-4 {
+		t.Errorf("x0 = %d: the band (0–%d) is left in", c.x0, band)
 	}
-	painted := false
 	for _, e := range c.emblems {
-		if e[0] <= 60 && e[1] >= 72 {
-			painted = true
+		if e[0] <= a0+4 && e[1] >= a1-4 {
+			return
 		}
 	}
-	if !painted {
-		t.Errorf("emblems %v: the arms at 56–76 are not painted over", c.emblems)
-	}
+	t.Errorf("emblems %v: the arms at %d–%d are not painted over", c.emblems, a0, a1)
 }
 
 // TestCleanLineMarksAnEdgeSliver: a narrow dark run touching the end of the
@@ -225,20 +230,7 @@ func TestCleanLineKeepsAOneStrokeLetterBeforeTheArms(t *testing.T) {
 	for x := 94; x+22 < 320; x += 36 {
 		l.glyph(x)
 	}
-	c := cleanLine(l.px, l.w, recHeight)
-	if c.x0 > 34 {
-		t.Fatalf("x0 = %d: the cut reaches the T at 34 (band is 0–28)", c.x0)
-	}
-	if c.x0 < 26 {
-		t.Errorf("x0 = %d: part of the band (0–28) is left in", c.x0)
-	}
-	painted := false
-	for _, e := range c.emblems {
-		painted = painted || e[0] <= 64 && e[1] >= 76
-	}
-	if !painted {
-		t.Errorf("arms at 60–80 not painted over: %v", c.emblems)
-	}
+	checkLetterBeforeArms(t, cleanLine(l.px, l.w, recHeight), 28, 34, 60, 80)
 }
 
 // TestCleanLineLeavesABluePlateOnALightCab: a Chinese plate's line, white

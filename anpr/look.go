@@ -177,7 +177,7 @@ func lookAround(img *image.RGBA, q Quad) plateLook {
 	W := clampInt(int(math.Round(lookHeight*(w+2*lookReach*h)/h)), 16, 640)
 	px := rectifyTo(img, strip, W, lookHeight)
 	bw, bh := W/cleanBlock, lookHeight/cleanBlock
-	blocks, _ := lineBlocks(px, W, bw, bh)
+	blocks := lineBlocks(px, W, bw, bh)
 	lineH := float64(lookHeight) / cleanBlock // the line's height in blocks
 	xt0 := int(math.Round(lookReach * lineH))
 	xt1 := bw - xt0
@@ -284,7 +284,8 @@ func abs(v int) int {
 }
 
 // plateBackground is the colour and luminance of the plate under the
-// characters: the mean of the blocks as bright as its 80th percentile.
+// characters: the mean of the blocks as bright as its 80th percentile
+// (on a coloured plate with light characters, theirs).
 func plateBackground(text []block) (block, float32) {
 	lums := make([]float32, len(text))
 	for i, b := range text {
