@@ -91,14 +91,7 @@ func BenchmarkRecognizeEmptyPhoto(b *testing.B) {
 // following a plate across 12 frames (a scan every 4th frame), against
 // scanning every frame.
 func BenchmarkStream720p(b *testing.B) {
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plate, err := s.Plate("kz", "123ABC02")
-	if err != nil {
-		b.Fatal(err)
-	}
+	plate := testPlate(b, testSynth(b), "kz", "123ABC02")
 	var frames []*image.RGBA
 	for k := 0; k < 12; k++ {
 		img, _ := movingScene(plate, plate, k, 99)

@@ -121,10 +121,7 @@ func TestRecognizeQuadWidensPastTwoCutGlyphs(t *testing.T) {
 		t.Fatal(err)
 	}
 	const text = "A123BC77"
-	plate, err := s.Plate("ru", text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plate := testPlate(t, s, "ru", text)
 	img := image.NewRGBA(image.Rect(0, 0, plate.Rect.Dx()+200, plate.Rect.Dy()+200))
 	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{90, 90, 90, 255}), image.Point{}, draw.Src)
 	at := plate.Rect.Add(image.Pt(100, 100))

@@ -100,15 +100,8 @@ func TestRegionHelpers(t *testing.T) {
 // found and read by the last look at full resolution.
 func TestRecognizeTinyPlateAtFullResolution(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
-	s, err := NewSynthesizer(9)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const text = "123ABC02"
-	plate, err := s.Plate("kz", text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plate := testPlate(t, testSynth(t), "kz", text)
 	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
 	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{110, 110, 110, 255}), image.Point{}, draw.Src)
 	at := image.Rect(600, 400, 648, 400+48*plate.Rect.Dy()/plate.Rect.Dx())
