@@ -226,6 +226,12 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			t := time.Now()
 			s := clampF(fineLine/math.Max(b.quad.height(), 1), 0.25, 2)
 			fine, err := detectAt(r.det, img.SubImage(reg).(*image.RGBA), s)
+			if wider := beyondRegion(fine, reg, img.Rect); err == nil && wider != reg {
+				// The coarse scan outlined a glyph or two of a line
+				// the region then cut: outlined again, wider.
+				reg = wider
+				fine, err = detectAt(r.det, img.SubImage(reg).(*image.RGBA), s)
+			}
 			detTime += time.Since(t)
 			if err != nil {
 				return nil, err
@@ -391,6 +397,34 @@ func growRegion(b textBox, bounds image.Rectangle) image.Rectangle {
 	r := b.quad.Bounds()
 	mx, my := int(math.Ceil(0.25*w+h)), int(math.Ceil(1.3*h))
 	return image.Rect(r.Min.X-mx, r.Min.Y-my, r.Max.X+mx, r.Max.Y+my).Intersect(bounds)
+}
+
+// A plate line seldom runs wider than plateLineSpan times its height: a
+// region not much wider than that cannot hold the line of a box it cuts.
+const plateLineSpan = 5
+
+// beyondRegion is reg grown by a plate line's span on each side where a box
+// found in it ends at that side and reg is too narrow to hold the box's
+// whole line (growRegion around a box of one or two glyphs); reg itself
+// when no box was cut.
+func beyondRegion(boxes []textBox, reg, bounds image.Rectangle) image.Rectangle {
+	out := reg
+	for _, b := range boxes {
+		h := b.quad.height()
+		if float64(reg.Dx()) >= (plateLineSpan+1)*h {
+			continue
+		}
+		r := b.quad.Bounds()
+		m := int(math.Max(2, 0.25*h)) // a box unclipped from a cut glyph stops short of the edge
+		grow := int(math.Ceil(plateLineSpan * h))
+		if reg.Min.X > bounds.Min.X && r.Min.X <= reg.Min.X+m {
+			out.Min.X = min(out.Min.X, reg.Min.X-grow)
+		}
+		if reg.Max.X < bounds.Max.X && r.Max.X >= reg.Max.X-m {
+			out.Max.X = max(out.Max.X, reg.Max.X+grow)
+		}
+	}
+	return out.Intersect(bounds)
 }
 
 // cutByEdge reports whether a read's box reaches the edge of the region

@@ -137,3 +137,58 @@ func TestLastLookScale(t *testing.T) {
 		}
 	}
 }
+
+// TestRefineWidensARegionThatCutsTheLine: the coarse scan outlined one glyph
+// of a small plate; the region around that box, outlined again at a finer
+// scale, cuts the plate line, so it is outlined once more, wider, and the
+// whole plate is read (a California plate read `HS90` for `6WHS906`).
+func TestRefineWidensARegionThatCutsTheLine(t *testing.T) {
+	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
+	const text = "123ABC02"
+	plate := testPlate(t, testSynth(t), "kz", text)
+	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
+	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{110, 110, 110, 255}), image.Point{}, draw.Src)
+	at := image.Rect(560, 400, 680, 400+120*plate.Rect.Dy()/plate.Rect.Dx())
+	xdraw.CatmullRom.Scale(img, at, plate, plate.Rect, draw.Src, nil)
+	// One glyph's box near the middle of the plate, as a coarse scan at
+	// 0.375 outlines a fragment of a line a few pixels high.
+	h := at.Dy() * 3 / 4
+	frag := textBox{quad: quadOf(image.Rect(615, at.Min.Y+at.Dy()/8, 615+h, at.Min.Y+at.Dy()/8+h)), score: 0.8}
+	if g := growRegion(frag, img.Rect); at.In(g) {
+		t.Fatalf("the fragment's region %v holds the whole plate %v: nothing to widen", g, at)
+	}
+	var tm Timing
+	reads, err := r.readBoxes(img, []textBox{frag}, 0.375, &tm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads = suppress(reads, r.opts.MinConfidence)
+	if len(reads) == 0 || reads[0].Text != text {
+		t.Fatalf("a plate whose coarse box was one glyph reads %+v, want %s", reads, text)
+	}
+}
+
+// TestBeyondRegion: a region is grown only on a side a box ends at, only
+// when it is too narrow for the box's line, and never past the frame.
+func TestBeyondRegion(t *testing.T) {
+	bounds := image.Rect(0, 0, 1280, 720)
+	reg := image.Rect(500, 300, 560, 360) // three times a 20 px line's height
+	box := func(x0, x1 int) []textBox { return []textBox{{quad: quadOf(image.Rect(x0, 320, x1, 340))}} }
+	for _, tc := range []struct {
+		name  string
+		boxes []textBox
+		reg   image.Rectangle
+		want  image.Rectangle
+	}{
+		{"inside", box(510, 550), reg, reg},
+		{"cut on the left", box(501, 550), reg, image.Rect(400, 300, 560, 360)},
+		{"cut on both sides", box(502, 559), reg, image.Rect(400, 300, 660, 360)},
+		{"wide enough for a line", box(501, 550), image.Rect(500, 300, 640, 360), image.Rect(500, 300, 640, 360)},
+		{"at the frame's edge", box(0, 57), image.Rect(0, 300, 60, 360), image.Rect(0, 300, 160, 360)},
+		{"no boxes", nil, reg, reg},
+	} {
+		if got := beyondRegion(tc.boxes, tc.reg, bounds); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
