@@ -242,11 +242,11 @@ var lookAlikes = func() [nSym][]lookAlike {
 // symSet is a set of symbols, bit k for symbol k.
 type symSet uint64
 
-func formatSets(format, letters string) []symSet {
+func formatSets(format, letters, series string) []symSet {
 	sets := make([]symSet, len(format))
 	for i := 0; i < len(format); i++ {
 		for k := 1; k < nSym; k++ {
-			if fitsClass(symbols[k], format[i], letters) {
+			if fitsClass(symbols[k], format[i], letters, series) {
 				sets[i] |= 1 << k
 			}
 		}

@@ -8,12 +8,15 @@ import (
 )
 
 // Grammar is one country's plate formats. In a format, 'N' is a digit, 'L' a
-// letter from Letters, 'A' any letter or digit and a lower-case letter that
-// letter itself (KZ foreign plates begin with F or H).
+// letter from Letters, 'S' a letter from Series (a series that leaves out
+// letters its district or region codes use; Letters when empty), 'A' a digit
+// or a letter of the series and a lower-case letter that letter itself (KZ
+// foreign plates begin with F or H).
 type Grammar struct {
 	Country string
 	Letters string
 	Formats []string
+	Series  string // the letters of 'S'; Letters when empty
 }
 
 // Letter sets. RU, UA, BY and BG plates use only the Cyrillic letters
@@ -22,7 +25,10 @@ type Grammar struct {
 // Turkish alphabet (no Q, W, X); Italian ones leave out I, O, Q and U,
 // French ones I, O and U, and Chinese ones I and O, which plate fonts
 // cannot tell from 1 and 0. Dutch plates since 1978 have no vowels (but
-// the O that begins a semi-trailer's), nor C, Q or Y.
+// the O that begins a semi-trailer's), nor C, Q or Y. A Polish plate's
+// series after its district leaves out B, D, I, O and Z, the look-alikes of
+// 8, 0, 1, 0 and 2; a Czech plate's region is one of 14 letters, and no G,
+// O, Q or W is issued.
 const (
 	latinLetters    = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	ruLetters       = "ABEKMHOPCTYX"
@@ -35,6 +41,9 @@ const (
 	frLetters       = "ABCDEFGHJKLMNPQRSTVWXYZ"
 	cnLetters       = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 	nlLetters       = "BDFGHJKLMNOPRSTVWXZ"
+	plSeries        = "ACEFGHJKLMNPQRSTUVWXY"
+	czRegions       = "ABCEHJKLMPSTUZ"
+	czLetters       = "ABCDEFHIJKLMNPRSTUVXYZ"
 	genericFormatID = "EU"
 )
 
@@ -51,78 +60,79 @@ func Grammars() []Grammar {
 		// in two rows; F123402 / H123402 (foreign owners: F or H, four
 		// digits, region; also used on transit plates); trailers 1234AB02
 		// (two rows); 1993–2012: A123BCD, A123BC (region letter first).
-		{"KZ", latinLetters, []string{"NNNLLLNN", "NNNLLNN", "fNNNNNN", "hNNNNNN", "NNNNLLNN", "LNNNLLL", "LNNNLL"}},
+		{"KZ", latinLetters, []string{"NNNLLLNN", "NNNLLNN", "fNNNNNN", "hNNNNNN", "NNNNLLNN", "LNNNLLL", "LNNNLL"}, ""},
 		// RU: A123BC77, A123BC777; trailers AB123477, AB1234777; transit
 		// AB123C77(7); taxis and buses AB12377(7).
-		{"RU", ruLetters, []string{"LNNNLLNN", "LNNNLLNNN", "LLNNNNNN", "LLNNNNNNN", "LLNNNLNN", "LLNNNLNNN", "LLNNNNN"}},
+		{"RU", ruLetters, []string{"LNNNLLNN", "LNNNLLNNN", "LLNNNNNN", "LLNNNNNNN", "LLNNNLNN", "LLNNNLNNN", "LLNNNNN"}, ""},
 		// BY: 1234AB7; trailers A1234B7; since 2023 transit 1234AB-7 same.
-		{"BY", byLetters, []string{"NNNNLLN", "LNNNNLN"}},
+		{"BY", byLetters, []string{"NNNNLLN", "LNNNNLN"}, ""},
 		// KG since 2016: 01123ABC (region, digits, letters), legal 01123AB.
-		{"KG", latinLetters, []string{"NNNNNLLL", "NNNNNLL"}},
+		{"KG", latinLetters, []string{"NNNNNLLL", "NNNNNLL"}, ""},
 		// UZ: 01A123BC private, 01123ABC legal entities.
-		{"UZ", latinLetters, []string{"NNLNNNLL", "NNNNNLLL"}},
+		{"UZ", latinLetters, []string{"NNLNNNLL", "NNNNNLLL"}, ""},
 		// TJ: 1234AB01 (number, series, region).
-		{"TJ", latinLetters, []string{"NNNNLLNN"}},
+		{"TJ", latinLetters, []string{"NNNNLLNN"}, ""},
 		// TM: AB1234AG (series, number, region letters), 1234AG.
-		{"TM", latinLetters, []string{"LLNNNNLL", "NNNNLL"}},
+		{"TM", latinLetters, []string{"LLNNNNLL", "NNNNLL"}, ""},
 		// AM: 12AB123; AZ: 10AB123 (region, series, number).
-		{"AM", latinLetters, []string{"NNLLNNN"}},
-		{"AZ", latinLetters, []string{"NNLLNNN"}},
+		{"AM", latinLetters, []string{"NNLLNNN"}, ""},
+		{"AZ", latinLetters, []string{"NNLLNNN"}, ""},
 		// GE: AB123CD.
-		{"GE", latinLetters, []string{"LLNNNLL"}},
+		{"GE", latinLetters, []string{"LLNNNLL"}, ""},
 		// MN: 1234UBA (number, aimag letters; Cyrillic, written here in
 		// Latin form).
-		{"MN", latinLetters, []string{"NNNNLLL"}},
+		{"MN", latinLetters, []string{"NNNNLLL"}, ""},
 		// CN: province character (not a plate symbol here: the recogniser's
 		// Chinese classes fold into the separator), the city letter, then
 		// five digits with at most two letters among them (A12345, AB1234,
 		// A1B234, A1234B …); new-energy plates D or F and five digits.
-		{"CN", cnLetters, []string{"LNNNNN", "LLNNNN", "LNLNNN", "LNNLNN", "LNNNLN", "LNNNNL", "LLLNNN", "LLNNNNN", "LNNNNNL"}},
+		{"CN", cnLetters, []string{"LNNNNN", "LLNNNN", "LNLNNN", "LNNLNN", "LNNNLN", "LNNNNL", "LLLNNN", "LLNNNNN", "LNNNNNL"}, ""},
 		// TR: 34A1234, 34A12345, 34AB123, 34AB1234, 34ABC12, 34ABC123.
-		{"TR", trLetters, []string{"NNLNNNN", "NNLNNNNN", "NNLLNNN", "NNLLNNNN", "NNLLLNN", "NNLLLNNN"}},
+		{"TR", trLetters, []string{"NNLNNNN", "NNLNNNNN", "NNLLNNN", "NNLLNNNN", "NNLLLNN", "NNLLLNNN"}, ""},
 		// UA: AA1234BB.
-		{"UA", uaLetters, []string{"LLNNNNLL"}},
+		{"UA", uaLetters, []string{"LLNNNNLL"}, ""},
 		// MD: ABC123, older C AB123.
-		{"MD", latinLetters, []string{"LLLNNN", "LLLNNNN"}},
+		{"MD", latinLetters, []string{"LLLNNN", "LLLNNNN"}, ""},
 		// PL: district of two or three letters, then four or five letters
-		// and digits beginning with a digit or ending with one.
-		{"PL", latinLetters, []string{"LLNNNNN", "LLNNNNL", "LLNNNLL", "LLNLNNN", "LLNLLNN", "LLLNNNN", "LLLNNNL", "LLLNNLL", "LLLNLNN", "LLLNLLN", "LLLLNNN"}},
+		// and digits beginning with a digit or ending with one; the
+		// series' letters are not B, D, I, O or Z.
+		{"PL", latinLetters, []string{"LLNNNNN", "LLNNNNS", "LLNNNSS", "LLNSNNN", "LLNSSNN", "LLLNNNN", "LLLNNNS", "LLLNNSS", "LLLNSNN", "LLLNSSN", "LLLSNNN"}, plSeries},
 		// LT: ABC123; LV: AB1234; EE: 123ABC.
-		{"LT", latinLetters, []string{"LLLNNN"}},
-		{"LV", latinLetters, []string{"LLNNNN", "LLNNN"}},
-		{"EE", latinLetters, []string{"NNNLLL"}},
+		{"LT", latinLetters, []string{"LLLNNN"}, ""},
+		{"LV", latinLetters, []string{"LLNNNN", "LLNNN"}, ""},
+		{"EE", latinLetters, []string{"NNNLLL"}, ""},
 		// DE: district of 1–3 letters, 1–2 letters, 1–4 digits (seals
 		// between district and letters are emblems); the rare forms with
 		// five letters or one digit are left out, since words on a truck
 		// (CARGO, TRANS 24) would fit them.
-		{"DE", latinLetters, deFormats()},
+		{"DE", latinLetters, deFormats(), ""},
 		// NL side codes since 1978.
-		{"NL", nlLetters, []string{"LLNNLL", "NNLLNN", "NNLLLN", "NLLLNN", "LLNNNL", "LNNNLL", "LLLNNL", "NLLNNN", "LLNNNN", "NNNNLL", "NNLLLL"}},
+		{"NL", nlLetters, []string{"LLNNLL", "NNLLNN", "NNLLLN", "NLLLNN", "LLNNNL", "LNNNLL", "LLLNNL", "NLLNNN", "LLNNNN", "NNNNLL", "NNLLLL"}, ""},
 		// CZ: 1A23456 (region letter second, third a letter or digit).
-		{"CZ", latinLetters, []string{"NLANNNN"}},
+		{"CZ", czRegions, []string{"NLANNNN"}, czLetters},
 		// SK: BA123AB (coat of arms after the district), since 2023 AB123CD.
-		{"SK", latinLetters, []string{"LLNNNLL"}},
+		{"SK", latinLetters, []string{"LLNNNLL"}, ""},
 		// HU: ABC123, since 2022 AAAA123.
-		{"HU", latinLetters, []string{"LLLNNN", "LLLLNNN"}},
+		{"HU", latinLetters, []string{"LLLNNN", "LLLLNNN"}, ""},
 		// RO: B123ABC, CJ12ABC, B12ABC.
-		{"RO", latinLetters, []string{"LNNLLL", "LNNNLLL", "LLNNLLL"}},
+		{"RO", latinLetters, []string{"LNNLLL", "LNNNLLL", "LLNNLLL"}, ""},
 		// BG: CA1234AB, A1234BC (Cyrillic look-alikes).
-		{"BG", bgLetters, []string{"LLNNNNLL", "LNNNNLL"}},
+		{"BG", bgLetters, []string{"LLNNNNLL", "LNNNNLL"}, ""},
 		// AT: district (1–2 letters), the state's arms, then digits and
 		// letters: W12345A, G123AB, L1234AB.
-		{"AT", latinLetters, []string{"LNNNLL", "LNNNNL", "LNNNNLL", "LNNNNNL", "LLNNNLL", "LLNNNNL", "LLNNLLL", "LNNLLL"}},
+		{"AT", latinLetters, []string{"LNNNLL", "LNNNNL", "LNNNNLL", "LNNNNNL", "LLNNNLL", "LLNNNNL", "LLNNLLL", "LNNLLL"}, ""},
 		// IT: AB123CD; FR: AB123CD; ES: 1234BCD.
-		{"IT", itLetters, []string{"LLNNNLL"}},
-		{"FR", frLetters, []string{"LLNNNLL"}},
-		{"ES", esLetters, []string{"NNNNLLL"}},
+		{"IT", itLetters, []string{"LLNNNLL"}, ""},
+		{"FR", frLetters, []string{"LLNNNLL"}, ""},
+		{"ES", esLetters, []string{"NNNNLLL"}, ""},
 		// BR: ABC1234 (pre-2018), ABC1D23 (Mercosur).
-		{"BR", latinLetters, []string{"LLLNNNN", "LLLNLNN"}},
+		{"BR", latinLetters, []string{"LLLNNNN", "LLLNLNN"}, ""},
 		// US: the common passenger series of the states: 1ABC234 (CA),
 		// ABC1234 (TX, NY, PA, OH and most others), ABC123 and 123ABC
 		// (older series), AB12345 (IL), 1AB234 (MA, NV), A12BCD (NJ),
-		// ABCD12 (FL), AB1 C2D (MO). Vanity plates are left to the
-		// generic reading.
-		{"US", latinLetters, []string{"NLLLNNN", "LLLNNNN", "LLLNNN", "NNNLLL", "LLNNNNN", "NLLNNN", "LNNLLL", "LLLLNN", "LLNLNL"}},
+		// ABCD12 (FL), AB1 C2D (MO), 1A23456 (CA commercial). Vanity
+		// plates are left to the generic reading.
+		{"US", latinLetters, []string{"NLLLNNN", "LLLNNNN", "LLLNNN", "NNNLLL", "LLNNNNN", "NLLNNN", "LNNLLL", "LLLLNN", "LLNLNL", "NLNNNNN"}, ""},
 	}
 	return g
 }
@@ -213,7 +223,7 @@ func Correct(text string, grammars []Grammar) []Match {
 	seen := map[string]bool{}
 	for _, g := range grammars {
 		for _, f := range g.Formats {
-			fixed, changes, ok := fitFormat(text, f, g.Letters)
+			fixed, changes, ok := fitFormat(text, f, g)
 			if !ok {
 				continue
 			}
@@ -231,19 +241,19 @@ func Correct(text string, grammars []Grammar) []Match {
 
 // fitFormat returns text changed to fit format, or false when some position
 // cannot be made to fit with a single look-alike swap.
-func fitFormat(text, format, letters string) (string, int, bool) {
+func fitFormat(text, format string, g Grammar) (string, int, bool) {
 	if len(text) != len(format) {
 		return "", 0, false
 	}
 	b := []byte(text)
 	changes := 0
 	for i := range b {
-		if fitsClass(b[i], format[i], letters) {
+		if fitsClass(b[i], format[i], g.Letters, g.Series) {
 			continue
 		}
 		fixed := false
 		for _, alt := range []byte(confusions[b[i]]) {
-			if fitsClass(alt, format[i], letters) {
+			if fitsClass(alt, format[i], g.Letters, g.Series) {
 				b[i] = alt
 				changes++
 				fixed = true
@@ -257,16 +267,25 @@ func fitFormat(text, format, letters string) (string, int, bool) {
 	return string(b), changes, true
 }
 
-func fitsClass(c, class byte, letters string) bool {
+// fitsClass reports whether c fits a format's class, given the grammar's
+// letters and series letters (letters when empty).
+func fitsClass(c, class byte, letters, series string) bool {
 	isDigit := c >= '0' && c <= '9'
 	if class >= 'a' && class <= 'z' {
 		return c == class-'a'+'A'
+	}
+	if series == "" {
+		series = letters
 	}
 	switch class {
 	case 'N':
 		return isDigit
 	case 'L':
 		return strings.IndexByte(letters, c) >= 0
+	case 'S':
+		return strings.IndexByte(series, c) >= 0
+	case 'A':
+		return isDigit || strings.IndexByte(series, c) >= 0
 	default:
 		return isDigit || (c >= 'A' && c <= 'Z')
 	}
@@ -277,7 +296,7 @@ func fitsClass(c, class byte, letters string) bool {
 func MatchesGrammar(text string, grammars []Grammar) (country, format string, ok bool) {
 	for _, g := range grammars {
 		for _, f := range g.Formats {
-			if _, n, fits := fitFormat(text, f, g.Letters); fits && n == 0 {
+			if _, n, fits := fitFormat(text, f, g); fits && n == 0 {
 				return g.Country, f, true
 			}
 		}
@@ -292,7 +311,7 @@ func genericPlate(text string) bool {
 		return false
 	}
 	for i := 0; i < len(text); i++ {
-		if !fitsClass(text[i], 'A', "") {
+		if !fitsClass(text[i], 'A', latinLetters, "") {
 			return false
 		}
 	}

@@ -20,7 +20,7 @@ var gateExamples = map[string][]string{
 	"TR": {"34A1234", "06A12345", "34AB123", "35AB1234", "34ABC12", "16ABC123"},
 	"UA": {"AA1234BB", "KA0007XX"},
 	"MD": {"ABC123", "KLE5050"},
-	"PL": {"WA12345", "WE1234A", "KR123AB", "WX1A234", "PO1AB23", "GDA1234", "DW1234A", "ELW12AB", "KRA1A23", "WPI1AB2", "WPIS123"},
+	"PL": {"WA12345", "WE1234A", "KR123AC", "WX1A234", "PO1AC23", "GDA1234", "DW1234A", "ELW12AC", "KRA1A23", "WPI1AC2", "WPIS123"},
 	"LT": {"ABC123"},
 	"LV": {"AB1234", "KL123"},
 	"EE": {"123ABC"},
@@ -36,7 +36,7 @@ var gateExamples = map[string][]string{
 	"FR": {"AB123CD"},
 	"ES": {"1234BCD", "0000BBB"},
 	"BR": {"ABC1234", "ABC1D23"},
-	"US": {"7ABC123", "ABC1234", "ABC123", "123ABC", "AB12345", "1AB234", "A12BCD", "ABCD12", "AB1C2D"},
+	"US": {"7ABC123", "ABC1234", "ABC123", "123ABC", "AB12345", "1AB234", "A12BCD", "ABCD12", "AB1C2D", "8D79882"},
 }
 
 // TestGrammarsOfTheGate checks every grammar against its examples, and
@@ -141,5 +141,38 @@ func TestGrammarsForUnknown(t *testing.T) {
 	g, unknown := GrammarsFor([]string{"kz", "XX"})
 	if len(g) != 1 || g[0].Country != "KZ" || len(unknown) != 1 || unknown[0] != "XX" {
 		t.Fatalf("GrammarsFor = %v, %v", g, unknown)
+	}
+}
+
+// TestPolishSeriesLeavesOutLookAlikes: a Polish plate's series after its
+// district has no B, D, I, O or Z (they would read as 8, 0, 1, 0 and 2), so
+// an O read there is a 0.
+func TestPolishSeriesLeavesOutLookAlikes(t *testing.T) {
+	pl, _ := GrammarsFor([]string{"PL"})
+	for _, text := range []string{"WA1O234", "KR123AB", "ELW12OZ", "PO1DI23"} {
+		if _, f, ok := MatchesGrammar(text, pl); ok {
+			t.Errorf("%s fits PL format %s, with a look-alike letter in its series", text, f)
+		}
+	}
+	if m := Correct("WA1O234", pl); len(m) == 0 || m[0].Text != "WA10234" {
+		t.Errorf("WA1O234 corrected to %+v, want WA10234", m)
+	}
+	// The district keeps every letter.
+	if _, _, ok := MatchesGrammar("ZDO1234", pl); !ok {
+		t.Error("a district ZDO does not fit")
+	}
+}
+
+// TestCzechLettersLeaveOutLookAlikes: a Czech plate's second character is
+// one of the 14 region letters, and no G, O, Q or W is issued.
+func TestCzechLettersLeaveOutLookAlikes(t *testing.T) {
+	cz, _ := GrammarsFor([]string{"CZ"})
+	for _, text := range []string{"1O23456", "1G23456", "1AO2345", "2AW1234", "1D23456"} {
+		if _, f, ok := MatchesGrammar(text, cz); ok {
+			t.Errorf("%s fits CZ format %s", text, f)
+		}
+	}
+	if m := Correct("1AO2345", cz); len(m) == 0 || m[0].Text != "1A02345" {
+		t.Errorf("1AO2345 corrected to %+v, want 1A02345", m)
 	}
 }

@@ -1,6 +1,7 @@
 package anpr
 
 import (
+	"cmp"
 	"fmt"
 	"image"
 	"image/color"
@@ -203,11 +204,15 @@ func (s *Synthesizer) RandomPlate(country string) (text string, rows int, err er
 			b[i] = byte('0' + r.IntN(10))
 		case 'L':
 			b[i] = g.Letters[r.IntN(len(g.Letters))]
+		case 'S':
+			set := cmp.Or(g.Series, g.Letters)
+			b[i] = set[r.IntN(len(set))]
 		case 'A':
 			if r.IntN(2) == 0 {
 				b[i] = byte('0' + r.IntN(10))
 			} else {
-				b[i] = latinLetters[r.IntN(26)]
+				set := cmp.Or(g.Series, g.Letters)
+				b[i] = set[r.IntN(len(set))]
 			}
 		default: // a lower-case letter stands for itself (KZ F, H)
 			b[i] -= 'a' - 'A'
