@@ -27,13 +27,22 @@ type Outcome struct {
 
 // Score compares the reads of one image with its truth. A plate counts as
 // found when some read's box overlaps the truth box (or, with no truth box,
-// when some read is within one edit of the truth); the read scored is the
-// best one.
+// when some read is within one edit of the truth). The read scored is the
+// best one over the truth box: a photo may show other plates than the one
+// labelled, and a read of another car's plate says nothing of this one's
+// (the node keeps both). With no truth box, or no read over it, it is the
+// best read of the image.
 func Score(t Truth, reads []Read, tm Timing) Outcome {
 	o := Outcome{File: t.File, Truth: t.Plate, Edits: len(t.Plate),
 		DetectMS: ms(tm.Detect), RecogMS: ms(tm.Recognize)}
 	if len(reads) > 0 {
 		best := reads[0]
+		for _, rd := range reads {
+			if !t.Box.Empty() && overlaps(rd.Box, t.Box) {
+				best = rd
+				break
+			}
+		}
 		o.Read, o.Confidence, o.Margin = best.Text, best.Confidence, best.Margin
 		for _, c := range best.Candidates {
 			o.Candidates = append(o.Candidates, c.Text)
