@@ -176,3 +176,16 @@ func TestCzechLettersLeaveOutLookAlikes(t *testing.T) {
 		t.Errorf("1AO2345 corrected to %+v, want 1A02345", m)
 	}
 }
+
+// TestGenericPlate: a plate of no known format is 2–10 letters and digits,
+// any Latin letter among them.
+func TestGenericPlate(t *testing.T) {
+	for text, want := range map[string]bool{
+		"SGTE5": true, "TOYOTA": true, "AB": true, "1234567890": true, "QWXZ12": true,
+		"A": false, "ABCDEFGHIJK": false, "AB-12": false, "ab12": false, "": false,
+	} {
+		if got := genericPlate(text); got != want {
+			t.Errorf("genericPlate(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

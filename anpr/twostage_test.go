@@ -101,11 +101,7 @@ func TestRegionHelpers(t *testing.T) {
 func TestRecognizeTinyPlateAtFullResolution(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
 	const text = "123ABC02"
-	plate := testPlate(t, testSynth(t), "kz", text)
-	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
-	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{110, 110, 110, 255}), image.Point{}, draw.Src)
-	at := image.Rect(600, 400, 648, 400+48*plate.Rect.Dy()/plate.Rect.Dx())
-	xdraw.CatmullRom.Scale(img, at, plate, plate.Rect, draw.Src, nil)
+	img, at := photoOfPlate(t, "kz", text, image.Pt(600, 400), 48)
 	reads, _, err := r.Recognize(img, image.Rectangle{})
 	if err != nil {
 		t.Fatal(err)
@@ -145,11 +141,7 @@ func TestLastLookScale(t *testing.T) {
 func TestRefineWidensARegionThatCutsTheLine(t *testing.T) {
 	r := newTestRecognizer(t, Options{Countries: []string{"KZ"}})
 	const text = "123ABC02"
-	plate := testPlate(t, testSynth(t), "kz", text)
-	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
-	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{110, 110, 110, 255}), image.Point{}, draw.Src)
-	at := image.Rect(560, 400, 680, 400+120*plate.Rect.Dy()/plate.Rect.Dx())
-	xdraw.CatmullRom.Scale(img, at, plate, plate.Rect, draw.Src, nil)
+	img, at := photoOfPlate(t, "kz", text, image.Pt(560, 400), 120)
 	// One glyph's box near the middle of the plate, as a coarse scan at
 	// 0.375 outlines a fragment of a line a few pixels high.
 	h := at.Dy() * 3 / 4
@@ -191,4 +183,16 @@ func TestBeyondRegion(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// photoOfPlate draws a plate of country with text, w pixels wide, at p on a
+// plain grey 720p photo, and returns the photo and the plate's box.
+func photoOfPlate(t *testing.T, country, text string, p image.Point, w int) (*image.RGBA, image.Rectangle) {
+	t.Helper()
+	plate := testPlate(t, testSynth(t), country, text)
+	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
+	draw.Draw(img, img.Rect, image.NewUniform(color.RGBA{110, 110, 110, 255}), image.Point{}, draw.Src)
+	at := image.Rect(p.X, p.Y, p.X+w, p.Y+w*plate.Rect.Dy()/plate.Rect.Dx())
+	xdraw.CatmullRom.Scale(img, at, plate, plate.Rect, draw.Src, nil)
+	return img, at
 }
