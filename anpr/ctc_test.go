@@ -63,7 +63,7 @@ func TestConstrainedFixesLookAlikes(t *testing.T) {
 	if g := greedy(lp); g.text != "0123BC77" {
 		t.Fatalf("greedy = %q", g.text)
 	}
-	d, ok := constrained(lp, formatSets("LNNNLLNN", ruLetters, ""), junkPenalty)
+	d, ok := constrained(lp, formatSets("LNNNLLNN", ruLetters, ruLetters), junkPenalty)
 	if !ok || d.text != "O123BC77" {
 		t.Fatalf("constrained = %q %v", d.text, ok)
 	}
@@ -85,7 +85,7 @@ var lineQuad = Quad{{0, 0}, {300, 0}, {300, 50}, {0, 50}}
 // format fit: RK755AJ is not bent into the old KZ format K755AJ.
 func TestDecodeKeepsConfidentCharacters(t *testing.T) {
 	lp := steps(text("RK755AJ", 0.9)...)
-	if d, ok := constrained(lp, formatSets("LNNNLL", latinLetters, ""), junkPenalty); ok && greedy(lp).logp-d.logp < grammarBonus+listedBonus {
+	if d, ok := constrained(lp, formatSets("LNNNLL", latinLetters, latinLetters), junkPenalty); ok && greedy(lp).logp-d.logp < grammarBonus+listedBonus {
 		t.Fatalf("dropping a confident R cost only %.1f", greedy(lp).logp-d.logp)
 	}
 	rd, ok := decoderFor("KZ").decodeRead(lp, lineQuad, 1, plateLook{})
@@ -95,7 +95,7 @@ func TestDecodeKeepsConfidentCharacters(t *testing.T) {
 	// Faint text before the plate (a band's letters the geometry missed)
 	// may still be junk.
 	lp = steps(append(text("KZ", 0.3), text("123ABC02", 0.9)...)...)
-	if d, ok := constrained(lp, formatSets("NNNLLLNN", latinLetters, ""), junkPenalty); !ok || d.text != "123ABC02" {
+	if d, ok := constrained(lp, formatSets("NNNLLLNN", latinLetters, latinLetters), junkPenalty); !ok || d.text != "123ABC02" {
 		t.Fatalf("faint band: %q %v", d.text, ok)
 	}
 }
@@ -129,14 +129,14 @@ func TestDecodeGrammarAsEvidence(t *testing.T) {
 }
 
 func TestConstrainedTooShort(t *testing.T) {
-	if _, ok := constrained(steps(text("12", 0.9)...)[:2], formatSets("NNNLLLNN", latinLetters, ""), junkPenalty); ok {
+	if _, ok := constrained(steps(text("12", 0.9)...)[:2], formatSets("NNNLLLNN", latinLetters, latinLetters), junkPenalty); ok {
 		t.Fatal("decoded 8 characters from 2 steps")
 	}
 }
 
 func TestJoinRows(t *testing.T) {
 	lp := joinRows(steps(text("A123", 0.9)...), steps(text("BC77", 0.9)...))
-	d, ok := constrained(lp, formatSets("LNNNLLNN", ruLetters, ""), junkPenalty)
+	d, ok := constrained(lp, formatSets("LNNNLLNN", ruLetters, ruLetters), junkPenalty)
 	if !ok || d.text != "A123BC77" {
 		t.Fatalf("two rows = %q %v", d.text, ok)
 	}

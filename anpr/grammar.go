@@ -1,6 +1,7 @@
 package anpr
 
 import (
+	"cmp"
 	"sort"
 	"strings"
 
@@ -18,6 +19,9 @@ type Grammar struct {
 	Formats []string
 	Series  string // the letters of 'S'; Letters when empty
 }
+
+// series is the letters of a format's 'S' (and the letters of its 'A').
+func (g Grammar) series() string { return cmp.Or(g.Series, g.Letters) }
 
 // Letter sets. RU, UA, BY and BG plates use only the Cyrillic letters
 // that have Latin look-alikes; they are written here in their Latin form.
@@ -247,13 +251,14 @@ func fitFormat(text, format string, g Grammar) (string, int, bool) {
 	}
 	b := []byte(text)
 	changes := 0
+	series := g.series()
 	for i := range b {
-		if fitsClass(b[i], format[i], g.Letters, g.Series) {
+		if fitsClass(b[i], format[i], g.Letters, series) {
 			continue
 		}
 		fixed := false
 		for _, alt := range []byte(confusions[b[i]]) {
-			if fitsClass(alt, format[i], g.Letters, g.Series) {
+			if fitsClass(alt, format[i], g.Letters, series) {
 				b[i] = alt
 				changes++
 				fixed = true
@@ -268,14 +273,11 @@ func fitFormat(text, format string, g Grammar) (string, int, bool) {
 }
 
 // fitsClass reports whether c fits a format's class, given the grammar's
-// letters and series letters (letters when empty).
+// letters and series letters (see Grammar.series).
 func fitsClass(c, class byte, letters, series string) bool {
 	isDigit := c >= '0' && c <= '9'
 	if class >= 'a' && class <= 'z' {
 		return c == class-'a'+'A'
-	}
-	if series == "" {
-		series = letters
 	}
 	switch class {
 	case 'N':
@@ -311,7 +313,7 @@ func genericPlate(text string) bool {
 		return false
 	}
 	for i := 0; i < len(text); i++ {
-		if !fitsClass(text[i], 'A', latinLetters, "") {
+		if !fitsClass(text[i], 'A', "", latinLetters) {
 			return false
 		}
 	}

@@ -130,7 +130,7 @@ func compileFormats(grammars []Grammar) []compiledFormat {
 	at := map[string]int{}
 	for _, g := range grammars {
 		for k, f := range g.Formats {
-			sets := formatSets(f, g.Letters, g.Series)
+			sets := formatSets(f, g.Letters, g.series())
 			key := fmt.Sprint(sets)
 			if i, ok := at[key]; ok {
 				out[i].countries = append(out[i].countries, g.Country)

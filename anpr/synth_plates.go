@@ -1,7 +1,6 @@
 package anpr
 
 import (
-	"cmp"
 	"fmt"
 	"image"
 	"image/color"
@@ -198,6 +197,7 @@ func (s *Synthesizer) RandomPlate(country string) (text string, rows int, err er
 		f = g.Formats[1+r.IntN(len(g.Formats)-1)]
 	}
 	b := []byte(f)
+	series := g.series()
 	for i := range b {
 		switch b[i] {
 		case 'N':
@@ -205,14 +205,12 @@ func (s *Synthesizer) RandomPlate(country string) (text string, rows int, err er
 		case 'L':
 			b[i] = g.Letters[r.IntN(len(g.Letters))]
 		case 'S':
-			set := cmp.Or(g.Series, g.Letters)
-			b[i] = set[r.IntN(len(set))]
+			b[i] = series[r.IntN(len(series))]
 		case 'A':
 			if r.IntN(2) == 0 {
 				b[i] = byte('0' + r.IntN(10))
 			} else {
-				set := cmp.Or(g.Series, g.Letters)
-				b[i] = set[r.IntN(len(set))]
+				b[i] = series[r.IntN(len(series))]
 			}
 		default: // a lower-case letter stands for itself (KZ F, H)
 			b[i] -= 'a' - 'A'
