@@ -2,6 +2,7 @@ package anpr
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -22,6 +23,10 @@ const (
 	roundOdds  = 3.0  // nats of full evidence
 	glyphDark  = 0.45 // of the background luminance: a stricter ink threshold keeps glyphs apart
 	glyphWide  = 0.85 // of its height: a wider part is two glyphs run together
+	// A round letter is as wide as high in some plate fonts (Belarus's O),
+	// wider than the parts mainGlyphs keeps; splitRuns has already cut what
+	// blur ran together, so only this wide a part is two glyphs.
+	roundWide = 1.3
 	// The recogniser, not trained on plate fonts, splits O and 0 by habit
 	// more than by shape: where the shape is measured, its log odds between
 	// the two count at most this much.
@@ -58,7 +63,8 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 		return
 	}
 	dark := glyphDark * bgLum
-	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, false)
+	glyphs, mainH := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, true)
+	glyphs = slices.DeleteFunc(glyphs, func(g inkPart) bool { return float64(g.x1-g.x0) > roundWide*float64(mainH) })
 	if len(glyphs) < 3 {
 		return
 	}

@@ -67,6 +67,36 @@ func TestShapeSettlesOAndZero(t *testing.T) {
 	}
 }
 
+// TestShapeMeasuresALetterAsWideAsHigh: Belarus's and Russia's letter O is
+// as wide as high, wider than the parts kept as glyphs elsewhere (two
+// figures run together); read as 0, it still becomes the letter.
+func TestShapeMeasuresALetterAsWideAsHigh(t *testing.T) {
+	l := newTestLine(200)
+	for _, x := range []int{60, 90, 120, 150} {
+		l.ring(x, x+18) // figures
+	}
+	l.ring(10, 46) // a letter O, 36 wide and 32 high
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	frames := make([]frame, 25)
+	for i := range frames {
+		frames[i] = frame{'_', 0.95, 0}
+	}
+	frames[3] = frame{'0', 0.99, 'O'}
+	frames[8] = frame{'7', 0.95, 0}
+	frames[11] = frame{'5', 0.95, 0}
+	frames[15] = frame{'0', 0.99, 'O'}
+	frames[19] = frame{'8', 0.95, 0}
+	lp := steps(frames...)
+	figure := lp[15]
+	shapeEvidence(lp, l.px, l.w, recHeight, c, 200, 25)
+	if o, zero := symOf('O'), symOf('0'); lp[3][o] <= lp[3][zero] {
+		t.Errorf("a glyph as wide as high: p(O) %.2f, p(0) %.2f; want O", exp32(lp[3][o]), exp32(lp[3][zero]))
+	}
+	if lp[15] != figure {
+		t.Error("a figure's 0 was moved")
+	}
+}
+
 // TestSplitRuns: two glyphs that blur ran together are cut at the gap
 // between them; one wide glyph, or a ring, is not.
 func TestSplitRuns(t *testing.T) {
