@@ -130,3 +130,32 @@ func widen(q Quad, l, r float64) Quad {
 	lerp := func(a, b point, t float64) point { return point{a.X + (b.X-a.X)*t, a.Y + (b.Y-a.Y)*t} }
 	return Quad{lerp(q[0], q[1], -l), lerp(q[0], q[1], 1+r), lerp(q[3], q[2], 1+r), lerp(q[3], q[2], -l)}
 }
+
+// strayEnds discounts (as a sliver's, see sliverOdds) the first and last
+// characters of a line's free reading where no glyph of the line's height
+// stands under them: a flag's stripes read as E, the country code of a band
+// the cleanup left in read as a leading N. A character the recogniser is
+// sure of survives it. Readings shorter than four characters are left.
+func strayEnds(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) {
+	d := greedy(lp)
+	if len(d.spans) < 4 {
+		return
+	}
+	g, ok := glyphsOf(px, w, h, c)
+	if !ok {
+		return
+	}
+	under := glyphUnder(g.glyphs, c, tw, steps, tw/steps)
+	for _, sp := range [][2]int{d.spans[0], d.spans[len(d.spans)-1]} {
+		stray := true
+		for t := sp[0]; t <= sp[1] && stray; t++ {
+			_, found := under(t)
+			stray = !found
+		}
+		if stray {
+			for t := sp[0]; t <= sp[1]; t++ {
+				lp[t] = discountChars(lp[t], sliverOdds)
+			}
+		}
+	}
+}

@@ -70,7 +70,7 @@ func (r *Recognizer) recognize(img image.Image, roi image.Rectangle, rescan bool
 	if err != nil {
 		return nil, tm, fmt.Errorf("recognize: %w", err)
 	}
-	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), scale, &tm, h)
+	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), scale, &tm, h, rescan)
 	if err != nil {
 		return nil, tm, fmt.Errorf("recognize: %w", err)
 	}
@@ -114,7 +114,7 @@ func (r *Recognizer) scanAt(rgba *image.RGBA, s float64, tm *Timing) ([]Read, er
 	if err != nil {
 		return nil, fmt.Errorf("recognize: %w", err)
 	}
-	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), s, tm, nil)
+	reads, err := r.readBoxes(rgba, plateLikeBoxes(boxes, r.opts.MaxBoxes), s, tm, nil, true)
 	if err != nil {
 		return nil, fmt.Errorf("recognize: %w", err)
 	}
@@ -162,8 +162,10 @@ type line struct {
 // confident plate the boxes far less plate-like than the best are skipped.
 // The lines read are then grouped into plates (rows of pieces, two-row
 // plates) and decoded. h (nil outside a Stream) carries settled plates'
-// reads forward and leaves known junk unread.
-func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, tm *Timing, h *streamHints) ([]Read, error) {
+// reads forward and leaves known junk unread; still (a photo, not a
+// stream's frame) lets a loose line be read a second time, tight (see
+// tightLine).
+func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, tm *Timing, h *streamHints, still bool) ([]Read, error) {
 	t0 := time.Now()
 	var detTime time.Duration
 	defer func() { tm.Recognize += time.Since(t0) - detTime; tm.Detect += detTime }()
@@ -258,7 +260,7 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			queue = append(fine, rest...)
 			continue
 		}
-		lp, look, err := r.recognizeQuad(img, padQuad(b.quad))
+		lp, look, err := r.recognizeQuad(img, padQuad(b.quad), still)
 		if err != nil {
 			return nil, err
 		}
@@ -301,7 +303,7 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			// Pieces of one row (number, region cell, band) overlap after
 			// unclipping; reading their union once avoids doubled glyphs.
 			var err error
-			if lp, look, err = r.recognizeQuad(img, padQuad(g.quad)); err != nil {
+			if lp, look, err = r.recognizeQuad(img, padQuad(g.quad), still); err != nil {
 				return nil, err
 			}
 		}

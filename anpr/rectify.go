@@ -68,8 +68,11 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 
 // recognizeQuad rectifies q and runs the recogniser on it, returning the
 // per-step plate symbol log probabilities and what the plate's look tells
-// about its country.
-func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook, error) {
+// about its country. In a still (a photo, not a stream's frame) a line
+// whose glyphs fill little of it is read tight as well (see tightLine);
+// a stream's frames vote, and the second reading only cost time there
+// (held-out video passes 213 → 212 of 220, 10–17 % more time per frame).
+func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, error) {
 	w, px, c := lineOf(img, q)
 	for range maxWiden {
 		// A glyph cut by an end of the box: widened by about a glyph, and
@@ -87,7 +90,23 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad) (logProbs, plateLook
 	cell, hasCell := findCell(px, w, recHeight, c)
 	if !hasCell {
 		lp, err := r.runLine(px, w, c)
-		return lp, look, err
+		if err != nil {
+			return nil, look, err
+		}
+		if !still {
+			return lp, look, nil
+		}
+		if tq, ok := tightLine(px, w, c, q); ok {
+			tw, tpx, tc := lineOf(img, tq)
+			tlp, err := r.runLine(tpx, tw, keepCuts(tc, c, float64(tw)/float64(w)))
+			if err != nil {
+				return nil, look, err
+			}
+			if greedy(tlp).confidence() >= greedy(lp).confidence() {
+				lp = tlp
+			}
+		}
+		return lp, look, nil
 	}
 	main := c
 	main.x1 = cell.x0
@@ -166,5 +185,6 @@ func (r *Recognizer) runLine(px []float32, w int, c lineCleanup) (logProbs, erro
 		}
 	}
 	shapeEvidence(lp, px, w, recHeight, c, tw, steps)
+	strayEnds(lp, px, w, recHeight, c, tw, steps)
 	return lp, nil
 }

@@ -312,7 +312,7 @@ func (r *Recognizer) recognizeNear(img image.Image, roi image.Rectangle, seen []
 	tm.Detect = time.Since(t0)
 	// The regions were detected at their text's scale: no box needs a
 	// second look.
-	reads, err := r.readBoxes(toRGBA(img, roi), plateLikeBoxes(boxes, r.opts.MaxBoxes), math.Inf(1), &tm, h)
+	reads, err := r.readBoxes(toRGBA(img, roi), plateLikeBoxes(boxes, r.opts.MaxBoxes), math.Inf(1), &tm, h, false)
 	if err != nil {
 		return nil, tm, fmt.Errorf("recognize near plates: %w", err)
 	}

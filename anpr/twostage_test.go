@@ -150,7 +150,7 @@ func TestRefineWidensARegionThatCutsTheLine(t *testing.T) {
 		t.Fatalf("the fragment's region %v holds the whole plate %v: nothing to widen", g, at)
 	}
 	var tm Timing
-	reads, err := r.readBoxes(img, []textBox{frag}, 0.375, &tm, nil)
+	reads, err := r.readBoxes(img, []textBox{frag}, 0.375, &tm, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

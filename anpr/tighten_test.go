@@ -1,0 +1,95 @@
+package anpr
+
+import (
+	"math"
+	"testing"
+)
+
+// TestTightLineKeepsTheGlyphRows: a line whose glyphs fill a quarter of its
+// height (a plate in its frame, lettering above and below) is read again
+// between a margin above and below them; one whose glyphs fill most of it
+// is not.
+func TestTightLineKeepsTheGlyphRows(t *testing.T) {
+	l := newTestLine(200)
+	for x := 20; x < 180; x += 30 {
+		l.fill(x, 18, x+10, 30, 20, 20, 20) // glyphs 12 rows high
+	}
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	q := Quad{{100, 200}, {300, 200}, {300, 248}, {100, 248}}
+	tq, ok := tightLine(l.px, l.w, c, q)
+	if !ok {
+		t.Fatal("glyphs filling a quarter of the line: no tight line")
+	}
+	top, bottom := 200+18-rowMargin*12, 200+30+rowMargin*12
+	for i, want := range []float64{top, top, bottom, bottom} {
+		if math.Abs(tq[i].Y-want) > 0.5 || math.Abs(tq[i].X-q[i].X) > 0.5 {
+			t.Fatalf("tight line %v, want rows %.1f–%.1f of the same columns", tq, top, bottom)
+		}
+	}
+	full := newTestLine(200)
+	for x := 20; x < 180; x += 30 {
+		full.glyph(x) // 32 of 48 rows
+	}
+	if tq, ok := tightLine(full.px, full.w, c, q); ok {
+		t.Errorf("glyphs filling two thirds of the line: tight line %v", tq)
+	}
+}
+
+// TestKeepCutsCarriesTheBand: what the loose line's cleanup found stays
+// found on the tight line, at the same place in its wider columns.
+func TestKeepCutsCarriesTheBand(t *testing.T) {
+	loose := lineCleanup{x0: 16, x1: 180, emblems: [][2]int{{56, 76}}, slivers: [][2]int{{196, 200}}}
+	tight := lineCleanup{x0: 0, x1: 300, bg: [3]float32{1, 2, 3}}
+	got := keepCuts(tight, loose, 1.5)
+	if got.x0 != 24 || got.x1 != 270 || len(got.emblems) != 1 || got.emblems[0] != [2]int{84, 114} ||
+		len(got.slivers) != 1 || got.slivers[0] != [2]int{294, 300} || got.bg != tight.bg {
+		t.Errorf("kept %+v", got)
+	}
+	// A cut the tight line found further in stays.
+	tight.x0 = 40
+	if got := keepCuts(tight, loose, 1.5); got.x0 != 40 {
+		t.Errorf("x0 %d, want the tight line's own cut 40", got.x0)
+	}
+}
+
+// TestStrayEndsDropsAFlagsStripes: a flag's three stripes before the
+// number, read as a leading E at 0.7, are no glyph of the line's height and
+// the E goes; a sure E there, or an E over a glyph, stays.
+func TestStrayEndsDropsAFlagsStripes(t *testing.T) {
+	l := newTestLine(200)
+	for _, y := range []int{10, 22, 34} {
+		l.fill(20, y, 40, y+4, 20, 20, 20) // stripes
+	}
+	for x := 60; x < 180; x += 30 {
+		l.glyph(x)
+	}
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	read := func(first float64, line *testLine) string {
+		frames := make([]frame, 25)
+		for i := range frames {
+			frames[i] = frame{'_', 0.95, 0}
+		}
+		frames[3] = frame{'E', first, '_'} // column 28: the stripes; the rest is the separator's
+		frames[9] = frame{'4', 0.95, 0}    // column 76
+		frames[13] = frame{'5', 0.95, 0}   // 108
+		frames[17] = frame{'6', 0.95, 0}   // 140
+		frames[20] = frame{'7', 0.95, 0}   // 164
+		lp := steps(frames...)
+		strayEnds(lp, line.px, line.w, recHeight, c, 200, 25)
+		return greedy(lp).text
+	}
+	if got := read(0.7, l); got != "4567" {
+		t.Errorf("stripes read E at 0.7: %s, want 4567", got)
+	}
+	if got := read(0.99, l); got != "E4567" {
+		t.Errorf("stripes read E at 0.99: %s, want the sure E kept", got)
+	}
+	g := newTestLine(200)
+	g.glyph(20)
+	for x := 60; x < 180; x += 30 {
+		g.glyph(x)
+	}
+	if got := read(0.7, g); got != "E4567" {
+		t.Errorf("a glyph read E at 0.7: %s, want it kept", got)
+	}
+}
