@@ -1,6 +1,9 @@
 package anpr
 
-import "sort"
+import (
+	"math"
+	"sort"
+)
 
 // A region cell (Russia's: the region's digits over "RUS" and a flag, at the
 // plate's right end) holds digits little more than half as high as the
@@ -37,7 +40,7 @@ func findCell(px []float32, w, h int, c lineCleanup) (regionCell, bool) {
 	parts := inkParts(px, w, h, c.x0, c.x1, cellDark*bgLum)
 	// The number's glyphs: their height and bottom, and where the last of
 	// them ends (the cell's bar, taller, is none of them).
-	glyphs, mainH := mainGlyphs(parts, h, true)
+	glyphs, mainH := mainGlyphs(parts, h, math.Inf(1))
 	if len(glyphs) < 3 {
 		return regionCell{}, false
 	}

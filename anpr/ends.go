@@ -51,7 +51,7 @@ func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
 		return glyphLine{}, false
 	}
 	g := glyphLine{dark: glyphDark * bgLum}
-	g.glyphs, g.height = mainGlyphs(inkParts(px, w, h, c.x0, c.x1, g.dark), h, false)
+	g.glyphs, g.height = mainGlyphs(inkParts(px, w, h, c.x0, c.x1, g.dark), h, oneGlyph)
 	if len(g.glyphs) < 3 {
 		return glyphLine{}, false
 	}

@@ -139,3 +139,15 @@ func (m homography) apply(u, v float64) (float64, float64) {
 	w := m[6]*u + m[7]*v + m[8]
 	return (m[0]*u + m[1]*v + m[2]) / w, (m[3]*u + m[4]*v + m[5]) / w
 }
+
+// part is the part of q that the rectangle [u0, u1]×[v0, v1] of the unit
+// square maps onto: the columns and rows of a rectified line, taken back
+// to the image.
+func (q Quad) part(u0, v0, u1, v1 float64) Quad {
+	m := squareToQuad(q)
+	at := func(u, v float64) point {
+		x, y := m.apply(u, v)
+		return point{x, y}
+	}
+	return Quad{at(u0, v0), at(u1, v0), at(u1, v1), at(u0, v1)}
+}

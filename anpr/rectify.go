@@ -135,12 +135,8 @@ func lineOf(img *image.RGBA, q Quad) (int, []float32, lineCleanup) {
 // readCell reads the digits of a region cell found in the line rectified
 // from q (w columns wide) at the recogniser's full height.
 func (r *Recognizer) readCell(img *image.RGBA, q Quad, w int, cell regionCell) (logProbs, error) {
-	m := squareToQuad(q)
-	at := func(x, y int) point {
-		px, py := m.apply(float64(x)/float64(w), float64(y)/recHeight)
-		return point{px, py}
-	}
-	sq := Quad{at(cell.x0, cell.y0), at(cell.x1, cell.y0), at(cell.x1, cell.y1), at(cell.x0, cell.y1)}
+	fw := float64(w)
+	sq := q.part(float64(cell.x0)/fw, float64(cell.y0)/recHeight, float64(cell.x1)/fw, float64(cell.y1)/recHeight)
 	cw := int(math.Round(recStretch * recHeight * sq.width() / math.Max(sq.height(), 1)))
 	cw = clampInt(cw, 16, recMaxWidth)
 	px := rectify(img, sq, cw)

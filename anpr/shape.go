@@ -2,7 +2,6 @@ package anpr
 
 import (
 	"math"
-	"slices"
 	"sort"
 )
 
@@ -24,9 +23,11 @@ const (
 	glyphDark  = 0.45 // of the background luminance: a stricter ink threshold keeps glyphs apart
 	glyphWide  = 0.85 // of its height: a wider part is two glyphs run together
 	// A round letter is as wide as high in some plate fonts (Belarus's O),
-	// wider than the parts mainGlyphs keeps; splitRuns has already cut what
-	// blur ran together, so only this wide a part is two glyphs.
+	// wider than the parts kept elsewhere (oneGlyph); splitRuns has already
+	// cut what blur ran together, so only this wide a part is two glyphs.
 	roundWide = 1.3
+	// oneGlyph is the widest a main glyph is elsewhere, in glyph heights.
+	oneGlyph = 1.0
 	// The recogniser, not trained on plate fonts, splits O and 0 by habit
 	// more than by shape: where the shape is measured, its log odds between
 	// the two count at most this much.
@@ -63,8 +64,7 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 		return
 	}
 	dark := glyphDark * bgLum
-	glyphs, mainH := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, true)
-	glyphs = slices.DeleteFunc(glyphs, func(g inkPart) bool { return float64(g.x1-g.x0) > roundWide*float64(mainH) })
+	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, roundWide)
 	if len(glyphs) < 3 {
 		return
 	}
@@ -155,9 +155,10 @@ func splitRuns(parts []inkPart, px []float32, w, h int, dark float32) []inkPart 
 
 // mainGlyphs are the parts of a line's ink that are its characters, and
 // their typical height: the line's tallest parts (the box may be loose
-// around them), within a fifth of that height, and unless keepRuns no
-// wider than it (two glyphs run together by blur).
-func mainGlyphs(parts []inkPart, h int, keepRuns bool) ([]inkPart, int) {
+// around them), within a fifth of that height, and no wider than wide
+// times it (a wider part is two glyphs run together by blur; +Inf keeps
+// every width).
+func mainGlyphs(parts []inkPart, h int, wide float64) ([]inkPart, int) {
 	var hs []int
 	for _, p := range parts {
 		if float64(p.height()) >= cellGlyphMin*float64(h) && p.x1-p.x0 < h {
@@ -171,7 +172,7 @@ func mainGlyphs(parts []inkPart, h int, keepRuns bool) ([]inkPart, int) {
 	mainH := hs[len(hs)*3/4]
 	var out []inkPart
 	for _, p := range parts {
-		if p.height() >= mainH*4/5 && p.height() <= mainH*6/5 && (keepRuns || p.x1-p.x0 <= mainH) {
+		if p.height() >= mainH*4/5 && p.height() <= mainH*6/5 && float64(p.x1-p.x0) <= wide*float64(mainH) {
 			out = append(out, p)
 		}
 	}

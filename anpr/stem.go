@@ -104,7 +104,7 @@ func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps 
 		return // too little contrast to see a flag
 	}
 	dark := ink + 0.5*(bgLum-ink)
-	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, false)
+	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, oneGlyph)
 	// a narrow bar may lie beside the step's middle column: the glyph
 	// nearest it within a step's width counts
 	under := glyphUnder(glyphs, c, tw, steps, tw/steps)

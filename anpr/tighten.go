@@ -35,12 +35,7 @@ func tightLine(px []float32, w int, c lineCleanup, q Quad) (Quad, bool) {
 	if t1-t0 > 0.9 {
 		return q, false // nearly the line itself
 	}
-	m := squareToQuad(q)
-	at := func(u, v float64) point {
-		x, y := m.apply(u, v)
-		return point{x, y}
-	}
-	return Quad{at(0, t0), at(1, t0), at(1, t1), at(0, t1)}, true
+	return q.part(0, t0, 1, t1), true
 }
 
 // keepCuts carries what the cleanup c of a line found (its band cuts,
