@@ -182,6 +182,23 @@ func TestSuppressPieces(t *testing.T) {
 	if len(reads) != 1 || reads[0].Text != "17CS302" {
 		t.Errorf("lettering above: %+v", reads)
 	}
+	// A free reading of a box cut short gives way to a format's reading
+	// of the whole line at well under its confidence; another format's
+	// reading does not.
+	reads = suppress([]Read{
+		{Text: "B5633", Country: genericFormatID, Confidence: 0.78, Box: image.Rect(100, 100, 260, 140), pieces: 1, Rows: 1},
+		{Text: "B5633A0", Country: "BY", Confidence: 0.5, Box: box, pieces: 1, Rows: 1},
+	}, 0.2)
+	if len(reads) != 1 || reads[0].Text != "B5633A0" {
+		t.Errorf("free reading cut short: %+v", reads)
+	}
+	reads = suppress([]Read{
+		{Text: "8D79882", Country: "US", Confidence: 0.92, Box: image.Rect(110, 100, 300, 140), pieces: 1, Rows: 1},
+		{Text: "68D79882", Country: "TR", Confidence: 0.56, Box: box, pieces: 1, Rows: 1},
+	}, 0.2)
+	if len(reads) != 1 || reads[0].Text != "8D79882" {
+		t.Errorf("a format's reading displaced by a less sure one: %+v", reads)
+	}
 }
 
 // TestRandomPlatesFit: every synthetic plate fits its country's grammar

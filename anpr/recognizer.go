@@ -376,7 +376,7 @@ func suppress(reads []Read, minConf float64) []Read {
 			switch {
 			case wordLike(o.Text) && o.Rows == 1 && len(o.Text) <= len(rd.Text)+3:
 				key[i] *= wordPiece
-			case o.Confidence >= extendsShare*rd.Confidence && (o.Country != genericFormatID || rd.Country == genericFormatID):
+			case o.Confidence >= extendsBy(rd, o)*rd.Confidence && (o.Country != genericFormatID || rd.Country == genericFormatID):
 				// (a free reading does not displace a format's: the S of
 				// some lettering above 17CS302 is no row of its plate)
 				key[i] = math.Min(key[i], key[j]*0.99)
@@ -409,8 +409,24 @@ func suppress(reads []Read, minConf float64) []Read {
 }
 
 // extendsShare is how much less certain a reading that holds another's text
-// and more may be and still be kept in its place.
-const extendsShare = 0.75
+// and more may be and still be kept in its place; freeExtendsShare where
+// that reading is a format's and the other a free reading of no format (a
+// box cut short read B5633 beside a Belarusian B5633A0, 227Y1 beside a
+// Kazakh 227YI98): no format vouches that the shorter text is the whole
+// plate.
+const (
+	extendsShare     = 0.75
+	freeExtendsShare = 0.5
+)
+
+// extendsBy is the share of rd's confidence a reading o that holds rd's
+// text and more needs to be kept in its place.
+func extendsBy(rd, o Read) float64 {
+	if rd.Country == genericFormatID && o.Country != genericFormatID {
+		return freeExtendsShare
+	}
+	return extendsShare
+}
 
 // wordPiece scales the rank of a read that is a piece of a word.
 const wordPiece = 0.3
