@@ -199,6 +199,19 @@ func TestSuppressPieces(t *testing.T) {
 	if len(reads) != 1 || reads[0].Text != "8D79882" {
 		t.Errorf("a format's reading displaced by a less sure one: %+v", reads)
 	}
+	// Pieces read together rank above one of them read alone, not above
+	// a reading of a box that holds them all.
+	pieces := []Read{
+		{Text: "8968", Country: genericFormatID, Confidence: 0.42, Box: image.Rect(95, 110, 215, 150), pieces: 1, Rows: 1},
+		{Text: "8968VE", Country: "TM", Confidence: 0.79, Box: image.Rect(95, 110, 290, 150), pieces: 3, Rows: 1},
+	}
+	if reads := suppress(pieces, 0.2); len(reads) != 1 || reads[0].Text != "8968VE" {
+		t.Errorf("pieces read together: %+v", reads)
+	}
+	whole := Read{Text: "8968VFT", Country: "ES", Confidence: 0.9, Box: image.Rect(110, 100, 320, 160), pieces: 1, Rows: 1}
+	if reads := suppress(append(pieces, whole), 0.2); len(reads) != 1 || reads[0].Text != "8968VFT" {
+		t.Errorf("pieces read together beside the whole line: %+v", reads)
+	}
 }
 
 // TestRandomPlatesFit: every synthetic plate fits its country's grammar

@@ -360,6 +360,21 @@ func suppress(reads []Read, minConf float64) []Read {
 	for i, rd := range reads {
 		key[i] = rd.Confidence * (1 + 0.15*float64(rd.pieces-1))
 	}
+	// The pieces' reading gains nothing over a reading of one box that
+	// already holds them (the whole line, outlined at once as well): it
+	// then explains no more of the plate, and the detector's pieces may
+	// have cut a glyph (8968VE of 8968VFT, whose T no piece held).
+	for j, o := range reads {
+		if o.pieces < 2 {
+			continue
+		}
+		for i, rd := range reads {
+			if i != j && rd.pieces == 1 && rd.Rows == o.Rows && holds(rd.Box, o.Box) {
+				key[j] = math.Min(key[j], o.Confidence)
+				break
+			}
+		}
+	}
 	// The same glyphs hold each other however their O and I are named: the
 	// free reading 570E of a piece of 57OE073 named its O as a digit.
 	glyphs := make([]string, len(reads))
@@ -430,6 +445,15 @@ func extendsBy(rd, o Read) float64 {
 
 // wordPiece scales the rank of a read that is a piece of a word.
 const wordPiece = 0.3
+
+// holdsShare is the share of a box that another holding it covers.
+const holdsShare = 0.8
+
+// holds reports whether box a covers most of box b.
+func holds(a, b image.Rectangle) bool {
+	in := a.Intersect(b)
+	return !in.Empty() && float64(in.Dx()*in.Dy()) >= holdsShare*float64(b.Dx()*b.Dy())
+}
 
 // overlapping reports whether two read boxes share more than half of the
 // smaller one.
