@@ -56,43 +56,17 @@ type Info struct {
 // Offer answers a player's SDP offer for camera on behalf of who (the
 // user, for the session's owner and the log).
 func (s *Server) Offer(ctx context.Context, camera, who, offer string) (Info, error) {
-	// a slot is held from here until the session is registered, so that
-	// offers sent at once cannot all pass the limits
-	s.mu.Lock()
-	closed, n := s.closed, len(s.sessions)+s.openingAll
-	mine := s.opening[who]
-	for _, v := range s.sessions {
-		if v.who == who {
-			mine++
-		}
-	}
-	c := s.cams[camera]
-	var err error
-	switch {
-	case closed:
-		err = ErrOff
-	case n >= s.o.MaxSessions:
-		err = ErrFull
-	case mine >= s.o.MaxPerUser:
-		err = ErrUserFull
-	case c == nil:
-		err = ErrNotStreaming
-	}
-	if err == nil {
-		s.openingAll++
-		s.opening[who]++
-	}
-	s.mu.Unlock()
+	c, err := s.hold(camera, who)
 	if err != nil {
 		return Info{}, err
 	}
+	held := true
 	defer func() {
-		s.mu.Lock()
-		s.openingAll--
-		if s.opening[who]--; s.opening[who] == 0 {
-			delete(s.opening, who)
+		if held {
+			s.mu.Lock()
+			s.release(who)
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
 	}()
 	c.mu.Lock()
 	feeds, codec := c.feeds, c.track.Codec
@@ -115,15 +89,11 @@ func (s *Server) Offer(ctx context.Context, camera, who, offer string) (Info, er
 		_ = pc.Close()
 		return Info{}, err
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if err := s.register(v); err != nil {
 		_ = pc.Close()
-		return Info{}, ErrOff
+		return Info{}, err
 	}
-	s.sessions[v.id] = v
-	s.met.sessions.Set(float64(len(s.sessions)))
-	s.mu.Unlock()
+	held = false
 	c.mu.Lock()
 	c.viewers[v] = struct{}{}
 	c.mu.Unlock()
@@ -139,6 +109,59 @@ func (s *Server) Offer(ctx context.Context, camera, who, offer string) (Info, er
 	go v.watchConnect()
 	s.log.Info("webrtc session opened", "session", v.id, "camera", camera, "user", who)
 	return Info{ID: v.id, Camera: camera, Answer: pc.LocalDescription().SDP}, nil
+}
+
+// hold takes a slot of the node's and of who's for an offer for camera.
+// The slot counts against both limits from here until the session is
+// registered, when it passes to the session, or the offer fails (release):
+// offers sent at once cannot all pass the limits, and a session that is
+// registered while its offer is still being answered is not counted twice
+// (which refused a user's third session with two open).
+func (s *Server) hold(camera, who string) (*camera, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mine := s.opening[who]
+	for _, v := range s.sessions {
+		if v.who == who {
+			mine++
+		}
+	}
+	c := s.cams[camera]
+	switch {
+	case s.closed:
+		return nil, ErrOff
+	case len(s.sessions)+s.openingAll >= s.o.MaxSessions:
+		return nil, ErrFull
+	case mine >= s.o.MaxPerUser:
+		return nil, ErrUserFull
+	case c == nil:
+		return nil, ErrNotStreaming
+	}
+	s.openingAll++
+	s.opening[who]++
+	return c, nil
+}
+
+// release gives back a slot of who's (s.mu held).
+func (s *Server) release(who string) {
+	s.openingAll--
+	if s.opening[who]--; s.opening[who] == 0 {
+		delete(s.opening, who)
+	}
+}
+
+// register adds v to the open sessions, in place of the slot its offer
+// held.
+func (s *Server) register(v *session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrOff
+	}
+	s.sessions[v.id] = v
+	s.release(v.who)
+	s.met.sessions.Set(float64(len(s.sessions)))
+	return nil
 }
 
 // negotiate sets the offer, adds the video track and waits for the

@@ -2,6 +2,7 @@ package whep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -260,6 +261,44 @@ func TestOneUserCannotTakeEverySession(t *testing.T) {
 	wg.Wait()
 	if codes[201] != 3 || codes[503] != 9 {
 		t.Fatalf("12 offers of one user at once: %v, want 3 answered and 9 refused", codes)
+	}
+}
+
+// TestASessionCountsOnce: a session registered while another offer of
+// its user is still being answered holds one slot, not its offer's and its
+// own (a user with two sessions was refused a third when the other twelve
+// offers of a burst were checked in that moment).
+func TestASessionCountsOnce(t *testing.T) {
+	s, _ := newServer(t, Options{MaxSessions: 10, MaxPerUser: 3})
+	stop := feedCamera(t, s, "Camera1", 0)
+	defer stop()
+	for i := range 2 {
+		if _, err := s.hold("Camera1", "eve"); err != nil {
+			t.Fatalf("offer %d: %v", i, err)
+		}
+	}
+	v := &session{id: "first", who: "eve"} // no peer: taken out before the server closes
+	if err := s.register(v); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.mu.Lock()
+		delete(s.sessions, v.id)
+		s.mu.Unlock()
+	})
+	if _, err := s.hold("Camera1", "eve"); err != nil {
+		t.Fatalf("a third offer with one session and one offer open: %v", err)
+	}
+	if _, err := s.hold("Camera1", "eve"); !errors.Is(err, ErrUserFull) {
+		t.Fatalf("a fourth offer: %v, want %v", err, ErrUserFull)
+	}
+	s.mu.Lock()
+	s.release("eve")
+	s.release("eve")
+	open, mine := s.openingAll, s.opening["eve"]
+	s.mu.Unlock()
+	if open != 0 || mine != 0 {
+		t.Fatalf("after the offers were given back: %d offers open, %d of them eve's", open, mine)
 	}
 }
 
