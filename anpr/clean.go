@@ -1,5 +1,7 @@
 package anpr
 
+import "slices"
+
 // Geometry of a plate line before recognition. A country band or flag at
 // either end of the line and an emblem between its characters (a coat of
 // arms, inspection seals, a region's arms) are found by colour and position
@@ -136,6 +138,28 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		}
 		return n
 	}
+	// A character's ink may count for less than a glyph in blocks (an F:
+	// its stem is a block wide, its arms too thin to darken one), so a
+	// coloured run after it would pass for a band, and be cut with it (the
+	// F of an Austrian F·016PY, its arms taken for the band's). A run with
+	// a glyph of the line's own shape before it is an emblem.
+	var glyphs []inkPart
+	glyphBefore := func(x int) bool {
+		if glyphs == nil {
+			dark := glyphDark * bgLum
+			glyphs, _ = mainGlyphs(inkParts(px, w, h, 0, w, dark), h, oneGlyph)
+			glyphs = slices.DeleteFunc(glyphs, func(p inkPart) bool { return inkChroma(px, w, p, dark) > glyphChroma })
+			if glyphs == nil {
+				glyphs = []inkPart{}
+			}
+		}
+		for _, p := range glyphs {
+			if p.x0 > c.x0 && p.x1 <= x {
+				return true
+			}
+		}
+		return false
+	}
 	// Left end: cut after the last wide band-like run that starts in the
 	// searched part before any character. Once a band is cut, a run more
 	// than a glyph past it after any ink at all is an emblem: the single
@@ -160,7 +184,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		for e < bw && bandish(e) {
 			e++
 		}
-		if runWide(x, e) && e < bw*2/3 {
+		if runWide(x, e) && e < bw*2/3 && (ink == 0 || !glyphBefore(x*cleanBlock)) {
 			c.x0 = e * cleanBlock
 			ink = 0
 		} else {

@@ -233,6 +233,34 @@ func TestCleanLineKeepsAOneStrokeLetterBeforeTheArms(t *testing.T) {
 	checkLetterBeforeArms(t, cleanLine(l.px, l.w, recHeight), 28, 34, 60, 80)
 }
 
+// TestCleanLineKeepsAnFAfterANarrowBand: where the box cut the band down
+// to a sliver, no band is cut first, and an F's ink (a stem a block wide,
+// arms too thin to darken a block) counts for less than a glyph: the arms
+// after it passed for the band, and the F was cut with them. A letter of
+// the line's glyph shape before a coloured run makes the run an emblem.
+func TestCleanLineKeepsAnFAfterANarrowBand(t *testing.T) {
+	l := newTestLine(320)
+	l.fill(0, 0, 8, recHeight, 20, 50, 170) // what the box left of the band
+	l.fill(24, 8, 29, 40, 20, 20, 20)       // F: stem
+	l.fill(29, 8, 42, 11, 20, 20, 20)       // F: top arm
+	l.fill(29, 22, 39, 25, 20, 20, 20)      // F: middle arm
+	l.fill(52, 12, 72, 36, 200, 30, 30)     // red arms
+	for x := 84; x+22 < 320; x += 36 {
+		l.glyph(x)
+	}
+	c := cleanLine(l.px, l.w, recHeight)
+	if c.x0 > 24 {
+		t.Fatalf("x0 = %d: the F at 24 is cut", c.x0)
+	}
+	painted := false
+	for _, e := range c.emblems {
+		painted = painted || e[0] <= 56 && e[1] >= 68
+	}
+	if !painted {
+		t.Errorf("emblems %v: the arms at 52–72 are not painted over", c.emblems)
+	}
+}
+
 // TestCleanLineLeavesABluePlateOnALightCab: a Chinese plate's line, white
 // characters on blue, its crop's top and bottom rows a light teal cab
 // (testdata/blue-plate-line.png, as rectified from a synthetic scene).

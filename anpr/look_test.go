@@ -150,67 +150,55 @@ func countryCodes() []string {
 // the other a format's.
 func TestSuppressPieces(t *testing.T) {
 	box := image.Rect(100, 100, 300, 140)
-	reads := suppress([]Read{
-		{Text: "NS24", Country: "DE", Confidence: 1, Box: image.Rect(200, 100, 300, 140), pieces: 1, Rows: 1},
-		{Text: "TRANS24", Country: genericFormatID, Confidence: 0.42, Box: box, pieces: 1, Rows: 1},
-	}, 0.2)
-	if len(reads) != 1 || reads[0].Text != "TRANS24" {
-		t.Errorf("word piece: %+v", reads)
-	}
-	reads = suppress([]Read{
-		{Text: "409PTK", Country: "EE", Confidence: 1, Box: image.Rect(100, 100, 260, 140), pieces: 1, Rows: 1},
-		{Text: "409PTK39", Country: "KZ", Confidence: 0.95, Box: box, pieces: 1, Rows: 1},
-	}, 0.2)
-	if len(reads) != 1 || reads[0].Text != "409PTK39" {
-		t.Errorf("cut short: %+v", reads)
-	}
-	// The same, where the piece's free reading named its O as a digit
-	// and the whole line's format kept the letter.
-	reads = suppress([]Read{
-		{Text: "570E", Country: genericFormatID, Confidence: 0.82, Box: image.Rect(100, 100, 200, 140), pieces: 1, Rows: 1},
-		{Text: "57OE073", Country: "AM", Confidence: 0.7, Box: box, pieces: 1, Rows: 1},
-	}, 0.2)
-	if len(reads) != 1 || reads[0].Text != "57OE073" {
-		t.Errorf("cut short, O named 0: %+v", reads)
-	}
-	// A free reading that adds a row of lettering to a plate's format is
-	// no fuller read of it.
-	reads = suppress([]Read{
-		{Text: "17CS302", Country: "AZ", Confidence: 0.99, Box: image.Rect(100, 110, 300, 140), pieces: 1, Rows: 1},
-		{Text: "S17CS302", Country: genericFormatID, Confidence: 0.84, Box: image.Rect(100, 60, 300, 140), pieces: 2, Rows: 2},
-	}, 0.2)
-	if len(reads) != 1 || reads[0].Text != "17CS302" {
-		t.Errorf("lettering above: %+v", reads)
-	}
-	// A free reading of a box cut short gives way to a format's reading
-	// of the whole line at well under its confidence; another format's
-	// reading does not.
-	reads = suppress([]Read{
-		{Text: "B5633", Country: genericFormatID, Confidence: 0.78, Box: image.Rect(100, 100, 260, 140), pieces: 1, Rows: 1},
-		{Text: "B5633A0", Country: "BY", Confidence: 0.5, Box: box, pieces: 1, Rows: 1},
-	}, 0.2)
-	if len(reads) != 1 || reads[0].Text != "B5633A0" {
-		t.Errorf("free reading cut short: %+v", reads)
-	}
-	reads = suppress([]Read{
-		{Text: "8D79882", Country: "US", Confidence: 0.92, Box: image.Rect(110, 100, 300, 140), pieces: 1, Rows: 1},
-		{Text: "68D79882", Country: "TR", Confidence: 0.56, Box: box, pieces: 1, Rows: 1},
-	}, 0.2)
-	if len(reads) != 1 || reads[0].Text != "8D79882" {
-		t.Errorf("a format's reading displaced by a less sure one: %+v", reads)
-	}
 	// Pieces read together rank above one of them read alone, not above
 	// a reading of a box that holds them all.
 	pieces := []Read{
 		{Text: "8968", Country: genericFormatID, Confidence: 0.42, Box: image.Rect(95, 110, 215, 150), pieces: 1, Rows: 1},
 		{Text: "8968VE", Country: "TM", Confidence: 0.79, Box: image.Rect(95, 110, 290, 150), pieces: 3, Rows: 1},
 	}
-	if reads := suppress(pieces, 0.2); len(reads) != 1 || reads[0].Text != "8968VE" {
-		t.Errorf("pieces read together: %+v", reads)
-	}
 	whole := Read{Text: "8968VFT", Country: "ES", Confidence: 0.9, Box: image.Rect(110, 100, 320, 160), pieces: 1, Rows: 1}
-	if reads := suppress(append(pieces, whole), 0.2); len(reads) != 1 || reads[0].Text != "8968VFT" {
-		t.Errorf("pieces read together beside the whole line: %+v", reads)
+	for _, c := range []struct {
+		why   string
+		reads []Read
+		want  string
+	}{
+		{"word piece", []Read{
+			{Text: "NS24", Country: "DE", Confidence: 1, Box: image.Rect(200, 100, 300, 140), pieces: 1, Rows: 1},
+			{Text: "TRANS24", Country: genericFormatID, Confidence: 0.42, Box: box, pieces: 1, Rows: 1},
+		}, "TRANS24"},
+		{"cut short", []Read{
+			{Text: "409PTK", Country: "EE", Confidence: 1, Box: image.Rect(100, 100, 260, 140), pieces: 1, Rows: 1},
+			{Text: "409PTK39", Country: "KZ", Confidence: 0.95, Box: box, pieces: 1, Rows: 1},
+		}, "409PTK39"},
+		// The piece's free reading named its O as a digit; the whole
+		// line's format kept the letter.
+		{"cut short, O named 0", []Read{
+			{Text: "570E", Country: genericFormatID, Confidence: 0.82, Box: image.Rect(100, 100, 200, 140), pieces: 1, Rows: 1},
+			{Text: "57OE073", Country: "AM", Confidence: 0.7, Box: box, pieces: 1, Rows: 1},
+		}, "57OE073"},
+		// A free reading that adds a row of lettering to a plate's
+		// format is no fuller read of it.
+		{"lettering above", []Read{
+			{Text: "17CS302", Country: "AZ", Confidence: 0.99, Box: image.Rect(100, 110, 300, 140), pieces: 1, Rows: 1},
+			{Text: "S17CS302", Country: genericFormatID, Confidence: 0.84, Box: image.Rect(100, 60, 300, 140), pieces: 2, Rows: 2},
+		}, "17CS302"},
+		// A free reading of a box cut short gives way to a format's
+		// reading of the whole line at well under its confidence;
+		// another format's reading does not.
+		{"free reading cut short", []Read{
+			{Text: "B5633", Country: genericFormatID, Confidence: 0.78, Box: image.Rect(100, 100, 260, 140), pieces: 1, Rows: 1},
+			{Text: "B5633A0", Country: "BY", Confidence: 0.5, Box: box, pieces: 1, Rows: 1},
+		}, "B5633A0"},
+		{"a format's reading displaced by a less sure one", []Read{
+			{Text: "8D79882", Country: "US", Confidence: 0.92, Box: image.Rect(110, 100, 300, 140), pieces: 1, Rows: 1},
+			{Text: "68D79882", Country: "TR", Confidence: 0.56, Box: box, pieces: 1, Rows: 1},
+		}, "8D79882"},
+		{"pieces read together", pieces, "8968VE"},
+		{"pieces read together beside the whole line", append(append([]Read(nil), pieces...), whole), "8968VFT"},
+	} {
+		if reads := suppress(c.reads, 0.2); len(reads) != 1 || reads[0].Text != c.want {
+			t.Errorf("%s: %+v, want only %s", c.why, reads, c.want)
+		}
 	}
 }
 

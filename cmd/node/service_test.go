@@ -1,12 +1,14 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,21 +66,13 @@ func TestServiceUnitNotifiesAndFeedsTheWatchdog(t *testing.T) {
 	defer ln.Close()
 	cmd := exec.Command(testkit.Binary(t), exec0[1], exec0[2], cfgPath)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=400000")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// the log is kept whole, however long, so that writing it never
+	// holds the node up, and shown when a notification does not come
+	var logBuf syncBuffer
+	cmd.Stderr = &logBuf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan string, 1000)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() }) // our own child, by PID
@@ -89,7 +83,13 @@ func TestServiceUnitNotifiesAndFeedsTheWatchdog(t *testing.T) {
 		_ = ln.SetReadDeadline(time.Now().Add(within))
 		n, err := ln.Read(buf)
 		if err != nil {
-			t.Fatalf("no notification within %v: %v", within, err)
+			state := "still running"
+			select {
+			case werr := <-exited:
+				state = fmt.Sprintf("exited: %v", werr)
+			default:
+			}
+			t.Fatalf("no notification within %v: %v; the node %s; its log:\n%s", within, err, state, logBuf.String())
 		}
 		return string(buf[:n])
 	}
@@ -119,7 +119,7 @@ func TestServiceUnitNotifiesAndFeedsTheWatchdog(t *testing.T) {
 		t.Fatalf("the node stopped with %v", err)
 	}
 	n, running := 0, false
-	for l := range lines {
+	for _, l := range strings.Split(strings.TrimSuffix(logBuf.String(), "\n"), "\n") {
 		n++
 		if !strings.HasPrefix(l, "<6>") && !strings.HasPrefix(l, "<4>") && !strings.HasPrefix(l, "<3>") && !strings.HasPrefix(l, "<7>") {
 			t.Errorf("a line without a journald priority: %q", l)
@@ -129,4 +129,23 @@ func TestServiceUnitNotifiesAndFeedsTheWatchdog(t *testing.T) {
 	if n == 0 || !running {
 		t.Errorf("%d log lines, the start line among them: %v", n, running)
 	}
+}
+
+// syncBuffer is a child's stderr, written by exec's copier while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
