@@ -9,7 +9,8 @@ import "math"
 // not matched at its foot (bare, or a base reaching both ways), while an I
 // is the same at top and foot (a bare bar, or serifs both ways at both
 // ends). Where a step reads I or 1, the glyph under it is measured so, and
-// a flag moves the step's belief to the digit.
+// a flag moves the step's belief to the digit; a bar, to the letter only
+// beside a 1 that shows its flag.
 const (
 	stemMass  = 0.3  // p(I) + p(1) at a step for its glyph to be measured
 	stemRows  = 0.7  // share of a glyph's rows a stem column has ink in
@@ -77,7 +78,8 @@ func stemLean(px []float32, w int, g inkPart, dark float32) (lean float64, ok bo
 
 // stemEvidence moves, at the steps of lp (as in shapeEvidence) read I or 1,
 // the split between them towards the digit where the glyph under the step
-// carries a flag.
+// carries a flag, and towards the letter where it is a bar on a line whose
+// 1s show their flags.
 func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int, bgLum float32) {
 	one, ell := symOf('1'), symOf('I')
 	read := false
@@ -108,6 +110,8 @@ func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps 
 	// a narrow bar may lie beside the step's middle column: the glyph
 	// nearest it within a step's width counts
 	under := glyphUnder(glyphs, c, tw, steps, tw/steps)
+	var bars []int   // steps over a bar
+	flagged := false // a glyph of the line shows a 1's full flag
 	for t := range lp {
 		if k, _ := top(lp[t]); exp32(lp[t][ell])+exp32(lp[t][one]) < stemMass || k != one && k != ell {
 			continue
@@ -116,12 +120,28 @@ func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps 
 		if !ok {
 			continue
 		}
-		// Only a flag is evidence: a bar may be a 1 whose flag blur
-		// took (measured on the development sets, moving bars towards I
-		// gained nothing).
-		if lean, ok := stemLean(px, w, g, dark); ok && lean >= flagSplit {
-			lp[t] = shiftPair(lp[t], one, ell, clampF((lean-flagSplit)/flagScale, 0, 1)*flagOdds)
+		lean, ok := stemLean(px, w, g, dark)
+		if !ok {
+			continue
 		}
+		if lean >= flagSplit {
+			lp[t] = shiftPair(lp[t], one, ell, clampF((lean-flagSplit)/flagScale, 0, 1)*flagOdds)
+			flagged = flagged || lean >= flagSplit+flagScale
+		} else {
+			bars = append(bars, t)
+		}
+	}
+	// A bar alone tells nothing: it may be a 1 whose flag blur took
+	// (measured on the development sets, moving every bar towards I
+	// gained nothing). Beside a 1 of the same line that shows its full
+	// flag, in the same font and blur, a bar is an I, by as much as a
+	// full flag makes a 1. (Dirt over a 1's flag makes it a bar too: a
+	// format that wants a digit there still reads it, less surely.)
+	if !flagged {
+		return
+	}
+	for _, t := range bars {
+		lp[t] = shiftPair(lp[t], ell, one, flagOdds)
 	}
 }
 
