@@ -54,8 +54,17 @@ try {
     const segs = await res.json();
     return segs.reduce((s, g) => s + (Date.parse(g.end) - Date.parse(g.start)), 0) >= 12000;
   }, null, { timeout: 60000, polling: 1000 });
-  await page.goto(`${BASE}/#/archive?camera=Hevc&from=${new Date(Date.now() - 2 * 60000).toISOString()}&to=${new Date().toISOString()}`);
-  await page.waitForSelector('#archive-timeline .tl-seg', { timeout: 60000 });
+  const from = new Date(Date.now() - 2 * 60000).toISOString();
+  const to = new Date().toISOString();
+  await page.goto(`${BASE}/#/archive?camera=Hevc&from=${from}&to=${to}`);
+  try {
+    await page.waitForSelector('#archive-timeline .tl-seg', { timeout: 60000 });
+  } catch (e) {
+    // what the page and the node held at the time, for the report
+    const segs = await (await page.request.get(`${BASE}/api/v1/archive/segments?${new URLSearchParams({ camera: 'Hevc', from, to })}`, { failOnStatusCode: false })).text();
+    const shown = await page.evaluate(() => ({ url: location.href, camera: document.querySelector('#archive-camera')?.value, info: document.querySelector('#archive-info')?.textContent }));
+    throw new Error(`${e.message}\npage: ${JSON.stringify(shown)}\nsegments ${from} to ${to}: ${segs}`);
+  }
   const seg = await page.$('#archive-timeline .tl-seg');
   const box = await seg.boundingBox();
   await page.mouse.click(box.x + 5, box.y + box.height / 2);

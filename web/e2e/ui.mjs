@@ -803,7 +803,8 @@ try {
     } catch (e) {
       // what the site held at the time, for the report
       const get = async (p) => (await page.request.get(SITE + p, { failOnStatusCode: false })).text();
-      throw new Error(`${e.message}\nbarriers: ${await get('/api/v1/barriers')}\nopen visits: ${await get('/api/v1/visits?state=open&limit=20')}\nopen cases: ${await get('/api/v1/cases?state=open')}`);
+      throw new Error(`${e.message}\nbarriers: ${await get('/api/v1/barriers')}\nopen visits: ${await get('/api/v1/visits?state=open&limit=20')}\n` +
+        `visits closed at the exit: ${await get('/api/v1/visits?state=closed&zone=gate-out&limit=10')}\nopen cases: ${await get('/api/v1/cases?state=open')}`);
     }
     await shot('checkpoint-barrier');
     await logout();
