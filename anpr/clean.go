@@ -144,14 +144,13 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 	// F of an Austrian F·016PY, its arms taken for the band's). A run with
 	// a glyph of the line's own shape before it is an emblem.
 	var glyphs []inkPart
+	measured := false // glyphs are found once, on the first run that asks
 	glyphBefore := func(x int) bool {
-		if glyphs == nil {
+		if !measured {
+			measured = true
 			dark := glyphDark * bgLum
 			glyphs, _ = mainGlyphs(inkParts(px, w, h, 0, w, dark), h, oneGlyph)
 			glyphs = slices.DeleteFunc(glyphs, func(p inkPart) bool { return inkChroma(px, w, p, dark) > glyphChroma })
-			if glyphs == nil {
-				glyphs = []inkPart{}
-			}
 		}
 		for _, p := range glyphs {
 			if p.x0 > c.x0 && p.x1 <= x {

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kuzet/kuzet/config"
+	"github.com/kuzet/kuzet/internal/logtest"
 	"github.com/kuzet/kuzet/internal/testkit"
 )
 
@@ -68,7 +67,7 @@ func TestServiceUnitNotifiesAndFeedsTheWatchdog(t *testing.T) {
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=400000")
 	// the log is kept whole, however long, so that writing it never
 	// holds the node up, and shown when a notification does not come
-	var logBuf syncBuffer
+	var logBuf logtest.Buffer
 	cmd.Stderr = &logBuf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -129,23 +128,4 @@ func TestServiceUnitNotifiesAndFeedsTheWatchdog(t *testing.T) {
 	if n == 0 || !running {
 		t.Errorf("%d log lines, the start line among them: %v", n, running)
 	}
-}
-
-// syncBuffer is a child's stderr, written by exec's copier while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

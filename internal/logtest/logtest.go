@@ -1,4 +1,5 @@
-// Package logtest collects a component's JSON log records for tests.
+// Package logtest collects log output for tests: a component's JSON
+// records, or a child process's stderr.
 package logtest
 
 import (
@@ -9,7 +10,7 @@ import (
 	"sync"
 )
 
-// Buffer collects JSON log records; safe for concurrent writers.
+// Buffer collects log output; safe for concurrent writers.
 type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

@@ -44,18 +44,28 @@ try {
   await page.screenshot({ path: path.join(SHOTS, 'live-codecs.png') });
 
   // the archive plays the recorded H.265 too, the same way the tile did;
-  // once a dozen seconds are recorded, so that a click near the start of
-  // the recording leaves more than the two seconds of play it waits for
-  await page.waitForFunction(async () => {
+  // once a dozen seconds are recorded, it opens the range they span and
+  // plays its longest file from its start. Under load the files are timed
+  // away from the wall clock (a recording is timed by the stream's clock,
+  // which an encoder slower than real time leaves behind): the only file
+  // of the last two minutes was once 5 s long while 12 s were recorded.
+  // (polled from here: a page function that returns a promise is truthy
+  // at once to waitForFunction, which then does not wait at all)
+  let first, last;
+  for (const deadline = Date.now() + 60000; ; await new Promise((r) => setTimeout(r, 1000))) {
     const now = Date.now();
-    const q = new URLSearchParams({ camera: 'Hevc', from: new Date(now - 10 * 60000).toISOString(), to: new Date(now).toISOString() });
-    const res = await fetch(`/api/v1/archive/segments?${q}`);
-    if (!res.ok) return false;
-    const segs = await res.json();
-    return segs.reduce((s, g) => s + (Date.parse(g.end) - Date.parse(g.start)), 0) >= 12000;
-  }, null, { timeout: 60000, polling: 1000 });
-  const from = new Date(Date.now() - 2 * 60000).toISOString();
-  const to = new Date().toISOString();
+    const q = new URLSearchParams({ camera: 'Hevc', from: new Date(now - 10 * 60000).toISOString(), to: new Date(now + 60000).toISOString() });
+    const segs = await (await page.request.get(`${BASE}/api/v1/archive/segments?${q}`)).json();
+    const recorded = segs.reduce((s, g) => s + (Date.parse(g.end) - Date.parse(g.start)), 0);
+    if (recorded >= 12000) {
+      first = Math.min(...segs.map((g) => Date.parse(g.start)));
+      last = Math.max(...segs.map((g) => Date.parse(g.end)));
+      break;
+    }
+    if (Date.now() > deadline) throw new Error(`${recorded} ms recorded after 60 s: ${JSON.stringify(segs)}`);
+  }
+  const from = new Date(first - 5000).toISOString();
+  const to = new Date(Math.max(last, Date.now()) + 5000).toISOString();
   await page.goto(`${BASE}/#/archive?camera=Hevc&from=${from}&to=${to}`);
   try {
     await page.waitForSelector('#archive-timeline .tl-seg', { timeout: 60000 });
@@ -65,13 +75,22 @@ try {
     const shown = await page.evaluate(() => ({ url: location.href, camera: document.querySelector('#archive-camera')?.value, info: document.querySelector('#archive-info')?.textContent }));
     throw new Error(`${e.message}\npage: ${JSON.stringify(shown)}\nsegments ${from} to ${to}: ${segs}`);
   }
-  const seg = await page.$('#archive-timeline .tl-seg');
-  const box = await seg.boundingBox();
-  await page.mouse.click(box.x + 5, box.y + box.height / 2);
-  await page.waitForFunction(() => {
-    const v = document.querySelector('#archive-video');
-    return v && v.videoWidth === 640 && v.currentTime > 2;
-  }, null, { timeout: 60000 });
+  const segs = await page.$$('#archive-timeline .tl-seg');
+  const boxes = await Promise.all(segs.map((s) => s.boundingBox()));
+  const box = boxes.reduce((a, b) => (b.width > a.width ? b : a));
+  await page.mouse.click(box.x + Math.min(5, box.width / 4), box.y + box.height / 2);
+  try {
+    await page.waitForFunction(() => {
+      const v = document.querySelector('#archive-video');
+      return v && v.videoWidth === 640 && v.currentTime > 2;
+    }, null, { timeout: 60000 });
+  } catch (e) {
+    const shown = await page.evaluate(() => {
+      const v = document.querySelector('#archive-video');
+      return { status: document.querySelector('#archive-status')?.textContent, width: v?.videoWidth, time: v?.currentTime, src: v?.currentSrc, error: v?.error?.message };
+    });
+    throw new Error(`${e.message}\nclicked ${JSON.stringify(box)} of ${boxes.length} files\nplayer: ${JSON.stringify(shown)}`);
+  }
   result.archive = await page.$eval('#archive-video', (v) => ({ codec: v.dataset.codec, status: document.querySelector('#archive-status').textContent }));
   assert.match(result.archive.status, /^Playing .*\d\d:\d\d:\d\d$/, 'the playhead follows the transcoded range');
   assert.equal(result.archive.codec, result.Hevc.codec, 'the archive plays the way live did');
