@@ -183,8 +183,8 @@ Kuzet demo running (Ctrl-C to stop)
   crossing          %[5]s/#/visits   (the checkpoint: each truck Camera1 reads gets a card at the entry reader,
                     shows it at customs, and leaves when customs and the owner have both granted its exit: the
                     exit barrier's relay at %[6]s logs each opening. The first truck's card (and every third
-                    after) does not match at customs: its case waits for the operator's three attempts in the
-                    site's console %[3]s/#/visits; the second (and every fourth after) reverses in the exit
+                    after) does not match at customs, one case at a time: its case waits for the operator's three
+                    attempts in the site's console %[3]s/#/visits; the second (and every fourth after) reverses in the exit
                     lane first: a wrong-direction violation.
                     %[3]s/api/v1/cases  %[3]s/api/v1/barriers)
   uncertain reads   %[5]s/ console, "Uncertain reads" (reads below anpr.review_below; confirm or correct)

@@ -10,16 +10,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/kuzet/kuzet/anpr"
 )
 
 // The demo's crossing: the readers at the entry and at customs, the
 // exit barrier's relay box, and customs' and the owner's systems, played
 // by this file around the trucks Camera1 reads off the synthetic video.
 // The first truck's card, and every third after it, does not match what
-// customs reads (its case waits for the operator in the console); the
-// second, and every fourth after it, reverses at the exit before leaving.
+// customs reads (its case waits for the operator in the console) unless
+// another truck's case still waits; the second, and every fourth after it,
+// reverses at the exit before leaving.
 
 const (
 	demoEntryReaderToken   = "demo-entry-reader-token"
@@ -86,16 +90,16 @@ type demoCrossing struct {
 	owner    *demoClient
 	trucks   map[string]*demoTruck // visit ID ->
 	cards    int
-	interval time.Duration
+	interval time.Duration // between steps
+	stage    time.Duration // a truck's time at each stage
 }
 
 type demoTruck struct {
-	n      int
-	card   string
-	plate  string
-	stage  string // bound, customs, mismatch, exit, gone
-	since  time.Time
-	parted bool
+	n     int
+	card  string
+	plate string
+	stage string // bound, customs, mismatch, reversed, exit, gone
+	since time.Time
 }
 
 type demoClient struct {
@@ -150,7 +154,12 @@ func (c *demoClient) call(ctx context.Context, method, path, bearer string, body
 }
 
 func runDemoCrossing(ctx context.Context, base string, log *slog.Logger) {
-	d := &demoCrossing{base: base, log: log, trucks: map[string]*demoTruck{}, interval: 2 * time.Second}
+	d := &demoCrossing{base: base, log: log, trucks: map[string]*demoTruck{}, interval: 2 * time.Second, stage: demoStage}
+	d.run(ctx)
+}
+
+func (d *demoCrossing) run(ctx context.Context) {
+	base, log := d.base, d.log
 	for d.customs == nil || d.owner == nil {
 		var err error
 		if d.customs == nil {
@@ -187,6 +196,11 @@ func runDemoCrossing(ctx context.Context, base string, log *slog.Logger) {
 	}
 }
 
+type demoCase struct {
+	ID, Visit, State string
+	Unblocked        any
+}
+
 type demoVisit struct {
 	ID       string
 	Tractor  string
@@ -199,6 +213,23 @@ func (d *demoCrossing) step(ctx context.Context) error {
 	var open struct{ Visits []demoVisit }
 	if err := d.customs.call(ctx, "GET", "/api/v1/visits?state=open&limit=200", "", nil, &open); err != nil {
 		return err
+	}
+	var cases struct{ Cases []demoCase }
+	if err := d.customs.call(ctx, "GET", "/api/v1/cases?limit=200", "", nil, &cases); err != nil {
+		return err
+	}
+	caseOf := map[string]demoCase{} // visit ID -> its newest case
+	for _, c := range slices.Backward(cases.Cases) {
+		caseOf[c.Visit] = c
+	}
+	// One truck at a time waits for the operator: the video brings the
+	// same few trucks round, and each held at customs takes its plate out
+	// of the crossing until its case is settled.
+	waiting := false
+	for id, t := range d.trucks {
+		if c, ok := caseOf[id]; t.stage == "mismatch" && (!ok || c.State == "open") {
+			waiting = true
+		}
 	}
 	now := time.Now()
 	for _, v := range open.Visits {
@@ -217,14 +248,15 @@ func (d *demoCrossing) step(ctx context.Context) error {
 		d.trucks[v.ID] = t
 	}
 	for id, t := range d.trucks {
-		if now.Sub(t.since) < demoStage {
+		if now.Sub(t.since) < d.stage {
 			continue
 		}
 		switch t.stage {
 		case "bound": // at customs: its card at the reader
 			read := t.plate
-			if t.n%3 == 1 {
+			if t.n%3 == 1 && !waiting {
 				read = otherPlate(t.plate) // not the truck the card was given to
+				waiting = true
 			}
 			if err := d.plate(ctx, "Camera2", "demo-camera2-anpr-token", read, ""); err != nil {
 				return err
@@ -246,11 +278,22 @@ func (d *demoCrossing) step(ctx context.Context) error {
 			if err := d.customs.call(ctx, "POST", "/api/v1/visits/"+id+"/exit", "", nil, nil); err != nil {
 				d.log.Info("crossing: customs' permission", "plate", t.plate, "err", err)
 			}
-			if t.n%4 == 2 && !t.parted {
-				t.parted = true // reverses in the exit lane first
+			if t.n%4 == 2 { // reverses in the exit lane first
 				if err := d.plate(ctx, "Camera3", "demo-camera3-anpr-token", t.plate, "entry"); err != nil {
 					return err
 				}
+				t.stage = "reversed"
+				break
+			}
+			if err := d.plate(ctx, "Camera3", "demo-camera3-anpr-token", t.plate, "exit"); err != nil {
+				return err
+			}
+			t.stage = "exit"
+		case "reversed": // then drives to the barrier, once the camera's pass
+			// of its reversing has ended: a read within it would be the
+			// same pass, going the wrong way, and never open the barrier
+			if now.Sub(t.since) < anpr.ExternalGap+time.Second {
+				continue
 			}
 			if err := d.plate(ctx, "Camera3", "demo-camera3-anpr-token", t.plate, "exit"); err != nil {
 				return err
@@ -261,7 +304,14 @@ func (d *demoCrossing) step(ctx context.Context) error {
 				d.log.Info("crossing: the owner's permission", "plate", t.plate, "err", err)
 			}
 			t.stage = "gone"
-		case "mismatch", "gone":
+		case "mismatch": // goes on once its case is settled, or its card unblocked
+			c, ok := caseOf[id]
+			if !ok || c.State == "open" || (c.State == "blocked" && c.Unblocked == nil) {
+				continue
+			}
+			d.log.Info("crossing: case settled, the truck goes on", "card", t.card, "plate", t.plate, "case", c.ID, "state", c.State)
+			t.stage = "customs"
+		case "gone":
 			if now.Sub(t.since) > 10*time.Minute {
 				delete(d.trucks, id)
 			}
@@ -277,7 +327,7 @@ func (d *demoCrossing) step(ctx context.Context) error {
 // for the vehicle read at it last).
 func (d *demoCrossing) atExit() bool {
 	for _, t := range d.trucks {
-		if t.stage == "exit" {
+		if t.stage == "reversed" || t.stage == "exit" {
 			return true
 		}
 	}
