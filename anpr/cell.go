@@ -81,6 +81,16 @@ func findCell(px []float32, w, h int, c lineCleanup) (regionCell, bool) {
 	if !below {
 		return regionCell{}, false
 	}
+	// Blur breaks a thin digit into pieces too small to count (the 7 of a
+	// cell's 70 kept only its top bar): pieces within the cell's rows, and
+	// within a digit's width of its digits, are the cell's too.
+	reach := int(cellSmallMax * float64(mainH))
+	for _, p := range parts {
+		if float64(p.x0-last) >= cellGap*float64(mainH) && p.y0 >= cell.y0 && p.y1 <= cell.y1 &&
+			p.x1 >= cell.x0-reach && p.x0 <= cell.x1+reach {
+			cell.x0, cell.x1 = min(cell.x0, p.x0), max(cell.x1, p.x1)
+		}
+	}
 	m := max(2, (cell.y1-cell.y0)/5)
 	cell.x0, cell.x1 = max(last, cell.x0-m), min(c.x1, cell.x1+m)
 	cell.y0, cell.y1 = max(0, cell.y0-m), min(h, cell.y1+m)

@@ -37,6 +37,18 @@ func TestFindCellReadsTheRegionApart(t *testing.T) {
 		t.Errorf("cell %+v, want the digits' box 246–270 × 8–28 with a margin, above RUS", c)
 	}
 
+	// blur broke the first digit (a 7 of 70) down to its top bar: the
+	// piece in the cell's rows is the cell's too
+	broken := number()
+	broken.fill(232, 2, 234, 46, 90, 90, 90)
+	broken.fill(244, 8, 254, 11, 20, 20, 20) // what is left of a 7
+	broken.digit(260, 8, 28)
+	broken.fill(244, 33, 252, 38, 40, 40, 40)
+	broken.fill(256, 33, 262, 38, 40, 40, 40)
+	if c, ok := findCell(broken.px, broken.w, recHeight, lineCleanup{x0: 0, x1: 300, bg: [3]float32{235, 235, 235}}); !ok || c.x0 > 244 {
+		t.Errorf("cell %+v (found %v), want it to begin at the broken digit's piece, 244", c, ok)
+	}
+
 	kz := number()
 	kz.glyph(236)
 	kz.glyph(262)

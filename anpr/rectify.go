@@ -66,6 +66,22 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 	return data
 }
 
+// widenCut widens q while a glyph touches an end of the line rectified
+// from it (px, w columns, cleaned as c): a glyph cut by an end of the box,
+// widened by about a glyph, and again while a glyph still touches that
+// end. It returns the quad and its line.
+func widenCut(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Quad, int, []float32, lineCleanup) {
+	for range maxWiden {
+		l, rt := cutEnds(px, w, recHeight, c)
+		if l == 0 && rt == 0 {
+			break
+		}
+		q = widen(q, l/float64(w), rt/float64(w))
+		w, px, c = lineOf(img, q)
+	}
+	return q, w, px, c
+}
+
 // recognizeQuad rectifies q and runs the recogniser on it, returning the
 // per-step plate symbol log probabilities and what the plate's look tells
 // about its country. In a still (a photo, not a stream's frame) a line
@@ -74,15 +90,12 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 // (held-out video passes 213 → 212 of 220, 10–17 % more time per frame).
 func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, error) {
 	w, px, c := lineOf(img, q)
-	for range maxWiden {
-		// A glyph cut by an end of the box: widened by about a glyph, and
-		// again while a glyph still touches that end.
-		l, rt := cutEnds(px, w, recHeight, c)
-		if l == 0 && rt == 0 {
-			break
+	q, w, px, c = widenCut(img, q, w, px, c)
+	if still {
+		if wq, ok := glyphBeyond(img, q, w, px, c); ok {
+			w, px, c = lineOf(img, wq)
+			q, w, px, c = widenCut(img, wq, w, px, c)
 		}
-		q = widen(q, l/float64(w), rt/float64(w))
-		w, px, c = lineOf(img, q)
 	}
 	look := lookAround(img, q)
 	// A region cell's small digits are read apart, at full height, and

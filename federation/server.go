@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sort"
 	"sync"
 	"time"
@@ -60,8 +61,14 @@ type ChildStatus struct {
 
 // Server accepts child links.
 type Server struct {
-	o  ServerOptions
-	ln *quic.Listener
+	o ServerOptions
+	// The server owns its socket: a listener quic-go opened itself would
+	// keep it until the last link's closing period ended, after Run
+	// returned, and a parent started again on the address found it taken.
+	udp       net.PacketConn
+	tr        *quic.Transport
+	ln        *quic.Listener
+	closeOnce sync.Once
 
 	mu       sync.Mutex
 	children map[string]*ChildStatus
@@ -93,18 +100,31 @@ func Listen(o ServerOptions) (*Server, error) {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 15 * time.Second
 	}
-	ln, err := quic.ListenAddr(o.Listen, linkTLS(o.Identity, true, o.Logger), quicConfig(o.IdleTimeout, parentAcceptsStreams))
+	udp, err := net.ListenPacket("udp", o.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("federation.listen %s: %w", o.Listen, err)
 	}
-	s := &Server{o: o, ln: ln, children: map[string]*ChildStatus{}, conns: map[string]*quic.Conn{}, routes: map[string]string{},
+	tr := &quic.Transport{Conn: udp}
+	ln, err := tr.Listen(linkTLS(o.Identity, true, o.Logger), quicConfig(o.IdleTimeout, parentAcceptsStreams))
+	if err != nil {
+		_ = udp.Close()
+		return nil, fmt.Errorf("federation.listen %s: %w", o.Listen, err)
+	}
+	s := &Server{o: o, udp: udp, tr: tr, ln: ln, children: map[string]*ChildStatus{}, conns: map[string]*quic.Conn{}, routes: map[string]string{},
 		cfgWake: map[*quic.Conn]chan struct{}{}, refused: map[string]bool{}, incs: map[string]bool{}}
 	s.learnRoutes()
 	return s, nil
 }
 
-// Close releases the listener of a server that will not Run.
-func (s *Server) Close() { _ = s.ln.Close() }
+// Close releases the listener and the address of a server that will not
+// Run (Run releases them when it returns).
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		_ = s.ln.Close()
+		_ = s.tr.Close() // drops the links still closing, and stops reading
+		_ = s.udp.Close()
+	})
+}
 
 // now is the parent's clock for heartbeats.
 func (s *Server) now() time.Time {
@@ -120,8 +140,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Run accepts links until ctx ends.
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	defer s.Close() // once every link has closed: the address is free when Run returns
 	defer wg.Wait()
-	defer s.ln.Close()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,8 +37,15 @@ func TestClockSkewRaisedAndCleared(t *testing.T) {
 		return out
 	}
 	testkit.WaitFor(t, 10*time.Second, "clock_skew raised", func() bool { return len(skew()) == 1 })
-	if s := skew()[0]; !strings.HasPrefix(s, event.KindAlarmRaised) || !strings.Contains(s, "clock_skew") || !strings.Contains(s, "clock differs from the parent's by 3s") {
+	// the offset named is measured over the link: within a round trip of
+	// 3 s (a loaded machine's heartbeat measured 2.999s)
+	s := skew()[0]
+	m := regexp.MustCompile(`clock differs from the parent's by ([0-9.]+m?s) \(limit 1s\)`).FindStringSubmatch(s)
+	if !strings.HasPrefix(s, event.KindAlarmRaised) || !strings.Contains(s, "clock_skew") || m == nil {
 		t.Fatalf("the alarm: %s", s)
+	}
+	if named, err := time.ParseDuration(m[1]); err != nil || named < 2900*time.Millisecond || named > 3100*time.Millisecond {
+		t.Errorf("the alarm names an offset of %s, want 3s: %s", m[1], s)
 	}
 	if off := cl.Status().ClockOffset; off < 2900*time.Millisecond || off > 3100*time.Millisecond {
 		t.Errorf("offset %v, want 3s", off)

@@ -1,0 +1,59 @@
+package anpr
+
+import (
+	"image"
+	"image/color"
+	"testing"
+)
+
+// TestGlyphBeyondTakesTheGlyphPastTheBox: a box that stops in the gap
+// before a line's first or last glyph is tried wider there and kept so; a
+// box with plain plate beyond it, with smaller print beyond it (a dealer's
+// name), or with a glyph further off than the line's glyphs stand apart is
+// left as it is.
+func TestGlyphBeyondTakesTheGlyphPastTheBox(t *testing.T) {
+	plate := func(glyphs []int, small bool) *image.RGBA {
+		img := image.NewRGBA(image.Rect(0, 0, 320, 100))
+		paint := func(x0, y0, x1, y1 int, v uint8) {
+			for y := y0; y < y1; y++ {
+				for x := x0; x < x1; x++ {
+					img.Set(x, y, color.RGBA{v, v, v, 255})
+				}
+			}
+		}
+		paint(0, 0, 320, 100, 235)
+		for _, x := range glyphs { // as testLine.glyph, 32 rows high
+			paint(x, 34, x+8, 66, 20)
+			paint(x+8, 34, x+20, 38, 20)
+			paint(x+8, 62, x+20, 66, 20)
+			paint(x+18, 34, x+22, 66, 20)
+		}
+		if small {
+			paint(200, 42, 204, 58, 20)
+			paint(210, 42, 214, 58, 20)
+		}
+		return img
+	}
+	box := Quad{{46, 26}, {192, 26}, {192, 74}, {46, 74}}
+	inside := []int{56, 92, 128, 164} // 14 columns apart, 10 and 6 inside the box's ends
+	try := func(img *image.RGBA) (Quad, bool) {
+		w, px, c := lineOf(img, box)
+		if l, r := cutEnds(px, w, recHeight, c); l != 0 || r != 0 {
+			t.Fatalf("a glyph touches the box's ends: widen %.1f %.1f", l, r)
+		}
+		return glyphBeyond(img, box, w, px, c)
+	}
+	q, ok := try(plate(append([]int{20}, append(inside, 200)...), false))
+	if r := q.Bounds(); !ok || r.Min.X > 20 || r.Max.X < 222 {
+		t.Errorf("glyphs one gap beyond both ends (20–42, 200–222): widened %v to %v, want both taken", ok, r)
+	}
+	if q, ok := try(plate(inside, false)); ok {
+		t.Errorf("plain plate beyond the box: widened to %v", q.Bounds())
+	}
+	if q, ok := try(plate(inside, true)); ok {
+		t.Errorf("small print beyond the box: widened to %v", q.Bounds())
+	}
+	if q, ok := try(plate(append(inside, 214), false)); ok {
+		t.Errorf("a glyph 28 columns beyond the last (the line's stand 14 apart): widened to %v", q.Bounds())
+	}
+}
