@@ -73,13 +73,12 @@ func Start(t testing.TB) *Server {
 	if err := os.WriteFile(cfg, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// ports from the test range: a port picked by listening on :0 lies in
+	// the kernel's ephemeral range, where weed's own gRPC clients may take
+	// it before its servers bind it
 	port := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		_, p, _ := net.SplitHostPort(testkit.Port(t))
+		return p
 	}
 	s3 := port()
 	s.Endpoint = "127.0.0.1:" + s3
