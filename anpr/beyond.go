@@ -36,7 +36,7 @@ func glyphBeyond(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Q
 		if left {
 			wq = widen(q, reach, 0)
 		}
-		ww, wpx, wc := lineOf(img, wq)
+		ww, wpx, wc := lineOf(img, wq, true)
 		ng, ok := glyphsOf(wpx, ww, recHeight, wc)
 		if !ok {
 			continue

@@ -37,7 +37,7 @@ func TestGlyphBeyondTakesTheGlyphPastTheBox(t *testing.T) {
 	box := Quad{{46, 26}, {192, 26}, {192, 74}, {46, 74}}
 	inside := []int{56, 92, 128, 164} // 14 columns apart, 10 and 6 inside the box's ends
 	try := func(img *image.RGBA) (Quad, bool) {
-		w, px, c := lineOf(img, box)
+		w, px, c := lineOf(img, box, true)
 		if l, r := cutEnds(px, w, recHeight, c); l != 0 || r != 0 {
 			t.Fatalf("a glyph touches the box's ends: widen %.1f %.1f", l, r)
 		}

@@ -1,6 +1,9 @@
 package anpr
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // The ends of a plate line, seen by its glyphs before recognition.
 //
@@ -52,6 +55,19 @@ func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
 	}
 	g := glyphLine{dark: glyphDark * bgLum}
 	g.glyphs, g.height = mainGlyphs(inkParts(px, w, h, c.x0, c.x1, g.dark), h, oneGlyph)
+	if len(g.glyphs) < 3 && c.dim {
+		// A dim plate (at night) keeps its ink's contrast but not its
+		// level: blurred strokes stay above glyphDark of the background.
+		// In a still the threshold is then taken halfway between the ink
+		// and the plate (TBW473 read TBW47: no glyphs were found, so the
+		// 3 past the box was not looked for). A stream's frames keep
+		// glyphDark: there one held-out pass of 110 was lost and none
+		// gained (tuning seed 3: none changed).
+		if dark := (inkLevel(px, w, h, c) + bgLum) / 2; dark > g.dark {
+			g.dark = dark
+			g.glyphs, g.height = mainGlyphs(inkParts(px, w, h, c.x0, c.x1, g.dark), h, oneGlyph)
+		}
+	}
 	if len(g.glyphs) < 3 {
 		return glyphLine{}, false
 	}
@@ -64,6 +80,23 @@ func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
 	g.top, g.bottom = tops[len(tops)/2], bottoms[len(bottoms)/2]
 	return g, true
 }
+
+// inkLevel is the luminance of a line's ink: the darkest inkShare of the
+// pixels of its kept columns' middle rows.
+func inkLevel(px []float32, w, h int, c lineCleanup) float32 {
+	lums := make([]float32, 0, (c.x1-c.x0)*h/2)
+	for y := h / 4; y < h-h/4; y++ {
+		for x := c.x0; x < c.x1; x++ {
+			lums = append(lums, lumAt(px, 3*(y*w+x)))
+		}
+	}
+	slices.Sort(lums)
+	return lums[int(inkShare*float64(len(lums)))]
+}
+
+// inkShare is the share of a line's middle rows that is surely ink: glyph
+// strokes cover a fifth or more of them.
+const inkShare = 0.05
 
 // within reports whether p stands between the line's top line and
 // baseline: a cut glyph does (lower at the top where its apex was cut off,

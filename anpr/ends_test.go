@@ -132,7 +132,7 @@ func TestRecognizeQuadWidensPastTwoCutGlyphs(t *testing.T) {
 	}
 	// the glyphs of the whole line, to cut the box in the third (the 2):
 	// its left half, the 1 and the A are outside it
-	w, px, c := lineOf(img, whole)
+	w, px, c := lineOf(img, whole, true)
 	var glyphs []inkPart
 	for _, p := range inkParts(px, w, recHeight, c.x0, c.x1, glyphDark*lumAt(c.bg[:], 0)) {
 		if p.height() >= recHeight/2 {
@@ -165,4 +165,46 @@ func readQuad(t *testing.T, r *Recognizer, img *image.RGBA, q Quad) Read {
 	}
 	rd, _ := r.decodeRead(lp, q, 1, look)
 	return rd
+}
+
+// TestGlyphsOfADimPlate: on a plate lit dimly (at night) the glyphs' ink
+// stays above glyphDark of the background, and they are found with a
+// threshold halfway between the ink and the plate (in a still; a frame
+// keeps glyphDark); a plate of ordinary
+// contrast keeps the usual threshold, and a blank dim plate shows no
+// glyphs.
+func TestGlyphsOfADimPlate(t *testing.T) {
+	plate := func(bg, ink float32, n int) *testLine {
+		l := newTestLine(200)
+		l.fill(0, 0, 200, recHeight, bg, bg, bg)
+		for i := range n {
+			x := 12 + 30*i
+			l.fill(x, 8, x+6, 40, ink, ink, ink)
+			l.fill(x+6, 8, x+20, 12, ink, ink, ink)
+			l.fill(x+6, 36, x+20, 40, ink, ink, ink)
+		}
+		return l
+	}
+	c := func(bg float32) lineCleanup {
+		return lineCleanup{x0: 0, x1: 200, bg: [3]float32{bg, bg, bg}, dim: true}
+	}
+	l := plate(80, 42, 6)
+	g, ok := glyphsOf(l.px, l.w, recHeight, c(80))
+	if !ok || len(g.glyphs) != 6 || g.dark <= 42 || g.dark >= 80 {
+		t.Errorf("dim plate (80, ink 42): %v, %d glyphs, threshold %.0f; want 6 between ink and plate", ok, len(g.glyphs), g.dark)
+	}
+	l = plate(235, 20, 6)
+	if g, ok := glyphsOf(l.px, l.w, recHeight, c(235)); !ok || len(g.glyphs) != 6 || g.dark != glyphDark*235 {
+		t.Errorf("plate of ordinary contrast: %v, %d glyphs, threshold %.1f; want 6 at %.1f", ok, len(g.glyphs), g.dark, glyphDark*235)
+	}
+	l = plate(80, 42, 6)
+	frame := c(80)
+	frame.dim = false
+	if g, ok := glyphsOf(l.px, l.w, recHeight, frame); ok {
+		t.Errorf("dim plate in a stream's frame: %d glyphs at %.0f; frames keep glyphDark", len(g.glyphs), g.dark)
+	}
+	l = plate(80, 42, 0)
+	if g, ok := glyphsOf(l.px, l.w, recHeight, c(80)); ok {
+		t.Errorf("blank dim plate: %d glyphs", len(g.glyphs))
+	}
 }

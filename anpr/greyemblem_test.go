@@ -50,7 +50,7 @@ func TestGreyEmblemIsPaintedOver(t *testing.T) {
 			}
 		}
 		box := Quad{{10, 26}, {260, 26}, {260, 74}, {10, 74}}
-		return lineOf(img, box)
+		return lineOf(img, box, true)
 	}
 	// 70–110: a gap 40 columns wide (1.25 glyph heights) after the second glyph
 	w, px, c := line(&block{x: 79, v: 120, as: "arms"})

@@ -72,13 +72,14 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 // widened by about a glyph, and again while a glyph still touches that
 // end. It returns the quad and its line.
 func widenCut(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Quad, int, []float32, lineCleanup) {
+	still := c.dim
 	for range maxWiden {
 		l, rt := cutEnds(px, w, recHeight, c)
 		if l == 0 && rt == 0 {
 			break
 		}
 		q = widen(q, l/float64(w), rt/float64(w))
-		w, px, c = lineOf(img, q)
+		w, px, c = lineOf(img, q, still)
 	}
 	return q, w, px, c
 }
@@ -94,11 +95,11 @@ func widenCut(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Quad
 // frames, held-out video passes at or above 0.95 fell 84 → 82 of 110,
 // none gained).
 func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, error) {
-	w, px, c := lineOf(img, q)
+	w, px, c := lineOf(img, q, still)
 	q, w, px, c = widenCut(img, q, w, px, c)
 	if still {
 		if wq, ok := glyphBeyond(img, q, w, px, c); ok {
-			w, px, c = lineOf(img, wq)
+			w, px, c = lineOf(img, wq, still)
 			q, w, px, c = widenCut(img, wq, w, px, c)
 		}
 	}
@@ -126,7 +127,7 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 			}
 		}
 		if tq, ok := tightLine(px, w, c, q); ok {
-			tw, tpx, tc := lineOf(img, tq)
+			tw, tpx, tc := lineOf(img, tq, still)
 			tlp, err := r.runLine(tpx, tw, keepCuts(tc, c, float64(tw)/float64(w)))
 			if err != nil {
 				return nil, look, err
@@ -151,14 +152,16 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 }
 
 // lineOf rectifies q into a line of the recogniser's height and analyses
-// it: its width, pixels and cleanup.
-func lineOf(img *image.RGBA, q Quad) (int, []float32, lineCleanup) {
+// it: its width, pixels and cleanup (of a still's line or a frame's).
+func lineOf(img *image.RGBA, q Quad, still bool) (int, []float32, lineCleanup) {
 	// Lines are stretched a little: more time steps per glyph give the CTC
 	// decoder room for the separator between doubled characters (77, KK).
 	w := int(math.Round(recStretch * recHeight * q.width() / math.Max(q.height(), 1)))
 	w = clampInt(w, 16, recMaxWidth)
 	px := rectify(img, q, w)
-	return w, px, cleanLine(px, w, recHeight)
+	c := cleanLine(px, w, recHeight)
+	c.dim = still
+	return w, px, c
 }
 
 // readCell reads the digits of a region cell found in the line rectified
