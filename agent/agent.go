@@ -71,6 +71,7 @@ type Agent struct {
 	puller     *replicate.Puller // pulls children's segment files
 	tails      tailLocks         // fetches of descendants' open files
 	failed     failures          // requests for descendants' video that failed
+	snapPulls  snapshotPulls     // pulls of descendants' snapshots
 	exports    exportJobs        // export packages being made and kept
 	exportMP4  http.Handler      // the audited export.mp4 route, for packages
 	tap        *site.Tap         // live relays to ancestors

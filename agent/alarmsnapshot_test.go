@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,6 +72,21 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
+	// a request that goes away before the photo arrives (a console
+	// re-rendering its list) still leaves it pulled and kept
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := centre.Snapshot(gone, "site", tamperPrefix+rel); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("a request gone at once: %v", err)
+	}
+	kept, err := centre.snapshotFile("site", tamperPrefix+rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 20*time.Second, "the photo kept at the centre after its request went away", func() bool {
+		_, err := os.Stat(kept)
+		return err == nil
+	})
 	for _, a := range []*Agent{site, centre} {
 		if code, b := get(a); code != 200 || string(b) != string(frame) {
 			t.Fatalf("snapshot at %s: %d %q", a.cfg.Node.ID, code, b)

@@ -130,7 +130,7 @@ func (a *Agent) sealAlarm(al exchange.Alarm) error {
 
 // crossingCondition is the grave alarm of a sealed vehicle read while its
 // seal is abnormal: on the camera that read it, as this node names it,
-// with the read's photo.
+// with the read's photo where it has one.
 func (a *Agent) crossingCondition(c exchange.Crossing) alarm.Condition {
 	camera := c.Camera
 	if c.Origin != a.cfg.Node.ID && camera != "" {
@@ -140,7 +140,6 @@ func (a *Agent) crossingCondition(c exchange.Crossing) alarm.Condition {
 	for _, an := range c.Anomalies {
 		what = append(what, an.Code+" "+an.Description())
 	}
-	origin, seq, _ := strings.Cut(c.Read, "/")
 	return alarm.Condition{
 		// per seal and reading node: the vehicle's further reads there
 		// count on the open alarm rather than each raising one
@@ -150,7 +149,7 @@ func (a *Agent) crossingCondition(c exchange.Crossing) alarm.Condition {
 		Severity: event.SeverityGrave,
 		Message: fmt.Sprintf("sealed vehicle %s read at %s while seal %s (shipment %s) is abnormal: %s (read %s)",
 			c.Plate, camera, c.Seal, c.Shipment, strings.Join(what, "; "), c.Read),
-		Snapshot: fmt.Sprintf("/api/v1/plates/%s/%s/overview.jpg", origin, seq),
+		Snapshot: a.readPhoto(c.Read),
 	}
 }
 

@@ -54,7 +54,7 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		now.Add(-time.Minute).Format(time.RFC3339)))
 
 	e := event.New(plates.KindPlateRead, "Gate1", event.SeverityInfo, plates.PlateRead{Plate: "123ABC02", Country: "KZ", Confidence: 0.96,
-		First: now, Last: now.Add(time.Second), Frames: 4})
+		First: now, Last: now.Add(time.Second), Frames: 4, Overview: "Gate1/x_overview.jpg"})
 	read, err := site.Events().Append(e)
 	if err != nil {
 		t.Fatal(err)

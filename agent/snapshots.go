@@ -35,7 +35,7 @@ func (a *Agent) tamperSnapshotDir() string {
 
 // Snapshot returns a plate snapshot's file: this node's own, a copy kept
 // from an earlier request, or one pulled now from the child leading to its
-// origin (and kept).
+// origin (and kept). The pull goes on, and is kept, when ctx ends first.
 func (a *Agent) Snapshot(ctx context.Context, origin, rel string) (string, error) {
 	p, err := a.snapshotFile(origin, rel)
 	if err != nil {
@@ -44,32 +44,41 @@ func (a *Agent) Snapshot(ctx context.Context, origin, rel string) (string, error
 	if _, err := os.Stat(p); err == nil || origin == a.cfg.Node.ID || a.fedSrv == nil {
 		return p, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".snapshot-*")
+	err = a.snapPulls.do(ctx, a.runCtx, p, func(ctx context.Context) error { return a.pullSnapshot(ctx, origin, rel, p) })
 	if err != nil {
 		return "", err
 	}
-	defer os.Remove(tmp.Name())
+	return p, nil
+}
+
+// pullSnapshot keeps origin's snapshot rel at p: from the tier's store
+// where a replica left it, else from the child leading to origin.
+func (a *Agent) pullSnapshot(ctx context.Context, origin, rel, p string) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".snapshot-*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }() // closed already unless it failed
 	// a replica of the tier that fetched it before left it in the store
 	store, key := a.archive.Store(), snapshotKey(origin, rel)
 	if store != nil && copyObject(ctx, store, key, tmp) == nil {
 		if err := tmp.Close(); err != nil {
-			return "", err
+			return err
 		}
-		return p, os.Rename(tmp.Name(), p)
+		return os.Rename(tmp.Name(), p)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return "", err
+		return err
 	}
 	if err := tmp.Truncate(0); err != nil {
-		return "", err
+		return err
 	}
 	if err := a.fedSrv.FetchSnapshot(ctx, origin, rel, tmp); err != nil {
-		_ = tmp.Close()
 		a.failed.add(origin, "snapshot", err)
-		return "", err
+		return err
 	}
 	if store != nil {
 		if err := putFile(ctx, store, key, tmp); err != nil {
@@ -77,9 +86,9 @@ func (a *Agent) Snapshot(ctx context.Context, origin, rel string) (string, error
 		}
 	}
 	if err := tmp.Close(); err != nil {
-		return "", err
+		return err
 	}
-	return p, os.Rename(tmp.Name(), p)
+	return os.Rename(tmp.Name(), p)
 }
 
 // snapshotKey is where a tier keeps origin's snapshot rel in its store,

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kuzet/kuzet/alarm"
@@ -45,13 +44,13 @@ func (a *Agent) raiseWatchHits(ctx context.Context) {
 }
 
 // watchCondition is the alarm of one hit: on the camera as this node
-// names it, with the read's overview photo as its snapshot.
+// names it, with the read's overview photo, where it has one, as its
+// snapshot.
 func (a *Agent) watchCondition(h plates.WatchHit) alarm.Condition {
 	camera := h.Camera
 	if h.Origin != a.cfg.Node.ID && camera != "" {
 		camera = event.ReplicaCamera(h.Origin, h.Camera)
 	}
-	origin, seq, _ := strings.Cut(h.Read, "/")
 	how := map[string]string{"exact": "", "prefix": " (prefix " + h.Entry.Plate + ")", "fuzzy": " (within one character of " + h.Entry.Plate + ")"}[h.Entry.Match]
 	return alarm.Condition{
 		Key:      fmt.Sprintf("%s:%s:%s", plates.AlarmWatchHit, h.Entry.ID, h.Read),
@@ -59,6 +58,6 @@ func (a *Agent) watchCondition(h plates.WatchHit) alarm.Condition {
 		Camera:   camera,
 		Severity: h.Entry.Severity,
 		Message:  fmt.Sprintf("watch-list plate %s%s read at %s: %s", h.Plate, how, camera, h.Entry.Reason),
-		Snapshot: fmt.Sprintf("/api/v1/plates/%s/%s/overview.jpg", origin, seq),
+		Snapshot: a.readPhoto(h.Read),
 	}
 }

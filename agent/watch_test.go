@@ -78,6 +78,22 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	if len(hits(site)) != 0 {
 		t.Fatal("the centre's list raised an alarm at the site")
 	}
+	// a camera's own read posted without a picture raises its alarm with
+	// no photo, rather than one that never loads
+	bare, err := site.Events().Append(event.New(plates.KindPlateRead, "Camera1", "", plates.PlateRead{Plate: "123ABC02", Confidence: 0.9}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 20*time.Second, "the photo-less read's alarm at the centre", func() bool { return len(hits(centre)) == 2 })
+	for _, a := range hits(centre) {
+		want := fmt.Sprintf("/api/v1/plates/site/%d/overview.jpg", r1.Seq)
+		if strings.HasSuffix(a.Key, bare.ID()) {
+			want = ""
+		}
+		if a.Evidence.Snapshot != want {
+			t.Fatalf("alarm %s: photo %q, want %q", a.Key, a.Evidence.Snapshot, want)
+		}
+	}
 	// a restart raises nothing again, and the hit is counted on the entry
 	if err := stopCentre(); err != nil {
 		t.Fatal(err)
@@ -95,11 +111,11 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 	}
 	centre, stopCentre = startAgent(t, centreYAML)
 	time.Sleep(2 * time.Second)
-	if got := hits(centre); len(got) != 1 || got[0].Count != 1 {
+	if got := hits(centre); len(got) != 2 || got[0].Count != 1 || got[1].Count != 1 {
 		t.Fatalf("after a restart: %+v", got)
 	}
 	list, _ := centre.plates.Watchlist()
-	if len(list) != 1 || list[0].Hits != 1 || list[0].LastHit != r1.ID() {
+	if len(list) != 1 || list[0].Hits != 2 || list[0].LastHit != bare.ID() {
 		t.Fatalf("list: %+v", list)
 	}
 	// removed: the next read of the plate raises nothing
@@ -118,7 +134,7 @@ federation: {upstream: [%q], heartbeat: 200ms, tls: %s}
 		return ok
 	})
 	time.Sleep(time.Second)
-	if got := hits(centre); len(got) != 1 {
+	if got := hits(centre); len(got) != 2 {
 		t.Fatalf("a removed entry raised: %+v", got)
 	}
 	_ = stopCentre

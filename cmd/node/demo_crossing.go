@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -275,7 +276,7 @@ func (d *demoCrossing) step(ctx context.Context) error {
 			if d.atExit() {
 				continue // one lane: the truck before it is still at the barrier
 			}
-			if err := d.customs.call(ctx, "POST", "/api/v1/visits/"+id+"/exit", "", nil, nil); err != nil {
+			if err := d.customs.call(ctx, "POST", "/api/v1/visits/"+d.visitNow(ctx, id, t.plate, open.Visits)+"/exit", "", nil, nil); err != nil {
 				d.log.Info("crossing: customs' permission", "plate", t.plate, "err", err)
 			}
 			if t.n%4 == 2 { // reverses in the exit lane first
@@ -300,7 +301,7 @@ func (d *demoCrossing) step(ctx context.Context) error {
 			}
 			t.stage = "exit"
 		case "exit": // the owner's system grants it: the barrier opens
-			if err := d.owner.call(ctx, "POST", "/api/v1/visits/"+id+"/exit", "", nil, nil); err != nil {
+			if err := d.owner.call(ctx, "POST", "/api/v1/visits/"+d.visitNow(ctx, id, t.plate, open.Visits)+"/exit", "", nil, nil); err != nil {
 				d.log.Info("crossing: the owner's permission", "plate", t.plate, "err", err)
 			}
 			t.stage = "gone"
@@ -320,6 +321,45 @@ func (d *demoCrossing) step(ctx context.Context) error {
 		t.since = now
 	}
 	return nil
+}
+
+// visitNow is the visit a truck that began as visit id is in now: the one
+// the exit barrier holds for its plate, else its own while open, else the
+// newest open visit of its plate. The video brings the same plates round
+// to the entry camera, and a plate read there again closes the visit it
+// was in and opens another (on a loaded machine a truck's stages can
+// outlast the round); a permission for the closed one is refused, and the
+// barrier would wait for good.
+func (d *demoCrossing) visitNow(ctx context.Context, id, plate string, open []demoVisit) string {
+	var bs struct {
+		Barriers []struct {
+			State, Visit string
+			Read         struct{ Tractor string }
+		}
+	}
+	if d.customs.call(ctx, "GET", "/api/v1/barriers", "", nil, &bs) == nil {
+		for _, b := range bs.Barriers {
+			if b.State == "waiting" && b.Read.Tractor == plate && b.Visit != "" {
+				return b.Visit
+			}
+		}
+	}
+	newest := ""
+	for _, v := range open {
+		if v.ID == id {
+			return id
+		}
+		if v.Tractor == plate && visitAfter(v.ID, newest) {
+			newest = v.ID
+		}
+	}
+	return cmp.Or(newest, id)
+}
+
+// visitAfter reports whether visit ID a (site/sequence) was opened after b
+// ("" none).
+func visitAfter(a, b string) bool {
+	return b == "" || len(a) > len(b) || len(a) == len(b) && a > b
 }
 
 // atExit reports whether a truck stands at the exit barrier, waiting for

@@ -10,13 +10,35 @@ import { sortAlarms } from '../alarmfeed.js';
 
 const FILTERS = [['open', 'Open'], ['raised', 'Unacknowledged'], ['cleared', 'Cleared'], ['', 'All']];
 
-// snapshotOf is the alarm's evidence photo (a plate read's overview, a
-// tamper alarm's frame), served by this node whatever the alarm's origin.
-function snapshotOf(a) {
-  if (!a.evidence || !a.evidence.snapshot) return null;
-  const s = `/api/v1/alarms/${encodeURIComponent(a.id)}/snapshot.jpg`;
-  return h('a', { href: s, target: '_blank', rel: 'noopener', class: 'alarm-snapshot-link', title: 'Open the photo', onclick: (ev) => ev.stopPropagation() },
-    h('img', { class: 'alarm-snapshot', src: s, alt: `Snapshot of alarm ${a.id}`, loading: 'lazy' }));
+// SNAPSHOT_RETRY_MS is how long a photo that failed to load stays as it is
+// before the table asks for it again.
+const SNAPSHOT_RETRY_MS = 15000;
+
+// snapshots makes each alarm's evidence photo (a plate read's overview, a
+// tamper alarm's frame), served by this node whatever the alarm's origin,
+// and keeps it across the table's refreshes: a photo a centre pulls from
+// a site over a slow link takes longer than a refresh, and a new element
+// each time would start its load again (and never show it).
+function snapshots() {
+  const kept = new Map(); // alarm ID → { el, failed }
+  return {
+    of(a) {
+      if (!a.evidence || !a.evidence.snapshot) return null;
+      const k = kept.get(a.id);
+      if (k && !(k.failed && Date.now() - k.failed > SNAPSHOT_RETRY_MS)) return k.el;
+      const s = `/api/v1/alarms/${encodeURIComponent(a.id)}/snapshot.jpg`;
+      const entry = { el: null, failed: 0 };
+      const img = h('img', { class: 'alarm-snapshot', src: s, alt: `Snapshot of alarm ${a.id}`, loading: 'lazy' });
+      img.addEventListener('error', () => { entry.failed = Date.now(); });
+      entry.el = h('a', { href: s, target: '_blank', rel: 'noopener', class: 'alarm-snapshot-link', title: 'Open the photo', onclick: (ev) => ev.stopPropagation() }, img);
+      kept.set(a.id, entry);
+      return entry.el;
+    },
+    // keep forgets the photos of alarms no longer listed
+    keep(ids) {
+      for (const id of kept.keys()) if (!ids.has(id)) kept.delete(id);
+    },
+  };
 }
 
 export function alarmsView(ctx, params) {
@@ -32,6 +54,7 @@ export function alarmsView(ctx, params) {
   let timer = 0;
   let seq = 0;
   const canAct = roleAtLeast('operator');
+  const photos = snapshots();
 
   const filterButtons = FILTERS.map(([v, label]) => h('button', { class: 'seg', 'aria-pressed': String(v === filter), text: label,
     onclick: () => { filter = v; paintFilters(); refresh(); } }));
@@ -103,6 +126,7 @@ export function alarmsView(ctx, params) {
   function render() {
     const focusedId = tbody.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.id : '';
     clear(tbody);
+    photos.keep(new Set(list.map((a) => a.id)));
     const counts = { grave: 0, medium: 0, minor: 0 };
     for (const a of list) counts[a.severity] = (counts[a.severity] || 0) + 1;
     summary.textContent = `${list.length} alarm${list.length === 1 ? '' : 's'}: ${counts.grave} grave, ${counts.medium} medium, ${counts.minor} minor.`;
@@ -134,7 +158,7 @@ export function alarmsView(ctx, params) {
       h('td', { class: 'state', text: a.state }),
       h('td', { text: a.type }),
       h('td', { text: where }),
-      h('td', { class: 'msg', title: a.message }, a.message, snapshotOf(a)),
+      h('td', { class: 'msg', title: a.message }, a.message, photos.of(a)),
       h('td', { text: fmtTime(a.raised), title: fmtAgo(a.raised) }),
       h('td', { text: fmtAgo(a.last_seen) }),
       h('td', { class: 'num', text: String(a.count || 1) }),
