@@ -16,12 +16,11 @@ const (
 	beyondGap   = 0.6 // the widest gap between two glyphs of a line, in glyph heights
 )
 
-// glyphBeyond returns q widened at the ends where a glyph stands beyond
-// the line rectified from it (px, w columns, cleaned as c), and whether it
-// found one.
-func glyphBeyond(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Quad, bool) {
-	g, ok := glyphsOf(px, w, recHeight, c)
-	if !ok {
+// glyphBeyond returns l's quad widened at the ends where a glyph stands
+// beyond its line, and whether it found one.
+func glyphBeyond(img *image.RGBA, l rectLine) (Quad, bool) {
+	q, w, g := l.q, l.w, l.g
+	if !l.glyphs {
 		return q, false
 	}
 	first, last := w, 0
@@ -36,11 +35,11 @@ func glyphBeyond(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Q
 		if left {
 			wq = widen(q, reach, 0)
 		}
-		ww, wpx, wc := lineOf(img, wq, true)
-		ng, ok := glyphsOf(wpx, ww, recHeight, wc)
-		if !ok {
+		wl := rectifyLine(img, wq, true)
+		if !wl.glyphs {
 			continue
 		}
+		ww, wpx, ng := wl.w, wl.px, wl.g
 		// the old line's columns in the wider one (lineOf caps the width)
 		scale := float64(ww) / (float64(w) * (1 + reach))
 		added := reach * float64(w) * scale

@@ -37,11 +37,11 @@ func TestGlyphBeyondTakesTheGlyphPastTheBox(t *testing.T) {
 	box := Quad{{46, 26}, {192, 26}, {192, 74}, {46, 74}}
 	inside := []int{56, 92, 128, 164} // 14 columns apart, 10 and 6 inside the box's ends
 	try := func(img *image.RGBA) (Quad, bool) {
-		w, px, c := lineOf(img, box, true)
-		if l, r := cutEnds(px, w, recHeight, c); l != 0 || r != 0 {
+		line := rectifyLine(img, box, true)
+		if l, r := cutEnds(line); l != 0 || r != 0 {
 			t.Fatalf("a glyph touches the box's ends: widen %.1f %.1f", l, r)
 		}
-		return glyphBeyond(img, box, w, px, c)
+		return glyphBeyond(img, line)
 	}
 	q, ok := try(plate(append([]int{20}, append(inside, 200)...), false))
 	if r := q.Bounds(); !ok || r.Min.X > 20 || r.Max.X < 222 {

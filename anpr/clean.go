@@ -35,7 +35,7 @@ type lineCleanup struct {
 	emblems [][2]int
 	slivers [][2]int
 	bg      [3]float32
-	dim     bool // a still's line: a dim plate's glyphs are looked for halfway between ink and plate (see glyphsOf)
+	still   bool // a still's line: a dim plate's glyphs are looked for halfway between ink and plate (see glyphsOf)
 }
 
 // cleanLine analyses a rectified line (interleaved RGB, w×h) and returns the

@@ -37,12 +37,13 @@ const maxWiden = 3
 const edgeRoom = 0.2
 
 // glyphLine is what the ink of a rectified line tells: its glyphs (the
-// characters' parts), their height, top line and baseline, and the ink
-// threshold they were found with.
+// characters' parts), their height, top line and baseline, the ink
+// threshold they were found with, and every part of ink found with it.
 type glyphLine struct {
 	glyphs              []inkPart
 	height, top, bottom int
 	dark                float32
+	parts               []inkPart
 }
 
 // glyphsOf analyses the kept columns of a rectified line (interleaved RGB,
@@ -54,8 +55,9 @@ func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
 		return glyphLine{}, false
 	}
 	g := glyphLine{dark: glyphDark * bgLum}
-	g.glyphs, g.height = mainGlyphs(inkParts(px, w, h, c.x0, c.x1, g.dark), h, oneGlyph)
-	if len(g.glyphs) < 3 && c.dim {
+	g.parts = inkParts(px, w, h, c.x0, c.x1, g.dark)
+	g.glyphs, g.height = mainGlyphs(g.parts, h, oneGlyph)
+	if len(g.glyphs) < 3 && c.still {
 		// A dim plate (at night) keeps its ink's contrast but not its
 		// level: blurred strokes stay above glyphDark of the background.
 		// In a still the threshold is then taken halfway between the ink
@@ -65,7 +67,8 @@ func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
 		// gained (tuning seed 3: none changed).
 		if dark := (inkLevel(px, w, h, c) + bgLum) / 2; dark > g.dark {
 			g.dark = dark
-			g.glyphs, g.height = mainGlyphs(inkParts(px, w, h, c.x0, c.x1, g.dark), h, oneGlyph)
+			g.parts = inkParts(px, w, h, c.x0, c.x1, g.dark)
+			g.glyphs, g.height = mainGlyphs(g.parts, h, oneGlyph)
 		}
 	}
 	if len(g.glyphs) < 3 {
@@ -105,16 +108,15 @@ func (g glyphLine) within(p inkPart) bool {
 	return 6*(g.top-p.y0) <= g.height && 6*(p.y1-g.bottom) <= g.height
 }
 
-// cutEnds tells by how many columns each end of a rectified line
-// (interleaved RGB, w×h) should be widened: reachGlyph of the glyphs'
-// height where one of the line's glyphs touches that end of its kept
-// columns (comes within edgeRoom of it), none elsewhere. An end cut off as
-// a band is no glyph's.
-func cutEnds(px []float32, w, h int, c lineCleanup) (left, right float64) {
-	g, ok := glyphsOf(px, w, h, c)
-	if !ok {
+// cutEnds tells by how many columns each end of a rectified line should
+// be widened: reachGlyph of the glyphs' height where one of the line's
+// glyphs touches that end of its kept columns (comes within edgeRoom of
+// it), none elsewhere. An end cut off as a band is no glyph's.
+func cutEnds(l rectLine) (left, right float64) {
+	if !l.glyphs {
 		return 0, 0
 	}
+	px, w, c, g := l.px, l.w, l.c, l.g
 	reach := reachGlyph * float64(g.height)
 	room := int(edgeRoom * float64(g.height))
 	for _, p := range g.glyphs {
@@ -136,25 +138,33 @@ func cutEnds(px []float32, w, h int, c lineCleanup) (left, right float64) {
 // flag's edge, which is dark as well, is blue, red or green.
 const glyphChroma = 60
 
-// inkChroma is the mean colour of the pixels darker than dark in p's box.
-func inkChroma(px []float32, w int, p inkPart, dark float32) float32 {
-	var sum float32
+// inkMeans is the mean colour (max − min channel) and luminance of the
+// pixels darker than dark in p's box; zero where there are none.
+func inkMeans(px []float32, w int, p inkPart, dark float32) (chroma, lum float32) {
 	n := 0
 	for y := p.y0; y < p.y1; y++ {
 		for x := p.x0; x < p.x1; x++ {
 			i := 3 * (y*w + x)
-			r, g, b := px[i], px[i+1], px[i+2]
-			if 0.299*r+0.587*g+0.114*b >= dark {
+			l := lumAt(px, i)
+			if l >= dark {
 				continue
 			}
-			sum += max(r, g, b) - min(r, g, b)
+			r, g, b := px[i], px[i+1], px[i+2]
+			chroma += max(r, g, b) - min(r, g, b)
+			lum += l
 			n++
 		}
 	}
 	if n == 0 {
-		return 0
+		return 0, 0
 	}
-	return sum / float32(n)
+	return chroma / float32(n), lum / float32(n)
+}
+
+// inkChroma is the mean colour of the pixels darker than dark in p's box.
+func inkChroma(px []float32, w int, p inkPart, dark float32) float32 {
+	chroma, _ := inkMeans(px, w, p, dark)
+	return chroma
 }
 
 // widen moves q's left and right sides outwards along its rows by the

@@ -20,14 +20,14 @@ func TestCutEndsWidensWhereAGlyphIsCut(t *testing.T) {
 	for x := 20; x < 170; x += 30 {
 		cut.glyph(x)
 	}
-	l, r := cutEnds(cut.px, cut.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg})
+	l, r := cutEnds(lineWith(Quad{}, cut.w, cut.px, lineCleanup{x0: 0, x1: 200, bg: bg}))
 	if want := reachGlyph * 32; math.Abs(l-want) > 1e-9 || r != 0 {
 		t.Errorf("cut first glyph: widen left %.1f right %.1f, want %.1f and 0", l, r, want)
 	}
-	if l, r := cutEnds(cut.px, cut.w, recHeight, lineCleanup{x0: 4, x1: 200, bg: bg}); l != 0 || r != 0 {
+	if l, r := cutEnds(lineWith(Quad{}, cut.w, cut.px, lineCleanup{x0: 4, x1: 200, bg: bg})); l != 0 || r != 0 {
 		t.Errorf("left end cut off as a band: widen %.1f %.1f, want none", l, r)
 	}
-	if l, r := cutEnds(cut.px, cut.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{40, 40, 40}}); l != 0 || r != 0 {
+	if l, r := cutEnds(lineWith(Quad{}, cut.w, cut.px, lineCleanup{x0: 0, x1: 200, bg: [3]float32{40, 40, 40}})); l != 0 || r != 0 {
 		t.Errorf("dark line: widen %.1f %.1f, want none", l, r)
 	}
 
@@ -35,7 +35,7 @@ func TestCutEndsWidensWhereAGlyphIsCut(t *testing.T) {
 	for x := 10; x < 170; x += 30 {
 		whole.glyph(x)
 	}
-	if l, r := cutEnds(whole.px, whole.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg}); l != 0 || r != 0 {
+	if l, r := cutEnds(lineWith(Quad{}, whole.w, whole.px, lineCleanup{x0: 0, x1: 200, bg: bg})); l != 0 || r != 0 {
 		t.Errorf("glyphs inside their margins: widen %.1f %.1f, want none", l, r)
 	}
 
@@ -44,7 +44,7 @@ func TestCutEndsWidensWhereAGlyphIsCut(t *testing.T) {
 		last.glyph(x)
 	}
 	last.fill(186, 8, 200, 40, 20, 20, 20)
-	if l, r := cutEnds(last.px, last.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg}); l != 0 || r == 0 {
+	if l, r := cutEnds(lineWith(Quad{}, last.w, last.px, lineCleanup{x0: 0, x1: 200, bg: bg})); l != 0 || r == 0 {
 		t.Errorf("cut last glyph: widen %.1f %.1f, want the right only", l, r)
 	}
 }
@@ -60,7 +60,7 @@ func TestCutEndsWidensWhereAGlyphNearlyTouches(t *testing.T) {
 		near.glyph(x)
 	}
 	near.glyph(200 - 22 - 4) // its right side ends 4 columns before the end
-	l, r := cutEnds(near.px, near.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg})
+	l, r := cutEnds(lineWith(Quad{}, near.w, near.px, lineCleanup{x0: 0, x1: 200, bg: bg}))
 	if want := reachGlyph * 32; math.Abs(l-want) > 1e-9 || math.Abs(r-want) > 1e-9 {
 		t.Errorf("glyphs 3 and 4 columns from the ends: widen %.1f %.1f, want %.1f both", l, r, want)
 	}
@@ -69,7 +69,7 @@ func TestCutEndsWidensWhereAGlyphNearlyTouches(t *testing.T) {
 		apart.glyph(x)
 	}
 	apart.glyph(200 - 22 - 11)
-	if l, r := cutEnds(apart.px, apart.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: bg}); l != 0 || r != 0 {
+	if l, r := cutEnds(lineWith(Quad{}, apart.w, apart.px, lineCleanup{x0: 0, x1: 200, bg: bg})); l != 0 || r != 0 {
 		t.Errorf("glyphs 11 columns from the ends: widen %.1f %.1f, want none", l, r)
 	}
 }
@@ -105,7 +105,7 @@ func TestCutEndsLeavesWhatIsNoGlyph(t *testing.T) {
 		for x := 20; x < 170; x += 30 {
 			l.glyph(x)
 		}
-		if l, r := cutEnds(l.px, l.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}); l != 0 || r != 0 {
+		if l, r := cutEnds(lineWith(Quad{}, l.w, l.px, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}})); l != 0 || r != 0 {
 			t.Errorf("%s: widen %.1f %.1f, want none", tc.name, l, r)
 		}
 	}
@@ -186,7 +186,7 @@ func TestGlyphsOfADimPlate(t *testing.T) {
 		return l
 	}
 	c := func(bg float32) lineCleanup {
-		return lineCleanup{x0: 0, x1: 200, bg: [3]float32{bg, bg, bg}, dim: true}
+		return lineCleanup{x0: 0, x1: 200, bg: [3]float32{bg, bg, bg}, still: true}
 	}
 	l := plate(80, 42, 6)
 	g, ok := glyphsOf(l.px, l.w, recHeight, c(80))
@@ -199,7 +199,7 @@ func TestGlyphsOfADimPlate(t *testing.T) {
 	}
 	l = plate(80, 42, 6)
 	frame := c(80)
-	frame.dim = false
+	frame.still = false
 	if g, ok := glyphsOf(l.px, l.w, recHeight, frame); ok {
 		t.Errorf("dim plate in a stream's frame: %d glyphs at %.0f; frames keep glyphDark", len(g.glyphs), g.dark)
 	}

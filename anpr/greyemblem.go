@@ -21,35 +21,26 @@ const (
 	greyInkFill = 0.55 // and fills this share of its box
 )
 
-// greyEmblems returns the spans of a rectified line (interleaved RGB, w×h,
-// cleaned as c) to paint over as grey emblems.
-func greyEmblems(px []float32, w, h int, c lineCleanup) [][2]int {
-	g, ok := glyphsOf(px, w, h, c)
-	if !ok {
+// greyEmblems returns the spans of a rectified line to paint over as grey
+// emblems.
+func greyEmblems(l rectLine) [][2]int {
+	if !l.glyphs {
 		return nil
 	}
+	px, w, c, g := l.px, l.w, l.c, l.g
 	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
 	// every part of some height stands for a glyph or a piece of one,
 	// unless it is a grey block
 	var parts []inkPart
-	for _, p := range inkParts(px, w, h, c.x0, c.x1, g.dark) {
+	for _, p := range g.parts {
 		if 5*p.height() >= 2*g.height {
 			parts = append(parts, p)
 		}
 	}
 	// ink greyness: the mean luminance of a part's ink, of the background
 	inkLum := func(p inkPart) float32 {
-		var s float32
-		n := 0
-		for y := p.y0; y < p.y1; y++ {
-			for x := p.x0; x < p.x1; x++ {
-				if l := lumAt(px, 3*(y*w+x)); l < g.dark {
-					s += l
-					n++
-				}
-			}
-		}
-		return s / float32(max(n, 1)) / bgLum
+		_, lum := inkMeans(px, w, p, g.dark)
+		return lum / bgLum
 	}
 	var med []float32
 	for _, p := range g.glyphs {

@@ -17,7 +17,7 @@ func TestGreyEmblemIsPaintedOver(t *testing.T) {
 		v  uint8
 		as string // "arms", "glyph" (a C in grey), "ring" (an O in grey)
 	}
-	line := func(b *block) (int, []float32, lineCleanup) {
+	line := func(b *block) rectLine {
 		img := image.NewRGBA(image.Rect(0, 0, 320, 100))
 		paint := func(x0, y0, x1, y1 int, v uint8) {
 			for y := y0; y < y1; y++ {
@@ -50,23 +50,21 @@ func TestGreyEmblemIsPaintedOver(t *testing.T) {
 			}
 		}
 		box := Quad{{10, 26}, {260, 26}, {260, 74}, {10, 74}}
-		return lineOf(img, box, true)
+		return rectifyLine(img, box, true)
 	}
 	// 70–110: a gap 40 columns wide (1.25 glyph heights) after the second glyph
-	w, px, c := line(&block{x: 79, v: 120, as: "arms"})
-	grey := greyEmblems(px, w, recHeight, c)
-	scale := float64(w) / 250 // line columns per image column
+	arms := line(&block{x: 79, v: 120, as: "arms"})
+	grey := greyEmblems(arms)
+	scale := float64(arms.w) / 250 // line columns per image column
 	if len(grey) != 1 || float64(grey[0][0]) > (79-10)*scale || float64(grey[0][1]) < (101-10)*scale ||
 		float64(grey[0][0]) < (70-10)*scale-1 || float64(grey[0][1]) > (110-10)*scale+1 {
 		t.Errorf("grey arms at 79–101 between glyphs ending at 70 and starting at 110: painted %v (line columns, %.2f per image column)", grey, scale)
 	}
-	w, px, c = line(&block{x: 79, v: 90, as: "arms"})
-	if grey := greyEmblems(px, w, recHeight, c); len(grey) != 1 {
+	if grey := greyEmblems(line(&block{x: 79, v: 90, as: "arms"})); len(grey) != 1 {
 		t.Errorf("arms dark enough to count as ink, but far lighter than it: painted %v, want one span", grey)
 	}
 	for _, b := range []*block{nil, {x: 79, v: 140, as: "glyph"}, {x: 79, v: 165, as: "arms"}, {x: 79, v: 120, as: "ring"}} {
-		w, px, c := line(b)
-		if grey := greyEmblems(px, w, recHeight, c); len(grey) != 0 {
+		if grey := greyEmblems(line(b)); len(grey) != 0 {
 			t.Errorf("%+v: painted %v, want nothing", b, grey)
 		}
 	}

@@ -67,21 +67,18 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 	return data
 }
 
-// widenCut widens q while a glyph touches an end of the line rectified
-// from it (px, w columns, cleaned as c): a glyph cut by an end of the box,
-// widened by about a glyph, and again while a glyph still touches that
-// end. It returns the quad and its line.
-func widenCut(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Quad, int, []float32, lineCleanup) {
-	still := c.dim
+// widenCut widens l's quad while a glyph touches an end of its line: a
+// glyph cut by an end of the box, widened by about a glyph, and again while
+// a glyph still touches that end.
+func widenCut(img *image.RGBA, l rectLine) rectLine {
 	for range maxWiden {
-		l, rt := cutEnds(px, w, recHeight, c)
-		if l == 0 && rt == 0 {
+		left, right := cutEnds(l)
+		if left == 0 && right == 0 {
 			break
 		}
-		q = widen(q, l/float64(w), rt/float64(w))
-		w, px, c = lineOf(img, q, still)
+		l = rectifyLine(img, widen(l.q, left/float64(l.w), right/float64(l.w)), l.c.still)
 	}
-	return q, w, px, c
+	return l
 }
 
 // recognizeQuad rectifies q and runs the recogniser on it, returning the
@@ -95,14 +92,13 @@ func widenCut(img *image.RGBA, q Quad, w int, px []float32, c lineCleanup) (Quad
 // frames, held-out video passes at or above 0.95 fell 84 → 82 of 110,
 // none gained).
 func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, error) {
-	w, px, c := lineOf(img, q, still)
-	q, w, px, c = widenCut(img, q, w, px, c)
+	l := widenCut(img, rectifyLine(img, q, still))
 	if still {
-		if wq, ok := glyphBeyond(img, q, w, px, c); ok {
-			w, px, c = lineOf(img, wq, still)
-			q, w, px, c = widenCut(img, wq, w, px, c)
+		if wq, ok := glyphBeyond(img, l); ok {
+			l = widenCut(img, rectifyLine(img, wq, still))
 		}
 	}
+	q, w, px, c := l.q, l.w, l.px, l.c
 	look := lookAround(img, q)
 	// A region cell's small digits are read apart, at full height, and
 	// joined after the number (see cell.go).
@@ -115,7 +111,7 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 		if !still {
 			return lp, look, nil
 		}
-		if grey := greyEmblems(px, w, recHeight, c); len(grey) > 0 {
+		if grey := greyEmblems(l); len(grey) > 0 {
 			gc := c
 			gc.emblems = append(slices.Clone(c.emblems), grey...)
 			glp, err := r.runLine(px, w, gc)
@@ -126,7 +122,7 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 				lp, c = glp, gc
 			}
 		}
-		if tq, ok := tightLine(px, w, c, q); ok {
+		if tq, ok := tightLine(l); ok {
 			tw, tpx, tc := lineOf(img, tq, still)
 			tlp, err := r.runLine(tpx, tw, keepCuts(tc, c, float64(tw)/float64(w)))
 			if err != nil {
@@ -151,6 +147,32 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 	return joinRows(lp, cl), look, nil
 }
 
+// rectLine is a quad rectified to the recogniser's height: its width,
+// pixels, cleanup and, when they tell (see glyphsOf), its glyphs. The
+// steps that widen, tighten and paint a still's line all read its glyphs,
+// found once here.
+type rectLine struct {
+	q      Quad
+	w      int
+	px     []float32
+	c      lineCleanup
+	g      glyphLine
+	glyphs bool // g holds the line's glyphs
+}
+
+// rectifyLine rectifies q (see lineOf) and finds the line's glyphs.
+func rectifyLine(img *image.RGBA, q Quad, still bool) rectLine {
+	w, px, c := lineOf(img, q, still)
+	return lineWith(q, w, px, c)
+}
+
+// lineWith is the line px (w wide, cleaned as c, rectified from q) with
+// its glyphs.
+func lineWith(q Quad, w int, px []float32, c lineCleanup) rectLine {
+	g, ok := glyphsOf(px, w, recHeight, c)
+	return rectLine{q: q, w: w, px: px, c: c, g: g, glyphs: ok}
+}
+
 // lineOf rectifies q into a line of the recogniser's height and analyses
 // it: its width, pixels and cleanup (of a still's line or a frame's).
 func lineOf(img *image.RGBA, q Quad, still bool) (int, []float32, lineCleanup) {
@@ -160,7 +182,7 @@ func lineOf(img *image.RGBA, q Quad, still bool) (int, []float32, lineCleanup) {
 	w = clampInt(w, 16, recMaxWidth)
 	px := rectify(img, q, w)
 	c := cleanLine(px, w, recHeight)
-	c.dim = still
+	c.still = still
 	return w, px, c
 }
 

@@ -18,12 +18,11 @@ const (
 	rowMargin = 0.38 // of the glyph height, kept above and below them
 )
 
-// tightLine is the part of the quad q (rectified as px, w wide, with
-// cleanup c) between rowMargin above and below its glyphs, when they fill
-// less than looseLine of its height.
-func tightLine(px []float32, w int, c lineCleanup, q Quad) (Quad, bool) {
-	g, ok := glyphsOf(px, w, recHeight, c)
-	if !ok {
+// tightLine is the part of l's quad between rowMargin above and below its
+// glyphs, when they fill less than looseLine of its height.
+func tightLine(l rectLine) (Quad, bool) {
+	q, g := l.q, l.g
+	if !l.glyphs {
 		return q, false
 	}
 	gh := float64(g.bottom - g.top)

@@ -16,7 +16,7 @@ func TestTightLineKeepsTheGlyphRows(t *testing.T) {
 	}
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
 	q := Quad{{100, 200}, {300, 200}, {300, 248}, {100, 248}}
-	tq, ok := tightLine(l.px, l.w, c, q)
+	tq, ok := tightLine(lineWith(q, l.w, l.px, c))
 	if !ok {
 		t.Fatal("glyphs filling a quarter of the line: no tight line")
 	}
@@ -30,7 +30,7 @@ func TestTightLineKeepsTheGlyphRows(t *testing.T) {
 	for x := 20; x < 180; x += 30 {
 		full.glyph(x) // 32 of 48 rows
 	}
-	if tq, ok := tightLine(full.px, full.w, c, q); ok {
+	if tq, ok := tightLine(lineWith(q, full.w, full.px, c)); ok {
 		t.Errorf("glyphs filling two thirds of the line: tight line %v", tq)
 	}
 }
