@@ -159,7 +159,7 @@ func quadOf(r image.Rectangle) Quad {
 
 func readQuad(t *testing.T, r *Recognizer, img *image.RGBA, q Quad) Read {
 	t.Helper()
-	lp, look, err := r.recognizeQuad(img, q, true)
+	lp, look, _, err := r.recognizeQuad(img, q, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -146,10 +146,11 @@ const (
 
 // line is a recognised text box.
 type line struct {
-	quad Quad
-	lp   logProbs
-	look plateLook
-	root int // textBox.root
+	quad  Quad
+	lp    logProbs
+	look  plateLook
+	shape lineShape // for the other row of a two-row plate (see settleRows)
+	root  int       // textBox.root
 	// the line decoded alone, when readBoxes did so already
 	read    Read
 	readOK  bool
@@ -260,7 +261,7 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			queue = append(fine, rest...)
 			continue
 		}
-		lp, look, err := r.recognizeQuad(img, padQuad(b.quad), still)
+		lp, look, shape, err := r.recognizeQuad(img, padQuad(b.quad), still)
 		if err != nil {
 			return nil, err
 		}
@@ -268,7 +269,7 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 		if f != nil {
 			f.read = true
 		}
-		l := line{quad: b.quad, lp: lp, look: look, root: b.root}
+		l := line{quad: b.quad, lp: lp, look: look, shape: shape, root: b.root}
 		if !confident {
 			l.read, l.readOK = r.decodeRead(lp, b.quad, 1, look)
 			l.decoded = true
@@ -297,13 +298,14 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			lp, look = lines[g.idx[0]].lp, lines[g.idx[0]].look
 		case g.rows == 2 && (piece[g.idx[0]] || piece[g.idx[1]] || !plateRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)):
 		case g.rows == 2:
-			lp = joinRows(lines[g.idx[0]].lp, lines[g.idx[1]].lp)
+			top, bottom := lines[g.idx[0]], lines[g.idx[1]]
+			lp = joinRows(settleRows(top.lp, bottom.lp, top.shape, bottom.shape))
 			look = lines[g.idx[0]].look.twoRows(lines[g.idx[1]].look)
 		default:
 			// Pieces of one row (number, region cell, band) overlap after
 			// unclipping; reading their union once avoids doubled glyphs.
 			var err error
-			if lp, look, err = r.recognizeQuad(img, padQuad(g.quad), still); err != nil {
+			if lp, look, _, err = r.recognizeQuad(img, padQuad(g.quad), still); err != nil {
 				return nil, err
 			}
 		}

@@ -91,7 +91,7 @@ func widenCut(img *image.RGBA, l rectLine) rectLine {
 // painted over as well, the surer reading kept (see greyemblem.go; in
 // frames, held-out video passes at or above 0.95 fell 84 → 82 of 110,
 // none gained).
-func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, error) {
+func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, lineShape, error) {
 	l := widenCut(img, rectifyLine(img, q, still))
 	if still {
 		if wq, ok := glyphBeyond(img, l); ok {
@@ -104,47 +104,47 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 	// joined after the number (see cell.go).
 	cell, hasCell := findCell(px, w, recHeight, c)
 	if !hasCell {
-		lp, err := r.runLine(px, w, c)
+		lp, shape, err := r.runLine(px, w, c)
 		if err != nil {
-			return nil, look, err
+			return nil, look, shape, err
 		}
 		if !still {
-			return lp, look, nil
+			return lp, look, shape, nil
 		}
 		if grey := greyEmblems(l); len(grey) > 0 {
 			gc := c
 			gc.emblems = append(slices.Clone(c.emblems), grey...)
-			glp, err := r.runLine(px, w, gc)
+			glp, gshape, err := r.runLine(px, w, gc)
 			if err != nil {
-				return nil, look, err
+				return nil, look, shape, err
 			}
 			if greedy(glp).confidence() > greedy(lp).confidence() {
-				lp, c = glp, gc
+				lp, shape, c = glp, gshape, gc
 			}
 		}
 		if tq, ok := tightLine(l); ok {
 			tw, tpx, tc := lineOf(img, tq, still)
-			tlp, err := r.runLine(tpx, tw, keepCuts(tc, c, float64(tw)/float64(w)))
+			tlp, tshape, err := r.runLine(tpx, tw, keepCuts(tc, c, float64(tw)/float64(w)))
 			if err != nil {
-				return nil, look, err
+				return nil, look, shape, err
 			}
 			if greedy(tlp).confidence() >= greedy(lp).confidence() {
-				lp = tlp
+				lp, shape = tlp, tshape
 			}
 		}
-		return lp, look, nil
+		return lp, look, shape, nil
 	}
 	main := c
 	main.x1 = cell.x0
-	lp, err := r.runLine(px, w, main)
+	lp, shape, err := r.runLine(px, w, main)
 	if err != nil {
-		return nil, look, err
+		return nil, look, shape, err
 	}
 	cl, err := r.readCell(img, q, w, cell)
 	if err != nil {
-		return nil, look, err
+		return nil, look, shape, err
 	}
-	return joinRows(lp, cl), look, nil
+	return joinRows(lp, cl), look, shape, nil
 }
 
 // rectLine is a quad rectified to the recogniser's height: its width,
@@ -194,32 +194,33 @@ func (r *Recognizer) readCell(img *image.RGBA, q Quad, w int, cell regionCell) (
 	cw := int(math.Round(recStretch * recHeight * sq.width() / math.Max(sq.height(), 1)))
 	cw = clampInt(cw, 16, recMaxWidth)
 	px := rectify(img, sq, cw)
-	return r.runLine(px, cw, lineCleanup{x0: 0, x1: cw})
+	lp, _, err := r.runLine(px, cw, lineCleanup{x0: 0, x1: cw})
+	return lp, err
 }
 
 // runLine runs the recogniser on columns [c.x0, c.x1) of the rectified
 // line px (w wide), emblems painted over.
-func (r *Recognizer) runLine(px []float32, w int, c lineCleanup) (logProbs, error) {
+func (r *Recognizer) runLine(px []float32, w int, c lineCleanup) (logProbs, lineShape, error) {
 	n := c.x1 - c.x0
 	tw := max(recMinWidth, (n+7)/8*8)
 	data := recInput(px, w, c, tw)
 	in, err := ort.NewTensor(ort.NewShape(1, 3, recHeight, int64(tw)), data)
 	if err != nil {
-		return nil, fmt.Errorf("recogniser input tensor: %w", err)
+		return nil, lineShape{}, fmt.Errorf("recogniser input tensor: %w", err)
 	}
 	defer in.Destroy()
 	outs := []ort.Value{nil}
 	if err := r.rec.Run([]ort.Value{in}, outs); err != nil {
-		return nil, fmt.Errorf("run recogniser: %w", err)
+		return nil, lineShape{}, fmt.Errorf("run recogniser: %w", err)
 	}
 	defer outs[0].Destroy()
 	out, ok := outs[0].(*ort.Tensor[float32])
 	if !ok {
-		return nil, fmt.Errorf("recogniser output is %T, want float32 tensor", outs[0])
+		return nil, lineShape{}, fmt.Errorf("recogniser output is %T, want float32 tensor", outs[0])
 	}
 	shape := out.GetShape()
 	if len(shape) != 3 || int(shape[2]) != r.classes {
-		return nil, fmt.Errorf("recogniser output shape %v, want [1 T %d]", shape, r.classes)
+		return nil, lineShape{}, fmt.Errorf("recogniser output shape %v, want [1 T %d]", shape, r.classes)
 	}
 	steps := int(shape[1])
 	// Steps that only see padding carry nothing; dropping them keeps a
@@ -234,7 +235,7 @@ func (r *Recognizer) runLine(px []float32, w int, c lineCleanup) (logProbs, erro
 			}
 		}
 	}
-	shapeEvidence(lp, px, w, recHeight, c, tw, steps)
+	ls := shapeEvidence(lp, px, w, recHeight, c, tw, steps)
 	strayEnds(lp, px, w, recHeight, c, tw, steps)
-	return lp, nil
+	return lp, ls, nil
 }

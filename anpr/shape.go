@@ -2,7 +2,9 @@ package anpr
 
 import (
 	"math"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // To the recogniser the letter O and the digit 0 are nearly one glyph, and a
@@ -39,34 +41,19 @@ const (
 // that read O or 0, probability from the digit to the round letters where
 // the glyph under the step is clearly wider than the figures. It changes
 // nothing when the line has no figure to measure or its ink cannot be told
-// from the plate. Steps that read I or 1 are settled by stemEvidence.
-func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) {
+// from the plate; it returns the line's figure width and, when it has
+// none, its round glyphs, for the other row of a two-row plate to settle
+// (see settleRows). Steps that read I or 1 are settled by stemEvidence.
+func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) lineShape {
 	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
 	if bgLum < 60 || len(lp) == 0 {
-		return
-	}
-	zero := symOf('0')
-	roundOf := func(row [nSym]float32) (letters, digit float64) {
-		for _, k := range roundLetters {
-			letters += float64(exp32(row[k]))
-		}
-		return letters, float64(exp32(row[zero]))
-	}
-	round := false
-	for t := range lp {
-		if l, d := roundOf(lp[t]); l+d >= roundMass {
-			round = true
-			break
-		}
+		return lineShape{}
 	}
 	stemEvidence(lp, px, w, h, c, tw, steps, bgLum)
-	if !round {
-		return
-	}
 	dark := glyphDark * bgLum
 	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, roundWide)
-	if len(glyphs) < 3 {
-		return
+	if len(glyphs) == 0 {
+		return lineShape{}
 	}
 	under := glyphUnder(glyphs, c, tw, steps, 0)
 	// The figures' width: glyphs under steps read surely as 2–9.
@@ -80,30 +67,95 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 			ref = append(ref, g.aspect())
 		}
 	}
+	var rounds []roundGlyph
+	for t := range lp {
+		if !readRound(lp[t]) {
+			continue
+		}
+		if g, ok := under(t); ok {
+			rounds = append(rounds, roundGlyph{t, g.aspect()})
+		}
+	}
 	if len(ref) == 0 {
-		return
+		// a row of round glyphs alone (the OO under a Ukrainian two-row
+		// number) is measured against the other row's figures; the 0 of a
+		// row that holds other glyphs as well (the region's 10 beside the
+		// letters of a square plate's second row) is not: fonts and sizes
+		// differ between rows, and the formats settle it there
+		if !roundOnly(greedy(lp).text) {
+			return lineShape{}
+		}
+		return lineShape{rounds: rounds}
 	}
 	sort.Float64s(ref)
 	figure := ref[len(ref)/2]
-	for t := range lp {
-		l, d := roundOf(lp[t])
-		if k, _ := top(lp[t]); l+d < roundMass || k != zero && k != roundLetters[0] {
-			continue // not read as O or 0 (a Q or a D read as such shows its tail or stem)
-		}
-		g, ok := under(t)
-		if !ok {
-			continue
-		}
-		// A round letter is wider than the figures. A glyph as narrow as
-		// they are tells nothing: it is a 0 in most plate fonts, but in a
-		// monospaced one (Brazil's) the O is as narrow.
-		r := g.aspect() / figure
+	if len(glyphs) >= 3 {
+		settleRounds(lp, rounds, figure)
+	}
+	return lineShape{figure: figure}
+}
+
+// lineShape is what a line's glyph widths leave for the other row of its
+// plate: the width of its figures (0: none read surely), or the round
+// glyphs it had no figure to measure against.
+type lineShape struct {
+	figure float64
+	rounds []roundGlyph
+}
+
+// roundGlyph is a step of a line read as O or 0 and the aspect of the
+// glyph under it.
+type roundGlyph struct {
+	t      int
+	aspect float64
+}
+
+// roundOnly reports whether a reading is round glyphs only (O, 0).
+func roundOnly(text string) bool {
+	return text != "" && strings.Trim(text, "O0") == ""
+}
+
+// readRound reports whether a step reads O or 0 (a Q or a D read as such
+// shows its tail or stem).
+func readRound(row [nSym]float32) bool {
+	letters := 0.0
+	for _, k := range roundLetters {
+		letters += float64(exp32(row[k]))
+	}
+	k, _ := top(row)
+	return letters+float64(exp32(row[symOf('0')])) >= roundMass && (k == symOf('0') || k == roundLetters[0])
+}
+
+// settleRounds moves the round steps of lp whose glyph is clearly wider
+// than the figures (of aspect figure) towards the round letters. A glyph
+// as narrow as they are tells nothing: it is a 0 in most plate fonts, but
+// in a monospaced one (Brazil's) the O is as narrow.
+func settleRounds(lp logProbs, rounds []roundGlyph, figure float64) {
+	for _, g := range rounds {
+		r := g.aspect / figure
 		if r <= roundSplit {
 			continue
 		}
 		e := clampF((r-roundSplit)/roundScale, 0, 1) * roundOdds
-		lp[t] = shiftRound(lp[t], e)
+		lp[g.t] = shiftRound(lp[g.t], e)
 	}
+}
+
+// settleRows measures the round glyphs of a row that has no figures of its
+// own against the other row's, in the rows' reading joined (see
+// joinRows): the OO of a Ukrainian two-row PB7193OO, read 00 alone.
+// Both rows are rectified to the recogniser's height, so their glyphs'
+// aspects compare. The rows' own outputs are left as they are.
+func settleRows(top, bottom logProbs, ts, bs lineShape) (logProbs, logProbs) {
+	switch {
+	case bs.figure == 0 && len(bs.rounds) > 0 && ts.figure > 0:
+		bottom = slices.Clone(bottom)
+		settleRounds(bottom, bs.rounds, ts.figure)
+	case ts.figure == 0 && len(ts.rounds) > 0 && bs.figure > 0:
+		top = slices.Clone(top)
+		settleRounds(top, ts.rounds, bs.figure)
+	}
+	return top, bottom
 }
 
 // splitRuns cuts parts that blur ran together (wider than glyphWide of

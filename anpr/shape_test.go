@@ -1,6 +1,9 @@
 package anpr
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // ring paints an outlined glyph (an O, a 0 or another figure) over columns
 // [x0, x1) and rows 8–40.
@@ -64,6 +67,76 @@ func TestShapeSettlesOAndZero(t *testing.T) {
 	shapeEvidence(lp, l.px, l.w, recHeight, c, 200, 25)
 	if lp[14] != before {
 		t.Error("the O/0 split changed with no figure to measure against")
+	}
+}
+
+// TestShapeSettlesTheOtherRow: a row of round glyphs alone (the OO under
+// a Ukrainian two-row PB7193OO) has no figure to measure them against and
+// is left as read; joined with the row above, the figures there tell the
+// wide glyphs for the letter O, and a row of narrow ones (a real 00) is
+// left as read.
+func TestShapeSettlesTheOtherRow(t *testing.T) {
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	blank := func() []frame {
+		f := make([]frame, 25)
+		for i := range f {
+			f[i] = frame{'_', 0.95, 0}
+		}
+		return f
+	}
+	top := newTestLine(200)
+	for _, x := range []int{10, 40, 70, 140} {
+		top.ring(x, x+16) // figures, 0.5 as wide as high
+	}
+	tf := blank()
+	tf[2], tf[6], tf[9], tf[18] = frame{'2', 0.95, 0}, frame{'5', 0.95, 0}, frame{'7', 0.95, 0}, frame{'9', 0.95, 0}
+	tlp := steps(tf...)
+	ts := shapeEvidence(tlp, top.px, top.w, recHeight, c, 200, 25)
+	if ts.figure < 0.4 || ts.figure > 0.6 {
+		t.Fatalf("the top row's figures: aspect %.2f, want 0.5", ts.figure)
+	}
+	o, zero := symOf('O'), symOf('0')
+	for _, tc := range []struct {
+		name  string
+		width int
+		wantO bool
+	}{{"wide", 24, true}, {"narrow", 16, false}} {
+		bottom := newTestLine(200)
+		for _, mid := range []int{76, 124} { // under steps 9 and 15
+			bottom.ring(mid-tc.width/2, mid+tc.width/2)
+		}
+		bf := blank()
+		bf[9], bf[15] = frame{'0', 0.99, 'O'}, frame{'0', 0.99, 'O'}
+		blp := steps(bf...)
+		alone := slices.Clone(blp)
+		bs := shapeEvidence(blp, bottom.px, bottom.w, recHeight, c, 200, 25)
+		if !slices.Equal(blp, alone) {
+			t.Fatalf("%s: the row alone, with no figure, was changed", tc.name)
+		}
+		if bs.figure != 0 || len(bs.rounds) != 2 {
+			t.Fatalf("%s: the row alone: %+v, want two round glyphs and no figure", tc.name, bs)
+		}
+		nt, nb := settleRows(tlp, blp, ts, bs)
+		if !slices.Equal(blp, alone) || &nt[0] != &tlp[0] {
+			t.Fatalf("%s: settleRows changed a row's own output", tc.name)
+		}
+		for _, k := range []int{9, 15} {
+			if gotO := nb[k][o] > nb[k][zero]; gotO != tc.wantO {
+				t.Errorf("%s glyph at step %d: p(O) %.2f, p(0) %.2f; want O %v", tc.name, k, exp32(nb[k][o]), exp32(nb[k][zero]), tc.wantO)
+			}
+		}
+	}
+	// a wide 0 beside a letter (a region's digits in a square plate's
+	// second row, another size and font than the first's) is left to the
+	// formats
+	mixed := newTestLine(200)
+	mixed.ring(64, 88)
+	mixed.ring(112, 136)
+	mf := blank()
+	mf[9], mf[15] = frame{'M', 0.99, 0}, frame{'0', 0.99, 'O'}
+	mlp := steps(mf...)
+	if ms := shapeEvidence(mlp, mixed.px, mixed.w, recHeight, c, 200, 25); ms.figure != 0 || len(ms.rounds) != 0 {
+		t.Errorf("a row of a letter and a 0: %+v, want nothing for the other row", ms)
 	}
 }
 
