@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // To the recogniser the letter O and the digit 0 are nearly one glyph, and a
@@ -50,22 +51,32 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 		return lineShape{}
 	}
 	stemEvidence(lp, px, w, h, c, tw, steps, bgLum)
-	dark := glyphDark * bgLum
-	glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, roundWide)
+	measure := func() ([]inkPart, func(int) (inkPart, bool)) {
+		dark := glyphDark * bgLum
+		glyphs, _ := mainGlyphs(splitRuns(inkParts(px, w, h, c.x0, c.x1, dark), px, w, h, dark), h, roundWide)
+		return glyphs, glyphUnder(glyphs, c, tw, steps, 0)
+	}
+	if !slices.ContainsFunc(lp, readRound) {
+		// Most lines have no O or 0 to settle; finding their glyphs is
+		// left until the other row of a two-row plate asks for the figures.
+		sure := sureFigures(lp)
+		if len(sure) == 0 {
+			return lineShape{}
+		}
+		var figure float64
+		var once sync.Once
+		return lineShape{measure: func() float64 {
+			once.Do(func() {
+				if glyphs, under := measure(); len(glyphs) > 0 {
+					figure = figureOf(sure, under)
+				}
+			})
+			return figure
+		}}
+	}
+	glyphs, under := measure()
 	if len(glyphs) == 0 {
 		return lineShape{}
-	}
-	under := glyphUnder(glyphs, c, tw, steps, 0)
-	// The figures' width: glyphs under steps read surely as 2–9.
-	var ref []float64
-	for t := range lp {
-		k, p := top(lp[t])
-		if k < symOf('2') || k > symOf('9') || p < digitSure {
-			continue
-		}
-		if g, ok := under(t); ok {
-			ref = append(ref, g.aspect())
-		}
 	}
 	var rounds []roundGlyph
 	for t := range lp {
@@ -76,7 +87,8 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 			rounds = append(rounds, roundGlyph{t, g.aspect()})
 		}
 	}
-	if len(ref) == 0 {
+	figure := figureOf(sureFigures(lp), under)
+	if figure == 0 {
 		// a row of round glyphs alone (the OO under a Ukrainian two-row
 		// number) is measured against the other row's figures; the 0 of a
 		// row that holds other glyphs as well (the region's 10 beside the
@@ -87,20 +99,56 @@ func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps
 		}
 		return lineShape{rounds: rounds}
 	}
-	sort.Float64s(ref)
-	figure := ref[len(ref)/2]
 	if len(glyphs) >= 3 {
 		settleRounds(lp, rounds, figure)
 	}
 	return lineShape{figure: figure}
 }
 
+// sureFigures are the steps of lp read surely as 2–9: the glyphs under
+// them give the line's figure width.
+func sureFigures(lp logProbs) []int {
+	var ts []int
+	for t := range lp {
+		if k, p := top(lp[t]); k >= symOf('2') && k <= symOf('9') && p >= digitSure {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// figureOf is the figures' width of a line: the median aspect of the
+// glyphs under its sure figures' steps (0: none found).
+func figureOf(sure []int, under func(int) (inkPart, bool)) float64 {
+	var ref []float64
+	for _, t := range sure {
+		if g, ok := under(t); ok {
+			ref = append(ref, g.aspect())
+		}
+	}
+	if len(ref) == 0 {
+		return 0
+	}
+	sort.Float64s(ref)
+	return ref[len(ref)/2]
+}
+
 // lineShape is what a line's glyph widths leave for the other row of its
 // plate: the width of its figures (0: none read surely), or the round
-// glyphs it had no figure to measure against.
+// glyphs it had no figure to measure against. A line with no O or 0 of its
+// own measures its figures only when asked (measure).
 type lineShape struct {
-	figure float64
-	rounds []roundGlyph
+	figure  float64
+	rounds  []roundGlyph
+	measure func() float64
+}
+
+// figures is the line's figure width, measured now if it was left.
+func (s lineShape) figures() float64 {
+	if s.figure == 0 && s.measure != nil {
+		return s.measure()
+	}
+	return s.figure
 }
 
 // roundGlyph is a step of a line read as O or 0 and the aspect of the
@@ -148,12 +196,12 @@ func settleRounds(lp logProbs, rounds []roundGlyph, figure float64) {
 // aspects compare. The rows' own outputs are left as they are.
 func settleRows(top, bottom logProbs, ts, bs lineShape) (logProbs, logProbs) {
 	switch {
-	case bs.figure == 0 && len(bs.rounds) > 0 && ts.figure > 0:
+	case len(bs.rounds) > 0 && ts.figures() > 0:
 		bottom = slices.Clone(bottom)
-		settleRounds(bottom, bs.rounds, ts.figure)
-	case ts.figure == 0 && len(ts.rounds) > 0 && bs.figure > 0:
+		settleRounds(bottom, bs.rounds, ts.figures())
+	case len(ts.rounds) > 0 && bs.figures() > 0:
 		top = slices.Clone(top)
-		settleRounds(top, ts.rounds, bs.figure)
+		settleRounds(top, ts.rounds, bs.figures())
 	}
 	return top, bottom
 }

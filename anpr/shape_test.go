@@ -92,8 +92,11 @@ func TestShapeSettlesTheOtherRow(t *testing.T) {
 	tf[2], tf[6], tf[9], tf[18] = frame{'2', 0.95, 0}, frame{'5', 0.95, 0}, frame{'7', 0.95, 0}, frame{'9', 0.95, 0}
 	tlp := steps(tf...)
 	ts := shapeEvidence(tlp, top.px, top.w, recHeight, c, 200, 25)
-	if ts.figure < 0.4 || ts.figure > 0.6 {
-		t.Fatalf("the top row's figures: aspect %.2f, want 0.5", ts.figure)
+	if ts.figure != 0 || ts.measure == nil {
+		t.Fatalf("the top row, with no O or 0 of its own, measured its figures before asked: %+v", ts)
+	}
+	if f := ts.figures(); f < 0.4 || f > 0.6 {
+		t.Fatalf("the top row's figures: aspect %.2f, want 0.5", f)
 	}
 	o, zero := symOf('O'), symOf('0')
 	for _, tc := range []struct {
@@ -135,7 +138,7 @@ func TestShapeSettlesTheOtherRow(t *testing.T) {
 	mf := blank()
 	mf[9], mf[15] = frame{'M', 0.99, 0}, frame{'0', 0.99, 'O'}
 	mlp := steps(mf...)
-	if ms := shapeEvidence(mlp, mixed.px, mixed.w, recHeight, c, 200, 25); ms.figure != 0 || len(ms.rounds) != 0 {
+	if ms := shapeEvidence(mlp, mixed.px, mixed.w, recHeight, c, 200, 25); ms.figures() != 0 || len(ms.rounds) != 0 {
 		t.Errorf("a row of a letter and a 0: %+v, want nothing for the other row", ms)
 	}
 }
