@@ -9,25 +9,29 @@ import "math"
 // not matched at its foot (bare, or a base reaching both ways), while an I
 // is the same at top and foot (a bare bar, or serifs both ways at both
 // ends). Where a step reads I or 1, the glyph under it is measured so, and
-// a flag moves the step's belief to the digit; a bar, to the letter only
-// beside a 1 that shows its flag.
+// a flag moves the step's belief to the digit, serifs to the letter; a
+// bare bar, to the letter only beside a 1 that shows its flag.
 const (
 	stemMass  = 0.3  // p(I) + p(1) at a step for its glyph to be measured
 	stemRows  = 0.7  // share of a glyph's rows a stem column has ink in
 	flagSplit = 0.12 // of the glyph's height: a top leaning this much more to the left than the foot is a 1's flag
 	flagScale = 0.08 // lean beyond flagSplit that makes full evidence
 	flagOdds  = 3.0  // nats towards 1 for a full flag
+	// of the glyph's height: serifs reaching this far out both ways at
+	// top and foot make an I (a blurred stem's edge reaches a pixel)
+	serifReach = 0.1
 )
 
 // stemLean is how much further a glyph's top than its foot reaches left of
-// its stem, against the right (in units of its height), and whether the
-// glyph has a stem (a column inked in most of its rows) to measure from.
-// A 1's flag makes it positive; an I, bare or with serifs both ways,
-// leaves it near zero.
-func stemLean(px []float32, w int, g inkPart, dark float32) (lean float64, ok bool) {
+// its stem, against the right (in units of its height), whether its top
+// and foot both reach out both ways (serifs: an I's, never a 1's, whose
+// top reaches left only), and whether the glyph has a stem (a column
+// inked in most of its rows) to measure from. A 1's flag makes lean
+// positive; an I, bare or with serifs both ways, leaves it near zero.
+func stemLean(px []float32, w int, g inkPart, dark float32) (lean float64, serifs, ok bool) {
 	gh := g.height()
 	if gh < 8 || g.x1-g.x0 < 2 {
-		return 0, false
+		return 0, false, false
 	}
 	ink := func(x, y int) bool {
 		i := 3 * (y*w + x)
@@ -49,7 +53,7 @@ func stemLean(px []float32, w int, g inkPart, dark float32) (lean float64, ok bo
 		}
 	}
 	if sl < 0 {
-		return 0, false
+		return 0, false, false
 	}
 	// reach is how far ink reaches beyond the stem on either side in rows
 	// [y0, y1).
@@ -73,7 +77,9 @@ func stemLean(px []float32, w int, g inkPart, dark float32) (lean float64, ok bo
 	band := max(1, gh/3)
 	tl, tr := reach(g.y0, g.y0+band)
 	fl, fr := reach(g.y1-band, g.y1)
-	return float64((tl-tr)-(fl-fr)) / float64(gh), true
+	serif := serifReach * float64(gh)
+	serifs = float64(min(tl, tr, fl, fr)) >= serif
+	return float64((tl-tr)-(fl-fr)) / float64(gh), serifs, true
 }
 
 // stemEvidence moves, at the steps of lp (as in shapeEvidence) read I or 1,
@@ -120,14 +126,17 @@ func stemEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps 
 		if !ok {
 			continue
 		}
-		lean, ok := stemLean(px, w, g, dark)
+		lean, serifs, ok := stemLean(px, w, g, dark)
 		if !ok {
 			continue
 		}
-		if lean >= flagSplit {
+		switch {
+		case serifs:
+			lp[t] = shiftPair(lp[t], ell, one, flagOdds)
+		case lean >= flagSplit:
 			lp[t] = shiftPair(lp[t], one, ell, clampF((lean-flagSplit)/flagScale, 0, 1)*flagOdds)
 			flagged = flagged || lean >= flagSplit+flagScale
-		} else {
+		default:
 			bars = append(bars, t)
 		}
 	}

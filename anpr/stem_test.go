@@ -4,7 +4,8 @@ import "testing"
 
 // TestStemSettlesOneAndI: where the recogniser reads I, a glyph with a
 // flag at the top of its stem and a base both ways (a 1) becomes a 1; a
-// bare bar and a serifed I (the same at top and foot) are left as read.
+// bare bar moves towards I beside it and is left as read on a line with no
+// flagged 1; a serifed I moves towards I (see TestStemSerifsMakeAnI).
 func TestStemSettlesOneAndI(t *testing.T) {
 	l := newTestLine(200)
 	l.fill(30, 8, 34, 40, 20, 20, 20) // a 1: stem, flag to the left, base
@@ -63,5 +64,57 @@ func TestStemSettlesOneAndI(t *testing.T) {
 	shapeEvidence(lp, g.px, g.w, recHeight, lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}, 200, 25)
 	if k, _ := top(lp[3]); k != symOf('1') {
 		t.Errorf("a grey glyph with a flag read as %c, want 1", symbols[k])
+	}
+}
+
+// TestStemSerifsMakeAnI: a glyph read as 1 whose top and foot both reach
+// out both ways (a serifed I, as BY, KZ and TR plates print it) becomes an
+// I with no flagged 1 beside it; a 1 with a flag and a base both ways, and
+// a bar whose stem blur widened by a pixel all round, do not.
+func TestStemSerifsMakeAnI(t *testing.T) {
+	l := newTestLine(200)
+	l.fill(38, 8, 42, 40, 20, 20, 20) // a serifed I under step 5
+	l.fill(33, 8, 47, 12, 20, 20, 20)
+	l.fill(33, 36, 47, 40, 20, 20, 20)
+	l.ring(170, 186) // a figure beside it
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	frames := make([]frame, 25)
+	for i := range frames {
+		frames[i] = frame{'_', 0.95, 0}
+	}
+	frames[5] = frame{'1', 0.9, 'I'} // columns 40–48
+	frames[22] = frame{'0', 0.95, 0}
+	lp := steps(frames...)
+	shapeEvidence(lp, l.px, l.w, recHeight, c, 200, 25)
+	if k, _ := top(lp[5]); k != symOf('I') {
+		t.Errorf("a serifed I read as %c, want I", symbols[k])
+	}
+	one := newTestLine(200)
+	one.fill(86, 8, 90, 40, 20, 20, 20) // a 1 under step 11: flag, base both ways
+	one.fill(78, 8, 86, 13, 20, 20, 20)
+	one.fill(80, 36, 96, 40, 20, 20, 20)
+	one.ring(170, 186)
+	frames[5] = frame{'_', 0.95, 0}
+	frames[11] = frame{'I', 0.9, '1'} // 88–96
+	lp = steps(frames...)
+	shapeEvidence(lp, one.px, one.w, recHeight, c, 200, 25)
+	if k, _ := top(lp[11]); k != symOf('1') {
+		t.Errorf("a 1 with a flag and a base read as %c, want 1", symbols[k])
+	}
+	// (a bar beside a flagged 1 is an I: see TestStemSettlesOneAndI)
+	b := newTestLine(200)
+	b.fill(134, 8, 138, 40, 20, 20, 20) // a bar under step 17, blurred
+	b.fill(133, 8, 134, 40, 140, 140, 140)
+	b.fill(138, 8, 139, 40, 140, 140, 140)
+	b.fill(133, 7, 139, 8, 140, 140, 140)
+	b.fill(133, 40, 139, 41, 140, 140, 140)
+	b.ring(170, 186)
+	frames[11] = frame{'_', 0.95, 0}
+	frames[17] = frame{'1', 0.9, 'I'} // 136–144
+	lp = steps(frames...)
+	bar := lp[17]
+	shapeEvidence(lp, b.px, b.w, recHeight, c, 200, 25)
+	if lp[17] != bar {
+		t.Error("a blurred bar was moved")
 	}
 }
