@@ -284,6 +284,13 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 			fates[b.root-1].unread = true
 		}
 	}
+	if still {
+		more, err := r.probeRows(img, lines)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, more...)
+	}
 	reads := carried
 	piece := letteringPieces(lines)
 	for _, g := range lineGroups(lines) {
