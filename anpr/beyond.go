@@ -44,15 +44,15 @@ func glyphBeyond(img *image.RGBA, l rectLine) (Quad, bool) {
 		scale := float64(ww) / (float64(w) * (1 + reach))
 		added := reach * float64(w) * scale
 		for _, p := range ng.glyphs {
-			if !ng.within(p) || inkChroma(wpx, ww, p, ng.dark) > glyphChroma {
+			if !ng.within(p) || !ng.inked(wpx, ww, p) {
 				continue
 			}
 			var beyond bool
 			if left {
-				beyond = float64(p.x1) <= added+2 && float64(first)*scale+added-float64(p.x1) <= gap*scale
+				beyond = float64(p.x0) < added-2 && float64(first)*scale+added-float64(p.x1) <= gap*scale
 			} else {
 				start := float64(ww) - added
-				beyond = float64(p.x0) >= start-2 && float64(p.x0)-float64(last)*scale <= gap*scale
+				beyond = float64(p.x1) > start+2 && float64(p.x0)-float64(last)*scale <= gap*scale
 			}
 			if beyond && left {
 				lf = reach

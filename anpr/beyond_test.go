@@ -56,4 +56,10 @@ func TestGlyphBeyondTakesTheGlyphPastTheBox(t *testing.T) {
 	if q, ok := try(plate(append(inside, 214), false)); ok {
 		t.Errorf("a glyph 28 columns beyond the last (the line's stand 14 apart): widened to %v", q.Bounds())
 	}
+	// A glyph the box's end cuts through (an A whose right leg alone is
+	// inside, standing apart from the end) stands beyond it too.
+	img := plate(append([]int{28}, inside...), false) // 28–50 across the end at 46
+	if q, ok := glyphBeyond(img, rectifyLine(img, box, true)); !ok || q.Bounds().Min.X > 28 {
+		t.Errorf("a glyph across the box's end (28–50): widened %v to %v, want it taken", ok, q.Bounds())
+	}
 }

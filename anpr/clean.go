@@ -184,7 +184,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		for e < bw && bandish(e) {
 			e++
 		}
-		if runWide(x, e) && e < bw*2/3 && (ink == 0 || !glyphBefore(x*cleanBlock)) {
+		if runWide(x, e) && e < bw*2/3 && (ink == 0 || !glyphBefore(x*cleanBlock)) && !ownInk(px, w, r0*cleanBlock, r1*cleanBlock, 0, w, x*cleanBlock, e*cleanBlock, glyphDark*bgLum) {
 			c.x0 = e * cleanBlock
 			ink = 0
 		} else {
@@ -205,7 +205,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		for s >= 0 && bandish(s) {
 			s--
 		}
-		if runWide(s+1, x+1) && (s+1)*cleanBlock > c.x0+w/3 {
+		if runWide(s+1, x+1) && (s+1)*cleanBlock > c.x0+w/3 && !ownInk(px, w, r0*cleanBlock, r1*cleanBlock, c.x0, w, (s+1)*cleanBlock, (x+1)*cleanBlock, glyphDark*bgLum) {
 			c.x1 = (s + 1) * cleanBlock
 			ink = 0
 		} else {
@@ -252,7 +252,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		for e < bw && 3*foreign[e] >= bh {
 			e++
 		}
-		if e-x >= 2 {
+		if e-x >= 2 && !ownInk(px, w, r0*cleanBlock, r1*cleanBlock, c.x0, c.x1, x*cleanBlock, e*cleanBlock, glyphDark*bgLum) {
 			a, b := max(c.x0, (x-1)*cleanBlock), min(c.x1, (e+1)*cleanBlock)
 			for lim := max(c.x0, a-2*cleanBlock); a > lim && foreignCol(a-1); a-- {
 			}
@@ -264,6 +264,45 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 	}
 	return c
 }
+
+// ownInk reports whether the ink (pixels darker than dark) of columns
+// [a, b) is of the coloured ink of the rest of the line [x0, x1), rows
+// [y0, y1): the dark teal glyphs of an Arizona plate, on a sky light
+// enough to set them apart as colour, are characters, not an emblem.
+func ownInk(px []float32, w, y0, y1, x0, x1, a, b int, dark float32) bool {
+	var sum [2][3]float32 // the run's ink, the rest's
+	var n [2]int
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			i := 3 * (y*w + x)
+			if lumAt(px, i) >= dark {
+				continue
+			}
+			k := 1
+			if x >= a && x < b {
+				k = 0
+			}
+			sum[k][0], sum[k][1], sum[k][2] = sum[k][0]+px[i], sum[k][1]+px[i+1], sum[k][2]+px[i+2]
+			n[k]++
+		}
+	}
+	if n[0] == 0 || n[1] == 0 {
+		return false
+	}
+	var run, rest [3]float32
+	for c := range 3 {
+		run[c], rest[c] = sum[0][c]/float32(n[0]), sum[1][c]/float32(n[1])
+	}
+	if max(rest[0], rest[1], rest[2])-min(rest[0], rest[1], rest[2]) < inkColoured {
+		return false // black ink: a coloured run is something else
+	}
+	return abs32(run[0]-rest[0])+abs32(run[1]-rest[1])+abs32(run[2]-rest[2]) < inkSame
+}
+
+const (
+	inkColoured = 30 // max − min channel of a line's mean ink that is coloured
+	inkSame     = 45 // summed channel difference of two inks of one colour
+)
 
 // colouredPlate reports whether the middle rows' blocks of a line show a
 // plate of colour with light characters (a Chinese plate's blue): most of

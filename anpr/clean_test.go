@@ -294,3 +294,39 @@ func TestCleanLineLeavesABluePlateOnALightCab(t *testing.T) {
 		t.Errorf("cut to [%d, %d), emblems %v: the plate's own blue taken for bands and emblems", c.x0, c.x1, c.emblems)
 	}
 }
+
+// TestCleanLineKeepsColouredGlyphs: an Arizona plate prints its
+// characters in dark teal on a light sky, coloured enough to pass for a
+// band at the line's start or an emblem between characters; runs of the
+// line's own ink colour are neither. A red emblem among teal glyphs is
+// still painted over.
+func TestCleanLineKeepsColouredGlyphs(t *testing.T) {
+	teal := func(l *testLine, x int) {
+		l.fill(x, 8, x+8, 40, 20, 70, 120)
+		l.fill(x+8, 8, x+20, 12, 20, 70, 120)
+		l.fill(x+8, 36, x+20, 40, 20, 70, 120)
+		l.fill(x+18, 8, x+22, 40, 20, 70, 120)
+	}
+	l := newTestLine(300)
+	l.fill(0, 0, 300, recHeight, 200, 215, 222) // light blue
+	for x := 4; x+22 < 296; x += 36 {
+		teal(l, x)
+	}
+	if c := cleanLine(l.px, l.w, recHeight); c.x0 != 0 || c.x1 != l.w || len(c.emblems) != 0 {
+		t.Errorf("teal glyphs: kept %d–%d, emblems %v; want all kept, none painted", c.x0, c.x1, c.emblems)
+	}
+	e := newTestLine(300)
+	e.fill(0, 0, 300, recHeight, 200, 215, 222)
+	for _, x := range []int{4, 40, 76, 184, 220, 256} {
+		teal(e, x)
+	}
+	e.fill(122, 10, 162, 38, 200, 30, 40) // red arms
+	c := cleanLine(e.px, e.w, recHeight)
+	painted := false
+	for _, m := range c.emblems {
+		painted = painted || m[0] <= 122 && m[1] >= 162
+	}
+	if !painted {
+		t.Errorf("red arms 122–162 among teal glyphs: emblems %v, want them painted", c.emblems)
+	}
+}

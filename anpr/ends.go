@@ -84,6 +84,57 @@ func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
 	return g, true
 }
 
+// inked reports whether p's ink is a glyph's: black or grey, or the
+// colour of the line's own glyphs where the plate prints them coloured
+// (Arizona's teal), not the colour of a band's, flag's or rim's edge.
+func (g glyphLine) inked(px []float32, w int, p inkPart) bool {
+	c, ok := inkColour(px, w, p, g.dark)
+	if !ok || max(c[0], c[1], c[2])-min(c[0], c[1], c[2]) <= glyphChroma {
+		return true
+	}
+	// a coloured part: measured against the line's glyphs' ink, channel
+	// by channel their median (left until a part asks: most lines have
+	// none)
+	var inks [3][]float32
+	for _, q := range g.glyphs {
+		if qc, ok := inkColour(px, w, q, g.dark); ok {
+			for k := range inks {
+				inks[k] = append(inks[k], qc[k])
+			}
+		}
+	}
+	if len(inks[0]) == 0 {
+		return false
+	}
+	var ink [3]float32
+	for k := range inks {
+		slices.Sort(inks[k])
+		ink[k] = inks[k][len(inks[k])/2]
+	}
+	return max(ink[0], ink[1], ink[2])-min(ink[0], ink[1], ink[2]) > glyphChroma &&
+		abs32(c[0]-ink[0])+abs32(c[1]-ink[1])+abs32(c[2]-ink[2]) < inkSame
+}
+
+// inkColour is the mean colour of the pixels darker than dark in p's box;
+// false when it has none.
+func inkColour(px []float32, w int, p inkPart, dark float32) (c [3]float32, ok bool) {
+	n := 0
+	for y := p.y0; y < p.y1; y++ {
+		for x := p.x0; x < p.x1; x++ {
+			i := 3 * (y*w + x)
+			if lumAt(px, i) >= dark {
+				continue
+			}
+			c[0], c[1], c[2] = c[0]+px[i], c[1]+px[i+1], c[2]+px[i+2]
+			n++
+		}
+	}
+	if n == 0 {
+		return c, false
+	}
+	return [3]float32{c[0] / float32(n), c[1] / float32(n), c[2] / float32(n)}, true
+}
+
 // inkLevel is the luminance of a line's ink: the darkest inkShare of the
 // pixels of its kept columns' middle rows.
 func inkLevel(px []float32, w, h int, c lineCleanup) float32 {
@@ -120,7 +171,7 @@ func cutEnds(l rectLine) (left, right float64) {
 	reach := reachGlyph * float64(g.height)
 	room := int(edgeRoom * float64(g.height))
 	for _, p := range g.glyphs {
-		if p.x0 > c.x0+room && p.x1 < c.x1-room || !g.within(p) || inkChroma(px, w, p, g.dark) > glyphChroma {
+		if p.x0 > c.x0+room && p.x1 < c.x1-room || !g.within(p) || !g.inked(px, w, p) {
 			continue // inside the crop, or the edge of a band, flag or rim
 		}
 		if c.x0 == 0 && p.x0 <= room {

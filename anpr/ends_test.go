@@ -111,6 +111,24 @@ func TestCutEndsLeavesWhatIsNoGlyph(t *testing.T) {
 	}
 }
 
+// TestCutEndsTakesAColouredGlyph: on a plate that prints its characters
+// in colour (Arizona's teal), a stroke at the end of that colour is a cut
+// glyph; a blue one beside black glyphs is still a band's edge (above).
+func TestCutEndsTakesAColouredGlyph(t *testing.T) {
+	l := newTestLine(200)
+	l.fill(0, 0, 200, recHeight, 200, 215, 222)
+	l.fill(0, 8, 10, 40, 20, 70, 120) // the cut glyph's stroke
+	for x := 20; x < 170; x += 30 {
+		l.fill(x, 8, x+8, 40, 20, 70, 120)
+		l.fill(x+8, 8, x+20, 12, 20, 70, 120)
+		l.fill(x+8, 36, x+20, 40, 20, 70, 120)
+		l.fill(x+18, 8, x+22, 40, 20, 70, 120)
+	}
+	if left, _ := cutEnds(lineWith(Quad{}, l.w, l.px, lineCleanup{x0: 0, x1: 200, bg: [3]float32{200, 215, 222}})); left == 0 {
+		t.Error("a teal stroke at the end of a line of teal glyphs: not widened")
+	}
+}
+
 // TestRecognizeQuadWidensPastTwoCutGlyphs: a box that begins in the middle
 // of a plate's third glyph is widened glyph by glyph until no glyph
 // touches its end, and the plate is read whole.

@@ -193,6 +193,12 @@ func TestSuppressPieces(t *testing.T) {
 			{Text: "8D79882", Country: "US", Confidence: 0.92, Box: image.Rect(110, 100, 300, 140), pieces: 1, Rows: 1},
 			{Text: "68D79882", Country: "TR", Confidence: 0.56, Box: box, pieces: 1, Rows: 1},
 		}, "8D79882"},
+		// A box across the upper half of the glyphs read the plate's rim
+		// as one more character; the whole line's reading stands.
+		{"a cut across the glyphs", []Read{
+			{Text: "AK68919", Country: "PL", Confidence: 0.97, Box: image.Rect(489, 540, 664, 583), pieces: 1, Rows: 1},
+			{Text: "AK689191", Country: "RU", Confidence: 0.9, Box: image.Rect(497, 546, 660, 564), pieces: 1, Rows: 1},
+		}, "AK68919"},
 		{"pieces read together", pieces, "8968VE"},
 		{"pieces read together beside the whole line", append(append([]Read(nil), pieces...), whole), "8968VFT"},
 	} {

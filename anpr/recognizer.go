@@ -391,6 +391,10 @@ func suppress(reads []Read, minConf float64) []Read {
 			switch {
 			case wordLike(o.Text) && o.Rows == 1 && len(o.Text) <= len(rd.Text)+3:
 				key[i] *= wordPiece
+			case lowCut(o, rd):
+				// a box that cut the glyphs' height (the upper half of
+				// AK68919, where the plate's rim read as a last 1) does
+				// not vouch for more than the whole line's reading
 			case o.Confidence >= extendsBy(rd, o)*rd.Confidence && (o.Country != genericFormatID || rd.Country == genericFormatID):
 				// (a free reading does not displace a format's: the S of
 				// some lettering above 17CS302 is no row of its plate)
@@ -422,6 +426,16 @@ func suppress(reads []Read, minConf float64) []Read {
 	}
 	return out
 }
+
+// lowCut reports whether o's box is of a row as rd's and far lower (under
+// lowShare of its height): a cut across the glyphs, not the whole line.
+func lowCut(o, rd Read) bool {
+	return o.Rows == rd.Rows && float64(o.Box.Dy()) < lowShare*float64(rd.Box.Dy())
+}
+
+// lowShare is the share of a line's box height below which a box of the
+// same place cut its glyphs.
+const lowShare = 0.6
 
 // extendsShare is how much less certain a reading that holds another's text
 // and more may be and still be kept in its place; freeExtendsShare where
