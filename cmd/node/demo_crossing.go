@@ -101,6 +101,10 @@ type demoTruck struct {
 	plate string
 	stage string // bound, customs, mismatch, reversed, exit, gone
 	since time.Time
+	// granted is the visit customs gave its exit permission to: a re-read
+	// at the entry after that moves the truck to a new visit, which
+	// customs must grant again.
+	granted string
 }
 
 type demoClient struct {
@@ -234,7 +238,7 @@ func (d *demoCrossing) step(ctx context.Context) error {
 	}
 	now := time.Now()
 	for _, v := range open.Visits {
-		if _, ok := d.trucks[v.ID]; ok || v.Token != "" || v.Tractor == "" || !atEntry(v) {
+		if _, ok := d.trucks[v.ID]; ok || v.Token != "" || v.Tractor == "" || !atEntry(v) || d.onSite(v.Tractor) {
 			continue
 		}
 		d.cards++
@@ -276,9 +280,7 @@ func (d *demoCrossing) step(ctx context.Context) error {
 			if d.atExit() {
 				continue // one lane: the truck before it is still at the barrier
 			}
-			if err := d.customs.call(ctx, "POST", "/api/v1/visits/"+d.visitNow(ctx, id, t.plate, open.Visits)+"/exit", "", nil, nil); err != nil {
-				d.log.Info("crossing: customs' permission", "plate", t.plate, "err", err)
-			}
+			d.grantCustoms(ctx, t, d.visitNow(ctx, id, t.plate, open.Visits))
 			if t.n%4 == 2 { // reverses in the exit lane first
 				if err := d.plate(ctx, "Camera3", "demo-camera3-anpr-token", t.plate, "entry"); err != nil {
 					return err
@@ -301,7 +303,11 @@ func (d *demoCrossing) step(ctx context.Context) error {
 			}
 			t.stage = "exit"
 		case "exit": // the owner's system grants it: the barrier opens
-			if err := d.owner.call(ctx, "POST", "/api/v1/visits/"+d.visitNow(ctx, id, t.plate, open.Visits)+"/exit", "", nil, nil); err != nil {
+			v := d.visitNow(ctx, id, t.plate, open.Visits)
+			if v != t.granted {
+				d.grantCustoms(ctx, t, v)
+			}
+			if err := d.owner.call(ctx, "POST", "/api/v1/visits/"+v+"/exit", "", nil, nil); err != nil {
 				d.log.Info("crossing: the owner's permission", "plate", t.plate, "err", err)
 			}
 			t.stage = "gone"
@@ -321,6 +327,28 @@ func (d *demoCrossing) step(ctx context.Context) error {
 		t.since = now
 	}
 	return nil
+}
+
+// onSite reports whether a truck with this plate is still going through
+// the crossing: a visit its plate opens at the entry then is the same
+// truck read again, not another to hand a card to.
+func (d *demoCrossing) onSite(plate string) bool {
+	for _, t := range d.trucks {
+		if t.plate == plate && t.stage != "gone" {
+			return true
+		}
+	}
+	return false
+}
+
+// grantCustoms gives customs' exit permission to the truck's visit v.
+func (d *demoCrossing) grantCustoms(ctx context.Context, t *demoTruck, v string) {
+	if err := d.customs.call(ctx, "POST", "/api/v1/visits/"+v+"/exit", "", nil, nil); err != nil {
+		d.log.Info("crossing: customs' permission", "plate", t.plate, "visit", v, "err", err)
+		return
+	}
+	d.log.Info("crossing: customs grants the exit", "plate", t.plate, "visit", v)
+	t.granted = v
 }
 
 // visitNow is the visit a truck that began as visit id is in now: the one

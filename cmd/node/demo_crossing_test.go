@@ -74,8 +74,8 @@ func TestDemoCrossingKeepsGoing(t *testing.T) {
 // video brings the plates round; on a loaded machine a truck's stages can
 // outlast the round) closes the visit it began with and opens another.
 // The permissions follow the truck to the visit the barrier holds for it,
-// and the barrier opens: sent to the closed visit, they were refused, and
-// the barrier waited for good.
+// customs' given again, and the barrier opens: sent to the closed visit,
+// or left on it, they were refused, and the barrier waited for good.
 func TestDemoCrossingFollowsAPlateReadAgain(t *testing.T) {
 	testkit.Long(t)
 	rig := startCrossing(t, 3*time.Second)
@@ -105,6 +105,11 @@ func TestDemoCrossingFollowsAPlateReadAgain(t *testing.T) {
 		return false
 	}
 	rig.until("the truck at customs", 30*time.Second, atCustoms)
+	// Read again once customs has granted the exit: its permission stays
+	// with the visit it was given to, and customs grants the new one.
+	rig.until("customs' permission", 30*time.Second, func() bool {
+		return len(rig.logs.Records("crossing: customs grants the exit")) > 0
+	})
 	rig.entry(plate) // read again at the entry: its visit closes, another opens
 	rig.until("the barrier opens for the truck", 60*time.Second, func() bool { return rig.relay.opens.Load() >= 1 })
 	for _, r := range rig.logs.Records("crossing: customs' permission") {
