@@ -33,7 +33,7 @@ func (p inkPart) height() int { return p.y1 - p.y0 }
 // findCell looks for a region cell at the right end of the kept columns of a
 // rectified line (interleaved RGB, w×h).
 func findCell(px []float32, w, h int, c lineCleanup) (regionCell, bool) {
-	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
+	bgLum := c.bgLum()
 	if bgLum < 60 || c.x1-c.x0 < 2*h {
 		return regionCell{}, false // too dark to tell ink, or too short a line
 	}

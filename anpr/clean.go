@@ -38,6 +38,15 @@ type lineCleanup struct {
 	still   bool // a still's line: a dim plate's glyphs are looked for halfway between ink and plate (see glyphsOf)
 }
 
+// bgLum is the plate background's luminance.
+func (c lineCleanup) bgLum() float32 { return 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2] }
+
+// fromBg is a colour's distance from the plate's background, summed over
+// the channels.
+func (c lineCleanup) fromBg(r, g, b float32) float32 {
+	return abs32(r-c.bg[0]) + abs32(g-c.bg[1]) + abs32(b-c.bg[2])
+}
+
 // cleanLine analyses a rectified line (interleaved RGB, w×h) and returns the
 // columns to keep and the emblem spans to paint over.
 func cleanLine(px []float32, w, h int) lineCleanup {
@@ -56,8 +65,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 	// Columns are judged on their middle rows: the padded crop's top and
 	// bottom rows may show the vehicle around the plate.
 	isForeign := func(b block) bool {
-		d := abs32(b.r-c.bg[0]) + abs32(b.g-c.bg[1]) + abs32(b.b-c.bg[2])
-		return b.chroma > max(30, 0.35*bgLum, 2.5*bgChroma) && d > 0.6*bgLum
+		return b.chroma > max(30, 0.35*bgLum, 2.5*bgChroma) && c.fromBg(b.r, b.g, b.b) > 0.6*bgLum
 	}
 	foreign := make([]int, bw)
 	dark := make([]int, bw)

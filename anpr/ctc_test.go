@@ -34,6 +34,15 @@ func steps(frames ...frame) logProbs {
 	return lp
 }
 
+// blanks is n steps that show the separator.
+func blanks(n int) []frame {
+	f := make([]frame, n)
+	for i := range f {
+		f[i] = frame{'_', 0.95, 0}
+	}
+	return f
+}
+
 // text spells s with a separator after each character.
 func text(s string, p float64) []frame {
 	var f []frame

@@ -50,7 +50,7 @@ type glyphLine struct {
 // w×h); false when the line is too dark or short to tell, or shows fewer
 // than three glyphs.
 func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
-	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
+	bgLum := c.bgLum()
 	if bgLum < 60 || c.x1-c.x0 < h {
 		return glyphLine{}, false
 	}

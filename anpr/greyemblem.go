@@ -28,7 +28,7 @@ func greyEmblems(l rectLine) [][2]int {
 		return nil
 	}
 	px, w, c, g := l.px, l.w, l.c, l.g
-	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
+	bgLum := c.bgLum()
 	// every part of some height stands for a glyph or a piece of one,
 	// unless it is a grey block
 	var parts []inkPart

@@ -15,6 +15,7 @@ import (
 const (
 	rowReach  = 1.5  // line heights looked at above and below a line
 	rowPlate  = 0.3  // share of a row's pixels in the plate's colour for it to be plate
+	rowNear   = 0.3  // a pixel within this share of the plate's luminance from its colour (summed channels) is of that colour
 	rowBeyond = 0.45 // line heights the plate runs on past the line for a row to fit
 	rowInside = 0.15 // line heights of the line's own box a probed row starts inside
 	rowMost   = 1.3  // line heights a probed row spans at most
@@ -33,7 +34,7 @@ func otherRows(img *image.RGBA, q Quad) []Quad {
 	H := 2*lineTop + recHeight
 	px := rectifyTo(img, q.part(0, -rowReach, 1, 1+rowReach), W, H)
 	c := cleanLine(px[3*W*lineTop:3*W*(lineTop+recHeight)], W, recHeight)
-	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
+	bgLum := c.bgLum()
 	if bgLum < 60 {
 		return nil // a dark plate's colour is not told from the vehicle's
 	}
@@ -41,7 +42,7 @@ func otherRows(img *image.RGBA, q Quad) []Quad {
 		n := 0
 		for x := range W {
 			i := 3 * (y*W + x)
-			if abs32(px[i]-c.bg[0])+abs32(px[i+1]-c.bg[1])+abs32(px[i+2]-c.bg[2]) < 0.3*bgLum {
+			if c.fromBg(px[i], px[i+1], px[i+2]) < rowNear*bgLum {
 				n++
 			}
 		}

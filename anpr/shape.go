@@ -46,7 +46,7 @@ const (
 // none, its round glyphs, for the other row of a two-row plate to settle
 // (see settleRows). Steps that read I or 1 are settled by stemEvidence.
 func shapeEvidence(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) lineShape {
-	bgLum := 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2]
+	bgLum := c.bgLum()
 	if bgLum < 60 || len(lp) == 0 {
 		return lineShape{}
 	}

@@ -26,10 +26,7 @@ func TestShapeSettlesOAndZero(t *testing.T) {
 	}
 	l.ring(100, 124) // a letter O, 0.75
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
-	frames := make([]frame, 25)
-	for i := range frames {
-		frames[i] = frame{'_', 0.95, 0}
-	}
+	frames := blanks(25)
 	frames[2] = frame{'2', 0.95, 0}
 	frames[6] = frame{'5', 0.95, 0}
 	frames[9] = frame{'7', 0.95, 0}
@@ -77,18 +74,11 @@ func TestShapeSettlesOAndZero(t *testing.T) {
 // left as read.
 func TestShapeSettlesTheOtherRow(t *testing.T) {
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
-	blank := func() []frame {
-		f := make([]frame, 25)
-		for i := range f {
-			f[i] = frame{'_', 0.95, 0}
-		}
-		return f
-	}
 	top := newTestLine(200)
 	for _, x := range []int{10, 40, 70, 140} {
 		top.ring(x, x+16) // figures, 0.5 as wide as high
 	}
-	tf := blank()
+	tf := blanks(25)
 	tf[2], tf[6], tf[9], tf[18] = frame{'2', 0.95, 0}, frame{'5', 0.95, 0}, frame{'7', 0.95, 0}, frame{'9', 0.95, 0}
 	tlp := steps(tf...)
 	ts := shapeEvidence(tlp, top.px, top.w, recHeight, c, 200, 25)
@@ -108,7 +98,7 @@ func TestShapeSettlesTheOtherRow(t *testing.T) {
 		for _, mid := range []int{76, 124} { // under steps 9 and 15
 			bottom.ring(mid-tc.width/2, mid+tc.width/2)
 		}
-		bf := blank()
+		bf := blanks(25)
 		bf[9], bf[15] = frame{'0', 0.99, 'O'}, frame{'0', 0.99, 'O'}
 		blp := steps(bf...)
 		alone := slices.Clone(blp)
@@ -135,7 +125,7 @@ func TestShapeSettlesTheOtherRow(t *testing.T) {
 	mixed := newTestLine(200)
 	mixed.ring(64, 88)
 	mixed.ring(112, 136)
-	mf := blank()
+	mf := blanks(25)
 	mf[9], mf[15] = frame{'M', 0.99, 0}, frame{'0', 0.99, 'O'}
 	mlp := steps(mf...)
 	if ms := shapeEvidence(mlp, mixed.px, mixed.w, recHeight, c, 200, 25); ms.figures() != 0 || len(ms.rounds) != 0 {
@@ -153,10 +143,7 @@ func TestShapeMeasuresALetterAsWideAsHigh(t *testing.T) {
 	}
 	l.ring(10, 46) // a letter O, 36 wide and 32 high
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
-	frames := make([]frame, 25)
-	for i := range frames {
-		frames[i] = frame{'_', 0.95, 0}
-	}
+	frames := blanks(25)
 	frames[3] = frame{'0', 0.99, 'O'}
 	frames[8] = frame{'7', 0.95, 0}
 	frames[11] = frame{'5', 0.95, 0}

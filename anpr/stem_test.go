@@ -17,10 +17,7 @@ func TestStemSettlesOneAndI(t *testing.T) {
 	l.fill(112, 36, 128, 40, 20, 20, 20)
 	l.ring(150, 166) // a figure beside them
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
-	frames := make([]frame, 25)
-	for i := range frames {
-		frames[i] = frame{'_', 0.95, 0}
-	}
+	frames := blanks(25)
 	frames[3] = frame{'I', 0.9, '1'}  // columns 24–32
 	frames[10] = frame{'I', 0.9, '1'} // 80–88
 	frames[15] = frame{'I', 0.9, '1'} // 120–128
@@ -78,10 +75,7 @@ func TestStemSerifsMakeAnI(t *testing.T) {
 	l.fill(33, 36, 47, 40, 20, 20, 20)
 	l.ring(170, 186) // a figure beside it
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
-	frames := make([]frame, 25)
-	for i := range frames {
-		frames[i] = frame{'_', 0.95, 0}
-	}
+	frames := blanks(25)
 	frames[5] = frame{'1', 0.9, 'I'} // columns 40–48
 	frames[22] = frame{'0', 0.95, 0}
 	lp := steps(frames...)

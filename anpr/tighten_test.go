@@ -65,10 +65,7 @@ func TestStrayEndsDropsAFlagsStripes(t *testing.T) {
 	}
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
 	read := func(first float64, line *testLine) string {
-		frames := make([]frame, 25)
-		for i := range frames {
-			frames[i] = frame{'_', 0.95, 0}
-		}
+		frames := blanks(25)
 		frames[3] = frame{'E', first, '_'} // column 28: the stripes; the rest is the separator's
 		frames[9] = frame{'4', 0.95, 0}    // column 76
 		frames[13] = frame{'5', 0.95, 0}   // 108
