@@ -227,9 +227,11 @@ func widen(q Quad, l, r float64) Quad {
 
 // strayEnds discounts (as a sliver's, see sliverOdds) the first and last
 // characters of a line's free reading where no glyph of the line's height
-// stands under them: a flag's stripes read as E, the country code of a band
-// the cleanup left in read as a leading N. A character the recogniser is
-// sure of survives it. Readings shorter than four characters are left.
+// stands under them, or only the glyph of the character beside them: a
+// flag's stripes read as E, the country code of a band the cleanup left in
+// read as a leading N, a plate frame's edge a step past the last glyph read
+// as a 1 (YBW231). A character the recogniser is sure of survives it.
+// Readings shorter than four characters are left.
 func strayEnds(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) {
 	d := greedy(lp)
 	if len(d.spans) < 4 {
@@ -240,11 +242,16 @@ func strayEnds(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int
 		return
 	}
 	under := glyphUnder(g.glyphs, c, tw, steps, tw/steps)
-	for _, sp := range [][2]int{d.spans[0], d.spans[len(d.spans)-1]} {
+	n := len(d.spans)
+	for _, e := range [][2]int{{0, 1}, {n - 1, n - 2}} {
+		// The glyph under the neighbour's middle step is the neighbour's:
+		// an end within a step of it stands on no glyph of its own.
+		sp, nb := d.spans[e[0]], d.spans[e[1]]
+		other, taken := under((nb[0] + nb[1]) / 2)
 		stray := true
 		for t := sp[0]; t <= sp[1] && stray; t++ {
-			_, found := under(t)
-			stray = !found
+			p, found := under(t)
+			stray = !found || taken && p == other
 		}
 		if stray {
 			for t := sp[0]; t <= sp[1]; t++ {

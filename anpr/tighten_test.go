@@ -90,3 +90,41 @@ func TestStrayEndsDropsAFlagsStripes(t *testing.T) {
 		t.Errorf("a glyph read E at 0.7: %s, want it kept", got)
 	}
 }
+
+// TestStrayEndsDropsTheFramesEdge: a plate frame's edge a step past the
+// last glyph, read as a 1 at 0.7, stands on no glyph of its own (the one
+// within reach is the 7's) and the 1 goes; a sure 1 there stays, and so
+// does a 1 over a bar of its own.
+func TestStrayEndsDropsTheFramesEdge(t *testing.T) {
+	edge := newTestLine(200)
+	for x := 60; x < 180; x += 30 {
+		edge.glyph(x) // 60–80, 90–110, 120–140, 150–170
+	}
+	edge.fill(177, 2, 180, 46, 20, 20, 20) // the frame's edge, taller than the glyphs
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	read := func(line *testLine, at int, p float64) string {
+		frames := blanks(25)
+		frames[8] = frame{'4', 0.95, 0}  // column 68
+		frames[12] = frame{'5', 0.95, 0} // 100
+		frames[16] = frame{'6', 0.95, 0} // 132
+		frames[19] = frame{'7', 0.95, 0} // 156
+		frames[at] = frame{'1', p, '_'}
+		lp := steps(frames...)
+		strayEnds(lp, line.px, line.w, recHeight, c, 200, 25)
+		return greedy(lp).text
+	}
+	if got := read(edge, 21, 0.7); got != "4567" { // column 172
+		t.Errorf("the frame's edge read 1 at 0.7: %s, want 4567", got)
+	}
+	if got := read(edge, 21, 0.99); got != "45671" {
+		t.Errorf("the frame's edge read 1 at 0.99: %s, want the sure 1 kept", got)
+	}
+	one := newTestLine(200)
+	for x := 60; x < 180; x += 30 {
+		one.glyph(x)
+	}
+	one.fill(178, 8, 183, 40, 20, 20, 20)          // a 1's bar
+	if got := read(one, 22, 0.7); got != "45671" { // column 180
+		t.Errorf("a 1 over its own bar read at 0.7: %s, want it kept", got)
+	}
+}
