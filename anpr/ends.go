@@ -225,12 +225,18 @@ func widen(q Quad, l, r float64) Quad {
 	return Quad{lerp(q[0], q[1], -l), lerp(q[0], q[1], 1+r), lerp(q[3], q[2], 1+r), lerp(q[3], q[2], -l)}
 }
 
+// edgeOdds discounts a stray end that stands on a band's or flag's edge
+// (see edgeOnly): it is no glyph, and the recogniser's surety of a 1 there
+// (0.92 for the blue edge before PT23647) says nothing against that.
+const edgeOdds = float32(-3)
+
 // strayEnds discounts (as a sliver's, see sliverOdds) the first and last
 // characters of a line's free reading where no glyph of the line's height
 // stands under them, or only the glyph of the character beside them: a
 // flag's stripes read as E, the country code of a band the cleanup left in
 // read as a leading N, a plate frame's edge a step past the last glyph read
-// as a 1 (YBW231). A character the recogniser is sure of survives it.
+// as a 1 (YBW231). A character the recogniser is sure of survives it,
+// unless what stands there is only a band's or flag's edge (edgeOdds).
 // Readings shorter than four characters are left.
 func strayEnds(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int) {
 	d := greedy(lp)
@@ -253,10 +259,34 @@ func strayEnds(lp logProbs, px []float32, w, h int, c lineCleanup, tw, steps int
 			p, found := under(t)
 			stray = !found || taken && p == other
 		}
-		if stray {
-			for t := sp[0]; t <= sp[1]; t++ {
-				lp[t] = discountChars(lp[t], sliverOdds)
-			}
+		if !stray {
+			continue
+		}
+		odds := sliverOdds
+		if g.edgeOnly(px, w, c.x0+sp[0]*tw/steps, c.x0+(sp[1]+1)*tw/steps) {
+			odds = edgeOdds
+		}
+		for t := sp[0]; t <= sp[1]; t++ {
+			lp[t] = discountChars(lp[t], odds)
 		}
 	}
+}
+
+// edgeOnly reports whether what stands in columns [a, b) of three
+// quarters of the glyphs' height or more is only ink of another colour
+// than theirs: a band's or flag's edge the cleanup left in. Parts wider
+// than two glyph heights are the plate's rim or shadow, which runs under
+// every glyph.
+func (g glyphLine) edgeOnly(px []float32, w, a, b int) bool {
+	edge := false
+	for _, p := range g.parts {
+		if p.x0 >= b || p.x1 <= a || 4*p.height() < 3*g.height || p.x1-p.x0 > 2*g.height {
+			continue
+		}
+		if g.inked(px, w, p) {
+			return false
+		}
+		edge = true
+	}
+	return edge
 }

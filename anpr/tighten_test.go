@@ -128,3 +128,33 @@ func TestStrayEndsDropsTheFramesEdge(t *testing.T) {
 		t.Errorf("a 1 over its own bar read at 0.7: %s, want it kept", got)
 	}
 }
+
+// TestStrayEndsDropsABandsEdge: a band's blue edge at the start of the
+// line, read as a 1 at 0.9, is ink of another colour than the glyphs' and
+// the 1 goes; a dark bar there, of the glyphs' own ink, is discounted as
+// any stray end and a 1 read at 0.9 over it stays.
+func TestStrayEndsDropsABandsEdge(t *testing.T) {
+	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
+	read := func(r, g, b float32) string {
+		l := newTestLine(200)
+		l.fill(0, 4, 6, 44, r, g, b) // the edge, taller than the glyphs
+		for x := 60; x < 180; x += 30 {
+			l.glyph(x)
+		}
+		frames := blanks(25)
+		frames[0] = frame{'1', 0.9, '_'} // columns 0–8
+		frames[8] = frame{'4', 0.95, 0}
+		frames[12] = frame{'5', 0.95, 0}
+		frames[16] = frame{'6', 0.95, 0}
+		frames[19] = frame{'7', 0.95, 0}
+		lp := steps(frames...)
+		strayEnds(lp, l.px, l.w, recHeight, c, 200, 25)
+		return greedy(lp).text
+	}
+	if got := read(30, 60, 200); got != "4567" {
+		t.Errorf("a band's blue edge read 1 at 0.9: %s, want 4567", got)
+	}
+	if got := read(20, 20, 20); got != "14567" {
+		t.Errorf("a dark bar read 1 at 0.9: %s, want it kept", got)
+	}
+}
