@@ -226,8 +226,8 @@ func widen(q Quad, l, r float64) Quad {
 }
 
 // edgeOdds discounts a stray end that stands on a band's or flag's edge
-// (see edgeOnly): it is no glyph, and the recogniser's surety of a 1 there
-// (0.92 for the blue edge before PT23647) says nothing against that.
+// (see edgeOnly): it is no glyph, however sure the recogniser is of a 1
+// there (a sliver's discount left the 1 before PT23647).
 const edgeOdds = float32(-3)
 
 // strayEnds discounts (as a sliver's, see sliverOdds) the first and last
