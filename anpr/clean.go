@@ -44,8 +44,16 @@ func (c lineCleanup) bgLum() float32 { return 0.299*c.bg[0] + 0.587*c.bg[1] + 0.
 // fromBg is a colour's distance from the plate's background, summed over
 // the channels.
 func (c lineCleanup) fromBg(r, g, b float32) float32 {
-	return abs32(r-c.bg[0]) + abs32(g-c.bg[1]) + abs32(b-c.bg[2])
+	return colourDist([3]float32{r, g, b}, c.bg)
 }
+
+// colourDist is the distance between two colours, summed over the channels.
+func colourDist(a, b [3]float32) float32 {
+	return abs32(a[0]-b[0]) + abs32(a[1]-b[1]) + abs32(a[2]-b[2])
+}
+
+// chroma is how coloured a colour is: its largest channel less its smallest.
+func chroma(c [3]float32) float32 { return max(c[0], c[1], c[2]) - min(c[0], c[1], c[2]) }
 
 // cleanLine analyses a rectified line (interleaved RGB, w×h) and returns the
 // columns to keep and the emblem spans to paint over.
@@ -61,7 +69,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		return c // too dark to tell a band from the plate
 	}
 	c.bg = [3]float32{bg.r, bg.g, bg.b}
-	bgChroma := max(c.bg[0], c.bg[1], c.bg[2]) - min(c.bg[0], c.bg[1], c.bg[2])
+	bgChroma := chroma(c.bg)
 	// Columns are judged on their middle rows: the padded crop's top and
 	// bottom rows may show the vehicle around the plate.
 	isForeign := func(b block) bool {
@@ -227,9 +235,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 		n := 0
 		for y := r0 * cleanBlock; y < r1*cleanBlock; y++ {
 			i := 3 * (y*w + x)
-			p := block{r: px[i], g: px[i+1], b: px[i+2]}
-			p.lum = 0.299*p.r + 0.587*p.g + 0.114*p.b
-			p.chroma = max(p.r, p.g, p.b) - min(p.r, p.g, p.b)
+			p := blockOf(px[i], px[i+1], px[i+2])
 			if isForeign(p) {
 				n++
 			}
@@ -301,10 +307,10 @@ func ownInk(px []float32, w, y0, y1, x0, x1, a, b int, dark float32) bool {
 	for c := range 3 {
 		run[c], rest[c] = sum[0][c]/float32(n[0]), sum[1][c]/float32(n[1])
 	}
-	if max(rest[0], rest[1], rest[2])-min(rest[0], rest[1], rest[2]) < inkColoured {
+	if chroma(rest) < inkColoured {
 		return false // black ink: a coloured run is something else
 	}
-	return abs32(run[0]-rest[0])+abs32(run[1]-rest[1])+abs32(run[2]-rest[2]) < inkSame
+	return colourDist(run, rest) < inkSame
 }
 
 const (
@@ -319,12 +325,12 @@ const (
 // whole crop, which on such a plate may be the vehicle's colour around it.
 func colouredPlate(mid []block) bool {
 	ref, top := plateBackground(mid)
-	if max(ref.r, ref.g, ref.b)-min(ref.r, ref.g, ref.b) > 40 {
+	if chroma(ref.rgb()) > 40 {
 		return false // the brightest blocks are coloured: a yellow plate's own background
 	}
 	coloured := 0
 	for _, b := range mid {
-		d := abs32(b.r-ref.r) + abs32(b.g-ref.g) + abs32(b.b-ref.b)
+		d := colourDist(b.rgb(), ref.rgb())
 		if b.chroma > max(30, 0.35*top) && d > 0.6*top {
 			coloured++
 		}
@@ -356,10 +362,7 @@ func lineBlocks(px []float32, w, bw, bh int) []block {
 				}
 			}
 			n := float32(cleanBlock * cleanBlock)
-			b := block{r: s[0] / n, g: s[1] / n, b: s[2] / n}
-			b.lum = 0.299*b.r + 0.587*b.g + 0.114*b.b
-			b.chroma = max(b.r, b.g, b.b) - min(b.r, b.g, b.b)
-			blocks[by*bw+bx] = b
+			blocks[by*bw+bx] = blockOf(s[0]/n, s[1]/n, s[2]/n)
 		}
 	}
 	return blocks
@@ -367,6 +370,14 @@ func lineBlocks(px []float32, w, bw, bh int) []block {
 
 // block is the mean colour of a cleanBlock² square of a line.
 type block struct{ r, g, b, lum, chroma float32 }
+
+// blockOf is a block of colour r, g, b, its luminance and chroma measured.
+func blockOf(r, g, b float32) block {
+	return block{r: r, g: g, b: b, lum: 0.299*r + 0.587*g + 0.114*b, chroma: chroma([3]float32{r, g, b})}
+}
+
+// rgb is the block's colour, for chroma and colourDist.
+func (b block) rgb() [3]float32 { return [3]float32{b.r, b.g, b.b} }
 
 // hue is the block's hue in degrees (0 red, 120 green, 240 blue).
 func (b block) hue() float32 {

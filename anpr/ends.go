@@ -89,7 +89,7 @@ func glyphsOf(px []float32, w, h int, c lineCleanup) (glyphLine, bool) {
 // (Arizona's teal), not the colour of a band's, flag's or rim's edge.
 func (g glyphLine) inked(px []float32, w int, p inkPart) bool {
 	c, ok := inkColour(px, w, p, g.dark)
-	if !ok || max(c[0], c[1], c[2])-min(c[0], c[1], c[2]) <= glyphChroma {
+	if !ok || chroma(c) <= glyphChroma {
 		return true
 	}
 	// a coloured part: measured against the line's glyphs' ink, channel
@@ -111,8 +111,7 @@ func (g glyphLine) inked(px []float32, w int, p inkPart) bool {
 		slices.Sort(inks[k])
 		ink[k] = inks[k][len(inks[k])/2]
 	}
-	return max(ink[0], ink[1], ink[2])-min(ink[0], ink[1], ink[2]) > glyphChroma &&
-		abs32(c[0]-ink[0])+abs32(c[1]-ink[1])+abs32(c[2]-ink[2]) < inkSame
+	return chroma(ink) > glyphChroma && colourDist(c, ink) < inkSame
 }
 
 // inkColour is the mean colour of the pixels darker than dark in p's box;
@@ -191,7 +190,7 @@ const glyphChroma = 60
 
 // inkMeans is the mean colour (max − min channel) and luminance of the
 // pixels darker than dark in p's box; zero where there are none.
-func inkMeans(px []float32, w int, p inkPart, dark float32) (chroma, lum float32) {
+func inkMeans(px []float32, w int, p inkPart, dark float32) (spread, lum float32) {
 	n := 0
 	for y := p.y0; y < p.y1; y++ {
 		for x := p.x0; x < p.x1; x++ {
@@ -200,8 +199,7 @@ func inkMeans(px []float32, w int, p inkPart, dark float32) (chroma, lum float32
 			if l >= dark {
 				continue
 			}
-			r, g, b := px[i], px[i+1], px[i+2]
-			chroma += max(r, g, b) - min(r, g, b)
+			spread += chroma([3]float32{px[i], px[i+1], px[i+2]})
 			lum += l
 			n++
 		}
@@ -209,7 +207,7 @@ func inkMeans(px []float32, w int, p inkPart, dark float32) (chroma, lum float32
 	if n == 0 {
 		return 0, 0
 	}
-	return chroma / float32(n), lum / float32(n)
+	return spread / float32(n), lum / float32(n)
 }
 
 // inkChroma is the mean colour of the pixels darker than dark in p's box.

@@ -205,9 +205,9 @@ func lookAround(img *image.RGBA, q Quad) plateLook {
 	bg, bgLum := plateBackground(text)
 	var plate block
 	l.bg, plate = classifyPlate(text)
-	bgChroma := max(bg.r, bg.g, bg.b) - min(bg.r, bg.g, bg.b)
+	bgChroma := chroma(bg.rgb())
 	foreign := func(b block) bool {
-		d := abs32(b.r-bg.r) + abs32(b.g-bg.g) + abs32(b.b-bg.b)
+		d := colourDist(b.rgb(), bg.rgb())
 		return b.chroma > max(30, 0.35*bgLum, 2.5*bgChroma) && d > 0.6*bgLum
 	}
 	switch l.bg {
@@ -259,7 +259,7 @@ func lookAround(img *image.RGBA, q Quad) plateLook {
 				return seenNothing // runs on to the strip's end: the vehicle
 			}
 			c0, c1 := cols[a], cols[nx]
-			if share[nx] < 0.4 || abs32(c0.r-c1.r)+abs32(c0.g-c1.g)+abs32(c0.b-c1.b) > 90 {
+			if share[nx] < 0.4 || colourDist(c0.rgb(), c1.rgb()) > 90 {
 				break
 			}
 			a = nx
@@ -359,17 +359,17 @@ func classifyPlate(text []block) (plateBg, block) {
 	}
 	m.r, m.g, m.b = m.r/n, m.g/n, m.b/n
 	mx := max(m.r, m.g, m.b)
-	chroma := mx - min(m.r, m.g, m.b)
+	spread := chroma(m.rgb())
 	if mx < 25 {
 		return bgUnknown, m
 	}
 	h := m.hue()
 	switch {
-	case chroma < 0.25*mx:
+	case spread < 0.25*mx:
 		return bgLight, m
-	case h >= 35 && h <= 70 && chroma > 0.4*mx:
+	case h >= 35 && h <= 70 && spread > 0.4*mx:
 		return bgYellow, m
-	case h >= 200 && h <= 250 && chroma > 0.4*mx:
+	case h >= 200 && h <= 250 && spread > 0.4*mx:
 		return bgBlue, m
 	}
 	return bgOther, m
