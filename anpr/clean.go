@@ -39,13 +39,10 @@ type lineCleanup struct {
 }
 
 // bgLum is the plate background's luminance.
-func (c lineCleanup) bgLum() float32 { return 0.299*c.bg[0] + 0.587*c.bg[1] + 0.114*c.bg[2] }
+func (c lineCleanup) bgLum() float32 { return luminance(c.bg) }
 
-// fromBg is a colour's distance from the plate's background, summed over
-// the channels.
-func (c lineCleanup) fromBg(r, g, b float32) float32 {
-	return colourDist([3]float32{r, g, b}, c.bg)
-}
+// luminance is a colour's luminance (as lumAt's of a pixel).
+func luminance(c [3]float32) float32 { return 0.299*c[0] + 0.587*c[1] + 0.114*c[2] }
 
 // colourDist is the distance between two colours, summed over the channels.
 func colourDist(a, b [3]float32) float32 {
@@ -73,7 +70,7 @@ func cleanLine(px []float32, w, h int) lineCleanup {
 	// Columns are judged on their middle rows: the padded crop's top and
 	// bottom rows may show the vehicle around the plate.
 	isForeign := func(b block) bool {
-		return b.chroma > max(30, 0.35*bgLum, 2.5*bgChroma) && c.fromBg(b.r, b.g, b.b) > 0.6*bgLum
+		return b.chroma > max(30, 0.35*bgLum, 2.5*bgChroma) && colourDist(b.rgb(), c.bg) > 0.6*bgLum
 	}
 	foreign := make([]int, bw)
 	dark := make([]int, bw)
@@ -373,7 +370,8 @@ type block struct{ r, g, b, lum, chroma float32 }
 
 // blockOf is a block of colour r, g, b, its luminance and chroma measured.
 func blockOf(r, g, b float32) block {
-	return block{r: r, g: g, b: b, lum: 0.299*r + 0.587*g + 0.114*b, chroma: chroma([3]float32{r, g, b})}
+	c := [3]float32{r, g, b}
+	return block{r: r, g: g, b: b, lum: luminance(c), chroma: chroma(c)}
 }
 
 // rgb is the block's colour, for chroma and colourDist.

@@ -42,7 +42,7 @@ func otherRows(img *image.RGBA, q Quad) []Quad {
 		n := 0
 		for x := range W {
 			i := 3 * (y*W + x)
-			if c.fromBg(px[i], px[i+1], px[i+2]) < rowNear*bgLum {
+			if colourDist([3]float32{px[i], px[i+1], px[i+2]}, c.bg) < rowNear*bgLum {
 				n++
 			}
 		}

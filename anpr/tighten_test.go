@@ -96,18 +96,11 @@ func TestStrayEndsDropsAFlagsStripes(t *testing.T) {
 // within reach is the 7's) and the 1 goes; a sure 1 there stays, and so
 // does a 1 over a bar of its own.
 func TestStrayEndsDropsTheFramesEdge(t *testing.T) {
-	edge := newTestLine(200)
-	for x := 60; x < 180; x += 30 {
-		edge.glyph(x) // 60–80, 90–110, 120–140, 150–170
-	}
+	edge := fourGlyphs()
 	edge.fill(177, 2, 180, 46, 20, 20, 20) // the frame's edge, taller than the glyphs
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
 	read := func(line *testLine, at int, p float64) string {
-		frames := blanks(25)
-		frames[8] = frame{'4', 0.95, 0}  // column 68
-		frames[12] = frame{'5', 0.95, 0} // 100
-		frames[16] = frame{'6', 0.95, 0} // 132
-		frames[19] = frame{'7', 0.95, 0} // 156
+		frames := fourFigures()
 		frames[at] = frame{'1', p, '_'}
 		lp := steps(frames...)
 		strayEnds(lp, line.px, line.w, recHeight, c, 200, 25)
@@ -119,10 +112,7 @@ func TestStrayEndsDropsTheFramesEdge(t *testing.T) {
 	if got := read(edge, 21, 0.99); got != "45671" {
 		t.Errorf("the frame's edge read 1 at 0.99: %s, want the sure 1 kept", got)
 	}
-	one := newTestLine(200)
-	for x := 60; x < 180; x += 30 {
-		one.glyph(x)
-	}
+	one := fourGlyphs()
 	one.fill(178, 8, 183, 40, 20, 20, 20)          // a 1's bar
 	if got := read(one, 22, 0.7); got != "45671" { // column 180
 		t.Errorf("a 1 over its own bar read at 0.7: %s, want it kept", got)
@@ -136,17 +126,10 @@ func TestStrayEndsDropsTheFramesEdge(t *testing.T) {
 func TestStrayEndsDropsABandsEdge(t *testing.T) {
 	c := lineCleanup{x0: 0, x1: 200, bg: [3]float32{235, 235, 235}}
 	read := func(r, g, b float32) string {
-		l := newTestLine(200)
+		l := fourGlyphs()
 		l.fill(0, 4, 6, 44, r, g, b) // the edge, taller than the glyphs
-		for x := 60; x < 180; x += 30 {
-			l.glyph(x)
-		}
-		frames := blanks(25)
+		frames := fourFigures()
 		frames[0] = frame{'1', 0.9, '_'} // columns 0–8
-		frames[8] = frame{'4', 0.95, 0}
-		frames[12] = frame{'5', 0.95, 0}
-		frames[16] = frame{'6', 0.95, 0}
-		frames[19] = frame{'7', 0.95, 0}
 		lp := steps(frames...)
 		strayEnds(lp, l.px, l.w, recHeight, c, 200, 25)
 		return greedy(lp).text
@@ -157,4 +140,24 @@ func TestStrayEndsDropsABandsEdge(t *testing.T) {
 	if got := read(20, 20, 20); got != "14567" {
 		t.Errorf("a dark bar read 1 at 0.9: %s, want it kept", got)
 	}
+}
+
+// fourGlyphs is a 200-column line with glyphs at columns 60–80, 90–110,
+// 120–140 and 150–170.
+func fourGlyphs() *testLine {
+	l := newTestLine(200)
+	for x := 60; x < 180; x += 30 {
+		l.glyph(x)
+	}
+	return l
+}
+
+// fourFigures is 25 steps reading 4567 over fourGlyphs' glyphs.
+func fourFigures() []frame {
+	f := blanks(25)
+	f[8] = frame{'4', 0.95, 0}  // column 68
+	f[12] = frame{'5', 0.95, 0} // 100
+	f[16] = frame{'6', 0.95, 0} // 132
+	f[19] = frame{'7', 0.95, 0} // 156
+	return f
 }
