@@ -87,10 +87,10 @@ func widenCut(img *image.RGBA, l rectLine) rectLine {
 // whose glyphs fill little of it is read tight as well (see tightLine);
 // a stream's frames vote, and the second reading only cost time there
 // (held-out video passes 213 → 212 of 220, 10–17 % more time per frame).
-// So is a line with a grey block between its glyphs: read with the block
-// painted over as well, the surer reading kept (see greyemblem.go; in
-// frames, held-out video passes at or above 0.95 fell 84 → 82 of 110,
-// none gained).
+// So is a line with a grey block or a small mark between its glyphs: read
+// with them painted over as well, the surer reading kept (see
+// greyemblem.go and separator.go; in frames, held-out video passes at or
+// above 0.95 fell 84 → 82 of 110 with grey blocks, none gained).
 func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, lineShape, error) {
 	l := widenCut(img, rectifyLine(img, q, still))
 	if still {
@@ -111,9 +111,9 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 		if !still {
 			return lp, look, shape, nil
 		}
-		if grey := greyEmblems(l); len(grey) > 0 {
+		if marks := append(greyEmblems(l), separators(l)...); len(marks) > 0 {
 			gc := c
-			gc.emblems = append(slices.Clone(c.emblems), grey...)
+			gc.emblems = append(slices.Clone(c.emblems), marks...)
 			glp, gshape, err := r.runLine(px, w, gc)
 			if err != nil {
 				return nil, look, shape, err
