@@ -33,9 +33,16 @@ const (
 type lineCleanup struct {
 	x0, x1  int
 	emblems [][2]int
+	marks   []markBox // small marks between glyphs, painted over in their box (see separator.go)
 	slivers [][2]int
 	bg      [3]float32
 	still   bool // a still's line: a dim plate's glyphs are looked for halfway between ink and plate (see glyphsOf)
+}
+
+// markBox is a box of a line to paint with the plate's colour around it.
+type markBox struct {
+	x0, x1, y0, y1 int
+	rgb            [3]float32
 }
 
 // bgLum is the plate background's luminance.

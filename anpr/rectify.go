@@ -45,7 +45,8 @@ func rectifyTo(img *image.RGBA, q Quad, w, h int) []float32 {
 }
 
 // recInput writes columns [c.x0, c.x1) of the line px (w wide), emblems
-// painted over, as the recogniser's normalised BGR planes of stride tw.
+// and marks painted over, as the recogniser's normalised BGR planes of
+// stride tw.
 func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 	data := make([]float32, 3*recHeight*tw)
 	plane := tw * recHeight
@@ -56,6 +57,11 @@ func recInput(px []float32, w int, c lineCleanup, tw int) []float32 {
 			for _, e := range c.emblems {
 				if x >= e[0] && x < e[1] {
 					r, g, b = c.bg[0], c.bg[1], c.bg[2]
+				}
+			}
+			for _, m := range c.marks {
+				if x >= m.x0 && x < m.x1 && y >= m.y0 && y < m.y1 {
+					r, g, b = m.rgb[0], m.rgb[1], m.rgb[2]
 				}
 			}
 			o := y*tw + x - c.x0
@@ -88,9 +94,10 @@ func widenCut(img *image.RGBA, l rectLine) rectLine {
 // a stream's frames vote, and the second reading only cost time there
 // (held-out video passes 213 → 212 of 220, 10–17 % more time per frame).
 // So is a line with a grey block or a small mark between its glyphs: read
-// with them painted over as well, the surer reading kept (see
-// greyemblem.go and separator.go; in frames, held-out video passes at or
-// above 0.95 fell 84 → 82 of 110 with grey blocks, none gained).
+// with them painted over as well, the surer reading kept unless it lost a
+// character the first was sure of (see greyemblem.go and separator.go; in
+// frames, held-out video passes at or above 0.95 fell 84 → 82 of 110 with
+// grey blocks, none gained).
 func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProbs, plateLook, lineShape, error) {
 	l := widenCut(img, rectifyLine(img, q, still))
 	if still {
@@ -111,14 +118,15 @@ func (r *Recognizer) recognizeQuad(img *image.RGBA, q Quad, still bool) (logProb
 		if !still {
 			return lp, look, shape, nil
 		}
-		if marks := append(greyEmblems(l), separators(l)...); len(marks) > 0 {
+		if grey, marks := greyEmblems(l), separators(l); len(grey) > 0 || len(marks) > 0 {
 			gc := c
-			gc.emblems = append(slices.Clone(c.emblems), marks...)
+			gc.emblems = append(slices.Clone(c.emblems), grey...)
+			gc.marks = append(slices.Clone(c.marks), marks...)
 			glp, gshape, err := r.runLine(px, w, gc)
 			if err != nil {
 				return nil, look, shape, err
 			}
-			if greedy(glp).confidence() > greedy(lp).confidence() {
+			if before, after := greedy(lp), greedy(glp); after.confidence() > before.confidence() && keepsSure(before, after) {
 				lp, shape, c = glp, gshape, gc
 			}
 		}

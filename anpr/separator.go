@@ -8,19 +8,24 @@ import "slices"
 // a character (SH0R7X read SHOLR7X). Such a mark is ink between two
 // glyphs, floating inside their band (a glyph broken by dirt or blur
 // leaves pieces that reach its top line or baseline, or stack up to its
-// height), in a gap wider than the glyphs' usual spacing; the line is
-// read with it painted over as well, and that reading kept only when the
-// recogniser is surer of it (see recognizeQuad).
+// height), in a gap wider than the glyphs' usual spacing. It is painted
+// over in its own box with the plate's colour around it (painting whole
+// columns with the line's background would draw a bar where the crop
+// holds more than the plate), and the line read that way as well, that
+// reading kept only when the recogniser is surer of it and still reads
+// every character it was sure of (see recognizeQuad and keepsSure).
 const (
 	sepHeight = 0.7 // the mark's ink is at most this share of the glyph height
 	sepWide   = 1.0 // and at most this many glyph heights wide
 	sepFloat  = 0.1 // glyph heights it keeps clear of their top line and baseline
 	sepGap    = 1.3 // the gap it sits in, beyond its width, of the glyphs' median spacing
+	sepLight  = 0.8 // its ink is darker than this share of the background
+	markKeep  = 0.8 // a character read this surely is not painted away
 )
 
-// separators returns the spans of a rectified line to paint over as marks
+// separators returns the boxes of a rectified line to paint over as marks
 // between groups of characters.
-func separators(l rectLine) [][2]int {
+func separators(l rectLine) []markBox {
 	if !l.glyphs {
 		return nil
 	}
@@ -34,40 +39,108 @@ func separators(l rectLine) [][2]int {
 	spacing := gaps[len(gaps)/2]
 	gh := float64(g.height)
 	clear := int(sepFloat * gh)
-	var out [][2]int
-	for _, p := range g.parts {
-		if float64(p.height()) > sepHeight*gh || float64(p.x1-p.x0) > sepWide*gh {
-			continue
+	// A mark may be lighter than the glyphs' ink (a tan emblem): it is
+	// looked for at a lighter threshold first, which takes all of such a
+	// mark and cannot hide a broken glyph's pieces, then at the glyphs'
+	// own, where a dark mark the blur joins to a glyph at the lighter one
+	// stands apart.
+	light := max(g.dark, sepLight*l.c.bgLum())
+	var out []markBox
+	for _, dark := range []float32{light, g.dark} {
+		parts := g.parts
+		if dark != g.dark {
+			parts = inkParts(l.px, l.w, recHeight, l.c.x0, l.c.x1, dark)
 		}
-		// the ink in the mark's columns and the glyphs' band, whatever
-		// part it belongs to
-		m := p
-		for _, q := range g.parts {
-			if q.x0 < p.x1 && q.x1 > p.x0 && q.y0 < g.bottom && q.y1 > g.top {
-				m.x0, m.x1 = min(m.x0, q.x0), max(m.x1, q.x1)
-				m.y0, m.y1 = min(m.y0, q.y0), max(m.y1, q.y1)
+		for _, p := range parts {
+			if float64(p.height()) > sepHeight*gh || float64(p.x1-p.x0) > sepWide*gh {
+				continue
 			}
-		}
-		if float64(m.height()) > sepHeight*gh || m.y0 < g.top+clear || m.y1 > g.bottom-clear {
-			continue
-		}
-		left, right := -1, -1
-		for i, q := range gs {
-			if q.x1 <= m.x0 {
-				left = i
-			} else if q.x0 >= m.x1 && right < 0 {
-				right = i
+			// the ink in the mark's columns and the glyphs' band,
+			// whatever part it belongs to
+			m := p
+			for _, q := range parts {
+				if q.x0 < p.x1 && q.x1 > p.x0 && q.y0 < g.bottom && q.y1 > g.top {
+					m.x0, m.x1 = min(m.x0, q.x0), max(m.x1, q.x1)
+					m.y0, m.y1 = min(m.y0, q.y0), max(m.y1, q.y1)
+				}
 			}
-		}
-		if left < 0 || right < 0 || right != left+1 {
-			continue // at an end, or over a glyph
-		}
-		if gap := gs[right].x0 - gs[left].x1; float64(gap) < sepGap*float64(spacing)+float64(m.x1-m.x0) {
-			continue
-		}
-		if len(out) == 0 || out[len(out)-1] != [2]int{m.x0, m.x1} {
-			out = append(out, [2]int{m.x0, m.x1})
+			if float64(m.height()) > sepHeight*gh || m.y0 < g.top+clear || m.y1 > g.bottom-clear {
+				continue
+			}
+			left, right := -1, -1
+			for i, q := range gs {
+				if q.x1 <= m.x0 {
+					left = i
+				} else if q.x0 >= m.x1 && right < 0 {
+					right = i
+				}
+			}
+			if left < 0 || right < 0 || right != left+1 {
+				continue // at an end, or over a glyph
+			}
+			a, b := gs[left].x1, gs[right].x0
+			if float64(b-a) < sepGap*float64(spacing)+float64(m.x1-m.x0) {
+				continue
+			}
+			box := markBox{x0: max(a, m.x0-1), x1: min(b, m.x1+1), y0: max(0, m.y0-1), y1: min(recHeight, m.y1+1)}
+			if slices.ContainsFunc(out, func(o markBox) bool { return o.x0 < box.x1 && o.x1 > box.x0 }) {
+				continue // found at the lighter threshold
+			}
+			box.rgb = plateAround(l, a, b, light, l.c.bg)
+			out = append(out, box)
 		}
 	}
 	return out
+}
+
+// keepsSure reports whether a reading after marks were painted over
+// still has every character the reading before had at markKeep or more,
+// as that character or its twin (O and 0, I and 1), within a step of where
+// it was: painting may take away or settle what the recogniser doubted
+// (the L a heart was read as), never a glyph it was sure of (the B of
+// 89B794UL, too faint for the glyphs' ink threshold; the 6 of MH6V4L,
+// whose loop alone looked like a mark).
+func keepsSure(before, after decoded) bool {
+	for i, sp := range before.spans {
+		if before.probs[i] < markKeep {
+			continue
+		}
+		kept := false
+		for j, sq := range after.spans {
+			if sq[0] <= sp[1]+1 && sq[1] >= sp[0]-1 && twins(before.text[i], after.text[j]) {
+				kept = true
+				break
+			}
+		}
+		if !kept {
+			return false
+		}
+	}
+	return true
+}
+
+// twins reports whether a and b are one glyph in plate fonts.
+func twins(a, b byte) bool {
+	return a == b || twinsAsDigits(string(a)) == twinsAsDigits(string(b))
+}
+
+// plateAround is the mean colour of the plate in columns [a, b) of the
+// glyphs' band: the pixels there lighter than light (or def when none).
+func plateAround(l rectLine, a, b int, light float32, def [3]float32) [3]float32 {
+	var s [3]float32
+	n := 0
+	for y := l.g.top; y < l.g.bottom; y++ {
+		for x := a; x < b; x++ {
+			i := 3 * (y*l.w + x)
+			if lumAt(l.px, i) < light {
+				continue
+			}
+			s[0], s[1], s[2] = s[0]+l.px[i], s[1]+l.px[i+1], s[2]+l.px[i+2]
+			n++
+		}
+	}
+	if n == 0 {
+		return def
+	}
+	return [3]float32{s[0] / float32(n), s[1] / float32(n), s[2] / float32(n)}
 }

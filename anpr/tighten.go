@@ -52,5 +52,10 @@ func keepCuts(tc, c lineCleanup, f float64) lineCleanup {
 	for _, s := range c.slivers {
 		tc.slivers = append(tc.slivers, [2]int{at(s[0]), at(s[1])})
 	}
+	// the tight rows are the glyphs' band: a mark's columns painted whole
+	// there cover little more than the mark
+	for _, m := range c.marks {
+		tc.emblems = append(tc.emblems, [2]int{at(m.x0), at(m.x1)})
+	}
 	return tc
 }

@@ -45,6 +45,13 @@ func TestKeepCutsCarriesTheBand(t *testing.T) {
 		len(got.slivers) != 1 || got.slivers[0] != [2]int{294, 300} || got.bg != tight.bg {
 		t.Errorf("kept %+v", got)
 	}
+	// A mark painted in its box on the loose line is painted in its
+	// columns on the tight one, whose rows are the glyphs' band.
+	loose.marks = []markBox{{x0: 100, x1: 110, y0: 20, y1: 30}}
+	if got := keepCuts(tight, loose, 1.5); len(got.emblems) != 2 || got.emblems[1] != [2]int{150, 165} || len(got.marks) != 0 {
+		t.Errorf("mark at 100–110 carried as %+v, want the columns 150–165", got)
+	}
+	loose.marks = nil
 	// A cut the tight line found further in stays.
 	tight.x0 = 40
 	if got := keepCuts(tight, loose, 1.5); got.x0 != 40 {
