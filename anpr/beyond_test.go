@@ -2,7 +2,6 @@ package anpr
 
 import (
 	"image"
-	"image/color"
 	"testing"
 )
 
@@ -14,23 +13,16 @@ import (
 func TestGlyphBeyondTakesTheGlyphPastTheBox(t *testing.T) {
 	plate := func(glyphs []int, small bool) *image.RGBA {
 		img := image.NewRGBA(image.Rect(0, 0, 320, 100))
-		paint := func(x0, y0, x1, y1 int, v uint8) {
-			for y := y0; y < y1; y++ {
-				for x := x0; x < x1; x++ {
-					img.Set(x, y, color.RGBA{v, v, v, 255})
-				}
-			}
-		}
-		paint(0, 0, 320, 100, 235)
+		paintGrey(img, 0, 0, 320, 100, 235)
 		for _, x := range glyphs { // as testLine.glyph, 32 rows high
-			paint(x, 34, x+8, 66, 20)
-			paint(x+8, 34, x+20, 38, 20)
-			paint(x+8, 62, x+20, 66, 20)
-			paint(x+18, 34, x+22, 66, 20)
+			paintGrey(img, x, 34, x+8, 66, 20)
+			paintGrey(img, x+8, 34, x+20, 38, 20)
+			paintGrey(img, x+8, 62, x+20, 66, 20)
+			paintGrey(img, x+18, 34, x+22, 66, 20)
 		}
 		if small {
-			paint(200, 42, 204, 58, 20)
-			paint(210, 42, 214, 58, 20)
+			paintGrey(img, 200, 42, 204, 58, 20)
+			paintGrey(img, 210, 42, 214, 58, 20)
 		}
 		return img
 	}

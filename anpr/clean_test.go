@@ -1,6 +1,8 @@
 package anpr
 
 import (
+	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -26,6 +28,16 @@ func (l *testLine) fill(x0, y0, x1, y1 int, r, g, b float32) {
 		for x := x0; x < x1; x++ {
 			i := 3 * (y*l.w + x)
 			l.px[i], l.px[i+1], l.px[i+2] = r, g, b
+		}
+	}
+}
+
+// paintGrey fills the rectangle [x0, x1)×[y0, y1) of a test picture with
+// grey level v.
+func paintGrey(img *image.RGBA, x0, y0, x1, y1 int, v uint8) {
+	for y := y0; y < y1; y++ {
+		for x := x0; x < x1; x++ {
+			img.Set(x, y, color.RGBA{v, v, v, 255})
 		}
 	}
 }

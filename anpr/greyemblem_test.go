@@ -2,7 +2,6 @@ package anpr
 
 import (
 	"image"
-	"image/color"
 	"testing"
 )
 
@@ -19,34 +18,27 @@ func TestGreyEmblemIsPaintedOver(t *testing.T) {
 	}
 	line := func(b *block) rectLine {
 		img := image.NewRGBA(image.Rect(0, 0, 320, 100))
-		paint := func(x0, y0, x1, y1 int, v uint8) {
-			for y := y0; y < y1; y++ {
-				for x := x0; x < x1; x++ {
-					img.Set(x, y, color.RGBA{v, v, v, 255})
-				}
-			}
-		}
 		glyph := func(x int, v uint8) { // a C, 22 wide and 32 high
-			paint(x, 34, x+8, 66, v)
-			paint(x+8, 34, x+22, 39, v)
-			paint(x+8, 61, x+22, 66, v)
+			paintGrey(img, x, 34, x+8, 66, v)
+			paintGrey(img, x+8, 34, x+22, 39, v)
+			paintGrey(img, x+8, 61, x+22, 66, v)
 		}
-		paint(0, 0, 320, 100, 235)
+		paintGrey(img, 0, 0, 320, 100, 235)
 		for _, x := range []int{20, 48, 110, 138, 200, 228} { // a word gap 200–160
 			glyph(x, 20)
 		}
 		if b != nil {
 			switch b.as {
 			case "arms": // 22 wide, a light double cross in it (as synth draws)
-				paint(b.x, 34, b.x+22, 66, b.v)
-				paint(b.x+9, 37, b.x+12, 57, 220)
-				paint(b.x+5, 41, b.x+17, 44, 220)
-				paint(b.x+4, 47, b.x+18, 50, 220)
+				paintGrey(img, b.x, 34, b.x+22, 66, b.v)
+				paintGrey(img, b.x+9, 37, b.x+12, 57, 220)
+				paintGrey(img, b.x+5, 41, b.x+17, 44, 220)
+				paintGrey(img, b.x+4, 47, b.x+18, 50, 220)
 			case "glyph":
 				glyph(b.x, b.v)
 			case "ring": // an O of strokes 5 wide
-				paint(b.x, 34, b.x+22, 66, b.v)
-				paint(b.x+5, 39, b.x+17, 61, 235)
+				paintGrey(img, b.x, 34, b.x+22, 66, b.v)
+				paintGrey(img, b.x+5, 39, b.x+17, 61, 235)
 			}
 		}
 		box := Quad{{10, 26}, {260, 26}, {260, 74}, {10, 74}}

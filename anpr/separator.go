@@ -45,12 +45,12 @@ func separators(l rectLine) []markBox {
 	// own, where a dark mark the blur joins to a glyph at the lighter one
 	// stands apart.
 	light := max(g.dark, sepLight*l.c.bgLum())
+	levels := [][]inkPart{g.parts}
+	if light > g.dark { // a dim still's glyphs may have been found at a lighter level already
+		levels = [][]inkPart{inkParts(l.px, l.w, recHeight, l.c.x0, l.c.x1, light), g.parts}
+	}
 	var out []markBox
-	for _, dark := range []float32{light, g.dark} {
-		parts := g.parts
-		if dark != g.dark {
-			parts = inkParts(l.px, l.w, recHeight, l.c.x0, l.c.x1, dark)
-		}
+	for _, parts := range levels {
 		for _, p := range parts {
 			if float64(p.height()) > sepHeight*gh || float64(p.x1-p.x0) > sepWide*gh {
 				continue

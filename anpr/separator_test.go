@@ -2,7 +2,6 @@ package anpr
 
 import (
 	"image"
-	"image/color"
 	"math"
 	"testing"
 )
@@ -15,21 +14,14 @@ import (
 func TestSeparatorIsPaintedOver(t *testing.T) {
 	line := func(marks ...[5]int) rectLine { // x0, y0, x1, y1, grey level
 		img := image.NewRGBA(image.Rect(0, 0, 320, 100))
-		paint := func(x0, y0, x1, y1 int, v uint8) {
-			for y := y0; y < y1; y++ {
-				for x := x0; x < x1; x++ {
-					img.Set(x, y, color.RGBA{v, v, v, 255})
-				}
-			}
-		}
-		paint(0, 0, 320, 100, 235)
+		paintGrey(img, 0, 0, 320, 100, 235)
 		for _, x := range []int{20, 48, 110, 138, 200, 228} { // a C, 22 wide, 34–66
-			paint(x, 34, x+8, 66, 20)
-			paint(x+8, 34, x+22, 39, 20)
-			paint(x+8, 61, x+22, 66, 20)
+			paintGrey(img, x, 34, x+8, 66, 20)
+			paintGrey(img, x+8, 34, x+22, 39, 20)
+			paintGrey(img, x+8, 61, x+22, 66, 20)
 		}
 		for _, m := range marks {
-			paint(m[0], m[1], m[2], m[3], uint8(m[4]))
+			paintGrey(img, m[0], m[1], m[2], m[3], uint8(m[4]))
 		}
 		return rectifyLine(img, Quad{{10, 26}, {260, 26}, {260, 74}, {10, 74}}, true)
 	}

@@ -38,7 +38,7 @@ func tightLine(l rectLine) (Quad, bool) {
 }
 
 // keepCuts carries what the cleanup c of a line found (its band cuts,
-// emblems and slivers) over to the cleanup tc of the same columns
+// emblems, marks and slivers) over to the cleanup tc of the same columns
 // rectified f times as wide: a band found on the loose line, where its
 // full height shows, stays cut on the tight one, where the country code
 // printed in it may fill the rows kept.
