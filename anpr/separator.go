@@ -37,8 +37,6 @@ func separators(l rectLine) []markBox {
 	}
 	slices.Sort(gaps)
 	spacing := gaps[len(gaps)/2]
-	gh := float64(g.height)
-	clear := int(sepFloat * gh)
 	// A mark may be lighter than the glyphs' ink (a tan emblem): it is
 	// looked for at a lighter threshold first, which takes all of such a
 	// mark and cannot hide a broken glyph's pieces, then at the glyphs'
@@ -52,45 +50,54 @@ func separators(l rectLine) []markBox {
 	var out []markBox
 	for _, parts := range levels {
 		for _, p := range parts {
-			if float64(p.height()) > sepHeight*gh || float64(p.x1-p.x0) > sepWide*gh {
-				continue
+			box, gap, ok := markOf(p, parts, g, gs, spacing)
+			if !ok || slices.ContainsFunc(out, func(o markBox) bool { return o.x0 < box.x1 && o.x1 > box.x0 }) {
+				continue // none, or found at the lighter threshold
 			}
-			// the ink in the mark's columns and the glyphs' band,
-			// whatever part it belongs to
-			m := p
-			for _, q := range parts {
-				if q.x0 < p.x1 && q.x1 > p.x0 && q.y0 < g.bottom && q.y1 > g.top {
-					m.x0, m.x1 = min(m.x0, q.x0), max(m.x1, q.x1)
-					m.y0, m.y1 = min(m.y0, q.y0), max(m.y1, q.y1)
-				}
-			}
-			if float64(m.height()) > sepHeight*gh || m.y0 < g.top+clear || m.y1 > g.bottom-clear {
-				continue
-			}
-			left, right := -1, -1
-			for i, q := range gs {
-				if q.x1 <= m.x0 {
-					left = i
-				} else if q.x0 >= m.x1 && right < 0 {
-					right = i
-				}
-			}
-			if left < 0 || right < 0 || right != left+1 {
-				continue // at an end, or over a glyph
-			}
-			a, b := gs[left].x1, gs[right].x0
-			if float64(b-a) < sepGap*float64(spacing)+float64(m.x1-m.x0) {
-				continue
-			}
-			box := markBox{x0: max(a, m.x0-1), x1: min(b, m.x1+1), y0: max(0, m.y0-1), y1: min(recHeight, m.y1+1)}
-			if slices.ContainsFunc(out, func(o markBox) bool { return o.x0 < box.x1 && o.x1 > box.x0 }) {
-				continue // found at the lighter threshold
-			}
-			box.rgb = plateAround(l, a, b, light, l.c.bg)
+			box.rgb = plateAround(l, gap[0], gap[1], light)
 			out = append(out, box)
 		}
 	}
 	return out
+}
+
+// markOf is the box of the mark that the part p of parts stands for, and
+// the columns of the gap it lies in, between the glyphs gs (in reading
+// order, their median spacing apart); false when p is no mark.
+func markOf(p inkPart, parts []inkPart, g glyphLine, gs []inkPart, spacing int) (markBox, [2]int, bool) {
+	gh := float64(g.height)
+	if float64(p.height()) > sepHeight*gh || float64(p.x1-p.x0) > sepWide*gh {
+		return markBox{}, [2]int{}, false
+	}
+	// the ink in the mark's columns and the glyphs' band, whatever part it
+	// belongs to
+	m := p
+	for _, q := range parts {
+		if q.x0 < p.x1 && q.x1 > p.x0 && q.y0 < g.bottom && q.y1 > g.top {
+			m.x0, m.x1 = min(m.x0, q.x0), max(m.x1, q.x1)
+			m.y0, m.y1 = min(m.y0, q.y0), max(m.y1, q.y1)
+		}
+	}
+	clear := int(sepFloat * gh)
+	if float64(m.height()) > sepHeight*gh || m.y0 < g.top+clear || m.y1 > g.bottom-clear {
+		return markBox{}, [2]int{}, false
+	}
+	left, right := -1, -1
+	for i, q := range gs {
+		if q.x1 <= m.x0 {
+			left = i
+		} else if q.x0 >= m.x1 && right < 0 {
+			right = i
+		}
+	}
+	if left < 0 || right < 0 || right != left+1 {
+		return markBox{}, [2]int{}, false // at an end, or over a glyph
+	}
+	a, b := gs[left].x1, gs[right].x0
+	if float64(b-a) < sepGap*float64(spacing)+float64(m.x1-m.x0) {
+		return markBox{}, [2]int{}, false
+	}
+	return markBox{x0: max(a, m.x0-1), x1: min(b, m.x1+1), y0: max(0, m.y0-1), y1: min(recHeight, m.y1+1)}, [2]int{a, b}, true
 }
 
 // keepsSure reports whether a reading after marks were painted over
@@ -125,8 +132,9 @@ func twins(a, b byte) bool {
 }
 
 // plateAround is the mean colour of the plate in columns [a, b) of the
-// glyphs' band: the pixels there lighter than light (or def when none).
-func plateAround(l rectLine, a, b int, light float32, def [3]float32) [3]float32 {
+// glyphs' band: the pixels there lighter than light (the line's background
+// when none are).
+func plateAround(l rectLine, a, b int, light float32) [3]float32 {
 	var s [3]float32
 	n := 0
 	for y := l.g.top; y < l.g.bottom; y++ {
@@ -140,7 +148,7 @@ func plateAround(l rectLine, a, b int, light float32, def [3]float32) [3]float32
 		}
 	}
 	if n == 0 {
-		return def
+		return l.c.bg
 	}
 	return [3]float32{s[0] / float32(n), s[1] / float32(n), s[2] / float32(n)}
 }
