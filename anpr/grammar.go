@@ -11,7 +11,8 @@ import (
 // Grammar is one country's plate formats. In a format, 'N' is a digit, 'L' a
 // letter from Letters, 'S' a letter from Series (a series that leaves out
 // letters its district or region codes use; Letters when empty), 'A' a digit
-// or a letter of the series and a lower-case letter that letter itself (KZ
+// or a letter of the series, 'D' a digit other than 0 and 1 (the twins of
+// the letters O and I) and a lower-case letter that letter itself (KZ
 // foreign plates begin with F or H).
 type Grammar struct {
 	Country string
@@ -134,9 +135,13 @@ func Grammars() []Grammar {
 		// US: the common passenger series of the states: 1ABC234 (CA),
 		// ABC1234 (TX, NY, PA, OH and most others), ABC123 and 123ABC
 		// (older series), AB12345 (IL), 1AB234 (MA, NV), A12BCD (NJ),
-		// ABCD12 (FL), AB1 C2D (MO), 1A23456 (CA commercial). Vanity
-		// plates are left to the generic reading.
-		{"US", latinLetters, []string{"NLLLNNN", "LLLNNNN", "LLLNNN", "NNNLLL", "LLNNNNN", "NLLNNN", "LNNLLL", "LLLLNN", "LLNLNL", "NLNNNNN"}, ""},
+		// ABCD12 (FL), AB1 C2D (MO), 1A23456 and 12345A1 (CA
+		// commercial; the latter's first digit is held to 2–9 here, for a
+		// Belarusian trailer's I1234A-7 or O1234A-7 is the same string as
+		// a Californian truck's 11234A7 or 01234A7, and at a crossing the
+		// trailer is far likelier). Vanity plates are left to the generic
+		// reading.
+		{"US", latinLetters, []string{"NLLLNNN", "LLLNNNN", "LLLNNN", "NNNLLL", "LLNNNNN", "NLLNNN", "LNNLLL", "LLLLNN", "LLNLNL", "NLNNNNN", "DNNNNLN"}, ""},
 	}
 	return g
 }
@@ -282,6 +287,8 @@ func fitsClass(c, class byte, letters, series string) bool {
 	switch class {
 	case 'N':
 		return isDigit
+	case 'D':
+		return isDigit && c != '0' && c != '1'
 	case 'L':
 		return strings.IndexByte(letters, c) >= 0
 	case 'S':

@@ -57,8 +57,9 @@ const (
 // most CIS states a flag with the country code; Russia, China and Brazil
 // have nothing there; Kyrgyzstan, Uzbekistan and Tajikistan have the flag
 // at the right end. Dutch plates are yellow, Chinese blue (yellow on
-// lorries and buses), the others white. The US has no entry: its plates
-// come in every colour and design.
+// lorries and buses), the others white. US plates come in every colour
+// (no colours listed: the colour tells nothing) but have nothing at
+// either end.
 var plateStyles = func() map[string]countryLook {
 	m := map[string]countryLook{}
 	light := []plateBg{bgLight}
@@ -77,6 +78,7 @@ var plateStyles = func() map[string]countryLook {
 		m[c] = countryLook{endPlain, endFlag, light}
 	}
 	m["CN"] = countryLook{endPlain, endPlain, []plateBg{bgBlue, bgYellow}}
+	m["US"] = countryLook{endPlain, endPlain, nil}
 	return m
 }()
 
@@ -113,7 +115,11 @@ func (l plateLook) evidence(country string) float32 {
 		}
 		return false
 	}
-	switch l.bg {
+	bg := l.bg
+	if st.bg == nil && bg != bgUnknown {
+		bg = bgOther // a country of every colour: the colour tells nothing
+	}
+	switch bg {
 	case bgBlue:
 		if has(bgBlue) {
 			e += lookColourFor

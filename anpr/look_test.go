@@ -134,6 +134,36 @@ func TestDecodeUSPlates(t *testing.T) {
 			}
 		}
 	}
+	// A Californian truck (12345A1) is read as it is, not bent into
+	// Kyrgyzstan's 12345AB through its last 1 taken for an I; a
+	// Belarusian trailer beginning with an I or O, the same string as
+	// such a truck's leading 1 or 0, stays the trailer it is.
+	if rd, ok := r.decodeRead(steps(text("47366J1", 0.95)...), lineQuad, 1, plateLook{bg: bgLight}); !ok || rd.Text != "47366J1" || rd.Country != "US" {
+		t.Errorf("47366J1: read %q (%s), candidates %v", rd.Text, rd.Country, rd.Candidates)
+	}
+	for seen, trailer := range map[string]string{"10688M7": "I0688M7", "04512K7": "O4512K7"} {
+		for _, look := range []plateLook{{bg: bgLight}, {}} {
+			if rd, ok := r.decodeRead(steps(text(seen, 0.9)...), lineQuad, 1, look); !ok || rd.Text != trailer || rd.Country != "BY" {
+				t.Errorf("%s (look %+v): read %q (%s), candidates %v", seen, look, rd.Text, rd.Country, rd.Candidates)
+			}
+		}
+	}
+}
+
+// TestLookOfUSPlates: US plates come in every colour, so the colour tells
+// nothing for or against them; none has a band or flag at an end, so one
+// seen counts against them.
+func TestLookOfUSPlates(t *testing.T) {
+	for _, bg := range []plateBg{bgLight, bgBlue, bgYellow, bgOther} {
+		if e := (plateLook{bg: bg}).evidence("US"); e != 0 {
+			t.Errorf("plate colour %v: evidence %.2f for the US, want 0", bg, e)
+		}
+	}
+	for _, l := range []plateLook{{bg: bgLight, left: seenFlag}, {bg: bgLight, left: seenBlue}, {bg: bgLight, right: seenFlag}} {
+		if e := l.evidence("US"); e >= 0 {
+			t.Errorf("%+v: evidence %.2f for the US, want < 0", l, e)
+		}
+	}
 }
 
 func countryCodes() []string {

@@ -202,6 +202,8 @@ func (s *Synthesizer) RandomPlate(country string) (text string, rows int, err er
 		switch b[i] {
 		case 'N':
 			b[i] = byte('0' + r.IntN(10))
+		case 'D':
+			b[i] = byte('2' + r.IntN(8))
 		case 'L':
 			b[i] = g.Letters[r.IntN(len(g.Letters))]
 		case 'S':
