@@ -330,7 +330,9 @@ const (
 func colouredPlate(mid []block) bool {
 	ref, top := plateBackground(mid)
 	if chroma(ref.rgb()) > 40 {
-		return false // the brightest blocks are coloured: a yellow plate's own background
+		// The brightest blocks are coloured: a yellow plate's own
+		// background, or a cab brighter than the plate around it.
+		return lightOnColour(mid, top)
 	}
 	coloured := 0
 	for _, b := range mid {
@@ -341,6 +343,38 @@ func colouredPlate(mid []block) bool {
 	}
 	return 2*coloured > len(mid)
 }
+
+// lightOnColour reports whether most of the middle rows' blocks are
+// saturated and lightCharShare of them or more uncoloured and clearly
+// brighter than the saturated ones: light characters on a coloured plate
+// whose vehicle, brighter than the plate, took the brightest fifth (a
+// Chinese plate on a green cab). A yellow plate's characters are darker
+// than it.
+func lightOnColour(mid []block, top float32) bool {
+	n, lum := 0, float32(0)
+	for _, b := range mid {
+		if b.chroma > max(30, 0.35*top) {
+			n++
+			lum += b.lum
+		}
+	}
+	if 2*n <= len(mid) {
+		return false
+	}
+	lum /= float32(n)
+	light := 0
+	for _, b := range mid {
+		if b.chroma <= inkColoured && b.lum > lightChar*lum {
+			light++
+		}
+	}
+	return float32(light) >= lightCharShare*float32(len(mid))
+}
+
+const (
+	lightChar      = 1.5  // of the saturated blocks' mean luminance: a light character's block
+	lightCharShare = 0.05 // of the middle rows' blocks: enough light characters
+)
 
 func abs32(v float32) float32 {
 	if v < 0 {

@@ -273,37 +273,41 @@ func TestCleanLineKeepsAnFAfterANarrowBand(t *testing.T) {
 	}
 }
 
-// TestCleanLineLeavesABluePlateOnALightCab: a Chinese plate's line, white
-// characters on blue, its crop's top and bottom rows a light teal cab
-// (testdata/blue-plate-line.png, as rectified from a synthetic scene).
-// The background taken from the whole crop is the cab's and the
-// characters' mixed, and the plate's blue between the characters was cut
-// and painted over as bands and emblems (BQ65089 read B589). The line is
-// left as it is.
+// TestCleanLineLeavesABluePlateOnALightCab: Chinese plates' lines, white
+// characters on blue, as rectified from synthetic scenes. On the first
+// the crop's top and bottom rows are a light teal cab: the background
+// taken from the whole crop is the cab's and the characters' mixed, and
+// the plate's blue between the characters was cut and painted over as
+// bands and emblems (BQ65089 read B589). On the second a green cab,
+// brighter than the blue, shows at the crop's edges and took the
+// brightest fifth: the blue gap before the last group was cut as a band
+// (X08M98 read X08M). Both lines are left as they are.
 func TestCleanLineLeavesABluePlateOnALightCab(t *testing.T) {
-	f, err := os.Open(filepath.Join("testdata", "blue-plate-line.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := img.Bounds()
-	if b.Dy() != recHeight {
-		t.Fatalf("line %v: want %d rows", b, recHeight)
-	}
-	px := make([]float32, 0, 3*b.Dx()*b.Dy())
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			px = append(px, float32(r>>8), float32(g>>8), float32(bl>>8))
+	for _, name := range []string{"blue-plate-line.png", "blue-plate-green-cab-line.png"} {
+		f, err := os.Open(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	c := cleanLine(px, b.Dx(), recHeight)
-	if c.x0 != 0 || c.x1 != b.Dx() || len(c.emblems) > 0 {
-		t.Errorf("cut to [%d, %d), emblems %v: the plate's own blue taken for bands and emblems", c.x0, c.x1, c.emblems)
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := img.Bounds()
+		if b.Dy() != recHeight {
+			t.Fatalf("%s: line %v: want %d rows", name, b, recHeight)
+		}
+		px := make([]float32, 0, 3*b.Dx()*b.Dy())
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				px = append(px, float32(r>>8), float32(g>>8), float32(bl>>8))
+			}
+		}
+		c := cleanLine(px, b.Dx(), recHeight)
+		if c.x0 != 0 || c.x1 != b.Dx() || len(c.emblems) > 0 {
+			t.Errorf("%s: cut to [%d, %d), emblems %v: the plate's own blue taken for bands and emblems", name, c.x0, c.x1, c.emblems)
+		}
 	}
 }
 

@@ -200,10 +200,14 @@ func TestDigitsBentIntoAFormat(t *testing.T) {
 }
 
 // Two stacked lines are a plate's rows only if each holds two characters
-// or more: the Y of a logo above DCK6344 is none.
+// or more: the Y of a logo above DCK6344 is none; nor is the RUS under a
+// region's 430.
 func TestPlateRows(t *testing.T) {
 	if plateRows(steps(text("Y", 0.9)...), steps(text("DCK6344", 0.9)...)) {
 		t.Error("a lone letter above a plate taken for its top row")
+	}
+	if plateRows(steps(text("430", 0.9)...), steps(text("RUS", 0.9)...)) {
+		t.Error("a region's digits over RUS taken for two rows")
 	}
 	if !plateRows(steps(text("B4755", 0.9)...), steps(text("K0", 0.9)...)) {
 		t.Error("B4755 over K0 not taken for two rows")

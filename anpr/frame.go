@@ -360,10 +360,18 @@ func (r *Recognizer) readBoxes(img *image.RGBA, queue []textBox, scale float64, 
 
 // plateRows reports whether two stacked lines may be the rows of one
 // plate: each holds two characters or more (a lone letter above or below a
-// plate is a logo or lettering).
+// plate is a logo or lettering), and neither is the RUS printed under a
+// Russian region's digits, which the detector may outline apart with the
+// digits above it: joined, the two read as a plate of their own (430 over
+// RUS as Estonia's 430RUS, at 0.99).
 func plateRows(top, bottom logProbs) bool {
-	return len(greedy(top).text) >= 2 && len(greedy(bottom).text) >= 2
+	t, b := greedy(top).text, greedy(bottom).text
+	return len(t) >= 2 && len(b) >= 2 && t != regionCaption && b != regionCaption
 }
+
+// regionCaption is the country code printed under a Russian region's
+// digits.
+const regionCaption = "RUS"
 
 // letteringPieces tells which lines lie mostly inside a longer line that
 // reads as a word (the SE of SERVICE, outlined apart by the detector): a
