@@ -336,13 +336,16 @@ func colouredPlate(mid []block) bool {
 	}
 	coloured := 0
 	for _, b := range mid {
-		d := colourDist(b.rgb(), ref.rgb())
-		if b.chroma > max(30, 0.35*top) && d > 0.6*top {
+		if saturated(b, top) && colourDist(b.rgb(), ref.rgb()) > 0.6*top {
 			coloured++
 		}
 	}
 	return 2*coloured > len(mid)
 }
+
+// saturated reports whether a block of a line whose brightest fifth has
+// luminance top shows a plate's colour rather than grey.
+func saturated(b block, top float32) bool { return b.chroma > max(30, 0.35*top) }
 
 // lightOnColour reports whether most of the middle rows' blocks are
 // saturated and lightCharShare of them or more uncoloured and clearly
@@ -353,7 +356,7 @@ func colouredPlate(mid []block) bool {
 func lightOnColour(mid []block, top float32) bool {
 	n, lum := 0, float32(0)
 	for _, b := range mid {
-		if b.chroma > max(30, 0.35*top) {
+		if saturated(b, top) {
 			n++
 			lum += b.lum
 		}
