@@ -103,8 +103,8 @@ const (
 // evidence is the log weight the look gives country.
 func (l plateLook) evidence(country string) float32 {
 	st, ok := plateStyles[country]
-	if !ok {
-		return 0
+	if !ok || l.bg == bgUnknown {
+		return 0 // with no colours the bands cannot be told apart either
 	}
 	var e float32
 	has := func(bg plateBg) bool {
@@ -115,30 +115,27 @@ func (l plateLook) evidence(country string) float32 {
 		}
 		return false
 	}
-	bg := l.bg
-	if st.bg == nil && bg != bgUnknown {
-		bg = bgOther // a country of every colour: the colour tells nothing
-	}
-	switch bg {
-	case bgBlue:
-		if has(bgBlue) {
-			e += lookColourFor
-		} else {
-			e -= lookColourAgainst
+	// A nil st.bg is a country of every colour: its colour tells nothing.
+	if st.bg != nil {
+		switch l.bg {
+		case bgBlue:
+			if has(bgBlue) {
+				e += lookColourFor
+			} else {
+				e -= lookColourAgainst
+			}
+		case bgYellow:
+			// Yellowed, dirty or lamp-lit white plates look yellow too.
+			if has(bgYellow) {
+				e += lookYellowFor
+			} else {
+				e -= lookYellowAgainst
+			}
+		case bgLight:
+			if !has(bgLight) {
+				e -= lookLightAgainst
+			}
 		}
-	case bgYellow:
-		// Yellowed, dirty or lamp-lit white plates look yellow too.
-		if has(bgYellow) {
-			e += lookYellowFor
-		} else {
-			e -= lookYellowAgainst
-		}
-	case bgLight:
-		if !has(bgLight) {
-			e -= lookLightAgainst
-		}
-	case bgUnknown:
-		return e // no colours: the bands cannot be told apart
 	}
 	end := func(seen bandSeen, want endKind) float32 {
 		switch {
