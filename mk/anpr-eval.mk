@@ -22,7 +22,14 @@ ANPR_GROUPS       := kz ru by central-asia caucasus mn-cn tr ua-md eu-north eu-w
 # the corpus is drawn again when the generator or the grammars change
 ANPR_SYNTH_SRC    := $(wildcard anpr/synth*.go) anpr/grammar.go
 
-.PHONY: anpr-eval
+# Per grammar: every country's plates on their own, ANPR_GRAMMAR_N scenes
+# each on the held-out seed, one table row per grammar (the unit of the
+# goal of 99 % exact on every grammar; 40 scenes a group leave 7 to 40 a
+# country, too few to tell 99 % from 95 %).
+ANPR_GRAMMAR_N    ?= 100
+ANPR_GRAMMAR_DIR  ?= .cache/anpr-eval/seed$(ANPR_EVAL_SEED)-each-n$(ANPR_GRAMMAR_N)
+
+.PHONY: anpr-eval anpr-eval-grammars
 
 anpr-eval: anpr-deps $(ANPR_EVAL_DIR)/done
 	$(GO) build -o $(BIN) ./cmd/node
@@ -38,4 +45,16 @@ $(ANPR_EVAL_DIR)/done: $(ANPR_SYNTH_SRC)
 	$(GO) build -o $(BIN) ./cmd/node
 	rm -rf $(ANPR_EVAL_DIR)
 	./$(BIN) anpr synth $(ANPR_EVAL_DIR) --country all --n $(ANPR_EVAL_N) --seed $(ANPR_EVAL_SEED) >/dev/null
+	touch $@
+
+anpr-eval-grammars: anpr-deps $(ANPR_GRAMMAR_DIR)/done
+	$(GO) build -o $(BIN) ./cmd/node
+	@sets=""; for d in $(ANPR_GRAMMAR_DIR)/*/; do sets="$$sets $${d%/}@$(ANPR_SITE)"; done; \
+	echo "seed $(ANPR_EVAL_SEED), $(ANPR_GRAMMAR_N) scenes per grammar"; \
+	./$(BIN) anpr eval --table $$sets
+
+$(ANPR_GRAMMAR_DIR)/done: $(ANPR_SYNTH_SRC)
+	$(GO) build -o $(BIN) ./cmd/node
+	rm -rf $(ANPR_GRAMMAR_DIR)
+	./$(BIN) anpr synth $(ANPR_GRAMMAR_DIR) --country each --n $(ANPR_GRAMMAR_N) --seed $(ANPR_EVAL_SEED) >/dev/null
 	touch $@

@@ -23,11 +23,12 @@ const anprUsage = `usage:
       and print exact / one-edit / found shares and median ms per image;
       several DIRs (or --table) print one table row per set. DIR@CC,CC
       sets that set's preferred countries (default --countries)
-  kuzet anpr synth OUTDIR --country CC|GROUP|all [--n N] [--seed S] [--size 1280x720]
+  kuzet anpr synth OUTDIR --country CC|GROUP|all|each [--n N] [--seed S] [--size 1280x720]
       write N synthetic plate scenes (PNG) with ground truth to OUTDIR;
       a group (kz, ru, by, central-asia, caucasus, mn-cn, tr, ua-md,
       eu-north, eu-west, eu-east) mixes its countries, all writes every
-      group into OUTDIR/GROUP
+      group into OUTDIR/GROUP, each writes N scenes of every country's
+      grammar into OUTDIR/CC (one table row per grammar)
   kuzet anpr passes [--country all|GROUP|CC] [--n N] [--seed S] [--countries KZ,RU] [--frames 8] [--fps 5] [--json]
       draw N synthetic vehicle passes per group (a plate approaching the
       camera frame after frame, under the same conditions as synth) and read
@@ -202,7 +203,7 @@ func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("anpr synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	country := fs.String("country", "kz", "plate country (ISO code), group or all")
-	n := fs.Int("n", 100, "number of images (per group with all)")
+	n := fs.Int("n", 100, "number of images (per group with all, per country with each)")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same set)")
 	size := fs.String("size", "1280x720", "scene size WxH")
 	pos, err := parseInterspersed(fs, args)
@@ -222,7 +223,7 @@ func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	for i := range sets {
-		if strings.EqualFold(*country, "all") {
+		if strings.EqualFold(*country, "all") || strings.EqualFold(*country, "each") {
 			sets[i].dir = filepath.Join(pos[0], sets[i].name)
 		} else {
 			sets[i].dir = pos[0]
@@ -363,8 +364,18 @@ type synthSet struct {
 	dir       string // where anpr synth writes it
 }
 
-// synthSets resolves --country: all (every group), a group or a country.
+// synthSets resolves --country: all (every group), each (every country of
+// every group on its own), a group or a country.
 func synthSets(country string) ([]synthSet, error) {
+	if strings.EqualFold(country, "each") {
+		var sets []synthSet
+		for _, g := range anpr.SynthGroups {
+			for _, c := range g.Countries {
+				sets = append(sets, synthSet{name: strings.ToLower(c), countries: []string{c}})
+			}
+		}
+		return sets, nil
+	}
 	if strings.EqualFold(country, "all") {
 		var sets []synthSet
 		for _, g := range anpr.SynthGroups {

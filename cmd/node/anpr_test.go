@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +50,47 @@ func TestANPRPassesBadArguments(t *testing.T) {
 		if code == 0 || !strings.Contains(out, want) {
 			t.Errorf("anpr passes %s: exit %d, %q; want an error naming %q", args, code, out, want)
 		}
+	}
+}
+
+// anpr synth --country each writes every grammar of every group into a
+// directory of its own, N labelled scenes each: the per-grammar table of
+// make anpr-eval-grammars reads one row per directory.
+func TestANPRSynthEachCountry(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if err := anprSynth(context.Background(), []string{dir, "--country", "each", "--n", "2", "--size", "320x240", "--seed", "3"}, &out, &errb); err != nil {
+		t.Fatalf("anpr synth: %v\n%s", err, errb.String())
+	}
+	var want []string
+	for _, g := range anpr.SynthGroups {
+		want = append(want, g.Countries...)
+	}
+	got, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d directories, want one per country (%d): %v", len(got), len(want), got)
+	}
+	for _, cc := range want {
+		sub := filepath.Join(dir, strings.ToLower(cc))
+		for i := 0; i < 2; i++ {
+			name := fmt.Sprintf("%s%04d", strings.ToLower(cc), i)
+			b, err := os.ReadFile(filepath.Join(sub, name+".txt"))
+			if err != nil {
+				t.Fatalf("%s: %v", cc, err)
+			}
+			tr, err := anpr.ParseTruth(bytes.NewReader(b))
+			if err != nil || len(tr) != 1 || tr[0].File != name+".png" || tr[0].Plate == "" {
+				t.Fatalf("%s: ground truth %q: %v", cc, b, err)
+			}
+			if _, err := os.Stat(filepath.Join(sub, name+".png")); err != nil {
+				t.Fatalf("%s: %v", cc, err)
+			}
+		}
+	}
+	if !strings.Contains(out.String(), "wrote 2 TR scenes") {
+		t.Errorf("no line for TR in %q", out.String())
 	}
 }
