@@ -202,7 +202,7 @@ func printCalibration(w io.Writer, outs []anpr.Outcome, threshold float64) {
 func anprSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("anpr synth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	country := fs.String("country", "kz", "plate country (ISO code), group or all")
+	country := fs.String("country", "kz", "plate country (ISO code), group, all (every group) or each (every country apart)")
 	n := fs.Int("n", 100, "number of images (per group with all, per country with each)")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same set)")
 	size := fs.String("size", "1280x720", "scene size WxH")
