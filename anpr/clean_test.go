@@ -284,31 +284,39 @@ func TestCleanLineKeepsAnFAfterANarrowBand(t *testing.T) {
 // (X08M98 read X08M). Both lines are left as they are.
 func TestCleanLineLeavesABluePlateOnALightCab(t *testing.T) {
 	for _, name := range []string{"blue-plate-line.png", "blue-plate-green-cab-line.png"} {
-		f, err := os.Open(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := img.Bounds()
-		if b.Dy() != recHeight {
-			t.Fatalf("%s: line %v: want %d rows", name, b, recHeight)
-		}
-		px := make([]float32, 0, 3*b.Dx()*b.Dy())
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				r, g, bl, _ := img.At(x, y).RGBA()
-				px = append(px, float32(r>>8), float32(g>>8), float32(bl>>8))
-			}
-		}
-		c := cleanLine(px, b.Dx(), recHeight)
-		if c.x0 != 0 || c.x1 != b.Dx() || len(c.emblems) > 0 {
+		l := loadTestLine(t, name)
+		c := cleanLine(l.px, l.w, recHeight)
+		if c.x0 != 0 || c.x1 != l.w || len(c.emblems) > 0 {
 			t.Errorf("%s: cut to [%d, %d), emblems %v: the plate's own blue taken for bands and emblems", name, c.x0, c.x1, c.emblems)
 		}
 	}
+}
+
+// loadTestLine reads a rectified line saved in testdata as a PNG of the
+// recogniser's height.
+func loadTestLine(t *testing.T, name string) *testLine {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	if b.Dy() != recHeight {
+		t.Fatalf("%s: line %v: want %d rows", name, b, recHeight)
+	}
+	px := make([]float32, 0, 3*b.Dx()*b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			px = append(px, float32(r>>8), float32(g>>8), float32(bl>>8))
+		}
+	}
+	return &testLine{w: b.Dx(), px: px}
 }
 
 // TestCleanLineKeepsColouredGlyphs: an Arizona plate prints its

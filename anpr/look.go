@@ -3,6 +3,7 @@ package anpr
 import (
 	"image"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -107,14 +108,7 @@ func (l plateLook) evidence(country string) float32 {
 		return 0 // with no colours the bands cannot be told apart either
 	}
 	var e float32
-	has := func(bg plateBg) bool {
-		for _, b := range st.bg {
-			if b == bg {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(bg plateBg) bool { return slices.Contains(st.bg, bg) }
 	// A nil st.bg is a country of every colour: its colour tells nothing.
 	if st.bg != nil {
 		switch l.bg {
