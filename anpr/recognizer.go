@@ -332,8 +332,12 @@ func platePrior(b textBox) float64 {
 	return b.score * shape * math.Sqrt(h)
 }
 
-// stacked reports whether b sits right below a with a similar width: the two
-// rows of a square plate.
+// stacked reports whether b sits right below a, most of the narrower of
+// the two within the other's ends: the two rows of a square plate.
+// Lettering on the vehicle next to a plate's corner (the last group of a
+// phone number above its left end) overlaps the row below it, but half of
+// it hangs past the row's end; the loose box of a plate's short row (dirt
+// beside its glyphs) reaches a little past the other row's.
 func stacked(a, b Quad) bool {
 	ra, rb := a.Bounds(), b.Bounds()
 	ha, hb := a.height(), b.height()
@@ -345,8 +349,12 @@ func stacked(a, b Quad) bool {
 		return false
 	}
 	ov := math.Min(float64(ra.Max.X), float64(rb.Max.X)) - math.Max(float64(ra.Min.X), float64(rb.Min.X))
-	return ov > 0.5*math.Min(float64(ra.Dx()), float64(rb.Dx()))
+	return ov > stackOverlap*math.Min(float64(ra.Dx()), float64(rb.Dx()))
 }
+
+// stackOverlap is the share of the narrower row's width that lies within
+// the other's ends in the rows of one plate.
+const stackOverlap = 0.7
 
 // suppress keeps the best read among overlapping ones (a two-row read and
 // its single rows, duplicates of the same box) and drops weak reads.

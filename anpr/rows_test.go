@@ -103,3 +103,61 @@ func TestProbedRowJoinsThePlate(t *testing.T) {
 		t.Fatalf("a still's top row with the plate below it reads %+v, want %s in two rows", reads, text)
 	}
 }
+
+// TestLetteringAboveIsNoTopRow reads an Estonian plate under a phone
+// number painted on the truck, its last group (34) right above the plate's
+// left end: taken for the plate's top row, the two once read as
+// Kyrgyzstan's 34234LSH at 0.999. A plate's narrower row lies within the
+// other's ends; the 34 hangs past the plate's left end.
+func TestLetteringAboveIsNoTopRow(t *testing.T) {
+	r := newTestRecognizer(t, Options{Countries: []string{"KZ", "RU"}})
+	s, err := NewSynthesizer(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plate, err := s.NationalPlate("EE", "234LSH", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
+	draw.Draw(img, img.Rect, &image.Uniform{color.RGBA{92, 36, 104, 255}}, image.Point{}, draw.Src)
+	label, err := s.face(s.normal, "regular", 27)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paint := color.RGBA{240, 240, 240, 255}
+	drawText(img, label, "+7 701 555 12", 80, 244, paint)
+	drawText(img, label, "34", 302, 244, paint)
+	pw := 290.0
+	ph := pw * float64(plate.Rect.Dy()) / float64(plate.Rect.Dx())
+	warpOnto(img, plate, rectQuad(point{405, 302}, point{1, 0}, pw/2, ph/2))
+	reads, _, err := r.Recognize(img, image.Rectangle{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reads) == 0 || reads[0].Text != "234LSH" || reads[0].Rows != 1 {
+		t.Fatalf("reads = %+v, want 234LSH in one row", reads)
+	}
+}
+
+// TestStackedRowsShareTheirEnds: the rows of a Russian square plate (the
+// region under the number) are stacked, and so are a Ukrainian square
+// plate's, its short row's box widened by dirt past the other's end; a
+// group of a phone number above a plate's left end, half past it, is not.
+func TestStackedRowsShareTheirEnds(t *testing.T) {
+	box := func(x0, y0, x1, y1 float64) Quad {
+		return Quad{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}
+	}
+	if !stacked(box(63, 455, 206, 509), box(98, 512, 154, 551)) {
+		t.Error("a square plate's rows are not stacked")
+	}
+	if !stacked(box(756, 394, 968, 509), box(723, 501, 878, 593)) {
+		t.Error("a square plate's rows, the short one's box widened by dirt, are not stacked")
+	}
+	if stacked(box(288, 200, 331, 235), box(307, 271, 530, 337)) {
+		t.Error("lettering past the plate's end is stacked on it")
+	}
+	if !stacked(box(100, 100, 300, 140), box(104, 142, 308, 182)) {
+		t.Error("rows of one width, a little skewed, are not stacked")
+	}
+}
