@@ -335,9 +335,9 @@ func platePrior(b textBox) float64 {
 // stacked reports whether b sits right below a, most of the narrower of
 // the two within the other's ends: the two rows of a square plate.
 // Lettering on the vehicle next to a plate's corner (the last group of a
-// phone number above its left end) overlaps the row below it, but half of
-// it hangs past the row's end; the loose box of a plate's short row (dirt
-// beside its glyphs) reaches a little past the other row's.
+// phone number above its left end) overlaps the row below it, but nearly
+// half of it hangs past the row's end; the loose box of a plate's short row
+// (dirt beside its glyphs) reaches a little past the other row's.
 func stacked(a, b Quad) bool {
 	ra, rb := a.Bounds(), b.Bounds()
 	ha, hb := a.height(), b.height()

@@ -143,7 +143,8 @@ func TestLetteringAboveIsNoTopRow(t *testing.T) {
 // TestStackedRowsShareTheirEnds: the rows of a Russian square plate (the
 // region under the number) are stacked, and so are a Ukrainian square
 // plate's, its short row's box widened by dirt past the other's end; a
-// group of a phone number above a plate's left end, half past it, is not.
+// group of a phone number above a plate's left end, nearly half past it,
+// is not.
 func TestStackedRowsShareTheirEnds(t *testing.T) {
 	box := func(x0, y0, x1, y1 float64) Quad {
 		return Quad{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}
